@@ -1,0 +1,5 @@
+export { streamMachine } from './streamMachine.js'
+export type { StreamActorInput, StreamActorEvent, StreamMachine } from './streamMachine.js'
+export { StreamSupervisor } from './streamSupervisor.js'
+export type { StreamSupervisorOptions } from './streamSupervisor.js'
+export type { Work, Reply } from './work.js'

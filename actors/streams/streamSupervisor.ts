@@ -1,0 +1,185 @@
+import * as E from 'fp-ts/lib/Either.js'
+import { type Actor, createActor, fromPromise } from 'xstate'
+import type { AppendCommand } from '../../src/domain/streams/appendRequest.js'
+import type { CommitId, StreamId, TenantId } from '../../src/domain/streams/ids.js'
+import { categoryOf } from '../../src/domain/streams/ids.js'
+import type { ModuleRegistry } from '../../src/domain/streams/module.js'
+import type { AppendResult } from '../../src/application/streams/appendResult.js'
+import { type AppendError, unavailable } from '../../src/application/streams/errors.js'
+import { loadStream } from '../../src/application/streams/loadStream.js'
+import type { Clock, EventLog, IdGenerator } from '../../src/application/streams/ports.js'
+import { streamMachine } from './streamMachine.js'
+import type { Reply, Work } from './work.js'
+
+export interface StreamSupervisorOptions {
+  readonly log: EventLog
+  readonly modules: ModuleRegistry
+  readonly clock: Clock
+  readonly ids: IdGenerator
+  /** Most stream actors kept in memory; least recently used idle ones are passivated beyond it. */
+  readonly maxResident?: number
+  /** An actor with nothing to do for this long is passivated. */
+  readonly idleTimeoutMs?: number
+  /** Most requests queued per stream; more get UNAVAILABLE (backpressure). */
+  readonly maxMailbox?: number
+  readonly maxConflictRetries?: number
+}
+
+type AppendReply = E.Either<AppendError, AppendResult>
+
+interface Entry {
+  readonly actor: Actor<typeof streamMachine>
+  lastUsed: number
+}
+
+/**
+ * Routes `(tenant, stream)` to one stream actor, spawning it on demand. At most one actor per
+ * stream is resident in this process, so appends to a stream are served in arrival order.
+ * Memory stays bounded: idle actors passivate after `idleTimeoutMs`, and past `maxResident`
+ * the least recently used idle ones are passivated at once (busy actors are never cut off, so
+ * the cap can be exceeded only by streams with work in flight).
+ */
+export class StreamSupervisor {
+  private readonly actors = new Map<string, Entry>()
+  private readonly machine
+  private readonly maxResident: number
+  private readonly idleTimeoutMs: number
+  private readonly maxMailbox: number
+  private readonly maxConflictRetries: number
+  private readonly sweeper: NodeJS.Timeout
+  private pending = 0
+  private closing = false
+  private drained: (() => void) | undefined
+
+  constructor(private readonly opts: StreamSupervisorOptions) {
+    this.maxResident = opts.maxResident ?? 10_000
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? 60_000
+    this.maxMailbox = opts.maxMailbox ?? 1_000
+    this.maxConflictRetries = opts.maxConflictRetries ?? 10
+    const log = opts.log
+    this.machine = streamMachine.provide({
+      actors: {
+        load: fromPromise(({ input }) => loadStream(log, input.module, input.tenant, input.stream)),
+        append: fromPromise(({ input }) => log.append(input.commit, input.expectedLastOffset)),
+        findDuplicate: fromPromise(({ input }) => log.findDuplicate(input.commit)),
+      },
+    })
+    this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.floor(this.idleTimeoutMs / 2)))
+    this.sweeper.unref()
+  }
+
+  /** Number of stream actors in memory now. */
+  get resident(): number {
+    return this.actors.size
+  }
+
+  /** Requests accepted and not yet answered. */
+  get inFlight(): number {
+    return this.pending
+  }
+
+  /** Appends a validated command through its stream's actor. Never rejects. */
+  append(command: AppendCommand): Promise<AppendReply> {
+    const clientCommitId = command.commitId !== undefined
+    const commitId = command.commitId ?? this.opts.ids.commitId()
+    return this.submit(command.tenant, command.stream, (reply) => ({ kind: 'append', command, commitId, clientCommitId, reply }))
+  }
+
+  /**
+   * Runs a library command through the stream category's decider against the actor's state and
+   * appends what it decides. An already-applied command answers with no event ids.
+   */
+  execute(tenant: TenantId, stream: StreamId, command: unknown, commitId?: CommitId): Promise<AppendReply> {
+    const id = commitId ?? this.opts.ids.commitId()
+    return this.submit(tenant, stream, (reply) => ({
+      kind: 'execute',
+      tenant,
+      stream,
+      command,
+      commitId: id,
+      clientCommitId: commitId !== undefined,
+      reply,
+    }))
+  }
+
+  /** Stops taking work, waits until every accepted request is answered, then stops all actors. */
+  async close(): Promise<void> {
+    this.closing = true
+    clearInterval(this.sweeper)
+    if (this.pending > 0) await new Promise<void>((resolve) => (this.drained = resolve))
+    for (const { actor } of this.actors.values()) actor.stop()
+    this.actors.clear()
+  }
+
+  private submit(tenant: TenantId, stream: StreamId, make: (reply: Reply) => Work): Promise<AppendReply> {
+    if (this.closing) return Promise.resolve(E.left(unavailable('processor is shutting down; retry with the same commitId')))
+    return new Promise<AppendReply>((resolve) => {
+      this.pending++
+      let answered = false
+      const reply: Reply = (r) => {
+        if (answered) return
+        answered = true
+        this.pending--
+        resolve(r)
+        if (this.pending === 0 && this.drained !== undefined) this.drained()
+      }
+      this.actorFor(tenant, stream).send({ type: 'WORK', work: make(reply) })
+    })
+  }
+
+  private actorFor(tenant: TenantId, stream: StreamId): Actor<typeof streamMachine> {
+    const key = `${tenant}.${stream}`
+    const now = Date.now()
+    const found = this.actors.get(key)
+    if (found !== undefined && found.actor.getSnapshot().status === 'active') {
+      found.lastUsed = now
+      // Keep the map in least-recently-used order: re-insert at the end.
+      this.actors.delete(key)
+      this.actors.set(key, found)
+      return found.actor
+    }
+    const actor = createActor(this.machine, {
+      input: {
+        tenant,
+        stream,
+        module: this.opts.modules.get(categoryOf(stream)),
+        deps: { clock: this.opts.clock, ids: this.opts.ids },
+        maxMailbox: this.maxMailbox,
+        maxConflictRetries: this.maxConflictRetries,
+      },
+    })
+    const entry: Entry = { actor, lastUsed: now }
+    const forget = () => {
+      if (this.actors.get(key) === entry) this.actors.delete(key)
+    }
+    actor.subscribe({ complete: forget, error: forget })
+    this.actors.set(key, entry)
+    actor.start()
+    if (this.actors.size > this.maxResident) this.evict(this.actors.size - this.maxResident)
+    return actor
+  }
+
+  private isIdle(entry: Entry): boolean {
+    const s = entry.actor.getSnapshot()
+    return s.status === 'active' && s.value === 'idle' && s.context.mailbox.length === 0
+  }
+
+  private evict(count: number): void {
+    let left = count
+    for (const entry of this.actors.values()) {
+      if (left <= 0) break
+      if (this.isIdle(entry)) {
+        entry.actor.send({ type: 'PASSIVATE' })
+        left--
+      }
+    }
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.idleTimeoutMs
+    for (const entry of this.actors.values()) {
+      if (entry.lastUsed > cutoff) break
+      if (this.isIdle(entry)) entry.actor.send({ type: 'PASSIVATE' })
+    }
+  }
+}

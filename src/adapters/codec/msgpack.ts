@@ -1,0 +1,12 @@
+import { Packr, Unpackr } from 'msgpackr'
+
+// Plain maps only (no msgpackr records), so any msgpack library in any language can read the
+// log and the replies. Dates travel as the msgpack timestamp extension (-1).
+const packr = new Packr({ useRecords: false, moreTypes: false })
+const unpackr = new Unpackr({ useRecords: false, moreTypes: false })
+
+/** Encodes a value as standard msgpack. */
+export const encodeMsgpack = (value: unknown): Uint8Array => packr.pack(value)
+
+/** Decodes standard msgpack; throws on malformed input (callers turn that into BAD_REQUEST). */
+export const decodeMsgpack = (bytes: Uint8Array): unknown => unpackr.unpack(bytes)

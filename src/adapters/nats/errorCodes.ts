@@ -1,0 +1,70 @@
+import type { AppendError } from '../../application/streams/errors.js'
+
+/** Wire error codes of the contract. */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'INVALID_ID'
+  | 'VALIDATION_FAILED'
+  | 'WRONG_EXPECTED_VERSION'
+  | 'TOO_LARGE'
+  | 'NOT_FOUND'
+  | 'TENANT_NOT_FOUND'
+  | 'TENANT_SUSPENDED'
+  | 'QUOTA_EXCEEDED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'UNAVAILABLE'
+  | 'INTERNAL'
+
+/** The body of every failure reply: `{ error: { code, message, ...details } }`. */
+export interface WireError {
+  readonly code: ErrorCode
+  readonly message: string
+  readonly [detail: string]: unknown
+}
+
+/** The NATS micro status (`Nats-Service-Error-Code`) of each wire code. */
+export const statusOf: Readonly<Record<ErrorCode, number>> = {
+  BAD_REQUEST: 400,
+  INVALID_ID: 400,
+  VALIDATION_FAILED: 400,
+  WRONG_EXPECTED_VERSION: 409,
+  TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  TENANT_NOT_FOUND: 404,
+  TENANT_SUSPENDED: 403,
+  QUOTA_EXCEEDED: 429,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+}
+
+/** The one table from expected failures (tagged values) to wire errors. */
+export const toWireError = (e: AppendError): WireError => {
+  switch (e._tag) {
+    case 'BadRequest':
+      return { ...e.details, code: 'BAD_REQUEST', message: e.message }
+    case 'InvalidId':
+      return { code: 'INVALID_ID', message: e.message, field: e.field }
+    case 'ValidationFailed':
+      return { code: 'VALIDATION_FAILED', message: e.message, failures: e.failures }
+    case 'WrongExpectedVersion':
+      return {
+        code: 'WRONG_EXPECTED_VERSION',
+        message: `expected version ${String(e.expected)} but the stream is at ${e.actual}`,
+        expected: e.expected,
+        actual: e.actual,
+      }
+    case 'TooLarge':
+      return { code: 'TOO_LARGE', message: e.message, size: e.size, max: e.max, unit: e.unit }
+    case 'Unavailable':
+      return { ...e.details, code: 'UNAVAILABLE', message: e.message }
+    case 'Internal':
+      return { code: 'INTERNAL', message: e.message }
+    default: {
+      const never: never = e
+      return never
+    }
+  }
+}

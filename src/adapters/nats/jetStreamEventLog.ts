@@ -1,0 +1,158 @@
+import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream'
+import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node'
+import type { Commit } from '../../domain/streams/event.js'
+import type { StreamId, TenantId } from '../../domain/streams/ids.js'
+import type { AppendOutcome, EventLog, StoredCommit, StreamHead } from '../../application/streams/ports.js'
+import { emptyHead } from '../../application/streams/ports.js'
+import { decodeCommit, encodeCommit, typesHeader } from '../codec/commitCodec.js'
+import { defaultEventStreamOptions, type EventStreamOptions } from './eventStream.js'
+import { PipelinedPublisher, type PublishResult } from './pipelinedPublisher.js'
+import { subjects } from './subjects.js'
+
+export interface JetStreamEventLogOptions extends EventStreamOptions {
+  /** How long one publish waits for its ack before it is retried. */
+  readonly publishTimeoutMs: number
+  /** Retries of a timed-out publish (same bytes, same `Nats-Msg-Id`). */
+  readonly publishRetries: number
+}
+
+export const defaultEventLogOptions: JetStreamEventLogOptions = {
+  ...defaultEventStreamOptions,
+  publishTimeoutMs: 5_000,
+  publishRetries: 2,
+}
+
+/** JetStream's "wrong last sequence" (`Nats-Expected-Last-Subject-Sequence` did not hold). */
+const WRONG_LAST_SEQUENCE = 10071
+/** An expected last subject sequence no stream reaches: the probe can only hit the dedupe check. */
+const IMPOSSIBLE_SEQUENCE = String(Number.MAX_SAFE_INTEGER)
+// Fixed per-header overhead: "Name: value\r\n" plus the "NATS/1.0\r\n...\r\n" frame.
+const HEADER_FRAME = 14
+
+/** The JetStream implementation of {@link EventLog}: one message per commit on its stream's subject. */
+export interface JetStreamEventLog extends EventLog {
+  /** Stops the ack matcher; in-flight publishes resolve as unavailable. */
+  close(): void
+}
+
+/**
+ * Creates the event log over `ALLSOURCE_EVENTS` (which must exist: see `ensureEventStream`).
+ * Appends are pipelined on `nc`; the server's dedupe (by `Nats-Msg-Id`) is checked before the
+ * expected sequence, which is what makes a retried commit come back as a duplicate.
+ */
+export const createJetStreamEventLog = (
+  nc: NatsConnection,
+  options: Partial<JetStreamEventLogOptions> = {},
+): JetStreamEventLog => {
+  const o = { ...defaultEventLogOptions, ...options }
+  const subj = subjects(o.prefix)
+  const publisher = new PipelinedPublisher(nc, o.publishTimeoutMs)
+  const jsmP: Promise<JetStreamManager> = jetstreamManager(nc)
+  const js = jetstream(nc)
+
+  const maxPayload = (): number => nc.info?.max_payload ?? 1024 * 1024
+
+  const getMessage = async (query: { seq: number } | { last_by_subj: string }): Promise<StoredMsg | null> =>
+    (await jsmP).direct.getMessage(o.name, query)
+
+  const stored = (m: StoredMsg): StoredCommit => ({ offset: m.seq, commit: decodeCommit(m.data, m.seq) })
+
+  const commitAt = async (seq: number): Promise<StoredCommit> => {
+    const m = await getMessage({ seq })
+    if (m === null) throw new Error(`commit at offset ${seq} is missing from ${o.name}`)
+    return stored(m)
+  }
+
+  const commitHeaders = (commit: Commit, expectedLastOffset: number): MsgHdrs => {
+    const h = headers()
+    const first = commit.events[0]
+    const last = commit.events[commit.events.length - 1]
+    h.set('Nats-Msg-Id', commit.commitId)
+    h.set('Nats-Expected-Last-Subject-Sequence', String(expectedLastOffset))
+    h.set('AllSource-First-Version', String(first?.version ?? 0))
+    h.set('AllSource-Last-Version', String(last?.version ?? 0))
+    h.set('AllSource-Types', typesHeader(commit.events))
+    h.set('Content-Type', 'application/msgpack')
+    return h
+  }
+
+  const headerBytes = (h: MsgHdrs): number => {
+    let n = HEADER_FRAME
+    for (const [k, vs] of h) for (const v of vs) n += k.length + v.length + 4
+    return n
+  }
+
+  const outcomeOf = async (r: PublishResult, commit: Commit, retried: boolean): Promise<AppendOutcome | 'retry'> => {
+    switch (r._tag) {
+      case 'Stored':
+        return r.duplicate ? { _tag: 'Duplicate', original: await commitAt(r.seq) } : { _tag: 'Appended', offset: r.seq }
+      case 'Rejected': {
+        if (r.errCode !== WRONG_LAST_SEQUENCE) return { _tag: 'Unavailable', message: `JetStream refused the commit: ${r.description}` }
+        if (retried) {
+          // An earlier attempt may have been stored and only its ack lost.
+          const last = await getMessage({ last_by_subj: subj.events(commit.tenant, commit.stream) })
+          if (last !== null && last.header.get('Nats-Msg-Id') === commit.commitId) return { _tag: 'Appended', offset: last.seq }
+        }
+        const actual = /wrong last sequence: (\d+)/.exec(r.description)
+        return actual?.[1] !== undefined ? { _tag: 'Conflict', actualLastOffset: Number(actual[1]) } : { _tag: 'Conflict' }
+      }
+      case 'NoResponders':
+        return { _tag: 'Unavailable', message: `event log stream ${o.name} is not available (no responders)` }
+      case 'TimedOut':
+        return 'retry'
+      default: {
+        const never: never = r
+        return never
+      }
+    }
+  }
+
+  return {
+    async readHead(tenant: TenantId, stream: StreamId): Promise<StreamHead> {
+      const m = await getMessage({ last_by_subj: subj.events(tenant, stream) })
+      if (m === null) return emptyHead
+      const header = m.header.get('AllSource-Last-Version')
+      const version = header !== '' ? Number(header) : (stored(m).commit.events.at(-1)?.version ?? 0)
+      return { version, lastOffset: m.seq }
+    },
+
+    async *readStream(tenant: TenantId, stream: StreamId, toOffset: number): AsyncIterable<StoredCommit> {
+      if (toOffset <= 0) return
+      const consumer = await js.consumers.get(o.name, { filter_subjects: [subj.events(tenant, stream)] })
+      const messages = await consumer.consume({ max_messages: 512 })
+      try {
+        for await (const m of messages) {
+          yield { offset: m.seq, commit: decodeCommit(m.data, m.seq) }
+          if (m.seq >= toOffset) break
+        }
+      } finally {
+        messages.stop()
+      }
+    },
+
+    async append(commit: Commit, expectedLastOffset: number): Promise<AppendOutcome> {
+      const data = encodeCommit(commit)
+      const h = commitHeaders(commit, expectedLastOffset)
+      const size = data.length + headerBytes(h)
+      if (size > maxPayload()) return { _tag: 'TooLarge', size, max: maxPayload() }
+      const subject = subj.events(commit.tenant, commit.stream)
+      for (let attempt = 0; attempt <= o.publishRetries; attempt++) {
+        const outcome = await outcomeOf(await publisher.publish(subject, data, h), commit, attempt > 0)
+        if (outcome !== 'retry') return outcome
+      }
+      return { _tag: 'Unavailable', message: `JetStream did not acknowledge the commit in ${o.publishTimeoutMs} ms` }
+    },
+
+    async findDuplicate(commit: Commit): Promise<StoredCommit | undefined> {
+      const h = headers()
+      h.set('Nats-Msg-Id', commit.commitId)
+      h.set('Nats-Expected-Last-Subject-Sequence', IMPOSSIBLE_SEQUENCE)
+      const r = await publisher.publish(subj.events(commit.tenant, commit.stream), new Uint8Array(0), h)
+      if (r._tag === 'Stored' && r.duplicate) return commitAt(r.seq)
+      if (r._tag === 'Rejected' && r.errCode === WRONG_LAST_SEQUENCE) return undefined
+      throw new Error(`duplicate probe failed: ${r._tag === 'Rejected' ? r.description : r._tag}`)
+    },
+
+    close: () => publisher.close(),
+  }
+}

@@ -1,0 +1,104 @@
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node'
+
+/** What the server said to one publish. */
+export type PublishResult =
+  | { readonly _tag: 'Stored'; readonly seq: number; readonly duplicate: boolean }
+  | { readonly _tag: 'Rejected'; readonly errCode: number; readonly description: string }
+  | { readonly _tag: 'NoResponders' }
+  | { readonly _tag: 'TimedOut' }
+
+interface Pending {
+  readonly resolve: (r: PublishResult) => void
+  readonly sentAt: number
+}
+
+interface PubAckBody {
+  readonly seq?: number
+  readonly duplicate?: boolean
+  readonly error?: { readonly err_code?: number; readonly code?: number; readonly description?: string }
+}
+
+const decoder = new TextDecoder()
+
+/**
+ * Publishes to JetStream without awaiting each ack in turn: every publish carries a reply
+ * subject under one inbox subscription, and acks are matched to their publish by a token. Many
+ * publishes (to different subjects) are in flight on one connection at once.
+ *
+ * Guarantees: each `publish` resolves exactly once — with the server's ack, its rejection, a
+ * no-responders status, or `TimedOut` after `timeoutMs` (the message may then have been stored:
+ * retry with the same `Nats-Msg-Id`).
+ */
+export class PipelinedPublisher {
+  private readonly inbox: string
+  private readonly sub: Subscription
+  private readonly pending = new Map<number, Pending>()
+  private readonly timer: NodeJS.Timeout
+  private next = 1
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs: number = 5_000,
+  ) {
+    this.inbox = createInbox()
+    this.sub = nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.onAck(msg) })
+    this.timer = setInterval(() => this.expire(), Math.min(250, Math.max(10, timeoutMs / 4)))
+    this.timer.unref()
+  }
+
+  get inFlight(): number {
+    return this.pending.size
+  }
+
+  publish(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<PublishResult> {
+    const token = this.next++
+    return new Promise<PublishResult>((resolve) => {
+      this.pending.set(token, { resolve, sentAt: Date.now() })
+      try {
+        this.nc.publish(subject, data, { reply: `${this.inbox}.${token.toString(36)}`, headers })
+      } catch (e) {
+        this.pending.delete(token)
+        resolve({ _tag: 'Rejected', errCode: 0, description: `publish failed: ${e instanceof Error ? e.message : String(e)}` })
+      }
+    })
+  }
+
+  /** Stops matching acks; anything still pending resolves as `TimedOut`. */
+  close(): void {
+    clearInterval(this.timer)
+    this.sub.unsubscribe()
+    for (const p of this.pending.values()) p.resolve({ _tag: 'TimedOut' })
+    this.pending.clear()
+  }
+
+  private onAck(msg: Msg): void {
+    const token = parseInt(msg.subject.slice(this.inbox.length + 1), 36)
+    const p = this.pending.get(token)
+    if (p === undefined) return // a late ack for a publish that already timed out
+    this.pending.delete(token)
+    p.resolve(this.parse(msg))
+  }
+
+  private parse(msg: Msg): PublishResult {
+    if (msg.data.length === 0 && msg.headers?.code === 503) return { _tag: 'NoResponders' }
+    let ack: PubAckBody
+    try {
+      ack = JSON.parse(decoder.decode(msg.data)) as PubAckBody
+    } catch {
+      return { _tag: 'Rejected', errCode: 0, description: 'unreadable JetStream ack' }
+    }
+    if (ack.error !== undefined) {
+      return { _tag: 'Rejected', errCode: ack.error.err_code ?? 0, description: ack.error.description ?? 'rejected' }
+    }
+    return { _tag: 'Stored', seq: ack.seq ?? 0, duplicate: ack.duplicate === true }
+  }
+
+  private expire(): void {
+    const cutoff = Date.now() - this.timeoutMs
+    for (const [token, p] of this.pending) {
+      if (p.sentAt > cutoff) break // insertion order = send order
+      this.pending.delete(token)
+      p.resolve({ _tag: 'TimedOut' })
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import type { Msg, MsgHdrs } from '@nats-io/transport-node'
+import { headers } from '@nats-io/transport-node'
+import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
+import { statusOf, type WireError } from './errorCodes.js'
+
+/** How a request body was encoded; the reply uses the same. */
+export type WireFormat = 'msgpack' | 'json'
+
+const JSON_TYPE = 'application/json'
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export const formatOf = (msg: Msg): WireFormat => (msg.headers?.get('Content-Type') === JSON_TYPE ? 'json' : 'msgpack')
+
+/** JSON has no dates: they go out as ISO-8601 UTC strings. */
+const jsonReplacer = function (this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key]
+  return raw instanceof Date ? raw.toISOString() : value
+}
+
+export const encodeBody = (format: WireFormat, body: unknown): Uint8Array =>
+  format === 'json' ? encoder.encode(JSON.stringify(body, jsonReplacer)) : encodeMsgpack(body)
+
+/** Decodes a request body; `Left`-like result with a message for malformed input, never throws. */
+export const decodeBody = (
+  format: WireFormat,
+  data: Uint8Array,
+): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string } => {
+  if (data.length === 0) return { ok: false, message: 'request body is empty' }
+  try {
+    return { ok: true, value: format === 'json' ? JSON.parse(decoder.decode(data)) : decodeMsgpack(data) }
+  } catch (e) {
+    return { ok: false, message: `malformed ${format === 'json' ? 'JSON' : 'msgpack'} body: ${e instanceof Error ? e.message : String(e)}` }
+  }
+}
+
+const formatHeaders = (format: WireFormat): MsgHdrs | undefined => {
+  if (format !== 'json') return undefined
+  const h = headers()
+  h.set('Content-Type', JSON_TYPE)
+  return h
+}
+
+/** Replies with a success body in the request's encoding. */
+export const replyOk = (msg: Msg, format: WireFormat, body: unknown): void => {
+  const h = formatHeaders(format)
+  msg.respond(encodeBody(format, body), h === undefined ? undefined : { headers: h })
+}
+
+/** Replies with `{ error }` and the NATS micro error headers. */
+export const replyError = (msg: Msg, format: WireFormat, error: WireError): void => {
+  const h = formatHeaders(format) ?? headers()
+  h.set('Nats-Service-Error-Code', String(statusOf[error.code]))
+  h.set('Nats-Service-Error', error.message.replace(/[\r\n]+/g, ' '))
+  msg.respond(encodeBody(format, { error }), { headers: h })
+}

@@ -1,0 +1,22 @@
+import type { DomainError } from '../../domain/streams/errors.js'
+
+/** The log or the server cannot take the request now; safe to retry with the same commitId. */
+export interface Unavailable {
+  readonly _tag: 'Unavailable'
+  readonly message: string
+  readonly details?: Readonly<Record<string, unknown>>
+}
+
+/** A defect (a bug or a broken invariant of the system itself), not the caller's fault. */
+export interface Internal {
+  readonly _tag: 'Internal'
+  readonly message: string
+}
+
+/** Every way an append can fail, as a value. */
+export type AppendError = DomainError | Unavailable | Internal
+
+export const unavailable = (message: string, details?: Record<string, unknown>): AppendError =>
+  details === undefined ? { _tag: 'Unavailable', message } : { _tag: 'Unavailable', message, details }
+
+export const internal = (message: string): AppendError => ({ _tag: 'Internal', message })

@@ -1,0 +1,59 @@
+import type { Commit } from '../../domain/streams/event.js'
+import type { CommitId, EventId, StreamId, TenantId } from '../../domain/streams/ids.js'
+
+/** Where a stream stands in the log. */
+export interface StreamHead {
+  /** Version of the stream's last event; 0 when the stream is empty. */
+  readonly version: number
+  /** Log offset (JetStream sequence) of the stream's last commit; 0 when empty. */
+  readonly lastOffset: number
+}
+
+export const emptyHead: StreamHead = { version: 0, lastOffset: 0 }
+
+/** A commit as stored, with its offset in the log. */
+export interface StoredCommit {
+  readonly offset: number
+  readonly commit: Commit
+}
+
+/** What {@link EventLog.append} did. Every outcome but `Appended` wrote nothing. */
+export type AppendOutcome =
+  | { readonly _tag: 'Appended'; readonly offset: number }
+  /** The commitId was already in the log (inside the duplicate window): here is that commit. */
+  | { readonly _tag: 'Duplicate'; readonly original: StoredCommit }
+  /** Another writer moved the stream on since `expectedLastOffset`. */
+  | { readonly _tag: 'Conflict'; readonly actualLastOffset?: number }
+  /** The encoded commit exceeds what the server accepts; nothing was sent. */
+  | { readonly _tag: 'TooLarge'; readonly size: number; readonly max: number }
+  /** The log did not answer in time or refused for a transient reason; retry with the same commitId. */
+  | { readonly _tag: 'Unavailable'; readonly message: string }
+
+/**
+ * The event log port. One commit is one atomic append to one stream.
+ *
+ * Guarantees an implementation must give:
+ * - `append` stores the whole commit or nothing, and only when the stream's last offset is still
+ *   `expectedLastOffset` (0 = the stream is empty).
+ * - A commitId seen inside the duplicate window is never stored twice; the first commit is returned.
+ * - Appends to different streams may be in flight at once; their acks may arrive in any order.
+ */
+export interface EventLog {
+  readHead(tenant: TenantId, stream: StreamId): Promise<StreamHead>
+  /** Commits of one stream in version order, up to and including `toOffset`. */
+  readStream(tenant: TenantId, stream: StreamId, toOffset: number): AsyncIterable<StoredCommit>
+  append(commit: Commit, expectedLastOffset: number): Promise<AppendOutcome>
+  /** The commit stored under `commitId` inside the duplicate window, without writing anything. */
+  findDuplicate(commit: Commit): Promise<StoredCommit | undefined>
+}
+
+/** Wall-clock time. */
+export interface Clock {
+  now(): Date
+}
+
+/** Fresh, time-ordered unique ids (UUIDv7). */
+export interface IdGenerator {
+  eventId(): EventId
+  commitId(): CommitId
+}

@@ -1,0 +1,112 @@
+import { jetstreamManager } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type * as E from 'fp-ts/lib/Either.js'
+import * as Ei from 'fp-ts/lib/Either.js'
+import { StreamSupervisor } from '../../actors/streams/streamSupervisor.js'
+import { defaultAppendLimits, validateAppendRequest, validateStream, validateTenant } from '../domain/streams/appendRequest.js'
+import type { ExpectedVersion } from '../domain/streams/expectedVersion.js'
+import { CommitId } from '../domain/streams/ids.js'
+import { moduleRegistry, type StreamModule } from '../domain/streams/module.js'
+import { invalidId } from '../domain/streams/errors.js'
+import type { AppendResult } from '../application/streams/appendResult.js'
+import type { AppendError } from '../application/streams/errors.js'
+import { ensureEventStream } from '../adapters/nats/eventStream.js'
+import { createJetStreamEventLog } from '../adapters/nats/jetStreamEventLog.js'
+import { type AppendService, startAppendService } from '../adapters/nats/appendService.js'
+import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
+
+export interface AllSourceOptions {
+  readonly nc: NatsConnection
+  /** Domain modules by stream category; streams of other categories accept any valid event. */
+  readonly modules?: readonly StreamModule[]
+  /** Subject prefix. Default `allsource`. */
+  readonly prefix?: string
+  /** JetStream stream name. Default `ALLSOURCE_EVENTS`. */
+  readonly streamName?: string
+  readonly replicas?: number
+  /** Exactly-once window for commitIds. Default 120000 (2 min). */
+  readonly duplicateWindowMs?: number
+  readonly maxEventsPerCommit?: number
+  readonly maxResidentStreams?: number
+  readonly idleTimeoutMs?: number
+  readonly maxMailbox?: number
+  readonly publishTimeoutMs?: number
+  readonly warn?: (message: string) => void
+}
+
+export interface AppendInput {
+  readonly type: string
+  readonly payload: unknown
+  readonly metadata?: Readonly<Record<string, unknown>>
+  readonly id?: string
+}
+
+/** An AllSource processor in this process. */
+export interface AllSource {
+  /** Appends events as one atomic commit through the stream's actor. Never rejects. */
+  append(
+    tenant: string,
+    stream: string,
+    events: readonly AppendInput[],
+    options?: { readonly expectedVersion?: ExpectedVersion; readonly commitId?: string },
+  ): Promise<E.Either<AppendError, AppendResult>>
+  /** Sends a command to the stream category's decider; what it decides is appended atomically. */
+  execute(tenant: string, stream: string, command: unknown, options?: { readonly commitId?: string }): Promise<E.Either<AppendError, AppendResult>>
+  /** Serves `allsource.append.*.*` (with micro discovery) on the connection. */
+  serve(): AppendService
+  readonly supervisor: StreamSupervisor
+  /** Stops serving, answers everything accepted, then releases the log. Leaves `nc` open. */
+  close(): Promise<void>
+}
+
+/** Wires the write path: event stream, JetStream log, stream supervisor, service. */
+export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> => {
+  const prefix = o.prefix ?? 'allsource'
+  const streamOptions = {
+    name: o.streamName ?? 'ALLSOURCE_EVENTS',
+    prefix,
+    duplicateWindowMs: o.duplicateWindowMs ?? 120_000,
+    replicas: o.replicas ?? 1,
+  }
+  await ensureEventStream(o.nc, await jetstreamManager(o.nc), streamOptions, o.warn)
+  const log = createJetStreamEventLog(o.nc, { ...streamOptions, ...(o.publishTimeoutMs !== undefined ? { publishTimeoutMs: o.publishTimeoutMs } : {}) })
+  const supervisor = new StreamSupervisor({
+    log,
+    modules: moduleRegistry(o.modules ?? []),
+    clock: systemClock,
+    ids: uuidv7Ids,
+    ...(o.maxResidentStreams !== undefined ? { maxResident: o.maxResidentStreams } : {}),
+    ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
+    ...(o.maxMailbox !== undefined ? { maxMailbox: o.maxMailbox } : {}),
+  })
+  const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
+  const services: AppendService[] = []
+
+  return {
+    supervisor,
+    append(tenant, stream, events, options = {}) {
+      const cmd = validateAppendRequest(tenant, stream, { events, ...options }, limits)
+      return Ei.isLeft(cmd) ? Promise.resolve(cmd) : supervisor.append(cmd.right)
+    },
+    execute(tenant, stream, command, options = {}) {
+      const t = validateTenant(tenant)
+      if (Ei.isLeft(t)) return Promise.resolve(t)
+      const s = validateStream(stream)
+      if (Ei.isLeft(s)) return Promise.resolve(s)
+      if (options.commitId !== undefined && !CommitId.is(options.commitId)) {
+        return Promise.resolve(Ei.left(invalidId('commitId', 'commitId must be 1–128 printable ASCII characters without spaces')))
+      }
+      return supervisor.execute(t.right, s.right, command, options.commitId)
+    },
+    serve() {
+      const service = startAppendService(o.nc, supervisor, { prefix, limits })
+      services.push(service)
+      return service
+    },
+    async close() {
+      await Promise.all(services.map((s) => s.stop()))
+      await supervisor.close()
+      log.close()
+    },
+  }
+}
