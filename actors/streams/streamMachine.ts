@@ -1,19 +1,14 @@
 import * as E from 'fp-ts/lib/Either.js'
-import { assign, fromPromise, setup } from 'xstate'
+import { assign, enqueueActions, fromCallback, fromPromise, setup } from 'xstate'
 import type { Commit } from '../../src/domain/streams/event.js'
 import type { StreamId, TenantId } from '../../src/domain/streams/ids.js'
 import type { StreamModule } from '../../src/domain/streams/module.js'
+import { tooLarge } from '../../src/domain/streams/errors.js'
 import { appendResultOf } from '../../src/application/streams/appendResult.js'
 import { type AppendError, internal, unavailable } from '../../src/application/streams/errors.js'
 import type { AppendOutcome, StoredCommit } from '../../src/application/streams/ports.js'
-import {
-  type LoadedStream,
-  type PrepareDeps,
-  type PreparedCommit,
-  prepareCommit,
-  prepareDecision,
-} from '../../src/application/streams/prepareCommit.js'
-import { badRequest, tooLarge } from '../../src/domain/streams/errors.js'
+import type { LoadedStream, PrepareDeps } from '../../src/application/streams/prepareCommit.js'
+import { type Answer, type Dispatch, type MailboxState, dispatch, duplicateResult } from './dispatch.js'
 import type { Work } from './work.js'
 
 export interface StreamActorInput {
@@ -27,58 +22,38 @@ export interface StreamActorInput {
   readonly maxConflictRetries: number
 }
 
-interface Context extends StreamActorInput {
-  readonly loaded: LoadedStream | undefined
-  readonly mailbox: readonly Work[]
-  readonly current: Work | undefined
-  readonly prepared: E.Either<AppendError, PreparedCommit | undefined> | undefined
-  readonly conflicts: number
+interface Context extends StreamActorInput, MailboxState {}
+
+/** A commit for the writer child to append. */
+export interface WriteRequest {
+  readonly type: 'WRITE'
+  readonly commit: Commit
+  readonly expectedLastOffset: number
 }
 
-export type StreamActorEvent = { readonly type: 'WORK'; readonly work: Work } | { readonly type: 'PASSIVATE' }
+export type StreamActorEvent =
+  | { readonly type: 'WORK'; readonly work: Work }
+  | { readonly type: 'WRITTEN'; readonly outcome: AppendOutcome }
+  | { readonly type: 'WRITE_FAILED'; readonly error: unknown }
+  | { readonly type: 'PROBE' }
+  | { readonly type: 'PASSIVATE' }
 
-const prepareWork = (c: Context): E.Either<AppendError, PreparedCommit | undefined> => {
-  const w = c.current
-  if (w === undefined || c.loaded === undefined) return E.left(internal('stream actor has no work or no state'))
-  try {
-    return w.kind === 'append'
-      ? prepareCommit(c.deps, c.module, w.command, w.commitId, c.loaded)
-      : prepareDecision(c.deps, c.module, { tenant: w.tenant, stream: w.stream }, w.command, w.commitId, c.loaded)
-  } catch (e) {
-    // A module's evolve, invariant or decide threw: a defect in user code, not a reason to die.
-    return E.left(internal(`domain module failed: ${e instanceof Error ? e.message : String(e)}`))
-  }
-}
+export type LoadInput = { readonly tenant: TenantId; readonly stream: StreamId; readonly module: StreamModule | undefined }
 
-const preparedCommit = (c: Context): PreparedCommit | undefined =>
-  c.prepared !== undefined && E.isRight(c.prepared) ? c.prepared.right : undefined
-
-const answer = (c: Context, r: E.Either<AppendError, ReturnType<typeof appendResultOf>>): void => c.current?.reply(r)
-
-const rejection = (c: Context): AppendError =>
-  c.prepared !== undefined && E.isLeft(c.prepared) ? c.prepared.left : internal('no rejection to report')
-
-/** A commit that carries only the identity of the current work, for the duplicate probe. */
-const probeCommit = (c: Context): Commit => ({
-  commitId: c.current?.commitId as Commit['commitId'],
-  tenant: c.tenant,
-  stream: c.stream,
-  events: [],
+const loadInput = ({ context }: { context: Context }): LoadInput => ({
+  tenant: context.tenant,
+  stream: context.stream,
+  module: context.module,
 })
 
-const duplicateReply = (c: Context, original: StoredCommit) =>
-  original.commit.tenant === c.tenant && original.commit.stream === c.stream
-    ? E.right(appendResultOf(original, true))
-    : E.left(
-        badRequest(`commitId "${original.commit.commitId}" is already used by another stream`, {
-          commitId: original.commit.commitId,
-        }),
-      )
+const cleared = { current: undefined, prepared: undefined, rejection: undefined, conflicts: 0 } as const
 
 /**
- * One generic stream actor: hydrates its stream, then serves its mailbox in arrival order, one
- * commit at a time, against the state it holds. Effects (`load`, `append`, `findDuplicate`) are
- * supplied with `.provide()`; rules live in the pure core it calls.
+ * One generic stream actor. It hydrates its stream, then serves its mailbox in arrival order,
+ * one commit in flight at a time, against the state it holds; on a conflict with another writer
+ * it reloads and decides the same work again. Effects are named here and supplied with
+ * `.provide()`: `load` and `findDuplicate` (promises) and `writer` (a long-lived child that
+ * appends commits, so the hot path spawns nothing). Rules live in the pure core (`dispatch`).
  */
 export const streamMachine = setup({
   types: {
@@ -87,195 +62,152 @@ export const streamMachine = setup({
     input: {} as StreamActorInput,
   },
   actors: {
-    load: fromPromise<LoadedStream, { tenant: TenantId; stream: StreamId; module: StreamModule | undefined }>(
-      async () => {
-        throw new Error('load not provided')
-      },
-    ),
-    append: fromPromise<AppendOutcome, { commit: Commit; expectedLastOffset: number }>(async () => {
-      throw new Error('append not provided')
+    load: fromPromise<LoadedStream, LoadInput>(async () => {
+      throw new Error('load not provided')
     }),
     findDuplicate: fromPromise<StoredCommit | undefined, { commit: Commit }>(async () => {
       throw new Error('findDuplicate not provided')
     }),
+    writer: fromCallback<WriteRequest, LoadInput>(() => {
+      throw new Error('writer not provided')
+    }),
   },
   guards: {
-    hasWork: ({ context }) => context.mailbox.length > 0,
-    mailboxFull: ({ context }) => context.mailbox.length >= context.maxMailbox,
-    isNoop: ({ context }) => context.prepared !== undefined && E.isRight(context.prepared) && context.prepared.right === undefined,
-    isReady: ({ context }) => preparedCommit(context) !== undefined,
-    shouldProbe: ({ context }) =>
-      context.current?.clientCommitId === true &&
-      context.prepared !== undefined &&
-      E.isLeft(context.prepared) &&
-      (context.prepared.left._tag === 'WrongExpectedVersion' || context.prepared.left._tag === 'ValidationFailed'),
-    retrying: ({ context }) => context.current !== undefined,
+    isIdle: ({ context }) => context.current === undefined && context.mailbox.length === 0,
+    retryConflict: ({ context, event }) =>
+      event.type === 'WRITTEN' && event.outcome._tag === 'Conflict' && context.conflicts < context.maxConflictRetries,
+    settledInPlace: ({ event }) => event.type === 'WRITTEN' && (event.outcome._tag === 'Appended' || event.outcome._tag === 'TooLarge'),
   },
   actions: {
-    enqueue: assign({
-      mailbox: ({ context, event }) => (event.type === 'WORK' ? [...context.mailbox, event.work] : context.mailbox),
-    }),
-    refuseBusy: ({ event }) => {
-      if (event.type === 'WORK') {
-        event.work.reply(E.left(unavailable('stream is busy: its mailbox is full; retry with the same commitId')))
+    enqueue: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'WORK') return
+      if (context.mailbox.length >= context.maxMailbox) {
+        const w = event.work
+        enqueue(() => w.reply(E.left(unavailable('stream is busy: its mailbox is full; retry with the same commitId'))))
+      } else {
+        enqueue.assign({ mailbox: [...context.mailbox, event.work] })
       }
-    },
-    takeNext: assign({
-      current: ({ context }) => context.mailbox[0],
-      mailbox: ({ context }) => context.mailbox.slice(1),
-      conflicts: 0,
     }),
-    prepare: assign({ prepared: ({ context }) => prepareWork(context) }),
-    done: assign({ current: undefined, prepared: undefined }),
-    replyRejected: ({ context }) => answer(context, E.left(rejection(context))),
-    replyNoop: ({ context }) => {
-      const h = context.loaded?.head
-      answer(
-        context,
-        E.right({ tenant: context.tenant, stream: context.stream, offset: h?.lastOffset ?? 0, fromVersion: (h?.version ?? 0) + 1, toVersion: h?.version ?? 0, eventIds: [] }),
-      )
-    },
+    /** Takes new work at once when nothing is in flight. */
+    accept: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'WORK') return
+      if (context.mailbox.length >= context.maxMailbox) {
+        const w = event.work
+        enqueue(() => w.reply(E.left(unavailable('stream is busy: its mailbox is full; retry with the same commitId'))))
+        return
+      }
+      const withWork = { ...context, mailbox: [...context.mailbox, event.work] }
+      if (context.current !== undefined) {
+        enqueue.assign({ mailbox: withWork.mailbox })
+        return
+      }
+      perform(dispatch(withWork, false), [], enqueue)
+    }),
+    /** Serves the mailbox (or retries `current`) after loading or reloading. */
+    serve: enqueueActions(({ context, enqueue }) => perform(dispatch(context, context.current !== undefined), [], enqueue)),
+    /** Settles an appended or too-large commit and takes the next work in the same step. */
+    settle: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'WRITTEN' || context.current === undefined || context.prepared === undefined) return
+      const o = event.outcome
+      const work = context.current
+      if (o._tag === 'Appended') {
+        const { commit, nextState } = context.prepared
+        const last = commit.events[commit.events.length - 1]
+        const loaded: LoadedStream = { head: { version: last?.version ?? 0, lastOffset: o.offset }, state: nextState }
+        enqueue.assign({ loaded })
+        const answer: Answer = { work, result: E.right(appendResultOf({ offset: o.offset, commit }, false)) }
+        perform(dispatch({ ...context, loaded, ...cleared }, false), [answer], enqueue)
+      } else if (o._tag === 'TooLarge') {
+        const answer: Answer = { work, result: E.left(tooLarge(o.size, o.max)) }
+        perform(dispatch({ ...context, ...cleared }, false), [answer], enqueue)
+      }
+    }),
+    /** Answers the current work after an outcome that leaves the actor's state in doubt. */
+    abandon: enqueueActions(({ context, event, enqueue }) => {
+      const work = context.current
+      if (work === undefined) return
+      let result: E.Either<AppendError, ReturnType<typeof appendResultOf>>
+      if (event.type === 'WRITTEN' && event.outcome._tag === 'Duplicate') result = duplicateResult(context, event.outcome.original)
+      else if (event.type === 'WRITTEN' && event.outcome._tag === 'Unavailable') {
+        result = E.left(unavailable(event.outcome.message, { commitId: work.commitId }))
+      } else if (event.type === 'WRITTEN' && event.outcome._tag === 'Conflict') {
+        result = E.left(unavailable('stream is contended: other writers kept winning; retry', { commitId: work.commitId }))
+      } else if (event.type === 'WRITE_FAILED') result = E.left(internal(`append failed: ${String(event.error)}`))
+      else result = E.left(internal(`unexpected ${event.type} while appending`))
+      enqueue.assign(cleared)
+      enqueue(() => work.reply(result))
+    }),
+    countConflict: assign({ conflicts: ({ context }) => context.conflicts + 1 }),
     failAll: ({ context, event }) => {
       const err = unavailable(`stream could not be loaded: ${String((event as { error?: unknown }).error)}`)
-      if (context.current !== undefined) context.current.reply(E.left(err))
+      context.current?.reply(E.left(err))
       for (const w of context.mailbox) w.reply(E.left(err))
     },
   },
 }).createMachine({
   id: 'stream',
-  context: ({ input }) => ({ ...input, loaded: undefined, mailbox: [], current: undefined, prepared: undefined, conflicts: 0 }),
-  on: {
-    WORK: [{ guard: 'mailboxFull', actions: 'refuseBusy' }, { actions: 'enqueue' }],
-  },
+  context: ({ input }) => ({
+    ...input,
+    loaded: undefined,
+    mailbox: [],
+    current: undefined,
+    prepared: undefined,
+    rejection: undefined,
+    conflicts: 0,
+  }),
+  invoke: { id: 'writer', src: 'writer', input: loadInput },
+  on: { WORK: { actions: 'enqueue' } },
   initial: 'loading',
   states: {
     loading: {
       invoke: {
         src: 'load',
-        input: ({ context }) => ({ tenant: context.tenant, stream: context.stream, module: context.module }),
-        onDone: { target: 'idle', actions: assign({ loaded: ({ event }) => event.output }) },
+        input: loadInput,
+        onDone: { target: 'ready', actions: [assign({ loaded: ({ event }) => event.output }), 'serve'] },
         onError: { target: 'failed', actions: 'failAll' },
       },
     },
-    idle: {
-      always: { guard: 'hasWork', target: 'deciding', actions: 'takeNext' },
-      on: { PASSIVATE: { target: 'passivated' } },
-    },
-    deciding: {
-      entry: 'prepare',
-      always: [
-        { guard: 'isNoop', target: 'idle', actions: ['replyNoop', 'done'] },
-        { guard: 'isReady', target: 'writing' },
-        { guard: 'shouldProbe', target: 'probing' },
-        { target: 'idle', actions: ['replyRejected', 'done'] },
-      ],
-    },
-    writing: {
-      invoke: {
-        src: 'append',
-        input: ({ context }) => ({
-          commit: (preparedCommit(context) as PreparedCommit).commit,
-          expectedLastOffset: context.loaded?.head.lastOffset ?? 0,
-        }),
-        onDone: [
-          {
-            guard: ({ event }) => event.output._tag === 'Appended',
-            target: 'idle',
-            actions: [
-              assign({
-                loaded: ({ context, event }) => {
-                  const p = preparedCommit(context) as PreparedCommit
-                  const last = p.commit.events[p.commit.events.length - 1]
-                  const offset = event.output._tag === 'Appended' ? event.output.offset : 0
-                  return { head: { version: last?.version ?? 0, lastOffset: offset }, state: p.nextState }
-                },
-              }),
-              ({ context, event }) => {
-                const p = preparedCommit(context) as PreparedCommit
-                const offset = event.output._tag === 'Appended' ? event.output.offset : 0
-                answer(context, E.right(appendResultOf({ offset, commit: p.commit }, false)))
-              },
-              'done',
-            ],
-          },
-          {
-            guard: ({ event }) => event.output._tag === 'Duplicate',
-            target: 'reloading',
-            actions: [
-              ({ context, event }) => {
-                if (event.output._tag === 'Duplicate') answer(context, duplicateReply(context, event.output.original))
-              },
-              'done',
-            ],
-          },
-          {
-            guard: ({ context, event }) => event.output._tag === 'Conflict' && context.conflicts < context.maxConflictRetries,
-            target: 'reloading',
-            actions: assign({ conflicts: ({ context }) => context.conflicts + 1 }),
-          },
-          {
-            guard: ({ event }) => event.output._tag === 'TooLarge',
-            target: 'idle',
-            actions: [
-              ({ context, event }) => {
-                if (event.output._tag === 'TooLarge') answer(context, E.left(tooLarge(event.output.size, event.output.max)))
-              },
-              'done',
-            ],
-          },
-          {
-            target: 'reloading',
-            actions: [
-              ({ context, event }) =>
-                answer(
-                  context,
-                  E.left(
-                    event.output._tag === 'Unavailable'
-                      ? unavailable(event.output.message, { commitId: context.current?.commitId })
-                      : unavailable('stream is contended: other writers kept winning; retry', { commitId: context.current?.commitId }),
-                  ),
-                ),
-              'done',
-            ],
-          },
+    ready: {
+      on: {
+        WORK: { actions: 'accept' },
+        WRITTEN: [
+          { guard: 'settledInPlace', actions: 'settle' },
+          { guard: 'retryConflict', target: 'reloading', actions: 'countConflict' },
+          { target: 'reloading', actions: 'abandon' },
         ],
-        onError: {
-          target: 'reloading',
-          actions: [
-            ({ context, event }) => answer(context, E.left(internal(`append failed: ${String(event.error)}`))),
-            'done',
-          ],
-        },
+        WRITE_FAILED: { target: 'reloading', actions: 'abandon' },
+        PROBE: { target: 'probing' },
+        PASSIVATE: { guard: 'isIdle', target: 'passivated' },
       },
     },
     probing: {
       invoke: {
         src: 'findDuplicate',
-        input: ({ context }) => ({ commit: probeCommit(context) }),
-        onDone: [
-          {
-            guard: ({ event }) => event.output !== undefined,
-            target: 'idle',
-            actions: [
-              ({ context, event }) => {
-                if (event.output !== undefined) answer(context, duplicateReply(context, event.output))
-              },
-              'done',
-            ],
-          },
-          { target: 'idle', actions: ['replyRejected', 'done'] },
-        ],
-        onError: { target: 'idle', actions: ['replyRejected', 'done'] },
+        input: ({ context }) => ({
+          commit: { commitId: context.current?.commitId as Commit['commitId'], tenant: context.tenant, stream: context.stream, events: [] },
+        }),
+        onDone: {
+          target: 'ready',
+          actions: [
+            ({ context, event }) => {
+              const rejection = context.rejection ?? internal('no rejection recorded')
+              context.current?.reply(event.output !== undefined ? duplicateResult(context, event.output) : E.left(rejection))
+            },
+            assign(cleared),
+            'serve',
+          ],
+        },
+        onError: {
+          target: 'ready',
+          actions: [({ context }) => context.current?.reply(E.left(context.rejection ?? internal('probe failed'))), assign(cleared), 'serve'],
+        },
       },
     },
     reloading: {
       invoke: {
         src: 'load',
-        input: ({ context }) => ({ tenant: context.tenant, stream: context.stream, module: context.module }),
-        onDone: [
-          { guard: 'retrying', target: 'deciding', actions: assign({ loaded: ({ event }) => event.output }) },
-          { target: 'idle', actions: assign({ loaded: ({ event }) => event.output }) },
-        ],
+        input: loadInput,
+        onDone: { target: 'ready', actions: [assign({ loaded: ({ event }) => event.output }), 'serve'] },
         onError: { target: 'failed', actions: 'failAll' },
       },
     },
@@ -283,5 +215,22 @@ export const streamMachine = setup({
     failed: { type: 'final' },
   },
 })
+
+/** Applies a dispatch decision: one assign, the replies in order, then the effect. */
+function perform(
+  d: Dispatch,
+  before: readonly Answer[],
+  enqueue: {
+    assign: (u: Partial<Context>) => void
+    (fn: () => void): void
+    sendTo: (to: 'writer', event: WriteRequest) => void
+    raise: (event: StreamActorEvent) => void
+  },
+): void {
+  enqueue.assign(d.next)
+  for (const a of [...before, ...d.answers]) enqueue(() => a.work.reply(a.result))
+  if (d.effect?._tag === 'Write') enqueue.sendTo('writer', { type: 'WRITE', commit: d.effect.commit, expectedLastOffset: d.effect.expectedLastOffset })
+  else if (d.effect?._tag === 'Probe') enqueue.raise({ type: 'PROBE' })
+}
 
 export type StreamMachine = typeof streamMachine
