@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js'
-import { assign, enqueueActions, fromCallback, fromPromise, setup } from 'xstate'
+import { assign, enqueueActions, fromPromise, raise, setup } from 'xstate'
 import type { Commit } from '../../src/domain/streams/event.js'
 import type { StreamId, TenantId } from '../../src/domain/streams/ids.js'
 import type { StreamModule } from '../../src/domain/streams/module.js'
@@ -24,9 +24,8 @@ export interface StreamActorInput {
 
 interface Context extends StreamActorInput, MailboxState {}
 
-/** A commit for the writer child to append. */
+/** A commit to append; the `write` action's params. Its outcome comes back as `WRITTEN`. */
 export interface WriteRequest {
-  readonly type: 'WRITE'
   readonly commit: Commit
   readonly expectedLastOffset: number
 }
@@ -36,6 +35,8 @@ export type StreamActorEvent =
   | { readonly type: 'WRITTEN'; readonly outcome: AppendOutcome }
   | { readonly type: 'WRITE_FAILED'; readonly error: unknown }
   | { readonly type: 'PROBE' }
+  /** Raised after a load or probe: serve the mailbox (or retry `current`). */
+  | { readonly type: 'SERVE' }
   | { readonly type: 'PASSIVATE' }
 
 export type LoadInput = { readonly tenant: TenantId; readonly stream: StreamId; readonly module: StreamModule | undefined }
@@ -48,14 +49,62 @@ const loadInput = ({ context }: { context: Context }): LoadInput => ({
 
 const cleared = { current: undefined, prepared: undefined, rejection: undefined, conflicts: 0 } as const
 
+const busy = (w: Work): Answer => ({ work: w, result: E.left(unavailable('stream is busy: its mailbox is full; retry with the same commitId')) })
+
+/** What one step of a ready actor does; `next` is merged into the context. */
+interface Plan {
+  readonly next: Partial<Context> | undefined
+  readonly answers: readonly Answer[]
+  readonly effect: Dispatch['effect']
+}
+
+const fromDispatch = (d: Dispatch, before: readonly Answer[], extra: Partial<Context> = {}): Plan => ({
+  next: { ...extra, ...d.next },
+  answers: before.length === 0 ? d.answers : [...before, ...d.answers],
+  effect: d.effect,
+})
+
+/**
+ * The hot path of a ready stream actor, as a pure function of its context and the event:
+ * new work is taken at once when nothing is in flight (else queued); an appended commit updates
+ * the head and state, is answered, and the next work is taken in the same step; any other event
+ * (a load or probe finished) serves the mailbox, retrying `current` after a conflict.
+ */
+export const planStep = (context: Context, event: StreamActorEvent | { readonly type: string }): Plan => {
+  if (event.type === 'WORK') {
+    const work = (event as { work: Work }).work
+    if (context.mailbox.length >= context.maxMailbox) return { next: undefined, answers: [busy(work)], effect: undefined }
+    const mailbox = [...context.mailbox, work]
+    if (context.current !== undefined) return { next: { mailbox }, answers: [], effect: undefined }
+    return fromDispatch(dispatch({ ...context, mailbox }, false), [])
+  }
+  if (event.type === 'WRITTEN' && context.current !== undefined && context.prepared !== undefined) {
+    const o = (event as { outcome: AppendOutcome }).outcome
+    const work = context.current
+    if (o._tag === 'Appended') {
+      const { commit, nextState } = context.prepared
+      const last = commit.events[commit.events.length - 1]
+      const loaded: LoadedStream = { head: { version: last?.version ?? 0, lastOffset: o.offset }, state: nextState }
+      const answer: Answer = { work, result: E.right(appendResultOf({ offset: o.offset, commit }, false)) }
+      return fromDispatch(dispatch({ ...context, loaded, ...cleared }, false), [answer], { loaded })
+    }
+    if (o._tag === 'TooLarge') {
+      return fromDispatch(dispatch({ ...context, ...cleared }, false), [{ work, result: E.left(tooLarge(o.size, o.max)) }])
+    }
+  }
+  return fromDispatch(dispatch(context, context.current !== undefined), [])
+}
+
+
 /**
  * One generic stream actor. It hydrates its stream, then serves its mailbox in arrival order,
  * one commit in flight at a time, against the state it holds; on a conflict with another writer
  * it reloads and decides the same work again. Effects are named here and supplied with
- * `.provide()`: `load` and `findDuplicate` (promises) and `writer` (a long-lived child that
- * appends commits, so the hot path spawns nothing). Rules live in the pure core (`dispatch`).
+ * `.provide()`: `load` and `findDuplicate` (promise actors) and the `write` action, which
+ * appends a commit and sends `WRITTEN` (or `WRITE_FAILED`) back, so the hot path spawns nothing.
+ * Rules live in the pure core (`dispatch`).
  */
-export const streamMachine = setup({
+const streamSetup = setup({
   types: {
     context: {} as Context,
     events: {} as StreamActorEvent,
@@ -68,9 +117,6 @@ export const streamMachine = setup({
     findDuplicate: fromPromise<StoredCommit | undefined, { commit: Commit }>(async () => {
       throw new Error('findDuplicate not provided')
     }),
-    writer: fromCallback<WriteRequest, LoadInput>(() => {
-      throw new Error('writer not provided')
-    }),
   },
   guards: {
     isIdle: ({ context }) => context.current === undefined && context.mailbox.length === 0,
@@ -79,6 +125,9 @@ export const streamMachine = setup({
     settledInPlace: ({ event }) => event.type === 'WRITTEN' && (event.outcome._tag === 'Appended' || event.outcome._tag === 'TooLarge'),
   },
   actions: {
+    write: (_, _params: WriteRequest) => {
+      throw new Error('write not provided')
+    },
     enqueue: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'WORK') return
       if (context.mailbox.length >= context.maxMailbox) {
@@ -86,40 +135,6 @@ export const streamMachine = setup({
         enqueue(() => w.reply(E.left(unavailable('stream is busy: its mailbox is full; retry with the same commitId'))))
       } else {
         enqueue.assign({ mailbox: [...context.mailbox, event.work] })
-      }
-    }),
-    /** Takes new work at once when nothing is in flight. */
-    accept: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'WORK') return
-      if (context.mailbox.length >= context.maxMailbox) {
-        const w = event.work
-        enqueue(() => w.reply(E.left(unavailable('stream is busy: its mailbox is full; retry with the same commitId'))))
-        return
-      }
-      const withWork = { ...context, mailbox: [...context.mailbox, event.work] }
-      if (context.current !== undefined) {
-        enqueue.assign({ mailbox: withWork.mailbox })
-        return
-      }
-      perform(dispatch(withWork, false), [], enqueue)
-    }),
-    /** Serves the mailbox (or retries `current`) after loading or reloading. */
-    serve: enqueueActions(({ context, enqueue }) => perform(dispatch(context, context.current !== undefined), [], enqueue)),
-    /** Settles an appended or too-large commit and takes the next work in the same step. */
-    settle: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'WRITTEN' || context.current === undefined || context.prepared === undefined) return
-      const o = event.outcome
-      const work = context.current
-      if (o._tag === 'Appended') {
-        const { commit, nextState } = context.prepared
-        const last = commit.events[commit.events.length - 1]
-        const loaded: LoadedStream = { head: { version: last?.version ?? 0, lastOffset: o.offset }, state: nextState }
-        enqueue.assign({ loaded })
-        const answer: Answer = { work, result: E.right(appendResultOf({ offset: o.offset, commit }, false)) }
-        perform(dispatch({ ...context, loaded, ...cleared }, false), [answer], enqueue)
-      } else if (o._tag === 'TooLarge') {
-        const answer: Answer = { work, result: E.left(tooLarge(o.size, o.max)) }
-        perform(dispatch({ ...context, ...cleared }, false), [answer], enqueue)
       }
     }),
     /** Answers the current work after an outcome that leaves the actor's state in doubt. */
@@ -144,7 +159,18 @@ export const streamMachine = setup({
       for (const w of context.mailbox) w.reply(E.left(err))
     },
   },
-}).createMachine({
+})
+
+/** Takes new work, settles a written commit, or serves the mailbox after a load: see `planStep`. */
+const step = streamSetup.enqueueActions(({ context, event, enqueue }) => {
+  const p = planStep(context, event)
+  if (p.next !== undefined) enqueue.assign(p.next)
+  for (const a of p.answers) enqueue(() => a.work.reply(a.result))
+  if (p.effect?._tag === 'Write') enqueue({ type: 'write', params: { commit: p.effect.commit, expectedLastOffset: p.effect.expectedLastOffset } })
+  else if (p.effect?._tag === 'Probe') enqueue.raise({ type: 'PROBE' })
+})
+
+export const streamMachine = streamSetup.createMachine({
   id: 'stream',
   context: ({ input }) => ({
     ...input,
@@ -155,7 +181,6 @@ export const streamMachine = setup({
     rejection: undefined,
     conflicts: 0,
   }),
-  invoke: { id: 'writer', src: 'writer', input: loadInput },
   on: { WORK: { actions: 'enqueue' } },
   initial: 'loading',
   states: {
@@ -163,15 +188,16 @@ export const streamMachine = setup({
       invoke: {
         src: 'load',
         input: loadInput,
-        onDone: { target: 'ready', actions: [assign({ loaded: ({ event }) => event.output }), 'serve'] },
+        onDone: { target: 'ready', actions: [assign({ loaded: ({ event }) => event.output }), raise({ type: 'SERVE' })] },
         onError: { target: 'failed', actions: 'failAll' },
       },
     },
     ready: {
       on: {
-        WORK: { actions: 'accept' },
+        WORK: { actions: step },
+        SERVE: { actions: step },
         WRITTEN: [
-          { guard: 'settledInPlace', actions: 'settle' },
+          { guard: 'settledInPlace', actions: step },
           { guard: 'retryConflict', target: 'reloading', actions: 'countConflict' },
           { target: 'reloading', actions: 'abandon' },
         ],
@@ -194,12 +220,12 @@ export const streamMachine = setup({
               context.current?.reply(event.output !== undefined ? duplicateResult(context, event.output) : E.left(rejection))
             },
             assign(cleared),
-            'serve',
+            raise({ type: 'SERVE' }),
           ],
         },
         onError: {
           target: 'ready',
-          actions: [({ context }) => context.current?.reply(E.left(context.rejection ?? internal('probe failed'))), assign(cleared), 'serve'],
+          actions: [({ context }) => context.current?.reply(E.left(context.rejection ?? internal('probe failed'))), assign(cleared), raise({ type: 'SERVE' })],
         },
       },
     },
@@ -207,7 +233,7 @@ export const streamMachine = setup({
       invoke: {
         src: 'load',
         input: loadInput,
-        onDone: { target: 'ready', actions: [assign({ loaded: ({ event }) => event.output }), 'serve'] },
+        onDone: { target: 'ready', actions: [assign({ loaded: ({ event }) => event.output }), raise({ type: 'SERVE' })] },
         onError: { target: 'failed', actions: 'failAll' },
       },
     },
@@ -215,22 +241,5 @@ export const streamMachine = setup({
     failed: { type: 'final' },
   },
 })
-
-/** Applies a dispatch decision: one assign, the replies in order, then the effect. */
-function perform(
-  d: Dispatch,
-  before: readonly Answer[],
-  enqueue: {
-    assign: (u: Partial<Context>) => void
-    (fn: () => void): void
-    sendTo: (to: 'writer', event: WriteRequest) => void
-    raise: (event: StreamActorEvent) => void
-  },
-): void {
-  enqueue.assign(d.next)
-  for (const a of [...before, ...d.answers]) enqueue(() => a.work.reply(a.result))
-  if (d.effect?._tag === 'Write') enqueue.sendTo('writer', { type: 'WRITE', commit: d.effect.commit, expectedLastOffset: d.effect.expectedLastOffset })
-  else if (d.effect?._tag === 'Probe') enqueue.raise({ type: 'PROBE' })
-}
 
 export type StreamMachine = typeof streamMachine

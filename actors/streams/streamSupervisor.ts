@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js'
-import { type Actor, createActor, fromCallback, fromPromise } from 'xstate'
+import { type Actor, createActor, fromPromise } from 'xstate'
 import type { AppendCommand } from '../../src/domain/streams/appendRequest.js'
 import type { CommitId, StreamId, TenantId } from '../../src/domain/streams/ids.js'
 import { categoryOf } from '../../src/domain/streams/ids.js'
@@ -8,7 +8,7 @@ import type { AppendResult } from '../../src/application/streams/appendResult.js
 import { type AppendError, unavailable } from '../../src/application/streams/errors.js'
 import { loadStream } from '../../src/application/streams/loadStream.js'
 import type { Clock, EventLog, IdGenerator } from '../../src/application/streams/ports.js'
-import { streamMachine, type LoadInput, type WriteRequest } from './streamMachine.js'
+import { streamMachine, type WriteRequest } from './streamMachine.js'
 import type { Reply, Work } from './work.js'
 
 export interface StreamSupervisorOptions {
@@ -60,15 +60,15 @@ export class StreamSupervisor {
     this.machine = streamMachine.provide({
       actors: {
         load: fromPromise(({ input }) => loadStream(log, input.module, input.tenant, input.stream)),
-        writer: fromCallback<WriteRequest, LoadInput>(({ sendBack, receive }) => {
-          receive((w) => {
-            log.append(w.commit, w.expectedLastOffset).then(
-              (outcome) => sendBack({ type: 'WRITTEN', outcome }),
-              (error: unknown) => sendBack({ type: 'WRITE_FAILED', error }),
-            )
-          })
-        }),
         findDuplicate: fromPromise(({ input }) => log.findDuplicate(input.commit)),
+      },
+      actions: {
+        write: ({ self }, w: WriteRequest) => {
+          log.append(w.commit, w.expectedLastOffset).then(
+            (outcome) => self.send({ type: 'WRITTEN', outcome }),
+            (error: unknown) => self.send({ type: 'WRITE_FAILED', error }),
+          )
+        },
       },
     })
     this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.floor(this.idleTimeoutMs / 2)))

@@ -4,7 +4,6 @@ import type * as E from 'fp-ts/lib/Either.js'
 import * as Ei from 'fp-ts/lib/Either.js'
 import { StreamSupervisor } from '../../actors/streams/streamSupervisor.js'
 import { defaultAppendLimits, validateAppendRequest, validateStream, validateTenant } from '../domain/streams/appendRequest.js'
-import type { ExpectedVersion } from '../domain/streams/expectedVersion.js'
 import { CommitId } from '../domain/streams/ids.js'
 import { moduleRegistry, type StreamModule } from '../domain/streams/module.js'
 import { invalidId } from '../domain/streams/errors.js'
@@ -48,7 +47,7 @@ export interface AllSource {
     tenant: string,
     stream: string,
     events: readonly AppendInput[],
-    options?: { readonly expectedVersion?: ExpectedVersion; readonly commitId?: string },
+    options?: { readonly expectedVersion?: number | 'any' | 'no_stream' | 'exists'; readonly commitId?: string },
   ): Promise<E.Either<AppendError, AppendResult>>
   /** Sends a command to the stream category's decider; what it decides is appended atomically. */
   execute(tenant: string, stream: string, command: unknown, options?: { readonly commitId?: string }): Promise<E.Either<AppendError, AppendResult>>

@@ -1,6 +1,5 @@
 import { type NatsConnection, errors as natsErrors } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import type { ExpectedVersion } from '../../domain/streams/expectedVersion.js'
 import { validateStream, validateTenant } from '../../domain/streams/appendRequest.js'
 import type { AppendResult } from '../../application/streams/appendResult.js'
 import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
@@ -17,7 +16,7 @@ export interface NewEvent {
 
 export interface AppendOptions {
   /** Default `"any"`. */
-  readonly expectedVersion?: ExpectedVersion
+  readonly expectedVersion?: number | 'any' | 'no_stream' | 'exists'
   /** Idempotency key: a retry with the same id inside the duplicate window writes nothing. */
   readonly commitId?: string
   readonly timeoutMs?: number

@@ -1,0 +1,56 @@
+/** How `npm start` finds its NATS server. */
+export type EmbeddedMode = 'auto' | 'always' | 'never'
+
+/** Processor settings, from the environment. Every one has a default that works out of the box. */
+export interface Config {
+  /** `NATS_URL`: connect here and nowhere else. */
+  readonly natsUrl: string | undefined
+  /** `ALLSOURCE_PROBE_URL` (default 127.0.0.1:4222): used when it answers with JetStream. */
+  readonly probeUrl: string
+  /** `ALLSOURCE_EMBEDDED`: `auto` (default) starts one only when nothing answers at the probe URL. */
+  readonly embedded: EmbeddedMode
+  /** `ALLSOURCE_EMBEDDED_PORT`: override the port of `nats.conf` (0 = any free port). */
+  readonly embeddedPort: number | undefined
+  /** `ALLSOURCE_DATA_DIR` (default ./data): the embedded server's JetStream store. */
+  readonly dataDir: string
+  readonly prefix: string
+  readonly replicas: number
+  readonly duplicateWindowMs: number
+  readonly maxEventsPerCommit: number
+  readonly maxResidentStreams: number
+  readonly idleTimeoutMs: number
+  /** `ALLSOURCE_EXAMPLE_MODULES` (default on): register the bank-account example module. */
+  readonly exampleModules: boolean
+}
+
+const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number => {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}; got "${raw}"`)
+  return n
+}
+
+/** Reads the configuration; throws one clear message for a malformed setting. */
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  const embedded = env.ALLSOURCE_EMBEDDED ?? 'auto'
+  if (embedded !== 'auto' && embedded !== 'always' && embedded !== 'never') {
+    throw new Error(`ALLSOURCE_EMBEDDED must be auto, always or never; got "${embedded}"`)
+  }
+  const prefix = env.ALLSOURCE_PREFIX ?? 'allsource'
+  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new Error(`ALLSOURCE_PREFIX must be one subject token; got "${prefix}"`)
+  return {
+    natsUrl: env.NATS_URL === '' ? undefined : env.NATS_URL,
+    probeUrl: env.ALLSOURCE_PROBE_URL ?? '127.0.0.1:4222',
+    embedded,
+    embeddedPort: env.ALLSOURCE_EMBEDDED_PORT === undefined ? undefined : int(env, 'ALLSOURCE_EMBEDDED_PORT', 0),
+    dataDir: env.ALLSOURCE_DATA_DIR ?? 'data',
+    prefix,
+    replicas: int(env, 'ALLSOURCE_REPLICAS', 1, 1),
+    duplicateWindowMs: int(env, 'ALLSOURCE_DUPLICATE_WINDOW_MS', 120_000, 1_000),
+    maxEventsPerCommit: int(env, 'ALLSOURCE_MAX_EVENTS_PER_COMMIT', 1_000, 1),
+    maxResidentStreams: int(env, 'ALLSOURCE_MAX_RESIDENT_STREAMS', 10_000, 1),
+    idleTimeoutMs: int(env, 'ALLSOURCE_IDLE_TIMEOUT_MS', 60_000, 10),
+    exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',
+  }
+}

@@ -1,0 +1,63 @@
+import { bankAccountModule } from '../domain/examples/bankAccount.js'
+import { createAllSource } from './allSource.js'
+import { loadConfig } from './config.js'
+import { connectToNats } from './connectToNats.js'
+
+const log = (message: string): void => {
+  process.stdout.write(`${new Date().toISOString()} allsource ${message}\n`)
+}
+
+/**
+ * `npm start`: connects (or starts the embedded server), serves appends, and on SIGINT/SIGTERM
+ * stops taking requests, answers everything already accepted, then closes. Nothing is
+ * acknowledged that JetStream did not store.
+ */
+const main = async (): Promise<void> => {
+  const config = loadConfig()
+  const session = await connectToNats(config)
+  const { nc, server } = session
+  log(`connected to ${session.where}; nats-server ${nc.info?.version ?? '?'}`)
+  const app = await createAllSource({
+    nc,
+    modules: config.exampleModules ? [bankAccountModule] : [],
+    prefix: config.prefix,
+    replicas: config.replicas,
+    duplicateWindowMs: config.duplicateWindowMs,
+    maxEventsPerCommit: config.maxEventsPerCommit,
+    maxResidentStreams: config.maxResidentStreams,
+    idleTimeoutMs: config.idleTimeoutMs,
+    warn: (m) => log(`warning: ${m}`),
+  })
+  const service = app.serve()
+  log(`serving ${config.prefix}.append.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id}); ready`)
+
+  let stopping = false
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    log(`${signal}: draining (${app.supervisor.inFlight} appends in flight)`)
+    const force = setTimeout(() => {
+      log('drain took over 30 s; exiting')
+      process.exit(1)
+    }, 30_000)
+    force.unref()
+    await app.close()
+    await nc.drain()
+    if (server !== undefined) await server.stop()
+    log('stopped')
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  nc.closed().then((err) => {
+    if (!stopping) {
+      log(`NATS connection closed${err ? `: ${err.message}` : ''}; exiting`)
+      process.exit(1)
+    }
+  })
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`allsource: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,37 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import { decodeMsgpack } from '../../src/adapters/codec/msgpack.js'
+
+export interface LoggedCommit {
+  readonly offset: number
+  readonly subject: string
+  readonly msgId: string
+  readonly body: {
+    readonly commitId: string
+    readonly tenant: string
+    readonly stream: string
+    readonly events: readonly { id: string; type: string; version: number; timestamp: Date; payload: unknown }[]
+  }
+}
+
+/** Reads every message of ALLSOURCE_EVENTS with a raw ordered consumer (no AllSource code path). */
+export const readWholeLog = async (nc: NatsConnection, stream = 'ALLSOURCE_EVENTS'): Promise<LoggedCommit[]> => {
+  const jsm = await jetstreamManager(nc)
+  const info = await jsm.streams.info(stream)
+  const last = info.state.last_seq
+  const out: LoggedCommit[] = []
+  if (info.state.messages === 0) return out
+  const consumer = await jetstream(nc).consumers.get(stream)
+  const messages = await consumer.consume({ max_messages: 1000 })
+  for await (const m of messages) {
+    out.push({
+      offset: m.seq,
+      subject: m.subject,
+      msgId: m.headers?.get('Nats-Msg-Id') ?? '',
+      body: decodeMsgpack(m.data) as LoggedCommit['body'],
+    })
+    if (m.seq >= last) break
+  }
+  messages.stop()
+  return out
+}

@@ -1,0 +1,49 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { dirname, resolve } from 'node:path'
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+export interface ProcessorProcess {
+  readonly proc: ChildProcess
+  /** Everything the process printed so far. */
+  output(): string
+  /** Resolves when the log says `ready`; rejects if the process exits first. */
+  ready(timeoutMs?: number): Promise<void>
+  /** Resolves with the exit code (or signal name). */
+  exited(): Promise<number | string>
+}
+
+/** Runs `src/main/start.ts` as a separate process, as `npm start` does. */
+export const spawnProcessor = (env: Record<string, string>): ProcessorProcess => {
+  const proc = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/start.ts')], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()))
+  const exit = new Promise<number | string>((res) => proc.on('exit', (code, signal) => res(code ?? signal ?? -1)))
+  return {
+    proc,
+    output: () => out,
+    ready: (timeoutMs = 30_000) =>
+      new Promise<void>((res, rej) => {
+        const started = Date.now()
+        const tick = setInterval(() => {
+          if (/ready/.test(out)) {
+            clearInterval(tick)
+            res()
+          } else if (proc.exitCode !== null || proc.signalCode !== null) {
+            clearInterval(tick)
+            rej(new Error(`processor exited before ready:\n${out}`))
+          } else if (Date.now() - started > timeoutMs) {
+            clearInterval(tick)
+            rej(new Error(`processor not ready after ${timeoutMs} ms:\n${out}`))
+          }
+        }, 50)
+      }),
+    exited: () => exit,
+  }
+}
