@@ -2,6 +2,7 @@ import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transp
 import { pack, unpack } from 'msgpackr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
+import { createAllSourceClient } from '../../../src/adapters/nats/client.js'
 import { bankAccountModule } from '../../../src/domain/examples/bankAccount.js'
 import { startNatsServer, type TestNatsServer } from '../../support/natsServer.js'
 import { readWholeLog } from '../../support/eventLogReader.js'
@@ -97,10 +98,28 @@ describe('bad input on the append service', () => {
     ['an over-long tenant', 't'.repeat(65), 's-1', 'tenant'],
     ['a stream with a character outside the alphabet', 'acme', 's@1', 'stream'],
     ['an over-long stream', 'acme', 's'.repeat(201), 'stream'],
+    ['a stream with *', 'acme', 's*', 'stream'],
+    ['a stream with >', 'acme', 's>', 'stream'],
   ])('answers %s in the subject with INVALID_ID', async (_name, tenant, stream, field) => {
     const r = await send(stream, { events: [{ type: 'a', payload: 1 }] }, true, tenant)
     expectError(r, 'INVALID_ID', '400')
     expect(r.body.error?.field).toBe(field)
+  })
+
+  it.each([
+    ['a tenant with a dot', 'ac.me', 's-1', 'tenant'],
+    ['a stream with a dot', 'acme', 's.1', 'stream'],
+    ['a stream that is a wildcard', 'acme', '*', 'stream'],
+    ['a stream that is a full wildcard', 'acme', '>', 'stream'],
+    ['a tenant with a space', 'ac me', 's-1', 'tenant'],
+    ['an empty stream', 'acme', '', 'stream'],
+  ])('refuses %s with INVALID_ID before building a subject (client and in-process)', async (_name, tenant, stream, field) => {
+    const client = createAllSourceClient(nc)
+    const r = await client.tryAppend(tenant, stream, [{ type: 'a', payload: 1 }])
+    expect(r._tag === 'Left' && r.left.code).toBe('INVALID_ID')
+    expect(r._tag === 'Left' && r.left.details.field).toBe(field)
+    const local = await app.append(tenant, stream, [{ type: 'a', payload: 1 }])
+    expect(local._tag === 'Left' && local.left._tag).toBe('InvalidId')
   })
 
   it('answers a commit larger than the server max payload with TOO_LARGE before it reaches JetStream', async () => {

@@ -86,6 +86,50 @@ describe('a processor killed with SIGKILL mid-load', () => {
   })
 })
 
+describe('a processor stopped with SIGTERM mid-load', () => {
+  let server: TestNatsServer
+  beforeAll(async () => {
+    server = await startNatsServer()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it('answers what it accepted, exits 0, and every acknowledged append is stored once', async () => {
+    const p = spawnProcessor({ NATS_URL: server.url, ALLSOURCE_EXAMPLE_MODULES: '0' })
+    await p.ready()
+    const nc = await connect({ servers: server.url })
+    const client = createAllSourceClient(nc, { timeoutMs: 5_000 })
+    const acked: string[] = []
+    const outcomes = new Map<string, number>()
+    let stop = false
+    const writer = async (s: number) => {
+      for (let n = 0; !stop; n++) {
+        const r = await client.tryAppend('acme', `term-${s}`, [{ type: 'e', payload: { n } }], { commitId: `t-${s}-${n}` })
+        const key = r._tag === 'Right' ? 'ok' : r.left.code
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
+        if (r._tag === 'Right') acked.push(`t-${s}-${n}`)
+        else stop = true
+      }
+    }
+    const writers = Array.from({ length: 50 }, (_, s) => writer(s))
+    await vi_waitFor(() => acked.length >= 1_000)
+    p.proc.kill('SIGTERM')
+    expect(await p.exited()).toBe(0)
+    stop = true
+    await Promise.all(writers)
+    expect(p.output()).toMatch(/draining/)
+    // Nothing timed out: in-flight requests were answered; later ones found no responder.
+    expect([...outcomes.keys()].every((k) => k === 'ok' || k === 'UNAVAILABLE')).toBe(true)
+    const log = await readWholeLog(nc)
+    const ids = log.map((c) => c.body.commitId)
+    expect(new Set(ids).size).toBe(ids.length)
+    const logged = new Set(ids)
+    for (const id of acked) expect(logged.has(id), id).toBe(true)
+    await nc.close()
+  })
+})
+
 async function vi_waitFor(cond: () => boolean, timeoutMs = 60_000): Promise<void> {
   const started = Date.now()
   while (!cond()) {
