@@ -5,7 +5,7 @@ import type { CommitId, StreamId, TenantId } from '../../src/domain/streams/ids.
 import { categoryOf } from '../../src/domain/streams/ids.js'
 import type { ModuleRegistry } from '../../src/domain/streams/module.js'
 import type { AppendResult } from '../../src/application/streams/appendResult.js'
-import { type AppendError, unavailable } from '../../src/application/streams/errors.js'
+import { type AppendError, internal, unavailable } from '../../src/application/streams/errors.js'
 import { loadStream } from '../../src/application/streams/loadStream.js'
 import type { Clock, EventLog, IdGenerator } from '../../src/application/streams/ports.js'
 import { streamMachine, type WriteRequest } from './streamMachine.js'
@@ -30,6 +30,8 @@ type AppendReply = E.Either<AppendError, AppendResult>
 interface Entry {
   readonly actor: Actor<typeof streamMachine>
   lastUsed: number
+  /** Work sent to the actor and not answered yet: answered here if the actor dies. */
+  readonly outstanding: Set<Reply>
 }
 
 /**
@@ -122,19 +124,22 @@ export class StreamSupervisor {
     if (this.closing) return Promise.resolve(E.left(unavailable('processor is shutting down; retry with the same commitId')))
     return new Promise<AppendReply>((resolve) => {
       this.pending++
+      const entry = this.entryFor(tenant, stream)
       let answered = false
       const reply: Reply = (r) => {
         if (answered) return
         answered = true
+        entry.outstanding.delete(reply)
         this.pending--
         resolve(r)
         if (this.pending === 0 && this.drained !== undefined) this.drained()
       }
-      this.actorFor(tenant, stream).send({ type: 'WORK', work: make(reply) })
+      entry.outstanding.add(reply)
+      entry.actor.send({ type: 'WORK', work: make(reply) })
     })
   }
 
-  private actorFor(tenant: TenantId, stream: StreamId): Actor<typeof streamMachine> {
+  private entryFor(tenant: TenantId, stream: StreamId): Entry {
     const key = `${tenant}.${stream}`
     const now = Date.now()
     const found = this.actors.get(key)
@@ -143,7 +148,7 @@ export class StreamSupervisor {
       // Keep the map in least-recently-used order: re-insert at the end.
       this.actors.delete(key)
       this.actors.set(key, found)
-      return found.actor
+      return found
     }
     const actor = createActor(this.machine, {
       input: {
@@ -155,15 +160,22 @@ export class StreamSupervisor {
         maxConflictRetries: this.maxConflictRetries,
       },
     })
-    const entry: Entry = { actor, lastUsed: now }
+    const entry: Entry = { actor, lastUsed: now, outstanding: new Set() }
     const forget = () => {
       if (this.actors.get(key) === entry) this.actors.delete(key)
     }
-    actor.subscribe({ complete: forget, error: forget })
+    actor.subscribe({
+      complete: forget,
+      error: (err: unknown) => {
+        // A defect inside the actor: it is gone, but nobody waiting on it may hang.
+        forget()
+        for (const reply of [...entry.outstanding]) reply(E.left(internal(`stream actor failed: ${String(err)}`)))
+      },
+    })
     this.actors.set(key, entry)
     actor.start()
     if (this.actors.size > this.maxResident) this.evict(this.actors.size - this.maxResident)
-    return actor
+    return entry
   }
 
   private isIdle(entry: Entry): boolean {
