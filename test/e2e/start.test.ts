@@ -1,20 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, headers } from '@nats-io/transport-node'
 import { afterAll, describe, expect, it } from 'vitest'
+import { freePort } from '../../src/main/natsServer/launchNatsServer.js'
 import { spawnProcessor } from '../support/processor.js'
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
 
 const alive = (pid: number): boolean => {
   try {

@@ -1,11 +1,11 @@
-import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transport-node'
+import { headers, type Msg, type NatsConnection } from '@nats-io/transport-node'
 import { pack, unpack } from 'msgpackr'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { AllSource } from '../../../src/main/allSource.js'
 import { createAllSourceClient } from '../../../src/adapters/nats/client.js'
 import { bankAccountModule } from '../../../src/domain/examples/bankAccount.js'
-import { startNatsServer, type TestNatsServer } from '../../support/natsServer.js'
 import { readWholeLog } from '../../support/eventLogReader.js'
+import { withProcessor } from '../../support/processorFixture.js'
 
 const MAX_PAYLOAD = 8192
 const json = headers()
@@ -18,7 +18,7 @@ interface Reply {
 }
 
 describe('bad input on the append service', () => {
-  let server: TestNatsServer
+  const fixture = withProcessor({ modules: [bankAccountModule], maxEventsPerCommit: 5, server: { config: `max_payload: ${MAX_PAYLOAD}` } })
   let nc: NatsConnection
   let app: AllSource
 
@@ -37,17 +37,8 @@ describe('bad input on the append service', () => {
     expect(r.body.error?.message).toBe(r.description)
   }
 
-  beforeAll(async () => {
-    server = await startNatsServer({ config: `max_payload: ${MAX_PAYLOAD}` })
-    nc = await connect({ servers: server.url })
-    app = await createAllSource({ nc, modules: [bankAccountModule], maxEventsPerCommit: 5 })
-    app.serve()
-  })
-
-  afterAll(async () => {
-    await app?.close()
-    await nc?.close()
-    await server?.stop()
+  beforeAll(() => {
+    ;({ nc, app } = fixture())
   })
 
   it('answers malformed msgpack and malformed JSON with BAD_REQUEST', async () => {

@@ -1,28 +1,12 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createAllSourceClient } from '../../../src/adapters/nats/client.js'
-import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
-import { startNatsServer, type TestNatsServer } from '../../support/natsServer.js'
+import { withProcessor } from '../../support/processorFixture.js'
 
 describe('NATS micro discovery', () => {
-  let server: TestNatsServer
-  let nc: NatsConnection
-  let app: AllSource
+  const fixture = withProcessor()
 
-  beforeAll(async () => {
-    server = await startNatsServer()
-    nc = await connect({ servers: server.url })
-    app = await createAllSource({ nc })
-    app.serve()
-  })
-
-  afterAll(async () => {
-    await app?.close()
-    await nc?.close()
-    await server?.stop()
-  })
-
-  const ask = async (subject: string) => JSON.parse(new TextDecoder().decode((await nc.request(subject, undefined, { timeout: 2_000 })).data))
+  const ask = async (subject: string) =>
+    JSON.parse(new TextDecoder().decode((await fixture().nc.request(subject, undefined, { timeout: 2_000 })).data))
 
   it('answers $SRV.PING, INFO and STATS for the allsource service', async () => {
     const ping = await ask('$SRV.PING.allsource')
@@ -30,7 +14,7 @@ describe('NATS micro discovery', () => {
     const info = await ask(`$SRV.INFO.allsource.${ping.id}`)
     expect(info.endpoints).toEqual([{ name: 'append', subject: 'allsource.append.*.*', queue_group: 'allsource', metadata: {} }])
 
-    const client = createAllSourceClient(nc)
+    const client = createAllSourceClient(fixture().nc)
     await client.append('acme', 'd-1', [{ type: 'a', payload: 1 }])
     await client.tryAppend('acme', 'd-1', [{ type: 'a', payload: 1 }], { expectedVersion: 7 })
     const stats = await ask('$SRV.STATS.allsource')
@@ -40,7 +24,7 @@ describe('NATS micro discovery', () => {
   })
 
   it('tells a client clearly when no processor serves appends', async () => {
-    const other = createAllSourceClient(nc, { prefix: 'nobody' })
+    const other = createAllSourceClient(fixture().nc, { prefix: 'nobody' })
     const r = await other.tryAppend('acme', 'd-2', [{ type: 'a', payload: 1 }])
     expect(r._tag === 'Left' && r.left.code).toBe('UNAVAILABLE')
   })

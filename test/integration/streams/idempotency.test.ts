@@ -1,28 +1,18 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { createAllSourceClient, type AllSourceClient } from '../../../src/adapters/nats/client.js'
-import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
-import { startNatsServer, type TestNatsServer } from '../../support/natsServer.js'
+import { createAllSource } from '../../../src/main/allSource.js'
 import { readWholeLog } from '../../support/eventLogReader.js'
+import { withProcessor } from '../../support/processorFixture.js'
 
 describe('idempotent appends by commitId', () => {
-  let server: TestNatsServer
+  const fixture = withProcessor()
   let nc: NatsConnection
-  let app: AllSource
   let client: AllSourceClient
 
-  beforeAll(async () => {
-    server = await startNatsServer()
-    nc = await connect({ servers: server.url })
-    app = await createAllSource({ nc })
-    app.serve()
+  beforeAll(() => {
+    nc = fixture().nc
     client = createAllSourceClient(nc)
-  })
-
-  afterAll(async () => {
-    await app?.close()
-    await nc?.close()
-    await server?.stop()
   })
 
   it('writes a retried commit once and answers the retry with duplicate: true and the first result', async () => {
@@ -45,7 +35,7 @@ describe('idempotent appends by commitId', () => {
 
   it('answers a retry from a fresh processor (no memory of the first) as a duplicate', async () => {
     const first = await client.append('acme', 'order-3', [{ type: 'a', payload: 1 }], { commitId: 'commit-c' })
-    const other = await connect({ servers: server.url })
+    const other = await connect({ servers: fixture().server.url })
     const fresh = await createAllSource({ nc: other })
     const retry = await fresh.append('acme', 'order-3', [{ type: 'a', payload: 1 }], { commitId: 'commit-c' })
     expect(retry).toEqual({ _tag: 'Right', right: { ...first, duplicate: true } })

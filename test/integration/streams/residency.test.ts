@@ -1,27 +1,12 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
-import { startNatsServer, type TestNatsServer } from '../../support/natsServer.js'
+import { describe, expect, it } from 'vitest'
+import { withProcessor } from '../../support/processorFixture.js'
 
 describe('bounded memory: resident stream actors', () => {
-  let server: TestNatsServer
-  let nc: NatsConnection
-  let app: AllSource
   const cap = 500
-
-  beforeAll(async () => {
-    server = await startNatsServer()
-    nc = await connect({ servers: server.url })
-    app = await createAllSource({ nc, maxResidentStreams: cap })
-  })
-
-  afterAll(async () => {
-    await app?.close()
-    await nc?.close()
-    await server?.stop()
-  })
+  const fixture = withProcessor({ maxResidentStreams: cap, serve: false })
 
   it('keeps resident actors under the cap while 20,000 distinct streams are touched', async () => {
+    const { app } = fixture()
     const streams = 20_000
     const concurrency = 200
     let next = 0
@@ -44,6 +29,7 @@ describe('bounded memory: resident stream actors', () => {
   })
 
   it('still serves a passivated stream from the log, continuing its versions', async () => {
+    const { app } = fixture()
     const r = await app.append('acme', 'entity-0', [{ type: 'touched-again', payload: {} }], { expectedVersion: 1 })
     expect(r).toMatchObject({ _tag: 'Right', right: { fromVersion: 2, toVersion: 2 } })
   })

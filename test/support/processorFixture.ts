@@ -1,0 +1,38 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { afterAll, beforeAll } from 'vitest'
+import { type AllSource, type AllSourceOptions, createAllSource } from '../../src/main/allSource.js'
+import { startNatsServer, type TestNatsServer, type TestNatsServerOptions } from './natsServer.js'
+
+export interface ProcessorFixture {
+  readonly server: TestNatsServer
+  readonly nc: NatsConnection
+  readonly app: AllSource
+}
+
+/**
+ * Vitest helper: a test file's own nats-server and an in-process AllSource processor on it
+ * (serving `allsource.append.*.*` unless `serve: false`), started in `beforeAll` and stopped in
+ * `afterAll`. Returns a getter.
+ */
+export const withProcessor = (
+  options: Omit<AllSourceOptions, 'nc'> & { readonly serve?: boolean; readonly server?: TestNatsServerOptions } = {},
+): (() => ProcessorFixture) => {
+  let fixture: ProcessorFixture | undefined
+  beforeAll(async () => {
+    const { serve = true, server: serverOptions, ...appOptions } = options
+    const server = await startNatsServer(serverOptions)
+    const nc = await connect({ servers: server.url })
+    const app = await createAllSource({ nc, ...appOptions })
+    if (serve) app.serve()
+    fixture = { server, nc, app }
+  })
+  afterAll(async () => {
+    await fixture?.app.close()
+    await fixture?.nc.close()
+    await fixture?.server.stop()
+  })
+  return () => {
+    if (fixture === undefined) throw new Error('withProcessor: not started (use it inside a test or hook)')
+    return fixture
+  }
+}
