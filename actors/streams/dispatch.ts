@@ -15,12 +15,16 @@ import {
 } from '../../src/application/streams/prepareCommit.js'
 import type { Work } from './work.js'
 
-/** The part of a stream actor's context that deciding the next piece of work reads and writes. */
-export interface MailboxState {
+/** Which stream an actor serves and what it decides with; fixed for the actor's life. */
+export interface StreamIdentity {
   readonly tenant: TenantId
   readonly stream: StreamId
   readonly module: StreamModule | undefined
   readonly deps: PrepareDeps
+}
+
+/** The part of a stream actor's context that deciding the next piece of work reads and writes. */
+export interface MailboxState {
   readonly loaded: LoadedStream | undefined
   readonly mailbox: readonly Work[]
   /** The work whose commit is being written or probed. */
@@ -39,12 +43,22 @@ export interface Answer {
 
 /** What to do after looking at the mailbox: replies, and at most one commit to write or probe. */
 export interface Dispatch {
-  readonly next: Pick<MailboxState, 'mailbox' | 'current' | 'prepared' | 'rejection' | 'conflicts'>
+  readonly next: MailboxState
   readonly answers: readonly Answer[]
   readonly effect: { readonly _tag: 'Write'; readonly commit: Commit; readonly expectedLastOffset: number } | { readonly _tag: 'Probe' } | undefined
 }
 
-const prepareWork = (s: MailboxState, w: Work, loaded: LoadedStream): E.Either<AppendError, PreparedCommit | undefined> => {
+/** A state with a fixed shape (cheap to create and to read on the hot path). */
+export const mailboxState = (
+  loaded: LoadedStream | undefined,
+  mailbox: readonly Work[],
+  current: Work | undefined,
+  prepared: PreparedCommit | undefined,
+  rejection: AppendError | undefined,
+  conflicts: number,
+): MailboxState => ({ loaded, mailbox, current, prepared, rejection, conflicts })
+
+const prepareWork = (s: StreamIdentity, w: Work, loaded: LoadedStream): E.Either<AppendError, PreparedCommit | undefined> => {
   try {
     return w.kind === 'append'
       ? prepareCommit(s.deps, s.module, w.command, w.commitId, loaded)
@@ -58,7 +72,7 @@ const prepareWork = (s: MailboxState, w: Work, loaded: LoadedStream): E.Either<A
 const needsProbe = (w: Work, e: AppendError): boolean =>
   w.clientCommitId && (e._tag === 'WrongExpectedVersion' || e._tag === 'ValidationFailed')
 
-const noopResult = (s: MailboxState, loaded: LoadedStream): AppendResult => ({
+const noopResult = (s: StreamIdentity, loaded: LoadedStream): AppendResult => ({
   tenant: s.tenant,
   stream: s.stream,
   offset: loaded.head.lastOffset,
@@ -72,42 +86,42 @@ const noopResult = (s: MailboxState, loaded: LoadedStream): AppendResult => ({
  * answered at once, in order; the first commit to write (or commitId to probe) stops the loop.
  * `retry` re-decides `current` (after a conflict) before taking new work. Pure.
  */
-export const dispatch = (s: MailboxState, retry: boolean): Dispatch => {
+export const dispatch = (id: StreamIdentity, s: MailboxState, retry: boolean): Dispatch => {
   const answers: Answer[] = []
   const loaded = s.loaded
   let mailbox = s.mailbox
   let work: Work | undefined = retry ? s.current : undefined
   let conflicts = retry ? s.conflicts : 0
   if (loaded === undefined) {
-    return { next: { mailbox, current: s.current, prepared: undefined, rejection: undefined, conflicts }, answers, effect: undefined }
+    return { next: mailboxState(loaded, mailbox, s.current, undefined, undefined, conflicts), answers, effect: undefined }
   }
   for (;;) {
     if (work === undefined) {
       if (mailbox.length === 0) break
       work = mailbox[0] as Work
-      mailbox = mailbox.slice(1)
+      mailbox = mailbox.length === 1 ? [] : mailbox.slice(1)
       conflicts = 0
     }
-    const p = prepareWork(s, work, loaded)
+    const p = prepareWork(id, work, loaded)
     if (E.isRight(p) && p.right !== undefined) {
       const prepared = p.right
       return {
-        next: { mailbox, current: work, prepared, rejection: undefined, conflicts },
+        next: mailboxState(loaded, mailbox, work, prepared, undefined, conflicts),
         answers,
         effect: { _tag: 'Write', commit: prepared.commit, expectedLastOffset: loaded.head.lastOffset },
       }
     }
     if (E.isLeft(p) && needsProbe(work, p.left)) {
-      return { next: { mailbox, current: work, prepared: undefined, rejection: p.left, conflicts }, answers, effect: { _tag: 'Probe' } }
+      return { next: mailboxState(loaded, mailbox, work, undefined, p.left, conflicts), answers, effect: { _tag: 'Probe' } }
     }
-    answers.push({ work, result: E.isLeft(p) ? p : E.right(noopResult(s, loaded)) })
+    answers.push({ work, result: E.isLeft(p) ? p : E.right(noopResult(id, loaded)) })
     work = undefined
   }
-  return { next: { mailbox, current: undefined, prepared: undefined, rejection: undefined, conflicts: 0 }, answers, effect: undefined }
+  return { next: mailboxState(loaded, mailbox, undefined, undefined, undefined, 0), answers, effect: undefined }
 }
 
 /** The reply for a commitId the log already holds: the first result, or BAD_REQUEST if it was another stream's. */
-export const duplicateResult = (s: Pick<MailboxState, 'tenant' | 'stream'>, original: StoredCommit): E.Either<AppendError, AppendResult> =>
+export const duplicateResult = (s: Pick<StreamIdentity, 'tenant' | 'stream'>, original: StoredCommit): E.Either<AppendError, AppendResult> =>
   original.commit.tenant === s.tenant && original.commit.stream === s.stream
     ? E.right(appendResultOf(original, true))
     : E.left(

@@ -7,22 +7,21 @@ import { tooLarge } from '../../src/domain/streams/errors.js'
 import { appendResultOf } from '../../src/application/streams/appendResult.js'
 import { type AppendError, internal, unavailable } from '../../src/application/streams/errors.js'
 import type { AppendOutcome, StoredCommit } from '../../src/application/streams/ports.js'
-import type { LoadedStream, PrepareDeps } from '../../src/application/streams/prepareCommit.js'
-import { type Answer, type Dispatch, type MailboxState, dispatch, duplicateResult } from './dispatch.js'
+import type { LoadedStream } from '../../src/application/streams/prepareCommit.js'
+import { type Answer, type Dispatch, type MailboxState, type StreamIdentity, dispatch, duplicateResult, mailboxState } from './dispatch.js'
 import type { Work } from './work.js'
 
-export interface StreamActorInput {
-  readonly tenant: TenantId
-  readonly stream: StreamId
-  readonly module: StreamModule | undefined
-  readonly deps: PrepareDeps
+export interface StreamActorInput extends StreamIdentity {
   /** Most pieces of work waiting in the mailbox; more are refused with UNAVAILABLE. */
   readonly maxMailbox: number
   /** How often one piece of work is retried after another writer got in first. */
   readonly maxConflictRetries: number
 }
 
-interface Context extends StreamActorInput, MailboxState {}
+/** Kept small and of one shape: xstate copies the context on every assign. */
+interface Context extends MailboxState {
+  readonly input: StreamActorInput
+}
 
 /** A commit to append; the `write` action's params. Its outcome comes back as `WRITTEN`. */
 export interface WriteRequest {
@@ -42,27 +41,23 @@ export type StreamActorEvent =
 export type LoadInput = { readonly tenant: TenantId; readonly stream: StreamId; readonly module: StreamModule | undefined }
 
 const loadInput = ({ context }: { context: Context }): LoadInput => ({
-  tenant: context.tenant,
-  stream: context.stream,
-  module: context.module,
+  tenant: context.input.tenant,
+  stream: context.input.stream,
+  module: context.input.module,
 })
 
 const cleared = { current: undefined, prepared: undefined, rejection: undefined, conflicts: 0 } as const
 
 const busy = (w: Work): Answer => ({ work: w, result: E.left(unavailable('stream is busy: its mailbox is full; retry with the same commitId')) })
 
-/** What one step of a ready actor does; `next` is merged into the context. */
+/** What one step of a ready actor does; `next` replaces the mailbox state. */
 interface Plan {
-  readonly next: Partial<Context> | undefined
+  readonly next: MailboxState | undefined
   readonly answers: readonly Answer[]
   readonly effect: Dispatch['effect']
 }
 
-const fromDispatch = (d: Dispatch, before: readonly Answer[], extra: Partial<Context> = {}): Plan => ({
-  next: { ...extra, ...d.next },
-  answers: before.length === 0 ? d.answers : [...before, ...d.answers],
-  effect: d.effect,
-})
+const withAnswer = (d: Dispatch, first: Answer): Plan => ({ next: d.next, answers: [first, ...d.answers], effect: d.effect })
 
 /**
  * The hot path of a ready stream actor, as a pure function of its context and the event:
@@ -73,10 +68,11 @@ const fromDispatch = (d: Dispatch, before: readonly Answer[], extra: Partial<Con
 export const planStep = (context: Context, event: StreamActorEvent | { readonly type: string }): Plan => {
   if (event.type === 'WORK') {
     const work = (event as { work: Work }).work
-    if (context.mailbox.length >= context.maxMailbox) return { next: undefined, answers: [busy(work)], effect: undefined }
-    const mailbox = [...context.mailbox, work]
-    if (context.current !== undefined) return { next: { mailbox }, answers: [], effect: undefined }
-    return fromDispatch(dispatch({ ...context, mailbox }, false), [])
+    if (context.mailbox.length >= context.input.maxMailbox) return { next: undefined, answers: [busy(work)], effect: undefined }
+    const mailbox = context.mailbox.length === 0 ? [work] : [...context.mailbox, work]
+    const s = mailboxState(context.loaded, mailbox, context.current, context.prepared, context.rejection, context.conflicts)
+    if (context.current !== undefined) return { next: s, answers: [], effect: undefined }
+    return dispatch(context.input, s, false)
   }
   if (event.type === 'WRITTEN' && context.current !== undefined && context.prepared !== undefined) {
     const o = (event as { outcome: AppendOutcome }).outcome
@@ -86,13 +82,14 @@ export const planStep = (context: Context, event: StreamActorEvent | { readonly 
       const last = commit.events[commit.events.length - 1]
       const loaded: LoadedStream = { head: { version: last?.version ?? 0, lastOffset: o.offset }, state: nextState }
       const answer: Answer = { work, result: E.right(appendResultOf({ offset: o.offset, commit }, false)) }
-      return fromDispatch(dispatch({ ...context, loaded, ...cleared }, false), [answer], { loaded })
+      return withAnswer(dispatch(context.input, mailboxState(loaded, context.mailbox, undefined, undefined, undefined, 0), false), answer)
     }
     if (o._tag === 'TooLarge') {
-      return fromDispatch(dispatch({ ...context, ...cleared }, false), [{ work, result: E.left(tooLarge(o.size, o.max)) }])
+      const answer: Answer = { work, result: E.left(tooLarge(o.size, o.max)) }
+      return withAnswer(dispatch(context.input, mailboxState(context.loaded, context.mailbox, undefined, undefined, undefined, 0), false), answer)
     }
   }
-  return fromDispatch(dispatch(context, context.current !== undefined), [])
+  return dispatch(context.input, context, context.current !== undefined)
 }
 
 
@@ -121,7 +118,7 @@ const streamSetup = setup({
   guards: {
     isIdle: ({ context }) => context.current === undefined && context.mailbox.length === 0,
     retryConflict: ({ context, event }) =>
-      event.type === 'WRITTEN' && event.outcome._tag === 'Conflict' && context.conflicts < context.maxConflictRetries,
+      event.type === 'WRITTEN' && event.outcome._tag === 'Conflict' && context.conflicts < context.input.maxConflictRetries,
     settledInPlace: ({ event }) => event.type === 'WRITTEN' && (event.outcome._tag === 'Appended' || event.outcome._tag === 'TooLarge'),
   },
   actions: {
@@ -130,7 +127,7 @@ const streamSetup = setup({
     },
     enqueue: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'WORK') return
-      if (context.mailbox.length >= context.maxMailbox) {
+      if (context.mailbox.length >= context.input.maxMailbox) {
         const w = event.work
         enqueue(() => w.reply(E.left(unavailable('stream is busy: its mailbox is full; retry with the same commitId'))))
       } else {
@@ -142,7 +139,7 @@ const streamSetup = setup({
       const work = context.current
       if (work === undefined) return
       let result: E.Either<AppendError, ReturnType<typeof appendResultOf>>
-      if (event.type === 'WRITTEN' && event.outcome._tag === 'Duplicate') result = duplicateResult(context, event.outcome.original)
+      if (event.type === 'WRITTEN' && event.outcome._tag === 'Duplicate') result = duplicateResult(context.input, event.outcome.original)
       else if (event.type === 'WRITTEN' && event.outcome._tag === 'Unavailable') {
         result = E.left(unavailable(event.outcome.message, { commitId: work.commitId }))
       } else if (event.type === 'WRITTEN' && event.outcome._tag === 'Conflict') {
@@ -165,22 +162,19 @@ const streamSetup = setup({
 const step = streamSetup.enqueueActions(({ context, event, enqueue }) => {
   const p = planStep(context, event)
   if (p.next !== undefined) enqueue.assign(p.next)
-  for (const a of p.answers) enqueue(() => a.work.reply(a.result))
+  const answers = p.answers
+  if (answers.length > 0) {
+    enqueue(() => {
+      for (const a of answers) a.work.reply(a.result)
+    })
+  }
   if (p.effect?._tag === 'Write') enqueue({ type: 'write', params: { commit: p.effect.commit, expectedLastOffset: p.effect.expectedLastOffset } })
   else if (p.effect?._tag === 'Probe') enqueue.raise({ type: 'PROBE' })
 })
 
 export const streamMachine = streamSetup.createMachine({
   id: 'stream',
-  context: ({ input }) => ({
-    ...input,
-    loaded: undefined,
-    mailbox: [],
-    current: undefined,
-    prepared: undefined,
-    rejection: undefined,
-    conflicts: 0,
-  }),
+  context: ({ input }) => ({ input, ...mailboxState(undefined, [], undefined, undefined, undefined, 0) }),
   on: { WORK: { actions: 'enqueue' } },
   initial: 'loading',
   states: {
@@ -210,14 +204,14 @@ export const streamMachine = streamSetup.createMachine({
       invoke: {
         src: 'findDuplicate',
         input: ({ context }) => ({
-          commit: { commitId: context.current?.commitId as Commit['commitId'], tenant: context.tenant, stream: context.stream, events: [] },
+          commit: { commitId: context.current?.commitId as Commit['commitId'], tenant: context.input.tenant, stream: context.input.stream, events: [] },
         }),
         onDone: {
           target: 'ready',
           actions: [
             ({ context, event }) => {
               const rejection = context.rejection ?? internal('no rejection recorded')
-              context.current?.reply(event.output !== undefined ? duplicateResult(context, event.output) : E.left(rejection))
+              context.current?.reply(event.output !== undefined ? duplicateResult(context.input, event.output) : E.left(rejection))
             },
             assign(cleared),
             raise({ type: 'SERVE' }),
