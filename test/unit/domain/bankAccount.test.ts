@@ -21,8 +21,8 @@ const given = (history: readonly AccountEvent[]) => {
 }
 
 let n = 0
-const recorded = (events: readonly ProposedEvent[], from = 0): RecordedEvent[] =>
-  numberEvents(events, from, new Date(0), () => `e-${++n}` as EventId)
+const recorded = (events: readonly { type: string; payload: unknown }[], from = 0): RecordedEvent[] =>
+  numberEvents(events as readonly ProposedEvent[], from, new Date(0), () => `e-${++n}` as EventId)
 
 const opened: AccountEvent = { type: 'AccountOpened', payload: { owner: 'ann' } }
 const deposited = (amount: number): AccountEvent => ({ type: 'MoneyDeposited', payload: { amount } })
