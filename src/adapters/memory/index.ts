@@ -1,0 +1,2 @@
+export { createInMemoryEventLog } from './inMemoryEventLog.js'
+export type { InMemoryEventLog } from './inMemoryEventLog.js'

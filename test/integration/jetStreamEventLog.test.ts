@@ -1,0 +1,80 @@
+import { jetstreamManager } from '@nats-io/jetstream'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureEventStream, defaultEventStreamOptions } from '../../src/adapters/nats/eventStream.js'
+import { createJetStreamEventLog, type JetStreamEventLog } from '../../src/adapters/nats/jetStreamEventLog.js'
+import { commitOf, eventLogContract } from '../support/eventLogContract.js'
+import { withNatsServer } from '../support/natsServer.js'
+
+describe('JetStream event log', () => {
+  const server = withNatsServer({ config: 'max_payload: 4096' })
+  let nc: NatsConnection
+  let log: JetStreamEventLog
+
+  beforeAll(async () => {
+    nc = await connect({ servers: server().url })
+    await ensureEventStream(nc, await jetstreamManager(nc))
+    log = createJetStreamEventLog(nc)
+  })
+  afterAll(async () => {
+    log?.close()
+    await nc?.close()
+  })
+
+  eventLogContract('JetStream', () => log)
+
+  it('creates ALLSOURCE_EVENTS as the contract says', async () => {
+    const { config } = await (await jetstreamManager(nc)).streams.info('ALLSOURCE_EVENTS')
+    expect(config).toMatchObject({
+      subjects: ['allsource.events.>'],
+      storage: 'file',
+      deny_delete: true,
+      deny_purge: true,
+      allow_direct: true,
+      duplicate_window: 120_000_000_000,
+      discard: 'new',
+    })
+  })
+
+  it('brings an existing stream to the contract on start-up (idempotent)', async () => {
+    const jsm = await jetstreamManager(nc)
+    await ensureEventStream(nc, jsm, { ...defaultEventStreamOptions, duplicateWindowMs: 60_000 })
+    expect((await jsm.streams.info('ALLSOURCE_EVENTS')).config.duplicate_window).toBe(60_000_000_000)
+    await ensureEventStream(nc, jsm)
+    expect((await jsm.streams.info('ALLSOURCE_EVENTS')).config.duplicate_window).toBe(120_000_000_000)
+  })
+
+  it('stores the contract headers on every commit', async () => {
+    const c = commitOf('acme', 'headers-1', 0, 3)
+    const r = await log.append(c, 0)
+    const m = await (await jetstreamManager(nc)).direct.getMessage('ALLSOURCE_EVENTS', { seq: r._tag === 'Appended' ? r.offset : 0 })
+    expect(m?.subject).toBe('allsource.events.acme.headers-1')
+    expect(m?.header.get('Nats-Msg-Id')).toBe(c.commitId)
+    expect(m?.header.get('AllSource-First-Version')).toBe('1')
+    expect(m?.header.get('AllSource-Last-Version')).toBe('3')
+    expect(m?.header.get('AllSource-Types')).toBe('thing.happened')
+    expect(m?.header.get('Content-Type')).toBe('application/msgpack')
+  })
+
+  it('answers TooLarge before publishing a commit over the server max payload', async () => {
+    const r = await log.append(commitOf('acme', 'big-1', 0, 60), 0)
+    expect(r).toMatchObject({ _tag: 'TooLarge', max: 4096 })
+    expect((await log.readHead('acme' as never, 'big-1' as never)).version).toBe(0)
+  })
+
+  it('pipelines: 2,000 appends to 200 streams in flight at once all land, versions gapless per stream', async () => {
+    const streams = Array.from({ length: 200 }, (_, i) => `pipe-${i}`)
+    const results = await Promise.all(
+      streams.map(async (s) => {
+        let last = 0
+        for (let v = 0; v < 10; v++) {
+          const r = await log.append(commitOf('acme', s, v), last)
+          if (r._tag !== 'Appended') return r._tag
+          last = r.offset
+        }
+        return (await log.readHead('acme' as never, s as never)).version
+      }),
+    )
+    expect(results).toEqual(streams.map(() => 10))
+  })
+})
