@@ -180,6 +180,7 @@ export const streamMachine = streamSetup.createMachine({
   states: {
     loading: {
       invoke: {
+        id: 'load',
         src: 'load',
         input: loadInput,
         onDone: { target: 'ready', actions: [assign({ loaded: ({ event }) => event.output }), raise({ type: 'SERVE' })] },
@@ -202,6 +203,7 @@ export const streamMachine = streamSetup.createMachine({
     },
     probing: {
       invoke: {
+        id: 'probe',
         src: 'findDuplicate',
         input: ({ context }) => ({
           commit: { commitId: context.current?.commitId as Commit['commitId'], tenant: context.input.tenant, stream: context.input.stream, events: [] },
@@ -225,6 +227,7 @@ export const streamMachine = streamSetup.createMachine({
     },
     reloading: {
       invoke: {
+        id: 'reload',
         src: 'load',
         input: loadInput,
         onDone: { target: 'ready', actions: [assign({ loaded: ({ event }) => event.output }), raise({ type: 'SERVE' })] },
