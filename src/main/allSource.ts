@@ -51,8 +51,8 @@ export interface AllSource {
   ): Promise<E.Either<AppendError, AppendResult>>
   /** Sends a command to the stream category's decider; what it decides is appended atomically. */
   execute(tenant: string, stream: string, command: unknown, options?: { readonly commitId?: string }): Promise<E.Either<AppendError, AppendResult>>
-  /** Serves `allsource.append.*.*` (with micro discovery) on the connection. */
-  serve(): AppendService
+  /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
+  serve(): Promise<AppendService>
   readonly supervisor: StreamSupervisor
   /** Stops serving, answers everything accepted, then releases the log. Leaves `nc` open. */
   close(): Promise<void>
@@ -97,8 +97,8 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       }
       return supervisor.execute(t.right, s.right, command, options.commitId)
     },
-    serve() {
-      const service = startAppendService(o.nc, supervisor, { prefix, limits })
+    async serve() {
+      const service = await startAppendService(o.nc, supervisor, { prefix, limits })
       services.push(service)
       return service
     },

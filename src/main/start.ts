@@ -28,7 +28,7 @@ const main = async (): Promise<void> => {
     idleTimeoutMs: config.idleTimeoutMs,
     warn: (m) => log(`warning: ${m}`),
   })
-  const service = app.serve()
+  const service = await app.serve()
   log(`serving ${config.prefix}.append.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id}); ready`)
 
   let stopping = false

@@ -23,7 +23,7 @@ export const withProcessor = (
     const server = await startNatsServer(serverOptions)
     const nc = await connect({ servers: server.url })
     const app = await createAllSource({ nc, ...appOptions })
-    if (serve) app.serve()
+    if (serve) await app.serve()
     fixture = { server, nc, app }
   })
   afterAll(async () => {

@@ -33,13 +33,14 @@ export interface AppendService {
 /**
  * Serves `allsource.append.<tenant>.<stream>` (msgpack, or JSON with `Content-Type:
  * application/json`) in a queue group, with NATS micro discovery. Malformed input gets a typed
- * error reply; nothing a client sends can throw out of the handler.
+ * error reply; nothing a client sends can throw out of the handler. Resolves once the server has
+ * the subscriptions (a request sent after that reaches this service).
  */
-export const startAppendService = (
+export const startAppendService = async (
   nc: NatsConnection,
   appender: Appender,
   options: Partial<AppendServiceOptions> = {},
-): AppendService => {
+): Promise<AppendService> => {
   const o = { ...defaultAppendServiceOptions, ...options }
   const subj = subjects(o.prefix)
   const stats = newEndpointStats()
@@ -107,6 +108,7 @@ export const startAppendService = (
     () => [endpoint],
   )
 
+  await nc.flush()
   return {
     id: discovery.id,
     stats,

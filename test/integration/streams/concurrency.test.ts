@@ -18,7 +18,7 @@ describe('optimistic concurrency under 50 concurrent appenders', () => {
       const nc = await connect({ servers: server.url })
       conns.push(nc)
       const app = await createAllSource({ nc })
-      app.serve()
+      await app.serve()
       apps.push(app)
     }
   })
