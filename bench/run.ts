@@ -1,0 +1,172 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { hotStream, library, naive, rawLimit } from './scenarios/append.js'
+import { type BenchServer, freshServer } from './scenarios/common.js'
+import { hydration } from './scenarios/hydration.js'
+import { forwarder, type ServiceResult, service } from './scenarios/service.js'
+import { median, type Row, table, writeReport } from './report.js'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+export interface BenchOptions {
+  /** Tiny workloads and one round: a smoke test of the harness, not a measurement. */
+  readonly quick: boolean
+  readonly rounds: number
+  /** Where `benchmarks.md` goes (docs/ by default) and where the JSON goes (bench/results). */
+  readonly outDir: string
+  readonly jsonDir: string
+  readonly log: (line: string) => void
+}
+
+const versionOf = (pkg: string): string =>
+  (JSON.parse(readFileSync(resolve(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version
+
+/** Runs `fn` on a fresh server per round; returns each round's result. */
+const rounds = async <T>(n: number, fn: (b: BenchServer) => Promise<T>, syncAlways = false): Promise<T[]> => {
+  const out: T[] = []
+  for (let i = 0; i < n; i++) {
+    const b = await freshServer(syncAlways)
+    try {
+      out.push(await fn(b))
+    } finally {
+      await b.stop()
+    }
+  }
+  return out
+}
+
+const rate = (scenario: string, metric: string, xs: number[], extra: Partial<Row> = {}): Row => ({
+  scenario,
+  metric,
+  value: median(xs),
+  unit: 'events/s',
+  rounds: xs,
+  ...extra,
+})
+
+const serviceRows = (name: string, rs: ServiceResult[], extra: Partial<Row>): Row[] => [
+  rate(name, 'throughput', rs.map((r) => r.eventsPerSecond), extra),
+  { scenario: name, metric: 'cpu client', value: median(rs.map((r) => r.clientCpu)), unit: 'µs/append' },
+  { scenario: name, metric: 'cpu nats-server', value: median(rs.map((r) => r.serverCpu)), unit: 'µs/append' },
+  { scenario: name, metric: 'cpu processor', value: median(rs.map((r) => r.processorCpu)), unit: 'µs/append' },
+]
+
+/** Every scenario of issue 5 that exists today, side by side with its raw baseline. */
+export const runBench = async (o: BenchOptions): Promise<Row[]> => {
+  const R = o.quick ? 1 : o.rounds
+  const N = o.quick ? 2_000 : 40_000
+  const S = o.quick ? 50 : 1_000
+  const rows: Row[] = []
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now()
+    const r = await fn()
+    o.log(`  ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    return r
+  }
+
+  rows.push(rate('1 raw-limit', 'throughput', await step('raw-limit', () => rounds(R, (b) => rawLimit(b, N, S)))))
+  rows.push(rate('2 naive', 'throughput', await step('naive', () => rounds(R, (b) => naive(b, N, S))), { baseline: '1 raw-limit/throughput' }))
+  rows.push(
+    rate('3a library', 'throughput', await step('library', () => rounds(R, (b) => library(b, N, S))), {
+      baseline: '1 raw-limit/throughput',
+      target: '≥ 0.8×',
+    }),
+  )
+  const fwd = await step('forwarder', () => rounds(R, (b) => forwarder(b, N, S)))
+  rows.push(...serviceRows('3c forwarder', fwd, { baseline: '1 raw-limit/throughput' }))
+  const svc = await step('service', () => rounds(R, (b) => service(b, N, S)))
+  rows.push(...serviceRows('3b service', svc, { baseline: '3c forwarder/throughput', target: '≥ 0.85×' }))
+
+  const hot = await step('hot-stream', () => rounds(R, (b) => hotStream(b, o.quick ? 200 : 3_000)))
+  rows.push({ scenario: '4 hot-stream raw', metric: 'p50', value: median(hot.map((h) => h.rawP50)), unit: 'ms' })
+  rows.push({ scenario: '4 hot-stream raw', metric: 'p99', value: median(hot.map((h) => h.rawP99)), unit: 'ms' })
+  rows.push({ scenario: '4 hot-stream', metric: 'p50', value: median(hot.map((h) => h.p50)), unit: 'ms', baseline: '4 hot-stream raw/p50' })
+  rows.push({ scenario: '4 hot-stream', metric: 'p99', value: median(hot.map((h) => h.p99)), unit: 'ms', baseline: '4 hot-stream raw/p99', target: '≤ 3×' })
+
+  rows.push(
+    rate('5 multi-event', 'throughput (10/commit)', await step('multi-event', () => rounds(R, (b) => library(b, N * 2, S, 10))), {
+      baseline: '1 raw-limit/throughput',
+    }),
+  )
+  rows.push({ scenario: '6 durable ingest', metric: 'throughput', value: undefined, unit: 'events/s', note: 'issue 3' })
+  rows.push({ scenario: '7 replay', metric: 'throughput', value: undefined, unit: 'events/s', note: 'issue 3' })
+  rows.push({ scenario: '8 projections', metric: 'fold', value: undefined, unit: 'events/s', note: 'issue 4' })
+  rows.push({
+    scenario: '9 hydration',
+    metric: 'cold, 1,000 events, no snapshot',
+    value: median(await step('hydration', () => rounds(R, (b) => hydration(b, o.quick ? 3 : 20)))),
+    unit: 'ms',
+  })
+  rows.push({ scenario: '9 hydration', metric: 'with snapshot', value: undefined, unit: 'ms', target: '≤ 5 ms', note: 'issue 3' })
+
+  const memory = await step('memory', () =>
+    rounds(1, async (b) => {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', resolve(root, 'bench/memoryProbe.ts'), b.server.url, String(o.quick ? 2_000 : 100_000)],
+        { encoding: 'utf8' },
+      )
+      return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { rss: number; resident: number }
+    }),
+  )
+  rows.push({ scenario: '10 memory', metric: `RSS after ${o.quick ? '2,000' : '100,000'} streams`, value: (memory[0]?.rss ?? 0) / 2 ** 20, unit: 'MB', target: '≤ 400 MB' })
+  rows.push({ scenario: '10 memory', metric: 'resident actors', value: memory[0]?.resident ?? 0, unit: 'actors' })
+
+  rows.push(rate('11 durable raw-limit', 'throughput', await step('durable raw-limit', () => rounds(R, (b) => rawLimit(b, N / 2, S), true))))
+  const durableSvc = await step('durable service', () => rounds(R, (b) => service(b, N / 2, S), true))
+  rows.push(...serviceRows('11 durable service', durableSvc, { baseline: '11 durable raw-limit/throughput' }))
+
+  const serverVersion = (await freshServer().then(async (b) => (await b.stop(), b.nc.info?.version))) ?? '?'
+  const env = {
+    date: new Date().toISOString(),
+    command: `npm run bench${o.quick ? ' (quick)' : ''}`,
+    machine: `${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    'nats-server': serverVersion,
+    packages: ['xstate', '@nats-io/transport-node', '@nats-io/jetstream', 'msgpackr'].map((p) => `${p} ${versionOf(p)}`).join(', '),
+    workload: `${N.toLocaleString('en-US')} events per round over ${S.toLocaleString('en-US')} streams (one ~200-byte event per commit unless stated), ${R} rounds, fresh server per round`,
+  }
+  writeReport(o.outDir, o.jsonDir, rows, env, METHOD)
+  return rows
+}
+
+const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, published with \`Nats-Msg-Id\` and
+  \`Nats-Expected-Last-Subject-Sequence\` through \`PipelinedPublisher\` (one inbox subscription,
+  acks matched by token); each stream's publishes sequential, all streams at once.
+- **2 naive**: \`await js.publish(subject, bytes, { msgID })\` per event, same stream loops.
+- **3a library**: \`createAllSource(...).append(...)\` in the bench process, one event per commit,
+  sequential per stream, \`expectedVersion: "any"\`.
+- **3b service**: the processor (\`createAllSource\` + \`serve()\`) in the bench process; the client
+  (\`bench/serviceClient.ts\`) in a separate process doing \`createAllSourceClient(nc).append\`.
+  CPU per append: the client's \`process.cpuUsage()\`, the bench process's (the processor), and
+  nats-server's utime+stime from \`/proc/<pid>/stat\`.
+- **3c forwarder**: a few-line NATS service in the bench process that takes the same request,
+  decodes it, publishes a commit's bytes with the expected-sequence header on the pipelined path
+  and replies: the ceiling of any request-reply service on this box. Same client process.
+- **4 hot-stream**: sequential appends to one stream through the library; latency of each. The
+  raw row publishes the same bytes sequentially with the expected-sequence header.
+- **5 multi-event**: as 3a with 10 events per commit.
+- **9 hydration**: \`loadStream\` of a 1,000-event \`account-*\` stream (the example module), folded
+  from the log with an ordered consumer; median of repeated cold loads.
+- **10 memory**: a separate process touches 100,000 distinct streams through the library with
+  the default cap of 10,000 resident actors, runs a GC, and reports its RSS.
+- **11 durable**: raw-limit and service again against a server with \`sync_interval: always\`.
+- 6, 7, 8 and hydration with a snapshot wait for the read side and projections (issues 3 and 4).`
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
+if (isMain) {
+  const started = performance.now()
+  const quick = process.env.BENCH_QUICK === '1'
+  const rows = await runBench({
+    quick,
+    rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+    outDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'docs'),
+    jsonDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'bench/results'),
+    log: (l) => console.log(l),
+  })
+  console.log(`\n${table(rows)}\n\n(${((performance.now() - started) / 1000).toFixed(0)} s${quick ? '; quick mode: nothing written to docs/' : '; written to docs/benchmarks.md and bench/results/latest.json'})`)
+}

@@ -1,0 +1,19 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { runBench } from '../../bench/run.js'
+
+describe('npm run bench (smoke, no thresholds)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'allsource-bench-test-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('runs every built scenario with tiny workloads and writes the report', async () => {
+    const rows = await runBench({ quick: true, rounds: 1, outDir: dir, jsonDir: dir, log: () => undefined })
+    const measured = rows.filter((r) => r.note === undefined)
+    expect(measured.length).toBeGreaterThan(15)
+    for (const r of measured) expect(r.value, `${r.scenario} ${r.metric}`).toBeGreaterThan(0)
+    expect(existsSync(join(dir, 'latest.json'))).toBe(true)
+    expect(readFileSync(join(dir, 'benchmarks.md'), 'utf8')).toMatch(/\| 1 raw-limit \| throughput \|/)
+  }, 300_000)
+})
