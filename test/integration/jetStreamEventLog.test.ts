@@ -3,6 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureEventStream, defaultEventStreamOptions } from '../../src/adapters/nats/eventStream.js'
 import { createJetStreamEventLog, type JetStreamEventLog } from '../../src/adapters/nats/jetStreamEventLog.js'
+import { PipelinedPublisher, type Publisher } from '../../src/adapters/nats/pipelinedPublisher.js'
 import { commitOf, eventLogContract } from '../support/eventLogContract.js'
 import { withNatsServer } from '../support/natsServer.js'
 
@@ -76,5 +77,39 @@ describe('JetStream event log', () => {
       }),
     )
     expect(results).toEqual(streams.map(() => 10))
+  })
+})
+
+describe('JetStream event log: acks lost in transit', () => {
+  const server = withNatsServer()
+
+  it('retries a publish whose ack was lost, reports it appended, and stores it once', async () => {
+    const nc = await connect({ servers: server().url })
+    await ensureEventStream(nc, await jetstreamManager(nc))
+    const real = new PipelinedPublisher(nc)
+    const seen = new Set<string>()
+    // The first attempt of every commit is stored, but its ack is "lost".
+    const lossy: Publisher = {
+      publish: async (subject, data, h) => {
+        const r = await real.publish(subject, data, h)
+        const id = h.get('Nats-Msg-Id')
+        if (seen.has(id)) return r
+        seen.add(id)
+        return { _tag: 'TimedOut' }
+      },
+      close: () => real.close(),
+    }
+    const log = createJetStreamEventLog(nc, {}, lossy)
+    let last = 0
+    for (let v = 0; v < 5; v++) {
+      const r = await log.append(commitOf('acme', 'lossy', v), last)
+      expect(r._tag).toBe('Appended')
+      last = r._tag === 'Appended' ? r.offset : -1
+    }
+    const info = await (await jetstreamManager(nc)).streams.info('ALLSOURCE_EVENTS')
+    expect(info.state.messages).toBe(5)
+    expect(seen.size).toBe(5)
+    log.close()
+    await nc.close()
   })
 })

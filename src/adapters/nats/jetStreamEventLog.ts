@@ -6,7 +6,7 @@ import type { AppendOutcome, EventLog, StoredCommit, StreamHead } from '../../ap
 import { emptyHead } from '../../application/streams/ports.js'
 import { decodeCommit, encodeCommit, typesHeader } from '../codec/commitCodec.js'
 import { defaultEventStreamOptions, type EventStreamOptions } from './eventStream.js'
-import { PipelinedPublisher, type PublishResult } from './pipelinedPublisher.js'
+import { PipelinedPublisher, type Publisher, type PublishResult } from './pipelinedPublisher.js'
 import { subjects } from './subjects.js'
 
 export interface JetStreamEventLogOptions extends EventStreamOptions {
@@ -43,10 +43,11 @@ export interface JetStreamEventLog extends EventLog {
 export const createJetStreamEventLog = (
   nc: NatsConnection,
   options: Partial<JetStreamEventLogOptions> = {},
+  /** The publish path; fault-injection tests wrap the real one. */
+  publisher: Publisher = new PipelinedPublisher(nc, options.publishTimeoutMs ?? defaultEventLogOptions.publishTimeoutMs),
 ): JetStreamEventLog => {
   const o = { ...defaultEventLogOptions, ...options }
   const subj = subjects(o.prefix)
-  const publisher = new PipelinedPublisher(nc, o.publishTimeoutMs)
   const jsmP: Promise<JetStreamManager> = jetstreamManager(nc)
   const js = jetstream(nc)
 
@@ -85,7 +86,10 @@ export const createJetStreamEventLog = (
   const outcomeOf = async (r: PublishResult, commit: Commit, retried: boolean): Promise<AppendOutcome | 'retry'> => {
     switch (r._tag) {
       case 'Stored':
-        return r.duplicate ? { _tag: 'Duplicate', original: await commitAt(r.seq) } : { _tag: 'Appended', offset: r.seq }
+        if (!r.duplicate) return { _tag: 'Appended', offset: r.seq }
+        // After a timed-out attempt, the "duplicate" is that attempt of ours, stored with its ack lost.
+        if (retried) return { _tag: 'Appended', offset: r.seq }
+        return { _tag: 'Duplicate', original: await commitAt(r.seq) }
       case 'Rejected': {
         if (r.errCode !== WRONG_LAST_SEQUENCE) return { _tag: 'Unavailable', message: `JetStream refused the commit: ${r.description}` }
         if (retried) {

@@ -7,6 +7,12 @@ export type PublishResult =
   | { readonly _tag: 'NoResponders' }
   | { readonly _tag: 'TimedOut' }
 
+/** Publishes to JetStream and reports the server's answer; never rejects. */
+export interface Publisher {
+  publish(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<PublishResult>
+  close(): void
+}
+
 interface Pending {
   readonly resolve: (r: PublishResult) => void
   readonly sentAt: number
@@ -29,7 +35,7 @@ const decoder = new TextDecoder()
  * no-responders status, or `TimedOut` after `timeoutMs` (the message may then have been stored:
  * retry with the same `Nats-Msg-Id`).
  */
-export class PipelinedPublisher {
+export class PipelinedPublisher implements Publisher {
   private readonly inbox: string
   private readonly sub: Subscription
   private readonly pending = new Map<number, Pending>()
