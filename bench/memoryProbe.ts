@@ -21,6 +21,7 @@ await Promise.all(
   }),
 )
 global.gc?.()
-process.stdout.write(`${JSON.stringify({ rss: process.memoryUsage().rss, resident: app.supervisor.resident })}\n`)
+const mem = process.memoryUsage()
+process.stdout.write(`${JSON.stringify({ rss: mem.rss, heapUsed: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, resident: app.supervisor.resident })}\n`)
 await app.close()
 await nc.close()
