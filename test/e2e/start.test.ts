@@ -5,15 +5,8 @@ import { connect, headers } from '@nats-io/transport-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../src/main/natsServer/launchNatsServer.js'
 import { spawnProcessor } from '../support/processor.js'
+import { alive } from '../support/alive.js'
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 describe('npm start', () => {
   const dir = mkdtempSync(join(tmpdir(), 'allsource-e2e-'))

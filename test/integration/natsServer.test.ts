@@ -7,15 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { compareVersions, findNatsServer, projectRoot } from '../../src/main/natsServer/findNatsServer.js'
 import { freePort, launchNatsServer } from '../../src/main/natsServer/launchNatsServer.js'
 import { startNatsServer, withNatsServer } from '../support/natsServer.js'
+import { alive } from '../support/alive.js'
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 const tmp: string[] = []
 const tempDir = (): string => {
