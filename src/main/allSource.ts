@@ -8,6 +8,8 @@ import { CommitId } from '../domain/streams/ids.js'
 import { moduleRegistry, type StreamModule } from '../domain/streams/module.js'
 import { invalidId } from '../domain/streams/errors.js'
 import type { AppendResult } from '../application/streams/appendResult.js'
+import { readStream, type StreamPage } from '../application/reading/readStream.js'
+import { validateReadRequest } from '../domain/reading/readRequest.js'
 import type { AppendError } from '../application/streams/errors.js'
 import { ensureEventStream } from '../adapters/nats/eventStream.js'
 import { createJetStreamEventLog } from '../adapters/nats/jetStreamEventLog.js'
@@ -49,6 +51,8 @@ export interface AllSource {
     events: readonly AppendInput[],
     options?: { readonly expectedVersion?: number | 'any' | 'no_stream' | 'exists'; readonly commitId?: string },
   ): Promise<E.Either<AppendError, AppendResult>>
+  /** One page of a stream in version order (`fromVersion` default 1, `limit` default 1000, max 10000). */
+  read(tenant: string, stream: string, options?: { readonly fromVersion?: number; readonly limit?: number }): Promise<E.Either<AppendError, StreamPage>>
   /** Sends a command to the stream category's decider; what it decides is appended atomically. */
   execute(tenant: string, stream: string, command: unknown, options?: { readonly commitId?: string }): Promise<E.Either<AppendError, AppendResult>>
   /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
@@ -87,6 +91,15 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       const cmd = validateAppendRequest(tenant, stream, { events, ...options }, limits)
       return Ei.isLeft(cmd) ? Promise.resolve(cmd) : supervisor.append(cmd.right)
     },
+    async read(tenant, stream, options = {}) {
+      const t = validateTenant(tenant)
+      if (Ei.isLeft(t)) return t
+      const s = validateStream(stream)
+      if (Ei.isLeft(s)) return s
+      const req = validateReadRequest(options)
+      if (Ei.isLeft(req)) return req
+      return Ei.right(await readStream(log, t.right, s.right, req.right))
+    },
     execute(tenant, stream, command, options = {}) {
       const t = validateTenant(tenant)
       if (Ei.isLeft(t)) return Promise.resolve(t)
@@ -98,7 +111,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       return supervisor.execute(t.right, s.right, command, options.commitId)
     },
     async serve() {
-      const service = await startAppendService(o.nc, supervisor, { prefix, limits })
+      const service = await startAppendService(o.nc, supervisor, log, { prefix, limits })
       services.push(service)
       return service
     },

@@ -1,16 +1,17 @@
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import { type AppendLimits, defaultAppendLimits, validateAppendRequest } from '../../domain/streams/appendRequest.js'
+import { type AppendLimits, defaultAppendLimits, validateAppendRequest, validateStream, validateTenant } from '../../domain/streams/appendRequest.js'
+import { validateReadRequest } from '../../domain/reading/readRequest.js'
+import { invalidId } from '../../domain/streams/errors.js'
 import type { Appender } from '../../application/streams/appender.js'
-import { internal, type AppendError } from '../../application/streams/errors.js'
-import { toWireError } from './errorCodes.js'
-import { type EndpointStats, type MicroEndpoint, newEndpointStats, startMicroDiscovery } from './microDiscovery.js'
-import { subjects } from './subjects.js'
-import { decodeBody, formatOf, replyError, replyOk, type WireFormat } from './wireCodec.js'
+import type { EventLog } from '../../application/streams/ports.js'
+import { readStream } from '../../application/reading/readStream.js'
+import { type Endpoint, startEndpoint } from './endpoint.js'
+import { type EndpointStats, startMicroDiscovery } from './microDiscovery.js'
 
 export interface AppendServiceOptions {
   readonly prefix: string
-  /** Queue group: several processors share the subject, each request goes to one. */
+  /** Queue group: several processors share the subjects, each request goes to one. */
   readonly queue: string
   readonly limits: AppendLimits
   readonly version: string
@@ -25,97 +26,56 @@ export const defaultAppendServiceOptions: AppendServiceOptions = {
 
 export interface AppendService {
   readonly id: string
+  /** Counters of the append endpoint. */
   readonly stats: EndpointStats
   /** Stops taking requests and waits until those already received are answered. */
   stop(): Promise<void>
 }
 
+const oneToken = (rest: readonly string[]) =>
+  rest.length > 2 ? E.left(invalidId('stream', 'stream id must be one subject token')) : E.right(undefined)
+
 /**
- * Serves `allsource.append.<tenant>.<stream>` (msgpack, or JSON with `Content-Type:
- * application/json`) in a queue group, with NATS micro discovery. Malformed input gets a typed
- * error reply; nothing a client sends can throw out of the handler. Resolves once the server has
- * the subscriptions (a request sent after that reaches this service).
+ * Serves the processor's request-reply API in a queue group, with NATS micro discovery:
+ * `allsource.append.<tenant>.<stream>` and `allsource.read.<tenant>.<stream>`. Resolves once
+ * the server has the subscriptions (a request sent after that reaches this service).
  */
 export const startAppendService = async (
   nc: NatsConnection,
   appender: Appender,
+  log: EventLog,
   options: Partial<AppendServiceOptions> = {},
 ): Promise<AppendService> => {
   const o = { ...defaultAppendServiceOptions, ...options }
-  const subj = subjects(o.prefix)
-  const stats = newEndpointStats()
-  let inFlight = 0
-  let idle: (() => void) | undefined
-
-  const fail = (msg: Msg, format: WireFormat, e: AppendError) => {
-    stats.num_errors++
-    const wire = toWireError(e)
-    stats.last_error = `${wire.code}: ${wire.message}`
-    replyError(msg, format, wire)
-  }
-
-  const handle = (msg: Msg): void => {
-    const started = performance.now()
-    stats.num_requests++
-    const format = formatOf(msg)
-    const finish = () => {
-      stats.processing_time += Math.round((performance.now() - started) * 1e6)
-      if (--inFlight === 0 && idle !== undefined) idle()
-    }
-    inFlight++
-    const [tenant, stream, ...rest] = subj.tail(msg.subject, 'append')
-    const body = decodeBody(format, msg.data)
-    const command = !body.ok
-      ? E.left<AppendError>({ _tag: 'BadRequest', message: body.message })
-      : rest.length > 0
-        ? E.left<AppendError>({ _tag: 'InvalidId', field: 'stream', message: 'stream id must be one subject token' })
-        : validateAppendRequest(tenant, stream, body.value, o.limits)
-    if (E.isLeft(command)) {
-      fail(msg, format, command.left)
-      finish()
-      return
-    }
-    appender
-      .append(command.right)
-      .then(
-        (r) => (E.isRight(r) ? replyOk(msg, format, r.right) : fail(msg, format, r.left)),
-        (e: unknown) => fail(msg, format, internal(e instanceof Error ? e.message : String(e))),
-      )
-      .catch(() => undefined) // the connection closed under us: nothing left to answer on
-      .finally(finish)
-  }
-
-  const sub: Subscription = nc.subscribe(subj.appendWildcard, {
-    queue: o.queue,
-    callback: (_err, msg) => {
-      try {
-        handle(msg)
-      } catch (e) {
-        // A defect in the handler must not take the subscription down with it.
-        try {
-          fail(msg, formatOf(msg), internal(e instanceof Error ? e.message : String(e)))
-        } catch {
-          /* connection gone */
-        }
-      }
-    },
+  const base = { prefix: o.prefix, tokens: 2, queue: o.queue }
+  const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, (tokens, body) => {
+    const ok = oneToken(tokens)
+    if (E.isLeft(ok)) return ok
+    const command = validateAppendRequest(tokens[0], tokens[1], body, o.limits)
+    return E.isLeft(command) ? command : appender.append(command.right)
   })
-
-  const endpoint: MicroEndpoint = { name: 'append', subject: subj.appendWildcard, queue_group: o.queue, stats }
+  const read: Endpoint = startEndpoint(nc, { ...base, verb: 'read', emptyBody: 'allowed' }, async (tokens, body) => {
+    const tenant = validateTenant(tokens[0])
+    if (E.isLeft(tenant)) return tenant
+    const stream = validateStream(tokens[1])
+    if (E.isLeft(stream)) return stream
+    const req = validateReadRequest(body)
+    if (E.isLeft(req)) return req
+    return E.right(await readStream(log, tenant.right, stream.right, req.right))
+  })
+  const endpoints = [append, read]
   const discovery = startMicroDiscovery(
     nc,
-    { name: o.prefix, version: o.version, description: 'AllSource event store: append with optimistic concurrency' },
-    () => [endpoint],
+    { name: o.prefix, version: o.version, description: 'AllSource event store: append with optimistic concurrency, read streams' },
+    () => endpoints.map((e) => e.micro),
   )
-
   await nc.flush()
   return {
     id: discovery.id,
-    stats,
+    stats: append.stats,
     async stop() {
       discovery.stop()
-      await sub.drain()
-      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve))
+      await Promise.all(endpoints.map((e) => e.stop()))
     },
   }
 }

@@ -3,11 +3,8 @@ export interface Subjects {
   readonly prefix: string
   /** `allsource.events.<tenant>.<stream>`: one subject per event stream. */
   events(tenant: string, stream: string): string
-  eventsWildcard: string
-  append(tenant: string, stream: string): string
-  appendWildcard: string
-  /** Tokens of a subject after the prefix and the verb (`tenant`, `stream`, …). */
-  tail(subject: string, verb: string): string[]
+  /** `allsource.events.>`: the whole log. */
+  readonly eventsWildcard: string
 }
 
 export const defaultPrefix = 'allsource'
@@ -16,7 +13,4 @@ export const subjects = (prefix: string = defaultPrefix): Subjects => ({
   prefix,
   events: (tenant, stream) => `${prefix}.events.${tenant}.${stream}`,
   eventsWildcard: `${prefix}.events.>`,
-  append: (tenant, stream) => `${prefix}.append.${tenant}.${stream}`,
-  appendWildcard: `${prefix}.append.*.*`,
-  tail: (subject, verb) => subject.slice(prefix.length + verb.length + 2).split('.'),
 })

@@ -12,7 +12,10 @@ describe('NATS micro discovery', () => {
     const ping = await ask('$SRV.PING.allsource')
     expect(ping).toMatchObject({ type: 'io.nats.micro.v1.ping_response', name: 'allsource' })
     const info = await ask(`$SRV.INFO.allsource.${ping.id}`)
-    expect(info.endpoints).toEqual([{ name: 'append', subject: 'allsource.append.*.*', queue_group: 'allsource', metadata: {} }])
+    expect(info.endpoints).toEqual([
+      { name: 'append', subject: 'allsource.append.*.*', queue_group: 'allsource', metadata: {} },
+      { name: 'read', subject: 'allsource.read.*.*', queue_group: 'allsource', metadata: {} },
+    ])
 
     const client = createAllSourceClient(fixture().nc)
     await client.append('acme', 'd-1', [{ type: 'a', payload: 1 }])

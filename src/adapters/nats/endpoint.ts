@@ -1,0 +1,81 @@
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
+import type * as E from 'fp-ts/lib/Either.js'
+import { internal, type AppendError } from '../../application/streams/errors.js'
+import { badRequest } from '../../domain/streams/errors.js'
+import { toWireError } from './errorCodes.js'
+import { type EndpointStats, type MicroEndpoint, newEndpointStats } from './microDiscovery.js'
+import { decodeBody, formatOf, replyError, replyOk, type WireFormat } from './wireCodec.js'
+
+/** Handles one request: the subject tokens after `<prefix>.<verb>.`, and the decoded body. */
+export type Handler = (tokens: readonly string[], body: unknown) => Promise<E.Either<AppendError, unknown>> | E.Either<AppendError, unknown>
+
+export interface Endpoint {
+  readonly micro: MicroEndpoint
+  readonly stats: EndpointStats
+  /** Stops taking requests and waits until those already received are answered. */
+  stop(): Promise<void>
+}
+
+/**
+ * One request-reply endpoint on `<prefix>.<verb>.*…` in a queue group: decodes msgpack or JSON
+ * (by `Content-Type`), answers in the same encoding, maps failures through the error table with
+ * the micro error headers, keeps micro stats. Nothing a client sends can throw out of it.
+ */
+export const startEndpoint = (
+  nc: NatsConnection,
+  o: { readonly prefix: string; readonly verb: string; readonly tokens: number; readonly queue: string; readonly emptyBody?: 'allowed' },
+  handle: Handler,
+): Endpoint => {
+  const subject = `${o.prefix}.${o.verb}${'.*'.repeat(o.tokens)}`
+  const skip = o.prefix.length + o.verb.length + 2
+  const stats = newEndpointStats()
+  let inFlight = 0
+  let idle: (() => void) | undefined
+
+  const fail = (msg: Msg, format: WireFormat, e: AppendError) => {
+    stats.num_errors++
+    const wire = toWireError(e)
+    stats.last_error = `${wire.code}: ${wire.message}`
+    replyError(msg, format, wire)
+  }
+
+  const serve = async (msg: Msg, format: WireFormat): Promise<void> => {
+    const tokens = msg.subject.slice(skip).split('.')
+    const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
+    if (!body.ok) return fail(msg, format, badRequest(body.message))
+    const r = await handle(tokens, body.value)
+    if (r._tag === 'Right') replyOk(msg, format, r.right)
+    else fail(msg, format, r.left)
+  }
+
+  const sub: Subscription = nc.subscribe(subject, {
+    queue: o.queue,
+    callback: (_err, msg) => {
+      const started = performance.now()
+      stats.num_requests++
+      inFlight++
+      const format = formatOf(msg)
+      serve(msg, format)
+        .catch((e: unknown) => {
+          try {
+            fail(msg, format, internal(e instanceof Error ? e.message : String(e)))
+          } catch {
+            // the connection closed under us: nothing left to answer on
+          }
+        })
+        .finally(() => {
+          stats.processing_time += Math.round((performance.now() - started) * 1e6)
+          if (--inFlight === 0 && idle !== undefined) idle()
+        })
+    },
+  })
+
+  return {
+    stats,
+    micro: { name: o.verb, subject, queue_group: o.queue, stats },
+    async stop() {
+      await sub.drain()
+      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve))
+    },
+  }
+}
