@@ -12,6 +12,7 @@ import { readStream, type StreamPage } from '../application/reading/readStream.j
 import { validateReadRequest } from '../domain/reading/readRequest.js'
 import type { AppendError } from '../application/streams/errors.js'
 import { ensureEventStream } from '../adapters/nats/eventStream.js'
+import { replayEvents, type ReplayedEvent, type ReplayOptions } from '../adapters/nats/replay.js'
 import { createJetStreamEventLog } from '../adapters/nats/jetStreamEventLog.js'
 import { type AppendService, startAppendService } from '../adapters/nats/appendService.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
@@ -53,6 +54,11 @@ export interface AllSource {
   ): Promise<E.Either<AppendError, AppendResult>>
   /** One page of a stream in version order (`fromVersion` default 1, `limit` default 1000, max 10000). */
   read(tenant: string, stream: string, options?: { readonly fromVersion?: number; readonly limit?: number }): Promise<E.Either<AppendError, StreamPage>>
+  /**
+   * Replays a tenant's events from an offset or a time, in log order, with backpressure; stops at
+   * the end of the log as of the call unless `follow` is set.
+   */
+  replay(options: Omit<ReplayOptions, 'prefix' | 'streamName'>): AsyncGenerator<ReplayedEvent>
   /** Sends a command to the stream category's decider; what it decides is appended atomically. */
   execute(tenant: string, stream: string, command: unknown, options?: { readonly commitId?: string }): Promise<E.Either<AppendError, AppendResult>>
   /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
@@ -90,6 +96,9 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     append(tenant, stream, events, options = {}) {
       const cmd = validateAppendRequest(tenant, stream, { events, ...options }, limits)
       return Ei.isLeft(cmd) ? Promise.resolve(cmd) : supervisor.append(cmd.right)
+    },
+    replay(options) {
+      return replayEvents(o.nc, { ...options, prefix, streamName: streamOptions.name })
     },
     async read(tenant, stream, options = {}) {
       const t = validateTenant(tenant)
