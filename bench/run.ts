@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import { hotStream, library, naive, rawLimit } from './scenarios/append.js'
 import { type BenchServer, freshServer } from './scenarios/common.js'
 import { hydration } from './scenarios/hydration.js'
+import { replayLibrary, replayRaw, writeLog } from './scenarios/replay.js'
 import { forwarder, type ServiceResult, service } from './scenarios/service.js'
 import { median, type Row, table, writeReport } from './report.js'
 
@@ -93,7 +94,24 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
     }),
   )
   rows.push({ scenario: '6 durable ingest', metric: 'throughput', value: undefined, unit: 'events/s', note: 'issue 3' })
-  rows.push({ scenario: '7 replay', metric: 'throughput', value: undefined, unit: 'events/s', note: 'issue 3' })
+  const replayEvents = o.quick ? 20_000 : 1_000_000
+  const replay = await step('replay', async () => {
+    const b = await freshServer()
+    try {
+      await writeLog(b, replayEvents, o.quick ? 20 : 1_000, 10)
+      const raw: number[] = []
+      const lib: number[] = []
+      for (let i = 0; i < R; i++) {
+        raw.push(await replayRaw(b, replayEvents))
+        lib.push(await replayLibrary(b, replayEvents))
+      }
+      return { raw, lib }
+    } finally {
+      await b.stop()
+    }
+  })
+  rows.push(rate('7 replay raw', 'ordered consumer', replay.raw))
+  rows.push(rate('7 replay', 'library iterator', replay.lib, { baseline: '7 replay raw/ordered consumer', target: '≥ 0.9×' }))
   rows.push({ scenario: '8 projections', metric: 'fold', value: undefined, unit: 'events/s', note: 'issue 4' })
   rows.push({
     scenario: '9 hydration',
@@ -151,6 +169,9 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
 - **4 hot-stream**: sequential appends to one stream through the library; latency of each. The
   raw row publishes the same bytes sequentially with the expected-sequence header.
 - **5 multi-event**: as 3a with 10 events per commit.
+- **7 replay**: 1,000,000 events written once (commits of 10 events over 1,000 streams), then
+  replayed R times each, alternating: a raw ordered consumer decoding each commit with msgpackr,
+  and the library's \`replayEvents\` iterator (tenant filter, 512 commits buffered).
 - **9 hydration**: \`loadStream\` of a 1,000-event \`account-*\` stream (the example module), folded
   from the log with an ordered consumer; median of repeated cold loads.
 - **10 memory**: a separate process touches 100,000 distinct streams through the library (500 at
@@ -158,7 +179,7 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   live heap. RSS is V8's high-water mark from the load, not what stays live; the same probe with
   \`node --max-old-space-size=256\` ended at about 230 MB RSS with the same 71 MB live heap.
 - **11 durable**: raw-limit and service again against a server with \`sync_interval: always\`.
-- 6, 7, 8 and hydration with a snapshot wait for the read side and projections (issues 3 and 4).`
+- 6, 8 and hydration with a snapshot wait for the read side and projections (issues 3 and 4).`
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {

@@ -1,0 +1,73 @@
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream'
+import { headers } from '@nats-io/transport-node'
+import { unpack } from 'msgpackr'
+import { encodeCommit } from '../../src/adapters/codec/commitCodec.js'
+import { PipelinedPublisher } from '../../src/adapters/nats/pipelinedPublisher.js'
+import { replayEvents } from '../../src/adapters/nats/replay.js'
+import type { Commit } from '../../src/domain/streams/event.js'
+import type { CommitId, EventId, EventType, StreamId, TenantId, Version } from '../../src/domain/streams/ids.js'
+import { type BenchServer, createEventStream, payload } from './common.js'
+
+/** Writes `events` events as commits of `perCommit` over `streams` streams, as AllSource stores them. */
+export const writeLog = async (b: BenchServer, events: number, streams: number, perCommit: number): Promise<void> => {
+  await createEventStream(b.nc)
+  const pub = new PipelinedPublisher(b.nc, 60_000)
+  const commitsPerStream = Math.ceil(events / perCommit / streams)
+  const at = new Date()
+  await Promise.all(
+    Array.from({ length: streams }, async (_, s) => {
+      let last = 0
+      for (let c = 0; c < commitsPerStream; c++) {
+        const commit: Commit = {
+          commitId: `r-${s}-${c}` as CommitId,
+          tenant: 'bench' as TenantId,
+          stream: `s-${s}` as StreamId,
+          events: Array.from({ length: perCommit }, (_, k) => ({
+            id: `e-${s}-${c}-${k}` as EventId,
+            type: 'thing.happened' as EventType,
+            version: (c * perCommit + k + 1) as Version,
+            timestamp: at,
+            payload: payload(c, s),
+          })),
+        }
+        const h = headers()
+        h.set('Nats-Msg-Id', commit.commitId)
+        h.set('Nats-Expected-Last-Subject-Sequence', String(last))
+        h.set('AllSource-Types', 'thing.happened')
+        const r = await pub.publish(`allsource.events.bench.s-${s}`, encodeCommit(commit), h)
+        if (r._tag !== 'Stored') throw new Error(`write failed: ${JSON.stringify(r)}`)
+        last = r.seq
+      }
+    }),
+  )
+  pub.close()
+}
+
+/** The library iterator over the tenant's whole log: events per second. */
+export const replayLibrary = async (b: BenchServer, expected: number): Promise<number> => {
+  const t0 = performance.now()
+  let n = 0
+  for await (const e of replayEvents(b.nc, { tenant: 'bench', bufferCommits: 512 })) if (e.version > 0) n++
+  if (n !== expected) throw new Error(`replayed ${n} events, expected ${expected}`)
+  return n / ((performance.now() - t0) / 1000)
+}
+
+/** A raw ordered consumer decoding every commit with msgpackr: events per second. */
+export const replayRaw = async (b: BenchServer, expected: number): Promise<number> => {
+  const t0 = performance.now()
+  const consumer = await jetstream(b.nc).consumers.get('ALLSOURCE_EVENTS', {
+    filter_subjects: ['allsource.events.bench.>'],
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: 1,
+  })
+  const messages = await consumer.consume({ max_messages: 512 })
+  let n = 0
+  for await (const m of messages) {
+    const commit = unpack(m.data) as { events: { version: number }[] }
+    for (const e of commit.events) if (e.version > 0) n++
+    if (m.info.pending === 0) break
+  }
+  messages.stop()
+  if (n !== expected) throw new Error(`raw replay read ${n} events, expected ${expected}`)
+  return n / ((performance.now() - t0) / 1000)
+}
