@@ -7,6 +7,7 @@ import { tooLarge } from '../../src/domain/streams/errors.js'
 import { appendResultOf } from '../../src/application/streams/appendResult.js'
 import { type AppendError, internal, unavailable } from '../../src/application/streams/errors.js'
 import type { AppendOutcome, StoredCommit } from '../../src/application/streams/ports.js'
+import { snapshotDue } from '../../src/application/streams/loadStream.js'
 import type { LoadedStream } from '../../src/application/streams/prepareCommit.js'
 import { type Answer, type Dispatch, type MailboxState, type StreamIdentity, dispatch, duplicateResult, mailboxState } from './dispatch.js'
 import type { Work } from './work.js'
@@ -16,11 +17,20 @@ export interface StreamActorInput extends StreamIdentity {
   readonly maxMailbox: number
   /** How often one piece of work is retried after another writer got in first. */
   readonly maxConflictRetries: number
+  /** Snapshot a module stream each time its version crosses a multiple of this (0 = never). */
+  readonly snapshotEvery: number
 }
 
 /** Kept small and of one shape: xstate copies the context on every assign. */
 interface Context extends MailboxState {
   readonly input: StreamActorInput
+}
+
+/** A module stream's folded state at a version: the `snapshot` action's params. */
+export interface SnapshotRequest {
+  readonly version: number
+  readonly offset: number
+  readonly state: unknown
 }
 
 /** A commit to append; the `write` action's params. Its outcome comes back as `WRITTEN`. */
@@ -55,9 +65,15 @@ interface Plan {
   readonly next: MailboxState | undefined
   readonly answers: readonly Answer[]
   readonly effect: Dispatch['effect']
+  readonly snapshot?: SnapshotRequest
 }
 
-const withAnswer = (d: Dispatch, first: Answer): Plan => ({ next: d.next, answers: [first, ...d.answers], effect: d.effect })
+const withAnswer = (d: Dispatch, first: Answer, snapshot?: SnapshotRequest): Plan => ({
+  next: d.next,
+  answers: [first, ...d.answers],
+  effect: d.effect,
+  ...(snapshot !== undefined ? { snapshot } : {}),
+})
 
 /**
  * The hot path of a ready stream actor, as a pure function of its context and the event:
@@ -82,7 +98,10 @@ export const planStep = (context: Context, event: StreamActorEvent | { readonly 
       const last = commit.events[commit.events.length - 1]
       const loaded: LoadedStream = { head: { version: last?.version ?? 0, lastOffset: o.offset }, state: nextState }
       const answer: Answer = { work, result: E.right(appendResultOf({ offset: o.offset, commit }, false)) }
-      return withAnswer(dispatch(context.input, mailboxState(loaded, context.mailbox, undefined, undefined, undefined, 0), false), answer)
+      const before = context.loaded?.head.version ?? 0
+      const due = context.input.module !== undefined && snapshotDue(before, loaded.head.version, context.input.snapshotEvery)
+      const snapshot = due ? { version: loaded.head.version, offset: o.offset, state: nextState } : undefined
+      return withAnswer(dispatch(context.input, mailboxState(loaded, context.mailbox, undefined, undefined, undefined, 0), false), answer, snapshot)
     }
     if (o._tag === 'TooLarge') {
       const answer: Answer = { work, result: E.left(tooLarge(o.size, o.max)) }
@@ -125,6 +144,8 @@ const streamSetup = setup({
     write: (_, _params: WriteRequest) => {
       throw new Error('write not provided')
     },
+    /** Best effort: a lost snapshot only makes the next hydration fold a longer tail. */
+    snapshot: (_, _params: SnapshotRequest) => undefined,
     enqueue: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'WORK') return
       if (context.mailbox.length >= context.input.maxMailbox) {
@@ -168,6 +189,7 @@ const step = streamSetup.enqueueActions(({ context, event, enqueue }) => {
       for (const a of answers) a.work.reply(a.result)
     })
   }
+  if (p.snapshot !== undefined) enqueue({ type: 'snapshot', params: p.snapshot })
   if (p.effect?._tag === 'Write') enqueue({ type: 'write', params: { commit: p.effect.commit, expectedLastOffset: p.effect.expectedLastOffset } })
   else if (p.effect?._tag === 'Probe') enqueue.raise({ type: 'PROBE' })
 })

@@ -7,8 +7,8 @@ import type { ModuleRegistry } from '../../src/domain/streams/module.js'
 import type { AppendResult } from '../../src/application/streams/appendResult.js'
 import { type AppendError, internal, unavailable } from '../../src/application/streams/errors.js'
 import { loadStream } from '../../src/application/streams/loadStream.js'
-import type { Clock, EventLog, IdGenerator } from '../../src/application/streams/ports.js'
-import { streamMachine, type WriteRequest } from './streamMachine.js'
+import type { Clock, EventLog, IdGenerator, SnapshotStore } from '../../src/application/streams/ports.js'
+import { streamMachine, type SnapshotRequest, type WriteRequest } from './streamMachine.js'
 import type { Reply, Work } from './work.js'
 
 export interface StreamSupervisorOptions {
@@ -22,6 +22,12 @@ export interface StreamSupervisorOptions {
   readonly idleTimeoutMs?: number
   /** Most requests queued per stream; more get UNAVAILABLE (backpressure). */
   readonly maxMailbox?: number
+  /** Where module streams keep snapshots; without one, hydration always folds the whole stream. */
+  readonly snapshots?: SnapshotStore
+  /** Snapshot a module stream every this many events (default 100; 0 = never). */
+  readonly snapshotEvery?: number
+  /** Told when a snapshot could not be saved (it is only an optimisation; nothing is lost). */
+  readonly onSnapshotError?: (error: unknown) => void
   readonly maxConflictRetries?: number
 }
 
@@ -59,12 +65,18 @@ export class StreamSupervisor {
     this.maxMailbox = opts.maxMailbox ?? 1_000
     this.maxConflictRetries = opts.maxConflictRetries ?? 10
     const log = opts.log
+    const snapshots = opts.snapshots
     this.machine = streamMachine.provide({
       actors: {
-        load: fromPromise(({ input }) => loadStream(log, input.module, input.tenant, input.stream)),
+        load: fromPromise(({ input }) => loadStream(log, input.module, input.tenant, input.stream, snapshots)),
         findDuplicate: fromPromise(({ input }) => log.findDuplicate(input.commit)),
       },
       actions: {
+        snapshot: ({ context }, s: SnapshotRequest) => {
+          if (snapshots === undefined || context.input.module === undefined) return
+          const snapshot = { stateVersion: context.input.module.stateVersion, version: s.version, offset: s.offset, state: s.state, takenAt: opts.clock.now() }
+          snapshots.save(context.input.tenant, context.input.stream, snapshot).catch((e: unknown) => opts.onSnapshotError?.(e))
+        },
         write: ({ self }, w: WriteRequest) => {
           log.append(w.commit, w.expectedLastOffset).then(
             (outcome) => self.send({ type: 'WRITTEN', outcome }),
@@ -158,6 +170,7 @@ export class StreamSupervisor {
         deps: { clock: this.opts.clock, ids: this.opts.ids },
         maxMailbox: this.maxMailbox,
         maxConflictRetries: this.maxConflictRetries,
+        snapshotEvery: this.opts.snapshots === undefined ? 0 : (this.opts.snapshotEvery ?? 100),
       },
     })
     const entry: Entry = { actor, lastUsed: now, outstanding: new Set() }

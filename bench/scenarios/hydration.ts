@@ -1,15 +1,20 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { createJetStreamEventLog } from '../../src/adapters/nats/jetStreamEventLog.js'
 import { loadStream } from '../../src/application/streams/loadStream.js'
+import { takeSnapshot } from '../../src/application/snapshots/snapshots.js'
+import { createKvSnapshotStore } from '../../src/adapters/nats/kvSnapshotStore.js'
 import { bankAccountModule } from '../../src/domain/examples/bankAccount.js'
 import type { StreamId, TenantId } from '../../src/domain/streams/ids.js'
 import { createAllSource } from '../../src/main/allSource.js'
 import { median } from '../report.js'
 import type { BenchServer } from './common.js'
 
-/** Cold load (fold from the log) of a 1,000-event `account-*` stream: median ms over `loads`. */
-export const hydration = async (b: BenchServer, loads: number): Promise<number> => {
-  const app = await createAllSource({ nc: b.nc, modules: [bankAccountModule] })
+/**
+ * Cold load of a 1,000-event `account-*` stream, median ms over `loads`: folded from the log, and
+ * from a snapshot taken at its head (the KV get plus an empty tail).
+ */
+export const hydration = async (b: BenchServer, loads: number): Promise<{ full: number; snapshot: number }> => {
+  const app = await createAllSource({ nc: b.nc, modules: [bankAccountModule], snapshotEvery: 0 })
   const stream = 'account-hydrate'
   const opened = await app.append('bench', stream, [{ type: 'AccountOpened', payload: { owner: 'ann' } }])
   if (E.isLeft(opened)) throw new Error('open failed')
@@ -28,6 +33,15 @@ export const hydration = async (b: BenchServer, loads: number): Promise<number> 
     times.push(performance.now() - t0)
     if (loaded.head.version !== 1000) throw new Error(`expected 1000 events, loaded ${loaded.head.version}`)
   }
+  const store = await createKvSnapshotStore(b.nc)
+  await takeSnapshot(log, store, bankAccountModule, 'bench' as TenantId, stream as StreamId, new Date())
+  const fast: number[] = []
+  for (let i = 0; i < loads; i++) {
+    const t0 = performance.now()
+    const loaded = await loadStream(log, bankAccountModule, 'bench' as TenantId, stream as StreamId, store)
+    fast.push(performance.now() - t0)
+    if (loaded.head.version !== 1000) throw new Error('snapshot load lost events')
+  }
   log.close()
-  return median(times)
+  return { full: median(times), snapshot: median(fast) }
 }

@@ -4,15 +4,18 @@ import type * as E from 'fp-ts/lib/Either.js'
 import * as Ei from 'fp-ts/lib/Either.js'
 import { StreamSupervisor } from '../../actors/streams/streamSupervisor.js'
 import { defaultAppendLimits, validateAppendRequest, validateStream, validateTenant } from '../domain/streams/appendRequest.js'
-import { CommitId } from '../domain/streams/ids.js'
+import { categoryOf, CommitId } from '../domain/streams/ids.js'
 import { moduleRegistry, type StreamModule } from '../domain/streams/module.js'
-import { invalidId } from '../domain/streams/errors.js'
+import { badRequest, invalidId } from '../domain/streams/errors.js'
 import type { AppendResult } from '../application/streams/appendResult.js'
 import { readStream, type StreamPage } from '../application/reading/readStream.js'
 import { validateReadRequest } from '../domain/reading/readRequest.js'
 import type { AppendError } from '../application/streams/errors.js'
 import { ensureEventStream } from '../adapters/nats/eventStream.js'
 import { replayEvents, type ReplayedEvent, type ReplayOptions } from '../adapters/nats/replay.js'
+import { createKvSnapshotStore } from '../adapters/nats/kvSnapshotStore.js'
+import { type AsOf, stateAsOf, takeSnapshot } from '../application/snapshots/snapshots.js'
+import type { Snapshot } from '../application/streams/ports.js'
 import { createJetStreamEventLog } from '../adapters/nats/jetStreamEventLog.js'
 import { type AppendService, startAppendService } from '../adapters/nats/appendService.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
@@ -33,6 +36,8 @@ export interface AllSourceOptions {
   readonly idleTimeoutMs?: number
   readonly maxMailbox?: number
   readonly publishTimeoutMs?: number
+  /** Snapshot module streams every this many events into KV `ALLSOURCE_SNAPSHOTS` (default 100; 0 = never). */
+  readonly snapshotEvery?: number
   readonly warn?: (message: string) => void
 }
 
@@ -59,6 +64,13 @@ export interface AllSource {
    * the end of the log as of the call unless `follow` is set.
    */
   replay(options: Omit<ReplayOptions, 'prefix' | 'streamName'>): AsyncGenerator<ReplayedEvent>
+  /**
+   * Snapshots a module stream now (its state at its current head); undefined for an empty stream.
+   * BAD_REQUEST for a stream whose category has no module.
+   */
+  snapshot(tenant: string, stream: string): Promise<E.Either<AppendError, Snapshot | undefined>>
+  /** A module stream's state as of a version or a time (a fold from its start up to there). */
+  stateAt(tenant: string, stream: string, asOf: AsOf): Promise<E.Either<AppendError, { readonly state: unknown; readonly version: number }>>
   /** Sends a command to the stream category's decider; what it decides is appended atomically. */
   execute(tenant: string, stream: string, command: unknown, options?: { readonly commitId?: string }): Promise<E.Either<AppendError, AppendResult>>
   /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
@@ -79,9 +91,15 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   }
   await ensureEventStream(o.nc, await jetstreamManager(o.nc), streamOptions, o.warn)
   const log = createJetStreamEventLog(o.nc, { ...streamOptions, ...(o.publishTimeoutMs !== undefined ? { publishTimeoutMs: o.publishTimeoutMs } : {}) })
+  const modules = moduleRegistry(o.modules ?? [])
+  const snapshotEvery = o.snapshotEvery ?? 100
+  const snapshots = snapshotEvery > 0 ? await createKvSnapshotStore(o.nc, { replicas: streamOptions.replicas }) : undefined
+  const warn = o.warn ?? ((m: string) => console.warn(m))
   const supervisor = new StreamSupervisor({
     log,
-    modules: moduleRegistry(o.modules ?? []),
+    modules,
+    ...(snapshots !== undefined ? { snapshots, snapshotEvery } : {}),
+    onSnapshotError: (e) => warn(`snapshot not saved: ${e instanceof Error ? e.message : String(e)}`),
     clock: systemClock,
     ids: uuidv7Ids,
     ...(o.maxResidentStreams !== undefined ? { maxResident: o.maxResidentStreams } : {}),
@@ -90,12 +108,33 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   })
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: AppendService[] = []
+  /** The module of a valid tenant/stream pair, or the typed error. */
+  const moduleStream = (tenant: string, stream: string) => {
+    const t = validateTenant(tenant)
+    if (Ei.isLeft(t)) return t
+    const s = validateStream(stream)
+    if (Ei.isLeft(s)) return s
+    const module = modules.get(categoryOf(s.right))
+    if (module === undefined) return Ei.left(badRequest(`stream category "${categoryOf(s.right)}" has no domain module`))
+    return Ei.right({ tenant: t.right, stream: s.right, module })
+  }
 
   return {
     supervisor,
     append(tenant, stream, events, options = {}) {
       const cmd = validateAppendRequest(tenant, stream, { events, ...options }, limits)
       return Ei.isLeft(cmd) ? Promise.resolve(cmd) : supervisor.append(cmd.right)
+    },
+    async snapshot(tenant, stream) {
+      const m = moduleStream(tenant, stream)
+      if (Ei.isLeft(m)) return m
+      if (snapshots === undefined) return Ei.left(badRequest('snapshots are off (snapshotEvery: 0)'))
+      return Ei.right(await takeSnapshot(log, snapshots, m.right.module, m.right.tenant, m.right.stream, systemClock.now()))
+    },
+    async stateAt(tenant, stream, asOf) {
+      const m = moduleStream(tenant, stream)
+      if (Ei.isLeft(m)) return m
+      return Ei.right(await stateAsOf(log, m.right.module, m.right.tenant, m.right.stream, asOf))
     },
     replay(options) {
       return replayEvents(o.nc, { ...options, prefix, streamName: streamOptions.name })

@@ -26,8 +26,9 @@ export const createInMemoryEventLog = (options: { readonly maxPayload?: number }
       if (last === undefined) return emptyHead
       return { version: last.commit.events.at(-1)?.version ?? 0, lastOffset: last.offset }
     },
-    async *readStream(tenant: TenantId, stream: StreamId, toOffset: number): AsyncIterable<StoredCommit> {
+    async *readStream(tenant: TenantId, stream: StreamId, toOffset: number, fromOffset = 1): AsyncIterable<StoredCommit> {
       for (const c of byStream.get(key(tenant, stream)) ?? []) {
+        if (c.offset < fromOffset) continue
         if (c.offset > toOffset) return
         yield c
       }

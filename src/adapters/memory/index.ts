@@ -1,2 +1,3 @@
 export { createInMemoryEventLog } from './inMemoryEventLog.js'
 export type { InMemoryEventLog } from './inMemoryEventLog.js'
+export { createInMemorySnapshotStore } from './inMemorySnapshotStore.js'

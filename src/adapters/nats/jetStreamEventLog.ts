@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream'
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream'
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node'
 import type { Commit } from '../../domain/streams/event.js'
 import type { StreamId, TenantId } from '../../domain/streams/ids.js'
@@ -120,9 +120,12 @@ export const createJetStreamEventLog = (
       return { version, lastOffset: m.seq }
     },
 
-    async *readStream(tenant: TenantId, stream: StreamId, toOffset: number): AsyncIterable<StoredCommit> {
-      if (toOffset <= 0) return
-      const consumer = await js.consumers.get(o.name, { filter_subjects: [subj.events(tenant, stream)] })
+    async *readStream(tenant: TenantId, stream: StreamId, toOffset: number, fromOffset = 1): AsyncIterable<StoredCommit> {
+      if (toOffset <= 0 || fromOffset > toOffset) return
+      const consumer = await js.consumers.get(o.name, {
+        filter_subjects: [subj.events(tenant, stream)],
+        ...(fromOffset > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromOffset } : {}),
+      })
       const messages = await consumer.consume({ max_messages: 512 })
       try {
         for await (const m of messages) {

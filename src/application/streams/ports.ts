@@ -40,8 +40,8 @@ export type AppendOutcome =
  */
 export interface EventLog {
   readHead(tenant: TenantId, stream: StreamId): Promise<StreamHead>
-  /** Commits of one stream in version order, up to and including `toOffset`. */
-  readStream(tenant: TenantId, stream: StreamId, toOffset: number): AsyncIterable<StoredCommit>
+  /** Commits of one stream in version order, from `fromOffset` (default 1) up to and including `toOffset`. */
+  readStream(tenant: TenantId, stream: StreamId, toOffset: number, fromOffset?: number): AsyncIterable<StoredCommit>
   append(commit: Commit, expectedLastOffset: number): Promise<AppendOutcome>
   /** The commit stored under `commitId` inside the duplicate window, without writing anything. */
   findDuplicate(commit: Commit): Promise<StoredCommit | undefined>
@@ -56,4 +56,25 @@ export interface Clock {
 export interface IdGenerator {
   eventId(): EventId
   commitId(): CommitId
+}
+
+/** The folded state of a module stream at one version, so hydration folds only the tail. */
+export interface Snapshot {
+  /** The module's `stateVersion` the state was folded with. */
+  readonly stateVersion: number
+  readonly version: number
+  /** Log offset of the commit that holds `version`. */
+  readonly offset: number
+  readonly state: unknown
+  readonly takenAt: Date
+}
+
+/**
+ * Where snapshots live. Keyed by stream and the module's `stateVersion`, so a changed `evolve`
+ * (a bumped `stateVersion`) never loads an incompatible snapshot. Losing a snapshot costs only
+ * a longer hydration: the log stays the truth.
+ */
+export interface SnapshotStore {
+  load(tenant: TenantId, stream: StreamId, stateVersion: number): Promise<Snapshot | undefined>
+  save(tenant: TenantId, stream: StreamId, snapshot: Snapshot): Promise<void>
 }

@@ -11,7 +11,7 @@ import type { LoadedStream } from '../../../src/application/streams/prepareCommi
 let n = 0
 const deps = { clock: { now: () => new Date(0) }, ids: { eventId: () => `e-${++n}` as EventId, commitId: () => `c-${++n}` as CommitId } }
 const id: StreamIdentity = { tenant: 'acme' as TenantId, stream: 's-1' as StreamId, module: undefined, deps }
-const input = { ...id, maxMailbox: 2, maxConflictRetries: 3 }
+const input = { ...id, maxMailbox: 2, maxConflictRetries: 3, snapshotEvery: 0 }
 const noReply: Reply = () => undefined
 
 const work = (body: Record<string, unknown>, commitId = `w-${++n}`, clientCommitId = false): Work => {
