@@ -19,6 +19,8 @@ export interface Config {
   readonly maxEventsPerCommit: number
   readonly maxResidentStreams: number
   readonly idleTimeoutMs: number
+  /** `ALLSOURCE_SNAPSHOT_EVERY` (default 100, 0 = off): snapshot module streams every this many events. */
+  readonly snapshotEvery: number
   /** `ALLSOURCE_EXAMPLE_MODULES` (default on): register the bank-account example module. */
   readonly exampleModules: boolean
 }
@@ -51,6 +53,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     maxEventsPerCommit: int(env, 'ALLSOURCE_MAX_EVENTS_PER_COMMIT', 1_000, 1),
     maxResidentStreams: int(env, 'ALLSOURCE_MAX_RESIDENT_STREAMS', 10_000, 1),
     idleTimeoutMs: int(env, 'ALLSOURCE_IDLE_TIMEOUT_MS', 60_000, 10),
+    snapshotEvery: int(env, 'ALLSOURCE_SNAPSHOT_EVERY', 100, 0),
     exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',
   }
 }

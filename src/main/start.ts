@@ -26,6 +26,7 @@ const main = async (): Promise<void> => {
     maxEventsPerCommit: config.maxEventsPerCommit,
     maxResidentStreams: config.maxResidentStreams,
     idleTimeoutMs: config.idleTimeoutMs,
+    snapshotEvery: config.snapshotEvery,
     warn: (m) => log(`warning: ${m}`),
   })
   const service = await app.serve()
