@@ -14,6 +14,7 @@ import type { AppendError } from '../application/streams/errors.js'
 import { ensureEventStream } from '../adapters/nats/eventStream.js'
 import { replayEvents, type ReplayedEvent, type ReplayOptions } from '../adapters/nats/replay.js'
 import { createKvSnapshotStore } from '../adapters/nats/kvSnapshotStore.js'
+import { type IngestProcessor, startIngestProcessor } from '../adapters/nats/ingestProcessor.js'
 import { type AsOf, stateAsOf, takeSnapshot } from '../application/snapshots/snapshots.js'
 import type { Snapshot } from '../application/streams/ports.js'
 import { createJetStreamEventLog } from '../adapters/nats/jetStreamEventLog.js'
@@ -73,6 +74,12 @@ export interface AllSource {
   stateAt(tenant: string, stream: string, asOf: AsOf): Promise<E.Either<AppendError, { readonly state: unknown; readonly version: number }>>
   /** Sends a command to the stream category's decider; what it decides is appended atomically. */
   execute(tenant: string, stream: string, command: unknown, options?: { readonly commitId?: string }): Promise<E.Either<AppendError, AppendResult>>
+  /**
+   * Appends what clients publish to `allsource.ingest.<tenant>.<stream>` (durable ingest), in
+   * publish order per stream, exactly once; invalid messages go to the DLQ. Run it on one
+   * processor at a time.
+   */
+  startIngest(): Promise<IngestProcessor>
   /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
   serve(): Promise<AppendService>
   readonly supervisor: StreamSupervisor
@@ -108,6 +115,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   })
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: AppendService[] = []
+  const ingests: IngestProcessor[] = []
   /** The module of a valid tenant/stream pair, or the typed error. */
   const moduleStream = (tenant: string, stream: string) => {
     const t = validateTenant(tenant)
@@ -158,13 +166,23 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       }
       return supervisor.execute(t.right, s.right, command, options.commitId)
     },
+    async startIngest() {
+      const ingest = await startIngestProcessor(o.nc, supervisor, {
+        prefix,
+        limits,
+        lastCommitId: (tenant, stream) => log.lastCommitId(tenant, stream),
+        log: warn,
+      })
+      ingests.push(ingest)
+      return ingest
+    },
     async serve() {
       const service = await startAppendService(o.nc, supervisor, log, { prefix, limits })
       services.push(service)
       return service
     },
     async close() {
-      await Promise.all(services.map((s) => s.stop()))
+      await Promise.all([...services.map((s) => s.stop()), ...ingests.map((i) => i.stop())])
       await supervisor.close()
       log.close()
     },

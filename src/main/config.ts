@@ -21,6 +21,8 @@ export interface Config {
   readonly idleTimeoutMs: number
   /** `ALLSOURCE_SNAPSHOT_EVERY` (default 100, 0 = off): snapshot module streams every this many events. */
   readonly snapshotEvery: number
+  /** `ALLSOURCE_INGEST` (default on): run durable ingest; turn it off on all processors but one. */
+  readonly ingest: boolean
   /** `ALLSOURCE_EXAMPLE_MODULES` (default on): register the bank-account example module. */
   readonly exampleModules: boolean
 }
@@ -54,6 +56,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     maxResidentStreams: int(env, 'ALLSOURCE_MAX_RESIDENT_STREAMS', 10_000, 1),
     idleTimeoutMs: int(env, 'ALLSOURCE_IDLE_TIMEOUT_MS', 60_000, 10),
     snapshotEvery: int(env, 'ALLSOURCE_SNAPSHOT_EVERY', 100, 0),
+    ingest: env.ALLSOURCE_INGEST !== '0' && env.ALLSOURCE_INGEST !== 'false',
     exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',
   }
 }

@@ -30,7 +30,12 @@ const main = async (): Promise<void> => {
     warn: (m) => log(`warning: ${m}`),
   })
   const service = await app.serve()
-  log(`serving ${config.prefix}.append.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id}); ready`)
+  if (config.ingest) {
+    await app.startIngest()
+    log(`ingesting ${config.prefix}.ingest.<tenant>.<stream> (ALLSOURCE_INGEST; dead letters in ALLSOURCE_DLQ)`)
+  }
+  log('ready')
+  log(`serving ${config.prefix}.append|read.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id})`)
 
   let stopping = false
   const stop = async (signal: string): Promise<void> => {

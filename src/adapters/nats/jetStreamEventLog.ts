@@ -31,6 +31,8 @@ const HEADER_FRAME = 14
 
 /** The JetStream implementation of {@link EventLog}: one message per commit on its stream's subject. */
 export interface JetStreamEventLog extends EventLog {
+  /** The `Nats-Msg-Id` (commitId) of the last commit on a stream, if any. */
+  lastCommitId(tenant: string, stream: string): Promise<string | undefined>
   /** Stops the ack matcher; in-flight publishes resolve as unavailable. */
   close(): void
 }
@@ -158,6 +160,11 @@ export const createJetStreamEventLog = (
       if (r._tag === 'Stored' && r.duplicate) return commitAt(r.seq)
       if (r._tag === 'Rejected' && r.errCode === WRONG_LAST_SEQUENCE) return undefined
       throw new Error(`duplicate probe failed: ${r._tag === 'Rejected' ? r.description : r._tag}`)
+    },
+
+    async lastCommitId(tenant: string, stream: string): Promise<string | undefined> {
+      const m = await getMessage({ last_by_subj: subj.events(tenant, stream) })
+      return m === null ? undefined : m.header.get('Nats-Msg-Id')
     },
 
     close: () => publisher.close(),

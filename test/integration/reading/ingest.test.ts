@@ -1,0 +1,132 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { connect, headers } from '@nats-io/transport-node'
+import { pack } from 'msgpackr'
+import { describe, expect, it } from 'vitest'
+import { listDeadLetters, redriveDeadLetter } from '../../../src/adapters/nats/deadLetters.js'
+import { ensureIngestStreams } from '../../../src/adapters/nats/ingestStreams.js'
+import { createAllSource } from '../../../src/main/allSource.js'
+import { bankAccountModule } from '../../../src/domain/examples/bankAccount.js'
+import { readWholeLog } from '../../support/eventLogReader.js'
+import { withNatsServer } from '../../support/natsServer.js'
+import { spawnProcessor } from '../../support/processor.js'
+
+const waitFor = async (cond: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> => {
+  const started = Date.now()
+  while (!(await cond())) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('durable ingest: allsource.ingest.<tenant>.<stream>', () => {
+  const server = withNatsServer()
+
+  it('appends events published while no processor ran, in publish order, acks the ingest queue, and dead-letters invalid ones', async () => {
+    const nc = await connect({ servers: server().url })
+    const js = jetstream(nc)
+    const jsm = await jetstreamManager(nc)
+    await ensureIngestStreams(jsm)
+    // Published before any processor runs: JetStream holds them.
+    for (let i = 0; i < 20; i++) await js.publish('allsource.ingest.acme.orders-1', pack({ type: 'order.placed', payload: { i } }))
+    const json = headers()
+    json.set('Content-Type', 'application/json')
+    await js.publish('allsource.ingest.acme.orders-2', JSON.stringify({ events: [{ type: 'a', payload: 1 }, { type: 'b', payload: 2 }] }), { headers: json })
+    await js.publish('allsource.ingest.acme.orders-1', pack({ type: 'bad type', payload: 1 }))
+    await js.publish('allsource.ingest.acme.orders-1', new Uint8Array([0x81]))
+    await js.publish('allsource.ingest.acme.account-1', pack({ type: 'MoneyDeposited', payload: { amount: 5 } }))
+    await js.publish('allsource.ingest.acme.orders-3', pack({ type: 'x' }))
+
+    const app = await createAllSource({ nc, modules: [bankAccountModule] })
+    const ingest = await app.startIngest()
+    await waitFor(async () => (await jsm.streams.info('ALLSOURCE_INGEST')).state.messages === 0)
+    expect(ingest.appended).toBe(21)
+    expect(ingest.deadLettered).toBe(4)
+
+    const log = await readWholeLog(nc)
+    const orders1 = log.filter((c) => c.body.stream === 'orders-1').flatMap((c) => c.body.events)
+    expect(orders1.map((e) => (e.payload as { i: number }).i)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    expect(orders1.map((e) => e.version)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+    expect(log.filter((c) => c.body.stream === 'orders-2').flatMap((c) => c.body.events.map((e) => e.type))).toEqual(['a', 'b'])
+    expect(log.some((c) => c.body.stream === 'account-1' || c.body.stream === 'orders-3')).toBe(false)
+
+    // Streams are served concurrently: dead letters of different streams come in any order.
+    const dead = await listDeadLetters(nc, { tenant: 'acme' })
+    expect(dead.map((d) => `${d.ingestSubject} ${d.code}`).sort()).toEqual([
+      'allsource.ingest.acme.account-1 VALIDATION_FAILED',
+      'allsource.ingest.acme.orders-1 BAD_REQUEST',
+      'allsource.ingest.acme.orders-1 INVALID_ID',
+      'allsource.ingest.acme.orders-3 BAD_REQUEST',
+    ])
+    const orders1Dead = dead.filter((d) => d.ingestSubject.endsWith('orders-1'))
+    expect(orders1Dead.map((d) => d.code)).toEqual(['INVALID_ID', 'BAD_REQUEST'])
+    expect(orders1Dead[0]?.data).toEqual(pack({ type: 'bad type', payload: 1 }))
+    const deposit = dead.find((d) => d.code === 'VALIDATION_FAILED')!
+
+    // Fix the cause (open the account), then re-drive: it is appended this time.
+    await app.execute('acme', 'account-1', { type: 'Open', owner: 'ann' })
+    const redriven = await redriveDeadLetter(nc, deposit.id)
+    expect(redriven._tag).toBe('Right')
+    await waitFor(async () => (await readWholeLog(nc)).some((c) => c.body.stream === 'account-1' && c.body.events[0]?.type === 'MoneyDeposited'))
+    expect((await listDeadLetters(nc)).map((d) => d.id)).not.toContain(deposit.id)
+    expect(await redriveDeadLetter(nc, deposit.id)).toMatchObject({ _tag: 'Left', left: { _tag: 'NotFound' } })
+    expect(await redriveDeadLetter(nc, 0)).toMatchObject({ _tag: 'Left', left: { _tag: 'BadRequest' } })
+
+    await app.close()
+    await nc.close()
+  })
+})
+
+describe('durable ingest under crashes', () => {
+  const server = withNatsServer()
+
+  it('10,000 events over 100 streams, processor SIGKILLed and restarted twice: each stored once, in publish order per stream', async () => {
+    const nc = await connect({ servers: server().url })
+    const js = jetstream(nc)
+    const jsm = await jetstreamManager(nc)
+    await ensureIngestStreams(jsm)
+    const env = { NATS_URL: server().url, ALLSOURCE_EXAMPLE_MODULES: '0' }
+    let processor = spawnProcessor(env)
+    await processor.ready()
+
+    const streams = 100
+    const perStream = 100
+    let invalid = 0
+    const publishing = (async () => {
+      for (let n = 0; n < perStream; n++) {
+        await Promise.all(
+          Array.from({ length: streams }, (_, s) => js.publish(`allsource.ingest.acme.ing-${s}`, pack({ type: 'e', payload: { s, n } }))),
+        )
+        if (n % 25 === 0) {
+          await js.publish(`allsource.ingest.acme.ing-0`, pack({ type: 'e', payload: null }))
+          invalid++
+        }
+      }
+    })()
+
+    for (let kill = 0; kill < 2; kill++) {
+      await waitFor(async () => (await readWholeLog(nc)).length >= 2_500 * (kill + 1), 120_000)
+      processor.proc.kill('SIGKILL')
+      await processor.exited()
+      // The kill left work behind: some published events were not yet appended and acked.
+      const left = (await jsm.streams.info('ALLSOURCE_INGEST')).state.messages
+      const stored = (await readWholeLog(nc)).length
+      expect(left > 0 || stored < streams * perStream).toBe(true)
+      processor = spawnProcessor(env)
+      await processor.ready()
+    }
+    await publishing
+    await waitFor(async () => (await jsm.streams.info('ALLSOURCE_INGEST')).state.messages === 0, 120_000)
+
+    const log = await readWholeLog(nc)
+    const byStream = new Map<string, number[]>()
+    for (const c of log) for (const e of c.body.events) byStream.set(c.body.stream, [...(byStream.get(c.body.stream) ?? []), (e.payload as { n: number }).n])
+    expect(byStream.size).toBe(streams)
+    for (const [, ns] of byStream) expect(ns).toEqual(Array.from({ length: perStream }, (_, n) => n))
+    expect(log.flatMap((c) => c.body.events)).toHaveLength(streams * perStream)
+    expect((await listDeadLetters(nc)).length).toBe(invalid)
+
+    processor.proc.kill('SIGTERM')
+    expect(await processor.exited()).toBe(0)
+    await nc.close()
+  }, 300_000)
+})
