@@ -1,0 +1,98 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import * as E from 'fp-ts/lib/Either.js'
+import { createAllSourceClient } from '../adapters/nats/client.js'
+import { listDeadLetters, redriveDeadLetter } from '../adapters/nats/deadLetters.js'
+import { toWireError } from '../adapters/nats/errorCodes.js'
+
+const USAGE = `usage: npm run cli -- <command>   (connects to NATS_URL, default 127.0.0.1:4222)
+
+  append <tenant> <stream> '<json events>' [--expected-version V] [--commit-id ID]
+  read <tenant> <stream> [--from-version N] [--limit N]
+  dlq list [--tenant T] [--limit N]
+  dlq redrive <id>`
+
+class UsageError extends Error {}
+
+const flag = (args: string[], name: string): string | undefined => {
+  const i = args.indexOf(name)
+  if (i < 0) return undefined
+  const v = args[i + 1]
+  if (v === undefined) throw new UsageError(`${name} needs a value`)
+  args.splice(i, 2)
+  return v
+}
+
+const int = (v: string | undefined, name: string): number | undefined => {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${name} must be an integer`)
+  return n
+}
+
+const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x))}\n`)
+
+const run = async (nc: NatsConnection, argv: string[]): Promise<number> => {
+  const args = [...argv]
+  const [cmd, sub] = args
+  const client = createAllSourceClient(nc)
+  if (cmd === 'append' && args.length >= 4) {
+    const expected = flag(args, '--expected-version')
+    const commitId = flag(args, '--commit-id')
+    const events = JSON.parse(args[3] as string) as unknown
+    const r = await client.tryAppend(args[1] as string, args[2] as string, Array.isArray(events) ? events : [events], {
+      ...(expected !== undefined ? { expectedVersion: /^\d+$/.test(expected) ? Number(expected) : (expected as 'any') } : {}),
+      ...(commitId !== undefined ? { commitId } : {}),
+    })
+    print(E.isRight(r) ? r.right : { error: { code: r.left.code, message: r.left.message, ...r.left.details } })
+    return E.isRight(r) ? 0 : 1
+  }
+  if (cmd === 'read' && args.length >= 3) {
+    const fromVersion = int(flag(args, '--from-version'), '--from-version')
+    const limit = int(flag(args, '--limit'), '--limit')
+    const r = await client.tryRead(args[1] as string, args[2] as string, { ...(fromVersion !== undefined ? { fromVersion } : {}), ...(limit !== undefined ? { limit } : {}) })
+    print(E.isRight(r) ? r.right : { error: { code: r.left.code, message: r.left.message, ...r.left.details } })
+    return E.isRight(r) ? 0 : 1
+  }
+  if (cmd === 'dlq' && sub === 'list') {
+    const tenant = flag(args, '--tenant')
+    const limit = int(flag(args, '--limit'), '--limit')
+    for (const d of await listDeadLetters(nc, { ...(tenant !== undefined ? { tenant } : {}), ...(limit !== undefined ? { limit } : {}) })) print(d)
+    return 0
+  }
+  if (cmd === 'dlq' && sub === 'redrive' && args[2] !== undefined) {
+    const id = int(args[2], 'id') as number
+    const r = await redriveDeadLetter(nc, id)
+    if (E.isRight(r)) print(r.right)
+    else print({ error: r.left._tag === 'NotFound' ? { code: 'NOT_FOUND', message: r.left.message } : toWireError(r.left) })
+    return E.isRight(r) ? 0 : 1
+  }
+  throw new UsageError('unknown command')
+}
+
+/** `npm run cli -- …`: a thin shell over the client and the DLQ tools; JSON lines out. */
+const main = async (): Promise<void> => {
+  const argv = process.argv.slice(2)
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  const url = process.env.NATS_URL || '127.0.0.1:4222'
+  const nc = await connect({ servers: url, reconnect: false, timeout: 5_000 }).catch((e: unknown) => {
+    throw new Error(`cannot connect to ${url}: ${e instanceof Error ? e.message : String(e)}`)
+  })
+  try {
+    process.exitCode = await run(nc, argv)
+  } finally {
+    await nc.close()
+  }
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof UsageError) {
+    process.stderr.write(`allsource: ${e.message}\n${USAGE}\n`)
+    process.exitCode = 2
+  } else {
+    process.stderr.write(`allsource: ${e instanceof Error ? e.message : String(e)}\n`)
+    process.exitCode = 1
+  }
+})

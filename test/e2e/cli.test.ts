@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process'
+import { resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { connect } from '@nats-io/transport-node'
+import { pack } from 'msgpackr'
+import { describe, expect, it } from 'vitest'
+import { ensureIngestStreams } from '../../src/adapters/nats/ingestStreams.js'
+import { bankAccountModule } from '../../src/domain/examples/bankAccount.js'
+import { createAllSource } from '../../src/main/allSource.js'
+import { withNatsServer } from '../support/natsServer.js'
+import { root } from '../support/processor.js'
+
+const cli = async (url: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args], {
+      cwd: root,
+      env: { ...process.env, NATS_URL: url },
+    })
+    return { code: 0, out: stdout, err: stderr }
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string }
+    return { code: x.code, out: x.stdout, err: x.stderr }
+  }
+}
+
+describe('the CLI', () => {
+  const server = withNatsServer()
+
+  it('appends and reads, and lists and re-drives dead letters', async () => {
+    const url = server().url
+    const nc = await connect({ servers: url })
+    const app = await createAllSource({ nc, modules: [bankAccountModule] })
+    await app.serve()
+    await ensureIngestStreams(await jetstreamManager(nc))
+    await app.startIngest()
+
+    const appended = await cli(url, 'append', 'acme', 'cli-1', '{"type":"a","payload":{"x":1}}', '--expected-version', 'no_stream')
+    expect(appended.code).toBe(0)
+    expect(JSON.parse(appended.out)).toMatchObject({ tenant: 'acme', stream: 'cli-1', toVersion: 1 })
+    const stale = await cli(url, 'append', 'acme', 'cli-1', '{"type":"a","payload":{}}', '--expected-version', '0')
+    expect(stale.code).toBe(1)
+    expect(JSON.parse(stale.out).error).toMatchObject({ code: 'WRONG_EXPECTED_VERSION', actual: 1 })
+    const read = await cli(url, 'read', 'acme', 'cli-1')
+    expect(JSON.parse(read.out)).toMatchObject({ version: 1, events: [{ type: 'a', payload: { x: 1 } }] })
+
+    await jetstream(nc).publish('allsource.ingest.acme.account-9', pack({ type: 'MoneyDeposited', payload: { amount: 3 } }))
+    let listed: { id: number; code: string }[] = []
+    for (let i = 0; i < 100 && listed.length === 0; i++) {
+      listed = (await cli(url, 'dlq', 'list', '--tenant', 'acme')).out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+      if (listed.length === 0) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(listed).toMatchObject([{ code: 'VALIDATION_FAILED' }])
+    await app.execute('acme', 'account-9', { type: 'Open', owner: 'ann' })
+    expect((await cli(url, 'dlq', 'redrive', String(listed[0]!.id))).code).toBe(0)
+    const again = await cli(url, 'dlq', 'redrive', String(listed[0]!.id))
+    expect(again.code).toBe(1)
+    expect(JSON.parse(again.out).error.code).toBe('NOT_FOUND')
+
+    expect((await cli(url, 'frobnicate')).code).toBe(2)
+    await app.close()
+    await nc.close()
+  }, 120_000)
+})
