@@ -14,6 +14,7 @@ import type { AppendError } from '../application/streams/errors.js'
 import { ensureEventStream } from '../adapters/nats/eventStream.js'
 import { replayEvents, type ReplayedEvent, type ReplayOptions } from '../adapters/nats/replay.js'
 import { createKvSnapshotStore } from '../adapters/nats/kvSnapshotStore.js'
+import { createSubscriptions, type Subscriptions } from '../adapters/nats/subscriptions.js'
 import { type IngestProcessor, startIngestProcessor } from '../adapters/nats/ingestProcessor.js'
 import { type AsOf, stateAsOf, takeSnapshot } from '../application/snapshots/snapshots.js'
 import type { Snapshot } from '../application/streams/ports.js'
@@ -83,6 +84,8 @@ export interface AllSource {
   /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
   serve(): Promise<AppendService>
   readonly supervisor: StreamSupervisor
+  /** Durable named subscriptions on the log: create, position, reset, open, remove. */
+  readonly subscriptions: Subscriptions
   /** Stops serving, answers everything accepted, then releases the log. Leaves `nc` open. */
   close(): Promise<void>
 }
@@ -129,6 +132,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
 
   return {
     supervisor,
+    subscriptions: createSubscriptions(o.nc, prefix),
     append(tenant, stream, events, options = {}) {
       const cmd = validateAppendRequest(tenant, stream, { events, ...options }, limits)
       return Ei.isLeft(cmd) ? Promise.resolve(cmd) : supervisor.append(cmd.right)

@@ -3,13 +3,18 @@ import * as E from 'fp-ts/lib/Either.js'
 import { createAllSourceClient } from '../adapters/nats/client.js'
 import { listDeadLetters, redriveDeadLetter } from '../adapters/nats/deadLetters.js'
 import { toWireError } from '../adapters/nats/errorCodes.js'
+import { createSubscriptions, type StartAt, type SubscriptionError } from '../adapters/nats/subscriptions.js'
 
 const USAGE = `usage: npm run cli -- <command>   (connects to NATS_URL, default 127.0.0.1:4222)
 
   append <tenant> <stream> '<json events>' [--expected-version V] [--commit-id ID]
   read <tenant> <stream> [--from-version N] [--limit N]
   dlq list [--tenant T] [--limit N]
-  dlq redrive <id>`
+  dlq redrive <id>
+  sub create <tenant> <name> [--stream S] [--from start|end|<offset>|<ISO time>]
+  sub position <tenant> <name>
+  sub reset <tenant> <name> --to <offset>|<ISO time>
+  sub delete <tenant> <name>`
 
 class UsageError extends Error {}
 
@@ -63,6 +68,26 @@ const run = async (nc: NatsConnection, argv: string[]): Promise<number> => {
     const id = int(args[2], 'id') as number
     const r = await redriveDeadLetter(nc, id)
     if (E.isRight(r)) print(r.right)
+    else print({ error: r.left._tag === 'NotFound' ? { code: 'NOT_FOUND', message: r.left.message } : toWireError(r.left) })
+    return E.isRight(r) ? 0 : 1
+  }
+  if (cmd === 'sub' && args[2] !== undefined && args[3] !== undefined) {
+    const subs = createSubscriptions(nc)
+    const [, , tenant, name] = args as [string, string, string, string]
+    const at = (v: string | undefined): StartAt | undefined =>
+      v === undefined ? undefined : v === 'start' || v === 'end' ? v : /^\d+$/.test(v) ? { offset: Number(v) } : Number.isNaN(Date.parse(v)) ? (() => { throw new UsageError(`not an offset or a time: ${v}`) })() : { time: new Date(v) }
+    let r: E.Either<SubscriptionError, unknown>
+    if (sub === 'create') {
+      const stream = flag(args, '--stream')
+      r = await subs.create(name, { tenant, from: at(flag(args, '--from')) ?? 'start', ...(stream !== undefined ? { stream } : {}) })
+    } else if (sub === 'position') r = await subs.position(tenant, name)
+    else if (sub === 'reset') {
+      const to = at(flag(args, '--to'))
+      if (to === undefined) throw new UsageError('sub reset needs --to')
+      r = await subs.reset(tenant, name, to)
+    } else if (sub === 'delete') r = await subs.remove(tenant, name)
+    else throw new UsageError(`unknown sub command ${sub ?? ''}`)
+    if (E.isRight(r)) print(r.right ?? { deleted: name })
     else print({ error: r.left._tag === 'NotFound' ? { code: 'NOT_FOUND', message: r.left.message } : toWireError(r.left) })
     return E.isRight(r) ? 0 : 1
   }

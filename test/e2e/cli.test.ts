@@ -57,6 +57,18 @@ describe('the CLI', () => {
     expect(again.code).toBe(1)
     expect(JSON.parse(again.out).error.code).toBe('NOT_FOUND')
 
+    const created = await cli(url, 'sub', 'create', 'acme', 'watcher', '--from', '1')
+    expect(created.code).toBe(0)
+    expect(JSON.parse(created.out)).toMatchObject({ name: 'watcher', acknowledged: 0 })
+    expect(JSON.parse((await cli(url, 'sub', 'position', 'acme', 'watcher')).out).lag).toBeGreaterThan(0)
+    const beyond = await cli(url, 'sub', 'reset', 'acme', 'watcher', '--to', '999999')
+    expect(beyond.code).toBe(1)
+    expect(JSON.parse(beyond.out).error.code).toBe('BAD_REQUEST')
+    expect((await cli(url, 'sub', 'reset', 'acme', 'watcher', '--to', new Date().toISOString())).code).toBe(0)
+    expect((await cli(url, 'sub', 'create', 'acme', 'watcher')).code).toBe(1)
+    expect((await cli(url, 'sub', 'delete', 'acme', 'watcher')).code).toBe(0)
+    expect(JSON.parse((await cli(url, 'sub', 'position', 'acme', 'watcher')).out).error.code).toBe('NOT_FOUND')
+
     expect((await cli(url, 'frobnicate')).code).toBe(2)
     await app.close()
     await nc.close()

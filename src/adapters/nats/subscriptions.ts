@@ -1,0 +1,172 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import * as E from 'fp-ts/lib/Either.js'
+import { validateStream, validateTenant } from '../../domain/streams/appendRequest.js'
+import { badRequest, invalidId, type DomainError } from '../../domain/streams/errors.js'
+import type { ReplayedEvent } from './replay.js'
+import { decodeCommit } from '../codec/commitCodec.js'
+
+/** Where a subscription starts, or is reset to. */
+export type StartAt = 'start' | 'end' | { readonly offset: number } | { readonly time: Date }
+
+export interface SubscriptionSpec {
+  readonly tenant: string
+  readonly stream?: string
+  readonly from: StartAt
+}
+
+export interface SubscriptionPosition {
+  readonly name: string
+  readonly tenant: string
+  readonly stream?: string
+  /** The offset of the last acknowledged commit (0 before the first). */
+  readonly acknowledged: number
+  /** Commits matching the filter that are not acknowledged yet. */
+  readonly lag: number
+}
+
+/** One commit delivered to a subscription; `ack()` moves the subscription past it. */
+export interface Delivery {
+  readonly offset: number
+  readonly events: readonly ReplayedEvent[]
+  ack(): Promise<void>
+}
+
+export type SubscriptionError = DomainError | { readonly _tag: 'NotFound'; readonly message: string }
+
+const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/
+const STREAM = 'ALLSOURCE_EVENTS'
+// Tenants cannot contain "=", so the durable name is unambiguous.
+const durable = (tenant: string, name: string) => `sub=${tenant}=${name}`
+const notFound = (name: string): SubscriptionError => ({ _tag: 'NotFound', message: `no subscription "${name}"` })
+
+const startConfig = async (jsm: JetStreamManager, from: StartAt): Promise<E.Either<DomainError, Partial<ConsumerConfig>>> => {
+  if (from === 'start') return E.right({ deliver_policy: DeliverPolicy.All })
+  if (from === 'end') return E.right({ deliver_policy: DeliverPolicy.New })
+  if ('time' in from) return E.right({ deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.time.toISOString() })
+  const last = (await jsm.streams.info(STREAM)).state.last_seq
+  if (!Number.isSafeInteger(from.offset) || from.offset < 1) return E.left(badRequest('offset must be an integer >= 1', { offset: from.offset }))
+  if (from.offset > last + 1) return E.left(badRequest(`offset ${from.offset} is beyond the end of the log (${last})`, { offset: from.offset, end: last }))
+  return E.right({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.offset })
+}
+
+/**
+ * Durable named subscriptions on the log: JetStream durable consumers on `ALLSOURCE_EVENTS`
+ * filtered to a tenant (or one stream). Their position survives restarts; `open` resumes right
+ * after the last acknowledged commit (nothing acknowledged is delivered again, nothing is
+ * skipped). One reader per subscription at a time.
+ */
+export const createSubscriptions = (nc: NatsConnection, prefix = 'allsource') => {
+  const jsmP = jetstreamManager(nc)
+  const filterOf = (tenant: string, stream?: string) => `${prefix}.events.${tenant}.${stream ?? '>'}`
+
+  const check = (tenant: string, name: string, stream?: string): E.Either<DomainError, void> => {
+    if (E.isLeft(validateTenant(tenant))) return E.left(invalidId('tenant', `tenant must be 1–64 chars of A–Z a–z 0–9 _ -`))
+    if (!NAME_RE.test(name)) return E.left(invalidId('name', 'a subscription name is 1–64 chars of A–Z a–z 0–9 _ -'))
+    if (stream !== undefined && E.isLeft(validateStream(stream))) return E.left(invalidId('stream', 'stream must be 1–200 chars of A–Z a–z 0–9 _ - ='))
+    return E.right(undefined)
+  }
+
+  const info = async (tenant: string, name: string) => (await jsmP).consumers.info(STREAM, durable(tenant, name)).catch(() => undefined)
+
+  const define = async (tenant: string, name: string, filter: string, start: Partial<ConsumerConfig>) => {
+    await (await jsmP).consumers.add(STREAM, {
+      durable_name: durable(tenant, name),
+      filter_subject: filter,
+      ack_policy: AckPolicy.Explicit,
+      max_ack_pending: 1_000,
+      ...start,
+    })
+  }
+
+  const api = {
+    /** Creates a subscription; BAD_REQUEST if the name is taken or the start is beyond the log. */
+    async create(name: string, spec: SubscriptionSpec): Promise<E.Either<SubscriptionError, SubscriptionPosition>> {
+      const ok = check(spec.tenant, name, spec.stream)
+      if (E.isLeft(ok)) return ok
+      if ((await info(spec.tenant, name)) !== undefined) return E.left(badRequest(`subscription "${name}" already exists`))
+      const start = await startConfig(await jsmP, spec.from)
+      if (E.isLeft(start)) return start
+      await define(spec.tenant, name, filterOf(spec.tenant, spec.stream), start.right)
+      return api.position(spec.tenant, name)
+    },
+
+    /** Where a subscription stands: its last acknowledged offset and how many commits it lags. */
+    async position(tenant: string, name: string): Promise<E.Either<SubscriptionError, SubscriptionPosition>> {
+      const ok = check(tenant, name)
+      if (E.isLeft(ok)) return ok
+      const ci = await info(tenant, name)
+      if (ci === undefined) return E.left(notFound(name))
+      const stream = ci.config.filter_subject?.split('.').slice(3).join('.')
+      return E.right({
+        name,
+        tenant,
+        ...(stream !== undefined && stream !== '>' ? { stream } : {}),
+        acknowledged: ci.ack_floor.stream_seq,
+        lag: ci.num_pending + ci.num_ack_pending,
+      })
+    },
+
+    /** Moves a subscription to an offset or a time; nothing changes on a bad target. */
+    async reset(tenant: string, name: string, to: StartAt): Promise<E.Either<SubscriptionError, SubscriptionPosition>> {
+      const ok = check(tenant, name)
+      if (E.isLeft(ok)) return ok
+      const ci = await info(tenant, name)
+      if (ci === undefined) return E.left(notFound(name))
+      const start = await startConfig(await jsmP, to)
+      if (E.isLeft(start)) return start
+      await (await jsmP).consumers.delete(STREAM, durable(tenant, name))
+      await define(tenant, name, ci.config.filter_subject ?? filterOf(tenant), start.right)
+      return api.position(tenant, name)
+    },
+
+    async remove(tenant: string, name: string): Promise<E.Either<SubscriptionError, void>> {
+      const ok = check(tenant, name)
+      if (E.isLeft(ok)) return ok
+      if ((await info(tenant, name)) === undefined) return E.left(notFound(name))
+      await (await jsmP).consumers.delete(STREAM, durable(tenant, name))
+      return E.right(undefined)
+    },
+
+    /**
+     * Opens a subscription for reading: first re-anchors it right after its last acknowledged
+     * commit (so commits a crashed reader had received but not acknowledged come again at once,
+     * in order), then yields commits; call `ack()` on each when done with it.
+     */
+    async open(tenant: string, name: string): Promise<E.Either<SubscriptionError, AsyncGenerator<Delivery>>> {
+      const ok = check(tenant, name)
+      if (E.isLeft(ok)) return ok
+      const ci = await info(tenant, name)
+      if (ci === undefined) return E.left(notFound(name))
+      if (ci.num_ack_pending > 0) {
+        await (await jsmP).consumers.delete(STREAM, durable(tenant, name))
+        await define(tenant, name, ci.config.filter_subject ?? filterOf(tenant), {
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: ci.ack_floor.stream_seq + 1,
+        })
+      }
+      const consumer = await jetstream(nc).consumers.get(STREAM, durable(tenant, name))
+      async function* deliveries(): AsyncGenerator<Delivery> {
+        const messages = await consumer.consume({ max_messages: 256 })
+        try {
+          for await (const m of messages) {
+            const commit = decodeCommit(m.data, m.seq)
+            yield {
+              offset: m.seq,
+              events: commit.events.map((e) => ({ ...e, offset: m.seq, tenant: commit.tenant, stream: commit.stream })),
+              ack: async () => {
+                await m.ackAck()
+              },
+            }
+          }
+        } finally {
+          messages.stop()
+        }
+      }
+      return E.right(deliveries())
+    },
+  }
+  return api
+}
+
+export type Subscriptions = ReturnType<typeof createSubscriptions>
