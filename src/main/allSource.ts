@@ -14,6 +14,9 @@ import type { AppendError } from '../application/streams/errors.js'
 import { ensureEventStream } from '../adapters/nats/eventStream.js'
 import { replayEvents, type ReplayedEvent, type ReplayOptions } from '../adapters/nats/replay.js'
 import { createKvSnapshotStore } from '../adapters/nats/kvSnapshotStore.js'
+import { openEventIdIndex, startEventIdIndexer } from '../adapters/nats/eventIdIndex.js'
+import { createQuery, type QueryPage } from '../adapters/nats/query.js'
+import { validateQueryRequest } from '../domain/reading/queryRequest.js'
 import { createSubscriptions, type Subscriptions } from '../adapters/nats/subscriptions.js'
 import { type IngestProcessor, startIngestProcessor } from '../adapters/nats/ingestProcessor.js'
 import { type AsOf, stateAsOf, takeSnapshot } from '../application/snapshots/snapshots.js'
@@ -81,6 +84,10 @@ export interface AllSource {
    * processor at a time.
    */
   startIngest(): Promise<IngestProcessor>
+  /** Queries a tenant's log: `{ id?, stream?, type?, since?, until?, fromOffset?, limit? }`. */
+  query(tenant: string, request: Record<string, unknown>): Promise<E.Either<AppendError, QueryPage>>
+  /** Keeps the event-id index (`ALLSOURCE_EVENT_IDS`) in step with the log, off the write path. */
+  startIdIndexer(): Promise<{ stop(): Promise<void> }>
   /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
   serve(): Promise<AppendService>
   readonly supervisor: StreamSupervisor
@@ -118,6 +125,9 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   })
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: AppendService[] = []
+  const index = await openEventIdIndex(o.nc)
+  const query = createQuery(o.nc, { prefix, index })
+  const indexers: { stop(): Promise<void> }[] = []
   const ingests: IngestProcessor[] = []
   /** The module of a valid tenant/stream pair, or the typed error. */
   const moduleStream = (tenant: string, stream: string) => {
@@ -170,6 +180,18 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       }
       return supervisor.execute(t.right, s.right, command, options.commitId)
     },
+    async query(tenant, request) {
+      const t = validateTenant(tenant)
+      if (Ei.isLeft(t)) return t
+      const q = validateQueryRequest(request)
+      if (Ei.isLeft(q)) return q
+      return Ei.right(await query(t.right, q.right))
+    },
+    async startIdIndexer() {
+      const indexer = await startEventIdIndexer(o.nc, prefix)
+      indexers.push(indexer)
+      return indexer
+    },
     async startIngest() {
       const ingest = await startIngestProcessor(o.nc, supervisor, {
         prefix,
@@ -181,12 +203,12 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       return ingest
     },
     async serve() {
-      const service = await startAppendService(o.nc, supervisor, log, { prefix, limits })
+      const service = await startAppendService(o.nc, supervisor, log, query, { prefix, limits })
       services.push(service)
       return service
     },
     async close() {
-      await Promise.all([...services.map((s) => s.stop()), ...ingests.map((i) => i.stop())])
+      await Promise.all([...services.map((s) => s.stop()), ...ingests.map((i) => i.stop()), ...indexers.map((i) => i.stop())])
       await supervisor.close()
       log.close()
     },

@@ -23,6 +23,8 @@ export interface Config {
   readonly snapshotEvery: number
   /** `ALLSOURCE_INGEST` (default on): run durable ingest; turn it off on all processors but one. */
   readonly ingest: boolean
+  /** `ALLSOURCE_ID_INDEX` (default on): maintain the event-id index for queries by id. */
+  readonly idIndex: boolean
   /** `ALLSOURCE_EXAMPLE_MODULES` (default on): register the bank-account example module. */
   readonly exampleModules: boolean
 }
@@ -57,6 +59,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     idleTimeoutMs: int(env, 'ALLSOURCE_IDLE_TIMEOUT_MS', 60_000, 10),
     snapshotEvery: int(env, 'ALLSOURCE_SNAPSHOT_EVERY', 100, 0),
     ingest: env.ALLSOURCE_INGEST !== '0' && env.ALLSOURCE_INGEST !== 'false',
+    idIndex: env.ALLSOURCE_ID_INDEX !== '0' && env.ALLSOURCE_ID_INDEX !== 'false',
     exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',
   }
 }

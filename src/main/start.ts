@@ -34,6 +34,7 @@ const main = async (): Promise<void> => {
     await app.startIngest()
     log(`ingesting ${config.prefix}.ingest.<tenant>.<stream> (ALLSOURCE_INGEST; dead letters in ALLSOURCE_DLQ)`)
   }
+  if (config.idIndex) await app.startIdIndexer()
   log('ready')
   log(`serving ${config.prefix}.append|read.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id})`)
 

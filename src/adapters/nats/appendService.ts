@@ -2,6 +2,8 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { type AppendLimits, defaultAppendLimits, validateAppendRequest, validateStream, validateTenant } from '../../domain/streams/appendRequest.js'
 import { validateReadRequest } from '../../domain/reading/readRequest.js'
+import { validateQueryRequest } from '../../domain/reading/queryRequest.js'
+import type { Query } from './query.js'
 import { invalidId } from '../../domain/streams/errors.js'
 import type { Appender } from '../../application/streams/appender.js'
 import type { EventLog } from '../../application/streams/ports.js'
@@ -37,13 +39,14 @@ const oneToken = (rest: readonly string[]) =>
 
 /**
  * Serves the processor's request-reply API in a queue group, with NATS micro discovery:
- * `allsource.append.<tenant>.<stream>` and `allsource.read.<tenant>.<stream>`. Resolves once
+ * `allsource.append.<tenant>.<stream>`, `allsource.read.<tenant>.<stream>` and `allsource.query.<tenant>`. Resolves once
  * the server has the subscriptions (a request sent after that reaches this service).
  */
 export const startAppendService = async (
   nc: NatsConnection,
   appender: Appender,
   log: EventLog,
+  query: Query,
   options: Partial<AppendServiceOptions> = {},
 ): Promise<AppendService> => {
   const o = { ...defaultAppendServiceOptions, ...options }
@@ -63,7 +66,14 @@ export const startAppendService = async (
     if (E.isLeft(req)) return req
     return E.right(await readStream(log, tenant.right, stream.right, req.right))
   })
-  const endpoints = [append, read]
+  const queryEndpoint: Endpoint = startEndpoint(nc, { ...base, tokens: 1, verb: 'query', emptyBody: 'allowed' }, async (tokens, body) => {
+    const tenant = validateTenant(tokens[0])
+    if (E.isLeft(tenant)) return tenant
+    const q = validateQueryRequest(body)
+    if (E.isLeft(q)) return q
+    return E.right(await query(tenant.right, q.right))
+  })
+  const endpoints = [append, read, queryEndpoint]
   const discovery = startMicroDiscovery(
     nc,
     { name: o.prefix, version: o.version, description: 'AllSource event store: append with optimistic concurrency, read streams' },
