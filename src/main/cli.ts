@@ -3,12 +3,15 @@ import * as E from 'fp-ts/lib/Either.js'
 import { createAllSourceClient } from '../adapters/nats/client.js'
 import { listDeadLetters, redriveDeadLetter } from '../adapters/nats/deadLetters.js'
 import { toWireError } from '../adapters/nats/errorCodes.js'
+import { decodeMsgpack, encodeMsgpack } from '../adapters/codec/msgpack.js'
+import { validateTenant } from '../domain/streams/appendRequest.js'
 import { createSubscriptions, type StartAt, type SubscriptionError } from '../adapters/nats/subscriptions.js'
 
 const USAGE = `usage: npm run cli -- <command>   (connects to NATS_URL, default 127.0.0.1:4222)
 
   append <tenant> <stream> '<json events>' [--expected-version V] [--commit-id ID]
   read <tenant> <stream> [--from-version N] [--limit N]
+  query <tenant> '<json query>'
   dlq list [--tenant T] [--limit N]
   dlq redrive <id>
   sub create <tenant> <name> [--stream S] [--from start|end|<offset>|<ISO time>]
@@ -57,6 +60,20 @@ const run = async (nc: NatsConnection, argv: string[]): Promise<number> => {
     const r = await client.tryRead(args[1] as string, args[2] as string, { ...(fromVersion !== undefined ? { fromVersion } : {}), ...(limit !== undefined ? { limit } : {}) })
     print(E.isRight(r) ? r.right : { error: { code: r.left.code, message: r.left.message, ...r.left.details } })
     return E.isRight(r) ? 0 : 1
+  }
+  if (cmd === 'query' && args[1] !== undefined) {
+    const tenant = validateTenant(args[1])
+    if (E.isLeft(tenant)) {
+      print({ error: toWireError(tenant.left) })
+      return 1
+    }
+    const body = JSON.parse(args[2] ?? '{}') as unknown
+    const t0 = performance.now()
+    const reply = await nc.request(`allsource.query.${tenant.right}`, encodeMsgpack(body), { timeout: 30_000 })
+    const decoded = decodeMsgpack(reply.data) as { error?: unknown }
+    print(decoded)
+    process.stderr.write(`(${(performance.now() - t0).toFixed(1)} ms)\n`)
+    return decoded.error === undefined ? 0 : 1
   }
   if (cmd === 'dlq' && sub === 'list') {
     const tenant = flag(args, '--tenant')

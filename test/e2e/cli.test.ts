@@ -41,6 +41,9 @@ describe('the CLI', () => {
     const stale = await cli(url, 'append', 'acme', 'cli-1', '{"type":"a","payload":{}}', '--expected-version', '0')
     expect(stale.code).toBe(1)
     expect(JSON.parse(stale.out).error).toMatchObject({ code: 'WRONG_EXPECTED_VERSION', actual: 1 })
+    const queried = await cli(url, 'query', 'acme', '{"stream":"cli-1"}')
+    expect(JSON.parse(queried.out).events).toMatchObject([{ stream: 'cli-1', offset: 1 }])
+    expect((await cli(url, 'query', 'ac.me')).code).toBe(1)
     const read = await cli(url, 'read', 'acme', 'cli-1')
     expect(JSON.parse(read.out)).toMatchObject({ version: 1, events: [{ type: 'a', payload: { x: 1 } }] })
 
