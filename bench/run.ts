@@ -7,7 +7,10 @@ import { promisify } from 'node:util'
 import { hotStream, library, naive, rawLimit } from './scenarios/append.js'
 import { type BenchServer, freshServer } from './scenarios/common.js'
 import { hydration } from './scenarios/hydration.js'
-import { replayLibrary, replayRaw, writeLog } from './scenarios/replay.js'
+import { queryLatencies, replayLibrary, replayRaw, writeLog } from './scenarios/replay.js'
+import { ingest } from './scenarios/ingest.js'
+import { createAllSource } from '../src/main/allSource.js'
+import { jetstreamManager } from '@nats-io/jetstream'
 import { forwarder, type ServiceResult, service } from './scenarios/service.js'
 import { median, type Row, table, writeReport } from './report.js'
 
@@ -93,7 +96,11 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
       baseline: '1 raw-limit/throughput',
     }),
   )
-  rows.push({ scenario: '6 durable ingest', metric: 'throughput', value: undefined, unit: 'events/s', note: 'issue 3' })
+  rows.push(
+    rate('6 durable ingest', 'publish → appended', await step('ingest', () => rounds(R, (b) => ingest(b, N / 2, S))), {
+      baseline: '1 raw-limit/throughput',
+    }),
+  )
   const replayEvents = o.quick ? 20_000 : 1_000_000
   const replay = await step('replay', async () => {
     const b = await freshServer()
@@ -105,13 +112,32 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
         raw.push(await replayRaw(b, replayEvents))
         lib.push(await replayLibrary(b, replayEvents))
       }
-      return { raw, lib }
+      const streamsW = o.quick ? 20 : 1_000
+      const sample = { stream: `s-${Math.floor(streamsW / 2)}`, id: `e-${streamsW - 3}-${Math.floor(replayEvents / 10 / streamsW / 2)}-3`, middleOffset: replayEvents / 20 }
+      const scans = await queryLatencies(b, false, sample)
+      // Index the whole log, then look an id up.
+      const app = await createAllSource({ nc: b.nc })
+      const indexer = await app.startIdIndexer()
+      const t0 = performance.now()
+      const { openEventIdIndex } = await import('../src/adapters/nats/eventIdIndex.js')
+      const index = await openEventIdIndex(b.nc)
+      const last = (await (await jetstreamManager(b.nc)).streams.info('ALLSOURCE_EVENTS')).state.last_seq
+      while ((await index.checkpoint()) < last) await new Promise((r) => setTimeout(r, 50))
+      const indexSeconds = (performance.now() - t0) / 1000
+      await indexer.stop()
+      await app.close()
+      const byId = await queryLatencies(b, true, sample)
+      return { raw, lib, scans, byId, indexRate: replayEvents / indexSeconds }
     } finally {
       await b.stop()
     }
   })
   rows.push(rate('7 replay raw', 'ordered consumer', replay.raw))
   rows.push(rate('7 replay', 'library iterator', replay.lib, { baseline: '7 replay raw/ordered consumer', target: '≥ 0.9×' }))
+  for (const [metric, ms] of Object.entries(replay.scans)) rows.push({ scenario: '7 query (1M log)', metric, value: ms, unit: 'ms' })
+  const byId = replay.byId['by event id (indexed)']
+  if (byId !== undefined) rows.push({ scenario: '7 query (1M log)', metric: 'by event id (indexed)', value: byId, unit: 'ms' })
+  rows.push({ scenario: '7 id index', metric: 'indexing rate', value: replay.indexRate, unit: 'events/s' })
   rows.push({ scenario: '8 projections', metric: 'fold', value: undefined, unit: 'events/s', note: 'issue 4' })
   const hyd = await step('hydration', () => rounds(R, (b) => hydration(b, o.quick ? 3 : 20)))
   rows.push({ scenario: '9 hydration', metric: 'cold, 1,000 events, no snapshot', value: median(hyd.map((h) => h.full)), unit: 'ms' })
@@ -168,6 +194,12 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
 - **7 replay**: 1,000,000 events written once (commits of 10 events over 1,000 streams), then
   replayed R times each, alternating: a raw ordered consumer decoding each commit with msgpackr,
   and the library's \`replayEvents\` iterator (tenant filter, 512 commits buffered).
+- **6 durable ingest**: single-event messages \`js.publish\`ed to 1,000 ingest subjects (500
+  publishes in flight) while \`app.startIngest()\` runs in the bench process; from the first publish
+  until every message is appended and acked.
+- **7 query**: on the 1,000,000-event log of the replay scenario, one \`createQuery\` call each
+  (single run): one stream's 1,000 events; the first and a middle page of 1,000 by type; then the
+  event-id indexer indexes the whole log (its rate is reported) and one event is looked up by id.
 - **9 hydration**: \`loadStream\` of a 1,000-event \`account-*\` stream (the example module), folded
   from the log with an ordered consumer; then the same from a KV snapshot taken at its head;
   medians of repeated cold loads.
@@ -176,7 +208,7 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   live heap. RSS is V8's high-water mark from the load, not what stays live; the same probe with
   \`node --max-old-space-size=256\` ended at about 230 MB RSS with the same 71 MB live heap.
 - **11 durable**: raw-limit and service again against a server with \`sync_interval: always\`.
-- 6 and 8 wait for durable ingest and projections (issues 3 and 4).`
+- 8 waits for projections (issue 4).`
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {

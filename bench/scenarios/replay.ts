@@ -71,3 +71,31 @@ export const replayRaw = async (b: BenchServer, expected: number): Promise<numbe
   if (n !== expected) throw new Error(`raw replay read ${n} events, expected ${expected}`)
   return n / ((performance.now() - t0) / 1000)
 }
+
+/** Query latencies (ms) on the written log: one stream, a type page, a recent time window, an id. */
+export const queryLatencies = async (
+  b: BenchServer,
+  idsIndexed: boolean,
+  sample: { readonly stream: string; readonly id: string; readonly middleOffset: number },
+): Promise<Record<string, number>> => {
+  const { createQuery } = await import('../../src/adapters/nats/query.js')
+  const { openEventIdIndex } = await import('../../src/adapters/nats/eventIdIndex.js')
+  const { validateQueryRequest } = await import('../../src/domain/reading/queryRequest.js')
+  const index = await openEventIdIndex(b.nc)
+  const query = createQuery(b.nc, idsIndexed ? { index } : {})
+  const time = async (body: Record<string, unknown>): Promise<number> => {
+    const q = validateQueryRequest(body)
+    if (q._tag === 'Left') throw new Error(JSON.stringify(q.left))
+    const t0 = performance.now()
+    const page = await query('bench', q.right)
+    const ms = performance.now() - t0
+    if (page.events.length === 0) throw new Error(`query ${JSON.stringify(body)} found nothing`)
+    return ms
+  }
+  return {
+    'one stream (all its events)': await time({ stream: sample.stream }),
+    'type, first page of 1,000': await time({ type: 'thing.happened', limit: 1000 }),
+    'type, page from the middle': await time({ type: 'thing.happened', limit: 1000, fromOffset: sample.middleOffset }),
+    ...(idsIndexed ? { 'by event id (indexed)': await time({ id: sample.id }) } : {}),
+  }
+}
