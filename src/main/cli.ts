@@ -5,6 +5,9 @@ import { listDeadLetters, redriveDeadLetter } from '../adapters/nats/deadLetters
 import { toWireError } from '../adapters/nats/errorCodes.js'
 import { decodeMsgpack, encodeMsgpack } from '../adapters/codec/msgpack.js'
 import { validateTenant } from '../domain/streams/appendRequest.js'
+import { createAllSource } from './allSource.js'
+import { loadConfig } from './config.js'
+import { registeredModules } from './modules.js'
 import { createSubscriptions, type StartAt, type SubscriptionError } from '../adapters/nats/subscriptions.js'
 
 const USAGE = `usage: npm run cli -- <command>   (connects to NATS_URL, default 127.0.0.1:4222)
@@ -12,6 +15,8 @@ const USAGE = `usage: npm run cli -- <command>   (connects to NATS_URL, default 
   append <tenant> <stream> '<json events>' [--expected-version V] [--commit-id ID]
   read <tenant> <stream> [--from-version N] [--limit N]
   query <tenant> '<json query>'
+  snapshot <tenant> <stream>                      (module streams; modules from src/main/modules.ts)
+  state <tenant> <stream> --version N | --time <ISO time>
   dlq list [--tenant T] [--limit N]
   dlq redrive <id>
   sub create <tenant> <name> [--stream S] [--from start|end|<offset>|<ISO time>]
@@ -74,6 +79,25 @@ const run = async (nc: NatsConnection, argv: string[]): Promise<number> => {
     print(decoded)
     process.stderr.write(`(${(performance.now() - t0).toFixed(1)} ms)\n`)
     return decoded.error === undefined ? 0 : 1
+  }
+  if ((cmd === 'snapshot' || cmd === 'state') && args[1] !== undefined && args[2] !== undefined) {
+    const version = int(flag(args, '--version'), '--version')
+    const time = flag(args, '--time')
+    const app = await createAllSource({ nc, modules: registeredModules(loadConfig()), warn: () => undefined })
+    try {
+      const [, tenant, stream] = args as [string, string, string]
+      if (cmd === 'snapshot') {
+        const r = await app.snapshot(tenant, stream)
+        print(E.isRight(r) ? (r.right ?? { snapshot: null, reason: 'the stream is empty' }) : { error: toWireError(r.left) })
+        return E.isRight(r) ? 0 : 1
+      }
+      if (version === undefined && (time === undefined || Number.isNaN(Date.parse(time)))) throw new UsageError('state needs --version N or --time <ISO time>')
+      const r = await app.stateAt(tenant, stream, version !== undefined ? { version } : { time: new Date(time as string) })
+      print(E.isRight(r) ? r.right : { error: toWireError(r.left) })
+      return E.isRight(r) ? 0 : 1
+    } finally {
+      await app.close()
+    }
   }
   if (cmd === 'dlq' && sub === 'list') {
     const tenant = flag(args, '--tenant')

@@ -1,4 +1,4 @@
-import { bankAccountModule } from '../domain/examples/bankAccount.js'
+import { registeredModules } from './modules.js'
 import { createAllSource } from './allSource.js'
 import { loadConfig } from './config.js'
 import { connectToNats } from './connectToNats.js'
@@ -19,7 +19,7 @@ const main = async (): Promise<void> => {
   log(`connected to ${session.where}; nats-server ${nc.info?.version ?? '?'}`)
   const app = await createAllSource({
     nc,
-    modules: config.exampleModules ? [bankAccountModule] : [],
+    modules: registeredModules(config),
     prefix: config.prefix,
     replicas: config.replicas,
     duplicateWindowMs: config.duplicateWindowMs,

@@ -72,6 +72,12 @@ describe('the CLI', () => {
     expect((await cli(url, 'sub', 'delete', 'acme', 'watcher')).code).toBe(0)
     expect(JSON.parse((await cli(url, 'sub', 'position', 'acme', 'watcher')).out).error.code).toBe('NOT_FOUND')
 
+    const snap = await cli(url, 'snapshot', 'acme', 'account-9')
+    expect(snap.code).toBe(0)
+    expect(JSON.parse(snap.out)).toMatchObject({ stateVersion: 1, state: { owner: 'ann' } })
+    expect(JSON.parse((await cli(url, 'state', 'acme', 'account-9', '--version', '1')).out)).toMatchObject({ version: 1, state: { status: 'open' } })
+    expect(JSON.parse((await cli(url, 'snapshot', 'acme', 'plain-1')).out).error.code).toBe('BAD_REQUEST')
+
     expect((await cli(url, 'frobnicate')).code).toBe(2)
     await app.close()
     await nc.close()
