@@ -25,6 +25,12 @@ export interface ReplayOptions {
 /** A replayed event: where it is in the log and which stream it belongs to. */
 export type ReplayedEvent = ReadEvent & { readonly tenant: string; readonly stream: string }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/** Whether a commit's `AllSource-Types` header admits `type`; a commit without the header is decoded to check. */
+const hasType = (header: string | undefined, type: string): boolean =>
+  header === undefined || header === '' || header.split(',').includes(type)
+
 /**
  * Replays the log from an offset or a time, in offset order (then version order within a
  * commit), through an ordered pull consumer: memory stays bounded by `bufferCommits` however
@@ -50,17 +56,22 @@ export async function* replayEvents(nc: NatsConnection, o: ReplayOptions): Async
   const messages = await consumer.consume({ max_messages: o.bufferCommits ?? 256 })
   try {
     for await (const m of messages) {
-      if (m.seq > end) break
-      const types = m.headers?.get('AllSource-Types')
-      if (o.type === undefined || types === undefined || types === '' || types.split(',').includes(o.type)) {
-        const commit = decodeCommit(m.data, m.seq)
+      const info = m.info
+      const seq = info.streamSequence
+      if (seq > end) break
+      if (o.type === undefined || hasType(m.headers?.get('AllSource-Types'), o.type)) {
+        const commit = decodeCommit(m.data, seq)
         for (const e of commit.events) {
-          if (o.type === undefined || e.type === o.type) yield { ...e, offset: m.seq, tenant: commit.tenant, stream: commit.stream }
+          if (o.type !== undefined && e.type !== o.type) continue
+          // The decoded event is ours alone: annotate it in place rather than copy it.
+          const out = e as Mutable<ReplayedEvent>
+          out.offset = seq
+          out.tenant = commit.tenant
+          out.stream = commit.stream
+          yield out
         }
       }
-      if (m.seq >= end || m.info.pending === 0) {
-        if (o.follow !== true) break
-      }
+      if ((seq >= end || info.pending === 0) && o.follow !== true) break
     }
   } finally {
     messages.stop()
