@@ -80,7 +80,8 @@ export const startIngestProcessor = async (
     h.set('AllSource-Error', wire.message.replace(/[\r\n]+/g, ' '))
     h.set('AllSource-Ingest-Subject', m.subject)
     h.set('AllSource-Ingest-Sequence', String(m.seq))
-    await js.publish(`${o.prefix}.dlq.${m.subject.slice(skip)}`, m.data, { headers: h })
+    // The msgID makes a retried dead-lettering (its ingest ack was lost) land once.
+    await js.publish(`${o.prefix}.dlq.${m.subject.slice(skip)}`, m.data, { headers: h, msgID: `dlq-${m.seq}` })
     await m.ackAck()
     stats.deadLettered++
   }
@@ -126,13 +127,17 @@ export const startIngestProcessor = async (
   const drain = async (subject: string, queue: JsMsg[]): Promise<void> => {
     active++
     try {
-      for (let m = queue.shift(); m !== undefined && !stopping; m = queue.shift()) {
+      for (let failures = 0; queue.length > 0 && !stopping; ) {
+        const m = queue[0] as JsMsg
         try {
           await handle(m)
+          queue.shift()
+          failures = 0
         } catch (e) {
-          // Ack state unknown (connection trouble): leave the rest for redelivery after a restart.
-          o.log(`ingest ${subject}: ${e instanceof Error ? e.message : String(e)}`)
-          break
+          // Connection trouble (a DLQ publish or an ack that did not go through): try the same
+          // message again rather than let a later one of this stream overtake it.
+          o.log(`ingest ${subject} #${m.seq}: ${e instanceof Error ? e.message : String(e)}; retrying`)
+          await sleep(Math.min(5_000, 100 * 2 ** failures++))
         }
       }
     } finally {
