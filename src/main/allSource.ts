@@ -31,8 +31,6 @@ export interface AllSourceOptions {
   readonly modules?: readonly StreamModule[]
   /** Subject prefix. Default `allsource`. */
   readonly prefix?: string
-  /** JetStream stream name. Default `ALLSOURCE_EVENTS`. */
-  readonly streamName?: string
   readonly replicas?: number
   /** Exactly-once window for commitIds. Default 120000 (2 min). */
   readonly duplicateWindowMs?: number
@@ -97,11 +95,15 @@ export interface AllSource {
   close(): Promise<void>
 }
 
-/** Wires the write path: event stream, JetStream log, stream supervisor, service. */
+/**
+ * Wires a processor: the event stream, the JetStream log, the stream supervisor, snapshots and the
+ * query index; serving, ingest and indexing start when asked (`serve`, `startIngest`,
+ * `startIdIndexer`). The log is always `ALLSOURCE_EVENTS` (DESIGN.md); `prefix` moves the subjects.
+ */
 export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> => {
   const prefix = o.prefix ?? 'allsource'
   const streamOptions = {
-    name: o.streamName ?? 'ALLSOURCE_EVENTS',
+    name: 'ALLSOURCE_EVENTS',
     prefix,
     duplicateWindowMs: o.duplicateWindowMs ?? 120_000,
     replicas: o.replicas ?? 1,
