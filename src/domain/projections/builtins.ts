@@ -1,0 +1,57 @@
+import type { ProjectionDefinition } from './projection.js'
+
+const isPlainObject = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u)
+
+/** `entity-state`: key = stream; state = the stream's payloads shallow-merged in version order. */
+export const entityState: ProjectionDefinition<Record<string, unknown>> = {
+  name: 'entity-state',
+  version: 1,
+  key: (e) => e.stream,
+  initialState: {},
+  fold: (s, e) => (isPlainObject(e.payload) ? { ...s, ...e.payload } : s),
+}
+
+/** `event-counter`: key = event type; state = `{ count }`. */
+export const eventCounter: ProjectionDefinition<{ readonly count: number }> = {
+  name: 'event-counter',
+  version: 1,
+  key: (e) => e.type,
+  initialState: { count: 0 },
+  fold: (s) => ({ count: s.count + 1 }),
+}
+
+const pad = (n: number) => String(n).padStart(2, '0')
+const minuteOf = (d: Date) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`
+
+const prune = (buckets: Readonly<Record<string, number>>, oldest: string): Record<string, number> =>
+  Object.fromEntries(Object.entries(buckets).filter(([k]) => k >= oldest))
+
+/**
+ * `event-frequency`: key = event type; state = counts per UTC minute, hour and day bucket
+ * (`2026-11-24T16:37`, `2026-11-24T16`, `2026-11-24`), an analytics read model. To stay bounded,
+ * minute buckets older than 24 h and hour buckets older than 30 days before the newest event are
+ * dropped (measured from the events, so a rebuild gives the same state).
+ */
+export const eventFrequency: ProjectionDefinition<{
+  readonly minutes: Readonly<Record<string, number>>
+  readonly hours: Readonly<Record<string, number>>
+  readonly days: Readonly<Record<string, number>>
+}> = {
+  name: 'event-frequency',
+  version: 1,
+  key: (e) => e.type,
+  initialState: { minutes: {}, hours: {}, days: {} },
+  fold: (s, e) => {
+    const at = new Date(e.timestamp)
+    const m = minuteOf(at)
+    const h = m.slice(0, 13)
+    const d = m.slice(0, 10)
+    const minuteFloor = minuteOf(new Date(at.getTime() - 24 * 3_600_000))
+    const hourFloor = minuteOf(new Date(at.getTime() - 30 * 86_400_000)).slice(0, 13)
+    return {
+      minutes: prune({ ...s.minutes, [m]: (s.minutes[m] ?? 0) + 1 }, minuteFloor),
+      hours: prune({ ...s.hours, [h]: (s.hours[h] ?? 0) + 1 }, hourFloor),
+      days: { ...s.days, [d]: (s.days[d] ?? 0) + 1 },
+    }
+  },
+}

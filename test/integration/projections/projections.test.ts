@@ -1,0 +1,125 @@
+import { connect, type Msg } from '@nats-io/transport-node'
+import { unpack } from 'msgpackr'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { Kvm } from '@nats-io/kv'
+import { bucketOf, readProjection, startProjection } from '../../../src/adapters/nats/projectionRunner.js'
+import { replayEvents } from '../../../src/adapters/nats/replay.js'
+import { entityState, eventCounter, eventFrequency } from '../../../src/domain/projections/builtins.js'
+import { foldAll, type ProjectedEvent, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
+import { withProcessor } from '../../support/processorFixture.js'
+
+const waitFor = async (cond: () => boolean | Promise<boolean>, timeoutMs = 60_000) => {
+  const t0 = Date.now()
+  while (!(await cond())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** Everything in a projection's bucket, as `<tenant>.<key>` → state. */
+const readModel = async (nc: Parameters<typeof startProjection>[0], p: { name: string; version: number }) => {
+  const kv = await new Kvm(nc).open(bucketOf(p))
+  const out = new Map<string, unknown>()
+  for await (const k of await kv.keys()) {
+    const e = await kv.get(k)
+    if (e !== null && e.operation === 'PUT') out.set(k, (unpack(e.value) as { state: unknown }).state)
+  }
+  return out
+}
+
+describe('projections: fold the log into KV and publish every change', () => {
+  const fixture = withProcessor()
+  const events: ProjectedEvent[] = []
+
+  beforeAll(async () => {
+    const { app, nc } = fixture()
+    let n = 0
+    for (let i = 0; i < 400; i++) {
+      const count = 1 + (i % 3)
+      const batch = Array.from({ length: count }, () => {
+        n++
+        return { type: ['user.created', 'user.renamed', 'order.placed'][n % 3] as string, payload: { n, [`f${n % 4}`]: n } }
+      })
+      await app.append(i % 9 === 0 ? 'other' : 'acme', `user-${i % 50}`, batch)
+    }
+    for (const tenant of ['acme', 'other']) for await (const e of replayEvents(nc, { tenant })) events.push(e)
+    events.sort((a, b) => a.offset - b.offset || a.version - b.version)
+  })
+
+  it.each([entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[])(
+    '$name: the read model equals a pure in-memory fold of the same events',
+    async (def) => {
+      const { nc } = fixture()
+      const runner = await startProjection(nc, def)
+      await waitFor(() => runner.status().state === 'live' && runner.status().checkpoint === events.at(-1)?.offset)
+      expect(await readModel(nc, def)).toEqual(foldAll(def, events))
+      expect(runner.status()).toMatchObject({ name: def.name, lag: 0 })
+      await runner.stop()
+    },
+  )
+
+  it('stopped mid-way and restarted, it neither double counts nor skips', async () => {
+    const { nc } = fixture()
+    const def: ProjectionDefinition<{ count: number }> = { ...eventCounter, name: 'restart-counter' }
+    const first = await startProjection(nc, def)
+    await waitFor(() => first.status().checkpoint >= 100)
+    await first.stop()
+    const second = await startProjection(nc, def)
+    await waitFor(() => second.status().checkpoint === events.at(-1)?.offset)
+    expect(await readModel(nc, def)).toEqual(foldAll(def, events))
+    await second.stop()
+  })
+
+  it('publishes every key’s updates in offset order, the last equal to the read model', async () => {
+    const { nc } = fixture()
+    const def: ProjectionDefinition<Record<string, unknown>> = { ...entityState, name: 'topic-entities' }
+    const seen = new Map<string, { offset: number; state: unknown }[]>()
+    const sub = nc.subscribe('allsource.projections.acme.topic-entities.>', {
+      callback: (_e, m: Msg) => {
+        const u = unpack(m.data) as { key: string; offset: number; state: unknown; projection: string; tenant: string }
+        expect(u).toMatchObject({ projection: 'topic-entities', tenant: 'acme' })
+        seen.set(u.key, [...(seen.get(u.key) ?? []), { offset: u.offset, state: u.state }])
+      },
+    })
+    await nc.flush()
+    const runner = await startProjection(nc, def)
+    await waitFor(() => runner.status().checkpoint === events.at(-1)?.offset)
+    await nc.flush()
+    const model = await readModel(nc, def)
+    for (const [key, updates] of seen) {
+      const offsets = updates.map((u) => u.offset)
+      expect(offsets).toEqual([...offsets].sort((a, b) => a - b))
+      expect(updates.at(-1)?.state).toEqual(model.get(`acme.${key}`))
+      expect(await readProjection(nc, def, 'acme', key)).toMatchObject({ key, offset: updates.at(-1)?.offset })
+    }
+    expect(seen.size).toBe([...model.keys()].filter((k) => k.startsWith('acme.')).length)
+    expect(await readProjection(nc, def, 'acme', 'nobody')).toBeUndefined()
+    sub.unsubscribe()
+    await runner.stop()
+  })
+
+  it('parks a poison event in failed with its offset, instead of looping or skipping', async () => {
+    const { nc } = fixture()
+    const poison = events.find((e) => e.type === 'order.placed' && e.tenant === 'acme') as ProjectedEvent
+    const def: ProjectionDefinition<number> = {
+      name: 'poisoned',
+      version: 1,
+      key: (e) => e.type,
+      initialState: 0,
+      fold: (s, e) => {
+        if (e.offset === poison.offset) throw new Error('cannot fold this')
+        return s + 1
+      },
+    }
+    const runner = await startProjection(nc, def)
+    await waitFor(() => runner.status().state === 'failed')
+    expect(runner.status()).toMatchObject({ state: 'failed', lastError: { offset: poison.offset, message: 'cannot fold this' } })
+    expect(runner.status().checkpoint).toBeLessThan(poison.offset)
+    await runner.stop()
+    const bad: ProjectionDefinition<number> = { ...def, name: 'bad-key', fold: (s) => s + 1, key: () => 'no spaces allowed' }
+    const badRunner = await startProjection(nc, bad)
+    await waitFor(() => badRunner.status().state === 'failed')
+    expect(badRunner.status().lastError?.message).toMatch(/not a valid projection key/)
+    await badRunner.stop()
+  })
+})
