@@ -14,6 +14,8 @@ import type { AppendError } from '../application/streams/errors.js'
 import { ensureEventStream } from '../adapters/nats/eventStream.js'
 import { replayEvents, type ReplayedEvent, type ReplayOptions } from '../adapters/nats/replay.js'
 import { createKvSnapshotStore } from '../adapters/nats/kvSnapshotStore.js'
+import { type ProjectionRunner, startProjection } from '../adapters/nats/projectionRunner.js'
+import { isProjectionName, type ProjectionDefinition } from '../domain/projections/projection.js'
 import { openEventIdIndex, startEventIdIndexer } from '../adapters/nats/eventIdIndex.js'
 import { createQuery, type QueryPage } from '../adapters/nats/query.js'
 import { validateQueryRequest } from '../domain/reading/queryRequest.js'
@@ -86,6 +88,8 @@ export interface AllSource {
   query(tenant: string, request: Record<string, unknown>): Promise<E.Either<AppendError, QueryPage>>
   /** Keeps the event-id index (`ALLSOURCE_EVENT_IDS`) in step with the log, off the write path. */
   startIdIndexer(): Promise<{ stop(): Promise<void> }>
+  /** Starts folding projections into their read models (built-ins or your own definitions). */
+  startProjections(definitions: readonly ProjectionDefinition<unknown>[]): Promise<readonly ProjectionRunner[]>
   /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
   serve(): Promise<AppendService>
   readonly supervisor: StreamSupervisor
@@ -131,6 +135,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const query = createQuery(o.nc, { prefix, index })
   const indexers: { stop(): Promise<void> }[] = []
   const ingests: IngestProcessor[] = []
+  const projections = new Map<string, { readonly def: ProjectionDefinition<unknown>; readonly runner: ProjectionRunner }>()
   /** The module of a valid tenant/stream pair, or the typed error. */
   const moduleStream = (tenant: string, stream: string) => {
     const t = validateTenant(tenant)
@@ -204,13 +209,29 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       ingests.push(ingest)
       return ingest
     },
+    async startProjections(definitions) {
+      const started: ProjectionRunner[] = []
+      for (const def of definitions) {
+        if (!isProjectionName(def.name)) throw new Error(`projection name "${def.name}" is not 1–64 of A–Z a–z 0–9 _ -`)
+        if (projections.has(def.name)) throw new Error(`projection "${def.name}" is already running`)
+        const runner = await startProjection(o.nc, def, { prefix })
+        projections.set(def.name, { def, runner })
+        started.push(runner)
+      }
+      return started
+    },
     async serve() {
-      const service = await startAppendService(o.nc, supervisor, log, query, { prefix, limits })
+      const service = await startAppendService(o.nc, supervisor, log, query, { prefix, limits }, projections)
       services.push(service)
       return service
     },
     async close() {
-      await Promise.all([...services.map((s) => s.stop()), ...ingests.map((i) => i.stop()), ...indexers.map((i) => i.stop())])
+      await Promise.all([
+        ...services.map((s) => s.stop()),
+        ...ingests.map((i) => i.stop()),
+        ...indexers.map((i) => i.stop()),
+        ...[...projections.values()].map((p) => p.runner.stop()),
+      ])
       await supervisor.close()
       log.close()
     },

@@ -25,6 +25,8 @@ export interface Config {
   readonly ingest: boolean
   /** `ALLSOURCE_ID_INDEX` (default on): maintain the event-id index for queries by id. */
   readonly idIndex: boolean
+  /** `ALLSOURCE_PROJECTIONS` (default on): run the built-in projections. */
+  readonly projections: boolean
   /** `ALLSOURCE_EXAMPLE_MODULES` (default on): register the bank-account example module. */
   readonly exampleModules: boolean
 }
@@ -60,6 +62,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     snapshotEvery: int(env, 'ALLSOURCE_SNAPSHOT_EVERY', 100, 0),
     ingest: env.ALLSOURCE_INGEST !== '0' && env.ALLSOURCE_INGEST !== 'false',
     idIndex: env.ALLSOURCE_ID_INDEX !== '0' && env.ALLSOURCE_ID_INDEX !== 'false',
+    projections: env.ALLSOURCE_PROJECTIONS !== '0' && env.ALLSOURCE_PROJECTIONS !== 'false',
     exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',
   }
 }

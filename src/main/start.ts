@@ -1,4 +1,6 @@
 import { registeredModules } from './modules.js'
+import { entityState, eventCounter, eventFrequency } from '../domain/projections/builtins.js'
+import type { ProjectionDefinition } from '../domain/projections/projection.js'
 import { createAllSource } from './allSource.js'
 import { loadConfig } from './config.js'
 import { connectToNats } from './connectToNats.js'
@@ -35,6 +37,10 @@ const main = async (): Promise<void> => {
     log(`ingesting ${config.prefix}.ingest.<tenant>.<stream> (ALLSOURCE_INGEST; dead letters in ALLSOURCE_DLQ)`)
   }
   if (config.idIndex) await app.startIdIndexer()
+  if (config.projections) {
+    await app.startProjections([entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[])
+    log('projecting entity-state, event-counter, event-frequency (ALLSOURCE_PROJECTIONS)')
+  }
   log('ready')
   log(`serving ${config.prefix}.append|read.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id})`)
 

@@ -62,6 +62,8 @@ export const toWireError = (e: AppendError): WireError => {
       return { ...e.details, code: 'UNAVAILABLE', message: e.message }
     case 'Internal':
       return { code: 'INTERNAL', message: e.message }
+    case 'NotFound':
+      return { code: 'NOT_FOUND', message: e.message }
     default: {
       const never: never = e
       return never

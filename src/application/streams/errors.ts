@@ -13,10 +13,18 @@ export interface Internal {
   readonly message: string
 }
 
-/** Every way an append can fail, as a value. */
-export type AppendError = DomainError | Unavailable | Internal
+/** A thing asked for does not exist (an unknown projection or key). */
+export interface NotFound {
+  readonly _tag: 'NotFound'
+  readonly message: string
+}
+
+/** Every way a request can fail, as a value. */
+export type AppendError = DomainError | Unavailable | Internal | NotFound
 
 export const unavailable = (message: string, details?: Record<string, unknown>): AppendError =>
   details === undefined ? { _tag: 'Unavailable', message } : { _tag: 'Unavailable', message, details }
 
 export const internal = (message: string): AppendError => ({ _tag: 'Internal', message })
+
+export const notFound = (message: string): AppendError => ({ _tag: 'NotFound', message })

@@ -1,5 +1,5 @@
 import { connect, type Msg } from '@nats-io/transport-node'
-import { unpack } from 'msgpackr'
+import { pack, unpack } from 'msgpackr'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { Kvm } from '@nats-io/kv'
 import { bucketOf, readProjection, startProjection } from '../../../src/adapters/nats/projectionRunner.js'
@@ -121,5 +121,23 @@ describe('projections: fold the log into KV and publish every change', () => {
     await waitFor(() => badRunner.status().state === 'failed')
     expect(badRunner.status().lastError?.message).toMatch(/not a valid projection key/)
     await badRunner.stop()
+  })
+})
+
+describe('projection reads over NATS: allsource.projection.<tenant>.<projection>', () => {
+  const fixture = withProcessor()
+
+  it('answers { key, state, offset }, NOT_FOUND, INVALID_ID, and status without a key', async () => {
+    const { app, nc } = fixture()
+    await app.append('acme', 'user-1', [{ type: 'user.created', payload: { name: 'Ann' } }])
+    const [runner] = await app.startProjections([entityState] as ProjectionDefinition<unknown>[])
+    await waitFor(() => runner?.status().state === 'live' && runner.status().checkpoint >= 1)
+    const ask = async (subject: string, body: unknown) => unpack((await nc.request(subject, pack(body), { timeout: 5_000 })).data) as Record<string, unknown>
+    expect(await ask('allsource.projection.acme.entity-state', { key: 'user-1' })).toEqual({ key: 'user-1', state: { name: 'Ann' }, offset: 1 })
+    expect(await ask('allsource.projection.acme.entity-state', { key: 'user-2' })).toMatchObject({ error: { code: 'NOT_FOUND' } })
+    expect(await ask('allsource.projection.acme.nothing-here', { key: 'user-1' })).toMatchObject({ error: { code: 'NOT_FOUND' } })
+    expect(await ask('allsource.projection.acme.entity-state', { key: 'a b' })).toMatchObject({ error: { code: 'INVALID_ID' } })
+    expect(await ask('allsource.projection.acme.entity-state', {})).toMatchObject({ name: 'entity-state', state: 'live', lag: 0 })
+    await expect(app.startProjections([entityState] as ProjectionDefinition<unknown>[])).rejects.toThrow(/already running/)
   })
 })

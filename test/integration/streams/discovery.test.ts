@@ -16,6 +16,7 @@ describe('NATS micro discovery', () => {
       { name: 'append', subject: 'allsource.append.*.*', queue_group: 'allsource', metadata: {} },
       { name: 'read', subject: 'allsource.read.*.*', queue_group: 'allsource', metadata: {} },
       { name: 'query', subject: 'allsource.query.*', queue_group: 'allsource', metadata: {} },
+      { name: 'projection', subject: 'allsource.projection.*.*', queue_group: 'allsource', metadata: {} },
     ])
 
     const client = createAllSourceClient(fixture().nc)

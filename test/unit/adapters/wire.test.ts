@@ -5,7 +5,7 @@ import { statusOf, toWireError } from '../../../src/adapters/nats/errorCodes.js'
 import { decodeBody, encodeBody } from '../../../src/adapters/nats/wireCodec.js'
 import { uuidv7 } from '../../../src/adapters/system/uuidv7.js'
 import { badRequest, invalidId, tooLarge, validationFailed, wrongExpectedVersion } from '../../../src/domain/streams/errors.js'
-import { internal, unavailable } from '../../../src/application/streams/errors.js'
+import { internal, notFound, unavailable } from '../../../src/application/streams/errors.js'
 import { commitOf } from '../../support/eventLogContract.js'
 
 describe('commit codec', () => {
@@ -51,6 +51,7 @@ describe('error table', () => {
     [tooLarge(2_000_000, 1_048_576), 'TOO_LARGE', 413],
     [unavailable('x', { commitId: 'c' }), 'UNAVAILABLE', 503],
     [internal('x'), 'INTERNAL', 500],
+    [notFound('x'), 'NOT_FOUND', 404],
   ] as const)('maps %o to %s (%i)', (error, code, status) => {
     const wire = toWireError(error)
     expect(wire.code).toBe(code)
