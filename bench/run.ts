@@ -10,6 +10,9 @@ import { hydration } from './scenarios/hydration.js'
 import { queryLatencies, replayLibrary, replayRaw, writeLog } from './scenarios/replay.js'
 import { ingest } from './scenarios/ingest.js'
 import { createAllSource } from '../src/main/allSource.js'
+import { startProjection } from '../src/adapters/nats/projectionRunner.js'
+import { entityState, eventCounter } from '../src/domain/projections/builtins.js'
+import type { ProjectionDefinition } from '../src/domain/projections/projection.js'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { forwarder, type ServiceResult, service } from './scenarios/service.js'
 import { median, type Row, table, writeReport } from './report.js'
@@ -127,7 +130,15 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
       await indexer.stop()
       await app.close()
       const byId = await queryLatencies(b, true, sample)
-      return { raw, lib, scans, byId, indexRate: replayEvents / indexSeconds }
+      const folds: Record<string, number> = {}
+      for (const def of [entityState, eventCounter] as ProjectionDefinition<unknown>[]) {
+        const t1 = performance.now()
+        const runner = await startProjection(b.nc, def)
+        while (runner.status().checkpoint < last) await new Promise((r) => setTimeout(r, 20))
+        folds[def.name] = replayEvents / ((performance.now() - t1) / 1000)
+        await runner.stop()
+      }
+      return { raw, lib, scans, byId, indexRate: replayEvents / indexSeconds, folds }
     } finally {
       await b.stop()
     }
@@ -138,7 +149,9 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   const byId = replay.byId['by event id (indexed)']
   if (byId !== undefined) rows.push({ scenario: '7 query (1M log)', metric: 'by event id (indexed)', value: byId, unit: 'ms' })
   rows.push({ scenario: '7 id index', metric: 'indexing rate', value: replay.indexRate, unit: 'events/s' })
-  rows.push({ scenario: '8 projections', metric: 'fold', value: undefined, unit: 'events/s', note: 'issue 4' })
+  for (const [name, value] of Object.entries(replay.folds)) {
+    rows.push({ scenario: '8 projections', metric: `${name} fold`, value, unit: 'events/s', baseline: '7 replay raw/ordered consumer', target: '≥ 0.7×' })
+  }
   const hyd = await step('hydration', () => rounds(R, (b) => hydration(b, o.quick ? 3 : 20)))
   rows.push({ scenario: '9 hydration', metric: 'cold, 1,000 events, no snapshot', value: median(hyd.map((h) => h.full)), unit: 'ms' })
   rows.push({ scenario: '9 hydration', metric: 'cold, 1,000 events, snapshot', value: median(hyd.map((h) => h.snapshot)), unit: 'ms', target: '≤ 5 ms' })
@@ -200,6 +213,9 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
 - **7 query**: on the 1,000,000-event log of the replay scenario, one \`createQuery\` call each
   (single run): one stream's 1,000 events; the first and a middle page of 1,000 by type; then the
   event-id indexer indexes the whole log (its rate is reported) and one event is looked up by id.
+- **8 projections**: on the same 1,000,000-event log, \`startProjection\` of \`entity-state\` (1,000
+  keys) and then \`event-counter\` (1 key) from offset 0 until the checkpoint reaches the end;
+  events per second, next to the raw ordered consumer's read rate.
 - **9 hydration**: \`loadStream\` of a 1,000-event \`account-*\` stream (the example module), folded
   from the log with an ordered consumer; then the same from a KV snapshot taken at its head;
   medians of repeated cold loads.
@@ -208,7 +224,7 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   live heap. RSS is V8's high-water mark from the load, not what stays live; the same probe with
   \`node --max-old-space-size=256\` ended at about 230 MB RSS with the same 71 MB live heap.
 - **11 durable**: raw-limit and service again against a server with \`sync_interval: always\`.
-- 8 waits for projections (issue 4).`
+`
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {

@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import { type KV, Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { after, isProjectionKey, type Position, type ProjectedEvent, type ProjectionDefinition, takes } from '../../domain/projections/projection.js'
@@ -10,6 +10,14 @@ interface Entry<S> {
   readonly state: S
   readonly offset: number
   readonly index: number
+}
+
+/** One change of one key, as published on the projection topic. */
+interface Update {
+  readonly tenant: string
+  readonly key: string
+  readonly state: unknown
+  readonly offset: number
 }
 
 export interface ProjectionStatus {
@@ -101,48 +109,74 @@ export const startProjection = async <S>(
     return entry
   }
 
+  /** Folds one commit into `changed` (the chunk's pending writes); throws on a poison event. */
+  const foldCommit = async (m: JsMsg, changed: Map<string, Entry<S>>, updates: Update[]): Promise<void> => {
+    const commit = decodeCommit(m.data, m.seq)
+    const mine = new Map<string, Entry<S>>()
+    const myUpdates: Update[] = []
+    for (let index = 0; index < commit.events.length; index++) {
+      const e: ProjectedEvent = { ...(commit.events[index] as ProjectedEvent), tenant: commit.tenant, stream: commit.stream, offset: m.seq }
+      if (!takes(def, e)) continue
+      const key = def.key(e)
+      if (key === undefined) continue
+      if (!isProjectionKey(key)) throw new Error(`key "${key}" is not a valid projection key`)
+      const k = `${commit.tenant}.${key}`
+      const current = mine.get(k) ?? changed.get(k) ?? (await entryOf(k))
+      const position: Position = { offset: m.seq, index }
+      if (current !== undefined && !after(position, current)) continue
+      const next = def.fold(current === undefined ? def.initialState : current.state, e)
+      if (next === undefined) throw new Error('fold returned undefined')
+      mine.set(k, { state: next, offset: m.seq, index })
+      folded++
+    }
+    // Only a commit folded whole joins the chunk: a poison event leaves no partial commit behind.
+    for (const [k, entry] of mine) {
+      changed.set(k, entry)
+      myUpdates.push({ tenant: commit.tenant, key: k.slice(commit.tenant.length + 1), state: entry.state, offset: m.seq })
+    }
+    updates.push(...myUpdates)
+  }
+
+  /** Writes a chunk's keys once each, then publishes its updates in order, then acks its commits. */
+  const flush = async (chunk: JsMsg[], changed: Map<string, Entry<S>>, updates: Update[]): Promise<void> => {
+    await Promise.all([...changed].map(([k, entry]) => kv.put(k, encodeMsgpack(entry))))
+    for (const [k, entry] of changed) cache.set(k, entry)
+    for (const u of updates) {
+      nc.publish(`${prefix}.projections.${u.tenant}.${def.name}.${u.key}`, encodeMsgpack({ projection: def.name, ...u }))
+    }
+    const last = chunk[chunk.length - 1]
+    if (last === undefined) return
+    for (const m of chunk.slice(0, -1)) m.ack()
+    await last.ackAck() // acks travel in order on one connection: this one lands last
+    checkpoint = last.seq
+    lag = last.info.pending
+    state = lag === 0 ? 'live' : 'catching-up'
+    if (cache.size > 100_000) cache.clear()
+  }
+
   const loop = (async () => {
+    let chunk: JsMsg[] = []
+    let changed = new Map<string, Entry<S>>()
+    let updates: Update[] = []
     for await (const m of messages) {
-      const commit = decodeCommit(m.data, m.seq)
-      const changed = new Map<string, { key: string; entry: Entry<S> }>()
       try {
-        for (let index = 0; index < commit.events.length; index++) {
-          const e: ProjectedEvent = { ...(commit.events[index] as ProjectedEvent), tenant: commit.tenant, stream: commit.stream, offset: m.seq }
-          if (!takes(def, e)) continue
-          const key = def.key(e)
-          if (key === undefined) continue
-          if (!isProjectionKey(key)) throw new Error(`key "${key}" is not a valid projection key`)
-          const k = `${commit.tenant}.${key}`
-          const current = changed.get(k)?.entry ?? (await entryOf(k))
-          const position: Position = { offset: m.seq, index }
-          if (current !== undefined && !after(position, current)) continue
-          const next = def.fold(current === undefined ? def.initialState : current.state, e)
-          if (next === undefined) throw new Error('fold returned undefined')
-          changed.set(k, { key, entry: { state: next, offset: m.seq, index } })
-          folded++
-        }
+        await foldCommit(m, changed, updates)
       } catch (err) {
-        // Park: no write, no ack, no retry loop; the status says where and why.
+        // Park: keep what came before, write and ack nothing of this commit, no retry loop.
+        await flush(chunk, changed, updates)
         state = 'failed'
         lastError = { offset: m.seq, message: err instanceof Error ? err.message : String(err) }
         messages.stop()
         break
       }
-      for (const [k, { entry }] of changed) {
-        await kv.put(k, encodeMsgpack(entry))
-        cache.set(k, entry)
+      chunk.push(m)
+      // Write in chunks while catching up; at once when caught up (live).
+      if (chunk.length >= 256 || m.info.pending === 0) {
+        await flush(chunk, changed, updates)
+        chunk = []
+        changed = new Map()
+        updates = []
       }
-      for (const { key, entry } of changed.values()) {
-        nc.publish(
-          `${prefix}.projections.${commit.tenant}.${def.name}.${key}`,
-          encodeMsgpack({ projection: def.name, tenant: commit.tenant, key, state: entry.state, offset: entry.offset }),
-        )
-      }
-      await m.ackAck()
-      checkpoint = m.seq
-      lag = m.info.pending
-      state = lag === 0 ? 'live' : 'catching-up'
-      if (cache.size > 100_000) cache.clear()
     }
   })()
 
