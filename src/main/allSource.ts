@@ -14,7 +14,9 @@ import type { AppendError } from '../application/streams/errors.js'
 import { ensureEventStream } from '../adapters/nats/eventStream.js'
 import { replayEvents, type ReplayedEvent, type ReplayOptions } from '../adapters/nats/replay.js'
 import { createKvSnapshotStore } from '../adapters/nats/kvSnapshotStore.js'
-import { type ProjectionRunner, startProjection } from '../adapters/nats/projectionRunner.js'
+import { type ProjectionRunner, type ProjectionRunnerOptions, startProjection } from '../adapters/nats/projectionRunner.js'
+import { createProjectionReader, type ProjectionReader } from '../adapters/nats/projectionReader.js'
+import { startProjectionEndpoints } from '../adapters/nats/projectionEndpoints.js'
 import { isProjectionName, type ProjectionDefinition } from '../domain/projections/projection.js'
 import { openEventIdIndex, startEventIdIndexer } from '../adapters/nats/eventIdIndex.js'
 import { createQuery, type QueryPage } from '../adapters/nats/query.js'
@@ -40,6 +42,8 @@ export interface AllSourceOptions {
   readonly maxResidentStreams?: number
   readonly idleTimeoutMs?: number
   readonly maxMailbox?: number
+  /** Lease, retirement and chunk settings for the projections this instance runs. */
+  readonly projectionOptions?: Omit<ProjectionRunnerOptions, 'prefix'>
   readonly publishTimeoutMs?: number
   /** Snapshot module streams every this many events into KV `ALLSOURCE_SNAPSHOTS` (default 100; 0 = never). */
   readonly snapshotEvery?: number
@@ -136,6 +140,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const indexers: { stop(): Promise<void> }[] = []
   const ingests: IngestProcessor[] = []
   const projections = new Map<string, { readonly def: ProjectionDefinition<unknown>; readonly runner: ProjectionRunner }>()
+  const readers: ProjectionReader[] = []
   /** The module of a valid tenant/stream pair, or the typed error. */
   const moduleStream = (tenant: string, stream: string) => {
     const t = validateTenant(tenant)
@@ -214,14 +219,16 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       for (const def of definitions) {
         if (!isProjectionName(def.name)) throw new Error(`projection name "${def.name}" is not 1–64 of A–Z a–z 0–9 _ -`)
         if (projections.has(def.name)) throw new Error(`projection "${def.name}" is already running`)
-        const runner = await startProjection(o.nc, def, { prefix })
+        const runner = await startProjection(o.nc, def, { prefix, ...o.projectionOptions })
         projections.set(def.name, { def, runner })
         started.push(runner)
       }
       return started
     },
     async serve() {
-      const service = await startAppendService(o.nc, supervisor, log, query, { prefix, limits }, projections)
+      const reader = await createProjectionReader(o.nc)
+      readers.push(reader)
+      const service = await startAppendService(o.nc, supervisor, log, query, { prefix, limits }, (base) => startProjectionEndpoints(o.nc, reader, base))
       services.push(service)
       return service
     },
@@ -232,6 +239,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
         ...indexers.map((i) => i.stop()),
         ...[...projections.values()].map((p) => p.runner.stop()),
       ])
+      for (const r of readers) r.close()
       await supervisor.close()
       log.close()
     },

@@ -4,8 +4,6 @@ import { type AppendLimits, defaultAppendLimits, validateAppendRequest, validate
 import { validateReadRequest } from '../../domain/reading/readRequest.js'
 import { validateQueryRequest } from '../../domain/reading/queryRequest.js'
 import type { Query } from './query.js'
-import { readProjection } from './projectionRunner.js'
-import { isProjectionKey } from '../../domain/projections/projection.js'
 import { notFound } from '../../application/streams/errors.js'
 import { invalidId } from '../../domain/streams/errors.js'
 import type { Appender } from '../../application/streams/appender.js'
@@ -51,7 +49,8 @@ export const startAppendService = async (
   log: EventLog,
   query: Query,
   options: Partial<AppendServiceOptions> = {},
-  projections: ReadonlyMap<string, { readonly def: { readonly name: string; readonly version: number }; readonly runner: { status(): unknown } }> = new Map(),
+  /** More endpoints to serve and announce alongside (the projection API). */
+  more: (base: { readonly prefix: string; readonly queue: string }) => readonly Endpoint[] = () => [],
 ): Promise<AppendService> => {
   const o = { ...defaultAppendServiceOptions, ...options }
   const base = { prefix: o.prefix, tokens: 2, queue: o.queue }
@@ -77,18 +76,7 @@ export const startAppendService = async (
     if (E.isLeft(q)) return q
     return E.right(await query(tenant.right, q.right))
   })
-  const projection: Endpoint = startEndpoint(nc, { ...base, verb: 'projection', emptyBody: 'allowed' }, async (tokens, body) => {
-    const tenant = validateTenant(tokens[0])
-    if (E.isLeft(tenant)) return tenant
-    const running = projections.get(tokens[1] ?? '')
-    if (running === undefined) return E.left(notFound(`no projection "${tokens[1] ?? ''}" runs here`))
-    const key = typeof body === 'object' && body !== null ? (body as { key?: unknown }).key : undefined
-    if (key === undefined) return E.right(running.runner.status())
-    if (typeof key !== 'string' || !isProjectionKey(key)) return E.left(invalidId('key', 'a projection key is 1–255 of A–Z a–z 0–9 _ - = .'))
-    const entry = await readProjection(nc, running.def, tenant.right, key)
-    return entry === undefined ? E.left(notFound(`no key "${key}" in projection "${running.def.name}" for tenant "${tenant.right}"`)) : E.right(entry)
-  })
-  const endpoints = [append, read, queryEndpoint, projection]
+  const endpoints = [append, read, queryEndpoint, ...more({ prefix: o.prefix, queue: o.queue })]
   const discovery = startMicroDiscovery(
     nc,
     { name: o.prefix, version: o.version, description: 'AllSource event store: append with optimistic concurrency, read streams' },

@@ -1,199 +1,219 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
-import { type KV, Kvm } from '@nats-io/kv'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { after, isProjectionKey, type Position, type ProjectedEvent, type ProjectionDefinition, takes } from '../../domain/projections/projection.js'
-import { decodeCommit } from '../codec/commitCodec.js'
-import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
+import { createActor, fromCallback, fromPromise, type EventObject } from 'xstate'
+import { type FoldInput, type ProjectionActorEvent, projectionMachine, type ProjectionSnapshot, stateOf, type SwitchInput } from '../../../actors/projections/projectionMachine.js'
+import { bucketName, durableName, type ProjectionStatus, type ReadModelPointer } from '../../domain/projections/operations.js'
+import type { ProjectionDefinition } from '../../domain/projections/projection.js'
+import { openProjectionCatalog, type ProjectionCatalog, ProjectionLease } from './projectionControl.js'
+import { LOG_STREAM, runFold, type RunningFold } from './projectionFold.js'
 
-/** A read-model entry as stored in KV: the state and the position of the last event folded into it. */
-interface Entry<S> {
-  readonly state: S
-  readonly offset: number
-  readonly index: number
-}
-
-/** One change of one key, as published on the projection topic. */
-interface Update {
-  readonly tenant: string
-  readonly key: string
-  readonly state: unknown
-  readonly offset: number
-}
-
-export interface ProjectionStatus {
-  readonly name: string
-  readonly version: number
-  readonly state: 'starting' | 'catching-up' | 'live' | 'failed' | 'stopped'
-  /** Offset of the last commit fully applied and acknowledged. */
-  readonly checkpoint: number
-  /** Commits of the log not yet applied. */
-  readonly lag: number
-  readonly eventsPerSecond: number
-  readonly lastError?: { readonly offset: number; readonly message: string }
+export interface ProjectionRunnerOptions {
+  readonly prefix?: string
+  /** This instance's name in leases and status reports. */
+  readonly owner?: string
+  /** How long a silent lease holder keeps its lease (default 10 s). */
+  readonly leaseTtlMs?: number
+  /** How long a replaced read model stays readable after a switch-over (default 30 s). */
+  readonly retireAfterMs?: number
+  /** Commits per KV write chunk while catching up (default 256). */
+  readonly chunk?: number
 }
 
 export interface ProjectionRunner {
+  readonly name: string
+  /** This instance's view: its state, checkpoint, lag, events/s and last error. */
   status(): ProjectionStatus
+  /** Resolves once the status satisfies `ready` (polled; for tests and tools). */
+  until(ready: (s: ProjectionStatus) => boolean, timeoutMs?: number): Promise<ProjectionStatus>
+  /** Stops folding, waits for the chunk in flight, and releases the lease for another instance. */
   stop(): Promise<void>
 }
 
-export const bucketOf = (p: { readonly name: string; readonly version: number }) => `ALLSOURCE_PROJ_${p.name}_v${p.version}`
-const durableOf = (p: { readonly name: string; readonly version: number }) => `proj=${p.name}=v${p.version}`
-
-/** Reads one key of a projection's read model: `{ key, state, offset }`, or undefined. */
-export const readProjection = async (
-  nc: NatsConnection,
-  p: { readonly name: string; readonly version: number },
-  tenant: string,
-  key: string,
-): Promise<{ readonly key: string; readonly state: unknown; readonly offset: number } | undefined> => {
-  const kv = await new Kvm(nc).open(bucketOf(p))
-  const e = await kv.get(`${tenant}.${key}`)
-  if (e === null || e.operation !== 'PUT') return undefined
-  const entry = decodeMsgpack(e.value) as Entry<unknown>
-  return { key, state: entry.state, offset: entry.offset }
-}
+const randomOwner = () => `${process.pid}-${Math.random().toString(36).slice(2, 8)}`
 
 /**
- * Folds the log into a projection's read model (KV bucket `ALLSOURCE_PROJ_<name>_v<version>`,
- * key `<tenant>.<key>`) and publishes every change on `allsource.projections.<tenant>.<name>.<key>`
- * as `{ projection, tenant, key, state, offset }`, in offset order per key.
- *
- * Exactly once per key: each entry records the position (offset, index in commit) of the last
- * event folded into it, and an event at or before that position is skipped. A commit is acked
- * (the checkpoint) only after all its keys are written, so a crash anywhere re-delivers it and
- * re-applies nothing. A topic update may repeat after a crash; it carries its offset. A fold that
- * throws or returns undefined parks the projection in `failed` with the offending offset.
+ * Runs one projection's actor on this processor instance: it waits for the projection's lease, then
+ * folds the log into the active read model (see {@link runFold} for the exactly-once rules), obeys
+ * pause/resume/rebuild requests from the control bucket, and reports its status there about once a
+ * second and on every change of state.
  */
-export const startProjection = async <S>(
-  nc: NatsConnection,
-  def: ProjectionDefinition<S>,
-  options: { readonly prefix?: string } = {},
-): Promise<ProjectionRunner> => {
+export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefinition<S>, options: ProjectionRunnerOptions = {}): Promise<ProjectionRunner> => {
   const prefix = options.prefix ?? 'allsource'
-  const jsm = await jetstreamManager(nc)
-  const kv: KV = await new Kvm(nc).create(bucketOf(def), { history: 1 })
-  const name = durableOf(def)
-  const existing = await jsm.consumers.info('ALLSOURCE_EVENTS', name).catch(() => undefined)
-  if (existing === undefined || existing.num_ack_pending > 0) {
-    // Resume right after the last commit fully applied (see durable subscriptions).
-    if (existing !== undefined) await jsm.consumers.delete('ALLSOURCE_EVENTS', name)
-    await jsm.consumers.add('ALLSOURCE_EVENTS', {
-      durable_name: name,
-      filter_subject: `${prefix}.events.>`,
-      ack_policy: AckPolicy.Explicit,
-      max_ack_pending: 1_000,
-      ...(existing === undefined
-        ? { deliver_policy: DeliverPolicy.All }
-        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: existing.ack_floor.stream_seq + 1 }),
-    })
+  const owner = options.owner ?? randomOwner()
+  const catalog: ProjectionCatalog = await openProjectionCatalog(nc)
+  const lease = new ProjectionLease(catalog.kv, def.name, owner, options.leaseTtlMs ?? 10_000)
+  const retireAfterMs = options.retireAfterMs ?? 30_000
+  const folds = new Set<Promise<void>>()
+  const timers = new Set<ReturnType<typeof setTimeout>>()
+  const retiring = new Set<number>()
+  const stopping = new AbortController()
+  /** Last offset published on the topic by any fold here: a rebuild publishes only past it. */
+  let publishedThrough = 0
+  let firstPrepare = true
+
+  const logic = projectionMachine.provide({
+    actors: {
+      acquireLease: fromPromise(() => lease.acquire(stopping.signal)),
+      holdLease: fromCallback<EventObject, { name: string }>(({ sendBack }) => {
+        const timer = setInterval(() => {
+          void lease.renew().then((ok) => {
+            if (!ok) sendBack({ type: 'LEASE_LOST' } satisfies ProjectionActorEvent)
+          })
+        }, lease.renewEveryMs)
+        return () => clearInterval(timer)
+      }),
+      watchControl: fromCallback<EventObject, { name: string }>(({ sendBack }) => {
+        let stop: (() => void) | undefined
+        let gone = false
+        void catalog
+          .watchControl(def.name, (control) => sendBack({ type: 'CONTROL', control } satisfies ProjectionActorEvent))
+          .then((s) => (gone ? s() : (stop = s)))
+        return () => {
+          gone = true
+          stop?.()
+        }
+      }),
+      prepare: fromPromise(async () => {
+        await Promise.all(folds) // a fold from before (a switch, a retry) must be done before another starts
+        const pointer = await catalog.ensurePointer(def.name, def.version)
+        // The generation before the active one outlives a switch-over only by `retireAfterMs`, unless its
+        // owner died first: a new owner retires it.
+        if (firstPrepare && pointer.generation > 1) await retire(pointer.generation - 1)
+        firstPrepare = false
+        return { pointer, control: await catalog.control(def.name) }
+      }),
+      fold: fromCallback<EventObject, FoldInput>(({ input, sendBack }) => {
+        if (input.idle === true) return () => undefined
+        let running: RunningFold | undefined
+        let cancelled = false
+        const { role } = input
+        const target = { bucket: bucketName(def.name, input.pointer.generation), durable: durableName(def.name, input.pointer.generation), fromOffset: input.pointer.fromOffset }
+        const done = (async () => {
+          if (role === 'rebuild') await freshRebuildTarget(input.pointer)
+          if (cancelled) return
+          running = await runFold(nc, def, target, {
+            prefix,
+            chunk: options.chunk,
+            publishAfter: () => publishedThrough,
+            published: (offset) => (publishedThrough = Math.max(publishedThrough, offset)),
+            mayWrite: () => lease.isHeld() && !cancelled,
+          }, {
+            progress: (p) => !cancelled && sendBack({ type: 'PROGRESS', role, ...p } satisfies ProjectionActorEvent),
+            poison: (p) => !cancelled && sendBack({ type: 'POISON', role, ...p } satisfies ProjectionActorEvent),
+            failure: (message) => !cancelled && sendBack({ type: 'FAILURE', role, message } satisfies ProjectionActorEvent),
+          })
+          if (cancelled) await running.stop()
+        })().catch((err: unknown) => {
+          if (!cancelled) sendBack({ type: 'FAILURE', role, message: err instanceof Error ? err.message : String(err) } satisfies ProjectionActorEvent)
+        })
+        const tracked = done.then(() => undefined)
+        folds.add(tracked)
+        void tracked.finally(() => folds.delete(tracked))
+        return () => {
+          cancelled = true
+          const stopped = running?.stop() ?? Promise.resolve()
+          folds.add(stopped)
+          void stopped.finally(() => folds.delete(stopped))
+        }
+      }),
+      switchOver: fromPromise<ReadModelPointer, SwitchInput>(async ({ input }) => {
+        await Promise.all(folds)
+        await catalog.switchPointer(def.name, input.from, input.to)
+        await catalog.updateControl(def.name, (c) => (c.rebuild?.id === input.to.rebuildId ? { paused: c.paused, retry: c.retry } : c))
+        // Readers elsewhere may still hold the old pointer for a moment: retire the old generation later.
+        retiring.add(input.from.generation)
+        const timer = setTimeout(() => {
+          timers.delete(timer)
+          retiring.delete(input.from.generation)
+          void retire(input.from.generation)
+        }, retireAfterMs)
+        timers.add(timer)
+        return input.to
+      }),
+    },
+  })
+
+  const retire = async (generation: number): Promise<void> => {
+    const jsm = await jetstreamManager(nc)
+    await jsm.consumers.delete(LOG_STREAM, durableName(def.name, generation)).catch(() => undefined)
+    await new Kvm(nc).open(bucketName(def.name, generation)).then((kv) => kv.destroy()).catch(() => undefined)
   }
-  const consumer = await jetstream(nc).consumers.get('ALLSOURCE_EVENTS', name)
-  const messages = await consumer.consume({ max_messages: 512 })
-  const cache = new Map<string, Entry<S>>()
-  const initial = await consumer.info()
-  let state: ProjectionStatus['state'] = initial.num_pending === 0 ? 'live' : 'catching-up'
-  let checkpoint = initial.ack_floor.stream_seq
-  let lag = 0
-  let lastError: ProjectionStatus['lastError']
-  let folded = 0
-  const started = Date.now()
 
-  const entryOf = async (k: string): Promise<Entry<S> | undefined> => {
-    const cached = cache.get(k)
-    if (cached !== undefined) return cached
-    const e = await kv.get(k)
-    if (e === null || e.operation !== 'PUT') return undefined
-    const entry = decodeMsgpack(e.value) as Entry<S>
-    cache.set(k, entry)
-    return entry
+  /** A rebuild resumes where a dead owner left it, but one asked for anew starts from an empty bucket. */
+  const freshRebuildTarget = async (to: ReadModelPointer): Promise<void> => {
+    const key = `${def.name}.rebuilding`
+    const e = await catalog.kv.get(key)
+    const was = e !== null && e.operation === 'PUT' ? (e.json() as ReadModelPointer) : undefined
+    if (was !== undefined && JSON.stringify(was) === JSON.stringify(to)) return
+    await retire(to.generation)
+    await catalog.kv.put(key, JSON.stringify(to))
   }
 
-  /** Folds one commit into `changed` (the chunk's pending writes); throws on a poison event. */
-  const foldCommit = async (m: JsMsg, changed: Map<string, Entry<S>>, updates: Update[]): Promise<void> => {
-    const commit = decodeCommit(m.data, m.seq)
-    const mine = new Map<string, Entry<S>>()
-    const myUpdates: Update[] = []
-    for (let index = 0; index < commit.events.length; index++) {
-      const e: ProjectedEvent = { ...(commit.events[index] as ProjectedEvent), tenant: commit.tenant, stream: commit.stream, offset: m.seq }
-      if (!takes(def, e)) continue
-      const key = def.key(e)
-      if (key === undefined) continue
-      if (!isProjectionKey(key)) throw new Error(`key "${key}" is not a valid projection key`)
-      const k = `${commit.tenant}.${key}`
-      const current = mine.get(k) ?? changed.get(k) ?? (await entryOf(k))
-      const position: Position = { offset: m.seq, index }
-      if (current !== undefined && !after(position, current)) continue
-      const next = def.fold(current === undefined ? def.initialState : current.state, e)
-      if (next === undefined) throw new Error('fold returned undefined')
-      mine.set(k, { state: next, offset: m.seq, index })
-      folded++
-    }
-    // Only a commit folded whole joins the chunk: a poison event leaves no partial commit behind.
-    for (const [k, entry] of mine) {
-      changed.set(k, entry)
-      myUpdates.push({ tenant: commit.tenant, key: k.slice(commit.tenant.length + 1), state: entry.state, offset: m.seq })
-    }
-    updates.push(...myUpdates)
-  }
+  const actor = createActor(logic, { input: { name: def.name, version: def.version } })
+  let last: { folded: number; at: number; rate: number } = { folded: 0, at: performance.now(), rate: 0 }
 
-  /** Writes a chunk's keys once each, then publishes its updates in order, then acks its commits. */
-  const flush = async (chunk: JsMsg[], changed: Map<string, Entry<S>>, updates: Update[]): Promise<void> => {
-    await Promise.all([...changed].map(([k, entry]) => kv.put(k, encodeMsgpack(entry))))
-    for (const [k, entry] of changed) cache.set(k, entry)
-    for (const u of updates) {
-      nc.publish(`${prefix}.projections.${u.tenant}.${def.name}.${u.key}`, encodeMsgpack({ projection: def.name, ...u }))
-    }
-    const last = chunk[chunk.length - 1]
-    if (last === undefined) return
-    for (const m of chunk.slice(0, -1)) m.ack()
-    await last.ackAck() // acks travel in order on one connection: this one lands last
-    checkpoint = last.seq
-    lag = last.info.pending
-    state = lag === 0 ? 'live' : 'catching-up'
-    if (cache.size > 100_000) cache.clear()
-  }
-
-  const loop = (async () => {
-    let chunk: JsMsg[] = []
-    let changed = new Map<string, Entry<S>>()
-    let updates: Update[] = []
-    for await (const m of messages) {
-      try {
-        await foldCommit(m, changed, updates)
-      } catch (err) {
-        // Park: keep what came before, write and ack nothing of this commit, no retry loop.
-        await flush(chunk, changed, updates)
-        state = 'failed'
-        lastError = { offset: m.seq, message: err instanceof Error ? err.message : String(err) }
-        messages.stop()
-        break
-      }
-      chunk.push(m)
-      // Write in chunks while catching up; at once when caught up (live).
-      if (chunk.length >= 256 || m.info.pending === 0) {
-        await flush(chunk, changed, updates)
-        chunk = []
-        changed = new Map()
-        updates = []
-      }
-    }
-  })()
-
-  return {
-    status: () => ({
+  const statusOf = (s: ProjectionSnapshot): ProjectionStatus => {
+    const c = s.context
+    const now = performance.now()
+    const folded = c.active.folded + (c.rebuild?.folded ?? 0)
+    if (folded < last.folded) last = { folded, at: now, rate: 0 }
+    else if (now - last.at >= 1_000) last = { folded, at: now, rate: Math.round(((folded - last.folded) * 1_000) / (now - last.at)) }
+    return {
       name: def.name,
       version: def.version,
-      state,
-      checkpoint,
-      lag,
-      eventsPerSecond: Math.round(folded / Math.max(0.001, (Date.now() - started) / 1000)),
-      ...(lastError !== undefined ? { lastError } : {}),
-    }),
+      state: stateOf(s),
+      checkpoint: c.active.checkpoint,
+      lag: c.active.lag,
+      eventsPerSecond: last.rate,
+      ...(c.pointer !== undefined ? { generation: c.pointer.generation } : {}),
+      ...(c.rebuild !== undefined ? { rebuild: { id: c.rebuild.id, fromOffset: c.rebuild.fromOffset, checkpoint: c.rebuild.checkpoint, lag: c.rebuild.lag } } : {}),
+      ...(c.lastError !== undefined ? { lastError: { ...c.lastError, at: new Date(c.lastError.at).toISOString() } } : {}),
+      owner,
+      updatedAt: new Date().toISOString(),
+    }
+  }
+
+  // Report to the control bucket on every change of state, and at most once a second otherwise;
+  // only the lease holder writes the shared status.
+  let reported: { state: string; at: number } = { state: '', at: 0 }
+  let reporting = Promise.resolve()
+  const report = (s: ProjectionSnapshot) => {
+    const state = stateOf(s)
+    if (!lease.isHeld() || (state === reported.state && performance.now() - reported.at < 1_000)) return
+    reported = { state, at: performance.now() }
+    const status = statusOf(s)
+    reporting = reporting.then(() => catalog.putStatus(status)).catch(() => undefined)
+  }
+  const subscription = actor.subscribe({ next: (s) => report(s), error: () => undefined })
+  const ticker = setInterval(() => report(actor.getSnapshot()), 1_000)
+  actor.start()
+
+  return {
+    name: def.name,
+    status: () => statusOf(actor.getSnapshot()),
+    async until(ready, timeoutMs = 60_000) {
+      const t0 = performance.now()
+      for (;;) {
+        const s = statusOf(actor.getSnapshot())
+        if (ready(s)) return s
+        if (performance.now() - t0 > timeoutMs) throw new Error(`projection "${def.name}" not ready after ${timeoutMs} ms: ${JSON.stringify(s)}`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    },
     async stop() {
-      messages.stop()
-      await loop.catch(() => undefined)
-      if (state !== 'failed') state = 'stopped'
+      stopping.abort()
+      clearInterval(ticker)
+      actor.send({ type: 'STOP' })
+      subscription.unsubscribe()
+      await Promise.all(folds)
+      for (const t of timers) clearTimeout(t)
+      // A switch-over done here retires its old generation now rather than never.
+      await Promise.all([...retiring].map((g) => retire(g)))
+      const held = lease.isHeld()
+      await lease.release()
+      if (held) await reporting.then(() => catalog.putStatus(statusOf(actor.getSnapshot()))).catch(() => undefined)
+      actor.stop()
     },
   }
 }

@@ -1,7 +1,5 @@
 import { connect, headers } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
-import { Kvm } from '@nats-io/kv'
-import { unpack } from 'msgpackr'
 import { describe, expect, it } from 'vitest'
 import { PipelinedPublisher } from '../../../src/adapters/nats/pipelinedPublisher.js'
 import { ensureEventStream } from '../../../src/adapters/nats/eventStream.js'
@@ -12,6 +10,7 @@ import { foldAll, type ProjectedEvent, type ProjectionDefinition } from '../../.
 import type { Commit } from '../../../src/domain/streams/event.js'
 import { withNatsServer } from '../../support/natsServer.js'
 import { spawnProcessor } from '../../support/processor.js'
+import { readModel } from '../../support/projections.js'
 
 describe('projections under SIGKILL during catch-up', () => {
   const server = withNatsServer()
@@ -50,7 +49,7 @@ describe('projections under SIGKILL during catch-up', () => {
 
     const env = { NATS_URL: server().url, ALLSOURCE_EXAMPLE_MODULES: '0', ALLSOURCE_INGEST: '0', ALLSOURCE_ID_INDEX: '0' }
     const jsm = await jetstreamManager(nc)
-    const checkpoint = async () => (await jsm.consumers.info('ALLSOURCE_EVENTS', 'proj=event-counter=v1').catch(() => undefined))?.ack_floor.stream_seq ?? 0
+    const checkpoint = async () => (await jsm.consumers.info('ALLSOURCE_EVENTS', 'proj_event-counter_1').catch(() => undefined))?.ack_floor.stream_seq ?? 0
     for (let kill = 0; kill < 3; kill++) {
       const p = spawnProcessor(env)
       await p.ready()
@@ -63,16 +62,11 @@ describe('projections under SIGKILL during catch-up', () => {
     const final = spawnProcessor(env)
     await final.ready()
     const caughtUp = async (name: string) =>
-      ((await jsm.consumers.info('ALLSOURCE_EVENTS', `proj=${name}=v1`).catch(() => undefined))?.ack_floor.stream_seq ?? 0) >= end
+      ((await jsm.consumers.info('ALLSOURCE_EVENTS', `proj_${name}_1`).catch(() => undefined))?.ack_floor.stream_seq ?? 0) >= end
     while (!((await caughtUp('event-counter')) && (await caughtUp('entity-state')))) await new Promise((r) => setTimeout(r, 50))
 
     for (const def of [eventCounter, entityState] as ProjectionDefinition<unknown>[]) {
-      const kv = await new Kvm(nc).open(`ALLSOURCE_PROJ_${def.name}_v1`)
-      const model = new Map<string, unknown>()
-      for await (const k of await kv.keys()) {
-        const e = await kv.get(k)
-        if (e !== null && e.operation === 'PUT') model.set(k, (unpack(e.value) as { state: unknown }).state)
-      }
+      const model = await readModel(nc, def.name)
       expect(model).toEqual(foldAll(def, events))
     }
     final.proc.kill('SIGTERM')

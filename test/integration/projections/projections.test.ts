@@ -1,31 +1,13 @@
 import { connect, type Msg } from '@nats-io/transport-node'
 import { pack, unpack } from 'msgpackr'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { Kvm } from '@nats-io/kv'
-import { bucketOf, readProjection, startProjection } from '../../../src/adapters/nats/projectionRunner.js'
+import { startProjection } from '../../../src/adapters/nats/projectionRunner.js'
+import { createProjectionReader } from '../../../src/adapters/nats/projectionReader.js'
+import { readModel, waitFor } from '../../support/projections.js'
 import { replayEvents } from '../../../src/adapters/nats/replay.js'
 import { entityState, eventCounter, eventFrequency } from '../../../src/domain/projections/builtins.js'
 import { foldAll, type ProjectedEvent, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
 import { withProcessor } from '../../support/processorFixture.js'
-
-const waitFor = async (cond: () => boolean | Promise<boolean>, timeoutMs = 60_000) => {
-  const t0 = Date.now()
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
-/** Everything in a projection's bucket, as `<tenant>.<key>` → state. */
-const readModel = async (nc: Parameters<typeof startProjection>[0], p: { name: string; version: number }) => {
-  const kv = await new Kvm(nc).open(bucketOf(p))
-  const out = new Map<string, unknown>()
-  for await (const k of await kv.keys()) {
-    const e = await kv.get(k)
-    if (e !== null && e.operation === 'PUT') out.set(k, (unpack(e.value) as { state: unknown }).state)
-  }
-  return out
-}
 
 describe('projections: fold the log into KV and publish every change', () => {
   const fixture = withProcessor()
@@ -52,7 +34,7 @@ describe('projections: fold the log into KV and publish every change', () => {
       const { nc } = fixture()
       const runner = await startProjection(nc, def)
       await waitFor(() => runner.status().state === 'live' && runner.status().checkpoint === events.at(-1)?.offset)
-      expect(await readModel(nc, def)).toEqual(foldAll(def, events))
+      expect(await readModel(nc, def.name)).toEqual(foldAll(def, events))
       expect(runner.status()).toMatchObject({ name: def.name, lag: 0 })
       await runner.stop()
     },
@@ -66,7 +48,7 @@ describe('projections: fold the log into KV and publish every change', () => {
     await first.stop()
     const second = await startProjection(nc, def)
     await waitFor(() => second.status().checkpoint === events.at(-1)?.offset)
-    expect(await readModel(nc, def)).toEqual(foldAll(def, events))
+    expect(await readModel(nc, def.name)).toEqual(foldAll(def, events))
     await second.stop()
   })
 
@@ -85,16 +67,18 @@ describe('projections: fold the log into KV and publish every change', () => {
     const runner = await startProjection(nc, def)
     await waitFor(() => runner.status().checkpoint === events.at(-1)?.offset)
     await nc.flush()
-    const model = await readModel(nc, def)
+    const model = await readModel(nc, def.name)
+    const reader = await createProjectionReader(nc)
     for (const [key, updates] of seen) {
       const offsets = updates.map((u) => u.offset)
       expect(offsets).toEqual([...offsets].sort((a, b) => a - b))
       expect(updates.at(-1)?.state).toEqual(model.get(`acme.${key}`))
-      expect(await readProjection(nc, def, 'acme', key)).toMatchObject({ key, offset: updates.at(-1)?.offset })
+      expect(await reader.get(def.name, 'acme', key)).toMatchObject({ key, offset: updates.at(-1)?.offset })
     }
     expect(seen.size).toBe([...model.keys()].filter((k) => k.startsWith('acme.')).length)
-    expect(await readProjection(nc, def, 'acme', 'nobody')).toBeUndefined()
+    expect(await reader.get(def.name, 'acme', 'nobody')).toBeUndefined()
     sub.unsubscribe()
+    reader.close()
     await runner.stop()
   })
 

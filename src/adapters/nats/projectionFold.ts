@@ -1,0 +1,207 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
+import { Kvm, type KV } from '@nats-io/kv'
+import type { NatsConnection } from '@nats-io/transport-node'
+import { after, isProjectionKey, type Position, type ProjectedEvent, type ProjectionDefinition, takes } from '../../domain/projections/projection.js'
+import { decodeCommit } from '../codec/commitCodec.js'
+import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
+
+/** A read-model entry as stored in KV: the state and the position of the last event folded into it. */
+export interface Entry<S> {
+  readonly state: S
+  readonly offset: number
+  readonly index: number
+}
+
+/** Where one fold writes: a KV bucket, fed by a durable consumer on the log that starts at `fromOffset`. */
+export interface FoldTarget {
+  readonly bucket: string
+  readonly durable: string
+  readonly fromOffset: number
+}
+
+/** What a running fold reports. */
+export interface FoldListener {
+  /** After each chunk is written and acked: the checkpoint, commits still pending, events folded so far. */
+  progress(p: { readonly checkpoint: number; readonly lag: number; readonly folded: number }): void
+  /** The fold threw, returned undefined or gave an invalid key: nothing of that commit was written. */
+  poison(p: { readonly offset: number; readonly message: string }): void
+  /** Anything else (NATS unavailable, a write fenced off by another writer): worth a retry. */
+  failure(message: string): void
+}
+
+export interface FoldOptions {
+  readonly prefix: string
+  /** Publish topic updates only for offsets after this (a rebuild stays quiet while the live fold speaks). */
+  readonly publishAfter?: () => number
+  /** Called with the last offset published, synchronously after publishing. */
+  readonly published?: (offset: number) => void
+  /** Checked before each chunk is written: false stops the fold (the lease is gone). */
+  readonly mayWrite?: () => boolean
+  /** Commits per chunk while catching up (one KV write per key per chunk). */
+  readonly chunk?: number
+}
+
+export interface RunningFold {
+  /** Stops pulling; resolves when the chunk in flight is written and acked (or abandoned). */
+  stop(): Promise<void>
+}
+
+export const LOG_STREAM = 'ALLSOURCE_EVENTS'
+
+class Fenced extends Error {}
+
+/** A key as last seen in KV: its entry (none if deleted) and its revision, for compare-and-set. */
+interface Known<S> {
+  readonly entry?: Entry<S>
+  readonly revision: number
+}
+
+/** Makes sure the durable consumer exists and will redeliver at once what a dead owner left unacked. */
+export const ensureFoldConsumer = async (nc: NatsConnection, target: FoldTarget, prefix: string): Promise<void> => {
+  const jsm = await jetstreamManager(nc)
+  const existing = await jsm.consumers.info(LOG_STREAM, target.durable).catch(() => undefined)
+  if (existing !== undefined && existing.num_ack_pending === 0) return
+  // Resume right after the last commit fully applied, not after an ack wait.
+  if (existing !== undefined) await jsm.consumers.delete(LOG_STREAM, target.durable)
+  const start = Math.max(target.fromOffset, (existing?.ack_floor.stream_seq ?? 0) + 1)
+  await jsm.consumers.add(LOG_STREAM, {
+    durable_name: target.durable,
+    filter_subject: `${prefix}.events.>`,
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: 1_000,
+    ...(start <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
+  })
+}
+
+/**
+ * Folds the log into one KV bucket (key `<tenant>.<key>`) and publishes every change on
+ * `<prefix>.projections.<tenant>.<name>.<key>` as `{ projection, tenant, key, state, offset }`.
+ *
+ * Exactly once per key: each entry records the position (offset, index in commit) of the last event
+ * folded into it, and an event at or before it is skipped. Writes are compare-and-set on the key's
+ * KV revision, so a second writer (a stale owner) is fenced off rather than overwriting. A commit is
+ * acked (the checkpoint) only after all its keys are written, so a crash anywhere re-delivers it and
+ * re-applies nothing; a topic update may then repeat (it carries its offset).
+ */
+export const runFold = async <S>(
+  nc: NatsConnection,
+  def: ProjectionDefinition<S>,
+  target: FoldTarget,
+  options: FoldOptions,
+  listener: FoldListener,
+): Promise<RunningFold> => {
+  const kv: KV = await new Kvm(nc).create(target.bucket, { history: 1 })
+  await ensureFoldConsumer(nc, target, options.prefix)
+  const consumer = await jetstream(nc).consumers.get(LOG_STREAM, target.durable)
+  const initial = await consumer.info()
+  const messages = await consumer.consume({ max_messages: 512 })
+  const chunkSize = options.chunk ?? 256
+  const cache = new Map<string, Known<S>>()
+  let folded = 0
+  let stopped = false
+  listener.progress({ checkpoint: initial.ack_floor.stream_seq, lag: initial.num_pending + initial.num_ack_pending, folded })
+
+  const entryOf = async (k: string): Promise<Known<S> | undefined> => {
+    const cached = cache.get(k)
+    if (cached !== undefined) return cached
+    const e = await kv.get(k)
+    if (e === null) return undefined
+    const known: Known<S> = e.operation === 'PUT' ? { entry: decodeMsgpack(e.value) as Entry<S>, revision: e.revision } : { revision: e.revision }
+    cache.set(k, known)
+    return known
+  }
+
+  type Chunk = { msgs: JsMsg[]; changed: Map<string, Entry<S>>; updates: { tenant: string; key: string; state: unknown; offset: number }[] }
+  const fresh = (): Chunk => ({ msgs: [], changed: new Map(), updates: [] })
+
+  /** Folds one commit into the chunk; throws (without touching the chunk) on a poison event. */
+  const foldCommit = async (m: JsMsg, chunk: Chunk): Promise<void> => {
+    const commit = decodeCommit(m.data, m.seq)
+    const mine = new Map<string, Entry<S>>()
+    for (let index = 0; index < commit.events.length; index++) {
+      const e: ProjectedEvent = { ...(commit.events[index] as ProjectedEvent), tenant: commit.tenant, stream: commit.stream, offset: m.seq }
+      if (!takes(def, e)) continue
+      const key = def.key(e)
+      if (key === undefined) continue
+      if (typeof key !== 'string' || !isProjectionKey(key)) throw new Error(`key ${JSON.stringify(key)} is not a valid projection key`)
+      const k = `${commit.tenant}.${key}`
+      const current = mine.get(k) ?? chunk.changed.get(k) ?? (await entryOf(k))?.entry
+      const position: Position = { offset: m.seq, index }
+      if (current !== undefined && !after(position, current)) continue
+      const next = def.fold(current === undefined ? def.initialState : current.state, e)
+      if (next === undefined) throw new Error('fold returned undefined')
+      mine.set(k, { state: next, offset: m.seq, index })
+      folded++
+    }
+    for (const [k, entry] of mine) {
+      chunk.changed.set(k, entry)
+      chunk.updates.push({ tenant: commit.tenant, key: k.slice(commit.tenant.length + 1), state: entry.state, offset: m.seq })
+    }
+  }
+
+  const write = async (k: string, entry: Entry<S>): Promise<void> => {
+    const known = cache.get(k) ?? (await entryOf(k))
+    const value = encodeMsgpack(entry)
+    try {
+      const revision = known === undefined ? await kv.create(k, value) : await kv.update(k, value, known.revision)
+      cache.set(k, { entry, revision })
+    } catch (err) {
+      cache.delete(k)
+      throw new Fenced(`write of "${k}" fenced off (another writer changed it): ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+
+  /** Writes a chunk's keys once each, publishes its updates in order, then acks its commits. */
+  const flush = async (chunk: Chunk): Promise<void> => {
+    const last = chunk.msgs[chunk.msgs.length - 1]
+    if (last === undefined) return
+    if (options.mayWrite !== undefined && !options.mayWrite()) throw new Fenced('the lease is no longer held')
+    await Promise.all([...chunk.changed].map(([k, entry]) => write(k, entry)))
+    const publishAfter = options.publishAfter?.() ?? 0
+    let lastPublished = 0
+    for (const u of chunk.updates) {
+      if (u.offset <= publishAfter) continue
+      nc.publish(`${options.prefix}.projections.${u.tenant}.${def.name}.${u.key}`, encodeMsgpack({ projection: def.name, ...u }))
+      lastPublished = u.offset
+    }
+    if (lastPublished > 0) options.published?.(lastPublished)
+    for (const m of chunk.msgs.slice(0, -1)) m.ack()
+    await last.ackAck() // acks travel in order on one connection: this one lands last
+    if (cache.size > 100_000) cache.clear()
+    listener.progress({ checkpoint: last.seq, lag: last.info.pending, folded })
+  }
+
+  const loop = (async () => {
+    let chunk = fresh()
+    try {
+      for await (const m of messages) {
+        try {
+          await foldCommit(m, chunk)
+        } catch (err) {
+          // Park: keep what came before, write and ack nothing of this commit, no retry loop.
+          await flush(chunk)
+          messages.stop()
+          if (!stopped) listener.poison({ offset: m.seq, message: err instanceof Error ? err.message : String(err) })
+          return
+        }
+        chunk.msgs.push(m)
+        // Write in chunks while catching up; at once when caught up (live).
+        if (chunk.msgs.length >= chunkSize || m.info.pending === 0) {
+          await flush(chunk)
+          chunk = fresh()
+        }
+      }
+    } catch (err) {
+      messages.stop()
+      if (!stopped) listener.failure(err instanceof Error ? err.message : String(err))
+    }
+  })()
+
+  return {
+    async stop() {
+      stopped = true
+      messages.stop()
+      await loop
+    },
+  }
+}
