@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 /** How `npm start` finds its NATS server. */
 export type EmbeddedMode = 'auto' | 'always' | 'never'
 
@@ -27,6 +28,10 @@ export interface Config {
   readonly idIndex: boolean
   /** `ALLSOURCE_PROJECTIONS` (default on): run the built-in projections. */
   readonly projections: boolean
+  /** `ALLSOURCE_PROJECTION_LEASE_MS` (default 10000): how long a silent instance keeps a projection's lease. */
+  readonly projectionLeaseMs: number
+  /** `ALLSOURCE_INSTANCE` (default `<hostname>-<pid>`): this processor's name in leases and status. */
+  readonly instance: string
   /** `ALLSOURCE_EXAMPLE_MODULES` (default on): register the bank-account example module. */
   readonly exampleModules: boolean
 }
@@ -63,6 +68,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     ingest: env.ALLSOURCE_INGEST !== '0' && env.ALLSOURCE_INGEST !== 'false',
     idIndex: env.ALLSOURCE_ID_INDEX !== '0' && env.ALLSOURCE_ID_INDEX !== 'false',
     projections: env.ALLSOURCE_PROJECTIONS !== '0' && env.ALLSOURCE_PROJECTIONS !== 'false',
+    projectionLeaseMs: int(env, 'ALLSOURCE_PROJECTION_LEASE_MS', 10_000, 100),
+    instance: env.ALLSOURCE_INSTANCE !== undefined && env.ALLSOURCE_INSTANCE !== '' ? env.ALLSOURCE_INSTANCE : `${hostname()}-${process.pid}`,
     exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',
   }
 }

@@ -29,6 +29,11 @@ const main = async (): Promise<void> => {
     maxResidentStreams: config.maxResidentStreams,
     idleTimeoutMs: config.idleTimeoutMs,
     snapshotEvery: config.snapshotEvery,
+    projectionOptions: {
+      owner: config.instance,
+      leaseTtlMs: config.projectionLeaseMs,
+      onStateChange: (s) => log(`projection ${s.name}: ${s.state}${s.lastError !== undefined ? ` (${s.lastError.message}${s.lastError.offset !== undefined ? ` at offset ${s.lastError.offset}` : ''})` : ''}`),
+    },
     warn: (m) => log(`warning: ${m}`),
   })
   const service = await app.serve()
@@ -39,7 +44,7 @@ const main = async (): Promise<void> => {
   if (config.idIndex) await app.startIdIndexer()
   if (config.projections) {
     await app.startProjections([entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[])
-    log('projecting entity-state, event-counter, event-frequency (ALLSOURCE_PROJECTIONS)')
+    log(`projecting entity-state, event-counter, event-frequency as instance ${config.instance} (ALLSOURCE_PROJECTIONS)`)
   }
   log('ready')
   log(`serving ${config.prefix}.append|read.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id})`)

@@ -18,6 +18,8 @@ export interface ProjectionRunnerOptions {
   readonly retireAfterMs?: number
   /** Commits per KV write chunk while catching up (default 256). */
   readonly chunk?: number
+  /** Called on every change of this instance's state for the projection (for logs). */
+  readonly onStateChange?: (status: ProjectionStatus) => void
 }
 
 export interface ProjectionRunner {
@@ -178,8 +180,13 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
   // only the lease holder writes the shared status.
   let reported: { state: string; at: number } = { state: '', at: 0 }
   let reporting = Promise.resolve()
+  let local = ''
   const report = (s: ProjectionSnapshot) => {
     const state = stateOf(s)
+    if (state !== local) {
+      local = state
+      options.onStateChange?.(statusOf(s))
+    }
     if (!lease.isHeld() || (state === reported.state && performance.now() - reported.at < 1_000)) return
     reported = { state, at: performance.now() }
     const status = statusOf(s)
