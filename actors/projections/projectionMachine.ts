@@ -6,6 +6,7 @@ import {
   type ProjectionState,
   type ReadModelPointer,
   rebuildWanted,
+  rebuiltPointer,
 } from '../../src/domain/projections/operations.js'
 
 export interface ProjectionActorInput {
@@ -206,7 +207,7 @@ export const projectionMachine = setup({
             rebuild: ({ context }) => {
               const w = wanted(context) as { id: string; fromOffset: number }
               const from = context.pointer as ReadModelPointer
-              return { ...none, id: w.id, fromOffset: w.fromOffset, to: { version: context.input.version, generation: from.generation + 1, fromOffset: Math.max(1, w.fromOffset), rebuildId: w.id } }
+              return { ...none, id: w.id, fromOffset: w.fromOffset, to: rebuiltPointer(context.input.version, from, w) }
             },
           }),
           invoke: [

@@ -1,48 +1,21 @@
-import { connect, headers } from '@nats-io/transport-node'
+import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { describe, expect, it } from 'vitest'
-import { PipelinedPublisher } from '../../../src/adapters/nats/pipelinedPublisher.js'
-import { ensureEventStream } from '../../../src/adapters/nats/eventStream.js'
-import { encodeCommit } from '../../../src/adapters/codec/commitCodec.js'
 import { replayEvents } from '../../../src/adapters/nats/replay.js'
 import { entityState, eventCounter } from '../../../src/domain/projections/builtins.js'
 import { foldAll, type ProjectedEvent, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
-import type { Commit } from '../../../src/domain/streams/event.js'
 import { withNatsServer } from '../../support/natsServer.js'
 import { spawnProcessor } from '../../support/processor.js'
 import { readModel } from '../../support/projections.js'
+import { writeCommitsToLog } from '../../support/logWriter.js'
 
 describe('projections under SIGKILL during catch-up', () => {
   const server = withNatsServer()
 
   it('killed at random points and restarted several times, the read models equal the pure fold', async () => {
     const nc = await connect({ servers: server().url })
-    await ensureEventStream(nc, await jetstreamManager(nc))
     // 20,000 events in 5,000 commits over 200 streams, written straight to the log.
-    const pub = new PipelinedPublisher(nc)
-    const last = new Map<string, number>()
-    for (let c = 0; c < 5_000; c += 100) {
-      await Promise.all(
-        Array.from({ length: 100 }, async (_, j) => {
-          const n = c + j
-          const stream = `p-${n % 200}`
-          const v = Math.floor(n / 200) * 4
-          const commit = {
-            commitId: `c-${n}`,
-            tenant: 'acme',
-            stream,
-            events: Array.from({ length: 4 }, (_, k) => ({ id: `e-${n}-${k}`, type: `t${(n + k) % 5}`, version: v + k + 1, timestamp: new Date(), payload: { [`f${k}`]: n } })),
-          } as unknown as Commit
-          const h = headers()
-          h.set('Nats-Msg-Id', commit.commitId)
-          h.set('AllSource-Types', [...new Set(commit.events.map((e) => e.type))].join(','))
-          const r = await pub.publish(`allsource.events.acme.${stream}`, encodeCommit(commit), h)
-          if (r._tag !== 'Stored') throw new Error('write failed')
-          last.set(stream, r.seq)
-        }),
-      )
-    }
-    pub.close()
+    await writeCommitsToLog(nc, 5_000)
     const events: ProjectedEvent[] = []
     for await (const e of replayEvents(nc, { tenant: 'acme' })) events.push({ ...e })
     const end = events.at(-1)?.offset ?? 0
