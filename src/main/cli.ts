@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import { createAllSourceClient } from '../adapters/nats/client.js'
+import { AllSourceError, type AllSourceClient, createAllSourceClient } from '../adapters/nats/client.js'
 import { listDeadLetters, redriveDeadLetter } from '../adapters/nats/deadLetters.js'
 import { toWireError } from '../adapters/nats/errorCodes.js'
 import { decodeMsgpack, encodeMsgpack } from '../adapters/codec/msgpack.js'
@@ -22,7 +22,12 @@ const USAGE = `usage: npm run cli -- <command>   (connects to NATS_URL, default 
   sub create <tenant> <name> [--stream S] [--from start|end|<offset>|<ISO time>]
   sub position <tenant> <name>
   sub reset <tenant> <name> --to <offset>|<ISO time>
-  sub delete <tenant> <name>`
+  sub delete <tenant> <name>
+  proj status [<projection>]                      (state, checkpoint, lag, events/s, last error, owner)
+  proj get <tenant> <projection> <key> [--min-offset N] [--wait-ms N]
+  proj keys <tenant> <projection> [--after KEY] [--limit N]
+  proj pause|resume <projection>
+  proj rebuild <projection> [--from OFFSET]       (into a new read model; reads stay online)`
 
 class UsageError extends Error {}
 
@@ -132,7 +137,48 @@ const run = async (nc: NatsConnection, argv: string[]): Promise<number> => {
     else print({ error: r.left._tag === 'NotFound' ? { code: 'NOT_FOUND', message: r.left.message } : toWireError(r.left) })
     return E.isRight(r) ? 0 : 1
   }
+  if (cmd === 'proj' && sub !== undefined) return projectionCommand(client, sub, args.slice(2))
   throw new UsageError('unknown command')
+}
+
+const projectionCommand = async (client: AllSourceClient, sub: string, rest: string[]): Promise<number> => {
+  const printError = (e: unknown): number => {
+    if (!(e instanceof AllSourceError)) throw e
+    print({ error: { code: e.code, message: e.message, ...e.details } })
+    return 1
+  }
+  try {
+    if (sub === 'status') {
+      const all = rest[0] === undefined ? await client.projectionStatus() : [await client.projectionStatus(rest[0])]
+      for (const s of all) print(s)
+      return 0
+    }
+    if (sub === 'get' && rest.length >= 3) {
+      const minOffset = int(flag(rest, '--min-offset'), '--min-offset')
+      const waitMs = int(flag(rest, '--wait-ms'), '--wait-ms')
+      const [tenant, name, key] = rest as [string, string, string]
+      print(await client.projection(tenant, name, key, { ...(minOffset !== undefined ? { minOffset } : {}), ...(waitMs !== undefined ? { waitMs } : {}) }))
+      return 0
+    }
+    if (sub === 'keys' && rest.length >= 2) {
+      const after = flag(rest, '--after')
+      const limit = int(flag(rest, '--limit'), '--limit')
+      print(await client.projectionKeys(rest[0] as string, rest[1] as string, { ...(after !== undefined ? { after } : {}), ...(limit !== undefined ? { limit } : {}) }))
+      return 0
+    }
+    if ((sub === 'pause' || sub === 'resume') && rest[0] !== undefined) {
+      print(await (sub === 'pause' ? client.pauseProjection(rest[0]) : client.resumeProjection(rest[0])))
+      return 0
+    }
+    if (sub === 'rebuild' && rest[0] !== undefined) {
+      const from = int(flag(rest, '--from'), '--from')
+      print(await client.rebuildProjection(rest[0], from !== undefined ? { fromOffset: from } : {}))
+      return 0
+    }
+  } catch (e) {
+    return printError(e)
+  }
+  throw new UsageError(`unknown or incomplete proj command "${sub}"`)
 }
 
 /** `npm run cli -- …`: a thin shell over the client and the DLQ tools; JSON lines out. */

@@ -10,6 +10,8 @@ import { bankAccountModule } from '../../src/domain/examples/bankAccount.js'
 import { createAllSource } from '../../src/main/allSource.js'
 import { withNatsServer } from '../support/natsServer.js'
 import { root } from '../support/processor.js'
+import { eventCounter } from '../../src/domain/projections/builtins.js'
+import type { ProjectionDefinition } from '../../src/domain/projections/projection.js'
 
 const cli = async (url: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> => {
   try {
@@ -79,6 +81,38 @@ describe('the CLI', () => {
     expect(JSON.parse((await cli(url, 'snapshot', 'acme', 'plain-1')).out).error.code).toBe('BAD_REQUEST')
 
     expect((await cli(url, 'frobnicate')).code).toBe(2)
+    await app.close()
+    await nc.close()
+  }, 120_000)
+
+  it('shows projection status, reads keys and pages, pauses, resumes and rebuilds', async () => {
+    const url = server().url
+    const nc = await connect({ servers: url })
+    const app = await createAllSource({ nc, modules: [], projectionOptions: { retireAfterMs: 200 } })
+    await app.serve()
+    const [counter] = await app.startProjections([eventCounter] as ProjectionDefinition<unknown>[])
+    const w = await app.append('acme', 'proj-1', [{ type: 'seen', payload: {} }, { type: 'seen', payload: {} }])
+    if (w._tag !== 'Right') throw new Error('append failed')
+    const got = await cli(url, 'proj', 'get', 'acme', 'event-counter', 'seen', '--min-offset', String(w.right.offset))
+    expect(got.code).toBe(0)
+    expect(JSON.parse(got.out)).toMatchObject({ key: 'seen', state: { count: 2 } })
+    expect(JSON.parse((await cli(url, 'proj', 'keys', 'acme', 'event-counter', '--limit', '5')).out)).toMatchObject({ keys: expect.arrayContaining(['seen']) })
+    const status = await cli(url, 'proj', 'status')
+    expect(status.code).toBe(0)
+    expect(status.out.trim().split('\n').map((l) => JSON.parse(l))).toMatchObject([{ name: 'event-counter', state: 'live', lag: 0 }])
+    expect(JSON.parse((await cli(url, 'proj', 'pause', 'event-counter')).out)).toMatchObject({ control: { paused: true } })
+    await counter?.until((s) => s.state === 'paused')
+    expect(JSON.parse((await cli(url, 'proj', 'status', 'event-counter')).out)).toMatchObject({ state: 'paused' })
+    expect((await cli(url, 'proj', 'resume', 'event-counter')).code).toBe(0)
+    expect(JSON.parse((await cli(url, 'proj', 'rebuild', 'event-counter', '--from', '0')).out)).toMatchObject({ control: { rebuild: { fromOffset: 0 } } })
+    await counter?.until((s) => s.generation === 2 && s.state === 'live')
+    expect(JSON.parse((await cli(url, 'proj', 'get', 'acme', 'event-counter', 'seen')).out)).toMatchObject({ state: { count: 2 } })
+    const missing = await cli(url, 'proj', 'get', 'acme', 'event-counter', 'unseen')
+    expect(missing.code).toBe(1)
+    expect(JSON.parse(missing.out).error.code).toBe('NOT_FOUND')
+    expect(JSON.parse((await cli(url, 'proj', 'rebuild', 'event-counter', '--from', '99')).out).error.code).toBe('BAD_REQUEST')
+    expect(JSON.parse((await cli(url, 'proj', 'status', 'bad name')).out).error.code).toBe('INVALID_ID')
+    expect((await cli(url, 'proj', 'frobnicate')).code).toBe(2)
     await app.close()
     await nc.close()
   }, 120_000)

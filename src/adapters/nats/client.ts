@@ -5,6 +5,9 @@ import type { AppendResult } from '../../application/streams/appendResult.js'
 import type { StreamPage } from '../../application/reading/readStream.js'
 import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
 import { type ErrorCode, statusOf, toWireError, type WireError } from './errorCodes.js'
+import type { ProjectionControl, ProjectionStatus } from '../../domain/projections/operations.js'
+import { isProjectionName } from '../../domain/projections/projection.js'
+import type { ProjectionEntry } from './projectionReader.js'
 
 /** An event as a client sends it. */
 export interface NewEvent {
@@ -45,6 +48,14 @@ export interface ReadOptions {
   readonly timeoutMs?: number
 }
 
+export interface ProjectionReadOptions {
+  /** Read your writes: wait until the projection has folded this offset (the one an append returned). */
+  readonly minOffset?: number
+  /** How long the service may wait for `minOffset`; default 5000, at most 60000. */
+  readonly waitMs?: number
+  readonly timeoutMs?: number
+}
+
 export interface AllSourceClient {
   /** Appends events as one atomic commit; rejects with {@link AllSourceError}. */
   append(tenant: string, stream: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>
@@ -54,6 +65,19 @@ export interface AllSourceClient {
   read(tenant: string, stream: string, options?: ReadOptions): Promise<StreamPage>
   /** As `read`, with the failure as a value. */
   tryRead(tenant: string, stream: string, options?: ReadOptions): Promise<E.Either<AllSourceError, StreamPage>>
+  /** One key of a projection's read model; `NOT_FOUND` if absent, `UNAVAILABLE` if `minOffset` was not reached in time. */
+  projection(tenant: string, name: string, key: string, options?: ProjectionReadOptions): Promise<ProjectionEntry>
+  /** As `projection`, with the failure as a value. */
+  tryProjection(tenant: string, name: string, key: string, options?: ProjectionReadOptions): Promise<E.Either<AllSourceError, ProjectionEntry>>
+  /** A page of a tenant's keys in lexical order; pass `next` as `after` for the next page. */
+  projectionKeys(tenant: string, name: string, page?: { readonly after?: string; readonly limit?: number }): Promise<{ readonly keys: readonly string[]; readonly next?: string }>
+  /** Every projection's status, or one's. */
+  projectionStatus(): Promise<readonly ProjectionStatus[]>
+  projectionStatus(name: string): Promise<ProjectionStatus>
+  /** Operations, carried out by whichever processor holds the projection's lease; resolve with the stored control record. */
+  pauseProjection(name: string): Promise<{ readonly name: string; readonly control: ProjectionControl }>
+  resumeProjection(name: string): Promise<{ readonly name: string; readonly control: ProjectionControl }>
+  rebuildProjection(name: string, options?: { readonly fromOffset?: number }): Promise<{ readonly name: string; readonly control: ProjectionControl }>
 }
 
 const fromWire = (w: WireError): AllSourceError => {
@@ -72,37 +96,48 @@ export const createAllSourceClient = (
   const prefix = options.prefix ?? 'allsource'
   const timeout = options.timeoutMs ?? 10_000
 
-  /** One msgpack request to `<prefix>.<verb>.<tenant>.<stream>`, ids checked first. */
-  const call = async <T>(
-    verb: string,
-    tenant: string,
-    stream: string,
-    body: Record<string, unknown>,
-    timeoutMs: number,
-    commitId?: string,
-  ): Promise<E.Either<AllSourceError, T>> => {
-    const t = validateTenant(tenant)
-    if (E.isLeft(t)) return E.left(fromWire(toWireError(t.left)))
-    const s = validateStream(stream)
-    if (E.isLeft(s)) return E.left(fromWire(toWireError(s.left)))
+  /** One msgpack request; a failure reply or a transport failure becomes an {@link AllSourceError}. */
+  const request = async <T>(subject: string, what: string, body: unknown, timeoutMs: number, commitId?: string): Promise<E.Either<AllSourceError, T>> => {
     try {
-      const reply = await nc.request(`${prefix}.${verb}.${t.right}.${s.right}`, encodeMsgpack(body), { timeout: timeoutMs })
+      const reply = await nc.request(subject, body === undefined ? new Uint8Array() : encodeMsgpack(body), { timeout: timeoutMs })
       const decoded = decodeMsgpack(reply.data) as { error?: WireError }
       return decoded.error !== undefined ? E.left(fromWire(decoded.error)) : E.right(decoded as T)
     } catch (e) {
       if (e instanceof natsErrors.NoRespondersError || (e instanceof natsErrors.RequestError && e.isNoResponders())) {
-        return E.left(new AllSourceError('UNAVAILABLE', `no AllSource processor is serving ${verb}`))
+        return E.left(new AllSourceError('UNAVAILABLE', `no AllSource processor is serving ${what}`))
       }
       if (e instanceof natsErrors.TimeoutError || (e instanceof Error && e.cause instanceof natsErrors.TimeoutError)) {
         return E.left(
-          verb === 'append'
+          what === 'append'
             ? new AllSourceError('UNAVAILABLE', 'append timed out; the commit may have been stored: retry with the same commitId', { commitId })
-            : new AllSourceError('UNAVAILABLE', `${verb} timed out`),
+            : new AllSourceError('UNAVAILABLE', `${what} timed out`),
         )
       }
       throw e
     }
   }
+
+  /** One request to `<prefix>.<verb>.<tenant>.<stream>`, ids checked first. */
+  const call = <T>(verb: string, tenant: string, stream: string, body: Record<string, unknown>, timeoutMs: number, commitId?: string): Promise<E.Either<AllSourceError, T>> => {
+    const t = validateTenant(tenant)
+    if (E.isLeft(t)) return Promise.resolve(E.left(fromWire(toWireError(t.left))))
+    const s = validateStream(stream)
+    if (E.isLeft(s)) return Promise.resolve(E.left(fromWire(toWireError(s.left))))
+    return request<T>(`${prefix}.${verb}.${t.right}.${s.right}`, verb, body, timeoutMs, commitId)
+  }
+
+  const badName = (name: string) => new AllSourceError('INVALID_ID', `projection name "${name}" is not 1–64 of A–Z a–z 0–9 _ -`, { field: 'projection' })
+
+  /** A request on a projection: the tenant and the name checked before the subject is built. */
+  const onProjection = <T>(tenant: string, name: string, body: unknown, timeoutMs: number): Promise<E.Either<AllSourceError, T>> => {
+    const t = validateTenant(tenant)
+    if (E.isLeft(t)) return Promise.resolve(E.left(fromWire(toWireError(t.left))))
+    if (!isProjectionName(name)) return Promise.resolve(E.left(badName(name)))
+    return request<T>(`${prefix}.projection.${t.right}.${name}`, 'projection', body, timeoutMs)
+  }
+
+  const admin = <T>(name: string, command: string, body?: unknown): Promise<T> =>
+    isProjectionName(name) ? orThrow(request<T>(`${prefix}.admin.projection.${name}.${command}`, `projection ${command}`, body, timeout)) : Promise.reject(badName(name))
 
   const tryAppend: AllSourceClient['tryAppend'] = (tenant, stream, events, opts = {}) => {
     const body: Record<string, unknown> = { events }
@@ -124,9 +159,24 @@ export const createAllSourceClient = (
     return x.right
   }
 
+  const tryProjection: AllSourceClient['tryProjection'] = (tenant, name, key, opts = {}) =>
+    onProjection(tenant, name, { key, ...(opts.minOffset !== undefined ? { minOffset: opts.minOffset } : {}), ...(opts.waitMs !== undefined ? { timeoutMs: opts.waitMs } : {}) }, opts.timeoutMs ?? timeout + (opts.waitMs ?? 5_000))
+
+  const projectionStatus = ((name?: string) =>
+    name === undefined
+      ? orThrow(request<{ projections: ProjectionStatus[] }>(`${prefix}.admin.projections`, 'projection status', undefined, timeout)).then((r) => r.projections)
+      : admin<ProjectionStatus>(name, 'status')) as AllSourceClient['projectionStatus']
+
   return {
     tryAppend,
     tryRead,
+    tryProjection,
+    projection: (tenant, name, key, opts) => orThrow(tryProjection(tenant, name, key, opts)),
+    projectionKeys: (tenant, name, page = {}) => orThrow(onProjection(tenant, name, { keys: true, ...page }, timeout)),
+    projectionStatus,
+    pauseProjection: (name) => admin(name, 'pause'),
+    resumeProjection: (name) => admin(name, 'resume'),
+    rebuildProjection: (name, opts = {}) => admin(name, 'rebuild', { fromOffset: opts.fromOffset ?? 0 }),
     append: (tenant, stream, events, opts) => orThrow(tryAppend(tenant, stream, events, opts)),
     read: (tenant, stream, opts) => orThrow(tryRead(tenant, stream, opts)),
   }
