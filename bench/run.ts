@@ -11,7 +11,7 @@ import { queryLatencies, replayLibrary, replayRaw, writeLog } from './scenarios/
 import { ingest } from './scenarios/ingest.js'
 import { createAllSource } from '../src/main/allSource.js'
 import { startProjection } from '../src/adapters/nats/projectionRunner.js'
-import { entityState, eventCounter } from '../src/domain/projections/builtins.js'
+import { entityState, eventCounter, eventFrequency } from '../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../src/domain/projections/projection.js'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { forwarder, type ServiceResult, service } from './scenarios/service.js'
@@ -131,7 +131,7 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
       await app.close()
       const byId = await queryLatencies(b, true, sample)
       const folds: Record<string, number> = {}
-      for (const def of [entityState, eventCounter] as ProjectionDefinition<unknown>[]) {
+      for (const def of [entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[]) {
         const t1 = performance.now()
         const runner = await startProjection(b.nc, def)
         while (runner.status().checkpoint < last) await new Promise((r) => setTimeout(r, 20))

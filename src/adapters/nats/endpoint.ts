@@ -23,7 +23,7 @@ export interface Endpoint {
  */
 export const startEndpoint = (
   nc: NatsConnection,
-  o: { readonly prefix: string; readonly verb: string; readonly tokens: number; readonly queue: string; readonly emptyBody?: 'allowed' },
+  o: { readonly prefix: string; readonly verb: string; /** The micro endpoint name (default: the verb). */ readonly name?: string; readonly tokens: number; readonly queue: string; readonly emptyBody?: 'allowed' },
   handle: Handler,
 ): Endpoint => {
   const subject = `${o.prefix}.${o.verb}${'.*'.repeat(o.tokens)}`
@@ -72,7 +72,7 @@ export const startEndpoint = (
 
   return {
     stats,
-    micro: { name: o.verb, subject, queue_group: o.queue, stats },
+    micro: { name: o.name ?? o.verb, subject, queue_group: o.queue, stats },
     async stop() {
       await sub.drain()
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve))

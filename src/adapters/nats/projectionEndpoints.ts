@@ -70,12 +70,12 @@ export const startProjectionEndpoints = (
     }
   })
 
-  const all = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'admin.projections', tokens: 0, emptyBody: 'allowed' }, async () => {
+  const all = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'admin.projections', name: 'projections-status', tokens: 0, emptyBody: 'allowed' }, async () => {
     const now = Date.now()
     return E.right({ projections: (await reader.catalog.statuses()).map((s) => withStaleness(s, now)) })
   })
 
-  const admin = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'admin.projection', tokens: 2, emptyBody: 'allowed' }, async (tokens, body) => {
+  const admin = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'admin.projection', name: 'projection-admin', tokens: 2, emptyBody: 'allowed' }, async (tokens, body) => {
     const name = await known(tokens[0])
     if (E.isLeft(name)) return name
     const logEnd = (await (await jetstreamManager(nc)).streams.info(LOG_STREAM)).state.last_seq

@@ -17,6 +17,8 @@ describe('NATS micro discovery', () => {
       { name: 'read', subject: 'allsource.read.*.*', queue_group: 'allsource', metadata: {} },
       { name: 'query', subject: 'allsource.query.*', queue_group: 'allsource', metadata: {} },
       { name: 'projection', subject: 'allsource.projection.*.*', queue_group: 'allsource', metadata: {} },
+      { name: 'projections-status', subject: 'allsource.admin.projections', queue_group: 'allsource', metadata: {} },
+      { name: 'projection-admin', subject: 'allsource.admin.projection.*.*', queue_group: 'allsource', metadata: {} },
     ])
 
     const client = createAllSourceClient(fixture().nc)
