@@ -1,9 +1,10 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
-import type { NatsConnection } from '@nats-io/transport-node'
+import { headers, type NatsConnection } from '@nats-io/transport-node'
 import { after, isProjectionKey, type Position, type ProjectedEvent, type ProjectionDefinition, takes } from '../../domain/projections/projection.js'
 import { decodeCommit } from '../codec/commitCodec.js'
 import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
+import { PipelinedPublisher } from './pipelinedPublisher.js'
 
 /** A read-model entry as stored in KV: the state and the position of the last event folded into it. */
 export interface Entry<S> {
@@ -37,7 +38,7 @@ export interface FoldOptions {
   readonly published?: (offset: number) => void
   /** Checked before each chunk is written: false stops the fold (the lease is gone). */
   readonly mayWrite?: () => boolean
-  /** Commits per chunk while catching up (one KV write per key per chunk). */
+  /** Commits per chunk while catching up (one KV write per key per chunk; default 1024). */
   readonly chunk?: number
 }
 
@@ -50,6 +51,8 @@ export const LOG_STREAM = 'ALLSOURCE_EVENTS'
 
 class Fenced extends Error {}
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
 /** A key as last seen in KV: its entry (none if deleted) and its revision, for compare-and-set. */
 interface Known<S> {
   readonly entry?: Entry<S>
@@ -60,15 +63,16 @@ interface Known<S> {
 export const ensureFoldConsumer = async (nc: NatsConnection, target: FoldTarget, prefix: string): Promise<void> => {
   const jsm = await jetstreamManager(nc)
   const existing = await jsm.consumers.info(LOG_STREAM, target.durable).catch(() => undefined)
-  if (existing !== undefined && existing.num_ack_pending === 0) return
+  if (existing !== undefined && existing.num_ack_pending === 0 && existing.config.ack_policy === AckPolicy.All) return
   // Resume right after the last commit fully applied, not after an ack wait.
   if (existing !== undefined) await jsm.consumers.delete(LOG_STREAM, target.durable)
   const start = Math.max(target.fromOffset, (existing?.ack_floor.stream_seq ?? 0) + 1)
   await jsm.consumers.add(LOG_STREAM, {
     durable_name: target.durable,
     filter_subject: `${prefix}.events.>`,
-    ack_policy: AckPolicy.Explicit,
-    max_ack_pending: 1_000,
+    // One ack per chunk (the last commit) acknowledges the whole chunk.
+    ack_policy: AckPolicy.All,
+    max_ack_pending: 20_000,
     ...(start <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
   })
 }
@@ -94,8 +98,9 @@ export const runFold = async <S>(
   await ensureFoldConsumer(nc, target, options.prefix)
   const consumer = await jetstream(nc).consumers.get(LOG_STREAM, target.durable)
   const initial = await consumer.info()
-  const messages = await consumer.consume({ max_messages: 512 })
-  const chunkSize = options.chunk ?? 256
+  const messages = await consumer.consume({ max_messages: 4_096 })
+  const chunkSize = options.chunk ?? 4_096
+  const publisher = new PipelinedPublisher(nc)
   const cache = new Map<string, Known<S>>()
   let folded = 0
   let stopped = false
@@ -119,13 +124,17 @@ export const runFold = async <S>(
     const commit = decodeCommit(m.data, m.seq)
     const mine = new Map<string, Entry<S>>()
     for (let index = 0; index < commit.events.length; index++) {
-      const e: ProjectedEvent = { ...(commit.events[index] as ProjectedEvent), tenant: commit.tenant, stream: commit.stream, offset: m.seq }
+      // The decoded event is ours alone: annotate it in place rather than copy it.
+      const e = commit.events[index] as Mutable<ProjectedEvent>
+      e.tenant = commit.tenant
+      e.stream = commit.stream
+      e.offset = m.seq
       if (!takes(def, e)) continue
       const key = def.key(e)
       if (key === undefined) continue
       if (typeof key !== 'string' || !isProjectionKey(key)) throw new Error(`key ${JSON.stringify(key)} is not a valid projection key`)
       const k = `${commit.tenant}.${key}`
-      const current = mine.get(k) ?? chunk.changed.get(k) ?? (await entryOf(k))?.entry
+      const current = mine.get(k) ?? chunk.changed.get(k) ?? inflight?.changed.get(k) ?? (await entryOf(k))?.entry
       const position: Position = { offset: m.seq, index }
       if (current !== undefined && !after(position, current)) continue
       const next = def.fold(current === undefined ? def.initialState : current.state, e)
@@ -139,16 +148,19 @@ export const runFold = async <S>(
     }
   }
 
+  /** A compare-and-set KV write, pipelined: the key's last revision (0: it never existed) must still be current. */
   const write = async (k: string, entry: Entry<S>): Promise<void> => {
     const known = cache.get(k) ?? (await entryOf(k))
-    const value = encodeMsgpack(entry)
-    try {
-      const revision = known === undefined ? await kv.create(k, value) : await kv.update(k, value, known.revision)
-      cache.set(k, { entry, revision })
-    } catch (err) {
-      cache.delete(k)
-      throw new Fenced(`write of "${k}" fenced off (another writer changed it): ${err instanceof Error ? err.message : String(err)}`)
+    const h = headers()
+    h.set('Nats-Expected-Last-Subject-Sequence', String(known?.revision ?? 0))
+    const r = await publisher.publish(`$KV.${target.bucket}.${k}`, encodeMsgpack(entry), h)
+    if (r._tag === 'Stored') {
+      cache.set(k, { entry, revision: r.seq })
+      return
     }
+    cache.delete(k)
+    if (r._tag === 'Rejected' && r.errCode === 10071) throw new Fenced(`write of "${k}" fenced off: another writer changed it (${r.description})`)
+    throw new Error(`write of "${k}" failed: ${r._tag === 'Rejected' ? r.description : r._tag}`)
   }
 
   /** Writes a chunk's keys once each, publishes its updates in order, then acks its commits. */
@@ -165,10 +177,21 @@ export const runFold = async <S>(
       lastPublished = u.offset
     }
     if (lastPublished > 0) options.published?.(lastPublished)
-    for (const m of chunk.msgs.slice(0, -1)) m.ack()
-    await last.ackAck() // acks travel in order on one connection: this one lands last
+    await last.ackAck() // AckPolicy.All: acknowledges every commit of the chunk
     if (cache.size > 100_000) cache.clear()
     listener.progress({ checkpoint: last.seq, lag: last.info.pending, folded })
+  }
+
+  // The next chunk is folded while the previous one is written: one flush in flight at a time, in order.
+  let inflight: Chunk | undefined
+  let flushing: Promise<void> = Promise.resolve()
+  const startFlush = (chunk: Chunk): void => {
+    const previous = flushing
+    inflight = chunk
+    flushing = previous.then(() => flush(chunk)).finally(() => {
+      if (inflight === chunk) inflight = undefined
+    })
+    flushing.catch(() => undefined) // observed at the next await of `flushing`
   }
 
   const loop = (async () => {
@@ -179,7 +202,8 @@ export const runFold = async <S>(
           await foldCommit(m, chunk)
         } catch (err) {
           // Park: keep what came before, write and ack nothing of this commit, no retry loop.
-          await flush(chunk)
+          startFlush(chunk)
+          await flushing
           messages.stop()
           if (!stopped) listener.poison({ offset: m.seq, message: err instanceof Error ? err.message : String(err) })
           return
@@ -187,13 +211,18 @@ export const runFold = async <S>(
         chunk.msgs.push(m)
         // Write in chunks while catching up; at once when caught up (live).
         if (chunk.msgs.length >= chunkSize || m.info.pending === 0) {
-          await flush(chunk)
+          await flushing // a failed write stops the fold here
+          startFlush(chunk)
           chunk = fresh()
         }
       }
+      await flushing
     } catch (err) {
       messages.stop()
       if (!stopped) listener.failure(err instanceof Error ? err.message : String(err))
+    } finally {
+      await flushing.catch(() => undefined)
+      publisher.close()
     }
   })()
 

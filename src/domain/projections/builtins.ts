@@ -46,12 +46,13 @@ export const eventFrequency: ProjectionDefinition<{
     const m = minuteOf(at)
     const h = m.slice(0, 13)
     const d = m.slice(0, 10)
+    const hours = { ...s.hours, [h]: (s.hours[h] ?? 0) + 1 }
+    const days = { ...s.days, [d]: (s.days[d] ?? 0) + 1 }
+    // The floors depend only on the event's minute, so pruning is needed only when a minute bucket
+    // is new: the same state as pruning on every event, at a fraction of the cost.
+    if (m in s.minutes) return { minutes: { ...s.minutes, [m]: (s.minutes[m] as number) + 1 }, hours, days }
     const minuteFloor = minuteOf(new Date(at.getTime() - 24 * 3_600_000))
     const hourFloor = minuteOf(new Date(at.getTime() - 30 * 86_400_000)).slice(0, 13)
-    return {
-      minutes: prune({ ...s.minutes, [m]: (s.minutes[m] ?? 0) + 1 }, minuteFloor),
-      hours: prune({ ...s.hours, [h]: (s.hours[h] ?? 0) + 1 }, hourFloor),
-      days: { ...s.days, [d]: (s.days[d] ?? 0) + 1 },
-    }
+    return { minutes: prune({ ...s.minutes, [m]: 1 }, minuteFloor), hours: prune(hours, hourFloor), days }
   },
 }
