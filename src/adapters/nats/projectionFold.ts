@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
 import { headers, type NatsConnection } from '@nats-io/transport-node'
-import { after, isProjectionKey, type Position, type ProjectedEvent, type ProjectionDefinition, takes } from '../../domain/projections/projection.js'
+import { after, isProjectionKey, type ProjectedEvent, type ProjectionDefinition, takes } from '../../domain/projections/projection.js'
 import { decodeCommit } from '../codec/commitCodec.js'
 import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
 import { PipelinedPublisher } from './pipelinedPublisher.js'
@@ -72,7 +72,7 @@ export const ensureFoldConsumer = async (nc: NatsConnection, target: FoldTarget,
     filter_subject: `${prefix}.events.>`,
     // One ack per chunk (the last commit) acknowledges the whole chunk.
     ack_policy: AckPolicy.All,
-    max_ack_pending: 20_000,
+    max_ack_pending: 50_000,
     ...(start <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
   })
 }
@@ -99,10 +99,11 @@ export const runFold = async <S>(
   const consumer = await jetstream(nc).consumers.get(LOG_STREAM, target.durable)
   const initial = await consumer.info()
   const messages = await consumer.consume({ max_messages: 4_096 })
-  const chunkSize = options.chunk ?? 4_096
+  const chunkSize = options.chunk ?? 16_384
   const publisher = new PipelinedPublisher(nc)
   const cache = new Map<string, Known<S>>()
   let folded = 0
+  const validKeys = new Set<string>()
   let stopped = false
   listener.progress({ checkpoint: initial.ack_floor.stream_seq, lag: initial.num_pending + initial.num_ack_pending, folded })
 
@@ -132,11 +133,15 @@ export const runFold = async <S>(
       if (!takes(def, e)) continue
       const key = def.key(e)
       if (key === undefined) continue
-      if (typeof key !== 'string' || !isProjectionKey(key)) throw new Error(`key ${JSON.stringify(key)} is not a valid projection key`)
+      if (!validKeys.has(key)) {
+        if (typeof key !== 'string' || !isProjectionKey(key)) throw new Error(`key ${JSON.stringify(key)} is not a valid projection key`)
+        if (validKeys.size >= 100_000) validKeys.clear()
+        validKeys.add(key)
+      }
       const k = `${commit.tenant}.${key}`
-      const current = mine.get(k) ?? chunk.changed.get(k) ?? inflight?.changed.get(k) ?? (await entryOf(k))?.entry
-      const position: Position = { offset: m.seq, index }
-      if (current !== undefined && !after(position, current)) continue
+      // Only a key seen nowhere yet costs a KV read (and an await).
+      const current = mine.get(k) ?? chunk.changed.get(k) ?? inflight?.changed.get(k) ?? (cache.get(k) ?? (await entryOf(k)))?.entry
+      if (current !== undefined && !after({ offset: m.seq, index }, current)) continue
       const next = def.fold(current === undefined ? def.initialState : current.state, e)
       if (next === undefined) throw new Error('fold returned undefined')
       mine.set(k, { state: next, offset: m.seq, index })
@@ -173,7 +178,7 @@ export const runFold = async <S>(
     let lastPublished = 0
     for (const u of chunk.updates) {
       if (u.offset <= publishAfter) continue
-      nc.publish(`${options.prefix}.projections.${u.tenant}.${def.name}.${u.key}`, encodeMsgpack({ projection: def.name, ...u }))
+      nc.publish(`${options.prefix}.projections.${u.tenant}.${def.name}.${u.key}`, encodeMsgpack({ projection: def.name, tenant: u.tenant, key: u.key, state: u.state, offset: u.offset }))
       lastPublished = u.offset
     }
     if (lastPublished > 0) options.published?.(lastPublished)
