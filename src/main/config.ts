@@ -30,6 +30,8 @@ export interface Config {
   readonly projections: boolean
   /** `ALLSOURCE_PROJECTION_LEASE_MS` (default 10000): how long a silent instance keeps a projection's lease. */
   readonly projectionLeaseMs: number
+  /** `ALLSOURCE_PROJECTION_CHUNK` (default 16384): commits folded per KV write round while catching up. */
+  readonly projectionChunk: number
   /** `ALLSOURCE_INSTANCE` (default `<hostname>-<pid>`): this processor's name in leases and status. */
   readonly instance: string
   /** `ALLSOURCE_EXAMPLE_MODULES` (default on): register the bank-account example module. */
@@ -69,6 +71,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     idIndex: env.ALLSOURCE_ID_INDEX !== '0' && env.ALLSOURCE_ID_INDEX !== 'false',
     projections: env.ALLSOURCE_PROJECTIONS !== '0' && env.ALLSOURCE_PROJECTIONS !== 'false',
     projectionLeaseMs: int(env, 'ALLSOURCE_PROJECTION_LEASE_MS', 10_000, 100),
+    projectionChunk: int(env, 'ALLSOURCE_PROJECTION_CHUNK', 16_384, 1),
     instance: env.ALLSOURCE_INSTANCE !== undefined && env.ALLSOURCE_INSTANCE !== '' ? env.ALLSOURCE_INSTANCE : `${hostname()}-${process.pid}`,
     exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',
   }

@@ -32,6 +32,7 @@ const main = async (): Promise<void> => {
     projectionOptions: {
       owner: config.instance,
       leaseTtlMs: config.projectionLeaseMs,
+      chunk: config.projectionChunk,
       onStateChange: (s) => log(`projection ${s.name}: ${s.state}${s.lastError !== undefined ? ` (${s.lastError.message}${s.lastError.offset !== undefined ? ` at offset ${s.lastError.offset}` : ''})` : ''}`),
     },
     warn: (m) => log(`warning: ${m}`),

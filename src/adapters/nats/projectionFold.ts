@@ -38,7 +38,7 @@ export interface FoldOptions {
   readonly published?: (offset: number) => void
   /** Checked before each chunk is written: false stops the fold (the lease is gone). */
   readonly mayWrite?: () => boolean
-  /** Commits per chunk while catching up (one KV write per key per chunk; default 1024). */
+  /** Commits per chunk while catching up (one KV write per key per chunk; default 16384). */
   readonly chunk?: number
 }
 

@@ -16,7 +16,7 @@ export interface ProjectionRunnerOptions {
   readonly leaseTtlMs?: number
   /** How long a replaced read model stays readable after a switch-over (default 30 s). */
   readonly retireAfterMs?: number
-  /** Commits per KV write chunk while catching up (default 256). */
+  /** Commits per KV write chunk while catching up (default 16384). */
   readonly chunk?: number
   /** Called on every change of this instance's state for the projection (for logs). */
   readonly onStateChange?: (status: ProjectionStatus) => void

@@ -14,13 +14,13 @@ describe('projections under SIGKILL during catch-up', () => {
 
   it('killed at random points and restarted several times, the read models equal the pure fold', async () => {
     const nc = await connect({ servers: server().url })
-    // 20,000 events in 5,000 commits over 200 streams, written straight to the log.
-    await writeCommitsToLog(nc, 5_000)
+    // 40,000 events in 10,000 commits over 200 streams, written straight to the log.
+    await writeCommitsToLog(nc, 10_000)
     const events: ProjectedEvent[] = []
     for await (const e of replayEvents(nc, { tenant: 'acme' })) events.push({ ...e })
     const end = events.at(-1)?.offset ?? 0
 
-    const env = { NATS_URL: server().url, ALLSOURCE_EXAMPLE_MODULES: '0', ALLSOURCE_INGEST: '0', ALLSOURCE_ID_INDEX: '0', ALLSOURCE_PROJECTION_LEASE_MS: '1000' }
+    const env = { NATS_URL: server().url, ALLSOURCE_EXAMPLE_MODULES: '0', ALLSOURCE_INGEST: '0', ALLSOURCE_ID_INDEX: '0', ALLSOURCE_PROJECTION_LEASE_MS: '1000', ALLSOURCE_PROJECTION_CHUNK: '100' }
     const jsm = await jetstreamManager(nc)
     const checkpoint = async () => (await jsm.consumers.info('ALLSOURCE_EVENTS', 'proj_event-counter_1').catch(() => undefined))?.ack_floor.stream_seq ?? 0
     for (let kill = 0; kill < 3; kill++) {

@@ -15,7 +15,7 @@ describe('two processor instances and one projection', () => {
 
   it('only the lease holder folds; SIGKILL it and the other takes over, exactly', async () => {
     const nc = await connect({ servers: server().url })
-    await writeCommitsToLog(nc, 5_000)
+    await writeCommitsToLog(nc, 10_000)
     const events: ProjectedEvent[] = []
     for await (const e of replayEvents(nc, { tenant: 'acme' })) events.push({ ...e })
     const end = events.at(-1)?.offset as number
@@ -23,7 +23,7 @@ describe('two processor instances and one projection', () => {
     const env = (name: string) => ({
       NATS_URL: server().url,
       ALLSOURCE_INSTANCE: name,
-      ALLSOURCE_PROJECTION_LEASE_MS: '1000',
+      ALLSOURCE_PROJECTION_LEASE_MS: '1000', ALLSOURCE_PROJECTION_CHUNK: '100',
       ALLSOURCE_EXAMPLE_MODULES: '0',
       ALLSOURCE_INGEST: '0',
       ALLSOURCE_ID_INDEX: '0',
