@@ -174,7 +174,12 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   const durableSvc = await step('durable service', () => rounds(R, (b) => service(b, N / 2, S), true))
   rows.push(...serviceRows('11 durable service', durableSvc, { baseline: '11 durable raw-limit/throughput' }))
 
-  const serverVersion = (await freshServer().then(async (b) => (await b.stop(), b.nc.info?.version))) ?? '?'
+  const serverVersion =
+    (await freshServer().then(async (b) => {
+      const v = b.nc.info?.version // read before the connection closes
+      await b.stop()
+      return v
+    })) ?? '?'
   const env = {
     date: new Date().toISOString(),
     command: `npm run bench${o.quick ? ' (quick)' : ''}`,

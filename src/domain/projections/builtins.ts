@@ -23,6 +23,20 @@ export const eventCounter: ProjectionDefinition<{ readonly count: number }> = {
 const pad = (n: number) => String(n).padStart(2, '0')
 const minuteOf = (d: Date) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`
 
+/** The minute bucket of a time; the last one is remembered, since consecutive events mostly share it. */
+const minuteBucket = (() => {
+  let lastMinute = Number.NaN
+  let lastKey = ''
+  return (ms: number): string => {
+    const minute = Math.floor(ms / 60_000)
+    if (minute !== lastMinute) {
+      lastKey = minuteOf(new Date(minute * 60_000))
+      lastMinute = minute
+    }
+    return lastKey
+  }
+})()
+
 const prune = (buckets: Readonly<Record<string, number>>, oldest: string): Record<string, number> =>
   Object.fromEntries(Object.entries(buckets).filter(([k]) => k >= oldest))
 
@@ -42,8 +56,8 @@ export const eventFrequency: ProjectionDefinition<{
   key: (e) => e.type,
   initialState: { minutes: {}, hours: {}, days: {} },
   fold: (s, e) => {
-    const at = new Date(e.timestamp)
-    const m = minuteOf(at)
+    const ms = e.timestamp instanceof Date ? e.timestamp.getTime() : Date.parse(String(e.timestamp))
+    const m = minuteBucket(ms)
     const h = m.slice(0, 13)
     const d = m.slice(0, 10)
     const hours = { ...s.hours, [h]: (s.hours[h] ?? 0) + 1 }
@@ -51,8 +65,8 @@ export const eventFrequency: ProjectionDefinition<{
     // The floors depend only on the event's minute, so pruning is needed only when a minute bucket
     // is new: the same state as pruning on every event, at a fraction of the cost.
     if (m in s.minutes) return { minutes: { ...s.minutes, [m]: (s.minutes[m] as number) + 1 }, hours, days }
-    const minuteFloor = minuteOf(new Date(at.getTime() - 24 * 3_600_000))
-    const hourFloor = minuteOf(new Date(at.getTime() - 30 * 86_400_000)).slice(0, 13)
+    const minuteFloor = minuteOf(new Date(ms - 24 * 3_600_000))
+    const hourFloor = minuteOf(new Date(ms - 30 * 86_400_000)).slice(0, 13)
     return { minutes: prune({ ...s.minutes, [m]: 1 }, minuteFloor), hours: prune(hours, hourFloor), days }
   },
 }
