@@ -14,9 +14,13 @@ export interface ProcessorProcess {
   exited(): Promise<number | string>
 }
 
-/** Runs `src/main/start.ts` as a separate process, as `npm start` does. */
-export const spawnProcessor = (env: Record<string, string>): ProcessorProcess => {
-  const proc = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/start.ts')], {
+/**
+ * Runs the processor as a separate process: `src/main/start.ts` through tsx (as `npm run
+ * start:dev`), or with `npmStart` literally `npm start` (a build, then the compiled processor).
+ */
+export const spawnProcessor = (env: Record<string, string>, options: { readonly npmStart?: boolean } = {}): ProcessorProcess => {
+  const [command, args] = options.npmStart === true ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx', resolve(root, 'src/main/start.ts')]]
+  const proc = spawn(command as string, args as string[], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
