@@ -16,6 +16,7 @@ import type { ProjectionDefinition } from '../src/domain/projections/projection.
 import { jetstreamManager } from '@nats-io/jetstream'
 import { forwarder, type ServiceResult, service } from './scenarios/service.js'
 import { median, type Row, table, writeReport } from './report.js'
+import { actorFloor } from './scenarios/actorFloor.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -89,6 +90,12 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
       target: '≥ 0.8×',
     }),
   )
+  // The floor of any xstate-actor-per-stream design: what two events per append cost in xstate alone.
+  const floor = await step('actor floor', async () => [1, 2, 3].map(() => actorFloor(o.quick ? 20_000 : 200_000, S)))
+  const rawRate = rows.find((r) => r.scenario === '1 raw-limit')?.value ?? Number.NaN
+  rows.push({ scenario: '3d actor floor', metric: 'xstate alone, 2 events/append', value: median(floor), unit: 'µs cpu/append' })
+  rows.push({ scenario: '3d actor floor', metric: 'raw-limit time per append', value: 1e6 / rawRate, unit: 'µs/append' })
+  rows.push({ scenario: '3d actor floor', metric: 'library budget at 0.8× raw', value: 1e6 / (0.8 * rawRate), unit: 'µs/append' })
   const fwd = await step('forwarder', () => rounds(R, (b) => forwarder(b, N, S)))
   rows.push(...serviceRows('3c forwarder', fwd, { baseline: '1 raw-limit/throughput' }))
   const svc = await step('service', () => rounds(R, (b) => service(b, N, S)))
@@ -204,6 +211,10 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
 - **2 naive**: \`await js.publish(subject, bytes, { msgID })\` per event, same stream loops.
 - **3a library**: \`createAllSource(...).append(...)\` in the bench process, one event per commit,
   sequential per stream, \`expectedVersion: "any"\`.
+- **3d actor floor**: a do-nothing xstate machine taking two events per append (the work, then
+  the written outcome; one assign and one action each), over 1,000 actors in turn: CPU µs per
+  append in xstate alone, next to the time per append the raw limit leaves (1 / raw rate) and the
+  budget for the library to reach 0.8× of it. The stream actor takes the same two events.
 - **3b service**: the processor (\`createAllSource\` + \`serve()\`) in the bench process; the client
   (\`bench/serviceClient.ts\`) in a separate process doing \`createAllSourceClient(nc).append\`.
   CPU per append: the client's \`process.cpuUsage()\`, the bench process's (the processor), and
