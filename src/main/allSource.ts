@@ -206,6 +206,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     },
     async startIngest() {
       const ingest = await startIngestProcessor(o.nc, supervisor, {
+        duplicateWindowMs: streamOptions.duplicateWindowMs,
         prefix,
         limits,
         lastCommitId: (tenant, stream) => log.lastCommitId(tenant, stream),

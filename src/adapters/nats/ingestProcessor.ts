@@ -16,6 +16,8 @@ export interface IngestOptions extends IngestNames {
   /** The commitId of the last commit on a stream's subject, to spot work done before a crash. */
   readonly lastCommitId: (tenant: string, stream: string) => Promise<string | undefined>
   readonly log: (message: string) => void
+  /** The log's duplicate window: a lost ingest ack must be redelivered well inside it (default 2 min). */
+  readonly duplicateWindowMs: number
 }
 
 export interface IngestProcessor {
@@ -48,7 +50,10 @@ export const startIngestProcessor = async (
   appender: Appender,
   options: Partial<IngestOptions> & Pick<IngestOptions, 'lastCommitId'>,
 ): Promise<IngestProcessor> => {
-  const o = { ...defaultIngestNames, limits: defaultAppendLimits, maxAckPending: 10_000, log: () => undefined, ...options }
+  const o = { ...defaultIngestNames, limits: defaultAppendLimits, maxAckPending: 10_000, log: () => undefined, duplicateWindowMs: 120_000, ...options }
+  // Acks are plain publishes (no round trip). One lost with a connection comes back after ack_wait;
+  // keeping ack_wait at most half the duplicate window lets the log's dedupe absorb that redelivery.
+  const ackWaitMs = Math.max(1_000, Math.min(60_000, Math.floor(o.duplicateWindowMs / 2)))
   const jsm = await jetstreamManager(nc)
   await ensureIngestStreams(jsm, o)
   await jsm.consumers.delete(o.ingest, o.consumer).catch(() => undefined)
@@ -56,7 +61,7 @@ export const startIngestProcessor = async (
     durable_name: o.consumer,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: 60_000_000_000,
+    ack_wait: ackWaitMs * 1_000_000,
     max_ack_pending: o.maxAckPending,
     max_deliver: -1,
   })
@@ -102,7 +107,7 @@ export const startIngestProcessor = async (
     if (E.isLeft(command)) return deadLetter(m, command.left)
     if (!checked.has(m.subject)) {
       if ((await o.lastCommitId(tenant, stream)) === command.right.commitId) {
-        await m.ackAck()
+        m.ack()
         stats.appended++
         return
       }
@@ -111,7 +116,7 @@ export const startIngestProcessor = async (
     for (let attempt = 0; ; attempt++) {
       const r = await appender.append(command.right)
       if (E.isRight(r)) {
-        await m.ackAck()
+        m.ack()
         stats.appended++
         return
       }
