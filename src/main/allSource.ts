@@ -23,6 +23,7 @@ import { createQuery, type QueryPage } from '../adapters/nats/query.js'
 import { validateQueryRequest } from '../domain/reading/queryRequest.js'
 import { createSubscriptions, type Subscriptions } from '../adapters/nats/subscriptions.js'
 import { type IngestProcessor, startIngestProcessor } from '../adapters/nats/ingestProcessor.js'
+import { type LeasedIngestOptions, startLeasedIngest } from '../adapters/nats/leasedIngest.js'
 import { type AsOf, stateAsOf, takeSnapshot } from '../application/snapshots/snapshots.js'
 import type { Snapshot } from '../application/streams/ports.js'
 import { createJetStreamEventLog } from '../adapters/nats/jetStreamEventLog.js'
@@ -84,10 +85,12 @@ export interface AllSource {
   execute(tenant: string, stream: string, command: unknown, options?: { readonly commitId?: string }): Promise<E.Either<AppendError, AppendResult>>
   /**
    * Appends what clients publish to `allsource.ingest.<tenant>.<stream>` (durable ingest), in
-   * publish order per stream, exactly once; invalid messages go to the DLQ. Run it on one
-   * processor at a time.
+   * publish order per stream, exactly once; invalid messages go to the DLQ.
+   * Starts durable ingest. By default it runs only while this instance holds the `ingest` lease
+   * (so several instances can all be started with ingest on); `lease: false` runs it at once,
+   * for a single instance.
    */
-  startIngest(): Promise<IngestProcessor>
+  startIngest(options?: { readonly lease?: false | Omit<LeasedIngestOptions, 'log'> }): Promise<IngestProcessor & { readonly active: boolean }>
   /** Queries a tenant's log: `{ id?, stream?, type?, since?, until?, fromOffset?, limit? }`. */
   query(tenant: string, request: Record<string, unknown>): Promise<E.Either<AppendError, QueryPage>>
   /** Keeps the event-id index (`ALLSOURCE_EVENT_IDS`) in step with the log, off the write path. */
@@ -204,14 +207,19 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       indexers.push(indexer)
       return indexer
     },
-    async startIngest() {
-      const ingest = await startIngestProcessor(o.nc, supervisor, {
-        duplicateWindowMs: streamOptions.duplicateWindowMs,
-        prefix,
-        limits,
-        lastCommitId: (tenant, stream) => log.lastCommitId(tenant, stream),
-        log: warn,
-      })
+    async startIngest(options = {}) {
+      const start = () =>
+        startIngestProcessor(o.nc, supervisor, {
+          duplicateWindowMs: streamOptions.duplicateWindowMs,
+          prefix,
+          limits,
+          lastCommitId: (tenant, stream) => log.lastCommitId(tenant, stream),
+          log: warn,
+        })
+      const ingest =
+        options.lease === false
+          ? Object.assign(await start(), { active: true })
+          : await startLeasedIngest(o.nc, start, { owner: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`, ...options.lease, log: warn })
       ingests.push(ingest)
       return ingest
     },

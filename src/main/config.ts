@@ -22,14 +22,14 @@ export interface Config {
   readonly idleTimeoutMs: number
   /** `ALLSOURCE_SNAPSHOT_EVERY` (default 100, 0 = off): snapshot module streams every this many events. */
   readonly snapshotEvery: number
-  /** `ALLSOURCE_INGEST` (default on): run durable ingest; turn it off on all processors but one. */
+  /** `ALLSOURCE_INGEST` (default on): run durable ingest while this instance holds the ingest lease. */
   readonly ingest: boolean
   /** `ALLSOURCE_ID_INDEX` (default on): maintain the event-id index for queries by id. */
   readonly idIndex: boolean
   /** `ALLSOURCE_PROJECTIONS` (default on): run the built-in projections. */
   readonly projections: boolean
-  /** `ALLSOURCE_PROJECTION_LEASE_MS` (default 10000): how long a silent instance keeps a projection's lease. */
-  readonly projectionLeaseMs: number
+  /** `ALLSOURCE_LEASE_MS` (default 10000): how long a silent instance keeps a projection's or ingest's lease. */
+  readonly leaseMs: number
   /** `ALLSOURCE_PROJECTION_CHUNK` (default 16384): commits folded per KV write round while catching up. */
   readonly projectionChunk: number
   /** `ALLSOURCE_INSTANCE` (default `<hostname>-<pid>`): this processor's name in leases and status. */
@@ -70,7 +70,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     ingest: env.ALLSOURCE_INGEST !== '0' && env.ALLSOURCE_INGEST !== 'false',
     idIndex: env.ALLSOURCE_ID_INDEX !== '0' && env.ALLSOURCE_ID_INDEX !== 'false',
     projections: env.ALLSOURCE_PROJECTIONS !== '0' && env.ALLSOURCE_PROJECTIONS !== 'false',
-    projectionLeaseMs: int(env, 'ALLSOURCE_PROJECTION_LEASE_MS', 10_000, 100),
+    leaseMs: int(env, 'ALLSOURCE_LEASE_MS', 10_000, 100),
     projectionChunk: int(env, 'ALLSOURCE_PROJECTION_CHUNK', 16_384, 1),
     instance: env.ALLSOURCE_INSTANCE !== undefined && env.ALLSOURCE_INSTANCE !== '' ? env.ALLSOURCE_INSTANCE : `${hostname()}-${process.pid}`,
     exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',

@@ -31,7 +31,7 @@ const main = async (): Promise<void> => {
     snapshotEvery: config.snapshotEvery,
     projectionOptions: {
       owner: config.instance,
-      leaseTtlMs: config.projectionLeaseMs,
+      leaseTtlMs: config.leaseMs,
       chunk: config.projectionChunk,
       onStateChange: (s) => log(`projection ${s.name}: ${s.state}${s.lastError !== undefined ? ` (${s.lastError.message}${s.lastError.offset !== undefined ? ` at offset ${s.lastError.offset}` : ''})` : ''}`),
     },
@@ -39,8 +39,10 @@ const main = async (): Promise<void> => {
   })
   const service = await app.serve()
   if (config.ingest) {
-    await app.startIngest()
-    log(`ingesting ${config.prefix}.ingest.<tenant>.<stream> (ALLSOURCE_INGEST; dead letters in ALLSOURCE_DLQ)`)
+    await app.startIngest({
+      lease: { owner: config.instance, ttlMs: config.leaseMs, onChange: (active) => log(active ? 'ingest: active (this instance holds the ingest lease)' : 'ingest: standby') },
+    })
+    log(`ingest of ${config.prefix}.ingest.<tenant>.<stream> on (ALLSOURCE_INGEST; one instance at a time; dead letters in ALLSOURCE_DLQ)`)
   }
   if (config.idIndex) await app.startIdIndexer()
   if (config.projections) {

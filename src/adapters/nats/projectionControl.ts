@@ -1,4 +1,5 @@
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv'
+import type { KvLease } from './kvLease.js'
 import type { NatsConnection } from '@nats-io/transport-node'
 import {
   firstPointer,
@@ -13,7 +14,7 @@ import {
  *
  * - `<name>.active`: the read-model pointer (which generation serves reads);
  * - `<name>.control`: pause, resume and rebuild requests (durable: they survive restarts);
- * - `<name>.lease`: which instance folds it (renewed by compare-and-set; see {@link ProjectionLease});
+ * - `<name>.lease`: which instance folds it (a {@link KvLease});
  * - `<name>.status`: the owner's last status report.
  */
 export const CONTROL_BUCKET = 'ALLSOURCE_PROJECTIONS'
@@ -103,80 +104,5 @@ export const openProjectionCatalog = async (nc: NatsConnection, options: { reado
       }
       return out.sort((a, b) => a.name.localeCompare(b.name))
     },
-  }
-}
-
-/**
- * At most one instance folds a projection: the one holding its lease, a KV entry renewed by
- * compare-and-set every `ttlMs / 3`. Another instance takes it over when the entry's revision has
- * not changed for `ttlMs` by its own clock (so clock skew between machines does not matter), or at
- * once when the holder released it on a clean stop. A holder that cannot renew stops folding; writes
- * to the read model are compare-and-set as well, so a stale holder is fenced off even in the gap.
- */
-export class ProjectionLease {
-  private revision = 0
-  private held = false
-
-  constructor(
-    private readonly kv: KV,
-    private readonly name: string,
-    private readonly owner: string,
-    private readonly ttlMs: number,
-  ) {}
-
-  private get key(): string {
-    return `${this.name}.lease`
-  }
-
-  /** Whether this instance held the lease at its last renewal. */
-  isHeld(): boolean {
-    return this.held
-  }
-
-  /** Resolves once the lease is ours; polls until then. Rejects only when `signal` aborts. */
-  async acquire(signal: AbortSignal): Promise<void> {
-    let watched: { revision: number; since: number } | undefined
-    while (!signal.aborted) {
-      const e = await this.kv.get(this.key)
-      const v = json(e) as { owner?: string; released?: boolean; ttlMs?: number } | undefined
-      const now = performance.now()
-      if (e !== null && (watched === undefined || watched.revision !== e.revision)) watched = { revision: e.revision, since: now }
-      const free = e === null || v === undefined || v.released === true || v.owner === this.owner
-      const expired = watched !== undefined && now - watched.since >= Math.max(this.ttlMs, v?.ttlMs ?? 0)
-      if (free || expired) {
-        try {
-          const body = JSON.stringify({ owner: this.owner, ttlMs: this.ttlMs })
-          this.revision = e === null ? await this.kv.create(this.key, body) : await this.kv.update(this.key, body, e.revision)
-          this.held = true
-          return
-        } catch {
-          // someone else got it first
-        }
-      }
-      await sleep(Math.max(50, Math.min(this.ttlMs / 4, 1_000)))
-    }
-    throw new Error('stopped')
-  }
-
-  /** Renews the lease; false (and no longer held) if someone else took it. */
-  async renew(): Promise<boolean> {
-    try {
-      this.revision = await this.kv.update(this.key, JSON.stringify({ owner: this.owner, ttlMs: this.ttlMs }), this.revision)
-      return true
-    } catch {
-      this.held = false
-      return false
-    }
-  }
-
-  /** Gives the lease up at once, so another instance need not wait for it to expire. */
-  async release(): Promise<void> {
-    if (!this.held) return
-    this.held = false
-    await this.kv.update(this.key, JSON.stringify({ owner: this.owner, released: true }), this.revision).catch(() => undefined)
-  }
-
-  get renewEveryMs(): number {
-    return Math.max(50, Math.floor(this.ttlMs / 3))
   }
 }

@@ -5,7 +5,8 @@ import { createActor, fromCallback, fromPromise, type EventObject } from 'xstate
 import { type FoldInput, type ProjectionActorEvent, projectionMachine, type ProjectionSnapshot, stateOf, type SwitchInput } from '../../../actors/projections/projectionMachine.js'
 import { bucketName, durableName, type ProjectionStatus, type ReadModelPointer } from '../../domain/projections/operations.js'
 import type { ProjectionDefinition } from '../../domain/projections/projection.js'
-import { openProjectionCatalog, type ProjectionCatalog, ProjectionLease } from './projectionControl.js'
+import { KvLease } from './kvLease.js'
+import { openProjectionCatalog, type ProjectionCatalog } from './projectionControl.js'
 import { LOG_STREAM, runFold, type RunningFold } from './projectionFold.js'
 
 export interface ProjectionRunnerOptions {
@@ -44,7 +45,7 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
   const prefix = options.prefix ?? 'allsource'
   const owner = options.owner ?? randomOwner()
   const catalog: ProjectionCatalog = await openProjectionCatalog(nc)
-  const lease = new ProjectionLease(catalog.kv, def.name, owner, options.leaseTtlMs ?? 10_000)
+  const lease = new KvLease(catalog.kv, `${def.name}.lease`, owner, options.leaseTtlMs ?? 10_000)
   const retireAfterMs = options.retireAfterMs ?? 30_000
   const folds = new Set<Promise<void>>()
   const timers = new Set<ReturnType<typeof setTimeout>>()

@@ -20,7 +20,7 @@ describe('projections under SIGKILL during catch-up', () => {
     for await (const e of replayEvents(nc, { tenant: 'acme' })) events.push({ ...e })
     const end = events.at(-1)?.offset ?? 0
 
-    const env = { NATS_URL: server().url, ALLSOURCE_EXAMPLE_MODULES: '0', ALLSOURCE_INGEST: '0', ALLSOURCE_ID_INDEX: '0', ALLSOURCE_PROJECTION_LEASE_MS: '1000', ALLSOURCE_PROJECTION_CHUNK: '100' }
+    const env = { NATS_URL: server().url, ALLSOURCE_EXAMPLE_MODULES: '0', ALLSOURCE_INGEST: '0', ALLSOURCE_ID_INDEX: '0', ALLSOURCE_LEASE_MS: '1000', ALLSOURCE_PROJECTION_CHUNK: '100' }
     const jsm = await jetstreamManager(nc)
     const checkpoint = async () => (await jsm.consumers.info('ALLSOURCE_EVENTS', 'proj_event-counter_1').catch(() => undefined))?.ack_floor.stream_seq ?? 0
     for (let kill = 0; kill < 3; kill++) {

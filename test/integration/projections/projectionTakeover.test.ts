@@ -23,7 +23,7 @@ describe('two processor instances and one projection', () => {
     const env = (name: string) => ({
       NATS_URL: server().url,
       ALLSOURCE_INSTANCE: name,
-      ALLSOURCE_PROJECTION_LEASE_MS: '1000', ALLSOURCE_PROJECTION_CHUNK: '100',
+      ALLSOURCE_LEASE_MS: '1000', ALLSOURCE_PROJECTION_CHUNK: '100',
       ALLSOURCE_EXAMPLE_MODULES: '0',
       ALLSOURCE_INGEST: '0',
       ALLSOURCE_ID_INDEX: '0',

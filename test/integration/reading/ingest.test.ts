@@ -84,7 +84,7 @@ describe('durable ingest under crashes', () => {
     const js = jetstream(nc)
     const jsm = await jetstreamManager(nc)
     await ensureIngestStreams(jsm)
-    const env = { NATS_URL: server().url, ALLSOURCE_EXAMPLE_MODULES: '0' }
+    const env = { NATS_URL: server().url, ALLSOURCE_EXAMPLE_MODULES: '0', ALLSOURCE_LEASE_MS: '1000' }
     let processor = spawnProcessor(env)
     await processor.ready()
 
@@ -127,6 +127,46 @@ describe('durable ingest under crashes', () => {
 
     processor.proc.kill('SIGTERM')
     expect(await processor.exited()).toBe(0)
+    await nc.close()
+  }, 300_000)
+
+  it('two processors: only the ingest lease holder consumes; SIGKILL it, the other takes over, each event once and in order', async () => {
+    const nc = await connect({ servers: server().url })
+    const js = jetstream(nc)
+    const jsm = await jetstreamManager(nc)
+    await ensureIngestStreams(jsm)
+    const before = (await readWholeLog(nc)).length
+    const env = (name: string) => ({ NATS_URL: server().url, ALLSOURCE_EXAMPLE_MODULES: '0', ALLSOURCE_LEASE_MS: '1000', ALLSOURCE_INSTANCE: name, ALLSOURCE_PROJECTIONS: '0' })
+    const a = spawnProcessor(env('ing-a'))
+    await a.ready()
+    const b = spawnProcessor(env('ing-b'))
+    await b.ready()
+    const activeLine = /ingest: active/
+    expect(activeLine.test(a.output())).toBe(true)
+    expect(b.output()).not.toMatch(activeLine)
+
+    const streams = 50
+    const perStream = 100
+    const publishing = (async () => {
+      for (let n = 0; n < perStream; n++) {
+        await Promise.all(Array.from({ length: streams }, (_, s) => js.publish(`allsource.ingest.acme.two-${s}`, pack({ type: 'e', payload: { s, n } }))))
+      }
+    })()
+    await waitFor(async () => (await readWholeLog(nc)).length - before >= 1_000, 120_000)
+    expect(b.output()).not.toMatch(activeLine) // still standing by while a consumes
+    a.proc.kill('SIGKILL')
+    await a.exited()
+    await waitFor(async () => activeLine.test(b.output()), 30_000)
+    await publishing
+    await waitFor(async () => (await jsm.streams.info('ALLSOURCE_INGEST')).state.messages === 0, 120_000)
+
+    const log = (await readWholeLog(nc)).filter((c) => c.body.stream.startsWith('two-'))
+    const byStream = new Map<string, number[]>()
+    for (const c of log) for (const e of c.body.events) byStream.set(c.body.stream, [...(byStream.get(c.body.stream) ?? []), (e.payload as { n: number }).n])
+    expect(byStream.size).toBe(streams)
+    for (const [, ns] of byStream) expect(ns).toEqual(Array.from({ length: perStream }, (_, n) => n))
+    b.proc.kill('SIGTERM')
+    expect(await b.exited()).toBe(0)
     await nc.close()
   }, 300_000)
 })

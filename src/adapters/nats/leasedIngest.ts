@@ -1,0 +1,107 @@
+import { Kvm } from '@nats-io/kv'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { IngestProcessor } from './ingestProcessor.js'
+import { KvLease } from './kvLease.js'
+
+/** KV bucket of leases that are not a projection's: key `ingest` for durable ingest. */
+export const LEASE_BUCKET = 'ALLSOURCE_LEASES'
+
+export interface LeasedIngest extends IngestProcessor {
+  /** Whether this instance holds the ingest lease and runs ingest now. */
+  readonly active: boolean
+}
+
+export interface LeasedIngestOptions {
+  /** This instance's name in the lease. */
+  readonly owner: string
+  /** How long a silent holder keeps the lease (default 10 s). */
+  readonly ttlMs?: number
+  /** Called when this instance starts or stops running ingest. */
+  readonly onChange?: (active: boolean) => void
+  readonly log?: (message: string) => void
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
+  })
+
+/**
+ * Runs durable ingest on at most one instance at a time: the one holding the `ingest` lease in
+ * `ALLSOURCE_LEASES` (see {@link KvLease}). The others wait; when the holder dies, one of them takes
+ * over after the lease TTL and, as on any start, resumes at the oldest unacked message, in order.
+ * A holder that loses the lease stops ingest. If two ever overlap (a holder paused past its TTL),
+ * both append the same messages with the same commitIds, and the log's dedupe keeps each once.
+ * Resolves once the first attempt at the lease is settled (running, or standing by).
+ */
+export const startLeasedIngest = async (nc: NatsConnection, start: () => Promise<IngestProcessor>, o: LeasedIngestOptions): Promise<LeasedIngest> => {
+  const kv = await new Kvm(nc).create(LEASE_BUCKET, { history: 1 })
+  const lease = new KvLease(kv, 'ingest', o.owner, o.ttlMs ?? 10_000)
+  const stopping = new AbortController()
+  const totals = { appended: 0, deadLettered: 0 }
+  let current: IngestProcessor | undefined
+  let settled: () => void = () => undefined
+  const firstAttempt = new Promise<void>((resolve) => (settled = resolve))
+
+  const hold = async (): Promise<void> => {
+    while (!stopping.signal.aborted) {
+      await sleep(lease.renewEveryMs, stopping.signal)
+      if (stopping.signal.aborted || !(await lease.renew())) return
+    }
+  }
+
+  const loop = (async () => {
+    while (!stopping.signal.aborted) {
+      // Someone else holds it: say so once the first check is done, then keep waiting.
+      let acquired = false
+      const waited = lease.acquire(stopping.signal).then(() => {
+        acquired = true
+      })
+      void sleep(Math.min(250, lease.renewEveryMs), stopping.signal).then(() => acquired || settled())
+      try {
+        await waited
+      } catch {
+        break // stopping
+      }
+      try {
+        current = await start()
+      } catch (e) {
+        o.log?.(`ingest could not start: ${e instanceof Error ? e.message : String(e)}; retrying`)
+        await lease.release()
+        await sleep(1_000, stopping.signal)
+        continue
+      }
+      o.onChange?.(true)
+      settled()
+      await hold()
+      const p = current
+      current = undefined
+      await p.stop()
+      totals.appended += p.appended
+      totals.deadLettered += p.deadLettered
+      o.onChange?.(false)
+      if (stopping.signal.aborted) break
+      o.log?.('ingest lease lost; standing by')
+    }
+    settled()
+  })()
+
+  await firstAttempt
+  return {
+    get active() {
+      return current !== undefined
+    },
+    get appended() {
+      return totals.appended + (current?.appended ?? 0)
+    },
+    get deadLettered() {
+      return totals.deadLettered + (current?.deadLettered ?? 0)
+    },
+    async stop() {
+      stopping.abort()
+      await loop
+      await lease.release()
+    },
+  }
+}
