@@ -105,6 +105,11 @@ describe('projections: fold the log into KV and publish every change', () => {
     await waitFor(() => badRunner.status().state === 'failed')
     expect(badRunner.status().lastError?.message).toMatch(/not a valid projection key/)
     await badRunner.stop()
+    const nothing: ProjectionDefinition<number> = { ...def, name: 'returns-nothing', fold: () => undefined as unknown as number }
+    const nothingRunner = await startProjection(nc, nothing)
+    await waitFor(() => nothingRunner.status().state === 'failed')
+    expect(nothingRunner.status().lastError).toMatchObject({ message: 'fold returned undefined', offset: events[0]?.offset })
+    await nothingRunner.stop()
   })
 })
 
