@@ -105,6 +105,8 @@ export const projectionMachine = setup({
   },
   guards: {
     paused: ({ context }) => context.control.paused,
+    /** The read model was built by a newer version of the fold than this instance runs. */
+    outdated: ({ context }) => context.pointer !== undefined && context.pointer.version > context.input.version,
     rebuildWanted: ({ context }) => wanted(context) !== undefined,
     caughtUp: ({ context }) => context.active.reported && context.active.lag === 0,
     behind: ({ context }) => context.active.lag > 0,
@@ -178,7 +180,23 @@ export const projectionMachine = setup({
           },
         },
         deciding: {
-          always: [{ guard: 'paused', target: 'paused' }, { guard: 'rebuildWanted', target: 'rebuilding' }, { target: 'running' }],
+          always: [
+            {
+              // During a rolling upgrade an old instance must neither fold into nor rebuild back a newer model.
+              guard: 'outdated',
+              target: 'failed.parked',
+              actions: assign(({ context }) => ({
+                lastError: {
+                  message: `the read model is version ${context.pointer?.version ?? '?'} and this instance runs version ${context.input.version}: not folding`,
+                  at: Date.now(),
+                },
+                parkedAtRetry: context.control.retry,
+              })),
+            },
+            { guard: 'paused', target: 'paused' },
+            { guard: 'rebuildWanted', target: 'rebuilding' },
+            { target: 'running' },
+          ],
         },
         running: {
           invoke: {

@@ -59,12 +59,23 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
     actors: {
       acquireLease: fromPromise(() => lease.acquire(stopping.signal)),
       holdLease: fromCallback<EventObject, { name: string }>(({ sendBack }) => {
-        const timer = setInterval(() => {
-          void lease.renew().then((ok) => {
-            if (!ok) sendBack({ type: 'LEASE_LOST' } satisfies ProjectionActorEvent)
-          })
-        }, lease.renewEveryMs)
-        return () => clearInterval(timer)
+        // One renewal at a time: two in flight would race each other's compare-and-set.
+        let timer: ReturnType<typeof setTimeout> | undefined
+        let done = false
+        const next = () => {
+          timer = setTimeout(() => {
+            void lease.renew().then((ok) => {
+              if (done) return
+              if (ok) next()
+              else sendBack({ type: 'LEASE_LOST' } satisfies ProjectionActorEvent)
+            })
+          }, lease.renewEveryMs)
+        }
+        next()
+        return () => {
+          done = true
+          clearTimeout(timer)
+        }
       }),
       watchControl: fromCallback<EventObject, { name: string }>(({ sendBack }) => {
         let stop: (() => void) | undefined

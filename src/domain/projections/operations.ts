@@ -32,14 +32,17 @@ export const firstPointer = (version: number): ReadModelPointer => ({ version, g
 
 /**
  * Whether the read model must be rebuilt, and from where: an operator's request not yet carried out,
- * or a definition whose version differs from the one that built the current read model (a changed
- * fold is rebuilt from the start of the log, deliberately, never mixed into the old state).
+ * or a definition whose version is newer than the one that built the current read model (a changed
+ * fold is rebuilt from the start of the log, deliberately, never mixed into the old state). An
+ * older definition never rebuilds a newer read model.
  */
 export const rebuildWanted = (
   version: number,
   pointer: ReadModelPointer,
   control: ProjectionControl,
 ): { readonly id: string; readonly fromOffset: number } | undefined => {
+  // A read model built by a newer fold is left alone by an older one (a rolling upgrade).
+  if (pointer.version > version) return undefined
   if (control.rebuild !== undefined && control.rebuild.id !== pointer.rebuildId) return control.rebuild
   if (pointer.version !== version) return { id: `version-${version}`, fromOffset: 1 }
   return undefined

@@ -164,6 +164,14 @@ describe('projection machine (with .provide() fakes)', () => {
     ])
   })
 
+  it('an older definition than the read model’s parks instead of folding or rebuilding backwards', async () => {
+    const h = harness({ version: 1, pointer: { version: 2, generation: 4, fromOffset: 1 } })
+    await h.lead()
+    expect(h.state()).toBe('failed')
+    expect(h.actor.getSnapshot().context.lastError?.message).toMatch(/version 2 .* version 1/)
+    expect(h.folds).toHaveLength(0)
+  })
+
   it('a lost lease stops every fold and waits in standby', async () => {
     const h = harness()
     await h.lead()

@@ -56,6 +56,7 @@ describe('projection operations (pure)', () => {
     expect(done).toEqual({ version: 1, generation: 2, fromOffset: 5, rebuildId: 'r' })
     expect(rebuildWanted(1, done, { paused: false, retry: 0, rebuild: { id: 'r', fromOffset: 5 } })).toBeUndefined()
     expect(rebuiltPointer(1, p, { id: 'r', fromOffset: 0 }).fromOffset).toBe(1)
+    expect(rebuildWanted(1, { ...p, version: 2 }, { paused: false, retry: 0, rebuild: { id: 'r', fromOffset: 0 } })).toBeUndefined()
   })
 
   it('backs off from 250 ms, doubling, to at most 30 s', () => {
