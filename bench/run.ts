@@ -235,8 +235,10 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   (single run): one stream's 1,000 events; the first and a middle page of 1,000 by type; then the
   event-id indexer indexes the whole log (its rate is reported) and one event is looked up by id.
 - **8 projections**: on the same 1,000,000-event log, \`startProjection\` of \`entity-state\` (1,000
-  keys) and then \`event-counter\` (1 key) from offset 0 until the checkpoint reaches the end;
-  events per second, next to the raw ordered consumer's read rate.
+  keys), then \`event-counter\` and \`event-frequency\` (1 key each), each from offset 0 until its
+  checkpoint reaches the end (the lease, the consumer, the fold, the compare-and-set KV writes,
+  the topic publishes and the acks, all included); events per second, next to the raw ordered
+  consumer's read rate.
 - **9 hydration**: \`loadStream\` of a 1,000-event \`account-*\` stream (the example module), folded
   from the log with an ordered consumer; then the same from a KV snapshot taken at its head;
   medians of repeated cold loads.
