@@ -84,11 +84,10 @@ export interface AllSource {
   /** Sends a command to the stream category's decider; what it decides is appended atomically. */
   execute(tenant: string, stream: string, command: unknown, options?: { readonly commitId?: string }): Promise<E.Either<AppendError, AppendResult>>
   /**
-   * Appends what clients publish to `allsource.ingest.<tenant>.<stream>` (durable ingest), in
-   * publish order per stream, exactly once; invalid messages go to the DLQ.
-   * Starts durable ingest. By default it runs only while this instance holds the `ingest` lease
-   * (so several instances can all be started with ingest on); `lease: false` runs it at once,
-   * for a single instance.
+   * Starts durable ingest: appends what clients publish to `allsource.ingest.<tenant>.<stream>`,
+   * in publish order per stream, exactly once; invalid messages go to the DLQ. By default it runs
+   * only while this instance holds the `ingest` lease, so every instance may be started with
+   * ingest on; `lease: false` runs it at once (a single instance).
    */
   startIngest(options?: { readonly lease?: false | Omit<LeasedIngestOptions, 'log'> }): Promise<IngestProcessor & { readonly active: boolean }>
   /** Queries a tenant's log: `{ id?, stream?, type?, since?, until?, fromOffset?, limit? }`. */

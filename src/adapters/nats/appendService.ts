@@ -4,7 +4,6 @@ import { type AppendLimits, defaultAppendLimits, validateAppendRequest, validate
 import { validateReadRequest } from '../../domain/reading/readRequest.js'
 import { validateQueryRequest } from '../../domain/reading/queryRequest.js'
 import type { Query } from './query.js'
-import { notFound } from '../../application/streams/errors.js'
 import { invalidId } from '../../domain/streams/errors.js'
 import type { Appender } from '../../application/streams/appender.js'
 import type { EventLog } from '../../application/streams/ports.js'
