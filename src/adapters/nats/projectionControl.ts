@@ -38,6 +38,8 @@ export interface ProjectionCatalog {
   /** Calls back with every pointer now and on every change; returns a stop function. */
   watchPointers(onChange: (name: string, p: ReadModelPointer) => void): Promise<() => void>
   putStatus(status: ProjectionStatus): Promise<void>
+  /** One projection's last status report, if its owner ever wrote one. */
+  status(name: string): Promise<ProjectionStatus | undefined>
   statuses(): Promise<readonly ProjectionStatus[]>
 }
 
@@ -95,6 +97,7 @@ export const openProjectionCatalog = async (nc: NatsConnection, options: { reado
     async putStatus(status) {
       await kv.put(`${status.name}.status`, JSON.stringify(status))
     },
+    status: async (name) => json(await kv.get(`${name}.status`)) as ProjectionStatus | undefined,
     async statuses() {
       const out: ProjectionStatus[] = []
       const keys = await kv.keys('*.status')

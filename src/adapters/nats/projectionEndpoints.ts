@@ -36,7 +36,7 @@ export const startProjectionEndpoints = (
     return (await reader.pointer(name)) === undefined ? E.left(notFound(`no projection "${name}"`)) : E.right(name)
   }
   const statusOf = async (name: string): Promise<ProjectionStatus & { readonly stale?: true }> => {
-    const s = (await reader.catalog.statuses()).find((x) => x.name === name)
+    const s = await reader.catalog.status(name)
     return s === undefined ? { name, version: 0, state: 'standby', checkpoint: 0, lag: 0, eventsPerSecond: 0 } : withStaleness(s, Date.now())
   }
 
