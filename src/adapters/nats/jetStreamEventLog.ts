@@ -66,16 +66,17 @@ export const createJetStreamEventLog = (
     return stored(m)
   }
 
+  /** A fresh header set: `append`, not `set`, since each key is new (it skips a search per key). */
   const commitHeaders = (commit: Commit, expectedLastOffset: number): MsgHdrs => {
     const h = headers()
     const first = commit.events[0]
     const last = commit.events[commit.events.length - 1]
-    h.set('Nats-Msg-Id', commit.commitId)
-    h.set('Nats-Expected-Last-Subject-Sequence', String(expectedLastOffset))
-    h.set('AllSource-First-Version', String(first?.version ?? 0))
-    h.set('AllSource-Last-Version', String(last?.version ?? 0))
-    h.set('AllSource-Types', typesHeader(commit.events))
-    h.set('Content-Type', 'application/msgpack')
+    h.append('Nats-Msg-Id', commit.commitId)
+    h.append('Nats-Expected-Last-Subject-Sequence', String(expectedLastOffset))
+    h.append('AllSource-First-Version', String(first?.version ?? 0))
+    h.append('AllSource-Last-Version', String(last?.version ?? 0))
+    h.append('AllSource-Types', typesHeader(commit.events))
+    h.append('Content-Type', 'application/msgpack')
     return h
   }
 
