@@ -11,7 +11,7 @@ import type { AppendResult } from '../application/streams/appendResult.js'
 import { readStream, type StreamPage } from '../application/reading/readStream.js'
 import { validateReadRequest } from '../domain/reading/readRequest.js'
 import type { AppendError } from '../application/streams/errors.js'
-import { ensureEventStream } from '../adapters/nats/eventStream.js'
+import { EVENT_STREAM, ensureEventStream } from '../adapters/nats/eventStream.js'
 import { replayEvents, type ReplayedEvent, type ReplayOptions } from '../adapters/nats/replay.js'
 import { createKvSnapshotStore } from '../adapters/nats/kvSnapshotStore.js'
 import { type ProjectionRunner, type ProjectionRunnerOptions, startProjection } from '../adapters/nats/projectionRunner.js'
@@ -113,7 +113,7 @@ export interface AllSource {
 export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> => {
   const prefix = o.prefix ?? 'allsource'
   const streamOptions = {
-    name: 'ALLSOURCE_EVENTS',
+    name: EVENT_STREAM,
     prefix,
     duplicateWindowMs: o.duplicateWindowMs ?? 120_000,
     replicas: o.replicas ?? 1,

@@ -3,6 +3,8 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { encodeCommit } from '../../src/adapters/codec/commitCodec.js'
 import { ensureEventStream } from '../../src/adapters/nats/eventStream.js'
 import { PipelinedPublisher } from '../../src/adapters/nats/pipelinedPublisher.js'
+import { replayEvents } from '../../src/adapters/nats/replay.js'
+import type { ProjectedEvent } from '../../src/domain/projections/projection.js'
 import type { Commit } from '../../src/domain/streams/event.js'
 
 /**
@@ -34,4 +36,11 @@ export const writeCommitsToLog = async (nc: NatsConnection, commits: number, str
     )
   }
   pub.close()
+}
+
+/** Every event of tenant `acme` in log order, as projections see them. */
+export const acmeEvents = async (nc: NatsConnection): Promise<ProjectedEvent[]> => {
+  const events: ProjectedEvent[] = []
+  for await (const e of replayEvents(nc, { tenant: 'acme' })) events.push({ ...e })
+  return events
 }

@@ -1,3 +1,4 @@
+import { EVENT_STREAM } from './eventStream.js'
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { type KV, Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
@@ -42,7 +43,7 @@ export const startEventIdIndexer = async (nc: NatsConnection, prefix = 'allsourc
   const kv = await openBucket(nc)
   const cp = await kv.get(CHECKPOINT)
   const from = (cp === null || cp.operation !== 'PUT' ? 0 : Number(cp.string())) + 1
-  const consumer = await jetstream(nc).consumers.get('ALLSOURCE_EVENTS', {
+  const consumer = await jetstream(nc).consumers.get(EVENT_STREAM, {
     filter_subjects: [`${prefix}.events.>`],
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: from,

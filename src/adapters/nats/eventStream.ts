@@ -11,8 +11,11 @@ export interface EventStreamOptions {
   readonly replicas: number
 }
 
+/** The JetStream stream that holds the log. */
+export const EVENT_STREAM = 'ALLSOURCE_EVENTS'
+
 export const defaultEventStreamOptions: EventStreamOptions = {
-  name: 'ALLSOURCE_EVENTS',
+  name: EVENT_STREAM,
   prefix: 'allsource',
   duplicateWindowMs: 120_000,
   replicas: 1,

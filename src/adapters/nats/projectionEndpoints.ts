@@ -4,7 +4,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { type AppendError, notFound, unavailable } from '../../application/streams/errors.js'
 import type { ProjectionStatus } from '../../domain/projections/operations.js'
 import { isProjectionName } from '../../domain/projections/projection.js'
-import { validateProjectionCommand, validateProjectionRequest } from '../../domain/projections/projectionRequest.js'
+import { checkRebuildOffset, validateProjectionCommand, validateProjectionRequest } from '../../domain/projections/projectionRequest.js'
 import { invalidId } from '../../domain/streams/errors.js'
 import { validateTenant } from '../../domain/streams/appendRequest.js'
 import { type Endpoint, startEndpoint } from './endpoint.js'
@@ -78,8 +78,7 @@ export const startProjectionEndpoints = (
   const admin = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'admin.projection', name: 'projection-admin', tokens: 2, emptyBody: 'allowed' }, async (tokens, body) => {
     const name = await known(tokens[0])
     if (E.isLeft(name)) return name
-    const logEnd = (await (await jetstreamManager(nc)).streams.info(LOG_STREAM)).state.last_seq
-    const command = validateProjectionCommand(tokens[1] ?? '', body, logEnd)
+    const command = validateProjectionCommand(tokens[1] ?? '', body)
     if (E.isLeft(command)) return command
     const c = command.right
     switch (c._tag) {
@@ -90,6 +89,10 @@ export const startProjectionEndpoints = (
       case 'Resume':
         return E.right({ name: name.right, control: await reader.catalog.updateControl(name.right, (x) => ({ ...x, paused: false, retry: x.retry + 1 })) })
       case 'Rebuild': {
+        // Only a rebuild needs the end of the log (one stream-info round trip).
+        const logEnd = (await (await jetstreamManager(nc)).streams.info(LOG_STREAM)).state.last_seq
+        const ok = checkRebuildOffset(c.fromOffset, logEnd)
+        if (E.isLeft(ok)) return ok
         const rebuild = { id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, fromOffset: c.fromOffset }
         return E.right({ name: name.right, control: await reader.catalog.updateControl(name.right, (x) => ({ ...x, rebuild })) })
       }

@@ -4,6 +4,7 @@ import { headers, type NatsConnection } from '@nats-io/transport-node'
 import { after, isProjectionKey, type ProjectedEvent, type ProjectionDefinition, takes } from '../../domain/projections/projection.js'
 import { decodeCommit } from '../codec/commitCodec.js'
 import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
+import { EVENT_STREAM as LOG_STREAM } from './eventStream.js'
 import { PipelinedPublisher } from './pipelinedPublisher.js'
 
 /** A read-model entry as stored in KV: the state and the position of the last event folded into it. */
@@ -47,7 +48,7 @@ export interface RunningFold {
   stop(): Promise<void>
 }
 
-export const LOG_STREAM = 'ALLSOURCE_EVENTS'
+export { LOG_STREAM }
 
 class Fenced extends Error {}
 

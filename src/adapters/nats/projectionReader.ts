@@ -3,9 +3,8 @@ import { Kvm, type KV } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { bucketName, durableName, type ReadModelPointer } from '../../domain/projections/operations.js'
 import { decodeMsgpack } from '../codec/msgpack.js'
-import type { Entry } from './projectionFold.js'
 import { openProjectionCatalog, type ProjectionCatalog } from './projectionControl.js'
-import { LOG_STREAM } from './projectionFold.js'
+import { type Entry, LOG_STREAM } from './projectionFold.js'
 
 export interface ProjectionEntry {
   readonly key: string

@@ -1,3 +1,4 @@
+import { EVENT_STREAM } from './eventStream.js'
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { matches, type QueryRequest } from '../../domain/reading/queryRequest.js'
@@ -26,7 +27,7 @@ const CLOCK_SLACK_MS = 60_000
  */
 export const createQuery = (nc: NatsConnection, o: { readonly prefix?: string; readonly index?: EventIdIndex } = {}) => {
   const prefix = o.prefix ?? 'allsource'
-  const name = 'ALLSOURCE_EVENTS'
+  const name = EVENT_STREAM
   const jsmP = jetstreamManager(nc)
 
   const scan = async (tenant: string, q: QueryRequest, startAt: number | undefined): Promise<QueryPage> => {

@@ -1,3 +1,4 @@
+import { EVENT_STREAM } from './eventStream.js'
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { ReadEvent } from '../../application/reading/readStream.js'
@@ -39,7 +40,7 @@ const hasType = (header: string | undefined, type: string): boolean =>
  */
 export async function* replayEvents(nc: NatsConnection, o: ReplayOptions): AsyncGenerator<ReplayedEvent> {
   const prefix = o.prefix ?? 'allsource'
-  const name = o.streamName ?? 'ALLSOURCE_EVENTS'
+  const name = o.streamName ?? EVENT_STREAM
   const filter = `${prefix}.events.${o.tenant}.${o.stream ?? '>'}`
   const end = o.follow === true ? Number.POSITIVE_INFINITY : (await (await jetstreamManager(nc)).streams.info(name)).state.last_seq
   const start = o.fromOffset ?? 1

@@ -1,3 +1,4 @@
+import { EVENT_STREAM } from './eventStream.js'
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
@@ -35,7 +36,7 @@ export interface Delivery {
 export type SubscriptionError = DomainError | { readonly _tag: 'NotFound'; readonly message: string }
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/
-const STREAM = 'ALLSOURCE_EVENTS'
+const STREAM = EVENT_STREAM
 // Tenants cannot contain "=", so the durable name is unambiguous.
 const durable = (tenant: string, name: string) => `sub=${tenant}=${name}`
 const notFound = (name: string): SubscriptionError => ({ _tag: 'NotFound', message: `no subscription "${name}"` })

@@ -3,5 +3,5 @@ export type { Position, ProjectedEvent, ProjectionDefinition } from './projectio
 export { entityState, eventCounter, eventFrequency } from './builtins.js'
 export { backoffMs, bucketName, durableName, firstPointer, noControl, rebuildWanted, rebuiltPointer } from './operations.js'
 export type { ProjectionControl, ProjectionState, ProjectionStatus, ReadModelPointer } from './operations.js'
-export { defaultKeysLimit, defaultWaitMs, maxKeysLimit, maxWaitMs, validateProjectionCommand, validateProjectionRequest } from './projectionRequest.js'
+export { checkRebuildOffset, defaultKeysLimit, defaultWaitMs, maxKeysLimit, maxWaitMs, validateProjectionCommand, validateProjectionRequest } from './projectionRequest.js'
 export type { ProjectionCommand, ProjectionRequest } from './projectionRequest.js'

@@ -56,8 +56,8 @@ export type ProjectionCommand =
   /** Rebuild into a new read model from `fromOffset` (0 or 1 = the whole log). */
   | { readonly _tag: 'Rebuild'; readonly fromOffset: number }
 
-/** Validates a command name and body; a rebuild past the end of the log is refused here. */
-export const validateProjectionCommand = (command: string, body: unknown, logEnd: number): E.Either<DomainError, ProjectionCommand> => {
+/** Validates a command name and body (a rebuild's offset against the log: {@link checkRebuildOffset}). */
+export const validateProjectionCommand = (command: string, body: unknown): E.Either<DomainError, ProjectionCommand> => {
   switch (command) {
     case 'status':
       return E.right({ _tag: 'Status' })
@@ -68,12 +68,15 @@ export const validateProjectionCommand = (command: string, body: unknown, logEnd
     case 'rebuild': {
       const fromOffset = isRecord(body) ? (body.fromOffset ?? 0) : 0
       if (!isInt(fromOffset, 0, Number.MAX_SAFE_INTEGER)) return E.left(badRequest('fromOffset must be an integer >= 0', { fromOffset }))
-      if (fromOffset > logEnd + 1) {
-        return E.left(badRequest(`fromOffset ${fromOffset} is past the end of the log (last offset ${logEnd})`, { fromOffset, lastOffset: logEnd }))
-      }
       return E.right({ _tag: 'Rebuild', fromOffset })
     }
     default:
       return E.left(badRequest(`unknown command "${command}": use status, pause, resume or rebuild`))
   }
 }
+
+/** A rebuild may start anywhere up to one past the log's last offset (`logEnd`), not beyond. */
+export const checkRebuildOffset = (fromOffset: number, logEnd: number): E.Either<DomainError, number> =>
+  fromOffset > logEnd + 1
+    ? E.left(badRequest(`fromOffset ${fromOffset} is past the end of the log (last offset ${logEnd})`, { fromOffset, lastOffset: logEnd }))
+    : E.right(fromOffset)

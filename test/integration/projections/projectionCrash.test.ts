@@ -1,13 +1,12 @@
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { describe, expect, it } from 'vitest'
-import { replayEvents } from '../../../src/adapters/nats/replay.js'
 import { entityState, eventCounter } from '../../../src/domain/projections/builtins.js'
-import { foldAll, type ProjectedEvent, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
+import { foldAll, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
 import { withNatsServer } from '../../support/natsServer.js'
 import { spawnProcessor } from '../../support/processor.js'
 import { readModel } from '../../support/projections.js'
-import { writeCommitsToLog } from '../../support/logWriter.js'
+import { acmeEvents, writeCommitsToLog } from '../../support/logWriter.js'
 
 describe('projections under SIGKILL during catch-up', () => {
   const server = withNatsServer()
@@ -16,8 +15,7 @@ describe('projections under SIGKILL during catch-up', () => {
     const nc = await connect({ servers: server().url })
     // 40,000 events in 10,000 commits over 200 streams, written straight to the log.
     await writeCommitsToLog(nc, 10_000)
-    const events: ProjectedEvent[] = []
-    for await (const e of replayEvents(nc, { tenant: 'acme' })) events.push({ ...e })
+    const events = await acmeEvents(nc)
     const end = events.at(-1)?.offset ?? 0
 
     const env = { NATS_URL: server().url, ALLSOURCE_EXAMPLE_MODULES: '0', ALLSOURCE_INGEST: '0', ALLSOURCE_ID_INDEX: '0', ALLSOURCE_LEASE_MS: '1000', ALLSOURCE_PROJECTION_CHUNK: '100' }

@@ -2,10 +2,9 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { describe, expect, it } from 'vitest'
 import { openProjectionCatalog } from '../../../src/adapters/nats/projectionControl.js'
-import { replayEvents } from '../../../src/adapters/nats/replay.js'
 import { entityState, eventCounter } from '../../../src/domain/projections/builtins.js'
-import { foldAll, type ProjectedEvent, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
-import { writeCommitsToLog } from '../../support/logWriter.js'
+import { foldAll, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
+import { acmeEvents, writeCommitsToLog } from '../../support/logWriter.js'
 import { withNatsServer } from '../../support/natsServer.js'
 import { type ProcessorProcess, spawnProcessor } from '../../support/processor.js'
 import { readModel, waitFor } from '../../support/projections.js'
@@ -16,8 +15,7 @@ describe('two processor instances and one projection', () => {
   it('only the lease holder folds; SIGKILL it and the other takes over, exactly', async () => {
     const nc = await connect({ servers: server().url })
     await writeCommitsToLog(nc, 10_000)
-    const events: ProjectedEvent[] = []
-    for await (const e of replayEvents(nc, { tenant: 'acme' })) events.push({ ...e })
+    const events = await acmeEvents(nc)
     const end = events.at(-1)?.offset as number
 
     const env = (name: string) => ({

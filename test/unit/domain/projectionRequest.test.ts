@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { backoffMs, firstPointer, rebuildWanted, rebuiltPointer } from '../../../src/domain/projections/operations.js'
-import { validateProjectionCommand, validateProjectionRequest } from '../../../src/domain/projections/projectionRequest.js'
+import { checkRebuildOffset, validateProjectionCommand, validateProjectionRequest } from '../../../src/domain/projections/projectionRequest.js'
 
 const tagOf = <A>(r: E.Either<{ _tag: string }, A>) => (E.isLeft(r) ? r.left._tag : 'Right')
 
@@ -34,15 +34,16 @@ describe('projection requests', () => {
   })
 
   it('validates commands; a rebuild may start anywhere up to one past the end of the log', () => {
-    expect(validateProjectionCommand('pause', undefined, 10)).toEqual(E.right({ _tag: 'Pause' }))
-    expect(validateProjectionCommand('resume', undefined, 10)).toEqual(E.right({ _tag: 'Resume' }))
-    expect(validateProjectionCommand('status', undefined, 10)).toEqual(E.right({ _tag: 'Status' }))
-    expect(validateProjectionCommand('rebuild', undefined, 10)).toEqual(E.right({ _tag: 'Rebuild', fromOffset: 0 }))
-    expect(validateProjectionCommand('rebuild', { fromOffset: 11 }, 10)).toEqual(E.right({ _tag: 'Rebuild', fromOffset: 11 }))
-    expect(tagOf(validateProjectionCommand('rebuild', { fromOffset: 12 }, 10))).toBe('BadRequest')
-    expect(tagOf(validateProjectionCommand('rebuild', { fromOffset: -1 }, 10))).toBe('BadRequest')
-    expect(tagOf(validateProjectionCommand('rebuild', { fromOffset: '3' }, 10))).toBe('BadRequest')
-    expect(tagOf(validateProjectionCommand('drop', undefined, 10))).toBe('BadRequest')
+    expect(validateProjectionCommand('pause', undefined)).toEqual(E.right({ _tag: 'Pause' }))
+    expect(validateProjectionCommand('resume', undefined)).toEqual(E.right({ _tag: 'Resume' }))
+    expect(validateProjectionCommand('status', undefined)).toEqual(E.right({ _tag: 'Status' }))
+    expect(validateProjectionCommand('rebuild', undefined)).toEqual(E.right({ _tag: 'Rebuild', fromOffset: 0 }))
+    expect(validateProjectionCommand('rebuild', { fromOffset: 11 })).toEqual(E.right({ _tag: 'Rebuild', fromOffset: 11 }))
+    expect(checkRebuildOffset(11, 10)).toEqual(E.right(11))
+    expect(tagOf(checkRebuildOffset(12, 10))).toBe('BadRequest')
+    expect(tagOf(validateProjectionCommand('rebuild', { fromOffset: -1 }))).toBe('BadRequest')
+    expect(tagOf(validateProjectionCommand('rebuild', { fromOffset: '3' }))).toBe('BadRequest')
+    expect(tagOf(validateProjectionCommand('drop', undefined))).toBe('BadRequest')
   })
 })
 
