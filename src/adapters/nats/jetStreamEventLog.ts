@@ -1,5 +1,5 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream'
-import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
 import type { Commit } from '../../domain/streams/event.js'
 import type { StreamId, TenantId } from '../../domain/streams/ids.js'
 import type { AppendOutcome, EventLog, StoredCommit, StreamHead } from '../../application/streams/ports.js'
@@ -8,6 +8,7 @@ import { decodeCommit, encodeCommit, typesHeader } from '../codec/commitCodec.js
 import { defaultEventStreamOptions, type EventStreamOptions } from './eventStream.js'
 import { PipelinedPublisher, type Publisher, type PublishResult } from './pipelinedPublisher.js'
 import { subjects } from './subjects.js'
+import { WireHeaders } from './wireHeaders.js'
 
 export interface JetStreamEventLogOptions extends EventStreamOptions {
   /** How long one publish waits for its ack before it is retried. */
@@ -26,8 +27,6 @@ export const defaultEventLogOptions: JetStreamEventLogOptions = {
 const WRONG_LAST_SEQUENCE = 10071
 /** An expected last subject sequence no stream reaches: the probe can only hit the dedupe check. */
 const IMPOSSIBLE_SEQUENCE = String(Number.MAX_SAFE_INTEGER)
-// Fixed per-header overhead: "Name: value\r\n" plus the "NATS/1.0\r\n...\r\n" frame.
-const HEADER_FRAME = 14
 
 /** The JetStream implementation of {@link EventLog}: one message per commit on its stream's subject. */
 export interface JetStreamEventLog extends EventLog {
@@ -66,24 +65,17 @@ export const createJetStreamEventLog = (
     return stored(m)
   }
 
-  /** A fresh header set: `append`, not `set`, since each key is new (it skips a search per key). */
-  const commitHeaders = (commit: Commit, expectedLastOffset: number): MsgHdrs => {
-    const h = headers()
+  const commitHeaders = (commit: Commit, expectedLastOffset: number): WireHeaders => {
     const first = commit.events[0]
     const last = commit.events[commit.events.length - 1]
-    h.append('Nats-Msg-Id', commit.commitId)
-    h.append('Nats-Expected-Last-Subject-Sequence', String(expectedLastOffset))
-    h.append('AllSource-First-Version', String(first?.version ?? 0))
-    h.append('AllSource-Last-Version', String(last?.version ?? 0))
-    h.append('AllSource-Types', typesHeader(commit.events))
-    h.append('Content-Type', 'application/msgpack')
-    return h
-  }
-
-  const headerBytes = (h: MsgHdrs): number => {
-    let n = HEADER_FRAME
-    for (const [k, vs] of h) for (const v of vs) n += k.length + v.length + 4
-    return n
+    return WireHeaders.of(
+      ['Nats-Msg-Id', commit.commitId],
+      ['Nats-Expected-Last-Subject-Sequence', String(expectedLastOffset)],
+      ['AllSource-First-Version', String(first?.version ?? 0)],
+      ['AllSource-Last-Version', String(last?.version ?? 0)],
+      ['AllSource-Types', typesHeader(commit.events)],
+      ['Content-Type', 'application/msgpack'],
+    )
   }
 
   const outcomeOf = async (r: PublishResult, commit: Commit, retried: boolean): Promise<AppendOutcome | 'retry'> => {
@@ -143,7 +135,7 @@ export const createJetStreamEventLog = (
     async append(commit: Commit, expectedLastOffset: number): Promise<AppendOutcome> {
       const data = encodeCommit(commit)
       const h = commitHeaders(commit, expectedLastOffset)
-      const size = data.length + headerBytes(h)
+      const size = data.length + h.byteLength
       if (size > maxPayload()) return { _tag: 'TooLarge', size, max: maxPayload() }
       const subject = subj.events(commit.tenant, commit.stream)
       for (let attempt = 0; attempt <= o.publishRetries; attempt++) {
@@ -154,9 +146,7 @@ export const createJetStreamEventLog = (
     },
 
     async findDuplicate(commit: Commit): Promise<StoredCommit | undefined> {
-      const h = headers()
-      h.set('Nats-Msg-Id', commit.commitId)
-      h.set('Nats-Expected-Last-Subject-Sequence', IMPOSSIBLE_SEQUENCE)
+      const h = WireHeaders.of(['Nats-Msg-Id', commit.commitId], ['Nats-Expected-Last-Subject-Sequence', IMPOSSIBLE_SEQUENCE])
       const r = await publisher.publish(subj.events(commit.tenant, commit.stream), new Uint8Array(0), h)
       if (r._tag === 'Stored' && r.duplicate) return commitAt(r.seq)
       if (r._tag === 'Rejected' && r.errCode === WRONG_LAST_SEQUENCE) return undefined
