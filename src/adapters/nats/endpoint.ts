@@ -39,34 +39,35 @@ export const startEndpoint = (
     replyError(msg, format, wire)
   }
 
-  const serve = async (msg: Msg, format: WireFormat): Promise<void> => {
-    const tokens = msg.subject.slice(skip).split('.')
-    const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
-    if (!body.ok) return fail(msg, format, badRequest(body.message))
-    const r = await handle(tokens, body.value)
-    if (r._tag === 'Right') replyOk(msg, format, r.right)
-    else fail(msg, format, r.left)
+  /** Answers one request; never rejects (a throwing handler is answered INTERNAL). */
+  const serve = async (msg: Msg): Promise<void> => {
+    const started = performance.now()
+    const format = formatOf(msg)
+    try {
+      const tokens = msg.subject.slice(skip).split('.')
+      const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
+      if (!body.ok) return fail(msg, format, badRequest(body.message))
+      const r = await handle(tokens, body.value)
+      if (r._tag === 'Right') replyOk(msg, format, r.right)
+      else fail(msg, format, r.left)
+    } catch (e) {
+      try {
+        fail(msg, format, internal(e instanceof Error ? e.message : String(e)))
+      } catch {
+        // the connection closed under us: nothing left to answer on
+      }
+    } finally {
+      stats.processing_time += Math.round((performance.now() - started) * 1e6)
+      if (--inFlight === 0 && idle !== undefined) idle()
+    }
   }
 
   const sub: Subscription = nc.subscribe(subject, {
     queue: o.queue,
     callback: (_err, msg) => {
-      const started = performance.now()
       stats.num_requests++
       inFlight++
-      const format = formatOf(msg)
-      serve(msg, format)
-        .catch((e: unknown) => {
-          try {
-            fail(msg, format, internal(e instanceof Error ? e.message : String(e)))
-          } catch {
-            // the connection closed under us: nothing left to answer on
-          }
-        })
-        .finally(() => {
-          stats.processing_time += Math.round((performance.now() - started) * 1e6)
-          if (--inFlight === 0 && idle !== undefined) idle()
-        })
+      void serve(msg)
     },
   })
 

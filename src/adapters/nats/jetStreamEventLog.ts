@@ -106,6 +106,17 @@ export const createJetStreamEventLog = (
     }
   }
 
+  /** Turns a publish result into an outcome, retrying a timed-out publish with the same bytes. */
+  const settle = async (first: PublishResult, commit: Commit, subject: string, data: Uint8Array, h: WireHeaders): Promise<AppendOutcome> => {
+    let r = first
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await outcomeOf(r, commit, attempt > 0)
+      if (outcome !== 'retry') return outcome
+      if (attempt >= o.publishRetries) return { _tag: 'Unavailable', message: `JetStream did not acknowledge the commit in ${o.publishTimeoutMs} ms` }
+      r = await publisher.publish(subject, data, h)
+    }
+  }
+
   return {
     async readHead(tenant: TenantId, stream: StreamId): Promise<StreamHead> {
       const m = await getMessage({ last_by_subj: subj.events(tenant, stream) })
@@ -132,17 +143,20 @@ export const createJetStreamEventLog = (
       }
     },
 
-    async append(commit: Commit, expectedLastOffset: number): Promise<AppendOutcome> {
-      const data = encodeCommit(commit)
-      const h = commitHeaders(commit, expectedLastOffset)
-      const size = data.length + h.byteLength
-      if (size > maxPayload()) return { _tag: 'TooLarge', size, max: maxPayload() }
-      const subject = subj.events(commit.tenant, commit.stream)
-      for (let attempt = 0; attempt <= o.publishRetries; attempt++) {
-        const outcome = await outcomeOf(await publisher.publish(subject, data, h), commit, attempt > 0)
-        if (outcome !== 'retry') return outcome
+    append(commit: Commit, expectedLastOffset: number): Promise<AppendOutcome> {
+      try {
+        const data = encodeCommit(commit)
+        const h = commitHeaders(commit, expectedLastOffset)
+        const size = data.length + h.byteLength
+        if (size > maxPayload()) return Promise.resolve({ _tag: 'TooLarge', size, max: maxPayload() })
+        const subject = subj.events(commit.tenant, commit.stream)
+        // The common case settles in one step; anything else (duplicate, rejection, timeout) goes the long way.
+        return publisher
+          .publish(subject, data, h)
+          .then((r) => (r._tag === 'Stored' && !r.duplicate ? { _tag: 'Appended', offset: r.seq } : settle(r, commit, subject, data, h)))
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)))
       }
-      return { _tag: 'Unavailable', message: `JetStream did not acknowledge the commit in ${o.publishTimeoutMs} ms` }
     },
 
     async findDuplicate(commit: Commit): Promise<StoredCommit | undefined> {

@@ -27,6 +27,28 @@ interface PubAckBody {
 const decoder = new TextDecoder()
 
 /**
+ * The common ack, `{"stream":"…", "seq":N}` (maybe with a domain), read without building an
+ * object. Anything else (an error, a duplicate, an unexpected shape) returns undefined and is
+ * parsed as JSON: the server formats some acks by hand, spacing included, so only the plain
+ * stored ack is read here. A stream name cannot fake `"seq":` since JSON escapes its quotes.
+ */
+export const storedAck = (text: string): PublishResult | undefined => {
+  if (!text.startsWith('{"stream":') || text.includes('"error"') || text.includes('"duplicate"')) return undefined
+  const at = text.indexOf('"seq":')
+  if (at < 0) return undefined
+  let i = at + 6
+  while (text.charCodeAt(i) === 32) i++
+  const from = i
+  let seq = 0
+  for (; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 48
+    if (d < 0 || d > 9) break
+    seq = seq * 10 + d
+  }
+  return i === from ? undefined : { _tag: 'Stored', seq, duplicate: false }
+}
+
+/**
  * Publishes to JetStream without awaiting each ack in turn: every publish carries a reply
  * subject under one inbox subscription, and acks are matched to their publish by a token. Many
  * publishes (to different subjects) are in flight on one connection at once.
@@ -87,9 +109,12 @@ export class PipelinedPublisher implements Publisher {
 
   private parse(msg: Msg): PublishResult {
     if (msg.data.length === 0 && msg.headers?.code === 503) return { _tag: 'NoResponders' }
+    const text = decoder.decode(msg.data)
+    const fast = storedAck(text)
+    if (fast !== undefined) return fast
     let ack: PubAckBody
     try {
-      ack = JSON.parse(decoder.decode(msg.data)) as PubAckBody
+      ack = JSON.parse(text) as PubAckBody
     } catch {
       return { _tag: 'Rejected', errCode: 0, description: 'unreadable JetStream ack' }
     }

@@ -1,6 +1,8 @@
 import { randomFillSync } from 'node:crypto'
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const HEX_DIGITS = Array.from('0123456789abcdef', (c) => c.charCodeAt(0))
+/** The id is formatted here, then read out as one flat string (one allocation per id). */
+const text = Buffer.alloc(36, '-')
 const POOL_SIZE = 4096
 const pool = new Uint8Array(POOL_SIZE)
 let poolAt = POOL_SIZE
@@ -39,26 +41,21 @@ export const uuidv7 = (): string => {
   const b = pool
   const hi = Math.floor(ms / 0x100000000)
   const lo = ms >>> 0
-  return (
-    HEX[(hi >>> 8) & 0xff]! +
-    HEX[hi & 0xff]! +
-    HEX[(lo >>> 24) & 0xff]! +
-    HEX[(lo >>> 16) & 0xff]! +
-    '-' +
-    HEX[(lo >>> 8) & 0xff]! +
-    HEX[lo & 0xff]! +
-    '-' +
-    HEX[0x70 | (counter >>> 8)]! +
-    HEX[counter & 0xff]! +
-    '-' +
-    HEX[0x80 | (b[r]! & 0x3f)]! +
-    HEX[b[r + 1]!]! +
-    '-' +
-    HEX[b[r + 2]!]! +
-    HEX[b[r + 3]!]! +
-    HEX[b[r + 4]!]! +
-    HEX[b[r + 5]!]! +
-    HEX[b[r + 6]!]! +
-    HEX[b[r + 7]!]!
-  )
+  hex(0, (hi >>> 8) & 0xff)
+  hex(2, hi & 0xff)
+  hex(4, (lo >>> 24) & 0xff)
+  hex(6, (lo >>> 16) & 0xff)
+  hex(9, (lo >>> 8) & 0xff)
+  hex(11, lo & 0xff)
+  hex(14, 0x70 | (counter >>> 8))
+  hex(16, counter & 0xff)
+  hex(19, 0x80 | (b[r]! & 0x3f))
+  hex(21, b[r + 1]!)
+  for (let i = 0; i < 6; i++) hex(24 + 2 * i, b[r + 2 + i]!)
+  return text.toString('latin1', 0, 36)
+}
+
+const hex = (at: number, byte: number): void => {
+  text[at] = HEX_DIGITS[byte >>> 4]!
+  text[at + 1] = HEX_DIGITS[byte & 0xf]!
 }

@@ -4,6 +4,7 @@ import { decodeCommit, encodeCommit, typesHeader } from '../../../src/adapters/c
 import { statusOf, toWireError } from '../../../src/adapters/nats/errorCodes.js'
 import { decodeBody, encodeBody } from '../../../src/adapters/nats/wireCodec.js'
 import { uuidv7 } from '../../../src/adapters/system/uuidv7.js'
+import { storedAck } from '../../../src/adapters/nats/pipelinedPublisher.js'
 import { badRequest, invalidId, tooLarge, validationFailed, wrongExpectedVersion } from '../../../src/domain/streams/errors.js'
 import { internal, notFound, unavailable } from '../../../src/application/streams/errors.js'
 import { commitOf } from '../../support/eventLogContract.js'
@@ -86,5 +87,19 @@ describe('uuidv7', () => {
     const ids = Array.from({ length: 10_000 }, () => uuidv7())
     for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true)
     expect(new Set(ids).size).toBe(ids.length)
+  })
+})
+
+describe('JetStream ack reading', () => {
+  it('reads the common acks without JSON, and leaves anything else to JSON.parse', () => {
+    // As nats-server 2.10 formats them (spacing included).
+    expect(storedAck('{"stream":"ALLSOURCE_EVENTS", "seq":42}')).toEqual({ _tag: 'Stored', seq: 42, duplicate: false })
+    expect(storedAck('{"stream":"ALLSOURCE_EVENTS","seq": 42}')).toEqual({ _tag: 'Stored', seq: 42, duplicate: false })
+    expect(storedAck('{"stream":"ALLSOURCE_EVENTS", "domain":"hub", "seq":9007199254740991}')).toEqual({ _tag: 'Stored', seq: 9007199254740991, duplicate: false })
+    expect(storedAck('{"stream":"ALLSOURCE_EVENTS", "seq":1,"duplicate": true}')).toBeUndefined()
+    expect(storedAck('{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 3"},"stream":"S","seq":0}')).toBeUndefined()
+    expect(storedAck('{"stream":"S","error":{"code":503}}')).toBeUndefined()
+    expect(storedAck('{"stream":"S","seq":"x"}')).toBeUndefined()
+    expect(storedAck('not json')).toBeUndefined()
   })
 })
