@@ -14,9 +14,9 @@ import { startProjection } from '../src/adapters/nats/projectionRunner.js'
 import { entityState, eventCounter, eventFrequency } from '../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../src/domain/projections/projection.js'
 import { jetstreamManager } from '@nats-io/jetstream'
-import { forwarder, type ServiceResult, service } from './scenarios/service.js'
+import { forwarder, type ServiceResult, service, serviceWithoutActor } from './scenarios/service.js'
 import { median, type Row, table, writeReport } from './report.js'
-import { actorFloor } from './scenarios/actorFloor.js'
+import { actorFloor, actorPath } from './scenarios/actorFloor.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -69,6 +69,19 @@ const serviceRows = (name: string, rs: ServiceResult[], extra: Partial<Row>): Ro
   { scenario: name, metric: 'cpu processor', value: median(rs.map((r) => r.processorCpu)), unit: 'µs/append' },
 ]
 
+/**
+ * The processor CPU per append that would let the service reach 0.85× the forwarder: at that
+ * rate the three processes may use the cores as fully as the forwarder run did, so
+ * `0.85 × (c + s + p) = c + s + f` with the client's and the server's CPU per append (c, s) and
+ * the forwarder's (f) from the forwarder rounds.
+ */
+const serviceBudget = (fwd: readonly ServiceResult[]): number => {
+  const c = median(fwd.map((r) => r.clientCpu))
+  const s = median(fwd.map((r) => r.serverCpu))
+  const f = median(fwd.map((r) => r.processorCpu))
+  return (c + s + f) / 0.85 - c - s
+}
+
 /** Every scenario of issue 5 that exists today, side by side with its raw baseline. */
 export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   const R = o.quick ? 1 : o.rounds
@@ -96,10 +109,20 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   rows.push({ scenario: '3d actor floor', metric: 'xstate alone, 2 events/append', value: median(floor), unit: 'µs cpu/append' })
   rows.push({ scenario: '3d actor floor', metric: 'raw-limit time per append', value: 1e6 / rawRate, unit: 'µs/append' })
   rows.push({ scenario: '3d actor floor', metric: 'library budget at 0.8× raw', value: 1e6 / (0.8 * rawRate), unit: 'µs/append' })
+  // Everything a library append costs in memory, before a byte reaches the socket.
+  const path = await step('actor path', async () => {
+    const out: number[] = []
+    for (let i = 0; i < 3; i++) out.push(await actorPath(o.quick ? 20_000 : 200_000, S))
+    return out
+  })
+  rows.push({ scenario: '3e actor path', metric: 'library append without I/O', value: median(path), unit: 'µs cpu/append', target: 'vs 3d budget' })
   const fwd = await step('forwarder', () => rounds(R, (b) => forwarder(b, N, S)))
   rows.push(...serviceRows('3c forwarder', fwd, { baseline: '1 raw-limit/throughput' }))
   const svc = await step('service', () => rounds(R, (b) => service(b, N, S)))
   rows.push(...serviceRows('3b service', svc, { baseline: '3c forwarder/throughput', target: '≥ 0.85×' }))
+  const bare = await step('service without actor', () => rounds(R, (b) => serviceWithoutActor(b, N, S)))
+  rows.push(...serviceRows('3f service, no actor', bare, { baseline: '3c forwarder/throughput' }))
+  rows.push({ scenario: '3f service, no actor', metric: 'processor budget at 0.85×', value: serviceBudget(fwd), unit: 'µs/append' })
 
   const hot = await step('hot-stream', () => rounds(R, (b) => hotStream(b, o.quick ? 200 : 3_000)))
   rows.push({ scenario: '4 hot-stream raw', metric: 'p50', value: median(hot.map((h) => h.rawP50)), unit: 'ms' })
@@ -215,6 +238,10 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   the written outcome; one assign and one action each), over 1,000 actors in turn: CPU µs per
   append in xstate alone, next to the time per append the raw limit leaves (1 / raw rate) and the
   budget for the library to reach 0.8× of it. The stream actor takes the same two events.
+- **3e actor path**: scenario 3a with the I/O taken away: request validation, the real stream
+  supervisor and actors, ids and timestamps, the commit's msgpack body and headers, against a log
+  that acknowledges at once (same concurrency: 1,000 streams, each sequential). CPU µs per
+  append; compare with the 3d budget, which is all the time a library append may take.
 - **3b service**: the processor (\`createAllSource\` + \`serve()\`) in the bench process; the client
   (\`bench/serviceClient.ts\`) in a separate process doing \`createAllSourceClient(nc).append\`.
   CPU per append: the client's \`process.cpuUsage()\`, the bench process's (the processor), and
@@ -222,6 +249,13 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
 - **3c forwarder**: a few-line NATS service in the bench process that takes the same request,
   decodes it, publishes a commit's bytes with the expected-sequence header on the pipelined path
   and replies: the ceiling of any request-reply service on this box. Same client process.
+- **3f service, no actor**: an ablation, not a design. The service of 3b with the stream actor
+  and supervisor replaced by a map of stream heads (correct only for this workload: one append
+  in flight per stream, no conflicts); the same endpoint, validation, commit preparation, event
+  log and replies. The processor budget row is the CPU per append at which 3b would reach 0.85×
+  the forwarder, given the client's and server's CPU per append in the forwarder rounds and the
+  same use of the two cores: \`(c + s + f) / 0.85 − c − s\`. 3b's processor CPU minus 3f's is
+  the actor's price in place.
 - **4 hot-stream**: sequential appends to one stream through the library; latency of each. The
   raw row publishes the same bytes sequentially with the expected-sequence header.
 - **5 multi-event**: as 3a with 10 events per commit.

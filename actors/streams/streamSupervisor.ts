@@ -33,9 +33,14 @@ export interface StreamSupervisorOptions {
 
 type AppendReply = E.Either<AppendError, AppendResult>
 
+/** How stale the least-recently-used order may be; far below any sensible idle timeout. */
+const LRU_GRANULARITY_MS = 1_000
+
 interface Entry {
   readonly actor: Actor<typeof streamMachine>
   lastUsed: number
+  /** When the entry was last moved to the end of the map: the map is in `movedAt` order. */
+  movedAt: number
   /** Work sent to the actor and not answered yet: answered here if the actor dies. */
   readonly outstanding: Set<Reply>
 }
@@ -156,10 +161,14 @@ export class StreamSupervisor {
     const now = Date.now()
     const found = this.actors.get(key)
     if (found !== undefined && found.actor.getSnapshot().status === 'active') {
+      // Keep the map in least-recently-used order by re-inserting at the end, at most once per
+      // LRU_GRANULARITY_MS per stream: a hot stream then costs no map churn per append.
+      if (now - found.movedAt >= LRU_GRANULARITY_MS) {
+        this.actors.delete(key)
+        this.actors.set(key, found)
+        found.movedAt = now
+      }
       found.lastUsed = now
-      // Keep the map in least-recently-used order: re-insert at the end.
-      this.actors.delete(key)
-      this.actors.set(key, found)
       return found
     }
     const actor = createActor(this.machine, {
@@ -173,7 +182,7 @@ export class StreamSupervisor {
         snapshotEvery: this.opts.snapshots === undefined ? 0 : (this.opts.snapshotEvery ?? 100),
       },
     })
-    const entry: Entry = { actor, lastUsed: now, outstanding: new Set() }
+    const entry: Entry = { actor, lastUsed: now, movedAt: now, outstanding: new Set() }
     const forget = () => {
       if (this.actors.get(key) === entry) this.actors.delete(key)
     }
@@ -210,8 +219,8 @@ export class StreamSupervisor {
   private sweep(): void {
     const cutoff = Date.now() - this.idleTimeoutMs
     for (const entry of this.actors.values()) {
-      if (entry.lastUsed > cutoff) break
-      if (this.isIdle(entry)) entry.actor.send({ type: 'PASSIVATE' })
+      if (entry.movedAt > cutoff) break // so is every later entry, and lastUsed ≥ movedAt
+      if (entry.lastUsed <= cutoff && this.isIdle(entry)) entry.actor.send({ type: 'PASSIVATE' })
     }
   }
 }

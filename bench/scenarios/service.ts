@@ -6,6 +6,15 @@ import { headers } from '@nats-io/transport-node'
 import { decodeMsgpack, encodeMsgpack } from '../../src/adapters/codec/msgpack.js'
 import { PipelinedPublisher } from '../../src/adapters/nats/pipelinedPublisher.js'
 import { createAllSource } from '../../src/main/allSource.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { createJetStreamEventLog } from '../../src/adapters/nats/jetStreamEventLog.js'
+import { startAppendService } from '../../src/adapters/nats/appendService.js'
+import { systemClock, uuidv7Ids } from '../../src/adapters/system/systemClock.js'
+import type { Appender } from '../../src/application/streams/appender.js'
+import { appendResultOf } from '../../src/application/streams/appendResult.js'
+import { unavailable } from '../../src/application/streams/errors.js'
+import { emptyHead, type StreamHead } from '../../src/application/streams/ports.js'
+import { prepareCommit } from '../../src/application/streams/prepareCommit.js'
 import { type BenchServer, createEventStream, procCpuMicros, sampleCommitBytes } from './common.js'
 
 const clientScript = resolve(dirname(fileURLToPath(import.meta.url)), '../serviceClient.ts')
@@ -74,5 +83,40 @@ export const forwarder = async (b: BenchServer, events: number, streams: number)
   const r = await drive(b, events, streams)
   sub.unsubscribe()
   pub.close()
+  return r
+}
+
+/**
+ * An ablation, not a design: the service exactly as scenario 3b runs it — the same endpoint,
+ * request validation, commit preparation (ids, timestamps, versions), event log and reply —
+ * with the stream actor and its supervisor replaced by a map of stream heads. It is correct only
+ * for this workload (one append in flight per stream, no conflicts), and it shows what the
+ * service path costs without the actor, so the actor's own price can be read off next to 3b.
+ */
+export const serviceWithoutActor = async (b: BenchServer, events: number, streams: number): Promise<ServiceResult> => {
+  await createEventStream(b.nc)
+  const log = createJetStreamEventLog(b.nc)
+  const heads = new Map<string, StreamHead>()
+  const deps = { clock: systemClock, ids: uuidv7Ids }
+  const appender: Appender = {
+    async append(command) {
+      const key = `${command.tenant}.${command.stream}`
+      const head = heads.get(key) ?? emptyHead
+      const p = prepareCommit(deps, undefined, command, command.commitId ?? uuidv7Ids.commitId(), { head, state: undefined })
+      if (E.isLeft(p)) return p
+      const { commit } = p.right
+      const o = await log.append(commit, head.lastOffset)
+      if (o._tag !== 'Appended') return E.left(unavailable(`bench ablation: ${o._tag}`))
+      heads.set(key, { version: commit.events[commit.events.length - 1]?.version ?? head.version, lastOffset: o.offset })
+      return E.right(appendResultOf({ offset: o.offset, commit }, false))
+    },
+  }
+  const notServed = async (): Promise<never> => {
+    throw new Error('not served in this scenario')
+  }
+  const svc = await startAppendService(b.nc, appender, log, notServed)
+  const r = await drive(b, events, streams)
+  await svc.stop()
+  log.close()
   return r
 }
