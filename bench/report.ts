@@ -46,6 +46,57 @@ export const table = (rows: readonly Row[]): string => {
   return [row(head), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n')
 }
 
+const valueOf = (rows: readonly Row[], scenario: string, metric: string): number | undefined =>
+  rows.find((r) => r.scenario === scenario && r.metric === metric)?.value
+
+const targetMet = (target: string, x: number): boolean | undefined => {
+  const m = /^([≥≤])\s*([\d.]+)\s*(×|ms|MB)?/.exec(target)
+  if (m === null) return undefined
+  const bound = Number(m[2])
+  return m[1] === '≥' ? x >= bound : x <= bound
+}
+
+/**
+ * One line per target, met or not, from this run's figures; and for the two append targets, what
+ * the same run says about whether a stream-actor design can meet them at all on this machine.
+ */
+export const verdicts = (rows: readonly Row[]): string[] => {
+  const out: string[] = []
+  for (const r of rows) {
+    if (r.target === undefined || r.value === undefined) continue
+    const x = r.baseline !== undefined ? ratioOf(r, rows) : r.value
+    if (x === undefined) continue
+    const met = targetMet(r.target, x)
+    if (met === undefined) continue
+    const shown = r.baseline !== undefined ? `${x.toFixed(2)}×` : `${fmt(x)} ${r.unit}`
+    out.push(`- ${r.scenario}, ${r.metric}: ${shown}, target ${r.target}: **${met ? 'met' : 'not met'}**.`)
+  }
+  const path = valueOf(rows, '3e actor path', 'library append without I/O')
+  const budget = valueOf(rows, '3d actor floor', 'library budget at 0.8× raw')
+  const floor = valueOf(rows, '3d actor floor', 'xstate alone, 2 events/append')
+  if (path !== undefined && budget !== undefined) {
+    out.push(
+      path > budget
+        ? `- Library at 0.8×: out of reach for this design here. A library append costs ${fmt(path)} µs of CPU before any I/O (3e), more than the ${fmt(budget)} µs per append that 0.8× the raw limit allows the one JavaScript thread in all (3d).`
+        : `- Library at 0.8×: a library append costs ${fmt(path)} µs of CPU before any I/O (3e), within the ${fmt(budget)} µs that 0.8× the raw limit allows (3d).`,
+    )
+  }
+  const bare = valueOf(rows, '3f service, no actor', 'cpu processor')
+  const svcBudget = valueOf(rows, '3f service, no actor', 'processor budget at 0.85×')
+  const svc = valueOf(rows, '3b service', 'cpu processor')
+  const bareRow = rows.find((r) => r.scenario === '3f service, no actor' && r.metric === 'throughput')
+  const bareRatio = bareRow === undefined ? undefined : ratioOf(bareRow, rows)
+  if (bare !== undefined && svcBudget !== undefined && svc !== undefined && floor !== undefined && bareRatio !== undefined) {
+    const left = svcBudget - bare
+    out.push(
+      left < floor
+        ? `- Service at 0.85×: out of reach for this design here. Without the stream actor the same service reaches ${bareRatio.toFixed(2)}× the forwarder at ${fmt(bare)} µs of processor CPU per append (3f); 0.85× allows ${fmt(svcBudget)} µs, which leaves ${fmt(Math.max(0, left))} µs for the actor, less than xstate alone costs for its two events per append (${fmt(floor)} µs, 3d). In place the actor and its supervisor cost ${fmt(svc - bare)} µs per append (3b − 3f).`
+        : `- Service at 0.85×: 0.85× allows ${fmt(svcBudget)} µs of processor CPU per append; without the actor the service uses ${fmt(bare)} µs (3f), leaving ${fmt(left)} µs for the actor, which costs ${fmt(svc - bare)} µs in place (3b − 3f).`,
+    )
+  }
+  return out
+}
+
 /** `docs/benchmarks.md` and the JSON beside it. */
 export const writeReport = (outDir: string, jsonDir: string, rows: readonly Row[], env: Record<string, string>, method: string): void => {
   mkdirSync(outDir, { recursive: true })
@@ -65,6 +116,12 @@ export const writeReport = (outDir: string, jsonDir: string, rows: readonly Row[
       const ratio = ratioOf(r, rows)
       return `| ${r.scenario} | ${r.metric} | ${fmt(r.value)} | ${r.unit} | ${ratio === undefined ? '' : `${ratio.toFixed(2)}×`} | ${r.baseline ?? ''} | ${r.target ?? ''} |`
     }),
+    '',
+    '## Targets',
+    '',
+    'Worked out from the figures above by `bench/report.ts`; see `docs/performance.md` for the profiles.',
+    '',
+    ...verdicts(rows),
     '',
     '## How each figure is measured',
     '',
