@@ -230,7 +230,9 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
 
 const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, published with \`Nats-Msg-Id\` and
   \`Nats-Expected-Last-Subject-Sequence\` through \`PipelinedPublisher\` (one inbox subscription,
-  acks matched by token); each stream's publishes sequential, all streams at once.
+  acks matched by token); each stream's publishes sequential, all streams at once. Its headers
+  are formatted the way AllSource formats its own (\`WireHeaders\`), so the baseline is no slower
+  than the product's publish path (so are the forwarder's and the hot-stream raw row's).
 - **2 naive**: \`await js.publish(subject, bytes, { msgID })\` per event, same stream loops.
 - **3a library**: \`createAllSource(...).append(...)\` in the bench process, one event per commit,
   sequential per stream, \`expectedVersion: "any"\`.

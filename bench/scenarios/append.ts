@@ -1,7 +1,7 @@
 import { jetstream } from '@nats-io/jetstream'
-import { headers } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { PipelinedPublisher } from '../../src/adapters/nats/pipelinedPublisher.js'
+import { WireHeaders } from '../../src/adapters/nats/wireHeaders.js'
 import { createAllSource } from '../../src/main/allSource.js'
 import { percentile } from '../report.js'
 import { concurrently, createEventStream, type BenchServer, payload, sampleCommitBytes } from './common.js'
@@ -21,9 +21,7 @@ export const rawLimit = async (b: BenchServer, events: number, streams: number):
   const ms = await concurrently(streams, async (s) => {
     let last = 0
     for (let i = 0; i < per; i++) {
-      const h = headers()
-      h.set('Nats-Msg-Id', `raw-${s}-${i}`)
-      h.set('Nats-Expected-Last-Subject-Sequence', String(last))
+      const h = WireHeaders.of(['Nats-Msg-Id', `raw-${s}-${i}`], ['Nats-Expected-Last-Subject-Sequence', String(last)])
       const r = await pub.publish(subject(s), bytes, h)
       if (r._tag !== 'Stored') throw new Error(`raw publish failed: ${JSON.stringify(r)}`)
       last = r.seq
@@ -68,9 +66,7 @@ export const hotStream = async (b: BenchServer, appends: number): Promise<{ p50:
   const raw: number[] = []
   let last = 0
   for (let i = 0; i < appends; i++) {
-    const h = headers()
-    h.set('Nats-Msg-Id', `hot-raw-${i}`)
-    h.set('Nats-Expected-Last-Subject-Sequence', String(last))
+    const h = WireHeaders.of(['Nats-Msg-Id', `hot-raw-${i}`], ['Nats-Expected-Last-Subject-Sequence', String(last)])
     const t0 = performance.now()
     const r = await pub.publish('allsource.events.bench.raw-hot', bytes, h)
     raw.push(performance.now() - t0)

@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { headers } from '@nats-io/transport-node'
 import { decodeMsgpack, encodeMsgpack } from '../../src/adapters/codec/msgpack.js'
 import { PipelinedPublisher } from '../../src/adapters/nats/pipelinedPublisher.js'
+import { WireHeaders } from '../../src/adapters/nats/wireHeaders.js'
 import { createAllSource } from '../../src/main/allSource.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { createJetStreamEventLog } from '../../src/adapters/nats/jetStreamEventLog.js'
@@ -70,9 +70,7 @@ export const forwarder = async (b: BenchServer, events: number, streams: number)
     callback: (_e, msg) => {
       decodeMsgpack(msg.data)
       const stream = msg.subject.slice('allsource.append.'.length)
-      const h = headers()
-      h.set('Nats-Msg-Id', `fwd-${++n}`)
-      h.set('Nats-Expected-Last-Subject-Sequence', String(last.get(stream) ?? 0))
+      const h = WireHeaders.of(['Nats-Msg-Id', `fwd-${++n}`], ['Nats-Expected-Last-Subject-Sequence', String(last.get(stream) ?? 0)])
       void pub.publish(`allsource.events.${stream}`, bytes, h).then((r) => {
         if (r._tag === 'Stored') last.set(stream, r.seq)
         msg.respond(encodeMsgpack(r._tag === 'Stored' ? { offset: r.seq } : { error: { code: 'UNAVAILABLE', message: r._tag } }))
