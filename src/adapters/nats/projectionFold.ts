@@ -1,11 +1,12 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
-import { headers, type NatsConnection } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
 import { after, isProjectionKey, type ProjectedEvent, type ProjectionDefinition, takes } from '../../domain/projections/projection.js'
 import { decodeCommit } from '../codec/commitCodec.js'
 import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
 import { EVENT_STREAM as LOG_STREAM } from './eventStream.js'
 import { PipelinedPublisher } from './pipelinedPublisher.js'
+import { WireHeaders } from './wireHeaders.js'
 
 /** A read-model entry as stored in KV: the state and the position of the last event folded into it. */
 export interface Entry<S> {
@@ -157,8 +158,7 @@ export const runFold = async <S>(
   /** A compare-and-set KV write, pipelined: the key's last revision (0: it never existed) must still be current. */
   const write = async (k: string, entry: Entry<S>): Promise<void> => {
     const known = cache.get(k) ?? (await entryOf(k))
-    const h = headers()
-    h.set('Nats-Expected-Last-Subject-Sequence', String(known?.revision ?? 0))
+    const h = WireHeaders.of(['Nats-Expected-Last-Subject-Sequence', String(known?.revision ?? 0)])
     const r = await publisher.publish(`$KV.${target.bucket}.${k}`, encodeMsgpack(entry), h)
     if (r._tag === 'Stored') {
       cache.set(k, { entry, revision: r.seq })
