@@ -3,6 +3,7 @@ import { Kvm, type KV } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { after, isProjectionKey, type ProjectedEvent, type ProjectionDefinition, takes } from '../../domain/projections/projection.js'
 import { decodeCommit } from '../codec/commitCodec.js'
+import type { Commit } from '../../domain/streams/event.js'
 import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
 import { EVENT_STREAM as LOG_STREAM } from './eventStream.js'
 import { PipelinedPublisher } from './pipelinedPublisher.js'
@@ -109,12 +110,17 @@ export const runFold = async <S>(
   let stopped = false
   listener.progress({ checkpoint: initial.ack_floor.stream_seq, lag: initial.num_pending + initial.num_ack_pending, folded })
 
-  const entryOf = async (k: string): Promise<Known<S> | undefined> => {
+  // A bucket empty at the start holds nothing this fold did not write (and cache): no key needs a
+  // read until the cache is cleared. A rebuild's new generation starts this way.
+  let startedEmpty = (await kv.status()).values === 0
+
+  /** A key as KV has it, cached; an absent key is cached as revision 0 (what a create must expect). */
+  const entryOf = async (k: string): Promise<Known<S>> => {
     const cached = cache.get(k)
     if (cached !== undefined) return cached
     const e = await kv.get(k)
-    if (e === null) return undefined
-    const known: Known<S> = e.operation === 'PUT' ? { entry: decodeMsgpack(e.value) as Entry<S>, revision: e.revision } : { revision: e.revision }
+    const known: Known<S> =
+      e === null ? { revision: 0 } : e.operation === 'PUT' ? { entry: decodeMsgpack(e.value) as Entry<S>, revision: e.revision } : { revision: e.revision }
     cache.set(k, known)
     return known
   }
@@ -122,10 +128,14 @@ export const runFold = async <S>(
   type Chunk = { msgs: JsMsg[]; changed: Map<string, Entry<S>>; updates: { tenant: string; key: string; state: unknown; offset: number }[] }
   const fresh = (): Chunk => ({ msgs: [], changed: new Map(), updates: [] })
 
-  /** Folds one commit into the chunk; throws (without touching the chunk) on a poison event. */
-  const foldCommit = async (m: JsMsg, chunk: Chunk): Promise<void> => {
-    const commit = decodeCommit(m.data, m.seq)
+  /**
+   * Folds one commit into the chunk; throws (without touching the chunk) on a poison event. It is
+   * synchronous while every key is known: a key seen nowhere yet is read from KV, and then the
+   * commit is folded again from the start (nothing of it was kept), so the common case costs no await.
+   */
+  const foldCommit = (m: JsMsg, chunk: Chunk, commit: Commit = decodeCommit(m.data, m.seq)): Promise<void> | undefined => {
     const mine = new Map<string, Entry<S>>()
+    let count = 0
     for (let index = 0; index < commit.events.length; index++) {
       // The decoded event is ours alone: annotate it in place rather than copy it.
       const e = commit.events[index] as Mutable<ProjectedEvent>
@@ -141,24 +151,32 @@ export const runFold = async <S>(
         validKeys.add(key)
       }
       const k = `${commit.tenant}.${key}`
-      // Only a key seen nowhere yet costs a KV read (and an await).
-      const current = mine.get(k) ?? chunk.changed.get(k) ?? inflight?.changed.get(k) ?? (cache.get(k) ?? (await entryOf(k)))?.entry
+      let current = mine.get(k) ?? chunk.changed.get(k) ?? inflight?.changed.get(k)
+      if (current === undefined) {
+        let known = cache.get(k)
+        if (known === undefined && startedEmpty) cache.set(k, (known = { revision: 0 }))
+        // Only a key seen nowhere yet costs a KV read (and an await).
+        if (known === undefined) return entryOf(k).then(() => foldCommit(m, chunk, commit))
+        current = known.entry
+      }
       if (current !== undefined && !after({ offset: m.seq, index }, current)) continue
       const next = def.fold(current === undefined ? def.initialState : current.state, e)
       if (next === undefined) throw new Error('fold returned undefined')
       mine.set(k, { state: next, offset: m.seq, index })
-      folded++
+      count++
     }
+    folded += count
     for (const [k, entry] of mine) {
       chunk.changed.set(k, entry)
       chunk.updates.push({ tenant: commit.tenant, key: k.slice(commit.tenant.length + 1), state: entry.state, offset: m.seq })
     }
+    return undefined
   }
 
   /** A compare-and-set KV write, pipelined: the key's last revision (0: it never existed) must still be current. */
   const write = async (k: string, entry: Entry<S>): Promise<void> => {
     const known = cache.get(k) ?? (await entryOf(k))
-    const h = WireHeaders.of(['Nats-Expected-Last-Subject-Sequence', String(known?.revision ?? 0)])
+    const h = WireHeaders.of(['Nats-Expected-Last-Subject-Sequence', String(known.revision)])
     const r = await publisher.publish(`$KV.${target.bucket}.${k}`, encodeMsgpack(entry), h)
     if (r._tag === 'Stored') {
       cache.set(k, { entry, revision: r.seq })
@@ -184,7 +202,10 @@ export const runFold = async <S>(
     }
     if (lastPublished > 0) options.published?.(lastPublished)
     await last.ackAck() // AckPolicy.All: acknowledges every commit of the chunk
-    if (cache.size > 100_000) cache.clear()
+    if (cache.size > 100_000) {
+      cache.clear()
+      startedEmpty = false
+    }
     listener.progress({ checkpoint: last.seq, lag: last.info.pending, folded })
   }
 
@@ -205,7 +226,8 @@ export const runFold = async <S>(
     try {
       for await (const m of messages) {
         try {
-          await foldCommit(m, chunk)
+          const pending = foldCommit(m, chunk)
+          if (pending !== undefined) await pending
         } catch (err) {
           // Park: keep what came before, write and ack nothing of this commit, no retry loop.
           startFlush(chunk)
