@@ -73,7 +73,7 @@ export interface AllSource {
    * Replays a tenant's events from an offset or a time, in log order, with backpressure; stops at
    * the end of the log as of the call unless `follow` is set.
    */
-  replay(options: Omit<ReplayOptions, 'prefix' | 'streamName'>): AsyncGenerator<ReplayedEvent>
+  replay(options: Omit<ReplayOptions, 'prefix' | 'streamName'>): AsyncIterableIterator<ReplayedEvent>
   /**
    * Snapshots a module stream now (its state at its current head); undefined for an empty stream.
    * BAD_REQUEST for a stream whose category has no module.

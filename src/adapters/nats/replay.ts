@@ -1,5 +1,5 @@
 import { EVENT_STREAM } from './eventStream.js'
-import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { type ConsumerMessages, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { ReadEvent } from '../../application/reading/readStream.js'
 import { decodeCommit } from '../codec/commitCodec.js'
@@ -37,44 +37,99 @@ const hasType = (header: string | undefined, type: string): boolean =>
  * commit), through an ordered pull consumer: memory stays bounded by `bufferCommits` however
  * slow the caller is. Stops at the log's end as of the call unless `follow` is set. Breaking out
  * of the loop deletes the consumer.
+ *
+ * A hand-written iterator rather than an async generator: the events of a decoded commit are
+ * handed out from an array with an already-settled promise each, where a generator's `yield`
+ * costs several promise turns per event.
  */
-export async function* replayEvents(nc: NatsConnection, o: ReplayOptions): AsyncGenerator<ReplayedEvent> {
-  const prefix = o.prefix ?? 'allsource'
-  const name = o.streamName ?? EVENT_STREAM
-  const filter = `${prefix}.events.${o.tenant}.${o.stream ?? '>'}`
-  const end = o.follow === true ? Number.POSITIVE_INFINITY : (await (await jetstreamManager(nc)).streams.info(name)).state.last_seq
-  const start = o.fromOffset ?? 1
-  if (start > end) return
-  const consumer = await jetstream(nc).consumers.get(name, {
-    filter_subjects: [filter],
-    ...(o.since !== undefined
-      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: o.since.toISOString() }
-      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
-  })
-  // Nothing on the filter at or after the start: don't wait for messages that will not come.
-  const pending = (await consumer.info(true)).num_pending
-  if (pending === 0 && o.follow !== true) return
-  const messages = await consumer.consume({ max_messages: o.bufferCommits ?? 256 })
-  try {
-    for await (const m of messages) {
+export function replayEvents(nc: NatsConnection, o: ReplayOptions): AsyncIterableIterator<ReplayedEvent> {
+  let messages: ConsumerMessages | undefined
+  let opened: Promise<AsyncIterator<JsMsg> | undefined> | undefined
+  let end = Number.POSITIVE_INFINITY
+  let events: ReplayedEvent[] = []
+  let at = 0
+  let last = false
+  let done = false
+
+  const open = async (): Promise<AsyncIterator<JsMsg> | undefined> => {
+    const name = o.streamName ?? EVENT_STREAM
+    const filter = `${o.prefix ?? 'allsource'}.events.${o.tenant}.${o.stream ?? '>'}`
+    if (o.follow !== true) end = (await (await jetstreamManager(nc)).streams.info(name)).state.last_seq
+    const start = o.fromOffset ?? 1
+    if (start > end) return undefined
+    const consumer = await jetstream(nc).consumers.get(name, {
+      filter_subjects: [filter],
+      ...(o.since !== undefined
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: o.since.toISOString() }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
+    })
+    // Nothing on the filter at or after the start: don't wait for messages that will not come.
+    const pending = (await consumer.info(true)).num_pending
+    if (pending === 0 && o.follow !== true) return undefined
+    messages = await consumer.consume({ max_messages: o.bufferCommits ?? 256 })
+    return messages[Symbol.asyncIterator]()
+  }
+
+  const finish = (): IteratorReturnResult<undefined> => {
+    done = true
+    events = []
+    messages?.stop()
+    return { value: undefined, done: true }
+  }
+
+  /** Decodes commits until one has events to hand out; false at the end. */
+  const refill = async (): Promise<boolean> => {
+    const it = await (opened ??= open())
+    if (it === undefined) return false
+    while (!last) {
+      const r = await it.next()
+      if (r.done === true) return false
+      const m = r.value
       const info = m.info
       const seq = info.streamSequence
-      if (seq > end) break
-      if (o.type === undefined || hasType(m.headers?.get('AllSource-Types'), o.type)) {
-        const commit = decodeCommit(m.data, seq)
-        for (const e of commit.events) {
-          if (o.type !== undefined && e.type !== o.type) continue
-          // The decoded event is ours alone: annotate it in place rather than copy it.
-          const out = e as Mutable<ReplayedEvent>
-          out.offset = seq
-          out.tenant = commit.tenant
-          out.stream = commit.stream
-          yield out
-        }
+      if (seq > end) return false
+      last = (seq >= end || info.pending === 0) && o.follow !== true
+      if (o.type !== undefined && !hasType(m.headers?.get('AllSource-Types'), o.type)) continue
+      const commit = decodeCommit(m.data, seq)
+      const out: ReplayedEvent[] = []
+      for (const e of commit.events) {
+        if (o.type !== undefined && e.type !== o.type) continue
+        // The decoded event is ours alone: annotate it in place rather than copy it.
+        const r = e as Mutable<ReplayedEvent>
+        r.offset = seq
+        r.tenant = commit.tenant
+        r.stream = commit.stream
+        out.push(r)
       }
-      if ((seq >= end || info.pending === 0) && o.follow !== true) break
+      if (out.length > 0) {
+        events = out
+        at = 0
+        return true
+      }
     }
-  } finally {
-    messages.stop()
+    return false
+  }
+
+  const slowNext = async (): Promise<IteratorResult<ReplayedEvent>> => {
+    try {
+      if (!done && (await refill())) return { value: events[at++] as ReplayedEvent, done: false }
+    } catch (e) {
+      finish()
+      throw e
+    }
+    return finish()
+  }
+
+  return {
+    [Symbol.asyncIterator]() {
+      return this
+    },
+    next(): Promise<IteratorResult<ReplayedEvent>> {
+      if (at < events.length) return Promise.resolve({ value: events[at++] as ReplayedEvent, done: false })
+      return slowNext()
+    },
+    return(): Promise<IteratorResult<ReplayedEvent>> {
+      return Promise.resolve(finish())
+    },
   }
 }
