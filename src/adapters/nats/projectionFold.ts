@@ -43,6 +43,8 @@ export interface FoldOptions {
   readonly mayWrite?: () => boolean
   /** Commits per chunk while catching up (one KV write per key per chunk; default 16384). */
   readonly chunk?: number
+  /** Most keys whose KV entry and revision are kept in memory; past it the cache is cleared (default 100,000). */
+  readonly cacheKeys?: number
 }
 
 export interface RunningFold {
@@ -103,6 +105,7 @@ export const runFold = async <S>(
   const initial = await consumer.info()
   const messages = await consumer.consume({ max_messages: 4_096 })
   const chunkSize = options.chunk ?? 16_384
+  const cacheKeys = options.cacheKeys ?? 100_000
   const publisher = new PipelinedPublisher(nc)
   const cache = new Map<string, Known<S>>()
   let folded = 0
@@ -125,8 +128,21 @@ export const runFold = async <S>(
     return known
   }
 
-  type Chunk = { msgs: JsMsg[]; changed: Map<string, Entry<S>>; updates: { tenant: string; key: string; state: unknown; offset: number }[] }
-  const fresh = (): Chunk => ({ msgs: [], changed: new Map(), updates: [] })
+  /**
+   * What a key's state in a chunk was folded from, and so what its compare-and-set write must
+   * expect: the KV revision it was read at, or the revisions written by the chunk before it (when
+   * it built on that chunk's entry, not yet written while this one was folded).
+   */
+  type Base = number | ReadonlyMap<string, number>
+  type Chunk = {
+    msgs: JsMsg[]
+    changed: Map<string, Entry<S>>
+    base: Map<string, Base>
+    /** The revision each key got when this chunk was written. */
+    written: Map<string, number>
+    updates: { tenant: string; key: string; state: unknown; offset: number }[]
+  }
+  const fresh = (): Chunk => ({ msgs: [], changed: new Map(), base: new Map(), written: new Map(), updates: [] })
 
   /**
    * Folds one commit into the chunk; throws (without touching the chunk) on a poison event. It is
@@ -135,6 +151,7 @@ export const runFold = async <S>(
    */
   const foldCommit = (m: JsMsg, chunk: Chunk, commit: Commit = decodeCommit(m.data, m.seq)): Promise<void> | undefined => {
     const mine = new Map<string, Entry<S>>()
+    let bases: Map<string, Base> | undefined
     let count = 0
     for (let index = 0; index < commit.events.length; index++) {
       // The decoded event is ours alone: annotate it in place rather than copy it.
@@ -151,13 +168,20 @@ export const runFold = async <S>(
         validKeys.add(key)
       }
       const k = `${commit.tenant}.${key}`
-      let current = mine.get(k) ?? chunk.changed.get(k) ?? inflight?.changed.get(k)
+      let current = mine.get(k) ?? chunk.changed.get(k)
       if (current === undefined) {
-        let known = cache.get(k)
-        if (known === undefined && startedEmpty) cache.set(k, (known = { revision: 0 }))
-        // Only a key seen nowhere yet costs a KV read (and an await).
-        if (known === undefined) return entryOf(k).then(() => foldCommit(m, chunk, commit))
-        current = known.entry
+        const pending = inflight?.changed.get(k)
+        if (pending !== undefined && inflight !== undefined) {
+          current = pending
+          ;(bases ??= new Map()).set(k, inflight.written)
+        } else {
+          let known = cache.get(k)
+          if (known === undefined && startedEmpty) cache.set(k, (known = { revision: 0 }))
+          // Only a key seen nowhere yet costs a KV read (and an await).
+          if (known === undefined) return entryOf(k).then(() => foldCommit(m, chunk, commit))
+          current = known.entry
+          ;(bases ??= new Map()).set(k, known.revision)
+        }
       }
       if (current !== undefined && !after({ offset: m.seq, index }, current)) continue
       const next = def.fold(current === undefined ? def.initialState : current.state, e)
@@ -167,18 +191,29 @@ export const runFold = async <S>(
     }
     folded += count
     for (const [k, entry] of mine) {
+      if (!chunk.base.has(k)) {
+        const base = bases?.get(k)
+        if (base === undefined) throw new Error(`defect: no base revision for "${k}"`)
+        chunk.base.set(k, base)
+      }
       chunk.changed.set(k, entry)
       chunk.updates.push({ tenant: commit.tenant, key: k.slice(commit.tenant.length + 1), state: entry.state, offset: m.seq })
     }
     return undefined
   }
 
-  /** A compare-and-set KV write, pipelined: the key's last revision (0: it never existed) must still be current. */
-  const write = async (k: string, entry: Entry<S>): Promise<void> => {
-    const known = cache.get(k) ?? (await entryOf(k))
-    const h = WireHeaders.of(['Nats-Expected-Last-Subject-Sequence', String(known.revision)])
+  /**
+   * A compare-and-set KV write, pipelined: the revision the entry was folded from (0: the key did
+   * not exist) must still be current, so a write by anyone else in between fences this fold off.
+   */
+  const write = async (chunk: Chunk, k: string, entry: Entry<S>): Promise<void> => {
+    const base = chunk.base.get(k)
+    const expected = typeof base === 'number' ? base : base?.get(k)
+    if (expected === undefined) throw new Error(`defect: no revision to expect for "${k}"`)
+    const h = WireHeaders.of(['Nats-Expected-Last-Subject-Sequence', String(expected)])
     const r = await publisher.publish(`$KV.${target.bucket}.${k}`, encodeMsgpack(entry), h)
     if (r._tag === 'Stored') {
+      chunk.written.set(k, r.seq)
       cache.set(k, { entry, revision: r.seq })
       return
     }
@@ -192,7 +227,7 @@ export const runFold = async <S>(
     const last = chunk.msgs[chunk.msgs.length - 1]
     if (last === undefined) return
     if (options.mayWrite !== undefined && !options.mayWrite()) throw new Fenced('the lease is no longer held')
-    await Promise.all([...chunk.changed].map(([k, entry]) => write(k, entry)))
+    await Promise.all([...chunk.changed].map(([k, entry]) => write(chunk, k, entry)))
     const publishAfter = options.publishAfter?.() ?? 0
     let lastPublished = 0
     for (const u of chunk.updates) {
@@ -202,7 +237,7 @@ export const runFold = async <S>(
     }
     if (lastPublished > 0) options.published?.(lastPublished)
     await last.ackAck() // AckPolicy.All: acknowledges every commit of the chunk
-    if (cache.size > 100_000) {
+    if (cache.size > cacheKeys) {
       cache.clear()
       startedEmpty = false
     }

@@ -19,6 +19,8 @@ export interface ProjectionRunnerOptions {
   readonly retireAfterMs?: number
   /** Commits per KV write chunk while catching up (default 16384). */
   readonly chunk?: number
+  /** Most keys cached in memory by the fold (default 100,000). */
+  readonly cacheKeys?: number
   /** Called on every change of this instance's state for the projection (for logs). */
   readonly onStateChange?: (status: ProjectionStatus) => void
 }
@@ -109,6 +111,7 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
           running = await runFold(nc, def, target, {
             prefix,
             chunk: options.chunk,
+            cacheKeys: options.cacheKeys,
             publishAfter: () => publishedThrough,
             published: (offset) => (publishedThrough = Math.max(publishedThrough, offset)),
             mayWrite: () => lease.isHeld() && !cancelled,

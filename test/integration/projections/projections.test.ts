@@ -2,6 +2,8 @@ import { connect, type Msg } from '@nats-io/transport-node'
 import { pack, unpack } from 'msgpackr'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { startProjection } from '../../../src/adapters/nats/projectionRunner.js'
+import { runFold } from '../../../src/adapters/nats/projectionFold.js'
+import { Kvm } from '@nats-io/kv'
 import { createProjectionReader } from '../../../src/adapters/nats/projectionReader.js'
 import { readModel, waitFor } from '../../support/projections.js'
 import { replayEvents } from '../../../src/adapters/nats/replay.js'
@@ -50,6 +52,50 @@ describe('projections: fold the log into KV and publish every change', () => {
     await waitFor(() => second.status().checkpoint === events.at(-1)?.offset)
     expect(await readModel(nc, def.name)).toEqual(foldAll(def, events))
     await second.stop()
+  })
+
+  it('with a key cache smaller than its keys (cleared after every chunk), still exact', async () => {
+    const { nc } = fixture()
+    const def: ProjectionDefinition<Record<string, unknown>> = { ...entityState, name: 'small-cache-entities' }
+    // Small chunks: each is folded while the one before is written, so keys build on entries not yet
+    // written (their writes must expect the revision that write gets) and on entries read back from KV.
+    const runner = await startProjection(nc, def, { chunk: 25, cacheKeys: 5 })
+    await waitFor(() => runner.status().checkpoint === events.at(-1)?.offset)
+    expect(runner.status().state).toBe('live')
+    expect(await readModel(nc, def.name)).toEqual(foldAll(def, events))
+    await runner.stop()
+  })
+
+  it('is fenced off when another writer changes a key between folding it and writing it, even after the cache was cleared', async () => {
+    const { nc } = fixture()
+    const def: ProjectionDefinition<Record<string, unknown>> = { ...entityState, name: 'fenced-entities' }
+    const target = { bucket: 'ALLSOURCE_PROJ_fenced-entities_1', durable: 'proj_fenced-entities_1', fromOffset: 1 }
+    const failures: string[] = []
+    let flushes = 0
+    const fold = await runFold(
+      nc,
+      def,
+      target,
+      {
+        prefix: 'allsource',
+        // Chunks of 30 commits over 50 streams share keys with the chunk before, written while they fold.
+        chunk: 30,
+        cacheKeys: 5,
+        // Just before the 4th chunk is written, another writer puts every key (on this connection, so
+        // the server has those writes first).
+        mayWrite: () => {
+          if (++flushes === 4) for (let i = 0; i < 50; i++) nc.publish(`$KV.${target.bucket}.acme.user-${i}`, pack({ rogue: true }))
+          return true
+        },
+      },
+      { progress: () => undefined, poison: () => undefined, failure: (m) => failures.push(m) },
+    )
+    await waitFor(() => failures.length > 0)
+    expect(failures[0]).toMatch(/fenced off/)
+    await fold.stop()
+    // Nothing the other writer put was overwritten: each write expected the revision its entry was folded from.
+    const kv = await new Kvm(nc).open(target.bucket)
+    for (let i = 0; i < 50; i++) expect(unpack((await kv.get(`acme.user-${i}`))?.value ?? new Uint8Array())).toEqual({ rogue: true })
   })
 
   it('publishes every key’s updates in offset order, the last equal to the read model', async () => {
