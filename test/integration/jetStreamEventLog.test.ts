@@ -92,7 +92,7 @@ describe('JetStream event log: acks lost in transit', () => {
     const lossy: Publisher = {
       publish: async (subject, data, h) => {
         const r = await real.publish(subject, data, h)
-        const id = h.get('Nats-Msg-Id')
+        const id = h?.get('Nats-Msg-Id') ?? ''
         if (seen.has(id)) return r
         seen.add(id)
         return { _tag: 'TimedOut' }

@@ -3,6 +3,9 @@ import { DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { type KV, Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { decodeCommit } from '../codec/commitCodec.js'
+import { PipelinedPublisher } from './pipelinedPublisher.js'
+
+const encoder = new TextEncoder()
 
 export const ID_INDEX_BUCKET = 'ALLSOURCE_EVENT_IDS'
 const CHECKPOINT = '_checkpoint'
@@ -38,6 +41,10 @@ export const openEventIdIndex = async (nc: NatsConnection): Promise<EventIdIndex
  * entry per event, moving the checkpoint after each batch. Cost per append: one KV put per event,
  * asynchronous; a lookup for an event the indexer has not reached yet scans only the log after
  * the checkpoint. Idempotent, so a restart (or two indexers) only rewrites the same entries.
+ *
+ * The puts are pipelined on one reply subscription (not `kv.put`, which is a request apiece with
+ * its own error objects): thousands are in flight at once, and the checkpoint moves only after
+ * every put before it was stored.
  */
 export const startEventIdIndexer = async (nc: NatsConnection, prefix = 'allsource'): Promise<{ stop(): Promise<void> }> => {
   const kv = await openBucket(nc)
@@ -48,16 +55,22 @@ export const startEventIdIndexer = async (nc: NatsConnection, prefix = 'allsourc
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: from,
   })
-  const messages = await consumer.consume({ max_messages: 512 })
+  const messages = await consumer.consume({ max_messages: 1_024 })
+  const publisher = new PipelinedPublisher(nc, 30_000)
+  const put = async (key: string, value: string): Promise<void> => {
+    const r = await publisher.publish(`$KV.${ID_INDEX_BUCKET}.${key}`, encoder.encode(value))
+    if (r._tag !== 'Stored') throw new Error(`event id index: put of ${key} failed: ${r._tag === 'Rejected' ? r.description : r._tag}`)
+  }
   const loop = (async () => {
-    let batch: Promise<unknown>[] = []
+    let batch: Promise<void>[] = []
     for await (const m of messages) {
       const commit = decodeCommit(m.data, m.seq)
-      for (const e of commit.events) batch.push(kv.put(keyOf(commit.tenant, e.id), String(m.seq)))
-      if (batch.length >= 256 || m.info.pending === 0) {
+      const offset = String(m.seq)
+      for (const e of commit.events) batch.push(put(keyOf(commit.tenant, e.id), offset))
+      if (batch.length >= 4_096 || m.info.pending === 0) {
         await Promise.all(batch)
         batch = []
-        await kv.put(CHECKPOINT, String(m.seq))
+        await put(CHECKPOINT, offset)
       }
     }
   })()
@@ -65,6 +78,7 @@ export const startEventIdIndexer = async (nc: NatsConnection, prefix = 'allsourc
     async stop() {
       messages.stop()
       await loop.catch(() => undefined)
+      publisher.close()
     },
   }
 }

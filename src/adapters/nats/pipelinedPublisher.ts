@@ -9,7 +9,7 @@ export type PublishResult =
 
 /** Publishes to JetStream and reports the server's answer; never rejects. */
 export interface Publisher {
-  publish(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<PublishResult>
+  publish(subject: string, data: Uint8Array, headers?: MsgHdrs): Promise<PublishResult>
   close(): void
 }
 
@@ -78,12 +78,12 @@ export class PipelinedPublisher implements Publisher {
     return this.pending.size
   }
 
-  publish(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<PublishResult> {
+  publish(subject: string, data: Uint8Array, headers?: MsgHdrs): Promise<PublishResult> {
     const token = this.next++
     return new Promise<PublishResult>((resolve) => {
       this.pending.set(token, { resolve, sentAt: Date.now() })
       try {
-        this.nc.publish(subject, data, { reply: `${this.inbox}.${token.toString(36)}`, headers })
+        this.nc.publish(subject, data, headers === undefined ? { reply: `${this.inbox}.${token.toString(36)}` } : { reply: `${this.inbox}.${token.toString(36)}`, headers })
       } catch (e) {
         this.pending.delete(token)
         resolve({ _tag: 'Rejected', errCode: 0, description: `publish failed: ${e instanceof Error ? e.message : String(e)}` })
