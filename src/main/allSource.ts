@@ -202,7 +202,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       return Ei.right(await query(t.right, q.right))
     },
     async startIdIndexer() {
-      const indexer = await startEventIdIndexer(o.nc, prefix)
+      const indexer = await startEventIdIndexer(o.nc, prefix, (e) => warn(`event id index: ${e instanceof Error ? e.message : String(e)}; retrying from its checkpoint`))
       indexers.push(indexer)
       return indexer
     },

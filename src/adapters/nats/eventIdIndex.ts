@@ -1,5 +1,5 @@
 import { EVENT_STREAM } from './eventStream.js'
-import { DeliverPolicy, jetstream } from '@nats-io/jetstream'
+import { type ConsumerMessages, DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { type KV, Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { decodeCommit } from '../codec/commitCodec.js'
@@ -44,40 +44,79 @@ export const openEventIdIndex = async (nc: NatsConnection): Promise<EventIdIndex
  *
  * The puts are pipelined on one reply subscription (not `kv.put`, which is a request apiece with
  * its own error objects): thousands are in flight at once, and the checkpoint moves only after
- * every put before it was stored.
+ * every put before it was stored. A failure is reported to `onError` and the indexer starts again
+ * from its checkpoint, backing off from 250 ms to 5 s.
  */
-export const startEventIdIndexer = async (nc: NatsConnection, prefix = 'allsource'): Promise<{ stop(): Promise<void> }> => {
+export const startEventIdIndexer = async (
+  nc: NatsConnection,
+  prefix = 'allsource',
+  /** Told when following the log failed (NATS unavailable, a put refused); the indexer retries from its checkpoint. */
+  onError: (error: unknown) => void = () => undefined,
+): Promise<{ stop(): Promise<void> }> => {
   const kv = await openBucket(nc)
-  const cp = await kv.get(CHECKPOINT)
-  const from = (cp === null || cp.operation !== 'PUT' ? 0 : Number(cp.string())) + 1
-  const consumer = await jetstream(nc).consumers.get(EVENT_STREAM, {
-    filter_subjects: [`${prefix}.events.>`],
-    deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: from,
-  })
-  const messages = await consumer.consume({ max_messages: 1_024 })
   const publisher = new PipelinedPublisher(nc, 30_000)
+  let messages: ConsumerMessages | undefined
+  let stopped = false
   const put = async (key: string, value: string): Promise<void> => {
     const r = await publisher.publish(`$KV.${ID_INDEX_BUCKET}.${key}`, encoder.encode(value))
     if (r._tag !== 'Stored') throw new Error(`event id index: put of ${key} failed: ${r._tag === 'Rejected' ? r.description : r._tag}`)
   }
-  const loop = (async () => {
+
+  /** Follows the log from the checkpoint until stopped; rejects on the first failure. */
+  const follow = async (): Promise<void> => {
+    const cp = await kv.get(CHECKPOINT)
+    const from = (cp === null || cp.operation !== 'PUT' ? 0 : Number(cp.string())) + 1
+    const consumer = await jetstream(nc).consumers.get(EVENT_STREAM, {
+      filter_subjects: [`${prefix}.events.>`],
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    })
+    // A short pull expiry: after a server restart the consumer notices the missed heartbeats and
+    // resumes in seconds rather than about a minute.
+    messages = await consumer.consume({ max_messages: 1_024, expires: 5_000 })
+    if (stopped) messages.stop()
     let batch: Promise<void>[] = []
-    for await (const m of messages) {
-      const commit = decodeCommit(m.data, m.seq)
-      const offset = String(m.seq)
-      for (const e of commit.events) batch.push(put(keyOf(commit.tenant, e.id), offset))
-      if (batch.length >= 4_096 || m.info.pending === 0) {
-        await Promise.all(batch)
-        batch = []
-        await put(CHECKPOINT, offset)
+    try {
+      for await (const m of messages) {
+        const commit = decodeCommit(m.data, m.seq)
+        const offset = String(m.seq)
+        for (const e of commit.events) batch.push(put(keyOf(commit.tenant, e.id), offset))
+        if (batch.length >= 4_096 || m.info.pending === 0) {
+          await Promise.all(batch)
+          batch = []
+          await put(CHECKPOINT, offset)
+        }
+      }
+    } finally {
+      // Puts still in flight when following stops: the checkpoint did not move past them, so they
+      // are only observed here (and redone on the next run).
+      for (const p of batch) p.catch(() => undefined)
+    }
+  }
+
+  let wake: (() => void) | undefined
+  const loop = (async () => {
+    for (let failures = 0; !stopped; ) {
+      try {
+        await follow()
+        if (!stopped) throw new Error('the log consumer ended')
+      } catch (e) {
+        if (stopped) return
+        messages?.stop()
+        onError(e)
+        await new Promise<void>((r) => {
+          wake = r
+          setTimeout(r, Math.min(5_000, 250 * 2 ** failures++))
+        })
       }
     }
   })()
   return {
     async stop() {
-      messages.stop()
-      await loop.catch(() => undefined)
+      stopped = true
+      messages?.stop()
+      wake?.()
+      await loop
       publisher.close()
     },
   }
