@@ -151,21 +151,8 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
         raw.push(await replayRaw(b, replayEvents))
         lib.push(await replayLibrary(b, replayEvents))
       }
-      const streamsW = o.quick ? 20 : 1_000
-      const sample = { stream: `s-${Math.floor(streamsW / 2)}`, id: `e-${streamsW - 3}-${Math.floor(replayEvents / 10 / streamsW / 2)}-3`, middleOffset: replayEvents / 20 }
-      const scans = await queryLatencies(b, false, sample)
-      // Index the whole log, then look an id up.
-      const app = await createAllSource({ nc: b.nc })
-      const indexer = await app.startIdIndexer()
-      const t0 = performance.now()
-      const { openEventIdIndex } = await import('../src/adapters/nats/eventIdIndex.js')
-      const index = await openEventIdIndex(b.nc)
       const last = (await (await jetstreamManager(b.nc)).streams.info('ALLSOURCE_EVENTS')).state.last_seq
-      while ((await index.checkpoint()) < last) await new Promise((r) => setTimeout(r, 50))
-      const indexSeconds = (performance.now() - t0) / 1000
-      await indexer.stop()
-      await app.close()
-      const byId = await queryLatencies(b, true, sample)
+      // The folds next, on the same log, before the id index below fills the server with a key per event.
       // Each fold R times, as the raw consumer: under another name each round (its own bucket and consumer).
       const folds: Record<string, number[]> = {}
       for (const def of [entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[]) {
@@ -177,6 +164,20 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
           await runner.stop()
         }
       }
+      const streamsW = o.quick ? 20 : 1_000
+      const sample = { stream: `s-${Math.floor(streamsW / 2)}`, id: `e-${streamsW - 3}-${Math.floor(replayEvents / 10 / streamsW / 2)}-3`, middleOffset: replayEvents / 20 }
+      const scans = await queryLatencies(b, false, sample)
+      // Index the whole log, then look an id up.
+      const app = await createAllSource({ nc: b.nc })
+      const indexer = await app.startIdIndexer()
+      const t0 = performance.now()
+      const { openEventIdIndex } = await import('../src/adapters/nats/eventIdIndex.js')
+      const index = await openEventIdIndex(b.nc)
+      while ((await index.checkpoint()) < last) await new Promise((r) => setTimeout(r, 50))
+      const indexSeconds = (performance.now() - t0) / 1000
+      await indexer.stop()
+      await app.close()
+      const byId = await queryLatencies(b, true, sample)
       return { raw, lib, scans, byId, indexRate: replayEvents / indexSeconds, folds }
     } finally {
       await b.stop()
@@ -275,7 +276,8 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   event-id indexer indexes the whole log (its rate is reported) and one event is looked up by id.
 - **8 projections**: on the same 1,000,000-event log, \`startProjection\` of \`entity-state\` (1,000
   keys), then \`event-counter\` and \`event-frequency\` (1 key each), each R times (a fresh bucket
-  and consumer per round, under another name) from offset 0 until its
+  and consumer per round, under another name), right after the replay rounds and before the id
+  index (a KV key per event, which slows the server's later KV writes), from offset 0 until its
   checkpoint reaches the end (the lease, the consumer, the fold, the compare-and-set KV writes,
   the topic publishes and the acks, all included); events per second, next to the raw ordered
   consumer's read rate.
