@@ -1,25 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { connect } from '@nats-io/transport-node'
 import { describe, expect, it } from 'vitest'
 import { startProjection } from '../../../src/adapters/nats/projectionRunner.js'
 import { replayEvents } from '../../../src/adapters/nats/replay.js'
 import { entityState, eventCounter } from '../../../src/domain/projections/builtins.js'
 import { foldAll, type ProjectedEvent, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
 import type { ProjectionState } from '../../../src/domain/projections/operations.js'
-import { findNatsServer } from '../../../src/main/natsServer/findNatsServer.js'
-import { freePort, launchNatsServer } from '../../../src/main/natsServer/launchNatsServer.js'
 import { writeCommitsToLog } from '../../support/logWriter.js'
 import { readModel, waitFor } from '../../support/projections.js'
+import { startRestartableServer } from '../../support/restartableServer.js'
 
 describe('projections across a nats-server restart', () => {
   it('nats-server stopped mid catch-up and started again on the same store: the actors recover, exactly', async () => {
-    const binary = (await findNatsServer()).path
-    const dir = await mkdtemp(join(tmpdir(), 'allsource-test-'))
-    const port = await freePort()
-    let server = await launchNatsServer({ binary, port, storeDir: join(dir, 'store') })
-    const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
+    const server = await startRestartableServer()
+    const { nc } = server
     try {
       await writeCommitsToLog(nc, 10_000)
       const defs = [eventCounter, entityState] as ProjectionDefinition<unknown>[]
@@ -28,9 +20,7 @@ describe('projections across a nats-server restart', () => {
         defs.map((d) => startProjection(nc, d, { chunk: 50, leaseTtlMs: 2_000, onStateChange: (s) => seen.get(d.name)?.add(s.state) })),
       )
       await waitFor(() => runners.every((r) => r.status().checkpoint > 500), 60_000, 'some progress')
-      await server.stop()
-      await new Promise((r) => setTimeout(r, 1_000))
-      server = await launchNatsServer({ binary, port, storeDir: join(dir, 'store') })
+      await server.restart(1_000)
       const events: ProjectedEvent[] = []
       await waitFor(async () => {
         try {
@@ -49,9 +39,7 @@ describe('projections across a nats-server restart', () => {
       expect(runners.some((r) => r.status().lastError !== undefined)).toBe(true)
       for (const r of runners) await r.stop()
     } finally {
-      await nc.close()
-      await server.stop()
-      await rm(dir, { recursive: true, force: true })
+      await server.close()
     }
   }, 240_000)
 })
