@@ -82,9 +82,9 @@ export function replayEvents(nc: NatsConnection, o: ReplayOptions): AsyncIterabl
     const it = await (opened ??= open())
     if (it === undefined) return false
     while (!last) {
-      const r = await it.next()
-      if (r.done === true) return false
-      const m = r.value
+      const next = await it.next()
+      if (next.done === true) return false
+      const m = next.value
       const info = m.info
       const seq = info.streamSequence
       if (seq > end) return false
@@ -95,11 +95,11 @@ export function replayEvents(nc: NatsConnection, o: ReplayOptions): AsyncIterabl
       for (const e of commit.events) {
         if (o.type !== undefined && e.type !== o.type) continue
         // The decoded event is ours alone: annotate it in place rather than copy it.
-        const r = e as Mutable<ReplayedEvent>
-        r.offset = seq
-        r.tenant = commit.tenant
-        r.stream = commit.stream
-        out.push(r)
+        const ev = e as Mutable<ReplayedEvent>
+        ev.offset = seq
+        ev.tenant = commit.tenant
+        ev.stream = commit.stream
+        out.push(ev)
       }
       if (out.length > 0) {
         events = out
