@@ -71,8 +71,7 @@ export const startEventIdIndexer = async (
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: from,
     })
-    // A short pull expiry: after a server restart the consumer notices the missed heartbeats and
-    // resumes in seconds rather than about a minute.
+    // A short pull expiry (5 s, not 30 s): a pull lost with a server restart is noticed sooner.
     messages = await consumer.consume({ max_messages: 1_024, expires: 5_000 })
     if (stopped) messages.stop()
     let batch: Promise<void>[] = []
