@@ -1,7 +1,7 @@
 // Ad-hoc probe (not part of npm run bench): fold rate of the built-ins over an N-event log.
 import { freshServer } from './scenarios/common.js'
 import { writeLog, replayRaw } from './scenarios/replay.js'
-import { startProjection } from '../src/adapters/nats/projectionRunner.js'
+import { startProjection } from '../src/adapters/nats/projections/projectionRunner.js'
 import { entityState, eventCounter, eventFrequency } from '../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../src/domain/projections/projection.js'
 import { jetstreamManager } from '@nats-io/jetstream'

@@ -10,7 +10,7 @@ import { hydration } from './scenarios/hydration.js'
 import { queryLatencies, replayLibrary, replayRaw, writeLog } from './scenarios/replay.js'
 import { ingest } from './scenarios/ingest.js'
 import { createAllSource } from '../src/main/allSource.js'
-import { startProjection } from '../src/adapters/nats/projectionRunner.js'
+import { startProjection } from '../src/adapters/nats/projections/projectionRunner.js'
 import { entityState, eventCounter, eventFrequency } from '../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../src/domain/projections/projection.js'
 import { jetstreamManager } from '@nats-io/jetstream'
@@ -171,7 +171,7 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
       const app = await createAllSource({ nc: b.nc })
       const indexer = await app.startIdIndexer()
       const t0 = performance.now()
-      const { openEventIdIndex } = await import('../src/adapters/nats/eventIdIndex.js')
+      const { openEventIdIndex } = await import('../src/adapters/nats/reading/eventIdIndex.js')
       const index = await openEventIdIndex(b.nc)
       while ((await index.checkpoint()) < last) await new Promise((r) => setTimeout(r, 50))
       const indexSeconds = (performance.now() - t0) / 1000

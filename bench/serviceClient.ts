@@ -1,5 +1,5 @@
 import { connect } from '@nats-io/transport-node'
-import { createAllSourceClient } from '../src/adapters/nats/client.js'
+import { createAllSourceClient } from '../src/adapters/nats/service/client.js'
 import { payload } from './scenarios/common.js'
 
 /**

@@ -4,7 +4,7 @@ import { StreamSupervisor } from '../../actors/streams/streamSupervisor.js'
 import { emptyHead, type EventLog } from '../../src/application/streams/ports.js'
 import { validateAppendRequest } from '../../src/domain/streams/appendRequest.js'
 import { encodeCommit } from '../../src/adapters/codec/commitCodec.js'
-import { WireHeaders } from '../../src/adapters/nats/wireHeaders.js'
+import { WireHeaders } from '../../src/adapters/nats/log/wireHeaders.js'
 import { systemClock, uuidv7Ids } from '../../src/adapters/system/systemClock.js'
 import { payload } from './common.js'
 

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { pack } from 'msgpackr'
-import { ensureIngestStreams } from '../../src/adapters/nats/ingestStreams.js'
+import { ensureIngestStreams } from '../../src/adapters/nats/ingest/ingestStreams.js'
 import { createAllSource } from '../../src/main/allSource.js'
 import { type BenchServer, payload } from './common.js'
 

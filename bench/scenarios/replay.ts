@@ -2,8 +2,8 @@ import { DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { headers } from '@nats-io/transport-node'
 import { unpack } from 'msgpackr'
 import { encodeCommit } from '../../src/adapters/codec/commitCodec.js'
-import { PipelinedPublisher } from '../../src/adapters/nats/pipelinedPublisher.js'
-import { replayEvents } from '../../src/adapters/nats/replay.js'
+import { PipelinedPublisher } from '../../src/adapters/nats/log/pipelinedPublisher.js'
+import { replayEvents } from '../../src/adapters/nats/reading/replay.js'
 import type { Commit } from '../../src/domain/streams/event.js'
 import type { CommitId, EventId, EventType, StreamId, TenantId, Version } from '../../src/domain/streams/ids.js'
 import { type BenchServer, createEventStream, payload } from './common.js'
@@ -78,8 +78,8 @@ export const queryLatencies = async (
   idsIndexed: boolean,
   sample: { readonly stream: string; readonly id: string; readonly middleOffset: number },
 ): Promise<Record<string, number>> => {
-  const { createQuery } = await import('../../src/adapters/nats/query.js')
-  const { openEventIdIndex } = await import('../../src/adapters/nats/eventIdIndex.js')
+  const { createQuery } = await import('../../src/adapters/nats/reading/query.js')
+  const { openEventIdIndex } = await import('../../src/adapters/nats/reading/eventIdIndex.js')
   const { validateQueryRequest } = await import('../../src/domain/reading/queryRequest.js')
   const index = await openEventIdIndex(b.nc)
   const query = createQuery(b.nc, idsIndexed ? { index } : {})

@@ -3,12 +3,12 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { decodeMsgpack, encodeMsgpack } from '../../src/adapters/codec/msgpack.js'
-import { PipelinedPublisher } from '../../src/adapters/nats/pipelinedPublisher.js'
-import { WireHeaders } from '../../src/adapters/nats/wireHeaders.js'
+import { PipelinedPublisher } from '../../src/adapters/nats/log/pipelinedPublisher.js'
+import { WireHeaders } from '../../src/adapters/nats/log/wireHeaders.js'
 import { createAllSource } from '../../src/main/allSource.js'
 import * as E from 'fp-ts/lib/Either.js'
-import { createJetStreamEventLog } from '../../src/adapters/nats/jetStreamEventLog.js'
-import { startAppendService } from '../../src/adapters/nats/appendService.js'
+import { createJetStreamEventLog } from '../../src/adapters/nats/log/jetStreamEventLog.js'
+import { startStreamService } from '../../src/adapters/nats/service/streamService.js'
 import { systemClock, uuidv7Ids } from '../../src/adapters/system/systemClock.js'
 import type { Appender } from '../../src/application/streams/appender.js'
 import { appendResultOf } from '../../src/application/streams/appendResult.js'
@@ -112,7 +112,7 @@ export const serviceWithoutActor = async (b: BenchServer, events: number, stream
   const notServed = async (): Promise<never> => {
     throw new Error('not served in this scenario')
   }
-  const svc = await startAppendService(b.nc, appender, log, notServed)
+  const svc = await startStreamService(b.nc, appender, log, notServed)
   const r = await drive(b, events, streams)
   await svc.stop()
   log.close()

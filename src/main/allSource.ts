@@ -11,23 +11,23 @@ import type { AppendResult } from '../application/streams/appendResult.js'
 import { readStream, type StreamPage } from '../application/reading/readStream.js'
 import { validateReadRequest } from '../domain/reading/readRequest.js'
 import type { AppendError } from '../application/streams/errors.js'
-import { EVENT_STREAM, ensureEventStream } from '../adapters/nats/eventStream.js'
-import { replayEvents, type ReplayedEvent, type ReplayOptions } from '../adapters/nats/replay.js'
-import { createKvSnapshotStore } from '../adapters/nats/kvSnapshotStore.js'
-import { type ProjectionRunner, type ProjectionRunnerOptions, startProjection } from '../adapters/nats/projectionRunner.js'
-import { createProjectionReader, type ProjectionReader } from '../adapters/nats/projectionReader.js'
-import { startProjectionEndpoints } from '../adapters/nats/projectionEndpoints.js'
+import { EVENT_STREAM, ensureEventStream } from '../adapters/nats/log/eventStream.js'
+import { replayEvents, type ReplayedEvent, type ReplayOptions } from '../adapters/nats/reading/replay.js'
+import { createKvSnapshotStore } from '../adapters/nats/log/kvSnapshotStore.js'
+import { type ProjectionRunner, type ProjectionRunnerOptions, startProjection } from '../adapters/nats/projections/projectionRunner.js'
+import { createProjectionReader, type ProjectionReader } from '../adapters/nats/projections/projectionReader.js'
+import { startProjectionEndpoints } from '../adapters/nats/projections/projectionEndpoints.js'
 import { isProjectionName, type ProjectionDefinition } from '../domain/projections/projection.js'
-import { openEventIdIndex, startEventIdIndexer } from '../adapters/nats/eventIdIndex.js'
-import { createQuery, type QueryPage } from '../adapters/nats/query.js'
+import { openEventIdIndex, startEventIdIndexer } from '../adapters/nats/reading/eventIdIndex.js'
+import { createQuery, type QueryPage } from '../adapters/nats/reading/query.js'
 import { validateQueryRequest } from '../domain/reading/queryRequest.js'
-import { createSubscriptions, type Subscriptions } from '../adapters/nats/subscriptions.js'
-import { type IngestProcessor, startIngestProcessor } from '../adapters/nats/ingestProcessor.js'
-import { type LeasedIngestOptions, startLeasedIngest } from '../adapters/nats/leasedIngest.js'
+import { createSubscriptions, type Subscriptions } from '../adapters/nats/reading/subscriptions.js'
+import { type IngestProcessor, startIngestProcessor } from '../adapters/nats/ingest/ingestProcessor.js'
+import { type LeasedIngestOptions, startLeasedIngest } from '../adapters/nats/ingest/leasedIngest.js'
 import { type AsOf, stateAsOf, takeSnapshot } from '../application/snapshots/snapshots.js'
 import type { Snapshot } from '../application/streams/ports.js'
-import { createJetStreamEventLog } from '../adapters/nats/jetStreamEventLog.js'
-import { type AppendService, startAppendService } from '../adapters/nats/appendService.js'
+import { createJetStreamEventLog } from '../adapters/nats/log/jetStreamEventLog.js'
+import { type StreamService, startStreamService } from '../adapters/nats/service/streamService.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 
 export interface AllSourceOptions {
@@ -97,7 +97,7 @@ export interface AllSource {
   /** Starts folding projections into their read models (built-ins or your own definitions). */
   startProjections(definitions: readonly ProjectionDefinition<unknown>[]): Promise<readonly ProjectionRunner[]>
   /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
-  serve(): Promise<AppendService>
+  serve(): Promise<StreamService>
   readonly supervisor: StreamSupervisor
   /** Durable named subscriptions on the log: create, position, reset, open, remove. */
   readonly subscriptions: Subscriptions
@@ -136,7 +136,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     ...(o.maxMailbox !== undefined ? { maxMailbox: o.maxMailbox } : {}),
   })
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
-  const services: AppendService[] = []
+  const services: StreamService[] = []
   const index = await openEventIdIndex(o.nc)
   const query = createQuery(o.nc, { prefix, index })
   const indexers: { stop(): Promise<void> }[] = []
@@ -236,7 +236,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     async serve() {
       const reader = await createProjectionReader(o.nc)
       readers.push(reader)
-      const service = await startAppendService(o.nc, supervisor, log, query, { prefix, limits }, (base) => startProjectionEndpoints(o.nc, reader, base))
+      const service = await startStreamService(o.nc, supervisor, log, query, { prefix, limits }, (base) => startProjectionEndpoints(o.nc, reader, base))
       services.push(service)
       return service
     },

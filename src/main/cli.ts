@@ -1,14 +1,14 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import { AllSourceError, type AllSourceClient, createAllSourceClient } from '../adapters/nats/client.js'
-import { listDeadLetters, redriveDeadLetter } from '../adapters/nats/deadLetters.js'
-import { toWireError } from '../adapters/nats/errorCodes.js'
+import { AllSourceError, type AllSourceClient, createAllSourceClient } from '../adapters/nats/service/client.js'
+import { listDeadLetters, redriveDeadLetter } from '../adapters/nats/ingest/deadLetters.js'
+import { toWireError } from '../adapters/nats/service/errorCodes.js'
 import { decodeMsgpack, encodeMsgpack } from '../adapters/codec/msgpack.js'
 import { validateTenant } from '../domain/streams/appendRequest.js'
 import { createAllSource } from './allSource.js'
 import { loadConfig } from './config.js'
 import { registeredModules } from './modules.js'
-import { createSubscriptions, type StartAt, type SubscriptionError } from '../adapters/nats/subscriptions.js'
+import { createSubscriptions, type StartAt, type SubscriptionError } from '../adapters/nats/reading/subscriptions.js'
 
 const USAGE = `usage: npm run cli -- <command>   (connects to NATS_URL, default 127.0.0.1:4222)
 

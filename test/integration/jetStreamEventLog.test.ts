@@ -1,9 +1,9 @@
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureEventStream, defaultEventStreamOptions } from '../../src/adapters/nats/eventStream.js'
-import { createJetStreamEventLog, type JetStreamEventLog } from '../../src/adapters/nats/jetStreamEventLog.js'
-import { PipelinedPublisher, type Publisher } from '../../src/adapters/nats/pipelinedPublisher.js'
+import { ensureEventStream, defaultEventStreamOptions } from '../../src/adapters/nats/log/eventStream.js'
+import { createJetStreamEventLog, type JetStreamEventLog } from '../../src/adapters/nats/log/jetStreamEventLog.js'
+import { PipelinedPublisher, type Publisher } from '../../src/adapters/nats/log/pipelinedPublisher.js'
 import { commitOf, eventLogContract } from '../support/eventLogContract.js'
 import { withNatsServer } from '../support/natsServer.js'
 

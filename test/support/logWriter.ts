@@ -1,9 +1,9 @@
 import { headers, type NatsConnection } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { encodeCommit } from '../../src/adapters/codec/commitCodec.js'
-import { ensureEventStream } from '../../src/adapters/nats/eventStream.js'
-import { PipelinedPublisher } from '../../src/adapters/nats/pipelinedPublisher.js'
-import { replayEvents } from '../../src/adapters/nats/replay.js'
+import { ensureEventStream } from '../../src/adapters/nats/log/eventStream.js'
+import { PipelinedPublisher } from '../../src/adapters/nats/log/pipelinedPublisher.js'
+import { replayEvents } from '../../src/adapters/nats/reading/replay.js'
 import type { ProjectedEvent } from '../../src/domain/projections/projection.js'
 import type { Commit } from '../../src/domain/streams/event.js'
 

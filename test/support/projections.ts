@@ -1,7 +1,7 @@
 import { Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { unpack } from 'msgpackr'
-import { openProjectionCatalog } from '../../src/adapters/nats/projectionControl.js'
+import { openProjectionCatalog } from '../../src/adapters/nats/projections/projectionControl.js'
 import { bucketName } from '../../src/domain/projections/operations.js'
 
 /** Everything in a projection's active read model, as `<tenant>.<key>` → state (read straight from KV). */

@@ -32,6 +32,3 @@ export const checkExpectedVersion = (
   }
 }
 
-/** True when the condition can still hold after another writer moved the stream on. */
-export const survivesConcurrentWrite = (expected: ExpectedVersion): boolean =>
-  expected === 'any' || expected === 'exists'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { startProjection } from '../../../src/adapters/nats/projectionRunner.js'
-import { replayEvents } from '../../../src/adapters/nats/replay.js'
+import { startProjection } from '../../../src/adapters/nats/projections/projectionRunner.js'
+import { replayEvents } from '../../../src/adapters/nats/reading/replay.js'
 import { entityState, eventCounter } from '../../../src/domain/projections/builtins.js'
 import { foldAll, type ProjectedEvent, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
 import type { ProjectionState } from '../../../src/domain/projections/operations.js'

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { describe, expect, it } from 'vitest'
-import { openProjectionCatalog } from '../../../src/adapters/nats/projectionControl.js'
+import { openProjectionCatalog } from '../../../src/adapters/nats/projections/projectionControl.js'
 import { entityState, eventCounter } from '../../../src/domain/projections/builtins.js'
 import { foldAll, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
 import { acmeEvents, writeCommitsToLog } from '../../support/logWriter.js'

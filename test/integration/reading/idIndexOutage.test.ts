@@ -1,6 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream'
 import { describe, expect, it } from 'vitest'
-import { openEventIdIndex, startEventIdIndexer } from '../../../src/adapters/nats/eventIdIndex.js'
+import { openEventIdIndex, startEventIdIndexer } from '../../../src/adapters/nats/reading/eventIdIndex.js'
 import { writeCommitsToLog } from '../../support/logWriter.js'
 import { waitFor } from '../../support/projections.js'
 import { startRestartableServer } from '../../support/restartableServer.js'

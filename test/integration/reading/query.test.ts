@@ -2,8 +2,8 @@ import { headers } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import * as fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { replayEvents, type ReplayedEvent } from '../../../src/adapters/nats/replay.js'
-import type { QueryPage } from '../../../src/adapters/nats/query.js'
+import { replayEvents, type ReplayedEvent } from '../../../src/adapters/nats/reading/replay.js'
+import type { QueryPage } from '../../../src/adapters/nats/reading/query.js'
 import { withProcessor } from '../../support/processorFixture.js'
 
 describe('query the log: allsource.query.<tenant>', () => {

@@ -1,6 +1,6 @@
 import { headers } from '@nats-io/transport-node'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type AllSourceClient, createAllSourceClient } from '../../../src/adapters/nats/client.js'
+import { type AllSourceClient, createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { withProcessor } from '../../support/processorFixture.js'
 
 describe('reading a stream: allsource.read.<tenant>.<stream>', () => {

@@ -1,8 +1,8 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { unpack } from 'msgpackr'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createAllSourceClient } from '../../../src/adapters/nats/client.js'
-import { replayEvents, type ReplayedEvent } from '../../../src/adapters/nats/replay.js'
+import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
+import { replayEvents, type ReplayedEvent } from '../../../src/adapters/nats/reading/replay.js'
 import { withProcessor } from '../../support/processorFixture.js'
 
 const collect = async (it: AsyncIterable<ReplayedEvent>): Promise<ReplayedEvent[]> => {

@@ -1,8 +1,8 @@
 import { connect } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createAllSourceClient } from '../../../src/adapters/nats/client.js'
-import { createSubscriptions, type Delivery } from '../../../src/adapters/nats/subscriptions.js'
+import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
+import { createSubscriptions, type Delivery } from '../../../src/adapters/nats/reading/subscriptions.js'
 import { withProcessor } from '../../support/processorFixture.js'
 
 const take = async (it: AsyncGenerator<Delivery>, n: number, ack: boolean): Promise<Delivery[]> => {

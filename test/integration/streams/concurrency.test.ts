@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AllSourceError, createAllSourceClient } from '../../../src/adapters/nats/client.js'
+import { AllSourceError, createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
 import { startNatsServer, type TestNatsServer } from '../../support/natsServer.js'
 import { readWholeLog } from '../../support/eventLogReader.js'

@@ -1,6 +1,6 @@
 import { connect } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAllSourceClient } from '../../../src/adapters/nats/client.js'
+import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { startNatsServer, type TestNatsServer } from '../../support/natsServer.js'
 import { readWholeLog } from '../../support/eventLogReader.js'
 import { spawnProcessor } from '../../support/processor.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createAllSourceClient } from '../../../src/adapters/nats/client.js'
+import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { withProcessor } from '../../support/processorFixture.js'
 
 describe('NATS micro discovery', () => {

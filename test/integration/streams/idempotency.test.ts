@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createAllSourceClient, type AllSourceClient } from '../../../src/adapters/nats/client.js'
+import { createAllSourceClient, type AllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { createAllSource } from '../../../src/main/allSource.js'
 import { readWholeLog } from '../../support/eventLogReader.js'
 import { withProcessor } from '../../support/processorFixture.js'

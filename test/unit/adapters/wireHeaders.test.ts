@@ -1,6 +1,6 @@
 import { headers } from '@nats-io/transport-node'
 import { describe, expect, it } from 'vitest'
-import { WireHeaders } from '../../../src/adapters/nats/wireHeaders.js'
+import { WireHeaders } from '../../../src/adapters/nats/log/wireHeaders.js'
 
 const decoder = new TextDecoder()
 

@@ -1,8 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { bucketName, durableName, type ReadModelPointer } from '../../domain/projections/operations.js'
-import { decodeMsgpack } from '../codec/msgpack.js'
+import { bucketName, durableName, type ReadModelPointer } from '../../../domain/projections/operations.js'
+import { decodeMsgpack } from '../../codec/msgpack.js'
 import { openProjectionCatalog, type ProjectionCatalog } from './projectionControl.js'
 import { type Entry, LOG_STREAM } from './projectionFold.js'
 

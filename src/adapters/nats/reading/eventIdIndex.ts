@@ -1,9 +1,9 @@
-import { EVENT_STREAM } from './eventStream.js'
+import { EVENT_STREAM } from '../log/eventStream.js'
 import { type ConsumerMessages, DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { type KV, Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { decodeCommit } from '../codec/commitCodec.js'
-import { PipelinedPublisher } from './pipelinedPublisher.js'
+import { decodeCommit } from '../../codec/commitCodec.js'
+import { PipelinedPublisher } from '../log/pipelinedPublisher.js'
 
 const encoder = new TextEncoder()
 

@@ -1,7 +1,7 @@
 import { Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { IngestProcessor } from './ingestProcessor.js'
-import { KvLease } from './kvLease.js'
+import { KvLease } from '../log/kvLease.js'
 
 /** KV bucket of leases that are not a projection's: key `ingest` for durable ingest. */
 export const LEASE_BUCKET = 'ALLSOURCE_LEASES'

@@ -1,13 +1,13 @@
 import { type NatsConnection, errors as natsErrors } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import { validateStream, validateTenant } from '../../domain/streams/appendRequest.js'
-import type { AppendResult } from '../../application/streams/appendResult.js'
-import type { StreamPage } from '../../application/reading/readStream.js'
-import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
+import { validateStream, validateTenant } from '../../../domain/streams/appendRequest.js'
+import type { AppendResult } from '../../../application/streams/appendResult.js'
+import type { StreamPage } from '../../../application/reading/readStream.js'
+import { decodeMsgpack, encodeMsgpack } from '../../codec/msgpack.js'
 import { type ErrorCode, statusOf, toWireError, type WireError } from './errorCodes.js'
-import type { ProjectionControl, ProjectionStatus } from '../../domain/projections/operations.js'
-import { isProjectionName } from '../../domain/projections/projection.js'
-import type { ProjectionEntry } from './projectionReader.js'
+import type { ProjectionControl, ProjectionStatus } from '../../../domain/projections/operations.js'
+import { isProjectionName } from '../../../domain/projections/projection.js'
+import type { ProjectionEntry } from '../projections/projectionReader.js'
 
 /** An event as a client sends it. */
 export interface NewEvent {

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { headers, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import { badRequest, type DomainError } from '../../domain/streams/errors.js'
+import { badRequest, type DomainError } from '../../../domain/streams/errors.js'
 import { defaultIngestNames, type IngestNames } from './ingestStreams.js'
 
 /** A rejected ingest message, as kept in `ALLSOURCE_DLQ`. */

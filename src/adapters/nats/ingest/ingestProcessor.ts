@@ -1,13 +1,13 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import { headers, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import { type AppendLimits, defaultAppendLimits, validateAppendRequest } from '../../domain/streams/appendRequest.js'
-import { badRequest, invalidId } from '../../domain/streams/errors.js'
-import type { Appender } from '../../application/streams/appender.js'
-import type { AppendError } from '../../application/streams/errors.js'
-import { toWireError } from './errorCodes.js'
+import { type AppendLimits, defaultAppendLimits, validateAppendRequest } from '../../../domain/streams/appendRequest.js'
+import { badRequest, invalidId } from '../../../domain/streams/errors.js'
+import type { Appender } from '../../../application/streams/appender.js'
+import type { AppendError } from '../../../application/streams/errors.js'
+import { toWireError } from '../service/errorCodes.js'
 import { defaultIngestNames, ensureIngestStreams, type IngestNames } from './ingestStreams.js'
-import { decodeBody } from './wireCodec.js'
+import { decodeBody } from '../service/wireCodec.js'
 
 export interface IngestOptions extends IngestNames {
   readonly limits: AppendLimits

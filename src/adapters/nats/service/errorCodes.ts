@@ -1,4 +1,4 @@
-import type { AppendError } from '../../application/streams/errors.js'
+import type { AppendError } from '../../../application/streams/errors.js'
 
 /** Wire error codes of the contract. */
 export type ErrorCode =

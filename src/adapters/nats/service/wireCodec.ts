@@ -1,6 +1,6 @@
 import type { Msg, MsgHdrs } from '@nats-io/transport-node'
 import { headers } from '@nats-io/transport-node'
-import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
+import { decodeMsgpack, encodeMsgpack } from '../../codec/msgpack.js'
 import { statusOf, type WireError } from './errorCodes.js'
 
 /** How a request body was encoded; the reply uses the same. */

@@ -1,11 +1,11 @@
-import { EVENT_STREAM } from './eventStream.js'
+import { EVENT_STREAM } from '../log/eventStream.js'
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import { validateStream, validateTenant } from '../../domain/streams/appendRequest.js'
-import { badRequest, invalidId, type DomainError } from '../../domain/streams/errors.js'
+import { validateStream, validateTenant } from '../../../domain/streams/appendRequest.js'
+import { badRequest, invalidId, type DomainError } from '../../../domain/streams/errors.js'
 import type { ReplayedEvent } from './replay.js'
-import { decodeCommit } from '../codec/commitCodec.js'
+import { decodeCommit } from '../../codec/commitCodec.js'
 
 /** Where a subscription starts, or is reset to. */
 export type StartAt = 'start' | 'end' | { readonly offset: number } | { readonly time: Date }

@@ -1,13 +1,13 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { after, isProjectionKey, type ProjectedEvent, type ProjectionDefinition, takes } from '../../domain/projections/projection.js'
-import { decodeCommit } from '../codec/commitCodec.js'
-import type { Commit } from '../../domain/streams/event.js'
-import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
-import { EVENT_STREAM as LOG_STREAM } from './eventStream.js'
-import { PipelinedPublisher } from './pipelinedPublisher.js'
-import { WireHeaders } from './wireHeaders.js'
+import { after, isProjectionKey, type ProjectedEvent, type ProjectionDefinition, takes } from '../../../domain/projections/projection.js'
+import { decodeCommit } from '../../codec/commitCodec.js'
+import type { Commit } from '../../../domain/streams/event.js'
+import { decodeMsgpack, encodeMsgpack } from '../../codec/msgpack.js'
+import { EVENT_STREAM as LOG_STREAM } from '../log/eventStream.js'
+import { PipelinedPublisher } from '../log/pipelinedPublisher.js'
+import { WireHeaders } from '../log/wireHeaders.js'
 
 /** A read-model entry as stored in KV: the state and the position of the last event folded into it. */
 export interface Entry<S> {

@@ -1,5 +1,5 @@
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv'
-import type { KvLease } from './kvLease.js'
+import type { KvLease } from '../log/kvLease.js'
 import type { NatsConnection } from '@nats-io/transport-node'
 import {
   firstPointer,
@@ -7,7 +7,7 @@ import {
   type ProjectionControl,
   type ProjectionStatus,
   type ReadModelPointer,
-} from '../../domain/projections/operations.js'
+} from '../../../domain/projections/operations.js'
 
 /**
  * The KV bucket that coordinates projections across processor instances. Per projection `<name>`:

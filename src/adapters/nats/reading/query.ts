@@ -1,8 +1,8 @@
-import { EVENT_STREAM } from './eventStream.js'
+import { EVENT_STREAM } from '../log/eventStream.js'
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { matches, type QueryRequest } from '../../domain/reading/queryRequest.js'
-import { decodeCommit } from '../codec/commitCodec.js'
+import { matches, type QueryRequest } from '../../../domain/reading/queryRequest.js'
+import { decodeCommit } from '../../codec/commitCodec.js'
 import type { EventIdIndex } from './eventIdIndex.js'
 import type { ReplayedEvent } from './replay.js'
 

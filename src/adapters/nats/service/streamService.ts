@@ -1,17 +1,17 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import { type AppendLimits, defaultAppendLimits, validateAppendRequest, validateStream, validateTenant } from '../../domain/streams/appendRequest.js'
-import { validateReadRequest } from '../../domain/reading/readRequest.js'
-import { validateQueryRequest } from '../../domain/reading/queryRequest.js'
-import type { Query } from './query.js'
-import { invalidId } from '../../domain/streams/errors.js'
-import type { Appender } from '../../application/streams/appender.js'
-import type { EventLog } from '../../application/streams/ports.js'
-import { readStream } from '../../application/reading/readStream.js'
+import { type AppendLimits, defaultAppendLimits, validateAppendRequest, validateStream, validateTenant } from '../../../domain/streams/appendRequest.js'
+import { validateReadRequest } from '../../../domain/reading/readRequest.js'
+import { validateQueryRequest } from '../../../domain/reading/queryRequest.js'
+import type { Query } from '../reading/query.js'
+import { invalidId } from '../../../domain/streams/errors.js'
+import type { Appender } from '../../../application/streams/appender.js'
+import type { EventLog } from '../../../application/streams/ports.js'
+import { readStream } from '../../../application/reading/readStream.js'
 import { type Endpoint, startEndpoint } from './endpoint.js'
 import { type EndpointStats, startMicroDiscovery } from './microDiscovery.js'
 
-export interface AppendServiceOptions {
+export interface StreamServiceOptions {
   readonly prefix: string
   /** Queue group: several processors share the subjects, each request goes to one. */
   readonly queue: string
@@ -19,14 +19,14 @@ export interface AppendServiceOptions {
   readonly version: string
 }
 
-export const defaultAppendServiceOptions: AppendServiceOptions = {
+export const defaultStreamServiceOptions: StreamServiceOptions = {
   prefix: 'allsource',
   queue: 'allsource',
   limits: defaultAppendLimits,
   version: '0.1.0',
 }
 
-export interface AppendService {
+export interface StreamService {
   readonly id: string
   /** Counters of the append endpoint. */
   readonly stats: EndpointStats
@@ -42,16 +42,16 @@ const oneToken = (rest: readonly string[]) =>
  * `allsource.append.<tenant>.<stream>`, `allsource.read.<tenant>.<stream>` and `allsource.query.<tenant>`. Resolves once
  * the server has the subscriptions (a request sent after that reaches this service).
  */
-export const startAppendService = async (
+export const startStreamService = async (
   nc: NatsConnection,
   appender: Appender,
   log: EventLog,
   query: Query,
-  options: Partial<AppendServiceOptions> = {},
+  options: Partial<StreamServiceOptions> = {},
   /** More endpoints to serve and announce alongside (the projection API). */
   more: (base: { readonly prefix: string; readonly queue: string }) => readonly Endpoint[] = () => [],
-): Promise<AppendService> => {
-  const o = { ...defaultAppendServiceOptions, ...options }
+): Promise<StreamService> => {
+  const o = { ...defaultStreamServiceOptions, ...options }
   const base = { prefix: o.prefix, tokens: 2, queue: o.queue }
   const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, (tokens, body) => {
     const ok = oneToken(tokens)

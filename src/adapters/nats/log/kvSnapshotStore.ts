@@ -1,8 +1,8 @@
 import { Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
-import type { Snapshot, SnapshotStore } from '../../application/streams/ports.js'
-import type { StreamId, TenantId } from '../../domain/streams/ids.js'
-import { decodeMsgpack, encodeMsgpack } from '../codec/msgpack.js'
+import type { Snapshot, SnapshotStore } from '../../../application/streams/ports.js'
+import type { StreamId, TenantId } from '../../../domain/streams/ids.js'
+import { decodeMsgpack, encodeMsgpack } from '../../codec/msgpack.js'
 
 export interface KvSnapshotStoreOptions {
   /** Default `ALLSOURCE_SNAPSHOTS`. */

@@ -1,8 +1,8 @@
-import { EVENT_STREAM } from './eventStream.js'
+import { EVENT_STREAM } from '../log/eventStream.js'
 import { type ConsumerMessages, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
-import type { ReadEvent } from '../../application/reading/readStream.js'
-import { decodeCommit } from '../codec/commitCodec.js'
+import type { ReadEvent } from '../../../application/reading/readStream.js'
+import { decodeCommit } from '../../codec/commitCodec.js'
 
 export interface ReplayOptions {
   /** Only this tenant's events (required: tenants never see each other's events). */

@@ -1,7 +1,0 @@
-export { streamMachine } from './streamMachine.js'
-export type { StreamActorInput, StreamActorEvent, StreamMachine, WriteRequest } from './streamMachine.js'
-export { dispatch, duplicateResult } from './dispatch.js'
-export type { MailboxState, Dispatch, Answer } from './dispatch.js'
-export { StreamSupervisor } from './streamSupervisor.js'
-export type { StreamSupervisorOptions } from './streamSupervisor.js'
-export type { Work, Reply } from './work.js'

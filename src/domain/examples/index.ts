@@ -1,8 +1,0 @@
-export {
-  bankAccountModule,
-  accountEvents,
-  initialAccount,
-  evolveAccount,
-  decideAccount,
-} from './bankAccount.js'
-export type { AccountEvent, AccountState, AccountCommand } from './bankAccount.js'

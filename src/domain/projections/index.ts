@@ -1,7 +1,0 @@
-export { after, foldAll, isProjectionKey, isProjectionName, takes } from './projection.js'
-export type { Position, ProjectedEvent, ProjectionDefinition } from './projection.js'
-export { entityState, eventCounter, eventFrequency } from './builtins.js'
-export { backoffMs, bucketName, durableName, firstPointer, noControl, rebuildWanted, rebuiltPointer } from './operations.js'
-export type { ProjectionControl, ProjectionState, ProjectionStatus, ReadModelPointer } from './operations.js'
-export { checkRebuildOffset, defaultKeysLimit, defaultWaitMs, maxKeysLimit, maxWaitMs, validateProjectionCommand, validateProjectionRequest } from './projectionRequest.js'
-export type { ProjectionCommand, ProjectionRequest } from './projectionRequest.js'
