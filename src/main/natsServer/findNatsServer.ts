@@ -4,7 +4,7 @@ import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The oldest nats-server the project starts itself (see DESIGN.md, "Fixed choices"). */
-export const MIN_NATS_SERVER_VERSION = '2.10.0'
+export const MIN_NATS_SERVER_VERSION = '2.12.0'
 
 /** A nats-server binary that answered `--version` with a version we accept. */
 export interface NatsServerBinary {
@@ -122,7 +122,7 @@ export const installHint = (minVersion: string, skipped: readonly string[]): str
   ].join('\n')
 
 /**
- * Finds a nats-server of at least `minVersion` (default 2.10.0), trying in order `NATS_SERVER_BIN`,
+ * Finds a nats-server of at least `minVersion` (default 2.12.0), trying in order `NATS_SERVER_BIN`,
  * every `nats-server` on PATH (plus /usr/sbin and /usr/local/bin), then the project-local copy
  * `<root>/.nats-server/usr/sbin/nats-server`. Only runs `--version` on candidates; never starts
  * a server. Resolves with the first candidate that qualifies; rejects with an Error whose message

@@ -5,20 +5,30 @@ import {
   MIN_NATS_SERVER_VERSION,
   type NatsServerBinary,
   installHint,
-  localNatsServerPath,
   probeNatsServer,
   projectRoot,
 } from './findNatsServer.js'
 
-/** The Debian archive keyring that verifies the trixie package lists (package debian-archive-keyring). */
+/** The Debian archive keyring that verifies the package lists (package debian-archive-keyring). */
 export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg'
-const SOURCE = `deb [signed-by=${DEBIAN_KEYRING}] http://deb.debian.org/debian trixie main`
+/**
+ * Debian unstable ("sid") ships nats-server >= 2.12 (2.15.1 on 2026-12-01); its package needs
+ * only libc6 >= 2.34 and its static Go binary runs on Debian 12. Trixie's (2.10.27) is end of life
+ * and is installed only as the old-server compatibility copy the tests use.
+ */
+const sourceOf = (suite: string): string => `deb [signed-by=${DEBIAN_KEYRING}] http://deb.debian.org/debian ${suite} main`
 
 export interface InstallOptions {
   /** Project root; the copy goes into `<root>/.nats-server` (default: the directory of package.json). */
   readonly root?: string
   /** Progress lines (default: stderr). */
   readonly log?: (line: string) => void
+  /** Debian suite to take the package from (default `unstable`). */
+  readonly suite?: string
+  /** Directory under the root to unpack into (default `.nats-server`). */
+  readonly dir?: string
+  /** Oldest version accepted after unpacking (default {@link MIN_NATS_SERVER_VERSION}). */
+  readonly minVersion?: string
 }
 
 /** Why this machine cannot use the apt route, or undefined when it can (Debian/Ubuntu with apt-get and dpkg). */
@@ -55,10 +65,10 @@ const must = async (cmd: string, args: readonly string[], cwd?: string): Promise
 
 /**
  * Installs nats-server into `<root>/.nats-server` without touching the system: apt-get runs with
- * a private sources list (Debian 13 "trixie", verified by the Debian archive keyring), private
+ * a private sources list (Debian unstable by default, verified by the Debian archive keyring), private
  * lists, cache and preferences under `.nats-server/apt`, no locks; it only downloads the
  * `nats-server` package, which `dpkg -x` unpacks (no maintainer scripts, no dpkg database entry).
- * Resolves with the installed binary after checking it runs and is >= 2.10; rejects with a message
+ * Resolves with the installed binary after checking it runs and is >= `minVersion` (2.12); rejects with a message
  * saying how to install by hand on any other machine or on failure.
  */
 export const installNatsServer = async (opts: InstallOptions = {}): Promise<NatsServerBinary> => {
@@ -66,12 +76,14 @@ export const installNatsServer = async (opts: InstallOptions = {}): Promise<Nats
   const why = await aptUnavailableReason()
   if (why !== undefined) throw new Error(`Cannot install nats-server automatically: ${why}.\n${installHint(MIN_NATS_SERVER_VERSION, [])}`)
   const root = opts.root ?? projectRoot()
-  const target = join(root, '.nats-server')
+  const suite = opts.suite ?? 'unstable'
+  const minVersion = opts.minVersion ?? MIN_NATS_SERVER_VERSION
+  const target = join(root, opts.dir ?? '.nats-server')
   const apt = join(target, 'apt')
   const download = join(apt, 'download')
   for (const d of ['lists/partial', 'cache/archives/partial', 'preferences.d', 'download']) mkdirSync(join(apt, d), { recursive: true })
   const sources = join(apt, 'sources.list')
-  writeFileSync(sources, `${SOURCE}\n`)
+  writeFileSync(sources, `${sourceOf(suite)}\n`)
   const aptOpts = [
     ['Dir::Etc::SourceList', sources],
     ['Dir::Etc::SourceParts', '/dev/null'],
@@ -84,7 +96,7 @@ export const installNatsServer = async (opts: InstallOptions = {}): Promise<Nats
     // As root apt drops to the _apt user for downloads, which cannot write into this directory.
     ...(process.getuid?.() === 0 ? [['APT::Sandbox::User', 'root']] : []),
   ].flatMap(([k, v]) => ['-o', `${k}=${v}`])
-  log(`nats-server: fetching the Debian trixie package list into ${apt} (the system's apt state is not touched)`)
+  log(`nats-server: fetching the Debian ${suite} package list into ${apt} (the system's apt state is not touched)`)
   await must('apt-get', [...aptOpts, '-q', 'update'])
   for (const f of readdirSync(download)) rmSync(join(download, f), { force: true })
   log('nats-server: downloading the nats-server package')
@@ -93,9 +105,10 @@ export const installNatsServer = async (opts: InstallOptions = {}): Promise<Nats
   if (deb === undefined) throw new Error(`apt-get download left no nats-server_*.deb in ${download}`)
   log(`nats-server: unpacking ${deb} into ${target}`)
   await must('dpkg', ['-x', join(download, deb), target])
-  const installed = await probeNatsServer(localNatsServerPath(root))
+  const binary = join(target, 'usr', 'sbin', 'nats-server')
+  const installed = await probeNatsServer(binary, minVersion)
   if ('reason' in installed) {
-    throw new Error(`the unpacked ${localNatsServerPath(root)} is not usable: ${installed.reason}\n${installHint(MIN_NATS_SERVER_VERSION, [])}`)
+    throw new Error(`the unpacked ${binary} is not usable: ${installed.reason}\n${installHint(minVersion, [])}`)
   }
   return installed
 }

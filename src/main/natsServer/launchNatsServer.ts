@@ -9,7 +9,7 @@ import { findNatsServer } from './findNatsServer.js'
 import { configuredStoreDir, deriveNatsConfig } from './natsServerConfig.js'
 
 export interface LaunchNatsServerOptions {
-  /** nats-server binary (default: {@link findNatsServer}, i.e. >= 2.10). */
+  /** nats-server binary (default: {@link findNatsServer}, i.e. >= 2.12). */
   readonly binary?: string
   /** A nats.conf. The server runs with its directory as cwd, so relative paths resolve there. */
   readonly configFile?: string
