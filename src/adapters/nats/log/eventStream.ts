@@ -54,7 +54,7 @@ const atLeast = (v: string, min: string): boolean => {
 
 /**
  * Checks the server (JetStream on; replicated streams refused before 2.9.21, nats-server issue
- * 4320; a warning before 2.10) and creates `ALLSOURCE_EVENTS` or brings an existing one to the
+ * 4320; a warning before 2.12) and creates `ALLSOURCE_EVENTS` or brings an existing one to the
  * contract. Settings that cannot change in place (storage) fail with a clear message.
  */
 export const ensureEventStream = async (
@@ -69,8 +69,10 @@ export const ensureEventStream = async (
       `nats-server ${version} accepts two writers with the same expected sequence on replicated streams (nats-server issue 4320); use 2.9.21 or newer for replicas > 1`,
     )
   }
-  if (!atLeast(version, '2.10.0')) {
-    warn(`nats-server ${version} is older than 2.10; AllSource supports it for single-replica streams only`)
+  if (!atLeast(version, '2.12.0')) {
+    warn(
+      `nats-server ${version} is older than 2.12: it is end of life and unpatched for 2026 advisories; AllSource accepts it without auth, for single-replica streams only`,
+    )
   }
   const want = eventStreamConfig(o)
   let existing: StreamConfig | undefined
