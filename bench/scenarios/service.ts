@@ -71,10 +71,13 @@ export const forwarder = async (b: BenchServer, events: number, streams: number)
       decodeMsgpack(msg.data)
       const stream = msg.subject.slice('allsource.append.'.length)
       const h = WireHeaders.of(['Nats-Msg-Id', `fwd-${++n}`], ['Nats-Expected-Last-Subject-Sequence', String(last.get(stream) ?? 0)])
-      void pub.publish(`allsource.events.${stream}`, bytes, h).then((r) => {
-        if (r._tag === 'Stored') last.set(stream, r.seq)
-        msg.respond(encodeMsgpack(r._tag === 'Stored' ? { offset: r.seq } : { error: { code: 'UNAVAILABLE', message: r._tag } }))
-      })
+      pub.publish(`allsource.events.${stream}`, bytes, h).then(
+        (r) => {
+          if (r._tag === 'Stored') last.set(stream, r.seq)
+          msg.respond(encodeMsgpack(r._tag === 'Stored' ? { offset: r.seq } : { error: { code: 'UNAVAILABLE', message: r._tag } }))
+        },
+        (e: unknown) => msg.respond(encodeMsgpack({ error: { code: 'UNAVAILABLE', message: String(e) } })),
+      )
     },
   })
   await b.nc.flush()

@@ -68,14 +68,22 @@ const main = async (): Promise<void> => {
     log('stopped')
     process.exit(0)
   }
-  process.on('SIGINT', () => void stop('SIGINT'))
-  process.on('SIGTERM', () => void stop('SIGTERM'))
-  nc.closed().then((err) => {
-    if (!stopping) {
-      log(`NATS connection closed${err ? `: ${err.message}` : ''}; exiting`)
+  const stopOn = (signal: string) => () => {
+    stop(signal).catch((e: unknown) => {
+      log(`${signal}: stop failed: ${e instanceof Error ? e.message : String(e)}`)
       process.exit(1)
-    }
-  })
+    })
+  }
+  process.on('SIGINT', stopOn('SIGINT'))
+  process.on('SIGTERM', stopOn('SIGTERM'))
+  nc.closed()
+    .then((err) => {
+      if (!stopping) {
+        log(`NATS connection closed${err ? `: ${err.message}` : ''}; exiting`)
+        process.exit(1)
+      }
+    })
+    .catch(() => process.exit(1))
 }
 
 main().catch((e: unknown) => {

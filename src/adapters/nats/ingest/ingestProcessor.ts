@@ -158,7 +158,7 @@ export const startIngestProcessor = async (
       else {
         const q = [m]
         queues.set(m.subject, q)
-        void drain(m.subject, q)
+        drain(m.subject, q).catch((e: unknown) => o.log(`ingest ${m.subject}: ${e instanceof Error ? e.message : String(e)}`))
       }
     }
   })()

@@ -58,7 +58,10 @@ export const startLeasedIngest = async (nc: NatsConnection, start: () => Promise
       const waited = lease.acquire(stopping.signal).then(() => {
         acquired = true
       })
-      void sleep(Math.min(250, lease.renewEveryMs), stopping.signal).then(() => acquired || settled())
+      sleep(Math.min(250, lease.renewEveryMs), stopping.signal).then(
+        () => acquired || settled(),
+        () => undefined, // stopping
+      )
       try {
         await waited
       } catch {

@@ -81,7 +81,7 @@ export const openProjectionCatalog = async (nc: NatsConnection, options: { reado
       if ((await kv.get(`${name}.control`)) === null) onChange(noControl)
       void (async () => {
         for await (const e of w) onChange({ ...noControl, ...((json(e) as ProjectionControl | undefined) ?? {}) })
-      })()
+      })().catch(() => undefined) // the watch ended with its connection
       return () => w.stop()
     },
     async watchPointers(onChange) {
@@ -91,7 +91,7 @@ export const openProjectionCatalog = async (nc: NatsConnection, options: { reado
           const p = json(e) as ReadModelPointer | undefined
           if (p !== undefined) onChange(e.key.slice(0, -'.active'.length), p)
         }
-      })()
+      })().catch(() => undefined) // the watch ended with its connection
       return () => w.stop()
     },
     async putStatus(status) {

@@ -66,11 +66,15 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
         let done = false
         const next = () => {
           timer = setTimeout(() => {
-            void lease.renew().then((ok) => {
-              if (done) return
-              if (ok) next()
-              else sendBack({ type: 'LEASE_LOST' } satisfies ProjectionActorEvent)
-            })
+            lease.renew().then(
+              (ok) => {
+                if (done) return
+                if (ok) next()
+                else sendBack({ type: 'LEASE_LOST' } satisfies ProjectionActorEvent)
+              },
+              // A NATS blip: try again; the lease's expiry decides whether it is still held.
+              () => done || next(),
+            )
           }, lease.renewEveryMs)
         }
         next()
@@ -82,9 +86,12 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
       watchControl: fromCallback<EventObject, { name: string }>(({ sendBack }) => {
         let stop: (() => void) | undefined
         let gone = false
-        void catalog
+        catalog
           .watchControl(def.name, (control) => sendBack({ type: 'CONTROL', control } satisfies ProjectionActorEvent))
-          .then((s) => (gone ? s() : (stop = s)))
+          .then(
+            (s) => (gone ? s() : (stop = s)),
+            (e: unknown) => gone || sendBack({ type: 'FAILURE', role: 'active', message: `control watch: ${e instanceof Error ? e.message : String(e)}` } satisfies ProjectionActorEvent),
+          )
         return () => {
           gone = true
           stop?.()
@@ -126,12 +133,12 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
         })
         const tracked = done.then(() => undefined)
         folds.add(tracked)
-        void tracked.finally(() => folds.delete(tracked))
+        tracked.finally(() => folds.delete(tracked)).catch(() => undefined)
         return () => {
           cancelled = true
           const stopped = running?.stop() ?? Promise.resolve()
           folds.add(stopped)
-          void stopped.finally(() => folds.delete(stopped))
+          stopped.finally(() => folds.delete(stopped)).catch(() => undefined)
         }
       }),
       switchOver: fromPromise<ReadModelPointer, SwitchInput>(async ({ input }) => {
@@ -143,7 +150,7 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
         const timer = setTimeout(() => {
           timers.delete(timer)
           retiring.delete(input.from.generation)
-          void retire(input.from.generation)
+          retire(input.from.generation).catch(() => undefined) // a new owner retires it on its first prepare
         }, retireAfterMs)
         timers.add(timer)
         return input.to

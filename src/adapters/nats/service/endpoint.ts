@@ -67,7 +67,7 @@ export const startEndpoint = (
     callback: (_err, msg) => {
       stats.num_requests++
       inFlight++
-      void serve(msg)
+      serve(msg).catch(() => undefined) // serve answers its own failures
     },
   })
 
