@@ -5,7 +5,7 @@ import type { StreamId, TenantId } from '../../src/domain/streams/ids.js'
 import type { StreamModule } from '../../src/domain/streams/module.js'
 import { tooLarge } from '../../src/domain/streams/errors.js'
 import { appendResultOf } from '../../src/application/streams/appendResult.js'
-import { type AppendError, internal, unavailable } from '../../src/application/streams/errors.js'
+import { type AppendError, internal, ModuleFailed, unavailable } from '../../src/application/streams/errors.js'
 import type { AppendOutcome, StoredCommit } from '../../src/application/streams/ports.js'
 import { snapshotDue } from '../../src/application/streams/loadStream.js'
 import type { LoadedStream } from '../../src/application/streams/prepareCommit.js'
@@ -172,7 +172,10 @@ const streamSetup = setup({
     }),
     countConflict: assign({ conflicts: ({ context }) => context.conflicts + 1 }),
     failAll: ({ context, event }) => {
-      const err = unavailable(`stream could not be loaded: ${String((event as { error?: unknown }).error)}`)
+      const cause = (event as { error?: unknown }).error
+      // A module's evolve that throws is a defect (INTERNAL), as during an append; anything else
+      // (the log unreachable, a timeout) is an outage worth retrying.
+      const err = cause instanceof ModuleFailed ? internal(`stream could not be loaded: ${cause.message}`) : unavailable(`stream could not be loaded: ${String(cause)}`)
       context.current?.reply(E.left(err))
       for (const w of context.mailbox) w.reply(E.left(err))
     },

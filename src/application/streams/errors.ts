@@ -28,3 +28,14 @@ export const unavailable = (message: string, details?: Record<string, unknown>):
 export const internal = (message: string): AppendError => ({ _tag: 'Internal', message })
 
 export const notFound = (message: string): AppendError => ({ _tag: 'NotFound', message })
+
+/**
+ * A domain module's code (`evolve`, an invariant, `decide`) threw: a defect in user code, answered
+ * INTERNAL wherever it happens (while loading a stream as while appending), never as an outage.
+ */
+export class ModuleFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`domain module failed: ${cause instanceof Error ? cause.message : String(cause)}`)
+    this.name = 'ModuleFailed'
+  }
+}

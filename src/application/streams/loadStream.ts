@@ -1,5 +1,6 @@
 import type { StreamId, TenantId } from '../../domain/streams/ids.js'
 import type { StreamModule } from '../../domain/streams/module.js'
+import { ModuleFailed } from './errors.js'
 import type { EventLog, SnapshotStore } from './ports.js'
 import type { LoadedStream } from './prepareCommit.js'
 
@@ -7,6 +8,7 @@ import type { LoadedStream } from './prepareCommit.js'
  * Hydrates one stream. A plain stream needs only its head (one direct get of the last message on
  * its subject); a module stream starts from its latest snapshot for the module's `stateVersion`,
  * if any, and folds the commits after it up to that head with the module's `evolve`.
+ * Rejects with {@link ModuleFailed} when `evolve` throws (a defect), with the log's own error otherwise.
  */
 export const loadStream = async (
   log: EventLog,
@@ -27,7 +29,11 @@ export const loadStream = async (
     if (usable.offset === head.lastOffset) return { head, state }
   }
   for await (const stored of log.readStream(tenant, stream, head.lastOffset, (usable?.offset ?? 0) + 1)) {
-    for (const e of stored.commit.events) state = module.evolve(state, e)
+    try {
+      for (const e of stored.commit.events) state = module.evolve(state, e)
+    } catch (e) {
+      throw new ModuleFailed(e)
+    }
   }
   return { head, state }
 }

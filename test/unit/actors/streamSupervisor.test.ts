@@ -81,6 +81,34 @@ describe('stream supervisor and actors over an in-memory log', () => {
     await sup.close()
   })
 
+  it('answers INTERNAL (not UNAVAILABLE) when evolve throws while a stream is loaded, as during an append', async () => {
+    const fragile = defineModule({
+      category: 'brittle',
+      stateVersion: 1,
+      events: { Boom: t.type({}), Fine: t.type({}) },
+      initialState: 0,
+      evolve: (s: number, e) => {
+        if (e.type === 'Boom') throw new Error('kaboom')
+        return s + 1
+      },
+    })
+    const log = createInMemoryEventLog()
+    // A Boom already in the log (written before this module's evolve learnt to throw on it).
+    const plain = supervisor(log)
+    expect(E.isRight(await plain.append(cmd('brittle-1', { events: [{ type: 'Boom', payload: {} }] })))).toBe(true)
+    await plain.close()
+    const sup = supervisor(log, [fragile])
+    const r = await sup.append(cmd('brittle-1', { events: [{ type: 'Fine', payload: {} }] }))
+    expect(r).toEqual(E.left({ _tag: 'Internal', message: 'stream could not be loaded: domain module failed: kaboom' }))
+    // An outage while loading stays UNAVAILABLE.
+    const down: EventLog = { ...log, readHead: () => Promise.reject(new Error('connection closed')) }
+    const sup2 = supervisor(down, [fragile])
+    const r2 = await sup2.append(cmd('brittle-2', { events: [{ type: 'Fine', payload: {} }] }))
+    expect(E.isLeft(r2) && r2.left._tag).toBe('Unavailable')
+    await sup.close()
+    await sup2.close()
+  })
+
   it('answers INTERNAL when the log throws on append, and the actor keeps serving', async () => {
     const log = createInMemoryEventLog()
     let fail = true
