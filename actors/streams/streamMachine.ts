@@ -246,7 +246,16 @@ export const streamMachine = streamSetup.createMachine({
         },
         onError: {
           target: 'ready',
-          actions: [({ context }) => context.current?.reply(E.left(context.rejection ?? internal('probe failed'))), assign(cleared), raise({ type: 'SERVE' })],
+          // Whether the commitId is stored is unknown: the original rejection might be untrue.
+          actions: [
+            ({ context, event }) => {
+              const commitId = context.current?.commitId
+              const why = event.error instanceof Error ? event.error.message : String(event.error)
+              context.current?.reply(E.left(unavailable(`duplicate check failed: ${why}`, { commitId })))
+            },
+            assign(cleared),
+            raise({ type: 'SERVE' }),
+          ],
         },
       },
     },

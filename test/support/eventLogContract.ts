@@ -57,19 +57,26 @@ export const eventLogContract = (name: string, makeLog: () => EventLog): void =>
       expect((await log.readHead('t' as TenantId, s as StreamId)).version).toBe(1)
     })
 
-    it('stores a commitId once: a second append answers Duplicate with the first commit, even with a stale offset', async () => {
+    it('stores a commitId once: a second append answers Duplicate with the first commit (or Conflict on a stale offset), and findDuplicate finds it', async () => {
       const log = makeLog()
       const s = id('s')
       const first = commitOf('t', s, 0)
       const a = await log.append(first, 0)
-      await log.append(commitOf('t', s, 1), a._tag === 'Appended' ? a.offset : 0)
-      const again = await log.append(first, 0)
-      expect(again._tag).toBe('Duplicate')
-      if (again._tag === 'Duplicate') {
-        expect(again.original.commit.commitId).toBe(first.commitId)
-        expect(again.original.commit.events.map((e) => e.version)).toEqual([1])
-        expect(again.original.commit.events[0]?.timestamp).toEqual(first.events[0]?.timestamp)
+      const b = await log.append(commitOf('t', s, 1), a._tag === 'Appended' ? a.offset : 0)
+      const check = (original: StoredCommit | undefined) => {
+        expect(original?.commit.commitId).toBe(first.commitId)
+        expect(original?.commit.events.map((e) => e.version)).toEqual([1])
+        expect(original?.commit.events[0]?.timestamp).toEqual(first.events[0]?.timestamp)
       }
+      // Which check a server makes first (dedupe or expected offset) is its own business.
+      const stale = await log.append(first, 0)
+      expect(['Duplicate', 'Conflict']).toContain(stale._tag)
+      if (stale._tag === 'Duplicate') check(stale.original)
+      check(await log.findDuplicate(first))
+      // With the right offset, the dedupe is the only check left.
+      const fresh = await log.append(first, b._tag === 'Appended' ? b.offset : 0)
+      expect(fresh._tag).toBe('Duplicate')
+      if (fresh._tag === 'Duplicate') check(fresh.original)
       expect((await log.readHead('t' as TenantId, s as StreamId)).version).toBe(2)
     })
 

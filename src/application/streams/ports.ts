@@ -35,7 +35,9 @@ export type AppendOutcome =
  * Guarantees an implementation must give:
  * - `append` stores the whole commit or nothing, and only when the stream's last offset is still
  *   `expectedLastOffset` (0 = the stream is empty).
- * - A commitId seen inside the duplicate window is never stored twice; the first commit is returned.
+ * - A commitId seen inside the duplicate window is never stored twice. A second append of it
+ *   answers `Duplicate` with the first commit, or `Conflict` when its expected offset is stale
+ *   (which check comes first is the log's business); `findDuplicate` then finds the first commit.
  * - Appends to different streams may be in flight at once; their acks may arrive in any order.
  */
 export interface EventLog {
@@ -43,7 +45,10 @@ export interface EventLog {
   /** Commits of one stream in version order, from `fromOffset` (default 1) up to and including `toOffset`. */
   readStream(tenant: TenantId, stream: StreamId, toOffset: number, fromOffset?: number): AsyncIterable<StoredCommit>
   append(commit: Commit, expectedLastOffset: number): Promise<AppendOutcome>
-  /** The commit stored under `commitId` inside the duplicate window, without writing anything. */
+  /**
+   * The commit stored under this commit's commitId (at least on its own stream) inside the duplicate window,
+   * found without writing anything. Rejects when the log cannot tell (the commit may be stored).
+   */
   findDuplicate(commit: Commit): Promise<StoredCommit | undefined>
 }
 

@@ -1,5 +1,5 @@
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream'
-import type { NatsConnection } from '@nats-io/transport-node'
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream'
+import { nanos, type NatsConnection } from '@nats-io/transport-node'
 import type { Commit } from '../../../domain/streams/event.js'
 import type { StreamId, TenantId } from '../../../domain/streams/ids.js'
 import type { AppendOutcome, EventLog, StoredCommit, StreamHead } from '../../../application/streams/ports.js'
@@ -15,18 +15,92 @@ export interface JetStreamEventLogOptions extends EventStreamOptions {
   readonly publishTimeoutMs: number
   /** Retries of a timed-out publish (same bytes, same `Nats-Msg-Id`). */
   readonly publishRetries: number
+  /** How long one lookup of a commitId (see {@link JetStreamEventLog.findDuplicate}) may take, queueing included. */
+  readonly probeTimeoutMs: number
+  /** Most commitId lookups running at once; more wait for a turn (within `probeTimeoutMs`). */
+  readonly maxConcurrentProbes: number
 }
 
 export const defaultEventLogOptions: JetStreamEventLogOptions = {
   ...defaultEventStreamOptions,
   publishTimeoutMs: 5_000,
   publishRetries: 2,
+  probeTimeoutMs: 5_000,
+  maxConcurrentProbes: 8,
 }
 
 /** JetStream's "wrong last sequence" (`Nats-Expected-Last-Subject-Sequence` did not hold). */
 const WRONG_LAST_SEQUENCE = 10071
-/** An expected last subject sequence no stream reaches: the probe can only hit the dedupe check. */
-const IMPOSSIBLE_SEQUENCE = String(Number.MAX_SAFE_INTEGER)
+/**
+ * How far before `now - duplicate window` a lookup starts reading: covers a clock of this process
+ * that runs ahead of the server's. Reading a little more of one stream costs little.
+ */
+const WINDOW_SLACK_MS = 30_000
+/** Commits (headers only) one lookup asks the server for at a time. */
+const PROBE_BATCH = 1_024
+
+/** A commitId lookup could not finish (timeout, no leader, no quorum): the commit may be stored. */
+export class ProbeFailed extends Error {
+  constructor(
+    readonly commitId: string,
+    reason: string,
+  ) {
+    super(`could not check whether commitId "${commitId}" is already stored (${reason}); it may be: retry with the same commitId`)
+    this.name = 'ProbeFailed'
+  }
+}
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** True when `stored` is the very commit `mine` (same commitId, stream and first event id), not an older one. */
+const sameCommit = (stored: Commit, mine: Commit): boolean =>
+  stored.commitId === mine.commitId &&
+  stored.tenant === mine.tenant &&
+  stored.stream === mine.stream &&
+  stored.events.length === mine.events.length &&
+  stored.events[0]?.id === mine.events[0]?.id
+
+/** A counting semaphore whose waiters give up at a deadline. */
+const gate = (size: number) => {
+  let free = size
+  const waiting: Array<() => void> = []
+  return {
+    async acquire(deadline: number): Promise<() => void> {
+      if (free > 0) free--
+      else {
+        await new Promise<void>((resolve, reject) => {
+          const turn = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+          const timer = setTimeout(() => {
+            const i = waiting.indexOf(turn)
+            if (i >= 0) waiting.splice(i, 1)
+            reject(new Error('too many lookups in flight'))
+          }, Math.max(0, deadline - Date.now()))
+          waiting.push(turn)
+        })
+      }
+      let released = false
+      return () => {
+        if (released) return
+        released = true
+        const next = waiting.shift()
+        if (next !== undefined) next()
+        else free++
+      }
+    },
+  }
+}
+
+/** Rejects with `why` once `deadline` passes, unless `p` settled first. */
+const before = <T>(p: Promise<T>, deadline: number, why: string): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(why)), Math.max(0, deadline - Date.now()))
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
 
 /** The JetStream implementation of {@link EventLog}: one message per commit on its stream's subject. */
 export interface JetStreamEventLog extends EventLog {
@@ -38,8 +112,11 @@ export interface JetStreamEventLog extends EventLog {
 
 /**
  * Creates the event log over `ALLSOURCE_EVENTS` (which must exist: see `ensureEventStream`).
- * Appends are pipelined on `nc`; the server's dedupe (by `Nats-Msg-Id`) is checked before the
- * expected sequence, which is what makes a retried commit come back as a duplicate.
+ * Appends are pipelined on `nc`. A commit carries its commitId as `Nats-Msg-Id`, so the server
+ * stores it once inside the duplicate window. Which check the server makes first, dedupe or the
+ * expected sequence, differs between versions and replica counts; nothing here depends on it: a
+ * duplicate is recognised by reading the stored commit (commitId, stream, first event id), and
+ * `findDuplicate` reads the stream's commits rather than publishing.
  */
 export const createJetStreamEventLog = (
   nc: NatsConnection,
@@ -78,19 +155,87 @@ export const createJetStreamEventLog = (
     )
   }
 
+  const probes = gate(o.maxConcurrentProbes)
+
+  /**
+   * The commit stored under `commitId` on this stream inside the duplicate window, found by
+   * reading, never by publishing: first the stream's last commit (one direct get, the common case
+   * of a retry), then the `Nats-Msg-Id` headers of the stream's commits from `now - window - slack`
+   * up to that last one, through a short-lived headers-only consumer. Rejects with
+   * {@link ProbeFailed} when the server cannot answer within `probeTimeoutMs`.
+   */
+  const lookup = async (commitId: string, tenant: string, stream: string): Promise<StoredCommit | undefined> => {
+    const deadline = Date.now() + o.probeTimeoutMs
+    let release: (() => void) | undefined
+    try {
+      release = await probes.acquire(deadline)
+      return await before(scan(commitId, subj.events(tenant, stream), deadline), deadline, `no answer in ${o.probeTimeoutMs} ms`)
+    } catch (e) {
+      throw e instanceof ProbeFailed ? e : new ProbeFailed(commitId, messageOf(e))
+    } finally {
+      release?.()
+    }
+  }
+
+  const scan = async (commitId: string, subject: string, deadline: number): Promise<StoredCommit | undefined> => {
+    const last = await getMessage({ last_by_subj: subject })
+    if (last === null) return undefined
+    if (last.header.get('Nats-Msg-Id') === commitId) return stored(last)
+    const from = Date.now() - o.duplicateWindowMs - WINDOW_SLACK_MS
+    if (last.time.getTime() < from) return undefined // the stream has no commit inside the window
+    const jsm = await jsmP
+    const info = await jsm.consumers.add(o.name, {
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: new Date(from).toISOString(),
+      filter_subject: subject,
+      headers_only: true,
+      mem_storage: true,
+      num_replicas: 1,
+      // Removed below; should this process die first, the server drops it on its own.
+      inactive_threshold: nanos(Math.max(5_000, o.probeTimeoutMs * 2)),
+    })
+    try {
+      const consumer = await js.consumers.get(o.name, info.name)
+      for (;;) {
+        const batch = await consumer.fetch({ max_messages: PROBE_BATCH, expires: Math.max(1_000, deadline - Date.now()) })
+        let seen = 0
+        for await (const m of batch) {
+          seen++
+          if (m.headers?.get('Nats-Msg-Id') === commitId) {
+            batch.stop()
+            return await commitAt(m.seq)
+          }
+          if (m.seq >= last.seq) {
+            batch.stop()
+            return undefined
+          }
+        }
+        if (seen === 0) throw new Error(`read of ${subject} stopped before offset ${last.seq}`)
+      }
+    } finally {
+      jsm.consumers.delete(o.name, info.name).catch(() => undefined)
+    }
+  }
+
+  /** Where a stored commit under `commit`'s commitId leaves `commit`: written (it is ours), or a duplicate of another. */
+  const settledBy = (found: StoredCommit, commit: Commit, retried: boolean): AppendOutcome =>
+    retried && sameCommit(found.commit, commit) ? { _tag: 'Appended', offset: found.offset } : { _tag: 'Duplicate', original: found }
+
   const outcomeOf = async (r: PublishResult, commit: Commit, retried: boolean): Promise<AppendOutcome | 'retry'> => {
     switch (r._tag) {
       case 'Stored':
         if (!r.duplicate) return { _tag: 'Appended', offset: r.seq }
-        // After a timed-out attempt, the "duplicate" is that attempt of ours, stored with its ack lost.
-        if (retried) return { _tag: 'Appended', offset: r.seq }
-        return { _tag: 'Duplicate', original: await commitAt(r.seq) }
+        // After a timed-out attempt the duplicate may be that attempt, stored with its ack lost, or
+        // an older commit under the same commitId (a client retry): only the stored commit tells.
+        return settledBy(await commitAt(r.seq), commit, retried)
       case 'Rejected': {
         if (r.errCode !== WRONG_LAST_SEQUENCE) return { _tag: 'Unavailable', message: `JetStream refused the commit: ${r.description}` }
         if (retried) {
-          // An earlier attempt may have been stored and only its ack lost.
-          const last = await getMessage({ last_by_subj: subj.events(commit.tenant, commit.stream) })
-          if (last !== null && last.header.get('Nats-Msg-Id') === commit.commitId) return { _tag: 'Appended', offset: last.seq }
+          // An earlier attempt may have been stored and only its ack lost (a server that checks the
+          // expected sequence before its dedupe answers so): look for the commitId.
+          const found = await lookup(commit.commitId, commit.tenant, commit.stream)
+          if (found !== undefined) return settledBy(found, commit, true)
         }
         const actual = /wrong last sequence: (\d+)/.exec(r.description)
         return actual?.[1] !== undefined ? { _tag: 'Conflict', actualLastOffset: Number(actual[1]) } : { _tag: 'Conflict' }
@@ -110,7 +255,13 @@ export const createJetStreamEventLog = (
   const settle = async (first: PublishResult, commit: Commit, subject: string, data: Uint8Array, h: WireHeaders): Promise<AppendOutcome> => {
     let r = first
     for (let attempt = 0; ; attempt++) {
-      const outcome = await outcomeOf(r, commit, attempt > 0)
+      let outcome: AppendOutcome | 'retry'
+      try {
+        outcome = await outcomeOf(r, commit, attempt > 0)
+      } catch (e) {
+        // Reading the stored commit failed: whether this commit is stored is not known.
+        return { _tag: 'Unavailable', message: e instanceof ProbeFailed ? e.message : `could not read the stored commit: ${messageOf(e)}` }
+      }
       if (outcome !== 'retry') return outcome
       if (attempt >= o.publishRetries) return { _tag: 'Unavailable', message: `JetStream did not acknowledge the commit in ${o.publishTimeoutMs} ms` }
       r = await publisher.publish(subject, data, h)
@@ -159,12 +310,8 @@ export const createJetStreamEventLog = (
       }
     },
 
-    async findDuplicate(commit: Commit): Promise<StoredCommit | undefined> {
-      const h = WireHeaders.of(['Nats-Msg-Id', commit.commitId], ['Nats-Expected-Last-Subject-Sequence', IMPOSSIBLE_SEQUENCE])
-      const r = await publisher.publish(subj.events(commit.tenant, commit.stream), new Uint8Array(0), h)
-      if (r._tag === 'Stored' && r.duplicate) return commitAt(r.seq)
-      if (r._tag === 'Rejected' && r.errCode === WRONG_LAST_SEQUENCE) return undefined
-      throw new Error(`duplicate probe failed: ${r._tag === 'Rejected' ? r.description : r._tag}`)
+    findDuplicate(commit: Commit): Promise<StoredCommit | undefined> {
+      return lookup(commit.commitId, commit.tenant, commit.stream)
     },
 
     async lastCommitId(tenant: string, stream: string): Promise<string | undefined> {

@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { projectRoot, localNatsServerPath } from '../../src/main/natsServer/findNatsServer.js'
+import { freePort, launchNatsServer, type RunningNatsServer } from '../../src/main/natsServer/launchNatsServer.js'
+
+/** The project-local nats-server 2.10 (`npm run nats-server -- --with-2.10`), kept for compatibility tests. */
+export const natsServer210Path = (): string => join(projectRoot(), '.nats-server-2.10', 'usr', 'sbin', 'nats-server')
+
+/** True when the project-local copies (>= 2.12 and 2.10) are both unpacked. */
+export const bothNatsServersPresent = (): boolean => existsSync(localNatsServerPath()) && existsSync(natsServer210Path())
+
+/** Test servers of one topology: their client URLs, and stops by PID for what was started here only. */
+export interface NatsTopology {
+  readonly name: string
+  /** Client URLs of every node (one for R1). */
+  readonly urls: readonly string[]
+  /** Stream replicas this topology supports (1 or 3). */
+  readonly replicas: number
+  readonly nodes: readonly RunningNatsServer[]
+  /** Stops every node and removes the temp dir. */
+  stop(): Promise<void>
+}
+
+/** One nats-server (R1) from `binary`, on a free port with its own temp store. */
+export const startSingle = async (name: string, binary: string): Promise<NatsTopology> => {
+  const dir = await mkdtemp(join(tmpdir(), 'allsource-test-'))
+  try {
+    const node = await launchNatsServer({ binary, port: 0, storeDir: join(dir, 'store') })
+    return {
+      name,
+      urls: [node.url],
+      replicas: 1,
+      nodes: [node],
+      stop: async () => {
+        await node.stop()
+        await rm(dir, { recursive: true, force: true })
+      },
+    }
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true })
+    throw e
+  }
+}
+
+/**
+ * A 3-node JetStream cluster from `binary` on 127.0.0.1: free client and route ports, one temp
+ * dir (each node's config and store below it), routes between all three. The nodes start at
+ * once (JetStream is ready only once a meta leader is elected, which needs two of them).
+ */
+export const startCluster = async (name: string, binary: string, size = 3): Promise<NatsTopology> => {
+  const dir = await mkdtemp(join(tmpdir(), 'allsource-test-'))
+  const started: RunningNatsServer[] = []
+  try {
+    const clientPorts: number[] = []
+    const routePorts: number[] = []
+    for (let i = 0; i < size; i++) {
+      clientPorts.push(await freePort())
+      routePorts.push(await freePort())
+    }
+    const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(', ')
+    const configs = await Promise.all(
+      routePorts.map(async (routePort, i) => {
+        const file = join(dir, `n${i}.conf`)
+        await writeFile(
+          file,
+          [
+            `server_name: n${i}`,
+            `cluster { name: allsource-test, listen: "127.0.0.1:${routePort}", routes: [${routes}] }`,
+            '',
+          ].join('\n'),
+        )
+        return file
+      }),
+    )
+    const launched = await Promise.allSettled(
+      configs.map((configFile, i) => launchNatsServer({ binary, configFile, port: clientPorts[i] as number, storeDir: join(dir, `store-${i}`), startTimeoutMs: 20_000 })),
+    )
+    for (const l of launched) if (l.status === 'fulfilled') started.push(l.value)
+    const failed = launched.find((l): l is PromiseRejectedResult => l.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+    return {
+      name,
+      urls: started.map((n) => n.url),
+      replicas: 3,
+      nodes: started,
+      stop: async () => {
+        await Promise.all(started.map((n) => n.stop()))
+        await rm(dir, { recursive: true, force: true })
+      },
+    }
+  } catch (e) {
+    await Promise.all(started.map((n) => n.stop()))
+    await rm(dir, { recursive: true, force: true })
+    throw e
+  }
+}
+
+/** The three topologies duplicate handling is tested on: the server checks dedupe and expected sequence in different orders. */
+export const topologies: ReadonlyArray<{ readonly name: string; readonly start: () => Promise<NatsTopology> }> = [
+  { name: 'R1 on nats-server >= 2.12', start: () => startSingle('R1 2.15', localNatsServerPath()) },
+  { name: 'R3 cluster on nats-server >= 2.12', start: () => startCluster('R3 2.15', localNatsServerPath()) },
+  { name: 'R1 on nats-server 2.10', start: () => startSingle('R1 2.10', natsServer210Path()) },
+]
