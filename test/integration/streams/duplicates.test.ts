@@ -91,6 +91,11 @@ describe.each(topologies)('duplicates on $name', ({ start }) => {
     expect((await log.findDuplicate(c))?.commit.events[0]?.id).toBe(c.events[0]?.id)
     expect(await log.findDuplicate(commitOf('acme', 'deep-1', 0))).toBeUndefined()
     expect(await log.findDuplicate(commitOf('acme', 'deep-none', 0))).toBeUndefined()
+    // Every lookup removes its (headers-only) consumer.
+    const jsm = await jetstreamManager(nc)
+    const consumers = async () => (await jsm.consumers.list('ALLSOURCE_EVENTS').next()).filter((c) => c.config.headers_only === true).length
+    for (let i = 0; i < 50 && (await consumers()) > 0; i++) await new Promise((r) => setTimeout(r, 100))
+    expect(await consumers()).toBe(0)
   })
 
   it('a re-publish after a timeout that meets an older commit is that commit (its versions), not ours, and leaves no gap', async () => {

@@ -166,14 +166,13 @@ export const createJetStreamEventLog = (
    */
   const lookup = async (commitId: string, tenant: string, stream: string): Promise<StoredCommit | undefined> => {
     const deadline = Date.now() + o.probeTimeoutMs
-    let release: (() => void) | undefined
     try {
-      release = await probes.acquire(deadline)
-      return await before(scan(commitId, subj.events(tenant, stream), deadline), deadline, `no answer in ${o.probeTimeoutMs} ms`)
+      const release = await probes.acquire(deadline)
+      // The turn is given back when the read ends, not when the caller gives up on it.
+      const read = scan(commitId, subj.events(tenant, stream), deadline).finally(release)
+      return await before(read, deadline, `no answer in ${o.probeTimeoutMs} ms`)
     } catch (e) {
       throw e instanceof ProbeFailed ? e : new ProbeFailed(commitId, messageOf(e))
-    } finally {
-      release?.()
     }
   }
 
@@ -198,6 +197,7 @@ export const createJetStreamEventLog = (
     try {
       const consumer = await js.consumers.get(o.name, info.name)
       for (;;) {
+        if (Date.now() > deadline) throw new Error('out of time')
         const batch = await consumer.fetch({ max_messages: PROBE_BATCH, expires: Math.max(1_000, deadline - Date.now()) })
         let seen = 0
         for await (const m of batch) {
