@@ -1,15 +1,11 @@
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { projectRoot, localNatsServerPath } from '../../src/main/natsServer/findNatsServer.js'
+import { localNatsServerPath, projectRoot } from '../../src/main/natsServer/findNatsServer.js'
 import { freePort, launchNatsServer, type RunningNatsServer } from '../../src/main/natsServer/launchNatsServer.js'
 
 /** The project-local nats-server 2.10 (`npm run nats-server -- --with-2.10`), kept for compatibility tests. */
 export const natsServer210Path = (): string => join(projectRoot(), '.nats-server-2.10', 'usr', 'sbin', 'nats-server')
-
-/** True when the project-local copies (>= 2.12 and 2.10) are both unpacked. */
-export const bothNatsServersPresent = (): boolean => existsSync(localNatsServerPath()) && existsSync(natsServer210Path())
 
 /** Test servers of one topology: their client URLs, and stops by PID for what was started here only. */
 export interface NatsTopology {

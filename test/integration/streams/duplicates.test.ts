@@ -91,6 +91,11 @@ describe.each(topologies)('duplicates on $name', ({ start }) => {
     expect((await log.findDuplicate(c))?.commit.events[0]?.id).toBe(c.events[0]?.id)
     expect(await log.findDuplicate(commitOf('acme', 'deep-1', 0))).toBeUndefined()
     expect(await log.findDuplicate(commitOf('acme', 'deep-none', 0))).toBeUndefined()
+    // Lookups past the concurrency bound wait for a turn.
+    const narrow = createJetStreamEventLog(nc, { maxConcurrentProbes: 2 })
+    const found = await Promise.all(Array.from({ length: 20 }, () => narrow.findDuplicate(c)))
+    expect(found.map((f) => f?.commit.commitId)).toEqual(found.map(() => c.commitId))
+    narrow.close()
     // Every lookup removes its (headers-only) consumer.
     const jsm = await jetstreamManager(nc)
     const consumers = async () => (await jsm.consumers.list('ALLSOURCE_EVENTS').next()).filter((c) => c.config.headers_only === true).length
