@@ -75,11 +75,18 @@ describe('wire edges: nesting, big integers, JSON without Content-Type, subject 
     ['query', 'allsource.query.acme.x'],
     ['projection', 'allsource.projection.acme.event-counter.x'],
     ['projection admin', 'allsource.admin.projection.event-counter.status.x'],
+    ['append with no tokens', 'allsource.append'],
+    ['read with one token', 'allsource.read.acme'],
   ])('answers a %s subject with an extra token (an id with a dot) with INVALID_ID, not "no responders"', async (_name, subject) => {
     const r = await raw(subject, text('{"events":[{"type":"a","payload":1}]}'), true)
     expect(r.status).toBe('400')
     expect(r.body.error).toMatchObject({ code: 'INVALID_ID', field: 'subject' })
     expect((await readWholeLog(nc)).filter((c) => c.body.stream === 's' || c.body.stream === 's.1')).toHaveLength(0)
+  })
+
+  it.each(['+122402-07-30T08:00:36.572Z', '-023705-05-28T12:00:00Z'])('answers a query with a time outside years 0000–9999 (%s) with BAD_REQUEST', async (since) => {
+    const r = await raw('allsource.query.acme', text(JSON.stringify({ since })), true)
+    expect(r.body.error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^since must be/) })
   })
 
   it('client: a request over max_payload is TOO_LARGE, a stream with a space INVALID_ID', async () => {

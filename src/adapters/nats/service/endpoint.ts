@@ -21,7 +21,7 @@ export interface Endpoint {
  * (by `Content-Type`), answers in the same encoding, maps failures through the error table with
  * the micro error headers, keeps micro stats. Nothing a client sends can throw out of it.
  *
- * It listens on `<prefix>.<verb>.>` (announced as `<prefix>.<verb>.*…`), so a request with the
+ * It listens on `<prefix>.<verb>` and `<prefix>.<verb>.>` (announced as `<prefix>.<verb>.*…`), so a request with the
  * wrong number of tokens (an id with a `.` in it) is answered `INVALID_ID` instead of "no responders".
  */
 export const startEndpoint = (
@@ -70,20 +70,19 @@ export const startEndpoint = (
     }
   }
 
-  const sub: Subscription = nc.subscribe(listen, {
-    queue: o.queue,
-    callback: (_err, msg) => {
-      stats.num_requests++
-      inFlight++
-      serve(msg).catch(() => undefined) // serve answers its own failures
-    },
-  })
+  const callback = (_err: Error | null, msg: Msg) => {
+    stats.num_requests++
+    inFlight++
+    serve(msg).catch(() => undefined) // serve answers its own failures
+  }
+  // `<prefix>.<verb>.>` needs one token at least: the bare `<prefix>.<verb>` is answered too.
+  const subs: Subscription[] = (o.tokens === 0 ? [subject] : [listen, `${o.prefix}.${o.verb}`]).map((s) => nc.subscribe(s, { queue: o.queue, callback }))
 
   return {
     stats,
     micro: { name: o.name ?? o.verb, subject, queue_group: o.queue, stats },
     async stop() {
-      await sub.drain()
+      await Promise.all(subs.map((s) => s.drain()))
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve))
     },
   }
