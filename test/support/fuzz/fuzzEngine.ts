@@ -6,7 +6,7 @@ import { createSubscriptions, type StartAt } from '../../../src/adapters/nats/re
 import { type ErrorCode, statusOf, toWireError } from '../../../src/adapters/nats/service/errorCodes.js'
 import { readWholeLog } from '../eventLogReader.js'
 import type { FuzzTarget } from './fuzzTarget.js'
-import { type BodySpec, type FuzzInput, fuzzInput, type Headers, type IngestInput, type Op, type RequestInput, type SubscriptionInput, UNIQUE } from './fuzzInputs.js'
+import { type BodySpec, type FuzzInput, fuzzInput, type Headers, type IngestInput, LAST, type Op, type RequestInput, type SubscriptionInput, UNIQUE } from './fuzzInputs.js'
 
 /**
  * The fuzz engine: sends generated and mutated inputs to a real processor, a batch at a time
@@ -81,6 +81,21 @@ const deepBytes = (format: 'json' | 'msgpack', depth: number, map: boolean): Uin
   return out
 }
 
+/** The deep value inside an otherwise valid body: an event's payload, or the op's first field. */
+const wrapDeep = (format: 'json' | 'msgpack', op: Op, deep: Uint8Array): Uint8Array => {
+  const marker = '\u0001DEEP\u0001'
+  const envelope = op === 'append' ? { events: [{ type: 'a', payload: marker }] } : op === 'query' ? { stream: marker } : op === 'read' ? { fromVersion: marker } : { key: marker }
+  const text = format === 'json' ? toJson(envelope) : undefined
+  if (text !== undefined) {
+    const [before, after] = text.split(JSON.stringify(marker))
+    return enc.encode(`${before ?? ''}${new TextDecoder().decode(deep)}${after ?? ''}`)
+  }
+  const packed = packr.pack(envelope)
+  const m = packr.pack(marker)
+  const at = Buffer.from(packed).indexOf(Buffer.from(m))
+  return new Uint8Array([...packed.subarray(0, at), ...deep, ...packed.subarray(at + m.length)])
+}
+
 const hugeValue = (op: Op, size: number): unknown => {
   const big = 'x'.repeat(size)
   return op === 'append' ? { events: [{ type: 'a', payload: { big } }] } : op === 'query' ? { stream: big } : { key: big, fromVersion: 1 }
@@ -108,8 +123,10 @@ const bytesOf = (spec: BodySpec): Uint8Array | undefined => {
         return applyEdits(encodeValue(spec.format, spec.value), spec.edits)
       case 'bytes':
         return spec.bytes
-      case 'deep':
-        return deepBytes(spec.format, spec.depth, spec.map)
+      case 'deep': {
+        const deep = deepBytes(spec.format, spec.depth, spec.map)
+        return spec.wrapped ? wrapDeep(spec.format, spec.op, deep) : deep
+      }
       case 'huge':
         return encodeValue(spec.format, hugeValue(spec.op, spec.size))
       case 'empty':
@@ -177,6 +194,7 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
   /** Streams that may hold commits: a successful or unanswered append, an ingest message, a canary. */
   const mayWrite = new Set<string>()
   let unique = 0
+  let last: readonly [string, string] = ['fuzz', 'none']
   let inputs = 0
   let requests = 0
   let hangs = 0
@@ -184,7 +202,7 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
   const subs = createSubscriptions(nc, 'allsource')
 
   const request = async (input: RequestInput): Promise<void> => {
-    const tokens = input.tokens.map((t) => (t === UNIQUE ? `fz-${++unique}` : t))
+    const tokens = input.tokens[0] === LAST ? last : input.tokens.map((t) => (t === UNIQUE ? `fz-${++unique}` : t))
     const verb = verbOf[input.op]
     const subject = ['allsource', verb, ...tokens].join('.')
     const data = bytesOf(input.body)
@@ -225,7 +243,10 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     const error = body?.error
     if (error === undefined) {
       count('ok')
-      if (input.op === 'append' && tokens.length === 2) mayWrite.add(`${tokens[0]}/${tokens[1]}`)
+      if (input.op === 'append' && tokens.length === 2) {
+        mayWrite.add(`${tokens[0]}/${tokens[1]}`)
+        last = [tokens[0] as string, tokens[1] as string]
+      }
       return
     }
     const code = String(error.code)

@@ -13,7 +13,7 @@ export type BodySpec =
   | { readonly t: 'value'; readonly format: 'json' | 'msgpack'; readonly value: unknown }
   | { readonly t: 'mutated'; readonly format: 'json' | 'msgpack'; readonly value: unknown; readonly edits: readonly Edit[] }
   | { readonly t: 'bytes'; readonly bytes: Uint8Array }
-  | { readonly t: 'deep'; readonly format: 'json' | 'msgpack'; readonly depth: number; readonly map: boolean }
+  | { readonly t: 'deep'; readonly format: 'json' | 'msgpack'; readonly depth: number; readonly map: boolean; /** Inside a valid envelope (an event's payload, a field) rather than the whole body. */ readonly wrapped: boolean; readonly op: Op }
   | { readonly t: 'huge'; readonly format: 'json' | 'msgpack'; readonly size: number; readonly op: Op }
   | { readonly t: 'empty' }
 
@@ -54,6 +54,8 @@ export interface SubscriptionInput {
 export type FuzzInput = RequestInput | IngestInput | SubscriptionInput
 
 export const UNIQUE = '<unique>'
+/** A stream token replaced by the last stream appended to successfully (with its tenant): reads what the fuzz wrote. */
+export const LAST = '<last>'
 
 const validTenant = fc.constantFrom('acme', 'fuzz', 'tenant_1', 'T-2')
 const validId = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/)
@@ -75,12 +77,12 @@ const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n })
 /** Any value a decoder can produce: JSON values, 64-bit integers, dates, odd numbers. */
 const anything: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 6, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
-  { weight: 1, arbitrary: int64 },
+  { weight: 2, arbitrary: int64 },
   { weight: 1, arbitrary: fc.date({ noInvalidDate: true }) },
   { weight: 1, arbitrary: fc.constantFrom(-0, 1e308, -1, 0.5, 2 ** 53, Number.MAX_SAFE_INTEGER + 2, '', '0', 'any', true, null) },
 )
 /** A number field, mostly plausible, sometimes anything. */
-const num = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: -2, max: 20 }) }, { weight: 1, arbitrary: anything })
+const num = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(0, 1) }, { weight: 3, arbitrary: fc.integer({ min: -2, max: 20 }) }, { weight: 1, arbitrary: anything })
 const optional = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined, freq: 2 })
 const record = (fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<Record<string, unknown>> =>
   fc.record(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, optional(v)]))).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)))
@@ -128,7 +130,7 @@ const body = (op: Op): fc.Arbitrary<BodySpec> =>
     { weight: 5, arbitrary: fc.record({ t: fc.constant('mutated' as const), format, value: bodyValue(op), edits: fc.array(edit, { minLength: 1, maxLength: 4 }) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('value' as const), format, value: anything }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 64 }) }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant('deep' as const), format, depth: fc.oneof(fc.integer({ min: 90, max: 110 }), fc.integer({ min: 1_000, max: 20_000 })), map: fc.boolean() }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('deep' as const), format, depth: fc.oneof(fc.integer({ min: 90, max: 110 }), fc.integer({ min: 1_000, max: 20_000 })), map: fc.boolean(), wrapped: fc.boolean(), op: fc.constant(op) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('huge' as const), format, size: fc.integer({ min: 50_000, max: 900_000 }), op: fc.constant(op) }) },
     { weight: 1, arbitrary: fc.constant({ t: 'empty' as const }) },
   )
@@ -143,8 +145,9 @@ const headerList: fc.Arbitrary<Headers> = fc
 const tokensFor = (op: Op): fc.Arbitrary<readonly string[]> => {
   switch (op) {
     case 'append':
-    case 'read':
       return fc.oneof({ weight: 9, arbitrary: fc.tuple(tenantToken, streamToken) }, { weight: 1, arbitrary: fc.array(tenantToken, { maxLength: 4 }) })
+    case 'read':
+      return fc.oneof({ weight: 5, arbitrary: fc.tuple(tenantToken, streamToken) }, { weight: 4, arbitrary: fc.constant([LAST, LAST]) }, { weight: 1, arbitrary: fc.array(tenantToken, { maxLength: 4 }) })
     case 'query':
       return fc.oneof({ weight: 9, arbitrary: fc.tuple(tenantToken) }, { weight: 1, arbitrary: fc.array(tenantToken, { maxLength: 3 }) })
     case 'projection':
