@@ -89,6 +89,22 @@ describe('wire edges: nesting, big integers, JSON without Content-Type, subject 
     expect(r.body.error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^since must be/) })
   })
 
+  it('gives projection topic messages a Content-Type header (msgpack)', async () => {
+    const got = new Promise<Msg>((resolve) => {
+      const sub = nc.subscribe('allsource.projections.acme.event-counter.>', {
+        callback: (_e, m) => {
+          sub.unsubscribe()
+          resolve(m)
+        },
+      })
+    })
+    await nc.flush()
+    await raw('allsource.append.acme.topic-1', text('{"events":[{"type":"a","payload":1}]}'), true)
+    const m = await got
+    expect(m.headers?.get('Content-Type')).toBe('application/msgpack')
+    expect(unpack(m.data)).toMatchObject({ projection: 'event-counter', tenant: 'acme' })
+  })
+
   it('client: a request over max_payload is TOO_LARGE, a stream with a space INVALID_ID', async () => {
     const client = createAllSourceClient(nc)
     const big = await client.tryAppend('acme', 'huge-1', [{ type: 'a', payload: 'x'.repeat(MAX_PAYLOAD) }])

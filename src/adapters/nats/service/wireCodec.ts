@@ -9,6 +9,10 @@ import { statusOf, type WireError } from './errorCodes.js'
 export type WireFormat = 'msgpack' | 'json'
 
 const JSON_TYPE = 'application/json'
+
+/** `Content-Type: application/msgpack`, shared (never changed) by messages that are always msgpack, e.g. projection topics. */
+export const MSGPACK_HEADERS: MsgHdrs = headers()
+MSGPACK_HEADERS.set('Content-Type', 'application/msgpack')
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
