@@ -1,10 +1,9 @@
-import { jetstream } from '@nats-io/jetstream'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { errors as natsErrors, headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node'
 import * as fc from 'fast-check'
 import { Packr, unpack } from 'msgpackr'
 import { createSubscriptions, type StartAt } from '../../../src/adapters/nats/reading/subscriptions.js'
 import { type ErrorCode, statusOf, toWireError } from '../../../src/adapters/nats/service/errorCodes.js'
-import { readWholeLog } from '../eventLogReader.js'
 import type { FuzzTarget } from './fuzzTarget.js'
 import { type BodySpec, type FuzzInput, fuzzInput, type Headers, type IngestInput, LAST, type Op, type RequestInput, type SubscriptionInput, UNIQUE } from './fuzzInputs.js'
 
@@ -49,6 +48,8 @@ export interface FuzzReport {
   readonly ms: number
   /** Replies by code (`ok` for success), requests the client refused to send (`client-refused`), subjects nobody serves (`unroutable`). */
   readonly outcomes: Readonly<Record<string, number>>
+  /** Warning and error lines the processor printed, grouped (digits as N), most frequent first. */
+  readonly processorLog: readonly { readonly line: string; readonly count: number }[]
   readonly crashed: boolean
   readonly hangs: number
   readonly writtenFromRejected: number
@@ -341,10 +342,11 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     const canary = `canary-${Date.now()}`
     mayWrite.add(`fuzz/${canary}`).add(`fuzz/${canary}-i`)
     try {
-      const r = unpack((await nc.request(`allsource.append.fuzz.${canary}`, packr.pack({ events: [{ type: 'a', payload: 1 }] }), { timeout: 15_000 })).data) as { error?: unknown }
-      if (r.error !== undefined) fail({ signature: 'processor canary append refused', area: 'processor', detail: describe(r.error), example: canary })
-      const read = unpack((await nc.request(`allsource.read.fuzz.${canary}`, packr.pack({}), { timeout: 15_000 })).data) as { events?: unknown[] }
-      if (read.events?.length !== 1) fail({ signature: 'processor canary read wrong', area: 'processor', detail: describe(read), example: canary })
+      const r = unpack((await nc.request(`allsource.append.fuzz.${canary}`, packr.pack({ events: [{ type: 'a', payload: 1 }] }), { timeout: 15_000 })).data) as { error?: { message?: unknown } }
+      if (r.error !== undefined) fail({ signature: `processor canary append refused: ${normalize(String(r.error.message))}`, area: 'processor', detail: describe(r.error), example: canary })
+      const read = unpack((await nc.request(`allsource.read.fuzz.${canary}`, packr.pack({}), { timeout: 15_000 })).data) as { events?: unknown[]; error?: { message?: unknown } }
+      if (read.error !== undefined) fail({ signature: `processor canary read refused: ${normalize(String(read.error.message))}`, area: 'processor', detail: describe(read), example: canary })
+      else if (read.events?.length !== 1) fail({ signature: 'processor canary read wrong', area: 'processor', detail: describe(read), example: canary })
     } catch (e) {
       fail({ signature: `processor canary unanswered: ${normalize(String(e))}`, area: 'processor', detail: String(e), example: canary })
     }
@@ -353,20 +355,23 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     try {
       await jetstream(nc).publish(`allsource.ingest.fuzz.${canary}-i`, enc.encode('{"type":"a","payload":1}'), { headers: h, timeout: 10_000 })
       let seen = false
+      let refused: string | undefined
       for (let i = 0; i < 60 && !seen; i++) {
-        const r = unpack((await nc.request(`allsource.read.fuzz.${canary}-i`, packr.pack({}), { timeout: 10_000 })).data) as { events?: unknown[] }
+        const r = unpack((await nc.request(`allsource.read.fuzz.${canary}-i`, packr.pack({}), { timeout: 10_000 })).data) as { events?: unknown[]; error?: { message?: unknown } }
         seen = (r.events?.length ?? 0) > 0
+        refused = r.error === undefined ? undefined : String(r.error.message)
         if (!seen) await new Promise((res) => setTimeout(res, 250))
       }
-      if (!seen) fail({ signature: 'ingest stuck: a valid message was not appended within 15 s', area: 'ingest', detail: '', example: canary })
+      if (!seen && refused !== undefined) fail({ signature: `ingest canary unreadable: ${normalize(refused)}`, area: 'ingest', detail: refused, example: canary })
+      else if (!seen) fail({ signature: 'ingest stuck: a valid message was not appended within 15 s', area: 'ingest', detail: '', example: canary })
     } catch (e) {
       fail({ signature: `ingest canary: ${normalize(String(e))}`, area: 'ingest', detail: String(e), example: canary })
     }
     try {
-      for (const c of await readWholeLog(nc)) {
-        if (mayWrite.has(`${c.body.tenant}/${c.body.stream}`)) continue
+      for await (const c of wholeLog(nc)) {
+        if (mayWrite.has(`${c.tenant}/${c.stream}`)) continue
         writtenFromRejected++
-        fail({ signature: 'log written from rejected input', area: 'log', detail: `offset ${c.offset}`, example: `${c.body.tenant}/${c.body.stream}` })
+        fail({ signature: 'log written from rejected input', area: 'log', detail: `offset ${c.offset}`, example: `${c.tenant}/${c.stream}` })
       }
     } catch (e) {
       fail({ signature: `log unreadable: ${normalize(String(e))}`, area: 'log', detail: String(e), example: '' })
@@ -375,6 +380,14 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
   if (!target.alive()) {
     if (!crashed) fail({ signature: 'processor crash', area: 'processor', detail: target.processor.output().slice(-2_000), example: 'after the run' })
     crashed = true
+  }
+
+  // Not failures, but worth reading: what the processor logged as warnings or errors.
+  const noted = new Map<string, number>()
+  for (const line of target.processor.output().split('\n')) {
+    if (!/warn|error|unhandled/i.test(line) || line.startsWith('(Use `node')) continue
+    const k = normalize(line.replace(/^\S+ allsource /, ''))
+    noted.set(k, (noted.get(k) ?? 0) + 1)
   }
 
   const known = options.known ?? []
@@ -386,6 +399,7 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     requests,
     ms,
     outcomes,
+    processorLog: [...noted].sort(([, a], [, b]) => b - a).slice(0, 12).map(([line, n]) => ({ line, count: n })),
     crashed,
     hangs,
     writtenFromRejected,
@@ -394,6 +408,21 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
       const w = why(f)
       return w === undefined ? [] : [{ ...f, why: w }]
     }),
+  }
+}
+
+/**
+ * Every commit of the log, read message by message with the stream's direct "get" API: no
+ * consumer, so this works even when the server's consumer limit is reached.
+ */
+async function* wholeLog(nc: FuzzTarget['nc']): AsyncGenerator<{ readonly offset: number; readonly tenant: string; readonly stream: string }> {
+  const jsm = await jetstreamManager(nc)
+  const last = (await jsm.streams.info('ALLSOURCE_EVENTS')).state.last_seq
+  for (let seq = 1; seq <= last; seq++) {
+    const m = await jsm.streams.getMessage('ALLSOURCE_EVENTS', { seq }).catch(() => null)
+    if (m === null) continue // deleted or never stored
+    const body = unpack(m.data) as { tenant: string; stream: string }
+    yield { offset: seq, tenant: body.tenant, stream: body.stream }
   }
 }
 
@@ -413,6 +442,8 @@ export const formatReport = (r: FuzzReport): string => {
       .sort(([, a], [, b]) => b - a)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')}`,
+    `processor warnings/errors logged: ${r.processorLog.length === 0 ? 'none' : ''}`,
+    ...r.processorLog.map((l) => `  ${l.line} ×${l.count}`),
     `failures: ${r.failures.length === 0 ? 'none' : ''}`,
     ...r.failures.map((f) => `  [${f.area}] ${f.signature} ×${f.count}\n      ${f.detail.slice(0, 300).replace(/\n/g, ' ')}\n      e.g. ${f.example.slice(0, 300)}`),
     `tolerated (KNOWN): ${r.tolerated.length === 0 ? 'none' : ''}`,
