@@ -21,8 +21,9 @@ export interface Endpoint {
  * (by `Content-Type`), answers in the same encoding, maps failures through the error table with
  * the micro error headers, keeps micro stats. Nothing a client sends can throw out of it.
  *
- * It listens on `<prefix>.<verb>` and `<prefix>.<verb>.>` (announced as `<prefix>.<verb>.*…`), so a request with the
- * wrong number of tokens (an id with a `.` in it) is answered `INVALID_ID` instead of "no responders".
+ * It listens on `<prefix>.<verb>` and `<prefix>.<verb>.>` (announced as `<prefix>.<verb>.*…`), so a
+ * request with the wrong number of tokens (an id with a `.` in it) is answered `INVALID_ID`
+ * instead of "no responders".
  */
 export const startEndpoint = (
   nc: NatsConnection,
@@ -30,7 +31,6 @@ export const startEndpoint = (
   handle: Handler,
 ): Endpoint => {
   const subject = `${o.prefix}.${o.verb}${'.*'.repeat(o.tokens)}`
-  const listen = o.tokens === 0 ? subject : `${o.prefix}.${o.verb}.>`
   const skip = o.prefix.length + o.verb.length + 2
   const stats = newEndpointStats()
   let inFlight = 0
@@ -76,7 +76,7 @@ export const startEndpoint = (
     serve(msg).catch(() => undefined) // serve answers its own failures
   }
   // `<prefix>.<verb>.>` needs one token at least: the bare `<prefix>.<verb>` is answered too.
-  const subs: Subscription[] = (o.tokens === 0 ? [subject] : [listen, `${o.prefix}.${o.verb}`]).map((s) => nc.subscribe(s, { queue: o.queue, callback }))
+  const subs: Subscription[] = (o.tokens === 0 ? [subject] : [`${o.prefix}.${o.verb}.>`, `${o.prefix}.${o.verb}`]).map((s) => nc.subscribe(s, { queue: o.queue, callback }))
 
   return {
     stats,

@@ -9,12 +9,12 @@ import { statusOf, type WireError } from './errorCodes.js'
 export type WireFormat = 'msgpack' | 'json'
 
 const JSON_TYPE = 'application/json'
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
 
 /** `Content-Type: application/msgpack`, shared (never changed) by messages that are always msgpack, e.g. projection topics. */
 export const MSGPACK_HEADERS: MsgHdrs = headers()
 MSGPACK_HEADERS.set('Content-Type', 'application/msgpack')
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 /**
  * A request's format: JSON when `Content-Type` names it, or when there is no `Content-Type` and
