@@ -27,6 +27,8 @@ import { type LeasedIngestOptions, startLeasedIngest } from '../adapters/nats/in
 import { type AsOf, stateAsOf, takeSnapshot } from '../application/snapshots/snapshots.js'
 import type { Snapshot } from '../application/streams/ports.js'
 import { createJetStreamEventLog } from '../adapters/nats/log/jetStreamEventLog.js'
+import { AllSourceError } from '../adapters/nats/service/client.js'
+import { toWireError } from '../adapters/nats/service/errorCodes.js'
 import { type StreamService, startStreamService } from '../adapters/nats/service/streamService.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 
@@ -71,7 +73,9 @@ export interface AllSource {
   read(tenant: string, stream: string, options?: { readonly fromVersion?: number; readonly limit?: number }): Promise<E.Either<AppendError, StreamPage>>
   /**
    * Replays a tenant's events from an offset or a time, in log order, with backpressure; stops at
-   * the end of the log as of the call unless `follow` is set.
+   * the end of the log as of the call unless `follow` is set. Throws an {@link AllSourceError}
+   * `INVALID_ID` at once for a tenant or stream that is not a valid id (a `*` or `>` would widen
+   * the subject filter to other tenants or streams).
    */
   replay(options: Omit<ReplayOptions, 'prefix' | 'streamName'>): AsyncIterableIterator<ReplayedEvent>
   /**
@@ -173,6 +177,13 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       return Ei.right(await stateAsOf(log, m.right.module, m.right.tenant, m.right.stream, asOf))
     },
     replay(options) {
+      const t = validateTenant(options.tenant)
+      const s = options.stream === undefined ? Ei.right(undefined) : validateStream(options.stream)
+      const bad = Ei.isLeft(t) ? t.left : Ei.isLeft(s) ? s.left : undefined
+      if (bad !== undefined) {
+        const { code, message, ...details } = toWireError(bad)
+        throw new AllSourceError(code, message, details)
+      }
       return replayEvents(o.nc, { ...options, prefix, streamName: streamOptions.name })
     },
     async read(tenant, stream, options = {}) {

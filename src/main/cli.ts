@@ -3,6 +3,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { AllSourceError, type AllSourceClient, createAllSourceClient } from '../adapters/nats/service/client.js'
 import { listDeadLetters, redriveDeadLetter } from '../adapters/nats/ingest/deadLetters.js'
 import { toWireError } from '../adapters/nats/service/errorCodes.js'
+import { bigintToJson } from '../adapters/nats/service/wireCodec.js'
 import { decodeMsgpack, encodeMsgpack } from '../adapters/codec/msgpack.js'
 import { validateTenant } from '../domain/streams/appendRequest.js'
 import { createAllSource } from './allSource.js'
@@ -47,7 +48,9 @@ const int = (v: string | undefined, name: string): number | undefined => {
   return n
 }
 
-const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x))}\n`)
+/** One JSON line: bytes as base64, big integers as the wire's JSON replies carry them (see `bigintToJson`). */
+const print = (v: unknown) =>
+  process.stdout.write(`${JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : typeof x === 'bigint' ? bigintToJson(x) : x))}\n`)
 
 const run = async (nc: NatsConnection, argv: string[]): Promise<number> => {
   const args = [...argv]

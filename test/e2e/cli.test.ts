@@ -48,6 +48,11 @@ describe('the CLI', () => {
     expect((await cli(url, 'query', 'ac.me')).code).toBe(1)
     const read = await cli(url, 'read', 'acme', 'cli-1')
     expect(JSON.parse(read.out)).toMatchObject({ version: 1, events: [{ type: 'a', payload: { x: 1 } }] })
+    // A 64-bit integer (a BigInt once decoded) prints as the JSON replies carry it.
+    await app.append('acme', 'big-1', [{ type: 'a', payload: { small: 7n, big: 2n ** 63n + 5n } }])
+    const big = await cli(url, 'read', 'acme', 'big-1')
+    expect(big.code, big.err).toBe(0)
+    expect(JSON.parse(big.out)).toMatchObject({ events: [{ payload: { small: 7, big: '9223372036854775813' } }] })
 
     await jetstream(nc).publish('allsource.ingest.acme.account-9', pack({ type: 'MoneyDeposited', payload: { amount: 3 } }))
     let listed: { id: number; code: string }[] = []
@@ -98,7 +103,7 @@ describe('the CLI', () => {
     expect(JSON.parse(got.out)).toMatchObject({ key: 'seen', state: { count: 2 } })
     expect(JSON.parse((await cli(url, 'proj', 'keys', 'acme', 'event-counter', '--limit', '5')).out)).toMatchObject({ keys: expect.arrayContaining(['seen']) })
     const status = await cli(url, 'proj', 'status')
-    expect(status.code).toBe(0)
+    expect(status.code, status.out + status.err).toBe(0)
     expect(status.out.trim().split('\n').map((l) => JSON.parse(l))).toMatchObject([{ name: 'event-counter', state: 'live', lag: 0 }])
     expect(JSON.parse((await cli(url, 'proj', 'pause', 'event-counter')).out)).toMatchObject({ control: { paused: true } })
     await counter?.until((s) => s.state === 'paused')

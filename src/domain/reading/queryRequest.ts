@@ -22,8 +22,9 @@ const isRecord = (u: unknown): u is Record<string, unknown> =>
 const time = (u: unknown, field: string): E.Either<DomainError, Date | undefined> => {
   if (u === undefined || u === null) return E.right(undefined)
   const d = u instanceof Date ? u : typeof u === 'string' || typeof u === 'number' ? new Date(u) : undefined
-  return d === undefined || Number.isNaN(d.getTime())
-    ? E.left(badRequest(`${field} must be an ISO-8601 time, epoch milliseconds or a msgpack timestamp`, { [field]: String(u) }))
+  // Years 0000–9999 only: RFC 3339 (and JetStream's start time) has four-digit years.
+  return d === undefined || Number.isNaN(d.getTime()) || d.getUTCFullYear() < 0 || d.getUTCFullYear() > 9999
+    ? E.left(badRequest(`${field} must be an ISO-8601 time (years 0000–9999), epoch milliseconds or a msgpack timestamp`, { [field]: String(u) }))
     : E.right(d)
 }
 

@@ -8,6 +8,7 @@ import { decodeMsgpack, encodeMsgpack } from '../../codec/msgpack.js'
 import { EVENT_STREAM as LOG_STREAM } from '../log/eventStream.js'
 import { PipelinedPublisher } from '../log/pipelinedPublisher.js'
 import { WireHeaders } from '../log/wireHeaders.js'
+import { MSGPACK_HEADERS } from '../service/wireCodec.js'
 
 /** A read-model entry as stored in KV: the state and the position of the last event folded into it. */
 export interface Entry<S> {
@@ -232,7 +233,7 @@ export const runFold = async <S>(
     let lastPublished = 0
     for (const u of chunk.updates) {
       if (u.offset <= publishAfter) continue
-      nc.publish(`${options.prefix}.projections.${u.tenant}.${def.name}.${u.key}`, encodeMsgpack({ projection: def.name, tenant: u.tenant, key: u.key, state: u.state, offset: u.offset }))
+      nc.publish(`${options.prefix}.projections.${u.tenant}.${def.name}.${u.key}`, encodeMsgpack({ projection: def.name, tenant: u.tenant, key: u.key, state: u.state, offset: u.offset }), { headers: MSGPACK_HEADERS })
       lastPublished = u.offset
     }
     if (lastPublished > 0) options.published?.(lastPublished)

@@ -80,6 +80,10 @@ export interface AllSourceClient {
   rebuildProjection(name: string, options?: { readonly fromOffset?: number }): Promise<{ readonly name: string; readonly control: ProjectionControl }>
 }
 
+/** A request larger than the server's `max_payload`: refused here, as the server would refuse it. */
+const tooLarge = (size: number, max: number): AllSourceError =>
+  new AllSourceError('TOO_LARGE', `request is ${size} bytes; the NATS server's max_payload is ${max} bytes`, { size, max, unit: 'bytes' })
+
 const fromWire = (w: WireError): AllSourceError => {
   const { code, message, ...details } = w
   return new AllSourceError(code, message, details)
@@ -98,8 +102,11 @@ export const createAllSourceClient = (
 
   /** One msgpack request; a failure reply or a transport failure becomes an {@link AllSourceError}. */
   const request = async <T>(subject: string, what: string, body: unknown, timeoutMs: number, commitId?: string): Promise<E.Either<AllSourceError, T>> => {
+    const data = body === undefined ? new Uint8Array() : encodeMsgpack(body)
+    const max = nc.info?.max_payload
+    if (max !== undefined && data.length > max) return E.left(tooLarge(data.length, max))
     try {
-      const reply = await nc.request(subject, body === undefined ? new Uint8Array() : encodeMsgpack(body), { timeout: timeoutMs })
+      const reply = await nc.request(subject, data, { timeout: timeoutMs })
       const decoded = decodeMsgpack(reply.data) as { error?: WireError }
       return decoded.error !== undefined ? E.left(fromWire(decoded.error)) : E.right(decoded as T)
     } catch (e) {
@@ -113,6 +120,9 @@ export const createAllSourceClient = (
             : new AllSourceError('UNAVAILABLE', `${what} timed out`),
         )
       }
+      // nats.js checks the size again, with the headers counted.
+      if (e instanceof natsErrors.InvalidArgumentError && /max_payload/.test(e.message)) return E.left(tooLarge(data.length, max ?? data.length))
+      if (e instanceof natsErrors.InvalidSubjectError) return E.left(new AllSourceError('INVALID_ID', `${what}: ${e.message}`, { field: 'subject' }))
       throw e
     }
   }

@@ -1,7 +1,7 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type * as E from 'fp-ts/lib/Either.js'
 import { internal, type AppendError } from '../../../application/streams/errors.js'
-import { badRequest } from '../../../domain/streams/errors.js'
+import { badRequest, invalidId } from '../../../domain/streams/errors.js'
 import { toWireError } from './errorCodes.js'
 import { type EndpointStats, type MicroEndpoint, newEndpointStats } from './microDiscovery.js'
 import { decodeBody, formatOf, replyError, replyOk, type WireFormat } from './wireCodec.js'
@@ -20,6 +20,10 @@ export interface Endpoint {
  * One request-reply endpoint on `<prefix>.<verb>.*…` in a queue group: decodes msgpack or JSON
  * (by `Content-Type`), answers in the same encoding, maps failures through the error table with
  * the micro error headers, keeps micro stats. Nothing a client sends can throw out of it.
+ *
+ * It listens on `<prefix>.<verb>` and `<prefix>.<verb>.>` (announced as `<prefix>.<verb>.*…`), so a
+ * request with the wrong number of tokens (an id with a `.` in it) is answered `INVALID_ID`
+ * instead of "no responders".
  */
 export const startEndpoint = (
   nc: NatsConnection,
@@ -44,7 +48,11 @@ export const startEndpoint = (
     const started = performance.now()
     const format = formatOf(msg)
     try {
-      const tokens = msg.subject.slice(skip).split('.')
+      const rest = msg.subject.slice(skip)
+      const tokens = rest === '' ? [] : rest.split('.')
+      if (tokens.length !== o.tokens) {
+        return fail(msg, format, invalidId('subject', `${o.prefix}.${o.verb} takes ${o.tokens} subject tokens after it, got ${tokens.length}: an id may not contain "."`))
+      }
       const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
       if (!body.ok) return fail(msg, format, badRequest(body.message))
       const r = await handle(tokens, body.value)
@@ -62,20 +70,19 @@ export const startEndpoint = (
     }
   }
 
-  const sub: Subscription = nc.subscribe(subject, {
-    queue: o.queue,
-    callback: (_err, msg) => {
-      stats.num_requests++
-      inFlight++
-      serve(msg).catch(() => undefined) // serve answers its own failures
-    },
-  })
+  const callback = (_err: Error | null, msg: Msg) => {
+    stats.num_requests++
+    inFlight++
+    serve(msg).catch(() => undefined) // serve answers its own failures
+  }
+  // `<prefix>.<verb>.>` needs one token at least: the bare `<prefix>.<verb>` is answered too.
+  const subs: Subscription[] = (o.tokens === 0 ? [subject] : [`${o.prefix}.${o.verb}.>`, `${o.prefix}.${o.verb}`]).map((s) => nc.subscribe(s, { queue: o.queue, callback }))
 
   return {
     stats,
     micro: { name: o.name ?? o.verb, subject, queue_group: o.queue, stats },
     async stop() {
-      await sub.drain()
+      await Promise.all(subs.map((s) => s.drain()))
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve))
     },
   }

@@ -1,6 +1,8 @@
 import type { Msg, MsgHdrs } from '@nats-io/transport-node'
 import { headers } from '@nats-io/transport-node'
+import { mediaTypeOf } from '../../codec/jsonSniff.js'
 import { decodeMsgpack, encodeMsgpack } from '../../codec/msgpack.js'
+import { scanNesting } from '../../codec/nestingScan.js'
 import { statusOf, type WireError } from './errorCodes.js'
 
 /** How a request body was encoded; the reply uses the same. */
@@ -10,12 +12,35 @@ const JSON_TYPE = 'application/json'
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-export const formatOf = (msg: Msg): WireFormat => (msg.headers?.get('Content-Type') === JSON_TYPE ? 'json' : 'msgpack')
+/** `Content-Type: application/msgpack`, shared (never changed) by messages that are always msgpack, e.g. projection topics. */
+export const MSGPACK_HEADERS: MsgHdrs = headers()
+MSGPACK_HEADERS.set('Content-Type', 'application/msgpack')
 
-/** JSON has no dates: they go out as ISO-8601 UTC strings. */
-const jsonReplacer = function (this: Record<string, unknown>, key: string, value: unknown): unknown {
+/**
+ * A request's format: JSON when `Content-Type` names it, or when there is no `Content-Type` and
+ * the body starts with `{` (see `codec/jsonSniff.ts`); msgpack otherwise.
+ */
+export const formatOf = (msg: Msg): WireFormat => {
+  const contentType = msg.headers?.get('Content-Type')
+  return mediaTypeOf(contentType === '' ? undefined : contentType, msg.data)
+}
+
+/**
+ * JSON has no dates and no 64-bit integers. Dates go out as ISO-8601 UTC strings; a big integer
+ * (a msgpack int64/uint64, decoded as a BigInt) goes out as a number when it is a safe integer
+ * (|n| <= 2^53 - 1) and as its decimal string otherwise, so no digit is ever lost.
+ */
+export const jsonReplacer = function (this: Record<string, unknown>, key: string, value: unknown): unknown {
   const raw = this[key]
-  return raw instanceof Date ? raw.toISOString() : value
+  if (raw instanceof Date) return raw.toISOString()
+  if (typeof value === 'bigint') return bigintToJson(value)
+  return value
+}
+
+/** A BigInt as JSON can carry it: a number when safe, else its decimal string. */
+export const bigintToJson = (n: bigint): number | string => {
+  const asNumber = Number(n)
+  return Number.isSafeInteger(asNumber) ? asNumber : n.toString()
 }
 
 export const encodeBody = (format: WireFormat, body: unknown): Uint8Array =>
@@ -27,6 +52,9 @@ export const decodeBody = (
   data: Uint8Array,
 ): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string } => {
   if (data.length === 0) return { ok: false, message: 'request body is empty' }
+  // Before anything recursive touches the body: a deeply nested one would overflow the stack.
+  const scan = scanNesting(format, data)
+  if (!scan.ok) return scan
   try {
     return { ok: true, value: format === 'json' ? JSON.parse(decoder.decode(data)) : decodeMsgpack(data) }
   } catch (e) {
