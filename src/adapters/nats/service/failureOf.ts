@@ -8,6 +8,7 @@ export const RETRY_AFTER_MS = 1_000
 const TRANSIENT = new Set([
   'TimeoutError',
   'NoRespondersError',
+  'NoResponders', // the name nats.js gives NoRespondersError
   'ClosedConnectionError',
   'DrainingConnectionError',
   'ConnectionError',
