@@ -2,7 +2,7 @@ import { type Consumer, type ConsumerMessages, jetstream, type OrderedConsumerOp
 import type { NatsConnection } from '@nats-io/transport-node'
 
 export interface LogConsumerOptions {
-  /** Most ephemeral consumers this processor holds at once (reads, queries, replays, hydrations). Default 64. */
+  /** Most ephemeral consumers this processor holds at once (reads, queries, replays, hydrations). Default 32. */
   readonly max: number
   /** How long an open waits for a free slot before it fails with {@link ConsumerUnavailable}. Default 2000 ms. */
   readonly waitMs: number
@@ -12,14 +12,16 @@ export interface LogConsumerOptions {
    */
   readonly inactiveMs: number
   /**
-   * Most bytes one pull may bring (so at most `max × pullBytes` are in flight to this connection,
-   * which keeps it under the server's `max_pending`). Default: 2 × the server's `max_payload`, so
-   * the largest commit always fits one pull.
+   * Most bytes one consumer may have requested and not yet received, so at most `max × pullBytes`
+   * are in flight to this connection (32 × ~4.25 MB ≈ 136 MB by default, under the 256 MB
+   * `max_pending` that nats.conf sets). Default: 4 × (the server's `max_payload` + 64 KiB). nats.js
+   * tops a consumer up once a quarter of this is used, so every pull asks for at least one largest
+   * commit: a pull that a single commit cannot fit would stall until the heartbeat check.
    */
   readonly pullBytes?: number
 }
 
-export const defaultLogConsumerOptions: LogConsumerOptions = { max: 64, waitMs: 2_000, inactiveMs: 30_000 }
+export const defaultLogConsumerOptions: LogConsumerOptions = { max: 32, waitMs: 2_000, inactiveMs: 30_000 }
 
 /** No consumer slot freed in time: the processor is at its cap. Answered `UNAVAILABLE` (503). */
 export class ConsumerUnavailable extends Error {
@@ -92,7 +94,7 @@ export const createLogConsumers = (nc: NatsConnection, options: Partial<LogConsu
     })
   }
 
-  const pullBytes = () => o.pullBytes ?? 2 * (nc.info?.max_payload ?? 1024 * 1024)
+  const pullBytes = () => o.pullBytes ?? 4 * ((nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024)
 
   return {
     get inUse() {

@@ -182,8 +182,8 @@ export const createSubscriptions = (nc: NatsConnection, prefix = 'allsource') =>
         }
         const consumer = await jetstream(nc).consumers.get(STREAM, durable(tenant, name))
         async function* deliveries(): AsyncGenerator<Delivery> {
-          // Pulls capped by bytes (two of the largest commits), so a backlog of big commits cannot overrun the connection.
-        const messages = await consumer.consume({ max_bytes: 2 * (nc.info?.max_payload ?? 1024 * 1024) })
+          // Pulls capped by bytes (as the log consumers': each top-up fits the largest commit), so a backlog of big commits cannot overrun the connection.
+        const messages = await consumer.consume({ max_bytes: 4 * ((nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024) })
           try {
             for await (const m of messages) {
               const commit = decodeCommit(m.data, m.seq)
