@@ -15,7 +15,7 @@ describe('slow readers of large commits slow down; the server does not cut the p
       const r = await app.append('acme', `big-${i % 2}`, [{ type: 'blob', payload: { i, s: 'z'.repeat(900_000) } }])
       if (r._tag === 'Left') throw new Error(JSON.stringify(r.left))
     }
-    void (async () => {
+    ;(async () => {
       for await (const s of fixture().nc.status()) if (s.type === 'disconnect' || s.type === 'error' || s.type === 'slowConsumer') disconnects.push(s.type)
     })().catch(() => undefined)
   })
