@@ -1,5 +1,5 @@
 import { jetstreamManager } from '@nats-io/jetstream'
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node'
+import { connect, errors, headers, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeMsgpack, encodeMsgpack } from '../../../src/adapters/codec/msgpack.js'
@@ -8,6 +8,7 @@ import { createSubscriptions } from '../../../src/adapters/nats/reading/subscrip
 import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { failureOf } from '../../../src/adapters/nats/service/failureOf.js'
 import { toWireError } from '../../../src/adapters/nats/service/errorCodes.js'
+import { startEndpoint } from '../../../src/adapters/nats/service/endpoint.js'
 import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
 import { withProcessor } from '../../support/processorFixture.js'
 import { type RestartableServer, startRestartableServer } from '../../support/restartableServer.js'
@@ -65,6 +66,23 @@ describe('at the server consumer limit, reads, queries and subscription creates 
     expect(E.isLeft(created) && created.left._tag).toBe('Unavailable')
     const badTime = await subs.create('bad', { tenant: 'acme', from: { time: new Date('x') } })
     expect(E.isLeft(badTime) && badTime.left._tag === 'BadRequest' && toWireError(badTime.left).code).toBe('BAD_REQUEST')
+  })
+
+  it('every endpoint (read, query, projection read, …) answers a thrown NATS failure 503 and a thrown defect 500', async () => {
+    const nc = fixture().nc
+    const endpoint = startEndpoint(nc, { prefix: 'test', verb: 'boom', tokens: 1, queue: 'q', emptyBody: 'allowed' }, (tokens) => {
+      if (tokens[0] === 'nats') throw new errors.TimeoutError()
+      throw new TypeError('a defect')
+    })
+    try {
+      await nc.flush()
+      const infra = await ask(nc, 'test.boom.nats', {})
+      expect(infra.status).toBe('503')
+      expect(infra.body.error?.retryAfterMs).toBeGreaterThan(0)
+      expect((await ask(nc, 'test.boom.bug', {})).status).toBe('500')
+    } finally {
+      await endpoint.stop()
+    }
   })
 
   it('released consumers: the same reads succeed again', async () => {
