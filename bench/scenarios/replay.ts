@@ -47,7 +47,7 @@ export const writeLog = async (b: BenchServer, events: number, streams: number, 
 export const replayLibrary = async (b: BenchServer, expected: number): Promise<number> => {
   const t0 = performance.now()
   let n = 0
-  for await (const e of replayEvents(b.nc, { tenant: 'bench', bufferCommits: 512 })) if (e.version > 0) n++
+  for await (const e of replayEvents(b.nc, { tenant: 'bench' })) if (e.version > 0) n++
   if (n !== expected) throw new Error(`replayed ${n} events, expected ${expected}`)
   return n / ((performance.now() - t0) / 1000)
 }
@@ -87,9 +87,10 @@ export const queryLatencies = async (
     const q = validateQueryRequest(body)
     if (q._tag === 'Left') throw new Error(JSON.stringify(q.left))
     const t0 = performance.now()
-    const page = await query('bench', q.right)
+    const r = await query('bench', q.right)
     const ms = performance.now() - t0
-    if (page.events.length === 0) throw new Error(`query ${JSON.stringify(body)} found nothing`)
+    if (r._tag === 'Left') throw new Error(JSON.stringify(r.left))
+    if (r.right.events.length === 0) throw new Error(`query ${JSON.stringify(body)} found nothing`)
     return ms
   }
   return {

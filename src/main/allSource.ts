@@ -31,6 +31,7 @@ import { AllSourceError } from '../adapters/nats/service/client.js'
 import { toWireError } from '../adapters/nats/service/errorCodes.js'
 import { type StreamService, startStreamService } from '../adapters/nats/service/streamService.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
+import { createLogConsumers, type LogConsumerOptions, type LogConsumers } from '../adapters/nats/reading/logConsumer.js'
 
 export interface AllSourceOptions {
   readonly nc: NatsConnection
@@ -50,6 +51,8 @@ export interface AllSourceOptions {
   readonly publishTimeoutMs?: number
   /** Snapshot module streams every this many events into KV `ALLSOURCE_SNAPSHOTS` (default 100; 0 = never). */
   readonly snapshotEvery?: number
+  /** The processor's budget of ephemeral log consumers (cap, wait for a slot, inactivity threshold, bytes per pull). */
+  readonly consumers?: Partial<LogConsumerOptions>
   readonly warn?: (message: string) => void
 }
 
@@ -105,6 +108,8 @@ export interface AllSource {
   readonly supervisor: StreamSupervisor
   /** Durable named subscriptions on the log: create, position, reset, open, remove. */
   readonly subscriptions: Subscriptions
+  /** The processor's ephemeral log consumers: every read, query, replay and hydration holds one while it runs. */
+  readonly consumers: LogConsumers
   /** Stops serving, answers everything accepted, then releases the log. Leaves `nc` open. */
   close(): Promise<void>
 }
@@ -123,7 +128,8 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     replicas: o.replicas ?? 1,
   }
   await ensureEventStream(o.nc, await jetstreamManager(o.nc), streamOptions, o.warn)
-  const log = createJetStreamEventLog(o.nc, { ...streamOptions, ...(o.publishTimeoutMs !== undefined ? { publishTimeoutMs: o.publishTimeoutMs } : {}) })
+  const consumers = createLogConsumers(o.nc, o.consumers)
+  const log = createJetStreamEventLog(o.nc, { ...streamOptions, consumers, ...(o.publishTimeoutMs !== undefined ? { publishTimeoutMs: o.publishTimeoutMs } : {}) })
   const modules = moduleRegistry(o.modules ?? [])
   const snapshotEvery = o.snapshotEvery ?? 100
   const snapshots = snapshotEvery > 0 ? await createKvSnapshotStore(o.nc, { replicas: streamOptions.replicas }) : undefined
@@ -142,7 +148,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: StreamService[] = []
   const index = await openEventIdIndex(o.nc)
-  const query = createQuery(o.nc, { prefix, index })
+  const query = createQuery(o.nc, { prefix, index, consumers })
   const indexers: { stop(): Promise<void> }[] = []
   const ingests: IngestProcessor[] = []
   const projections = new Map<string, { readonly def: ProjectionDefinition<unknown>; readonly runner: ProjectionRunner }>()
@@ -160,6 +166,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
 
   return {
     supervisor,
+    consumers,
     subscriptions: createSubscriptions(o.nc, prefix),
     append(tenant, stream, events, options = {}) {
       const cmd = validateAppendRequest(tenant, stream, { events, ...options }, limits)
@@ -184,7 +191,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
         const { code, message, ...details } = toWireError(bad)
         throw new AllSourceError(code, message, details)
       }
-      return replayEvents(o.nc, { ...options, prefix, streamName: streamOptions.name })
+      return replayEvents(o.nc, { ...options, prefix, streamName: streamOptions.name, consumers })
     },
     async read(tenant, stream, options = {}) {
       const t = validateTenant(tenant)
@@ -193,7 +200,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       if (Ei.isLeft(s)) return s
       const req = validateReadRequest(options)
       if (Ei.isLeft(req)) return req
-      return Ei.right(await readStream(log, t.right, s.right, req.right))
+      return readStream(log, t.right, s.right, req.right)
     },
     execute(tenant, stream, command, options = {}) {
       const t = validateTenant(tenant)
@@ -210,10 +217,11 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       if (Ei.isLeft(t)) return t
       const q = validateQueryRequest(request)
       if (Ei.isLeft(q)) return q
-      return Ei.right(await query(t.right, q.right))
+      return query(t.right, q.right)
     },
     async startIdIndexer() {
-      const indexer = await startEventIdIndexer(o.nc, prefix, (e) => warn(`event id index: ${e instanceof Error ? e.message : String(e)}; retrying from its checkpoint`))
+      // Its own pool of one: the long-lived indexer never waits behind reads, nor they behind it.
+      const indexer = await startEventIdIndexer(o.nc, prefix, (e) => warn(`event id index: ${e instanceof Error ? e.message : String(e)}; retrying from its checkpoint`), createLogConsumers(o.nc, { ...o.consumers, max: 1 }))
       indexers.push(indexer)
       return indexer
     },

@@ -75,18 +75,14 @@ const run = async (nc: NatsConnection, argv: string[]): Promise<number> => {
     return E.isRight(r) ? 0 : 1
   }
   if (cmd === 'query' && args[1] !== undefined) {
-    const tenant = validateTenant(args[1])
-    if (E.isLeft(tenant)) {
-      print({ error: toWireError(tenant.left) })
-      return 1
-    }
     const body = JSON.parse(args[2] ?? '{}') as unknown
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new UsageError('the query is a JSON object')
     const t0 = performance.now()
-    const reply = await nc.request(`allsource.query.${tenant.right}`, encodeMsgpack(body), { timeout: 30_000 })
-    const decoded = decodeMsgpack(reply.data) as { error?: unknown }
-    print(decoded)
+    // Follows the service's pages (bounded by the server's max payload) up to the query's limit.
+    const r = await client.tryQuery(args[1], body as Record<string, unknown>, { timeoutMs: 30_000 })
+    print(E.isRight(r) ? r.right : { error: { code: r.left.code, message: r.left.message, ...r.left.details } })
     process.stderr.write(`(${(performance.now() - t0).toFixed(1)} ms)\n`)
-    return decoded.error === undefined ? 0 : 1
+    return E.isRight(r) ? 0 : 1
   }
   if ((cmd === 'snapshot' || cmd === 'state') && args[1] !== undefined && args[2] !== undefined) {
     const version = int(flag(args, '--version'), '--version')

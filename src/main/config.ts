@@ -36,6 +36,8 @@ export interface Config {
   readonly instance: string
   /** `ALLSOURCE_EXAMPLE_MODULES` (default on): register the bank-account example module. */
   readonly exampleModules: boolean
+  /** `ALLSOURCE_MAX_READ_CONSUMERS` (default 32): ephemeral log consumers (reads, queries, replays, hydrations) at once. */
+  readonly maxReadConsumers: number
 }
 
 const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number => {
@@ -74,5 +76,6 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     projectionChunk: int(env, 'ALLSOURCE_PROJECTION_CHUNK', 16_384, 1),
     instance: env.ALLSOURCE_INSTANCE !== undefined && env.ALLSOURCE_INSTANCE !== '' ? env.ALLSOURCE_INSTANCE : `${hostname()}-${process.pid}`,
     exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',
+    maxReadConsumers: int(env, 'ALLSOURCE_MAX_READ_CONSUMERS', 32, 1),
   }
 }

@@ -29,6 +29,7 @@ const main = async (): Promise<void> => {
     maxResidentStreams: config.maxResidentStreams,
     idleTimeoutMs: config.idleTimeoutMs,
     snapshotEvery: config.snapshotEvery,
+    consumers: { max: config.maxReadConsumers },
     projectionOptions: {
       owner: config.instance,
       leaseTtlMs: config.leaseMs,

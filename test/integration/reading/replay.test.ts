@@ -49,7 +49,7 @@ describe('replay by consumer offset', () => {
 
   it('holds a slow consumer to a bounded buffer and stops the consumer when the loop breaks', async () => {
     const seen: ReplayedEvent[] = []
-    for await (const e of replayEvents(fixture().nc, { tenant: 'acme', bufferCommits: 4 })) {
+    for await (const e of replayEvents(fixture().nc, { tenant: 'acme' })) {
       seen.push(e)
       await new Promise((r) => setTimeout(r, 1))
       if (seen.length === 10) break

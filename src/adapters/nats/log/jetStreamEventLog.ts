@@ -9,6 +9,7 @@ import { defaultEventStreamOptions, type EventStreamOptions } from './eventStrea
 import { PipelinedPublisher, type Publisher, type PublishResult } from './pipelinedPublisher.js'
 import { subjects } from './subjects.js'
 import { WireHeaders } from './wireHeaders.js'
+import { createLogConsumers, type LogConsumers } from '../reading/logConsumer.js'
 
 export interface JetStreamEventLogOptions extends EventStreamOptions {
   /** How long one publish waits for its ack before it is retried. */
@@ -19,6 +20,8 @@ export interface JetStreamEventLogOptions extends EventStreamOptions {
   readonly probeTimeoutMs: number
   /** Most commitId lookups running at once; more wait for a turn (within `probeTimeoutMs`). */
   readonly maxConcurrentProbes: number
+  /** The processor's budget of log consumers, shared with queries and replays; default: one of the log's own. */
+  readonly consumers?: LogConsumers
 }
 
 export const defaultEventLogOptions: JetStreamEventLogOptions = {
@@ -128,6 +131,7 @@ export const createJetStreamEventLog = (
   const subj = subjects(o.prefix)
   const jsmP: Promise<JetStreamManager> = jetstreamManager(nc)
   const js = jetstream(nc)
+  const consumers = o.consumers ?? createLogConsumers(nc)
 
   const maxPayload = (): number => nc.info?.max_payload ?? 1024 * 1024
 
@@ -279,18 +283,17 @@ export const createJetStreamEventLog = (
 
     async *readStream(tenant: TenantId, stream: StreamId, toOffset: number, fromOffset = 1): AsyncIterable<StoredCommit> {
       if (toOffset <= 0 || fromOffset > toOffset) return
-      const consumer = await js.consumers.get(o.name, {
+      const lease = await consumers.open(o.name, {
         filter_subjects: [subj.events(tenant, stream)],
         ...(fromOffset > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromOffset } : {}),
       })
-      const messages = await consumer.consume({ max_messages: 512 })
       try {
-        for await (const m of messages) {
+        for await (const m of await lease.consume()) {
           yield { offset: m.seq, commit: decodeCommit(m.data, m.seq) }
           if (m.seq >= toOffset) break
         }
       } finally {
-        messages.stop()
+        lease.close()
       }
     },
 

@@ -1,9 +1,10 @@
 import { EVENT_STREAM } from '../log/eventStream.js'
-import { type ConsumerMessages, DeliverPolicy, jetstream } from '@nats-io/jetstream'
+import { type ConsumerMessages, DeliverPolicy } from '@nats-io/jetstream'
 import { type KV, Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { decodeCommit } from '../../codec/commitCodec.js'
 import { PipelinedPublisher } from '../log/pipelinedPublisher.js'
+import { createLogConsumers, type LogConsumers } from './logConsumer.js'
 
 const encoder = new TextEncoder()
 
@@ -52,6 +53,8 @@ export const startEventIdIndexer = async (
   prefix = 'allsource',
   /** Told when following the log failed (NATS unavailable, a put refused); the indexer retries from its checkpoint. */
   onError: (error: unknown) => void = () => undefined,
+  /** Where its consumer comes from (deleted after each failure, pulls capped by bytes); default: a pool of its own. */
+  consumers: LogConsumers = createLogConsumers(nc, { max: 1 }),
 ): Promise<{ stop(): Promise<void> }> => {
   const kv = await openBucket(nc)
   const publisher = new PipelinedPublisher(nc, 30_000)
@@ -66,16 +69,16 @@ export const startEventIdIndexer = async (
   const follow = async (): Promise<void> => {
     const cp = await kv.get(CHECKPOINT)
     const from = (cp === null || cp.operation !== 'PUT' ? 0 : Number(cp.string())) + 1
-    const consumer = await jetstream(nc).consumers.get(EVENT_STREAM, {
+    const lease = await consumers.open(EVENT_STREAM, {
       filter_subjects: [`${prefix}.events.>`],
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: from,
     })
-    // A short pull expiry (5 s, not 30 s): a pull lost with a server restart is noticed sooner.
-    messages = await consumer.consume({ max_messages: 1_024, expires: 5_000 })
-    if (stopped) messages.stop()
     let batch: Promise<void>[] = []
     try {
+      // A short pull expiry (5 s, not 30 s): a pull lost with a server restart is noticed sooner.
+      messages = await lease.consume({ expires: 5_000 })
+      if (stopped) messages.stop()
       for await (const m of messages) {
         const commit = decodeCommit(m.data, m.seq)
         const offset = String(m.seq)
@@ -90,6 +93,7 @@ export const startEventIdIndexer = async (
       // Puts still in flight when following stops: the checkpoint did not move past them, so they
       // are only observed here (and redone on the next run).
       for (const p of batch) p.catch(() => undefined)
+      lease.close()
     }
   }
 

@@ -1,8 +1,9 @@
 import { EVENT_STREAM } from '../log/eventStream.js'
-import { type ConsumerMessages, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
+import { DeliverPolicy, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { ReadEvent } from '../../../application/reading/readStream.js'
 import { decodeCommit } from '../../codec/commitCodec.js'
+import { createLogConsumers, type LogConsumer, type LogConsumers } from './logConsumer.js'
 
 export interface ReplayOptions {
   /** Only this tenant's events (required: tenants never see each other's events). */
@@ -17,8 +18,8 @@ export interface ReplayOptions {
   readonly since?: Date
   /** Keep following new commits instead of stopping at the end of the log as it was at the start. */
   readonly follow?: boolean
-  /** Commits buffered ahead of the consumer (backpressure: no more are pulled until they are used). */
-  readonly bufferCommits?: number
+  /** Where the consumer comes from (the processor's budget); default: a pool of this replay's own. */
+  readonly consumers?: LogConsumers
   readonly prefix?: string
   readonly streamName?: string
 }
@@ -34,16 +35,17 @@ const hasType = (header: string | undefined, type: string): boolean =>
 
 /**
  * Replays the log from an offset or a time, in offset order (then version order within a
- * commit), through an ordered pull consumer: memory stays bounded by `bufferCommits` however
- * slow the caller is. Stops at the log's end as of the call unless `follow` is set. Breaking out
- * of the loop deletes the consumer.
+ * commit), through an ordered pull consumer: memory stays bounded by one pull's bytes however
+ * slow the caller is. Stops at the log's end as of the call unless `follow` is set. The consumer
+ * is deleted when the replay ends, fails or is broken out of; one abandoned without `return()`
+ * is dropped by the server after the pool's inactivity threshold.
  *
  * A hand-written iterator rather than an async generator: the events of a decoded commit are
  * handed out from an array with an already-settled promise each, where a generator's `yield`
  * costs several promise turns per event.
  */
 export function replayEvents(nc: NatsConnection, o: ReplayOptions): AsyncIterableIterator<ReplayedEvent> {
-  let messages: ConsumerMessages | undefined
+  let lease: LogConsumer | undefined
   let opened: Promise<AsyncIterator<JsMsg> | undefined> | undefined
   let end = Number.POSITIVE_INFINITY
   let events: ReplayedEvent[] = []
@@ -57,30 +59,33 @@ export function replayEvents(nc: NatsConnection, o: ReplayOptions): AsyncIterabl
     if (o.follow !== true) end = (await (await jetstreamManager(nc)).streams.info(name)).state.last_seq
     const start = o.fromOffset ?? 1
     if (start > end) return undefined
-    const consumer = await jetstream(nc).consumers.get(name, {
+    lease = await (o.consumers ?? createLogConsumers(nc)).open(name, {
       filter_subjects: [filter],
       ...(o.since !== undefined
         ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: o.since.toISOString() }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
     })
+    if (done) {
+      lease.close()
+      return undefined
+    }
     // Nothing on the filter at or after the start: don't wait for messages that will not come.
-    const pending = (await consumer.info(true)).num_pending
+    const pending = (await lease.consumer.info(true)).num_pending
     if (pending === 0 && o.follow !== true) return undefined
-    messages = await consumer.consume({ max_messages: o.bufferCommits ?? 256 })
-    return messages[Symbol.asyncIterator]()
+    return (await lease.consume())[Symbol.asyncIterator]()
   }
 
   const finish = (): IteratorReturnResult<undefined> => {
     done = true
     events = []
-    messages?.stop()
+    lease?.close()
     return { value: undefined, done: true }
   }
 
   /** Decodes commits until one has events to hand out; false at the end. */
   const refill = async (): Promise<boolean> => {
     const it = await (opened ??= open())
-    if (it === undefined) return false
+    if (it === undefined || done) return false
     while (!last) {
       const next = await it.next()
       if (next.done === true) return false

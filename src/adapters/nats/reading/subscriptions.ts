@@ -6,6 +6,8 @@ import { validateStream, validateTenant } from '../../../domain/streams/appendRe
 import { badRequest, invalidId, type DomainError } from '../../../domain/streams/errors.js'
 import type { ReplayedEvent } from './replay.js'
 import { decodeCommit } from '../../codec/commitCodec.js'
+import type { Unavailable } from '../../../application/streams/errors.js'
+import { isUnavailable, unavailableOf } from '../service/failureOf.js'
 
 /** Where a subscription starts, or is reset to. */
 export type StartAt = 'start' | 'end' | { readonly offset: number } | { readonly time: Date }
@@ -33,8 +35,11 @@ export interface Delivery {
   ack(): Promise<void>
 }
 
-export type SubscriptionError = DomainError | { readonly _tag: 'NotFound'; readonly message: string }
+/** `Unavailable`: NATS could not serve the call (down, timed out, the server's consumer limit reached); retry later. */
+export type SubscriptionError = DomainError | Unavailable | { readonly _tag: 'NotFound'; readonly message: string }
 
+/** JetStream's "consumer not found". */
+const CONSUMER_NOT_FOUND = 10014
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/
 const STREAM = EVENT_STREAM
 // Tenants cannot contain "=", so the durable name is unambiguous.
@@ -44,9 +49,14 @@ const notFound = (name: string): SubscriptionError => ({ _tag: 'NotFound', messa
 const startConfig = async (jsm: JetStreamManager, from: StartAt): Promise<E.Either<DomainError, Partial<ConsumerConfig>>> => {
   if (from === 'start') return E.right({ deliver_policy: DeliverPolicy.All })
   if (from === 'end') return E.right({ deliver_policy: DeliverPolicy.New })
-  if ('time' in from) return E.right({ deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.time.toISOString() })
-  const last = (await jsm.streams.info(STREAM)).state.last_seq
+  if ('time' in from) {
+    const t = from.time instanceof Date ? from.time.getTime() : Number.NaN
+    if (Number.isNaN(t)) return E.left(badRequest('time must be a valid date', { time: String(from.time) }))
+    return E.right({ deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(t).toISOString() })
+  }
+  if (!('offset' in from)) return E.left(badRequest('start must be "start", "end", { offset } or { time }'))
   if (!Number.isSafeInteger(from.offset) || from.offset < 1) return E.left(badRequest('offset must be an integer >= 1', { offset: from.offset }))
+  const last = (await jsm.streams.info(STREAM)).state.last_seq
   if (from.offset > last + 1) return E.left(badRequest(`offset ${from.offset} is beyond the end of the log (${last})`, { offset: from.offset, end: last }))
   return E.right({ deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.offset })
 }
@@ -68,7 +78,12 @@ export const createSubscriptions = (nc: NatsConnection, prefix = 'allsource') =>
     return E.right(undefined)
   }
 
-  const info = async (tenant: string, name: string) => (await jsmP).consumers.info(STREAM, durable(tenant, name)).catch(() => undefined)
+  /** The durable's info, undefined when it does not exist; any other failure (NATS down) throws. */
+  const info = async (tenant: string, name: string) =>
+    (await jsmP).consumers.info(STREAM, durable(tenant, name)).catch((e: unknown) => {
+      if (e instanceof Error && (e.name === 'ConsumerNotFoundError' || (e as { code?: unknown }).code === CONSUMER_NOT_FOUND)) return undefined
+      throw e
+    })
 
   const define = async (tenant: string, name: string, filter: string, start: Partial<ConsumerConfig>) => {
     await (await jsmP).consumers.add(STREAM, {
@@ -80,53 +95,71 @@ export const createSubscriptions = (nc: NatsConnection, prefix = 'allsource') =>
     })
   }
 
+  /** NATS failing under a call (down, timeout, the server's consumer limit) is `Unavailable`, not a throw; defects still throw. */
+  const guarded = async <T>(f: () => Promise<E.Either<SubscriptionError, T>>): Promise<E.Either<SubscriptionError, T>> => {
+    try {
+      return await f()
+    } catch (e) {
+      if (!isUnavailable(e)) throw e
+      return E.left(unavailableOf(e))
+    }
+  }
+
   const api = {
     /** Creates a subscription; BAD_REQUEST if the name is taken or the start is beyond the log. */
-    async create(name: string, spec: SubscriptionSpec): Promise<E.Either<SubscriptionError, SubscriptionPosition>> {
-      const ok = check(spec.tenant, name, spec.stream)
-      if (E.isLeft(ok)) return ok
-      if ((await info(spec.tenant, name)) !== undefined) return E.left(badRequest(`subscription "${name}" already exists`))
-      const start = await startConfig(await jsmP, spec.from)
-      if (E.isLeft(start)) return start
-      await define(spec.tenant, name, filterOf(spec.tenant, spec.stream), start.right)
-      return api.position(spec.tenant, name)
+    create(name: string, spec: SubscriptionSpec): Promise<E.Either<SubscriptionError, SubscriptionPosition>> {
+      return guarded(async () => {
+        const ok = check(spec.tenant, name, spec.stream)
+        if (E.isLeft(ok)) return ok
+        if ((await info(spec.tenant, name)) !== undefined) return E.left(badRequest(`subscription "${name}" already exists`))
+        const start = await startConfig(await jsmP, spec.from)
+        if (E.isLeft(start)) return start
+        await define(spec.tenant, name, filterOf(spec.tenant, spec.stream), start.right)
+        return api.position(spec.tenant, name)
+      })
     },
 
     /** Where a subscription stands: its last acknowledged offset and how many commits it lags. */
-    async position(tenant: string, name: string): Promise<E.Either<SubscriptionError, SubscriptionPosition>> {
-      const ok = check(tenant, name)
-      if (E.isLeft(ok)) return ok
-      const ci = await info(tenant, name)
-      if (ci === undefined) return E.left(notFound(name))
-      const stream = ci.config.filter_subject?.split('.').slice(3).join('.')
-      return E.right({
-        name,
-        tenant,
-        ...(stream !== undefined && stream !== '>' ? { stream } : {}),
-        acknowledged: ci.ack_floor.stream_seq,
-        lag: ci.num_pending + ci.num_ack_pending,
+    position(tenant: string, name: string): Promise<E.Either<SubscriptionError, SubscriptionPosition>> {
+      return guarded(async () => {
+        const ok = check(tenant, name)
+        if (E.isLeft(ok)) return ok
+        const ci = await info(tenant, name)
+        if (ci === undefined) return E.left(notFound(name))
+        const stream = ci.config.filter_subject?.split('.').slice(3).join('.')
+        return E.right({
+          name,
+          tenant,
+          ...(stream !== undefined && stream !== '>' ? { stream } : {}),
+          acknowledged: ci.ack_floor.stream_seq,
+          lag: ci.num_pending + ci.num_ack_pending,
+        })
       })
     },
 
     /** Moves a subscription to an offset or a time; nothing changes on a bad target. */
-    async reset(tenant: string, name: string, to: StartAt): Promise<E.Either<SubscriptionError, SubscriptionPosition>> {
-      const ok = check(tenant, name)
-      if (E.isLeft(ok)) return ok
-      const ci = await info(tenant, name)
-      if (ci === undefined) return E.left(notFound(name))
-      const start = await startConfig(await jsmP, to)
-      if (E.isLeft(start)) return start
-      await (await jsmP).consumers.delete(STREAM, durable(tenant, name))
-      await define(tenant, name, ci.config.filter_subject ?? filterOf(tenant), start.right)
-      return api.position(tenant, name)
+    reset(tenant: string, name: string, to: StartAt): Promise<E.Either<SubscriptionError, SubscriptionPosition>> {
+      return guarded(async () => {
+        const ok = check(tenant, name)
+        if (E.isLeft(ok)) return ok
+        const ci = await info(tenant, name)
+        if (ci === undefined) return E.left(notFound(name))
+        const start = await startConfig(await jsmP, to)
+        if (E.isLeft(start)) return start
+        await (await jsmP).consumers.delete(STREAM, durable(tenant, name))
+        await define(tenant, name, ci.config.filter_subject ?? filterOf(tenant), start.right)
+        return api.position(tenant, name)
+      })
     },
 
-    async remove(tenant: string, name: string): Promise<E.Either<SubscriptionError, void>> {
-      const ok = check(tenant, name)
-      if (E.isLeft(ok)) return ok
-      if ((await info(tenant, name)) === undefined) return E.left(notFound(name))
-      await (await jsmP).consumers.delete(STREAM, durable(tenant, name))
-      return E.right(undefined)
+    remove(tenant: string, name: string): Promise<E.Either<SubscriptionError, void>> {
+      return guarded(async () => {
+        const ok = check(tenant, name)
+        if (E.isLeft(ok)) return ok
+        if ((await info(tenant, name)) === undefined) return E.left(notFound(name))
+        await (await jsmP).consumers.delete(STREAM, durable(tenant, name))
+        return E.right(undefined)
+      })
     },
 
     /**
@@ -134,37 +167,40 @@ export const createSubscriptions = (nc: NatsConnection, prefix = 'allsource') =>
      * commit (so commits a crashed reader had received but not acknowledged come again at once,
      * in order), then yields commits; call `ack()` on each when done with it.
      */
-    async open(tenant: string, name: string): Promise<E.Either<SubscriptionError, AsyncGenerator<Delivery>>> {
-      const ok = check(tenant, name)
-      if (E.isLeft(ok)) return ok
-      const ci = await info(tenant, name)
-      if (ci === undefined) return E.left(notFound(name))
-      if (ci.num_ack_pending > 0) {
-        await (await jsmP).consumers.delete(STREAM, durable(tenant, name))
-        await define(tenant, name, ci.config.filter_subject ?? filterOf(tenant), {
-          deliver_policy: DeliverPolicy.StartSequence,
-          opt_start_seq: ci.ack_floor.stream_seq + 1,
-        })
-      }
-      const consumer = await jetstream(nc).consumers.get(STREAM, durable(tenant, name))
-      async function* deliveries(): AsyncGenerator<Delivery> {
-        const messages = await consumer.consume({ max_messages: 256 })
-        try {
-          for await (const m of messages) {
-            const commit = decodeCommit(m.data, m.seq)
-            yield {
-              offset: m.seq,
-              events: commit.events.map((e) => ({ ...e, offset: m.seq, tenant: commit.tenant, stream: commit.stream })),
-              ack: async () => {
-                await m.ackAck()
-              },
-            }
-          }
-        } finally {
-          messages.stop()
+    open(tenant: string, name: string): Promise<E.Either<SubscriptionError, AsyncGenerator<Delivery>>> {
+      return guarded(async () => {
+        const ok = check(tenant, name)
+        if (E.isLeft(ok)) return ok
+        const ci = await info(tenant, name)
+        if (ci === undefined) return E.left(notFound(name))
+        if (ci.num_ack_pending > 0) {
+          await (await jsmP).consumers.delete(STREAM, durable(tenant, name))
+          await define(tenant, name, ci.config.filter_subject ?? filterOf(tenant), {
+            deliver_policy: DeliverPolicy.StartSequence,
+            opt_start_seq: ci.ack_floor.stream_seq + 1,
+          })
         }
-      }
-      return E.right(deliveries())
+        const consumer = await jetstream(nc).consumers.get(STREAM, durable(tenant, name))
+        async function* deliveries(): AsyncGenerator<Delivery> {
+          // Pulls capped by bytes (as the log consumers': each top-up fits the largest commit), so a backlog of big commits cannot overrun the connection.
+        const messages = await consumer.consume({ max_bytes: 4 * ((nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024) })
+          try {
+            for await (const m of messages) {
+              const commit = decodeCommit(m.data, m.seq)
+              yield {
+                offset: m.seq,
+                events: commit.events.map((e) => ({ ...e, offset: m.seq, tenant: commit.tenant, stream: commit.stream })),
+                ack: async () => {
+                  await m.ackAck()
+                },
+              }
+            }
+          } finally {
+            messages.stop()
+          }
+        }
+        return E.right(deliveries())
+      })
     },
   }
   return api

@@ -8,6 +8,10 @@ import { type ErrorCode, statusOf, toWireError, type WireError } from './errorCo
 import type { ProjectionControl, ProjectionStatus } from '../../../domain/projections/operations.js'
 import { isProjectionName } from '../../../domain/projections/projection.js'
 import type { ProjectionEntry } from '../projections/projectionReader.js'
+import type { QueryPage } from '../reading/query.js'
+
+/** The service's defaults: the most events `read` and `query` return when no `limit` is given. */
+const DEFAULT_LIMIT = 1_000
 
 /** An event as a client sends it. */
 export interface NewEvent {
@@ -61,10 +65,22 @@ export interface AllSourceClient {
   append(tenant: string, stream: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>
   /** As `append`, with the failure as a value. */
   tryAppend(tenant: string, stream: string, events: readonly NewEvent[], options?: AppendOptions): Promise<E.Either<AllSourceError, AppendResult>>
-  /** One page of a stream in version order; page on with `nextVersion`. Rejects with {@link AllSourceError}. */
+  /**
+   * Up to `limit` events of a stream in version order (default 1000), following the service's
+   * pages (which are also bounded by the server's max payload) until `limit` is reached or the
+   * stream ends; `nextVersion` is where to go on. Rejects with {@link AllSourceError}.
+   */
   read(tenant: string, stream: string, options?: ReadOptions): Promise<StreamPage>
   /** As `read`, with the failure as a value. */
   tryRead(tenant: string, stream: string, options?: ReadOptions): Promise<E.Either<AllSourceError, StreamPage>>
+  /**
+   * Queries a tenant's log (`{ id?, stream?, type?, since?, until?, fromOffset?, limit? }`), following
+   * the service's pages until `limit` matching events (default 1000) or the end; `nextOffset` is
+   * where to go on. Rejects with {@link AllSourceError}.
+   */
+  query(tenant: string, request?: Readonly<Record<string, unknown>>, options?: { readonly timeoutMs?: number }): Promise<QueryPage>
+  /** As `query`, with the failure as a value. */
+  tryQuery(tenant: string, request?: Readonly<Record<string, unknown>>, options?: { readonly timeoutMs?: number }): Promise<E.Either<AllSourceError, QueryPage>>
   /** One key of a projection's read model; `NOT_FOUND` if absent, `UNAVAILABLE` if `minOffset` was not reached in time. */
   projection(tenant: string, name: string, key: string, options?: ProjectionReadOptions): Promise<ProjectionEntry>
   /** As `projection`, with the failure as a value. */
@@ -156,11 +172,43 @@ export const createAllSourceClient = (
     return call<AppendResult>('append', tenant, stream, body, opts.timeoutMs ?? timeout, opts.commitId)
   }
 
-  const tryRead: AllSourceClient['tryRead'] = (tenant, stream, opts = {}) => {
-    const body: Record<string, unknown> = {}
-    if (opts.fromVersion !== undefined) body.fromVersion = opts.fromVersion
-    if (opts.limit !== undefined) body.limit = opts.limit
-    return call<StreamPage>('read', tenant, stream, body, opts.timeoutMs ?? timeout)
+  /** Follows pages (bounded by count and by the server's max payload) until `limit` events or the end. */
+  const tryRead: AllSourceClient['tryRead'] = async (tenant, stream, opts = {}) => {
+    const limit = opts.limit ?? DEFAULT_LIMIT
+    const events: StreamPage['events'][number][] = []
+    let from = opts.fromVersion
+    for (;;) {
+      const body: Record<string, unknown> = { limit: limit - events.length }
+      if (from !== undefined) body.fromVersion = from
+      const r = await call<StreamPage>('read', tenant, stream, body, opts.timeoutMs ?? timeout)
+      if (E.isLeft(r)) return r
+      events.push(...r.right.events)
+      const next = r.right.nextVersion
+      // A page that brought nothing cannot advance: stop rather than loop.
+      if (next === undefined || events.length >= limit || r.right.events.length === 0) {
+        return E.right(next === undefined ? { events, version: r.right.version } : { events, version: r.right.version, nextVersion: next })
+      }
+      from = next
+    }
+  }
+
+  const tryQuery: AllSourceClient['tryQuery'] = async (tenant, q = {}, opts = {}) => {
+    const t = validateTenant(tenant)
+    if (E.isLeft(t)) return E.left(fromWire(toWireError(t.left)))
+    const limit = typeof q.limit === 'number' ? q.limit : DEFAULT_LIMIT
+    const events: QueryPage['events'][number][] = []
+    let from = q.fromOffset
+    for (;;) {
+      const body = { ...q, limit: Math.max(1, limit - events.length), ...(from !== undefined ? { fromOffset: from } : {}) }
+      const r = await request<QueryPage>(`${prefix}.query.${t.right}`, 'query', body, opts.timeoutMs ?? timeout)
+      if (E.isLeft(r)) return r
+      events.push(...r.right.events)
+      const next = r.right.nextOffset
+      if (next === undefined || events.length >= limit || r.right.events.length === 0) {
+        return E.right(next === undefined ? { events } : { events, nextOffset: next })
+      }
+      from = next
+    }
   }
 
   const orThrow = async <T>(r: Promise<E.Either<AllSourceError, T>>): Promise<T> => {
@@ -189,5 +237,7 @@ export const createAllSourceClient = (
     rebuildProjection: (name, opts = {}) => admin(name, 'rebuild', { fromOffset: opts.fromOffset ?? 0 }),
     append: (tenant, stream, events, opts) => orThrow(tryAppend(tenant, stream, events, opts)),
     read: (tenant, stream, opts) => orThrow(tryRead(tenant, stream, opts)),
+    tryQuery,
+    query: (tenant, req, opts) => orThrow(tryQuery(tenant, req, opts)),
   }
 }

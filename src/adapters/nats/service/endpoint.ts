@@ -3,11 +3,12 @@ import type * as E from 'fp-ts/lib/Either.js'
 import { internal, type AppendError } from '../../../application/streams/errors.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
 import { toWireError } from './errorCodes.js'
+import { failureOf } from './failureOf.js'
 import { type EndpointStats, type MicroEndpoint, newEndpointStats } from './microDiscovery.js'
 import { decodeBody, formatOf, replyError, replyOk, type WireFormat } from './wireCodec.js'
 
-/** Handles one request: the subject tokens after `<prefix>.<verb>.`, and the decoded body. */
-export type Handler = (tokens: readonly string[], body: unknown) => Promise<E.Either<AppendError, unknown>> | E.Either<AppendError, unknown>
+/** Handles one request: the subject tokens after `<prefix>.<verb>.`, the decoded body, and the reply's encoding. */
+export type Handler = (tokens: readonly string[], body: unknown, format: WireFormat) => Promise<E.Either<AppendError, unknown>> | E.Either<AppendError, unknown>
 
 export interface Endpoint {
   readonly micro: MicroEndpoint
@@ -43,7 +44,7 @@ export const startEndpoint = (
     replyError(msg, format, wire)
   }
 
-  /** Answers one request; never rejects (a throwing handler is answered INTERNAL). */
+  /** Answers one request; never rejects (a throwing handler is answered UNAVAILABLE for an infrastructure failure, else INTERNAL). */
   const serve = async (msg: Msg): Promise<void> => {
     const started = performance.now()
     const format = formatOf(msg)
@@ -55,12 +56,12 @@ export const startEndpoint = (
       }
       const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
       if (!body.ok) return fail(msg, format, badRequest(body.message))
-      const r = await handle(tokens, body.value)
+      const r = await handle(tokens, body.value, format)
       if (r._tag === 'Right') replyOk(msg, format, r.right)
       else fail(msg, format, r.left)
     } catch (e) {
       try {
-        fail(msg, format, internal(e instanceof Error ? e.message : String(e)))
+        fail(msg, format, failureOf(e))
       } catch {
         // the connection closed under us: nothing left to answer on
       }

@@ -10,6 +10,7 @@ import type { EventLog } from '../../../application/streams/ports.js'
 import { readStream } from '../../../application/reading/readStream.js'
 import { type Endpoint, startEndpoint } from './endpoint.js'
 import { type EndpointStats, startMicroDiscovery } from './microDiscovery.js'
+import { pageBudget } from './pageBudget.js'
 
 export interface StreamServiceOptions {
   readonly prefix: string
@@ -59,21 +60,21 @@ export const startStreamService = async (
     const command = validateAppendRequest(tokens[0], tokens[1], body, o.limits)
     return E.isLeft(command) ? command : appender.append(command.right)
   })
-  const read: Endpoint = startEndpoint(nc, { ...base, verb: 'read', emptyBody: 'allowed' }, async (tokens, body) => {
+  const read: Endpoint = startEndpoint(nc, { ...base, verb: 'read', emptyBody: 'allowed' }, (tokens, body, format) => {
     const tenant = validateTenant(tokens[0])
     if (E.isLeft(tenant)) return tenant
     const stream = validateStream(tokens[1])
     if (E.isLeft(stream)) return stream
     const req = validateReadRequest(body)
     if (E.isLeft(req)) return req
-    return E.right(await readStream(log, tenant.right, stream.right, req.right))
+    return readStream(log, tenant.right, stream.right, req.right, pageBudget(nc, format))
   })
-  const queryEndpoint: Endpoint = startEndpoint(nc, { ...base, tokens: 1, verb: 'query', emptyBody: 'allowed' }, async (tokens, body) => {
+  const queryEndpoint: Endpoint = startEndpoint(nc, { ...base, tokens: 1, verb: 'query', emptyBody: 'allowed' }, (tokens, body, format) => {
     const tenant = validateTenant(tokens[0])
     if (E.isLeft(tenant)) return tenant
     const q = validateQueryRequest(body)
     if (E.isLeft(q)) return q
-    return E.right(await query(tenant.right, q.right))
+    return query(tenant.right, q.right, pageBudget(nc, format))
   })
   const endpoints = [append, read, queryEndpoint, ...more({ prefix: o.prefix, queue: o.queue })]
   const discovery = startMicroDiscovery(

@@ -1,0 +1,144 @@
+import { type Consumer, type ConsumerMessages, jetstream, type OrderedConsumerOptions } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+
+export interface LogConsumerOptions {
+  /** Most ephemeral consumers this processor holds at once (reads, queries, replays, hydrations). Default 32. */
+  readonly max: number
+  /** How long an open waits for a free slot before it fails with {@link ConsumerUnavailable}. Default 2000 ms. */
+  readonly waitMs: number
+  /**
+   * The server deletes a consumer nobody pulled from for this long. Every consumer is deleted on
+   * close; this is the backstop when that delete is lost (a crash, a cut connection). Default 30 s.
+   */
+  readonly inactiveMs: number
+  /**
+   * Most bytes one consumer may have requested and not yet received, so at most `max × pullBytes`
+   * are in flight to this connection (32 × ~4.25 MB ≈ 136 MB by default, under the 256 MB
+   * `max_pending` that nats.conf sets). Default: 4 × (the server's `max_payload` + 64 KiB). nats.js
+   * tops a consumer up once a quarter of this is used, so every pull asks for at least one largest
+   * commit: a pull that a single commit cannot fit would stall until the heartbeat check.
+   */
+  readonly pullBytes?: number
+}
+
+export const defaultLogConsumerOptions: LogConsumerOptions = { max: 32, waitMs: 2_000, inactiveMs: 30_000 }
+
+/** No consumer slot freed in time: the processor is at its cap. Answered `UNAVAILABLE` (503). */
+export class ConsumerUnavailable extends Error {
+  override readonly name = 'ConsumerUnavailable'
+  constructor(
+    readonly max: number,
+    readonly retryAfterMs: number,
+  ) {
+    super(`too many reads in progress (${max} log consumers in use); retry in ${retryAfterMs} ms`)
+  }
+}
+
+/** An ephemeral ordered consumer holding one slot; `close()` frees both, whatever happened. */
+export interface LogConsumer {
+  readonly consumer: Consumer
+  /** Starts pulling, each pull capped by bytes (`pullBytes`); `expires`: how long one pull waits (default 30 s). */
+  consume(options?: { readonly expires?: number }): Promise<ConsumerMessages>
+  /** Stops pulling, deletes the consumer on the server and frees the slot. Idempotent, never throws. */
+  close(): void
+  /** Settles when the delete of a closed consumer has been answered (or failed). */
+  readonly closed: Promise<void>
+}
+
+export interface LogConsumers {
+  /** Opens an ordered consumer on `stream` once a slot is free; rejects with {@link ConsumerUnavailable} after `waitMs`. */
+  open(stream: string, options: Partial<OrderedConsumerOptions>): Promise<LogConsumer>
+  /** Slots in use now. */
+  readonly inUse: number
+  readonly options: LogConsumerOptions
+}
+
+/**
+ * One processor's budget of ephemeral JetStream consumers. Every reader of the log (read, query,
+ * replay, stream hydration, the event-id indexer) opens its consumer here, so that:
+ * - a consumer is deleted when its reader ends, fails or is abandoned (and the server drops any
+ *   that are missed after `inactiveMs`);
+ * - at most `max` exist at once, so one processor cannot exhaust the server's consumer limit
+ *   (a full pool answers `UNAVAILABLE` after `waitMs`, never a 500 for every tenant);
+ * - each pull is capped by bytes as well as by count, so a burst of large commits cannot overrun
+ *   the connection's pending buffer on the server (which would cut the processor's connection).
+ */
+export const createLogConsumers = (nc: NatsConnection, options: Partial<LogConsumerOptions> = {}): LogConsumers => {
+  const o: LogConsumerOptions = { ...defaultLogConsumerOptions, ...options }
+  let inUse = 0
+  const waiting: (() => void)[] = []
+
+  const release = () => {
+    const next = waiting.shift()
+    if (next !== undefined) next()
+    else inUse--
+  }
+
+  /** Takes a slot, or waits for one up to `waitMs`. A slot handed over by `release` keeps `inUse` as is. */
+  const acquire = (): Promise<void> => {
+    if (inUse < o.max) {
+      inUse++
+      return Promise.resolve()
+    }
+    return new Promise<void>((resolve, reject) => {
+      const granted = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        const i = waiting.indexOf(granted)
+        if (i >= 0) waiting.splice(i, 1)
+        reject(new ConsumerUnavailable(o.max, o.waitMs))
+      }, o.waitMs)
+      waiting.push(granted)
+    })
+  }
+
+  const pullBytes = () => o.pullBytes ?? 4 * ((nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024)
+
+  return {
+    get inUse() {
+      return inUse
+    },
+    options: o,
+    async open(stream, opts) {
+      await acquire()
+      let consumer: Consumer
+      try {
+        consumer = await jetstream(nc).consumers.get(stream, { ...opts, inactive_threshold: o.inactiveMs })
+      } catch (e) {
+        release()
+        throw e
+      }
+      let messages: ConsumerMessages | undefined
+      let closing: Promise<void> | undefined
+      const close = (): Promise<void> =>
+        (closing ??= (async () => {
+          messages?.stop()
+          try {
+            await consumer.delete()
+          } catch {
+            // Gone already, or the server is unreachable: `inactiveMs` removes it.
+          } finally {
+            release()
+          }
+        })())
+      let settle: () => void = () => undefined
+      const closed = new Promise<void>((r) => (settle = r))
+      return {
+        consumer,
+        async consume(options = {}) {
+          if (closing !== undefined) throw new Error('log consumer is closed')
+          messages = await consumer.consume({ max_bytes: pullBytes(), ...(options.expires !== undefined ? { expires: options.expires } : {}) })
+          // Closed while the pull was being set up: stop it at once.
+          if (closing !== undefined) messages.stop()
+          return messages
+        },
+        close() {
+          close().then(settle, settle)
+        },
+        closed,
+      }
+    },
+  }
+}
