@@ -28,6 +28,7 @@ import { type AsOf, stateAsOf, takeSnapshot } from '../application/snapshots/sna
 import type { Snapshot } from '../application/streams/ports.js'
 import { createJetStreamEventLog } from '../adapters/nats/log/jetStreamEventLog.js'
 import { type StreamService, startStreamService } from '../adapters/nats/service/streamService.js'
+import { DEFAULT_MAX_IN_FLIGHT, type InFlightLimit, limitInFlight } from '../adapters/nats/service/inFlightLimit.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 
 export interface AllSourceOptions {
@@ -43,6 +44,11 @@ export interface AllSourceOptions {
   readonly maxResidentStreams?: number
   readonly idleTimeoutMs?: number
   readonly maxMailbox?: number
+  /**
+   * Most requests this processor serves at once, over all endpoints on `nc` (default 5000); past
+   * it a request is answered UNAVAILABLE (503, `retryAfterMs`) at once instead of queueing.
+   */
+  readonly maxInFlight?: number
   /** Lease, retirement and chunk settings for the projections this instance runs. */
   readonly projectionOptions?: Omit<ProjectionRunnerOptions, 'prefix'>
   readonly publishTimeoutMs?: number
@@ -99,6 +105,8 @@ export interface AllSource {
   /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
   serve(): Promise<StreamService>
   readonly supervisor: StreamSupervisor
+  /** Requests being served now, and the cap (`maxInFlight`). */
+  readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused'>
   /** Durable named subscriptions on the log: create, position, reset, open, remove. */
   readonly subscriptions: Subscriptions
   /** Stops serving, answers everything accepted, then releases the log. Leaves `nc` open. */
@@ -135,6 +143,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
     ...(o.maxMailbox !== undefined ? { maxMailbox: o.maxMailbox } : {}),
   })
+  const requests = limitInFlight(o.nc, o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: StreamService[] = []
   const index = await openEventIdIndex(o.nc)
@@ -156,6 +165,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
 
   return {
     supervisor,
+    requests,
     subscriptions: createSubscriptions(o.nc, prefix),
     append(tenant, stream, events, options = {}) {
       const cmd = validateAppendRequest(tenant, stream, { events, ...options }, limits)

@@ -27,6 +27,7 @@ const main = async (): Promise<void> => {
     duplicateWindowMs: config.duplicateWindowMs,
     maxEventsPerCommit: config.maxEventsPerCommit,
     maxResidentStreams: config.maxResidentStreams,
+    maxInFlight: config.maxInFlight,
     idleTimeoutMs: config.idleTimeoutMs,
     snapshotEvery: config.snapshotEvery,
     projectionOptions: {
