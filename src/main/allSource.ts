@@ -109,6 +109,11 @@ export interface AllSource {
   readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused'>
   /** Durable named subscriptions on the log: create, position, reset, open, remove. */
   readonly subscriptions: Subscriptions
+  /**
+   * Stops taking requests (the endpoints' subscriptions drain) and resolves once every request
+   * already taken is answered. Ingest, projections and indexing go on until `close()`.
+   */
+  stopServing(): Promise<void>
   /** Stops serving, answers everything accepted, then releases the log. Leaves `nc` open. */
   close(): Promise<void>
 }
@@ -161,6 +166,10 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     const module = modules.get(categoryOf(s.right))
     if (module === undefined) return Ei.left(badRequest(`stream category "${categoryOf(s.right)}" has no domain module`))
     return Ei.right({ tenant: t.right, stream: s.right, module })
+  }
+
+  const stopServing = async (): Promise<void> => {
+    await Promise.all(services.splice(0).map((s) => s.stop()))
   }
 
   return {
@@ -250,9 +259,10 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       services.push(service)
       return service
     },
+    stopServing,
     async close() {
       await Promise.all([
-        ...services.map((s) => s.stop()),
+        stopServing(),
         ...ingests.map((i) => i.stop()),
         ...indexers.map((i) => i.stop()),
         ...[...projections.values()].map((p) => p.runner.stop()),
