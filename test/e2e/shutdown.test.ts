@@ -66,4 +66,46 @@ describe('shutdown under load (the processor as `npm run start:dev` runs it, wit
     expect(alive(serverPid)).toBe(false)
     expect(existsSync(join(dir, 'nats-server.lock.json'))).toBe(false)
   })
+
+  // Item 8 of issue 10: after a fuzz, SIGTERM used to be ignored for 15 s and more. Whatever hangs,
+  // each step is given up at its deadline.
+  it('SIGTERM when nothing can drain (its nats-server frozen): gives up at the deadlines, logs "stopped", exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'allsource-e2e-stuck-'))
+    dirs.push(dir)
+    const [probePort, port] = [await freePort(), await freePort()]
+    const p = spawnProcessor({
+      NATS_URL: '',
+      ALLSOURCE_PROBE_URL: `127.0.0.1:${probePort}`,
+      ALLSOURCE_EMBEDDED_PORT: String(port),
+      ALLSOURCE_DATA_DIR: dir,
+      ALLSOURCE_SHUTDOWN_TIMEOUT_MS: '500',
+    })
+    await p.ready(30_000)
+    const serverPid = Number(/embedded nats-server, pid (\d+)/.exec(p.output())?.[1])
+    servers.push(serverPid)
+    const nc = await connect({ servers: `127.0.0.1:${port}`, reconnect: false })
+    const h = headers()
+    h.set('Content-Type', 'application/json')
+    const body = JSON.stringify({ events: [{ type: 'x', payload: {} }] })
+    const ok = await nc.request('allsource.append.acme.stuck-0', body, { headers: h, timeout: 5_000 })
+    expect(new TextDecoder().decode(ok.data)).toMatch(/"offset"/)
+    // Requests are under way when the server (which must ack appends and drains) freezes.
+    const pending = Array.from({ length: 50 }, (_, i) => nc.request(`allsource.append.acme.stuck-${i}`, body, { headers: h, timeout: 30_000 }).catch(() => undefined))
+    await nc.flush()
+    await sleep(100)
+    process.kill(serverPid, 'SIGSTOP') // the server this test's processor started
+    try {
+      p.proc.kill('SIGTERM')
+      const code = await p.exited()
+      expect(p.output()).toMatch(/did not finish within 500 ms of the signal/)
+      expect(p.output()).toMatch(/allsource stopped/)
+      expect(code).toBe(1)
+    } finally {
+      if (alive(serverPid)) process.kill(serverPid, 'SIGCONT')
+    }
+    await nc.close().catch(() => undefined)
+    await Promise.all(pending)
+    for (let i = 0; i < 100 && alive(serverPid); i++) await sleep(50)
+    expect(alive(serverPid)).toBe(false)
+  })
 })
