@@ -67,6 +67,8 @@ export const connectToNats = async (config: Config, log: (message: string) => vo
   const launched = await launchNatsServer({
     configFile: resolve(root, 'nats.conf'),
     storeDir,
+    // A Ctrl-C reaches the processor only; it stops the server last, after draining.
+    ownProcessGroup: true,
     ...(config.embeddedPort !== undefined ? { port: config.embeddedPort } : {}),
   })
   writeServerLock(storeDir, { pid: launched.pid, port: launched.port, url: launched.url, processorPid: process.pid, startedAt: new Date().toISOString() })

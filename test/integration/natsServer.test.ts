@@ -101,8 +101,8 @@ describe('launchNatsServer', () => {
     }
   })
 
-  it('runs the server in its own process group (a Ctrl-C at the terminal reaches only the processor)', async () => {
-    const server = await launchNatsServer({ storeDir: join(tempDir(), 'store') })
+  it('runs the server in its own process group when asked (the embedded server: a Ctrl-C reaches only the processor)', async () => {
+    const server = await launchNatsServer({ storeDir: join(tempDir(), 'store'), ownProcessGroup: true })
     try {
       // signal 0 to the group: it exists, and its leader is the server
       expect(() => process.kill(-server.pid, 0)).not.toThrow()

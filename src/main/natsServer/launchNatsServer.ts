@@ -26,6 +26,12 @@ export interface LaunchNatsServerOptions {
   readonly extraArgs?: readonly string[]
   /** How long to wait for the server to answer (default 15 s). */
   readonly startTimeoutMs?: number
+  /**
+   * Run the server as its own process group (default false), so a Ctrl-C at the terminal reaches
+   * only this process, which stops the server when it is done with it (the embedded server). Off,
+   * the server shares this process's group and a Ctrl-C stops both (test servers).
+   */
+  readonly ownProcessGroup?: boolean
 }
 
 /** A nats-server this process started. */
@@ -107,9 +113,7 @@ const launchOnce = async (o: LaunchNatsServerOptions): Promise<RunningNatsServer
   if (jetstream) args.push('-js', ...(derived.storeDirAsFlag || fromFile === undefined ? ['-sd', storeDir] : []))
   args.push(...(o.extraArgs ?? []))
 
-  // Its own process group: a Ctrl-C at the terminal reaches the processor only, which then stops
-  // the server last, after draining; an orphan can be stopped as a group (see serverLock.ts).
-  const proc = spawn(binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const proc = spawn(binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: o.ownProcessGroup === true })
   let out = ''
   const keep = (d: Buffer): void => {
     out = (out + d.toString()).slice(-16_384)

@@ -39,6 +39,16 @@ export const isNatsServerProcess = (pid: number): boolean => {
   }
 }
 
+/** True when `pid` runs node (a processor); on Linux from /proc, so a reused pid is not taken for one. */
+export const isProcessorProcess = (pid: number): boolean => {
+  if (!processAlive(pid)) return false
+  try {
+    return /node|tsx/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
+  } catch {
+    return !existsSync('/proc/self/cmdline')
+  }
+}
+
 export const readServerLock = (dataDir: string): ServerLock | undefined => {
   try {
     const raw = JSON.parse(readFileSync(lockPath(dataDir), 'utf8')) as Partial<ServerLock>
@@ -120,7 +130,7 @@ export const stopOrphan = async (pid: number, graceMs = 5_000): Promise<boolean>
  * by a killed processor (saying so), and refuses a data dir whose server and processor both live.
  */
 export const clearDataDir = async (dataDir: string, log: (message: string) => void): Promise<void> => {
-  const verdict = judgeLock(readServerLock(dataDir), { server: isNatsServerProcess, processor: processAlive })
+  const verdict = judgeLock(readServerLock(dataDir), { server: isNatsServerProcess, processor: isProcessorProcess })
   switch (verdict._tag) {
     case 'Free':
       return
