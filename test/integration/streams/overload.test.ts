@@ -46,13 +46,16 @@ describe('overload: ten times the in-flight cap', () => {
     const { server, app } = fixture()
     const clients = await Promise.all([1, 2].map(() => connect({ servers: server.url })))
     const counts = new Map<Outcome, number>()
+    const latency = { ok: [] as number[], unavailable: [] as number[] }
     let stop = false
     let n = 0
     const heap: number[] = []
     const worker = async (w: number) => {
       const nc = clients[w % clients.length] as NatsConnection
       while (!stop) {
+        const t0 = performance.now()
         const o = await append(nc, `load-${w}`, n++)
+        if ((o === 'ok' || o === 'unavailable') && n % 16 === 0) latency[o].push(performance.now() - t0)
         counts.set(o, (counts.get(o) ?? 0) + 1)
       }
     }
@@ -67,8 +70,13 @@ describe('overload: ten times the in-flight cap', () => {
     }
     stop = true
     await Promise.all(workers)
-    const figures = Object.fromEntries(counts)
-    console.log(`overload ${seconds} s, cap ${cap}, ${10 * cap} closed-loop clients:`, figures, `heap MB before ${before}, each second ${heap.join(' ')}, after ${heapMb()}`)
+    const pct = (xs: number[], p: number) => Math.round(xs.sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)] ?? 0)
+    const figures = {
+      ...Object.fromEntries(counts),
+      'ms p50/p99 ok': `${pct(latency.ok, 0.5)}/${pct(latency.ok, 0.99)}`,
+      'ms p50/p99 unavailable': `${pct(latency.unavailable, 0.5)}/${pct(latency.unavailable, 0.99)}`,
+    }
+    console.log(`overload ${seconds} s, cap ${cap}, ${10 * cap} closed-loop clients:`, JSON.stringify(figures), `heap MB before ${before}, each second ${heap.join(' ')}, after ${heapMb()}`)
 
     expect(counts.get('timeout') ?? 0).toBe(0)
     expect([...counts.keys()].filter((k) => k !== 'ok' && k !== 'unavailable')).toEqual([])
