@@ -4,7 +4,7 @@
 //     nats-server >= 2.12 is found (NATS_SERVER_BIN, PATH, /usr/sbin, /usr/local/bin, ./.nats-server).
 // It says what it does, and nothing when there is nothing to do. ALLSOURCE_SKIP_SETUP=1 skips it.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
+import { accessSync, constants, existsSync, lstatSync, readFileSync } from 'node:fs'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -83,6 +83,14 @@ const versionOf = (path) => {
   }
 }
 
+const isSymlink = (path) => {
+  try {
+    return lstatSync(path).isSymbolicLink()
+  } catch {
+    return false
+  }
+}
+
 const say = (line) => process.stderr.write(`setup: ${line}\n`)
 
 const main = () => {
@@ -97,7 +105,10 @@ const main = () => {
   // Checked after npm ci would be pointless: npm ci does not install nats-server.
   const natsServer = findNatsServer(natsServerCandidates(env, root), versionOf)
   for (const { step, why } of plan({ env, npmCi, natsServer })) {
-    if (step === 'npm ci') {
+    if (step === 'npm ci' && isSymlink(join(root, 'node_modules'))) {
+      // A node_modules shared with another checkout (a git worktree) is not this one's to replace.
+      say(`${why}, but node_modules is a symlink (shared with another checkout): not running npm ci; run it where it points`)
+    } else if (step === 'npm ci') {
       say(`${why}: running npm ci (ALLSOURCE_SKIP_SETUP=1 skips this)`)
       const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' })
       if (r.status !== 0) {
