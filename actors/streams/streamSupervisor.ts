@@ -61,7 +61,7 @@ export class StreamSupervisor {
   private readonly maxConflictRetries: number
   private readonly sweeper: NodeJS.Timeout
   private pending = 0
-  private closing = false
+  private closing: Promise<void> | undefined
   private drained: (() => void) | undefined
 
   constructor(private readonly opts: StreamSupervisorOptions) {
@@ -128,17 +128,21 @@ export class StreamSupervisor {
     }))
   }
 
-  /** Stops taking work, waits until every accepted request is answered, then stops all actors. */
-  async close(): Promise<void> {
-    this.closing = true
-    clearInterval(this.sweeper)
-    if (this.pending > 0) await new Promise<void>((resolve) => (this.drained = resolve))
-    for (const { actor } of this.actors.values()) actor.stop()
-    this.actors.clear()
+  /**
+   * Stops taking work, waits until every accepted request is answered, then stops all actors.
+   * Idempotent: every call resolves when that one close has finished.
+   */
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      clearInterval(this.sweeper)
+      if (this.pending > 0) await new Promise<void>((resolve) => (this.drained = resolve))
+      for (const { actor } of this.actors.values()) actor.stop()
+      this.actors.clear()
+    })())
   }
 
   private submit(tenant: TenantId, stream: StreamId, make: (reply: Reply) => Work): Promise<AppendReply> {
-    if (this.closing) return Promise.resolve(E.left(unavailable('processor is shutting down; retry with the same commitId')))
+    if (this.closing !== undefined) return Promise.resolve(E.left(unavailable('processor is shutting down; retry with the same commitId')))
     return new Promise<AppendReply>((resolve) => {
       this.pending++
       const entry = this.entryFor(tenant, stream)

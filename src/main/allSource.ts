@@ -30,6 +30,7 @@ import { createJetStreamEventLog } from '../adapters/nats/log/jetStreamEventLog.
 import { AllSourceError } from '../adapters/nats/service/client.js'
 import { toWireError } from '../adapters/nats/service/errorCodes.js'
 import { type StreamService, startStreamService } from '../adapters/nats/service/streamService.js'
+import { DEFAULT_MAX_IN_FLIGHT, type InFlightLimit, limitInFlight } from '../adapters/nats/service/inFlightLimit.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 import { createLogConsumers, type LogConsumerOptions, type LogConsumers } from '../adapters/nats/reading/logConsumer.js'
 
@@ -46,6 +47,11 @@ export interface AllSourceOptions {
   readonly maxResidentStreams?: number
   readonly idleTimeoutMs?: number
   readonly maxMailbox?: number
+  /**
+   * Most requests this processor serves at once, over all endpoints on `nc` (default 5000); past
+   * it a request is answered UNAVAILABLE (503, `retryAfterMs`) at once instead of queueing.
+   */
+  readonly maxInFlight?: number
   /** Lease, retirement and chunk settings for the projections this instance runs. */
   readonly projectionOptions?: Omit<ProjectionRunnerOptions, 'prefix'>
   readonly publishTimeoutMs?: number
@@ -106,10 +112,17 @@ export interface AllSource {
   /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
   serve(): Promise<StreamService>
   readonly supervisor: StreamSupervisor
+  /** Requests being served now, and the cap (`maxInFlight`). */
+  readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused'>
   /** Durable named subscriptions on the log: create, position, reset, open, remove. */
   readonly subscriptions: Subscriptions
   /** The processor's ephemeral log consumers: every read, query, replay and hydration holds one while it runs. */
   readonly consumers: LogConsumers
+  /**
+   * Stops taking requests (the endpoints' subscriptions drain) and resolves once every request
+   * already taken is answered. Ingest, projections and indexing go on until `close()`.
+   */
+  stopServing(): Promise<void>
   /** Stops serving, answers everything accepted, then releases the log. Leaves `nc` open. */
   close(): Promise<void>
 }
@@ -145,6 +158,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
     ...(o.maxMailbox !== undefined ? { maxMailbox: o.maxMailbox } : {}),
   })
+  const requests = limitInFlight(o.nc, o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: StreamService[] = []
   const index = await openEventIdIndex(o.nc)
@@ -164,9 +178,14 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     return Ei.right({ tenant: t.right, stream: s.right, module })
   }
 
+  const stopServing = async (): Promise<void> => {
+    await Promise.all(services.splice(0).map((s) => s.stop()))
+  }
+
   return {
     supervisor,
     consumers,
+    requests,
     subscriptions: createSubscriptions(o.nc, prefix),
     append(tenant, stream, events, options = {}) {
       const cmd = validateAppendRequest(tenant, stream, { events, ...options }, limits)
@@ -259,9 +278,10 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       services.push(service)
       return service
     },
+    stopServing,
     async close() {
       await Promise.all([
-        ...services.map((s) => s.stop()),
+        stopServing(),
         ...ingests.map((i) => i.stop()),
         ...indexers.map((i) => i.stop()),
         ...[...projections.values()].map((p) => p.runner.stop()),

@@ -34,6 +34,16 @@ export interface Config {
   readonly projectionChunk: number
   /** `ALLSOURCE_INSTANCE` (default `<hostname>-<pid>`): this processor's name in leases and status. */
   readonly instance: string
+  /**
+   * `ALLSOURCE_MAX_IN_FLIGHT` (default 5000): requests served at once by this processor; past
+   * it a request is answered UNAVAILABLE (503, `retryAfterMs`) at once.
+   */
+  readonly maxInFlight: number
+  /**
+   * `ALLSOURCE_SHUTDOWN_TIMEOUT_MS` (default 10000): how long SIGINT/SIGTERM wait for requests in
+   * flight to be answered before closing anyway.
+   */
+  readonly shutdownTimeoutMs: number
   /** `ALLSOURCE_EXAMPLE_MODULES` (default on): register the bank-account example module. */
   readonly exampleModules: boolean
   /** `ALLSOURCE_MAX_READ_CONSUMERS` (default 32): ephemeral log consumers (reads, queries, replays, hydrations) at once. */
@@ -75,6 +85,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     leaseMs: int(env, 'ALLSOURCE_LEASE_MS', 10_000, 100),
     projectionChunk: int(env, 'ALLSOURCE_PROJECTION_CHUNK', 16_384, 1),
     instance: env.ALLSOURCE_INSTANCE !== undefined && env.ALLSOURCE_INSTANCE !== '' ? env.ALLSOURCE_INSTANCE : `${hostname()}-${process.pid}`,
+    maxInFlight: int(env, 'ALLSOURCE_MAX_IN_FLIGHT', 5_000, 1),
+    shutdownTimeoutMs: int(env, 'ALLSOURCE_SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',
     maxReadConsumers: int(env, 'ALLSOURCE_MAX_READ_CONSUMERS', 32, 1),
   }

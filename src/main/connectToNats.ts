@@ -4,6 +4,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node'
 import type { Config } from './config.js'
 import { launchNatsServer, type RunningNatsServer } from './natsServer/launchNatsServer.js'
 import { projectRoot } from './natsServer/findNatsServer.js'
+import { clearDataDir, releaseServerLock, writeServerLock } from './natsServer/serverLock.js'
 
 export interface NatsSession {
   readonly nc: NatsConnection
@@ -33,14 +34,22 @@ const tryConnect = async (url: string): Promise<NatsConnection | undefined> => {
 /**
  * Connects the processor: to `NATS_URL` when set; else to the probe URL (127.0.0.1:4222) when a
  * server with JetStream answers there; else starts the embedded server from `nats.conf`.
+ *
+ * The embedded server is tied to its data dir by `<dataDir>/nats-server.lock.json` (its pid and
+ * port, and this processor's pid), removed when it is stopped. Before probing, a server left
+ * running there by a processor that was killed is stopped, and the log says so; a data dir whose
+ * server and processor are both alive is refused.
  */
-export const connectToNats = async (config: Config): Promise<NatsSession> => {
+export const connectToNats = async (config: Config, log: (message: string) => void = () => undefined): Promise<NatsSession> => {
   if (config.natsUrl !== undefined) {
     const nc = await connect({ servers: config.natsUrl, name: 'allsource' }).catch((e: unknown) => {
       throw new Error(`cannot connect to NATS_URL=${config.natsUrl}: ${e instanceof Error ? e.message : String(e)}`)
     })
     return { nc, server: undefined, where: `${config.natsUrl} (NATS_URL)` }
   }
+  const root = projectRoot()
+  const storeDir = resolve(root, config.dataDir)
+  await clearDataDir(storeDir, log)
   if (config.embedded !== 'always') {
     const probe = await tryConnect(config.probeUrl)
     if (probe !== undefined) {
@@ -55,12 +64,21 @@ export const connectToNats = async (config: Config): Promise<NatsSession> => {
       throw new Error(`no NATS server with JetStream answers at ${config.probeUrl}; set NATS_URL or ALLSOURCE_EMBEDDED=auto`)
     }
   }
-  const root = projectRoot()
-  const server = await launchNatsServer({
+  const launched = await launchNatsServer({
     configFile: resolve(root, 'nats.conf'),
-    storeDir: resolve(root, config.dataDir),
+    storeDir,
+    // A Ctrl-C reaches the processor only; it stops the server last, after draining.
+    ownProcessGroup: true,
     ...(config.embeddedPort !== undefined ? { port: config.embeddedPort } : {}),
   })
+  writeServerLock(storeDir, { pid: launched.pid, port: launched.port, url: launched.url, processorPid: process.pid, startedAt: new Date().toISOString() })
+  const server: RunningNatsServer = {
+    ...launched,
+    stop: async () => {
+      await launched.stop()
+      releaseServerLock(storeDir, launched.pid)
+    },
+  }
   try {
     const nc = await connect({ servers: server.url, name: 'allsource' })
     return { nc, server, where: `${server.url} (embedded nats-server, pid ${server.pid}, store ${server.storeDir})` }

@@ -4,6 +4,7 @@ import type { ProjectionDefinition } from '../domain/projections/projection.js'
 import { createAllSource } from './allSource.js'
 import { loadConfig } from './config.js'
 import { connectToNats } from './connectToNats.js'
+import { createShutdown } from './shutdown.js'
 
 const log = (message: string): void => {
   process.stdout.write(`${new Date().toISOString()} allsource ${message}\n`)
@@ -11,12 +12,14 @@ const log = (message: string): void => {
 
 /**
  * `npm start`: connects (or starts the embedded server), serves appends, and on SIGINT/SIGTERM
- * stops taking requests, answers everything already accepted, then closes. Nothing is
- * acknowledged that JetStream did not store.
+ * shuts down in order (src/main/shutdown.ts): stops taking requests, answers everything already
+ * taken (within ALLSOURCE_SHUTDOWN_TIMEOUT_MS), closes the processor, drains the connection, stops
+ * the embedded server, logs `stopped`. A second signal exits at once. Nothing is acknowledged
+ * that JetStream did not store.
  */
 const main = async (): Promise<void> => {
   const config = loadConfig()
-  const session = await connectToNats(config)
+  const session = await connectToNats(config, log)
   const { nc, server } = session
   log(`connected to ${session.where}; nats-server ${nc.info?.version ?? '?'}`)
   const app = await createAllSource({
@@ -27,6 +30,7 @@ const main = async (): Promise<void> => {
     duplicateWindowMs: config.duplicateWindowMs,
     maxEventsPerCommit: config.maxEventsPerCommit,
     maxResidentStreams: config.maxResidentStreams,
+    maxInFlight: config.maxInFlight,
     idleTimeoutMs: config.idleTimeoutMs,
     snapshotEvery: config.snapshotEvery,
     consumers: { max: config.maxReadConsumers },
@@ -53,33 +57,33 @@ const main = async (): Promise<void> => {
   log('ready')
   log(`serving ${config.prefix}.append|read.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id})`)
 
-  let stopping = false
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return
-    stopping = true
-    log(`${signal}: draining (${app.supervisor.inFlight} appends in flight)`)
-    const force = setTimeout(() => {
-      log('drain took over 30 s; exiting')
-      process.exit(1)
-    }, 30_000)
-    force.unref()
-    await app.close()
-    await nc.drain()
-    if (server !== undefined) await server.stop()
-    log('stopped')
-    process.exit(0)
+  const shutdown = createShutdown({
+    log,
+    steps: () => [
+      // Stop intake, answer what was taken; appends still being written get the same budget.
+      { name: `draining ${app.requests.inFlight} requests in flight`, deadlineMs: config.shutdownTimeoutMs, run: () => app.stopServing() },
+      { name: 'closing ingest, projections and the log', deadlineMs: config.shutdownTimeoutMs + 2_000, run: () => app.close() },
+      { name: 'draining the NATS connection', deadlineMs: config.shutdownTimeoutMs + 5_000, run: () => nc.drain() },
+      { name: 'closing the NATS connection', deadlineMs: config.shutdownTimeoutMs + 6_000, run: () => nc.close() },
+      ...(server !== undefined ? [{ name: `stopping the embedded nats-server (pid ${server.pid})`, deadlineMs: config.shutdownTimeoutMs + 12_000, run: () => server.stop() }] : []),
+    ],
+  })
+  const onSignal = (signal: NodeJS.Signals) => () => {
+    if (!shutdown.stopping) log(`${signal}: stopping intake, draining ${app.requests.inFlight} requests in flight (at most ${config.shutdownTimeoutMs} ms)`)
+    shutdown.signal(signal)
   }
-  const stopOn = (signal: string) => () => {
-    stop(signal).catch((e: unknown) => {
-      log(`${signal}: stop failed: ${e instanceof Error ? e.message : String(e)}`)
-      process.exit(1)
-    })
-  }
-  process.on('SIGINT', stopOn('SIGINT'))
-  process.on('SIGTERM', stopOn('SIGTERM'))
+  process.on('SIGINT', onSignal('SIGINT'))
+  process.on('SIGTERM', onSignal('SIGTERM'))
+  // Requests cut off by the closing connection reject inside nats.js; while stopping that is expected.
+  process.on('unhandledRejection', (e: unknown) => {
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+    if (shutdown.stopping) return log(`during shutdown: ${message}`)
+    log(`unhandled rejection: ${message}; exiting`)
+    process.exit(1)
+  })
   nc.closed()
     .then((err) => {
-      if (!stopping) {
+      if (!shutdown.stopping) {
         log(`NATS connection closed${err ? `: ${err.message}` : ''}; exiting`)
         process.exit(1)
       }

@@ -90,6 +90,27 @@ describe('launchNatsServer', () => {
     await expect(launchNatsServer({ configFile: join(dir, 'bad.conf'), port: 0 })).rejects.toThrow(/exited with 1 while starting[\s\S]*bad\.conf/)
   })
 
+  it('never takes another server on its port for itself: it fails instead of reporting a pid that does not serve', async () => {
+    const other = await startNatsServer()
+    try {
+      const err = await launchNatsServer({ port: other.port, storeDir: join(tempDir(), 'store') }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(Error)
+      expect((err as Error).message).toMatch(/address already in use|exited/i)
+    } finally {
+      await other.stop()
+    }
+  })
+
+  it('runs the server in its own process group when asked (the embedded server: a Ctrl-C reaches only the processor)', async () => {
+    const server = await launchNatsServer({ storeDir: join(tempDir(), 'store'), ownProcessGroup: true })
+    try {
+      // signal 0 to the group: it exists, and its leader is the server
+      expect(() => process.kill(-server.pid, 0)).not.toThrow()
+    } finally {
+      await server.stop()
+    }
+  })
+
   it('can be killed (crash tests) and stopped afterwards', async () => {
     const server = await launchNatsServer({ storeDir: tempDir() })
     server.kill('SIGKILL')

@@ -18,12 +18,17 @@ export interface ProcessorProcess {
  * Runs the processor as a separate process: `src/main/start.ts` through tsx (as `npm run
  * start:dev`), or with `npmStart` literally `npm start` (a build, then the compiled processor).
  */
-export const spawnProcessor = (env: Record<string, string>, options: { readonly npmStart?: boolean } = {}): ProcessorProcess => {
+export const spawnProcessor = (
+  env: Record<string, string>,
+  /** `detached`: its own process group, so a test can signal the group as a terminal's Ctrl-C does. */
+  options: { readonly npmStart?: boolean; readonly detached?: boolean } = {},
+): ProcessorProcess => {
   const [command, args] = options.npmStart === true ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx', resolve(root, 'src/main/start.ts')]]
   const proc = spawn(command as string, args as string[], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached === true,
   })
   let out = ''
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()))

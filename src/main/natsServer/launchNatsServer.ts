@@ -26,6 +26,12 @@ export interface LaunchNatsServerOptions {
   readonly extraArgs?: readonly string[]
   /** How long to wait for the server to answer (default 15 s). */
   readonly startTimeoutMs?: number
+  /**
+   * Run the server as its own process group (default false), so a Ctrl-C at the terminal reaches
+   * only this process, which stops the server when it is done with it (the embedded server). Off,
+   * the server shares this process's group and a Ctrl-C stops both (test servers).
+   */
+  readonly ownProcessGroup?: boolean
 }
 
 /** A nats-server this process started. */
@@ -107,7 +113,7 @@ const launchOnce = async (o: LaunchNatsServerOptions): Promise<RunningNatsServer
   if (jetstream) args.push('-js', ...(derived.storeDirAsFlag || fromFile === undefined ? ['-sd', storeDir] : []))
   args.push(...(o.extraArgs ?? []))
 
-  const proc = spawn(binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: o.ownProcessGroup === true })
   let out = ''
   const keep = (d: Buffer): void => {
     out = (out + d.toString()).slice(-16_384)
@@ -141,7 +147,9 @@ const launchOnce = async (o: LaunchNatsServerOptions): Promise<RunningNatsServer
     if (proc.pid === undefined) return fail(`could not be spawned: ${messageOf(await spawnError)}`)
     if (!running(proc)) return fail(`exited with ${proc.exitCode ?? proc.signalCode} while starting`)
     if (Date.now() > deadline) return fail(`was not ready after ${o.startTimeoutMs ?? 15_000} ms (${lastError})`)
-    url ??= port !== undefined ? `nats://${connectHost(host)}:${port}` : portsFileUrl(runDir, host)
+    // Only once this server has written its ports file (it listens): another server on the same
+    // port (an orphan) must not be taken for it.
+    url ??= portsFileUrl(runDir, host, proc.pid, port)
     if (url !== undefined && (await ready(url, jetstream).then(() => true, (e: unknown) => ((lastError = messageOf(e)), false)))) break
     await sleep(50)
   }
@@ -160,9 +168,10 @@ const launchOnce = async (o: LaunchNatsServerOptions): Promise<RunningNatsServer
 /** A wildcard listen address is reached through loopback. */
 const connectHost = (host: string): string => (host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host)
 
-/** The client URL from the server's ports file (written once it listens), for a port set by the file. */
-const portsFileUrl = (dir: string, host: string): string | undefined => {
-  const file = readdirSync(dir).find((f) => f.endsWith('.ports'))
+/** The client URL from the ports file of server `pid` (written once it listens), or undefined before. */
+const portsFileUrl = (dir: string, host: string, pid: number, port: number | undefined): string | undefined => {
+  const file = readdirSync(dir).find((f) => f.endsWith(`_${pid}.ports`))
+  if (file !== undefined && port !== undefined) return `nats://${connectHost(host)}:${port}`
   if (file === undefined) return undefined
   try {
     const first = (JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nats?: string[] }).nats?.[0]

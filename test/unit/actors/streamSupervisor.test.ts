@@ -184,6 +184,23 @@ describe('stream supervisor and actors over an in-memory log', () => {
     expect(sup.inFlight).toBe(0)
   })
 
+  it('close() twice while work is in flight: both calls resolve once it is answered', async () => {
+    const log = createInMemoryEventLog()
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((r) => (release = r))
+    const slow: EventLog = { ...log, append: async (c, o) => (await gate, log.append(c, o)) }
+    const sup = supervisor(slow)
+    const pending = sup.append(one('slow-twice'))
+    let closed = 0
+    const first = sup.close().then(() => closed++)
+    const second = sup.close().then(() => closed++)
+    release()
+    expect(E.isRight(await pending)).toBe(true)
+    await Promise.all([first, second])
+    expect(closed).toBe(2)
+    await sup.close() // and once more after it has finished
+  })
+
   it('answers a decider no-op with no event ids', async () => {
     const sup = supervisor(createInMemoryEventLog(), [bankAccountModule])
     await sup.execute('acme' as never, 'account-2' as never, { type: 'Open', owner: 'ann' })

@@ -55,7 +55,7 @@ export const storedAck = (text: string): PublishResult | undefined => {
  *
  * Guarantees: each `publish` resolves exactly once — with the server's ack, its rejection, a
  * no-responders status, or `TimedOut` after `timeoutMs` (the message may then have been stored:
- * retry with the same `Nats-Msg-Id`).
+ * retry with the same `Nats-Msg-Id`). After `close()` it resolves at once as `Rejected`.
  */
 export class PipelinedPublisher implements Publisher {
   private readonly inbox: string
@@ -63,6 +63,7 @@ export class PipelinedPublisher implements Publisher {
   private readonly pending = new Map<number, Pending>()
   private readonly timer: NodeJS.Timeout
   private next = 1
+  private closed = false
 
   constructor(
     private readonly nc: NatsConnection,
@@ -79,6 +80,8 @@ export class PipelinedPublisher implements Publisher {
   }
 
   publish(subject: string, data: Uint8Array, headers?: MsgHdrs): Promise<PublishResult> {
+    // After close() no ack could ever be matched: refuse at once rather than never settle.
+    if (this.closed) return Promise.resolve({ _tag: 'Rejected', errCode: 0, description: 'publisher is closed (the processor is shutting down)' })
     const token = this.next++
     return new Promise<PublishResult>((resolve) => {
       this.pending.set(token, { resolve, sentAt: Date.now() })
@@ -91,8 +94,13 @@ export class PipelinedPublisher implements Publisher {
     })
   }
 
-  /** Stops matching acks; anything still pending resolves as `TimedOut`. */
+  /**
+   * Stops matching acks; anything still pending resolves as `TimedOut` (it may have been stored),
+   * and every later `publish` resolves at once as `Rejected` (nothing sent). Idempotent.
+   */
   close(): void {
+    if (this.closed) return
+    this.closed = true
     clearInterval(this.timer)
     this.sub.unsubscribe()
     for (const p of this.pending.values()) p.resolve({ _tag: 'TimedOut' })

@@ -1,9 +1,10 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type * as E from 'fp-ts/lib/Either.js'
-import { internal, type AppendError } from '../../../application/streams/errors.js'
+import { internal, unavailable, type AppendError } from '../../../application/streams/errors.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
 import { toWireError } from './errorCodes.js'
 import { failureOf } from './failureOf.js'
+import { inFlightLimitOf, OVERLOAD_RETRY_AFTER_MS } from './inFlightLimit.js'
 import { type EndpointStats, type MicroEndpoint, newEndpointStats } from './microDiscovery.js'
 import { decodeBody, formatOf, replyError, replyOk, type WireFormat } from './wireCodec.js'
 
@@ -34,6 +35,7 @@ export const startEndpoint = (
   const subject = `${o.prefix}.${o.verb}${'.*'.repeat(o.tokens)}`
   const skip = o.prefix.length + o.verb.length + 2
   const stats = newEndpointStats()
+  const limit = inFlightLimitOf(nc)
   let inFlight = 0
   let idle: (() => void) | undefined
 
@@ -42,6 +44,15 @@ export const startEndpoint = (
     const wire = toWireError(e)
     stats.last_error = `${wire.code}: ${wire.message}`
     replyError(msg, format, wire)
+  }
+
+  /** Past the processor's in-flight cap: UNAVAILABLE at once, before the body is even decoded. */
+  const refuse = (msg: Msg): void => {
+    try {
+      fail(msg, formatOf(msg), unavailable(`overloaded: ${limit.max} requests in flight; retry later`, { retryAfterMs: OVERLOAD_RETRY_AFTER_MS }))
+    } catch {
+      // the connection closed under us: nothing left to answer on
+    }
   }
 
   /** Answers one request; never rejects (a throwing handler is answered UNAVAILABLE for an infrastructure failure, else INTERNAL). */
@@ -67,12 +78,14 @@ export const startEndpoint = (
       }
     } finally {
       stats.processing_time += Math.round((performance.now() - started) * 1e6)
+      limit.release()
       if (--inFlight === 0 && idle !== undefined) idle()
     }
   }
 
   const callback = (_err: Error | null, msg: Msg) => {
     stats.num_requests++
+    if (!limit.tryAcquire()) return refuse(msg)
     inFlight++
     serve(msg).catch(() => undefined) // serve answers its own failures
   }

@@ -1,0 +1,24 @@
+// Types of scripts/setup.mjs (plain node, so it runs before any dependency is installed).
+interface LockPackage {
+  readonly version?: string
+  readonly optional?: boolean
+  readonly devOptional?: boolean
+  readonly link?: boolean
+}
+interface Lockfile {
+  readonly packages: Readonly<Record<string, LockPackage>>
+}
+export declare const MIN_NATS_SERVER: string
+export declare const npmCiReason: (o: { readonly lock: Lockfile | undefined; readonly nodeModules: boolean; readonly installed: Lockfile | undefined }) => string | undefined
+export declare const parseVersion: (output: string) => string | undefined
+export declare const atLeast: (a: string, b: string) => boolean
+export declare const natsServerCandidates: (env: NodeJS.ProcessEnv, root: string) => string[]
+export declare const findNatsServer: (
+  candidates: readonly string[],
+  versionOf: (path: string) => string | undefined,
+) => { readonly path: string; readonly version: string } | undefined
+export declare const plan: (o: {
+  readonly env: NodeJS.ProcessEnv
+  readonly npmCi: string | undefined
+  readonly natsServer: { readonly path: string; readonly version: string } | undefined
+}) => Array<{ readonly step: 'npm ci' | 'nats-server'; readonly why: string }>
