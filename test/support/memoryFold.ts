@@ -52,9 +52,10 @@ export interface Consumer {
 /**
  * A feed on the log from the consumer's ack floor, as a durable consumer with ack policy "all"
  * delivers it: `pending` is what the log holds past a message; the iteration ends at the end of a
- * closed log or on stop. `ackFails` makes an ack fail (the checkpoint stays put).
+ * closed log or on stop. `ackFails` makes an ack fail (the checkpoint stays put); `onAck` sees each
+ * ack before it moves the checkpoint.
  */
-export const memoryFeed = (log: MemoryLog, consumer: Consumer, random: () => number, ackFails = 0): CommitFeed => {
+export const memoryFeed = (log: MemoryLog, consumer: Consumer, random: () => number, ackFails = 0, onAck?: (offset: number) => void): CommitFeed => {
   let stopped = false
   return {
     messages: {
@@ -72,6 +73,7 @@ export const memoryFeed = (log: MemoryLog, consumer: Consumer, random: () => num
               async ack() {
                 await turns(random)
                 if (random() < ackFails) throw new Error('ack timed out')
+                onAck?.(offset)
                 consumer.ackFloor = Math.max(consumer.ackFloor, offset)
               },
             }

@@ -113,6 +113,7 @@ const foldToEnd = async (
   attempt: { n: number },
   topic: ReturnType<typeof topicLog>,
   checkpoints: number[],
+  onAck: (offset: number) => void,
 ): Promise<{ poison?: number; failures: string[] }> => {
   const failures: string[] = []
   for (;;) {
@@ -126,7 +127,7 @@ const foldToEnd = async (
         failures.push(m)
       },
     }
-    const fold = runChunkedFold(def, store, memoryFeed(log, consumer, random, attempt.n < 8 ? s.ackFails : 0), topic, { chunk: s.chunk, cacheKeys: s.cacheKeys }, listener)
+    const fold = runChunkedFold(def, store, memoryFeed(log, consumer, random, attempt.n < 8 ? s.ackFails : 0, onAck), topic, { chunk: s.chunk, cacheKeys: s.cacheKeys }, listener)
     await fold.done
     attempt.n++
     if (poison !== undefined) return { poison, failures }
@@ -156,12 +157,23 @@ const run = async (s: Scenario, poisonAt?: number) => {
     }
     log.close()
   })()
+  // The checkpoint rule: a commit is acked only once every key it changed is written (an entry at
+  // or past its position; past it when another fold got further).
+  const ackViolations: string[] = []
+  const onAck = (offset: number) => {
+    const entries = inner.entries()
+    for (const [k, p] of lastPositions(eventsOf(s.commits.slice(0, offset), poisonAt))) {
+      const e = entries.get(k)
+      if (e === undefined || e.offset < p.offset || (e.offset === p.offset && e.index < p.index)) ackViolations.push(`ack of ${offset} before ${k} reached ${p.offset}:${p.index}`)
+    }
+  }
   const rivalAttempt = { n: 0 }
   const [main] = await Promise.all([
-    foldToEnd(log, { ackFloor: 0 }, store, s, random, attempt, topic, checkpoints),
-    s.rival ? foldToEnd(log, { ackFloor: 0 }, store, s, random, rivalAttempt, topicLog(), rivalCheckpoints) : undefined,
+    foldToEnd(log, { ackFloor: 0 }, store, s, random, attempt, topic, checkpoints, onAck),
+    s.rival ? foldToEnd(log, { ackFloor: 0 }, store, s, random, rivalAttempt, topicLog(), rivalCheckpoints, onAck) : undefined,
     grow,
   ])
+  expect(ackViolations).toEqual([])
   return { inner, intrusions, topic, checkpoints, main, attempts: attempt.n }
 }
 
