@@ -52,7 +52,11 @@ export interface AllSourceOptions {
    * it a request is answered UNAVAILABLE (503, `retryAfterMs`) at once instead of queueing.
    */
   readonly maxInFlight?: number
-  /** Lease, retirement and chunk settings for the projections this instance runs. */
+  /**
+   * Lease, retirement and chunk settings for the projections this instance runs. Background
+   * failures they survive (a control watch reopened, a generation not retired) go to `onError`,
+   * by default to `warn`.
+   */
   readonly projectionOptions?: Omit<ProjectionRunnerOptions, 'prefix'>
   readonly publishTimeoutMs?: number
   /** Snapshot module streams every this many events into KV `ALLSOURCE_SNAPSHOTS` (default 100; 0 = never). */
@@ -265,14 +269,14 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       for (const def of definitions) {
         if (!isProjectionName(def.name)) throw new Error(`projection name "${def.name}" is not 1–64 of A–Z a–z 0–9 _ -`)
         if (projections.has(def.name)) throw new Error(`projection "${def.name}" is already running`)
-        const runner = await startProjection(o.nc, def, { prefix, ...o.projectionOptions })
+        const runner = await startProjection(o.nc, def, { prefix, onError: warn, ...o.projectionOptions })
         projections.set(def.name, { def, runner })
         started.push(runner)
       }
       return started
     },
     async serve() {
-      const reader = await createProjectionReader(o.nc)
+      const reader = await createProjectionReader(o.nc, warn)
       readers.push(reader)
       const service = await startStreamService(o.nc, supervisor, log, query, { prefix, limits }, (base) => startProjectionEndpoints(o.nc, reader, base))
       services.push(service)

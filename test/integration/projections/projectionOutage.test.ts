@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { openProjectionCatalog } from '../../../src/adapters/nats/projections/projectionControl.js'
 import { startProjection } from '../../../src/adapters/nats/projections/projectionRunner.js'
 import { replayEvents } from '../../../src/adapters/nats/reading/replay.js'
 import { entityState, eventCounter } from '../../../src/domain/projections/builtins.js'
@@ -37,6 +38,10 @@ describe('projections across a nats-server restart', () => {
       // Mid catch-up, the outage breaks a chunk's writes or ack: failed (last error kept), backoff, retry.
       expect(defs.some((d) => seen.get(d.name)?.has('failed'))).toBe(true)
       expect(runners.some((r) => r.status().lastError !== undefined)).toBe(true)
+      // The control watches lived through the restart (or were reopened): a pause still arrives.
+      const catalog = await openProjectionCatalog(nc)
+      await catalog.updateControl(eventCounter.name, (c) => ({ ...c, paused: true }))
+      await runners[0]?.until((s) => s.state === 'paused', 30_000)
       for (const r of runners) await r.stop()
     } finally {
       await server.close()

@@ -33,14 +33,87 @@ export interface ProjectionCatalog {
   control(name: string): Promise<ProjectionControl>
   /** Changes the control record atomically (retried on a concurrent change); returns the new one. */
   updateControl(name: string, change: (c: ProjectionControl) => ProjectionControl): Promise<ProjectionControl>
-  /** Calls back with the control record now and on every change; returns a stop function. */
-  watchControl(name: string, onChange: (c: ProjectionControl) => void): Promise<() => void>
-  /** Calls back with every pointer now and on every change; returns a stop function. */
-  watchPointers(onChange: (name: string, p: ReadModelPointer) => void): Promise<() => void>
+  /**
+   * Calls back with the control record now and on every change; returns a stop function. A watch
+   * that ends or fails before it is stopped is reported to `onError` and opened again (it then
+   * delivers the current record again).
+   */
+  watchControl(name: string, onChange: (c: ProjectionControl) => void, onError?: (err: unknown) => void): Promise<() => void>
+  /** Calls back with every pointer now and on every change; returns a stop function. Restarted like {@link watchControl}'s. */
+  watchPointers(onChange: (name: string, p: ReadModelPointer) => void, onError?: (err: unknown) => void): Promise<() => void>
   putStatus(status: ProjectionStatus): Promise<void>
   /** One projection's last status report, if its owner ever wrote one. */
   status(name: string): Promise<ProjectionStatus | undefined>
   statuses(): Promise<readonly ProjectionStatus[]>
+}
+
+/** A watch as `kv.watch` gives it: entries until stopped (or until it fails). */
+export interface Watch<T> extends AsyncIterable<T> {
+  stop(): void
+}
+
+/**
+ * Keeps a watch open: the first `open` is awaited (its failure rejects), and a watch that ends or
+ * fails before `stop` is called is reported to `onError` and opened again after a back-off
+ * (250 ms doubling to 5 s, reset by an entry), until stopped or the connection is closed.
+ */
+export const keepWatching = async <T>(
+  open: () => Promise<Watch<T>>,
+  onEntry: (e: T) => void,
+  options: { readonly onError?: (err: unknown) => void; readonly isClosed?: () => boolean; readonly backoffMs?: (attempt: number) => number } = {},
+): Promise<() => void> => {
+  let stopped = false
+  let current: Watch<T> | undefined = await open()
+  let wake: (() => void) | undefined
+  const backoff = options.backoffMs ?? ((n: number) => Math.min(5_000, 250 * 2 ** n))
+  const report = (err: unknown) => {
+    try {
+      options.onError?.(err)
+    } catch {
+      // a failing reporter must not end the watch
+    }
+  }
+  const loop = async (): Promise<void> => {
+    for (let attempt = 0; ; ) {
+      if (current !== undefined) {
+        const w = current
+        try {
+          for await (const e of w) {
+            attempt = 0
+            onEntry(e)
+          }
+          if (stopped || options.isClosed?.() === true) return
+          report(new Error('the watch ended'))
+        } catch (err) {
+          if (stopped || options.isClosed?.() === true) return
+          report(err)
+        }
+        current = undefined
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, backoff(attempt++))
+        wake = () => {
+          clearTimeout(t)
+          r()
+        }
+      })
+      wake = undefined
+      if (stopped || options.isClosed?.() === true) return
+      try {
+        current = await open()
+        if (stopped) current.stop()
+      } catch (err) {
+        if (stopped || options.isClosed?.() === true) return
+        report(err)
+      }
+    }
+  }
+  loop().catch(report) // loop handles its own errors; this is for a throwing onEntry
+  return () => {
+    stopped = true
+    current?.stop()
+    wake?.()
+  }
 }
 
 export const openProjectionCatalog = async (nc: NatsConnection, options: { readonly replicas?: number } = {}): Promise<ProjectionCatalog> => {
@@ -75,24 +148,29 @@ export const openProjectionCatalog = async (nc: NatsConnection, options: { reado
     },
     control: async (name) => ({ ...noControl, ...((json(await kv.get(`${name}.control`)) as ProjectionControl | undefined) ?? {}) }),
     updateControl: (name, change) => casLoop<ProjectionControl>(`${name}.control`, (c) => change({ ...noControl, ...(c ?? {}) })),
-    async watchControl(name, onChange) {
-      // The watch delivers the current value first, if there is one.
-      const w = await kv.watch({ key: `${name}.control` })
-      if ((await kv.get(`${name}.control`)) === null) onChange(noControl)
-      void (async () => {
-        for await (const e of w) onChange({ ...noControl, ...((json(e) as ProjectionControl | undefined) ?? {}) })
-      })().catch(() => undefined) // the watch ended with its connection
-      return () => w.stop()
+    async watchControl(name, onChange, onError) {
+      let first = true
+      return keepWatching(
+        async () => {
+          // The watch delivers the current value first, if there is one.
+          const w = await kv.watch({ key: `${name}.control` })
+          if (first && (await kv.get(`${name}.control`)) === null) onChange(noControl)
+          first = false
+          return w
+        },
+        (e) => onChange({ ...noControl, ...((json(e) as ProjectionControl | undefined) ?? {}) }),
+        { isClosed: () => nc.isClosed(), ...(onError !== undefined ? { onError } : {}) },
+      )
     },
-    async watchPointers(onChange) {
-      const w = await kv.watch({ key: '*.active' })
-      void (async () => {
-        for await (const e of w) {
+    async watchPointers(onChange, onError) {
+      return keepWatching(
+        () => kv.watch({ key: '*.active' }),
+        (e) => {
           const p = json(e) as ReadModelPointer | undefined
           if (p !== undefined) onChange(e.key.slice(0, -'.active'.length), p)
-        }
-      })().catch(() => undefined) // the watch ended with its connection
-      return () => w.stop()
+        },
+        { isClosed: () => nc.isClosed(), ...(onError !== undefined ? { onError } : {}) },
+      )
     },
     async putStatus(status) {
       await kv.put(`${status.name}.status`, JSON.stringify(status))

@@ -32,12 +32,19 @@ export interface ProjectionReader {
  * rebuild's switch-over is seen within milliseconds; a read that races with the retirement of the
  * old generation looks the pointer up again and retries once.
  */
-export const createProjectionReader = async (nc: NatsConnection): Promise<ProjectionReader> => {
+export const createProjectionReader = async (
+  nc: NatsConnection,
+  /** Told when the pointer watch ended or failed (it is reopened, and delivers every pointer again). */
+  onError?: (message: string) => void,
+): Promise<ProjectionReader> => {
   const catalog = await openProjectionCatalog(nc)
   const jsm = await jetstreamManager(nc)
   const pointers = new Map<string, ReadModelPointer>()
   const buckets = new Map<string, Promise<KV>>()
-  const stopWatch = await catalog.watchPointers((name, p) => pointers.set(name, p))
+  const stopWatch = await catalog.watchPointers(
+    (name, p) => pointers.set(name, p),
+    (e) => onError?.(`projection pointer watch ended, reopening it: ${e instanceof Error ? e.message : String(e)}`),
+  )
 
   const pointer = async (name: string, fresh = false): Promise<ReadModelPointer | undefined> => {
     const known = fresh ? undefined : pointers.get(name)

@@ -1,5 +1,4 @@
-import { jetstreamManager } from '@nats-io/jetstream'
-import { Kvm } from '@nats-io/kv'
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { createActor, fromCallback, fromPromise, type EventObject } from 'xstate'
 import { type FoldInput, type ProjectionActorEvent, projectionMachine, type ProjectionSnapshot, stateOf, type SwitchInput } from '../../../../actors/projections/projectionMachine.js'
@@ -23,6 +22,12 @@ export interface ProjectionRunnerOptions {
   readonly cacheKeys?: number
   /** Called on every change of this instance's state for the projection (for logs). */
   readonly onStateChange?: (status: ProjectionStatus) => void
+  /**
+   * Failures in the background that the projection survives but someone should hear of: a control
+   * watch that ended and is being reopened, an old generation that could not be retired (it is
+   * retired again by the next owner's first start). Default: ignored.
+   */
+  readonly onError?: (message: string) => void
 }
 
 export interface ProjectionRunner {
@@ -56,6 +61,13 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
   /** Last offset published on the topic by any fold here: a rebuild publishes only past it. */
   let publishedThrough = 0
   let firstPrepare = true
+  const reportError = (what: string, err: unknown): void => {
+    try {
+      options.onError?.(`projection "${def.name}": ${what}: ${err instanceof Error ? err.message : String(err)}`)
+    } catch {
+      // a failing reporter changes nothing here
+    }
+  }
 
   const logic = projectionMachine.provide({
     actors: {
@@ -87,7 +99,12 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
         let stop: (() => void) | undefined
         let gone = false
         catalog
-          .watchControl(def.name, (control) => sendBack({ type: 'CONTROL', control } satisfies ProjectionActorEvent))
+          .watchControl(
+            def.name,
+            (control) => sendBack({ type: 'CONTROL', control } satisfies ProjectionActorEvent),
+            // It is opened again by the catalog, and delivers the current control record when it is.
+            (e) => gone || reportError('control watch ended, reopening it', e),
+          )
           .then(
             (s) => (gone ? s() : (stop = s)),
             (e: unknown) => gone || sendBack({ type: 'FAILURE', role: 'active', message: `control watch: ${e instanceof Error ? e.message : String(e)}` } satisfies ProjectionActorEvent),
@@ -102,7 +119,7 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
         const pointer = await catalog.ensurePointer(def.name, def.version)
         // The generation before the active one outlives a switch-over only by `retireAfterMs`, unless its
         // owner died first: a new owner retires it.
-        if (firstPrepare && pointer.generation > 1) await retire(pointer.generation - 1)
+        if (firstPrepare && pointer.generation > 1) await retire(pointer.generation - 1).catch((e: unknown) => reportError(`retiring generation ${pointer.generation - 1}`, e))
         firstPrepare = false
         return { pointer, control: await catalog.control(def.name) }
       }),
@@ -150,7 +167,8 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
         const timer = setTimeout(() => {
           timers.delete(timer)
           retiring.delete(input.from.generation)
-          retire(input.from.generation).catch(() => undefined) // a new owner retires it on its first prepare
+          // On failure the next owner retires it on its first prepare.
+          retire(input.from.generation).catch((e: unknown) => reportError(`retiring generation ${input.from.generation}`, e))
         }, retireAfterMs)
         timers.add(timer)
         return input.to
@@ -158,10 +176,14 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
     },
   })
 
+  /** Deletes a generation's consumer and bucket; one already gone is fine, any other failure rejects. */
   const retire = async (generation: number): Promise<void> => {
     const jsm = await jetstreamManager(nc)
-    await jsm.consumers.delete(LOG_STREAM, durableName(def.name, generation)).catch(() => undefined)
-    await new Kvm(nc).open(bucketName(def.name, generation)).then((kv) => kv.destroy()).catch(() => undefined)
+    const unlessGone = (code: number) => (e: unknown) => {
+      if (!(e instanceof JetStreamApiError && e.code === code)) throw e
+    }
+    await jsm.consumers.delete(LOG_STREAM, durableName(def.name, generation)).then(() => undefined, unlessGone(JetStreamApiCodes.ConsumerNotFound))
+    await jsm.streams.delete(`KV_${bucketName(def.name, generation)}`).then(() => undefined, unlessGone(JetStreamApiCodes.StreamNotFound))
   }
 
   /** A rebuild resumes where a dead owner left it, but one asked for anew starts from an empty bucket. */
@@ -238,7 +260,7 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
       await Promise.all(folds)
       for (const t of timers) clearTimeout(t)
       // A switch-over done here retires its old generation now rather than never.
-      await Promise.all([...retiring].map((g) => retire(g)))
+      await Promise.all([...retiring].map((g) => retire(g).catch((e: unknown) => reportError(`retiring generation ${g}`, e))))
       const held = lease.isHeld()
       await lease.release()
       if (held) await reporting.then(() => catalog.putStatus(statusOf(actor.getSnapshot()))).catch(() => undefined)

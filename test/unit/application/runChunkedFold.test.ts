@@ -1,0 +1,281 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { createInMemoryReadModelStore } from '../../../src/adapters/memory/inMemoryReadModelStore.js'
+import type { CommitFeed, FeedMessage } from '../../../src/application/projections/ports.js'
+import { type FoldListener, runChunkedFold } from '../../../src/application/projections/runChunkedFold.js'
+import { foldAll, type ProjectedEvent, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
+import type { Commit } from '../../../src/domain/streams/event.js'
+import { type Consumer, faultyStore, type Faults, MemoryLog, memoryFeed, rng, topicLog } from '../../support/memoryFold.js'
+
+type Positions = readonly string[]
+
+/**
+ * The state is the list of the positions folded into the key, in order: a repeated, lost or
+ * reordered event shows in it. Events of type `skip` are filtered out, a null key is skipped, and
+ * a `poison` event throws.
+ */
+const def: ProjectionDefinition<Positions> = {
+  name: 'positions',
+  version: 1,
+  filter: { types: ['a', 'b', 'poison'] },
+  key: (e) => ((e.payload as { key: string | null }).key ?? undefined),
+  initialState: [],
+  fold: (s, e) => {
+    if (e.type === 'poison') throw new Error('poison event')
+    return [...s, `${e.offset}:${(e.payload as { index: number }).index}`]
+  },
+}
+
+interface GenEvent {
+  readonly type: 'a' | 'b' | 'skip'
+  readonly key: string | null
+}
+interface GenCommit {
+  readonly tenant: string
+  readonly events: readonly GenEvent[]
+}
+
+const genCommit: fc.Arbitrary<GenCommit> = fc.record({
+  tenant: fc.constantFrom('t1', 't2'),
+  events: fc.array(
+    fc.record({ type: fc.constantFrom<GenEvent['type']>('a', 'a', 'b', 'skip'), key: fc.option(fc.constantFrom('k0', 'k1', 'k2', 'k3', 'k.4', 'k5', 'k6', 'k7'), { freq: 6 }) }),
+    { minLength: 1, maxLength: 4 },
+  ),
+})
+
+/** A fresh decoded commit each time it is delivered (the fold annotates events in place). */
+const commitAt = (c: GenCommit, offset: number, poisonAt?: number) => (): Commit =>
+  ({
+    commitId: `c-${offset}`,
+    tenant: c.tenant,
+    stream: `s-${offset % 5}`,
+    events: c.events.map((e, index) => ({
+      id: `e-${offset}-${index}`,
+      type: offset === poisonAt && index === 0 ? 'poison' : e.type,
+      version: index + 1,
+      timestamp: new Date(0),
+      payload: { key: offset === poisonAt && index === 0 ? 'k0' : e.key, index },
+    })),
+  }) as unknown as Commit
+
+const eventsOf = (commits: readonly GenCommit[], upTo = Infinity): ProjectedEvent[] =>
+  commits.flatMap((c, i) =>
+    i + 1 >= upTo ? [] : c.events.map((e, index) => ({ id: `e-${i + 1}-${index}`, type: e.type, version: index + 1, timestamp: new Date(0), payload: { key: e.key, index }, tenant: c.tenant, stream: `s-${(i + 1) % 5}`, offset: i + 1 }) as unknown as ProjectedEvent),
+  )
+
+/** The last position of every key in the log (what each entry's offset/index must be). */
+const lastPositions = (events: readonly ProjectedEvent[]): Map<string, { offset: number; index: number }> => {
+  const out = new Map<string, { offset: number; index: number }>()
+  for (const e of events) {
+    const key = def.key(e)
+    if (key === undefined || e.type === 'skip') continue
+    out.set(`${e.tenant}.${key}`, { offset: e.offset, index: (e.payload as { index: number }).index })
+  }
+  return out
+}
+
+interface Scenario {
+  readonly commits: readonly GenCommit[]
+  /** How many commits are in the log before the folds start; the rest arrive while they run. */
+  readonly preloaded: number
+  readonly chunk: number
+  readonly cacheKeys: number
+  readonly faults: Faults
+  readonly ackFails: number
+  /** A second writer: another fold of the same projection into the same store (a stale owner). */
+  readonly rival: boolean
+  readonly seed: number
+}
+
+const scenario: fc.Arbitrary<Scenario> = fc
+  .record({
+    commits: fc.array(genCommit, { minLength: 0, maxLength: Number(process.env.FOLD_COMMITS ?? 60) }),
+    preloaded: fc.nat(),
+    chunk: fc.integer({ min: 1, max: 12 }),
+    cacheKeys: fc.integer({ min: 0, max: 12 }),
+    faults: fc.record({ lost: fc.constantFrom(0, 0.02, 0.1), lostReply: fc.constantFrom(0, 0.02, 0.1), intrude: fc.constantFrom(0, 0, 0.03, 0.15) }),
+    ackFails: fc.constantFrom(0, 0, 0.05),
+    rival: fc.boolean(),
+    seed: fc.integer(),
+  })
+  .map((s) => ({ ...s, preloaded: s.commits.length === 0 ? 0 : s.preloaded % (s.commits.length + 1) }))
+
+/**
+ * Runs one fold (and restarts it after each failure, as the runner does) until its consumer has
+ * acked the whole closed log. Faults stop after a number of attempts, so it always gets there.
+ */
+const foldToEnd = async (
+  log: MemoryLog,
+  consumer: Consumer,
+  store: Parameters<typeof runChunkedFold<Positions>>[1],
+  s: Scenario,
+  random: () => number,
+  attempt: { n: number },
+  topic: ReturnType<typeof topicLog>,
+  checkpoints: number[],
+  onAck: (offset: number) => void,
+): Promise<{ poison?: number; failures: string[] }> => {
+  const failures: string[] = []
+  for (;;) {
+    let failed = false
+    let poison: number | undefined
+    const listener: FoldListener = {
+      progress: (p) => checkpoints.push(p.checkpoint),
+      poison: (p) => (poison = p.offset),
+      failure: (m) => {
+        failed = true
+        failures.push(m)
+      },
+    }
+    const fold = runChunkedFold(def, store, memoryFeed(log, consumer, random, attempt.n < 8 ? s.ackFails : 0, onAck), topic, { chunk: s.chunk, cacheKeys: s.cacheKeys }, listener)
+    await fold.done
+    attempt.n++
+    if (poison !== undefined) return { poison, failures }
+    if (!failed) {
+      expect(consumer.ackFloor).toBe(log.commits.length)
+      return { failures }
+    }
+    if (attempt.n > 200) throw new Error(`no progress after 200 attempts: ${failures.slice(-3).join('; ')}`)
+  }
+}
+
+const run = async (s: Scenario, poisonAt?: number) => {
+  const random = rng(s.seed)
+  const log = new MemoryLog()
+  s.commits.forEach((c, i) => i < s.preloaded && log.append(commitAt(c, i + 1, poisonAt)))
+  const inner = createInMemoryReadModelStore<Positions>()
+  const intrusions = new Map<string, number>()
+  const attempt = { n: 0 }
+  const store = faultyStore(inner, random, () => (attempt.n < 8 ? s.faults : {}), intrusions)
+  const topic = topicLog()
+  const checkpoints: number[] = []
+  const rivalCheckpoints: number[] = []
+  const grow = (async () => {
+    for (let i = s.preloaded; i < s.commits.length; i++) {
+      await new Promise((r) => setImmediate(r))
+      log.append(commitAt(s.commits[i] as GenCommit, i + 1, poisonAt))
+    }
+    log.close()
+  })()
+  // The checkpoint rule: a commit is acked only once every key it changed is written (an entry at
+  // or past its position; past it when another fold got further).
+  const ackViolations: string[] = []
+  const onAck = (offset: number) => {
+    const entries = inner.entries()
+    for (const [k, p] of lastPositions(eventsOf(s.commits.slice(0, offset), poisonAt))) {
+      const e = entries.get(k)
+      if (e === undefined || e.offset < p.offset || (e.offset === p.offset && e.index < p.index)) ackViolations.push(`ack of ${offset} before ${k} reached ${p.offset}:${p.index}`)
+    }
+  }
+  const rivalAttempt = { n: 0 }
+  const [main] = await Promise.all([
+    foldToEnd(log, { ackFloor: 0 }, store, s, random, attempt, topic, checkpoints, onAck),
+    s.rival ? foldToEnd(log, { ackFloor: 0 }, store, s, random, rivalAttempt, topicLog(), rivalCheckpoints, onAck) : undefined,
+    grow,
+  ])
+  expect(ackViolations).toEqual([])
+  return { inner, intrusions, topic, checkpoints, main, attempts: attempt.n }
+}
+
+/** The read model without the other writer's marks, and the marks counted per key. */
+const unmarked = (entries: ReadonlyMap<string, { state: Positions }>) =>
+  new Map([...entries].map(([k, e]) => [k, e.state.filter((p) => p !== 'X')]))
+const marks = (entries: ReadonlyMap<string, { state: Positions }>) =>
+  new Map([...entries].flatMap(([k, e]) => (e.state.includes('X') ? [[k, e.state.filter((p) => p === 'X').length] as const] : [])))
+
+describe('runChunkedFold: the same read model as foldAll, whatever the chunks, cache, faults and other writers', () => {
+  it('every key holds exactly its events in log order, its entry the position of its last one, and no write of another writer is lost', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        const { inner, intrusions, checkpoints } = await run(s)
+        const events = eventsOf(s.commits)
+        const entries = inner.entries()
+        expect(unmarked(entries)).toEqual(foldAll(def, events))
+        // Each mark another writer put is still there: no write fenced it off unseen.
+        expect(marks(entries)).toEqual(intrusions)
+        const last = lastPositions(events)
+        for (const [k, e] of entries) expect({ offset: e.offset, index: e.index }).toEqual(last.get(k))
+        // The checkpoint never moves back within one fold, and ends at the end of the log.
+        if (s.commits.length > 0) expect(checkpoints[checkpoints.length - 1]).toBe(s.commits.length)
+      }),
+      { numRuns: Number(process.env.FOLD_RUNS ?? 300) },
+    )
+  }, 60_000)
+
+  it('without faults or other writers, every change is published once, in log order per key, with its offset', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s0) => {
+        const s = { ...s0, faults: {}, ackFails: 0, rival: false }
+        const { topic, attempts } = await run(s)
+        expect(attempts).toBe(1)
+        // One update per commit and key it changed (in the order the commit first changed them), with the state after that commit.
+        const expected: { key: string; state: Positions; offset: number }[] = []
+        const running = new Map<string, Positions>()
+        const events = eventsOf(s.commits)
+        for (let offset = 1; offset <= s.commits.length; offset++) {
+          const mine = new Map<string, Positions>()
+          for (const e of events.filter((x) => x.offset === offset)) {
+            const key = def.key(e)
+            if (key === undefined || e.type === 'skip') continue
+            const k = `${e.tenant}.${key}`
+            mine.set(k, def.fold(mine.get(k) ?? running.get(k) ?? [], e))
+          }
+          for (const [key, state] of mine) {
+            running.set(key, state)
+            expected.push({ key, state, offset })
+          }
+        }
+        expect(topic.updates.map((u) => ({ key: `${u.tenant}.${u.key}`, state: u.state, offset: u.offset }))).toEqual(expected)
+      }),
+      { numRuns: 150 },
+    )
+  }, 60_000)
+
+  it('a poison event parks the fold: everything before its commit is written and acked, nothing of it', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, fc.nat(), async (s0, at) => {
+        if (s0.commits.length === 0) return
+        const s = { ...s0, faults: {}, ackFails: 0, rival: false }
+        const poisonAt = 1 + (at % s.commits.length)
+        const { inner, main, checkpoints } = await run(s, poisonAt)
+        expect(main.poison).toBe(poisonAt)
+        expect(unmarked(inner.entries())).toEqual(foldAll(def, eventsOf(s.commits, poisonAt)))
+        expect(Math.max(0, ...checkpoints)).toBe(poisonAt - 1)
+      }),
+      { numRuns: 150 },
+    )
+  }, 60_000)
+
+  // Found by modelling a stale owner on the same durable consumer: JetStream splits the durable's
+  // messages between the two pullers, and with ack policy "all" one owner's ack also acknowledges a
+  // commit the other received but never wrote (fenced off, or crashed). That commit is then never
+  // folded. Only the lease keeps two owners off one durable (`mayWrite` before each chunk); a stale
+  // owner paused between that check and its ack can still do it. Kept as a known gap (see the report /
+  // docs/projections.md); when fixed (e.g. a pinned-client priority group, nats-server >= 2.11), make it `it`.
+  it.fails('KNOWN GAP: two owners pulling from one durable can lose a commit (ack policy all acks what the other got)', async () => {
+    const n = 4
+    const shared = { ackFloor: 0, next: 1 }
+    const splitFeed = (): CommitFeed => {
+      let stopped = false
+      return {
+        messages: {
+          async *[Symbol.asyncIterator](): AsyncGenerator<FeedMessage> {
+            while (!stopped && shared.next <= n) {
+              const offset = shared.next++
+              yield { offset, pending: n - offset, commit: commitAt({ tenant: 't1', events: [{ type: 'a', key: 'k0' }] }, offset), ack: async () => void (shared.ackFloor = Math.max(shared.ackFloor, offset)) }
+              await new Promise((r) => setImmediate(r))
+            }
+          },
+        },
+        stop: () => void (stopped = true),
+      }
+    }
+    const store = createInMemoryReadModelStore<Positions>()
+    const quiet = { progress: () => undefined, poison: () => undefined, failure: () => undefined }
+    await Promise.all([runChunkedFold(def, store, splitFeed(), topicLog(), { chunk: 1 }, quiet).done, runChunkedFold(def, store, splitFeed(), topicLog(), { chunk: 1 }, quiet).done])
+    // The survivor restarts from the ack floor, as a recreated consumer would.
+    shared.next = shared.ackFloor + 1
+    await runChunkedFold(def, store, splitFeed(), topicLog(), { chunk: 1 }, quiet).done
+    expect(store.entries().get('t1.k0')?.state).toEqual(['1:0', '2:0', '3:0', '4:0'])
+  })
+})
