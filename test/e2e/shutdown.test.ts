@@ -97,7 +97,9 @@ describe('shutdown under load (the processor as `npm run start:dev` runs it, wit
     try {
       p.proc.kill('SIGTERM')
       const code = await p.exited()
-      expect(p.output()).toMatch(/did not finish within 500 ms of the signal/)
+      // Which step runs late depends on how many requests were still in flight at the freeze; the
+      // connection drain always does (it needs the frozen server).
+      expect(p.output()).toMatch(/did not finish within \d+ ms of the signal/)
       expect(p.output()).toMatch(/allsource stopped/)
       expect(code).toBe(1)
     } finally {
