@@ -51,7 +51,9 @@ const startConfig = async (jsm: JetStreamManager, from: StartAt): Promise<E.Eith
   if (from === 'end') return E.right({ deliver_policy: DeliverPolicy.New })
   if ('time' in from) {
     const t = from.time instanceof Date ? from.time.getTime() : Number.NaN
-    if (Number.isNaN(t)) return E.left(badRequest('time must be a valid date', { time: String(from.time) }))
+    // JetStream reads the start time as RFC 3339, which has four-digit years only.
+    const year = Number.isNaN(t) ? Number.NaN : new Date(t).getUTCFullYear()
+    if (Number.isNaN(t) || year < 0 || year > 9999) return E.left(badRequest('time must be a valid date between the years 0000 and 9999', { time: Number.isNaN(t) ? String(from.time) : new Date(t).toISOString() }))
     return E.right({ deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(t).toISOString() })
   }
   if (!('offset' in from)) return E.left(badRequest('start must be "start", "end", { offset } or { time }'))
