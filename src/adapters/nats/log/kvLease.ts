@@ -1,7 +1,8 @@
 import type { KV, KvEntry } from '@nats-io/kv'
+import { abortableSleep } from '../../system/abortableSleep.js'
 
 const json = (e: KvEntry | null): unknown => (e === null || e.operation !== 'PUT' ? undefined : e.json())
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 /**
  * A lease in a KV entry: at most one instance holds it (a projection's fold, durable ingest). The
@@ -20,6 +21,8 @@ export class KvLease {
     private readonly key: string,
     private readonly owner: string,
     private readonly ttlMs: number,
+    /** Told of each NATS failure while waiting for the lease (the wait goes on). */
+    private readonly onError: (message: string) => void = () => undefined,
   ) {}
 
   /** Whether this instance held the lease at its last renewal. */
@@ -27,11 +30,22 @@ export class KvLease {
     return this.held
   }
 
-  /** Resolves once the lease is ours; polls until then. Rejects only when `signal` aborts. */
+  /**
+   * Resolves once the lease is ours; polls until then. Rejects only when `signal` aborts: a NATS
+   * failure (disconnected, timeout, no JetStream yet after a restart) is reported to `onError` and
+   * the poll goes on.
+   */
   async acquire(signal: AbortSignal): Promise<void> {
     let watched: { revision: number; since: number } | undefined
     while (!signal.aborted) {
-      const e = await this.kv.get(this.key)
+      let e: KvEntry | null
+      try {
+        e = await this.kv.get(this.key)
+      } catch (err) {
+        this.onError(`lease ${this.key}: ${message(err)}; retrying`)
+        await abortableSleep(this.pollMs, signal)
+        continue
+      }
       const v = json(e) as { owner?: string; released?: boolean; ttlMs?: number } | undefined
       const now = performance.now()
       if (e !== null && (watched === undefined || watched.revision !== e.revision)) watched = { revision: e.revision, since: now }
@@ -47,9 +61,13 @@ export class KvLease {
           // someone else got it first
         }
       }
-      await sleep(Math.max(50, Math.min(this.ttlMs / 4, 1_000)))
+      await abortableSleep(this.pollMs, signal)
     }
     throw new Error('stopped')
+  }
+
+  private get pollMs(): number {
+    return Math.max(50, Math.min(this.ttlMs / 4, 1_000))
   }
 
   /** Renews the lease; false (and no longer held) if someone else took it. */

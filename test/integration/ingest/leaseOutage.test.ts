@@ -1,0 +1,41 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { Kvm } from '@nats-io/kv'
+import { pack } from 'msgpackr'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ensureIngestStreams } from '../../../src/adapters/nats/ingest/ingestStreams.js'
+import { LEASE_BUCKET } from '../../../src/adapters/nats/ingest/leasedIngest.js'
+import { openProjectionCatalog } from '../../../src/adapters/nats/projections/projectionControl.js'
+import { eventCounter } from '../../../src/domain/projections/builtins.js'
+import type { ProjectionDefinition } from '../../../src/domain/projections/projection.js'
+import { createAllSource } from '../../../src/main/allSource.js'
+import { waitFor } from '../../support/projections.js'
+import { type RestartableServer, startRestartableServer } from '../../support/restartableServer.js'
+
+describe('leases survive NATS errors', () => {
+  let srv: RestartableServer | undefined
+  afterAll(async () => srv?.close())
+
+  it('nats-server restarts while ingest and a projection wait for leases another owner holds: both take over after the restart and the expiry', async () => {
+    srv = await startRestartableServer()
+    const { nc } = srv
+    await ensureIngestStreams(await jetstreamManager(nc))
+    await jetstream(nc).publish('allsource.ingest.acme.lease-1', pack({ type: 'e', payload: 1 }))
+    // Another owner holds both leases; it has gone silent, so each expires 4 s after a waiter first sees it.
+    const held = JSON.stringify({ owner: 'other', ttlMs: 4_000 })
+    await (await new Kvm(nc).create(LEASE_BUCKET, { history: 1 })).put('ingest', held)
+    await (await openProjectionCatalog(nc)).kv.put(`${eventCounter.name}.lease`, held)
+
+    const warnings: string[] = []
+    const app = await createAllSource({ nc, projectionOptions: { leaseTtlMs: 500, owner: 'me' }, warn: (m) => warnings.push(m) })
+    const ingest = await app.startIngest({ lease: { owner: 'me', ttlMs: 500 } })
+    const [projection] = await app.startProjections([eventCounter] as ProjectionDefinition<unknown>[])
+    expect(ingest.active).toBe(false)
+    expect(projection?.status().state).toBe('standby')
+
+    await srv.restart(1_500)
+    await waitFor(() => ingest.active && ingest.appended === 1, 30_000, 'ingest to take over and append')
+    await projection?.until((s) => s.state === 'live' && s.checkpoint >= 1, 30_000)
+    expect(warnings.some((w) => /lease ingest/.test(w))).toBe(true)
+    await app.close()
+  }, 60_000)
+})
