@@ -124,4 +124,20 @@ describe('ingest: poison messages, JSON without Content-Type, dead-letter log, r
     await app.close()
     await nc.close()
   })
+
+  it('asks for ingest messages in pulls bounded by bytes (8 MiB), not only by count', async () => {
+    const nc = await connect({ servers: server().url })
+    const spy = await connect({ servers: server().url })
+    const pulls: { batch?: number; max_bytes?: number }[] = []
+    const sub = spy.subscribe('$JS.API.CONSUMER.MSG.NEXT.ALLSOURCE_INGEST.>', { callback: (_e, m) => pulls.push(m.json()) })
+    await spy.flush()
+    const app = await createAllSource({ nc })
+    await app.startIngest({ lease: false })
+    await waitFor(() => pulls.length > 0, 10_000, 'a pull request')
+    expect(pulls[0]?.max_bytes).toBe(8 * 2 ** 20)
+    expect(pulls[0]?.batch).toBeLessThanOrEqual(100)
+    sub.unsubscribe()
+    await app.close()
+    await Promise.all([nc.close(), spy.close()])
+  })
 })
