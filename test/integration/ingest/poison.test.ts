@@ -129,7 +129,7 @@ describe('ingest: poison messages, JSON without Content-Type, dead-letter log, r
     const nc = await connect({ servers: server().url })
     const spy = await connect({ servers: server().url })
     const pulls: { batch?: number; max_bytes?: number }[] = []
-    const sub = spy.subscribe('$JS.API.CONSUMER.MSG.NEXT.ALLSOURCE_INGEST.>', { callback: (_e, m) => pulls.push(m.json()) })
+    const sub = spy.subscribe('$JS.API.CONSUMER.MSG.NEXT.ALLSOURCE_INGEST.>', { callback: (_e, m) => { pulls.push(m.json()) } })
     await spy.flush()
     const app = await createAllSource({ nc })
     await app.startIngest({ lease: false })
