@@ -12,11 +12,14 @@ import { waitFor } from '../../support/projections.js'
 import { type RestartableServer, startRestartableServer } from '../../support/restartableServer.js'
 
 describe('leases survive NATS errors', () => {
-  let srv: RestartableServer | undefined
-  afterAll(async () => srv?.close())
+  const servers: RestartableServer[] = []
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()))
+  })
 
   it('nats-server restarts while ingest and a projection wait for leases another owner holds: both take over after the restart and the expiry', async () => {
-    srv = await startRestartableServer()
+    const srv = await startRestartableServer()
+    servers.push(srv)
     const { nc } = srv
     await ensureIngestStreams(await jetstreamManager(nc))
     await jetstream(nc).publish('allsource.ingest.acme.lease-1', pack({ type: 'e', payload: 1 }))
@@ -35,6 +38,34 @@ describe('leases survive NATS errors', () => {
     await waitFor(() => ingest.active && ingest.appended === 1, 30_000, 'ingest to take over and append')
     await projection?.until((s) => s.state === 'live' && s.checkpoint >= 1, 30_000)
     // (Failed polls during the outage are logged as `ingest lease ingest: …; retrying`.)
+    await app.close()
+  }, 60_000)
+
+  it('nats-server restarts while ingest and a projection hold their leases: a failed renewal is retried, and neither lets go', async () => {
+    const srv = await startRestartableServer()
+    servers.push(srv)
+    const { nc } = srv
+    const states: string[] = []
+    // Renewals every 2 s: the 2.1 s outage catches at least one; the 6 s lease outlives the outage.
+    const app = await createAllSource({ nc, projectionOptions: { leaseTtlMs: 6_000, owner: 'me', onStateChange: (s) => states.push(s.state) }, warn: () => undefined })
+    const changes: boolean[] = []
+    const ingest = await app.startIngest({ lease: { owner: 'me', ttlMs: 6_000, onChange: (a) => changes.push(a) } })
+    const [projection] = await app.startProjections([eventCounter] as ProjectionDefinition<unknown>[])
+    await projection?.until((s) => s.state === 'live', 30_000)
+    expect(changes).toEqual([true])
+
+    const before = states.length
+    await srv.restart(2_100)
+    // Published once JetStream answers again (msgID: a retry after a lost ack lands once).
+    await waitFor(
+      () => jetstream(nc).publish('allsource.ingest.acme.held-1', pack({ type: 'e', payload: 1 }), { msgID: 'held-1', timeout: 1_000 }).then(() => true, () => false),
+      30_000,
+      'JetStream after the restart',
+    )
+    await waitFor(() => ingest.appended === 1, 30_000, 'ingest to append')
+    await projection?.until((s) => s.state === 'live' && s.checkpoint >= 1, 30_000)
+    expect(changes).toEqual([true])
+    expect(states.slice(before)).not.toContain('standby')
     await app.close()
   }, 60_000)
 })

@@ -41,10 +41,17 @@ export const startLeasedIngest = async (nc: NatsConnection, start: () => Promise
   let settled: () => void = () => undefined
   const firstAttempt = new Promise<void>((resolve) => (settled = resolve))
 
+  /** Renews the lease until it is lost or stop() is called; a NATS failure is retried until the lease would have expired. */
   const hold = async (): Promise<void> => {
     while (!stopping.signal.aborted) {
       await sleep(lease.renewEveryMs, stopping.signal)
-      if (stopping.signal.aborted || !(await lease.renew())) return
+      if (stopping.signal.aborted) return
+      try {
+        if (!(await lease.renew())) return
+      } catch (e) {
+        o.log?.(`ingest lease: renewal failed: ${e instanceof Error ? e.message : String(e)}; retrying`)
+        if (!lease.isHeld()) return
+      }
     }
   }
 
