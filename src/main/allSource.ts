@@ -104,9 +104,10 @@ export interface AllSource {
    * Starts durable ingest: appends what clients publish to `allsource.ingest.<tenant>.<stream>`,
    * in publish order per stream, exactly once; invalid messages go to the DLQ. By default it runs
    * only while this instance holds the `ingest` lease, so every instance may be started with
-   * ingest on; `lease: false` runs it at once (a single instance).
+   * ingest on; `lease: false` runs it at once (a single instance). `maxAttempts` (default 5):
+   * attempts at a message failing with INTERNAL before it goes to the DLQ.
    */
-  startIngest(options?: { readonly lease?: false | Omit<LeasedIngestOptions, 'log'> }): Promise<IngestProcessor & { readonly active: boolean }>
+  startIngest(options?: { readonly lease?: false | Omit<LeasedIngestOptions, 'log'>; readonly maxAttempts?: number }): Promise<IngestProcessor & { readonly active: boolean }>
   /** Queries a tenant's log: `{ id?, stream?, type?, since?, until?, fromOffset?, limit? }`. */
   query(tenant: string, request: Record<string, unknown>): Promise<E.Either<AppendError, QueryPage>>
   /** Keeps the event-id index (`ALLSOURCE_EVENT_IDS`) in step with the log, off the write path. */
@@ -256,6 +257,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
           limits,
           lastCommitId: (tenant, stream) => log.lastCommitId(tenant, stream),
           log: warn,
+          ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
         })
       const ingest =
         options.lease === false

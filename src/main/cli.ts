@@ -19,7 +19,7 @@ const USAGE = `usage: npm run cli -- <command>   (connects to NATS_URL, default 
   snapshot <tenant> <stream>                      (module streams; modules from src/main/modules.ts)
   state <tenant> <stream> --version N | --time <ISO time>
   dlq list [--tenant T] [--limit N]
-  dlq redrive <id>
+  dlq redrive <id> [--content-type application/json]   (re-sends the body, with a corrected Content-Type if given)
   sub create <tenant> <name> [--stream S] [--from start|end|<offset>|<ISO time>]
   sub position <tenant> <name>
   sub reset <tenant> <name> --to <offset>|<ISO time>
@@ -110,8 +110,9 @@ const run = async (nc: NatsConnection, argv: string[]): Promise<number> => {
     return 0
   }
   if (cmd === 'dlq' && sub === 'redrive' && args[2] !== undefined) {
+    const contentType = flag(args, '--content-type')
     const id = int(args[2], 'id') as number
-    const r = await redriveDeadLetter(nc, id)
+    const r = await redriveDeadLetter(nc, id, contentType !== undefined ? { contentType } : {})
     if (E.isRight(r)) print(r.right)
     else print({ error: r.left._tag === 'NotFound' ? { code: 'NOT_FOUND', message: r.left.message } : toWireError(r.left) })
     return E.isRight(r) ? 0 : 1

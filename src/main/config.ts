@@ -24,6 +24,8 @@ export interface Config {
   readonly snapshotEvery: number
   /** `ALLSOURCE_INGEST` (default on): run durable ingest while this instance holds the ingest lease. */
   readonly ingest: boolean
+  /** `ALLSOURCE_INGEST_MAX_ATTEMPTS` (default 5): attempts at an ingest message failing with INTERNAL before it goes to the DLQ. */
+  readonly ingestMaxAttempts: number
   /** `ALLSOURCE_ID_INDEX` (default on): maintain the event-id index for queries by id. */
   readonly idIndex: boolean
   /** `ALLSOURCE_PROJECTIONS` (default on): run the built-in projections. */
@@ -80,6 +82,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     idleTimeoutMs: int(env, 'ALLSOURCE_IDLE_TIMEOUT_MS', 60_000, 10),
     snapshotEvery: int(env, 'ALLSOURCE_SNAPSHOT_EVERY', 100, 0),
     ingest: env.ALLSOURCE_INGEST !== '0' && env.ALLSOURCE_INGEST !== 'false',
+    ingestMaxAttempts: int(env, 'ALLSOURCE_INGEST_MAX_ATTEMPTS', 5, 1),
     idIndex: env.ALLSOURCE_ID_INDEX !== '0' && env.ALLSOURCE_ID_INDEX !== 'false',
     projections: env.ALLSOURCE_PROJECTIONS !== '0' && env.ALLSOURCE_PROJECTIONS !== 'false',
     leaseMs: int(env, 'ALLSOURCE_LEASE_MS', 10_000, 100),

@@ -45,6 +45,7 @@ const main = async (): Promise<void> => {
   const service = await app.serve()
   if (config.ingest) {
     await app.startIngest({
+      maxAttempts: config.ingestMaxAttempts,
       lease: { owner: config.instance, ttlMs: config.leaseMs, onChange: (active) => log(active ? 'ingest: active (this instance holds the ingest lease)' : 'ingest: standby') },
     })
     log(`ingest of ${config.prefix}.ingest.<tenant>.<stream> on (ALLSOURCE_INGEST; one instance at a time; dead letters in ALLSOURCE_DLQ)`)

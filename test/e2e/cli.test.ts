@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process'
 import { resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
+import { connect, headers } from '@nats-io/transport-node'
 import { pack } from 'msgpackr'
 import { describe, expect, it } from 'vitest'
+import { listDeadLetters } from '../../src/adapters/nats/ingest/deadLetters.js'
 import { ensureIngestStreams } from '../../src/adapters/nats/ingest/ingestStreams.js'
 import { bankAccountModule } from '../../src/domain/examples/bankAccount.js'
 import { createAllSource } from '../../src/main/allSource.js'
@@ -66,6 +67,23 @@ describe('the CLI', () => {
     const again = await cli(url, 'dlq', 'redrive', String(listed[0]!.id))
     expect(again.code).toBe(1)
     expect(JSON.parse(again.out).error.code).toBe('NOT_FOUND')
+
+    // JSON sent as msgpack: dead-lettered; re-driven with the right Content-Type, it is appended.
+    const msgpackHeader = headers()
+    msgpackHeader.set('Content-Type', 'application/msgpack')
+    await jetstream(nc).publish('allsource.ingest.acme.cli-json', '{"type":"j","payload":{"y":2}}', { headers: msgpackHeader })
+    let json: { id: number; ingestSubject: string }[] = []
+    for (let i = 0; i < 100 && json.length === 0; i++) {
+      json = (await listDeadLetters(nc, { tenant: 'acme' })).filter((d) => d.ingestSubject.endsWith('cli-json'))
+      if (json.length === 0) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect((await cli(url, 'dlq', 'redrive', String(json[0]!.id), '--content-type', 'application/json')).code).toBe(0)
+    let redriven = ''
+    for (let i = 0; i < 100 && !redriven.includes('"y":2'); i++) {
+      redriven = (await cli(url, 'read', 'acme', 'cli-json')).out
+      if (!redriven.includes('"y":2')) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(JSON.parse(redriven)).toMatchObject({ events: [{ type: 'j', payload: { y: 2 } }] })
 
     const created = await cli(url, 'sub', 'create', 'acme', 'watcher', '--from', '1')
     expect(created.code).toBe(0)

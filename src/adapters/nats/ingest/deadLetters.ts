@@ -3,6 +3,7 @@ import { headers, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { badRequest, type DomainError } from '../../../domain/streams/errors.js'
 import { defaultIngestNames, type IngestNames } from './ingestStreams.js'
+import { DEAD_LETTER_HEADERS } from './deadLetterHeaders.js'
 
 /** A rejected ingest message, as kept in `ALLSOURCE_DLQ`. */
 export interface DeadLetter {
@@ -13,6 +14,8 @@ export interface DeadLetter {
   readonly ingestSubject: string
   readonly code: string
   readonly error: string
+  /** How many times the processor tried it (1 for a message refused at once). */
+  readonly attempts: number
   readonly at: Date
   /** The message body, unchanged. */
   readonly data: Uint8Array
@@ -20,7 +23,12 @@ export interface DeadLetter {
 
 export type DeadLetterError = DomainError | { readonly _tag: 'NotFound'; readonly message: string }
 
-const ERROR_HEADERS = ['AllSource-Error-Code', 'AllSource-Error', 'AllSource-Ingest-Subject', 'AllSource-Ingest-Sequence']
+/** Where a dead letter was published: its header, or (when it had no room for it) from its DLQ subject. */
+const ingestSubjectOf = (n: IngestNames, dlqSubject: string, header: string | undefined): string => {
+  if (header !== undefined && header !== '') return header
+  const dlq = `${n.prefix}.dlq.`
+  return dlqSubject.startsWith(dlq) ? `${n.prefix}.ingest.${dlqSubject.slice(dlq.length)}` : ''
+}
 
 /** Lists dead letters, oldest first, optionally of one tenant. */
 export const listDeadLetters = async (
@@ -41,9 +49,10 @@ export const listDeadLetters = async (
       out.push({
         id: m.seq,
         subject: m.subject,
-        ingestSubject: m.headers?.get('AllSource-Ingest-Subject') ?? '',
+        ingestSubject: ingestSubjectOf(n, m.subject, m.headers?.get('AllSource-Ingest-Subject')),
         code: m.headers?.get('AllSource-Error-Code') ?? '',
         error: m.headers?.get('AllSource-Error') ?? '',
+        attempts: Number(m.headers?.get('AllSource-Attempts') || 1),
         at: new Date(Math.floor(m.info.timestampNanos / 1e6)),
         data: m.data,
       })
@@ -57,22 +66,30 @@ export const listDeadLetters = async (
 /**
  * Re-drives one dead letter after its cause is fixed: publishes its body and original headers
  * (without the error headers) to the ingest subject it came from, then removes it from the DLQ.
- * A re-driven message that fails again lands in the DLQ again, with a new id.
+ * `contentType` replaces the message's `Content-Type` (for a body sent with a wrong or missing
+ * one, e.g. `application/json`). A re-driven message that fails again lands in the DLQ again,
+ * with a new id.
  */
 export const redriveDeadLetter = async (
   nc: NatsConnection,
   id: number,
-  options: Partial<IngestNames> = {},
+  options: Partial<IngestNames> & { readonly contentType?: string } = {},
 ): Promise<E.Either<DeadLetterError, { readonly ingestSubject: string; readonly ingestSequence: number }>> => {
   const n = { ...defaultIngestNames, ...options }
   if (!Number.isSafeInteger(id) || id < 1) return E.left(badRequest('a dead letter id is a positive integer', { id }))
   const jsm = await jetstreamManager(nc)
   const m = await jsm.streams.getMessage(n.dlq, { seq: id }).catch(() => null)
   if (m === null) return E.left({ _tag: 'NotFound', message: `no dead letter ${id}` })
-  const ingestSubject = m.header.get('AllSource-Ingest-Subject')
+  if (options.contentType !== undefined && (options.contentType.trim() === '' || /[\r\n]/.test(options.contentType))) {
+    return E.left(badRequest('a content type is one line of text, e.g. application/json', { contentType: options.contentType }))
+  }
+  const ingestSubject = ingestSubjectOf(n, m.subject, m.header.get('AllSource-Ingest-Subject'))
   if (ingestSubject === '') return E.left(badRequest(`dead letter ${id} does not say where it was published`))
   const h = headers()
-  for (const [k, vs] of m.header) if (!ERROR_HEADERS.includes(k) && !k.startsWith('Nats-')) for (const v of vs) h.append(k, v)
+  const dropped = new Set(DEAD_LETTER_HEADERS.map((k) => k.toLowerCase()))
+  if (options.contentType !== undefined) dropped.add('content-type')
+  for (const [k, vs] of m.header) if (!dropped.has(k.toLowerCase()) && !k.startsWith('Nats-')) for (const v of vs) h.append(k, v)
+  if (options.contentType !== undefined) h.set('Content-Type', options.contentType.trim())
   const ack = await jetstream(nc).publish(ingestSubject, m.data, { headers: h })
   await jsm.streams.deleteMessage(n.dlq, id)
   return E.right({ ingestSubject, ingestSequence: ack.seq })

@@ -1,13 +1,18 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
-import { headers, type NatsConnection } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { type AppendLimits, defaultAppendLimits, validateAppendRequest } from '../../../domain/streams/appendRequest.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
 import type { Appender } from '../../../application/streams/appender.js'
-import type { AppendError } from '../../../application/streams/errors.js'
+import { type AppendError, internal } from '../../../application/streams/errors.js'
 import { toWireError } from '../service/errorCodes.js'
-import { defaultIngestNames, ensureIngestStreams, type IngestNames } from './ingestStreams.js'
+import { DEFAULT_MAX_PAYLOAD, defaultIngestNames, ensureIngestStreams, type IngestNames } from './ingestStreams.js'
 import { decodeBody } from '../service/wireCodec.js'
+import { mediaTypeOf } from '../../codec/jsonSniff.js'
+import { abortableSleep, backoffMs } from '../../system/abortableSleep.js'
+import { deadLetterHeaders } from './deadLetterHeaders.js'
+import { rateLimitedLog } from './deadLetterLog.js'
+import { RecentSet } from './recentSet.js'
 
 export interface IngestOptions extends IngestNames {
   readonly limits: AppendLimits
@@ -18,7 +23,21 @@ export interface IngestOptions extends IngestNames {
   readonly log: (message: string) => void
   /** The log's duplicate window: a lost ingest ack must be redelivered well inside it (default 2 min). */
   readonly duplicateWindowMs: number
+  /**
+   * Attempts at a message whose append keeps failing with INTERNAL (or whose handling throws a
+   * defect) before it goes to the DLQ (default 5, `ALLSOURCE_INGEST_MAX_ATTEMPTS`). UNAVAILABLE
+   * (NATS down, a timeout) is retried in place for as long as it lasts.
+   */
+  readonly maxAttempts: number
+  /** Streams remembered as checked against their last commitId since start (default 10,000; least recently used forgotten). */
+  readonly maxCheckedStreams: number
+  /** Most bytes one pull asks for (default 8 MiB), so a batch of large messages cannot swamp the connection. */
+  readonly maxPullBytes: number
 }
+
+/** Errors that come from a bug or a body the code could not cope with, not from NATS. */
+const isDefect = (e: unknown): boolean =>
+  e instanceof RangeError || e instanceof TypeError || e instanceof SyntaxError || e instanceof ReferenceError
 
 export interface IngestProcessor {
   /** Messages appended (or found already appended) and acked since start. */
@@ -28,7 +47,7 @@ export interface IngestProcessor {
   stop(): Promise<void>
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 /**
  * Appends what clients publish to `allsource.ingest.<tenant>.<stream>`, in publish order per
@@ -43,19 +62,32 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  *   compared with the stream's last commitId, which covers a crash between log ack and ingest ack
  *   outside the window.
  * - Invalid messages go to `allsource.dlq.<tenant>.<stream>` unchanged, with
- *   `AllSource-Error-Code` and `AllSource-Error`, and are then acked.
+ *   `AllSource-Error-Code`, `AllSource-Error` and `AllSource-Attempts`, and are then acked; so do
+ *   poison messages (INTERNAL, or a defect, `maxAttempts` times). Each is logged (rate-limited).
+ *   A body without Content-Type that starts with `{` is read as JSON (see jsonSniff).
  */
 export const startIngestProcessor = async (
   nc: NatsConnection,
   appender: Appender,
   options: Partial<IngestOptions> & Pick<IngestOptions, 'lastCommitId'>,
 ): Promise<IngestProcessor> => {
-  const o = { ...defaultIngestNames, limits: defaultAppendLimits, maxAckPending: 10_000, log: () => undefined, duplicateWindowMs: 120_000, ...options }
+  const o = {
+    ...defaultIngestNames,
+    limits: defaultAppendLimits,
+    maxAckPending: 10_000,
+    log: () => undefined,
+    duplicateWindowMs: 120_000,
+    maxAttempts: 5,
+    maxCheckedStreams: 10_000,
+    maxPullBytes: 8 * 2 ** 20,
+    ...options,
+  }
+  const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD
   // Acks are plain publishes (no round trip). One lost with a connection comes back after ack_wait;
   // keeping ack_wait at most half the duplicate window lets the log's dedupe absorb that redelivery.
   const ackWaitMs = Math.max(1_000, Math.min(60_000, Math.floor(o.duplicateWindowMs / 2)))
   const jsm = await jetstreamManager(nc)
-  await ensureIngestStreams(jsm, o)
+  await ensureIngestStreams(jsm, o, 1, maxPayload)
   await jsm.consumers.delete(o.ingest, o.consumer).catch(() => undefined)
   await jsm.consumers.add(o.ingest, {
     durable_name: o.consumer,
@@ -67,35 +99,39 @@ export const startIngestProcessor = async (
   })
   const js = jetstream(nc)
   const consumer = await js.consumers.get(o.ingest, o.consumer)
-  const messages = await consumer.consume({ max_messages: Math.min(1_000, o.maxAckPending) })
+  // Bounded by bytes: 1,000 messages of up to max_payload each could exceed what the server lets
+  // pile up for one connection, and it would cut the processor off as a slow consumer. (nats.js
+  // takes either a byte or a message cap per pull; with bytes it asks for up to 100 messages.)
+  const messages = await consumer.consume({ max_bytes: Math.max(o.maxPullBytes, maxPayload) })
+  const dlqLog = rateLimitedLog(o.log, 'dead letters')
 
   const queues = new Map<string, JsMsg[]>()
-  const checked = new Set<string>()
+  const checked = new RecentSet(o.maxCheckedStreams)
   let active = 0
   let stopping = false
+  const stopSignal = new AbortController()
   let idle: (() => void) | undefined
   const stats = { appended: 0, deadLettered: 0 }
   const skip = o.prefix.length + '.ingest.'.length
 
-  const deadLetter = async (m: JsMsg, e: AppendError): Promise<void> => {
+  const deadLetter = async (m: JsMsg, e: AppendError, attempts = 1): Promise<void> => {
     const wire = toWireError(e)
-    const h = headers()
-    for (const [k, vs] of m.headers ?? []) for (const v of vs) h.append(k, v)
-    h.set('AllSource-Error-Code', wire.code)
-    h.set('AllSource-Error', wire.message.replace(/[\r\n]+/g, ' '))
-    h.set('AllSource-Ingest-Subject', m.subject)
-    h.set('AllSource-Ingest-Sequence', String(m.seq))
     // The msgID makes a retried dead-lettering (its ingest ack was lost) land once.
-    await js.publish(`${o.prefix}.dlq.${m.subject.slice(skip)}`, m.data, { headers: h, msgID: `dlq-${m.seq}` })
+    const msgID = `dlq-${m.seq}`
+    // Headers and body must fit in max_payload: the body is kept whole, the headers give way.
+    const h = deadLetterHeaders(m.headers, { code: wire.code, error: wire.message, ingestSubject: m.subject, ingestSequence: m.seq, attempts }, maxPayload - m.data.length - 64, [['Nats-Msg-Id', msgID]])
+    const ack = await js.publish(`${o.prefix}.dlq.${m.subject.slice(skip)}`, m.data, { headers: h, msgID })
     await m.ackAck()
     stats.deadLettered++
+    dlqLog(`ingest ${m.subject} #${m.seq} dead-lettered as ${o.dlq} #${ack.seq} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${wire.code} ${wire.message}`)
   }
 
-  const handle = async (m: JsMsg): Promise<void> => {
+  const handle = async (m: JsMsg, failures: number): Promise<void> => {
     const tokens = m.subject.slice(skip).split('.')
     if (tokens.length !== 2) return deadLetter(m, invalidId('stream', 'an ingest subject is allsource.ingest.<tenant>.<stream>'))
     const [tenant, stream] = tokens as [string, string]
-    const format = m.headers?.get('Content-Type') === 'application/json' ? 'json' : 'msgpack'
+    // No Content-Type and a body starting with `{`: JSON (it cannot be a msgpack request).
+    const format = mediaTypeOf(m.headers?.get('Content-Type') || undefined, m.data)
     const body = decodeBody(format, m.data)
     if (!body.ok) return deadLetter(m, badRequest(body.message))
     const value = body.value
@@ -113,36 +149,48 @@ export const startIngestProcessor = async (
       }
       checked.add(m.subject)
     }
-    for (let attempt = 0; ; attempt++) {
+    // `failures`: earlier attempts at this message that threw a defect (see drain).
+    for (let attempt = 0, internals = failures; ; attempt++) {
       const r = await appender.append(command.right)
       if (E.isRight(r)) {
         m.ack()
         stats.appended++
         return
       }
-      if (r.left._tag !== 'Unavailable' && r.left._tag !== 'Internal') return deadLetter(m, r.left)
+      if (r.left._tag !== 'Unavailable' && r.left._tag !== 'Internal') return deadLetter(m, r.left, internals + 1)
+      // INTERNAL again and again: a poison message; it must not hold up its stream for ever.
+      if (r.left._tag === 'Internal' && ++internals >= o.maxAttempts) return deadLetter(m, r.left, internals)
       // Transient: keep this stream's place in line and try again; tell JetStream we are on it.
       o.log(`ingest ${m.subject} #${m.seq}: ${r.left.message}; retrying`)
       m.working()
       if (stopping) return
-      await sleep(Math.min(5_000, 100 * 2 ** attempt))
+      await abortableSleep(backoffMs(attempt), stopSignal.signal)
+      if (stopping) return
     }
   }
 
   const drain = async (subject: string, queue: JsMsg[]): Promise<void> => {
     active++
     try {
-      for (let failures = 0; queue.length > 0 && !stopping; ) {
+      let lastDefect = ''
+      for (let failures = 0, defects = 0; queue.length > 0 && !stopping; ) {
         const m = queue[0] as JsMsg
         try {
-          await handle(m)
+          if (defects >= o.maxAttempts) await deadLetter(m, internal(`ingest failed ${defects} times: ${lastDefect}`), defects)
+          else await handle(m, defects)
           queue.shift()
           failures = 0
+          defects = 0
         } catch (e) {
           // Connection trouble (a DLQ publish or an ack that did not go through): try the same
-          // message again rather than let a later one of this stream overtake it.
-          o.log(`ingest ${subject} #${m.seq}: ${e instanceof Error ? e.message : String(e)}; retrying`)
-          await sleep(Math.min(5_000, 100 * 2 ** failures++))
+          // message again rather than let a later one of this stream overtake it. A defect (a
+          // body the code cannot cope with) counts as an attempt; after maxAttempts it goes to the DLQ.
+          if (isDefect(e)) {
+            defects++
+            lastDefect = messageOf(e)
+          }
+          o.log(`ingest ${subject} #${m.seq}: ${messageOf(e)}; retrying`)
+          await abortableSleep(backoffMs(failures++), stopSignal.signal)
         }
       }
     } finally {
@@ -158,7 +206,7 @@ export const startIngestProcessor = async (
       else {
         const q = [m]
         queues.set(m.subject, q)
-        drain(m.subject, q).catch((e: unknown) => o.log(`ingest ${m.subject}: ${e instanceof Error ? e.message : String(e)}`))
+        drain(m.subject, q).catch((e: unknown) => o.log(`ingest ${m.subject}: ${messageOf(e)}`))
       }
     }
   })()
@@ -172,9 +220,11 @@ export const startIngestProcessor = async (
     },
     async stop() {
       stopping = true
+      stopSignal.abort()
       messages.stop()
       await loop.catch(() => undefined)
       if (active > 0) await new Promise<void>((resolve) => (idle = resolve))
+      dlqLog.flush()
     },
   }
 }

@@ -15,9 +15,20 @@ export const defaultIngestNames: IngestNames = {
   consumer: 'allsource-ingest',
 }
 
-const ensure = async (jsm: JetStreamManager, name: string, config: Parameters<JetStreamManager['streams']['add']>[0]) => {
+/** nats-server's default max_payload (1 MiB). */
+export const DEFAULT_MAX_PAYLOAD = 2 ** 20
+
+/** Room kept free in every ingest message for the headers its dead letter adds. */
+export const DEAD_LETTER_RESERVE = 1_024
+
+type StreamConfig = Parameters<JetStreamManager['streams']['add']>[0]
+
+const ensure = async (jsm: JetStreamManager, name: string, config: StreamConfig) => {
   try {
-    await jsm.streams.info(name)
+    const info = await jsm.streams.info(name)
+    if (config.max_msg_size !== undefined && info.config.max_msg_size !== config.max_msg_size) {
+      await jsm.streams.update(name, { ...info.config, max_msg_size: config.max_msg_size })
+    }
   } catch (e) {
     if (!(e instanceof Error) || !/not found/i.test(e.message)) throw e
     await jsm.streams.add(config)
@@ -28,10 +39,13 @@ const ensure = async (jsm: JetStreamManager, name: string, config: Parameters<Je
  * Creates `ALLSOURCE_INGEST` (file-backed work queue on `allsource.ingest.>`: a message stays
  * until the processor acks it, so nothing published and acked by JetStream is lost while no
  * processor runs) and `ALLSOURCE_DLQ` (file, `allsource.dlq.>`, kept until re-driven).
+ * Ingest messages (headers and body) are limited to `maxPayload` − 1 KiB, so that a dead letter,
+ * which adds its error headers, always fits; JetStream refuses a larger publish.
  */
-export const ensureIngestStreams = async (jsm: JetStreamManager, n: IngestNames = defaultIngestNames, replicas = 1): Promise<void> => {
+export const ensureIngestStreams = async (jsm: JetStreamManager, n: IngestNames = defaultIngestNames, replicas = 1, maxPayload = DEFAULT_MAX_PAYLOAD): Promise<void> => {
   await ensure(jsm, n.ingest, {
     name: n.ingest,
+    max_msg_size: maxPayload - DEAD_LETTER_RESERVE,
     subjects: [`${n.prefix}.ingest.>`],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,

@@ -2,6 +2,7 @@ import { Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { IngestProcessor } from './ingestProcessor.js'
 import { KvLease } from '../log/kvLease.js'
+import { abortableSleep as sleep, backoffMs } from '../../system/abortableSleep.js'
 
 /** KV bucket of leases that are not a projection's: key `ingest` for durable ingest. */
 export const LEASE_BUCKET = 'ALLSOURCE_LEASES'
@@ -21,36 +22,40 @@ export interface LeasedIngestOptions {
   readonly log?: (message: string) => void
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
-  })
-
 /**
  * Runs durable ingest on at most one instance at a time: the one holding the `ingest` lease in
  * `ALLSOURCE_LEASES` (see {@link KvLease}). The others wait; when the holder dies, one of them takes
  * over after the lease TTL and, as on any start, resumes at the oldest unacked message, in order.
  * A holder that loses the lease stops ingest. If two ever overlap (a holder paused past its TTL),
  * both append the same messages with the same commitIds, and the log's dedupe keeps each once.
+ * Only `stop()` ends the wait for the lease: a NATS failure (a restart, a timeout) is logged and
+ * the wait goes on, with backoff.
  * Resolves once the first attempt at the lease is settled (running, or standing by).
  */
 export const startLeasedIngest = async (nc: NatsConnection, start: () => Promise<IngestProcessor>, o: LeasedIngestOptions): Promise<LeasedIngest> => {
   const kv = await new Kvm(nc).create(LEASE_BUCKET, { history: 1 })
-  const lease = new KvLease(kv, 'ingest', o.owner, o.ttlMs ?? 10_000)
+  const lease = new KvLease(kv, 'ingest', o.owner, o.ttlMs ?? 10_000, (m) => o.log?.(`ingest ${m}`))
   const stopping = new AbortController()
   const totals = { appended: 0, deadLettered: 0 }
   let current: IngestProcessor | undefined
   let settled: () => void = () => undefined
   const firstAttempt = new Promise<void>((resolve) => (settled = resolve))
 
+  /** Renews the lease until it is lost or stop() is called; a NATS failure is retried until the lease would have expired. */
   const hold = async (): Promise<void> => {
     while (!stopping.signal.aborted) {
       await sleep(lease.renewEveryMs, stopping.signal)
-      if (stopping.signal.aborted || !(await lease.renew())) return
+      if (stopping.signal.aborted) return
+      try {
+        if (!(await lease.renew())) return
+      } catch (e) {
+        o.log?.(`ingest lease: renewal failed: ${e instanceof Error ? e.message : String(e)}; retrying`)
+        if (!lease.isHeld()) return
+      }
     }
   }
 
+  let failures = 0
   const loop = (async () => {
     while (!stopping.signal.aborted) {
       // Someone else holds it: say so once the first check is done, then keep waiting.
@@ -60,27 +65,33 @@ export const startLeasedIngest = async (nc: NatsConnection, start: () => Promise
       })
       sleep(Math.min(250, lease.renewEveryMs), stopping.signal).then(
         () => acquired || settled(),
-        () => undefined, // stopping
+        () => undefined, // never rejects
       )
       try {
         await waited
-      } catch {
-        break // stopping
+        failures = 0
+      } catch (e) {
+        if (stopping.signal.aborted) break
+        // Not ours to give up on: only stop() ends ingest on this instance.
+        o.log?.(`ingest lease: ${e instanceof Error ? e.message : String(e)}; retrying`)
+        await sleep(backoffMs(failures++, 250, 5_000), stopping.signal)
+        continue
       }
       try {
         current = await start()
       } catch (e) {
         o.log?.(`ingest could not start: ${e instanceof Error ? e.message : String(e)}; retrying`)
         await lease.release()
-        await sleep(1_000, stopping.signal)
+        await sleep(backoffMs(failures++, 1_000, 5_000), stopping.signal)
         continue
       }
+      failures = 0
       o.onChange?.(true)
       settled()
       await hold()
       const p = current
       current = undefined
-      await p.stop()
+      await p.stop().catch((e: unknown) => o.log?.(`ingest stop: ${e instanceof Error ? e.message : String(e)}`))
       totals.appended += p.appended
       totals.deadLettered += p.deadLettered
       o.onChange?.(false)
