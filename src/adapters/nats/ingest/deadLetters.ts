@@ -42,7 +42,7 @@ export const listDeadLetters = async (
   if (info.state.messages === 0) return out
   const filter = `${n.prefix}.dlq.${options.tenant ?? '>'}${options.tenant !== undefined ? '.>' : ''}`
   const consumer = await jetstream(nc).consumers.get(n.dlq, { filter_subjects: [filter] })
-  const messages = await consumer.consume({ max_messages: 256 })
+  const messages = await consumer.consume({ max_bytes: 8 * 1024 * 1024 }) // dead letters can be up to max_payload each
   const pending = (await consumer.info()).num_pending
   if (pending > 0) {
     for await (const m of messages) {

@@ -56,6 +56,23 @@ export const ensureFoldConsumer = async (nc: NatsConnection, target: FoldTarget,
  * {@link kvReadModelStore}, and the durable consumer as the commit feed (one ack per chunk, since
  * its ack policy is "all").
  */
+/** Bytes a fold's pulls may have outstanding, on average: what the server may push before the fold reads. */
+const FOLD_PULL_BYTES = 32 * 1024 * 1024
+
+/**
+ * How many commits one fold pull asks for: up to 4,096, fewer when the log's commits are large on
+ * average, so that catching up on a log of big commits does not have the server push gigabytes
+ * onto the connection (and cut it as a slow consumer). nats.js takes a count or a byte cap per
+ * consume, not both, and a byte cap alone pulls only 100 commits at a time, which would slow the
+ * common case of small commits; so the count is sized from the log's average commit.
+ */
+export const foldPullBatchFor = (log: { readonly messages: number; readonly bytes: number }): number => {
+  const average = log.messages > 0 ? log.bytes / log.messages : 1_024
+  return Math.max(16, Math.min(4_096, Math.floor(FOLD_PULL_BYTES / Math.max(average, 1))))
+}
+
+const foldPullBatch = async (nc: NatsConnection): Promise<number> => foldPullBatchFor((await (await jetstreamManager(nc)).streams.info(LOG_STREAM)).state)
+
 export const runFold = async <S>(
   nc: NatsConnection,
   def: ProjectionDefinition<S>,
@@ -67,7 +84,7 @@ export const runFold = async <S>(
   await ensureFoldConsumer(nc, target, options.prefix)
   const consumer = await jetstream(nc).consumers.get(LOG_STREAM, target.durable)
   const initial = await consumer.info()
-  const messages = await consumer.consume({ max_messages: 4_096 })
+  const messages = await consumer.consume({ max_messages: await foldPullBatch(nc) })
   const publisher = new PipelinedPublisher(nc)
   listener.progress({ checkpoint: initial.ack_floor.stream_seq, lag: initial.num_pending + initial.num_ack_pending, folded: 0 })
 
