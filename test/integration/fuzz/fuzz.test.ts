@@ -21,7 +21,10 @@ describe('fuzz: generated and mutated input against a real processor and nats-se
     target = await startFuzzTarget()
   })
   afterAll(async () => {
-    await target.stop()
+    // Item 8: after a fuzz the processor used to ignore SIGTERM; it must exit by itself and say so.
+    const stop = await target.stop()
+    expect(stop.killed).toBe(false)
+    expect(stop.loggedStopped).toBe(true)
   })
 
   it('8 s of fuzzing: no crash, no hang, no event from rejected input, a contract code on every failure reply', async () => {

@@ -14,8 +14,19 @@ export interface FuzzTarget {
   readonly nc: NatsConnection
   /** False once the processor process has exited. */
   alive(): boolean
-  /** Stops what this started, by PID: the processor (SIGTERM, then SIGKILL after 20 s), the connection, the server; removes the temp dir. */
-  stop(): Promise<void>
+  /**
+   * Stops what this started, by PID: the processor (SIGTERM, then SIGKILL after 20 s), the
+   * connection, the server; removes the temp dir. Says how the processor went: how long from
+   * SIGTERM to exit, and whether it had to be killed.
+   */
+  stop(): Promise<ProcessorStop>
+}
+
+/** How the processor ended on `stop()`. */
+export interface ProcessorStop {
+  readonly exitMs: number
+  readonly killed: boolean
+  readonly loggedStopped: boolean
 }
 
 /**
@@ -32,15 +43,22 @@ export const startFuzzTarget = async (): Promise<FuzzTarget> => {
     () => (exited = true),
     () => (exited = true),
   )
-  const stopAll = async () => {
+  const stopAll = async (): Promise<ProcessorStop> => {
+    const started = performance.now()
+    let killed = false
     if (!exited && processor.proc.pid !== undefined) {
       processor.proc.kill('SIGTERM')
-      const killer = setTimeout(() => processor.proc.kill('SIGKILL'), 20_000)
+      const killer = setTimeout(() => {
+        killed = true
+        processor.proc.kill('SIGKILL')
+      }, 20_000)
       await processor.exited()
       clearTimeout(killer)
     }
+    const stop = { exitMs: Math.round(performance.now() - started), killed, loggedStopped: /allsource stopped/.test(processor.output()) }
     await server.stop()
     await rm(dir, { recursive: true, force: true })
+    return stop
   }
   try {
     await processor.ready(60_000)
@@ -56,7 +74,7 @@ export const startFuzzTarget = async (): Promise<FuzzTarget> => {
     alive: () => !exited && processor.proc.exitCode === null && processor.proc.signalCode === null,
     async stop() {
       await nc.close()
-      await stopAll()
+      return stopAll()
     },
   }
 }

@@ -28,7 +28,8 @@ const main = async (): Promise<number> => {
     process.stdout.write(`${formatReport(report)}\n`)
     return report.failures.length === 0 ? 0 : 1
   } finally {
-    await target.stop()
+    const stop = await target.stop()
+    process.stdout.write(`processor stop on SIGTERM: ${stop.killed ? 'did not exit, killed after 20 s' : `exited in ${stop.exitMs} ms`}${stop.loggedStopped ? ', logged "stopped"' : ''}\n`)
   }
 }
 
