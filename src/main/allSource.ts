@@ -63,6 +63,12 @@ export interface AllSourceOptions {
   readonly snapshotEvery?: number
   /** The processor's budget of ephemeral log consumers (cap, wait for a slot, inactivity threshold, bytes per pull). */
   readonly consumers?: Partial<LogConsumerOptions>
+  /**
+   * Looking a retried commitId up in the log (see `docs/writing.md`): how long one lookup may take
+   * before the append answers UNAVAILABLE with the commitId (default 5000 ms), and how many run at
+   * once (default 8).
+   */
+  readonly commitLookup?: { readonly timeoutMs?: number; readonly concurrency?: number }
   readonly warn?: (message: string) => void
 }
 
@@ -123,6 +129,8 @@ export interface AllSource {
   readonly subscriptions: Subscriptions
   /** The processor's ephemeral log consumers: every read, query, replay and hydration holds one while it runs. */
   readonly consumers: LogConsumers
+  /** The consumers of in-process replays: a budget of their own, so long `follow` replays never starve requests. */
+  readonly replayConsumers: LogConsumers
   /**
    * Stops taking requests (the endpoints' subscriptions drain) and resolves once every request
    * already taken is answered. Ingest, projections and indexing go on until `close()`.
@@ -147,7 +155,14 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   }
   await ensureEventStream(o.nc, await jetstreamManager(o.nc), streamOptions, o.warn)
   const consumers = createLogConsumers(o.nc, o.consumers)
-  const log = createJetStreamEventLog(o.nc, { ...streamOptions, consumers, ...(o.publishTimeoutMs !== undefined ? { publishTimeoutMs: o.publishTimeoutMs } : {}) })
+  const replayConsumers = createLogConsumers(o.nc, o.consumers)
+  const log = createJetStreamEventLog(o.nc, {
+    ...streamOptions,
+    consumers,
+    ...(o.publishTimeoutMs !== undefined ? { publishTimeoutMs: o.publishTimeoutMs } : {}),
+    ...(o.commitLookup?.timeoutMs !== undefined ? { probeTimeoutMs: o.commitLookup.timeoutMs } : {}),
+    ...(o.commitLookup?.concurrency !== undefined ? { maxConcurrentProbes: o.commitLookup.concurrency } : {}),
+  })
   const modules = moduleRegistry(o.modules ?? [])
   const snapshotEvery = o.snapshotEvery ?? 100
   const snapshots = snapshotEvery > 0 ? await createKvSnapshotStore(o.nc, { replicas: streamOptions.replicas }) : undefined
@@ -190,6 +205,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   return {
     supervisor,
     consumers,
+    replayConsumers,
     requests,
     subscriptions: createSubscriptions(o.nc, prefix),
     append(tenant, stream, events, options = {}) {
@@ -215,7 +231,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
         const { code, message, ...details } = toWireError(bad)
         throw new AllSourceError(code, message, details)
       }
-      return replayEvents(o.nc, { ...options, prefix, streamName: streamOptions.name, consumers })
+      return replayEvents(o.nc, { ...options, prefix, streamName: streamOptions.name, consumers: replayConsumers })
     },
     async read(tenant, stream, options = {}) {
       const t = validateTenant(tenant)

@@ -78,4 +78,19 @@ describe('log consumers: every read releases its consumer, and a processor holds
     expect(burst.filter((r) => r.status === undefined).length).toBeGreaterThan(0)
     await expect.poll(() => app.consumers.inUse, { timeout: 5_000 }).toBe(0)
   })
+  it('following replays have a budget of their own: more of them than the cap leave reads served', async () => {
+    const app = fixture().app
+    const replays = Array.from({ length: app.consumers.options.max + 1 }, () => app.replay({ tenant: 'acme', follow: true })[Symbol.asyncIterator]())
+    try {
+      // Each has its consumer once its first event arrives.
+      await Promise.all(replays.slice(0, app.replayConsumers.options.max).map((r) => r.next()))
+      expect(app.consumers.inUse).toBe(0)
+      const read = await request('allsource.read.acme.s-0', {})
+      expect(read.status).toBeUndefined()
+      expect(read.body.events).toHaveLength(10)
+    } finally {
+      await Promise.all(replays.map((r) => r.return?.()))
+    }
+    await expect.poll(() => app.replayConsumers.inUse, { timeout: 5_000 }).toBe(0)
+  })
 })
