@@ -175,7 +175,13 @@ const streamSetup = setup({
       const cause = (event as { error?: unknown }).error
       // A module's evolve that throws is a defect (INTERNAL), as during an append; anything else
       // (the log unreachable, a timeout) is an outage worth retrying.
-      const err = cause instanceof ModuleFailed ? internal(`stream could not be loaded: ${cause.message}`) : unavailable(`stream could not be loaded: ${String(cause)}`)
+      // An outage or a full consumer budget: retry after what the cause says, else after a second.
+      const hinted = (cause as { readonly retryAfterMs?: unknown } | null)?.retryAfterMs
+      const retryAfterMs = typeof hinted === 'number' && hinted > 0 ? hinted : 1_000
+      const err =
+        cause instanceof ModuleFailed
+          ? internal(`stream could not be loaded: ${cause.message}`)
+          : unavailable(`stream could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { retryAfterMs })
       context.current?.reply(E.left(err))
       for (const w of context.mailbox) w.reply(E.left(err))
     },

@@ -104,7 +104,13 @@ describe('stream supervisor and actors over an in-memory log', () => {
     const down: EventLog = { ...log, readHead: () => Promise.reject(new Error('connection closed')) }
     const sup2 = supervisor(down, [fragile])
     const r2 = await sup2.append(cmd('brittle-2', { events: [{ type: 'Fine', payload: {} }] }))
-    expect(E.isLeft(r2) && r2.left._tag).toBe('Unavailable')
+    expect(r2).toEqual(E.left({ _tag: 'Unavailable', message: 'stream could not be loaded: connection closed', details: { retryAfterMs: 1_000 } }))
+    // A full consumer budget says when to retry.
+    const full: EventLog = { ...log, readHead: () => Promise.reject(Object.assign(new Error('too many reads in progress'), { retryAfterMs: 2_000 })) }
+    const sup3 = supervisor(full, [fragile])
+    const r3 = await sup3.append(cmd('brittle-3', { events: [{ type: 'Fine', payload: {} }] }))
+    expect(E.isLeft(r3) && r3.left._tag === 'Unavailable' && r3.left.details).toEqual({ retryAfterMs: 2_000 })
+    await sup3.close()
     await sup.close()
     await sup2.close()
   })
