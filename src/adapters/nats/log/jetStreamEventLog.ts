@@ -9,6 +9,7 @@ import { defaultEventStreamOptions, type EventStreamOptions } from './eventStrea
 import { PipelinedPublisher, type Publisher, type PublishResult } from './pipelinedPublisher.js'
 import { subjects } from './subjects.js'
 import { WireHeaders } from './wireHeaders.js'
+import { semaphore } from '../../system/semaphore.js'
 import { createLogConsumers, type LogConsumers } from '../reading/logConsumer.js'
 
 export interface JetStreamEventLogOptions extends EventStreamOptions {
@@ -62,39 +63,6 @@ const sameCommit = (stored: Commit, mine: Commit): boolean =>
   stored.stream === mine.stream &&
   stored.events.length === mine.events.length &&
   stored.events[0]?.id === mine.events[0]?.id
-
-/** A counting semaphore whose waiters give up at a deadline. */
-const gate = (size: number) => {
-  let free = size
-  const waiting: Array<() => void> = []
-  return {
-    async acquire(deadline: number): Promise<() => void> {
-      if (free > 0) free--
-      else {
-        await new Promise<void>((resolve, reject) => {
-          const turn = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-          const timer = setTimeout(() => {
-            const i = waiting.indexOf(turn)
-            if (i >= 0) waiting.splice(i, 1)
-            reject(new Error('too many lookups in flight'))
-          }, Math.max(0, deadline - Date.now()))
-          waiting.push(turn)
-        })
-      }
-      let released = false
-      return () => {
-        if (released) return
-        released = true
-        const next = waiting.shift()
-        if (next !== undefined) next()
-        else free++
-      }
-    },
-  }
-}
 
 /** Rejects with `why` once `deadline` passes, unless `p` settled first. */
 const before = <T>(p: Promise<T>, deadline: number, why: string): Promise<T> => {
@@ -159,7 +127,7 @@ export const createJetStreamEventLog = (
     )
   }
 
-  const probes = gate(o.maxConcurrentProbes)
+  const probes = semaphore(o.maxConcurrentProbes)
 
   /**
    * The commit stored under `commitId` on this stream inside the duplicate window, found by
@@ -171,7 +139,7 @@ export const createJetStreamEventLog = (
   const lookup = async (commitId: string, tenant: string, stream: string): Promise<StoredCommit | undefined> => {
     const deadline = Date.now() + o.probeTimeoutMs
     try {
-      const release = await probes.acquire(deadline)
+      const release = await probes.acquire(deadline - Date.now(), () => new Error('too many lookups in flight'))
       // The turn is given back when the read ends, not when the caller gives up on it.
       const read = scan(commitId, subj.events(tenant, stream), deadline).finally(release)
       return await before(read, deadline, `no answer in ${o.probeTimeoutMs} ms`)

@@ -1,5 +1,6 @@
 import { type Consumer, type ConsumerMessages, jetstream, type OrderedConsumerOptions } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
+import { semaphore } from '../../system/semaphore.js'
 
 export interface LogConsumerOptions {
   /** Most ephemeral consumers this processor holds at once (reads, queries, replays, hydrations). Default 32. */
@@ -65,44 +66,17 @@ export interface LogConsumers {
  */
 export const createLogConsumers = (nc: NatsConnection, options: Partial<LogConsumerOptions> = {}): LogConsumers => {
   const o: LogConsumerOptions = { ...defaultLogConsumerOptions, ...options }
-  let inUse = 0
-  const waiting: (() => void)[] = []
-
-  const release = () => {
-    const next = waiting.shift()
-    if (next !== undefined) next()
-    else inUse--
-  }
-
-  /** Takes a slot, or waits for one up to `waitMs`. A slot handed over by `release` keeps `inUse` as is. */
-  const acquire = (): Promise<void> => {
-    if (inUse < o.max) {
-      inUse++
-      return Promise.resolve()
-    }
-    return new Promise<void>((resolve, reject) => {
-      const granted = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-      const timer = setTimeout(() => {
-        const i = waiting.indexOf(granted)
-        if (i >= 0) waiting.splice(i, 1)
-        reject(new ConsumerUnavailable(o.max, o.waitMs))
-      }, o.waitMs)
-      waiting.push(granted)
-    })
-  }
+  const slots = semaphore(o.max)
 
   const pullBytes = () => o.pullBytes ?? 4 * ((nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024)
 
   return {
     get inUse() {
-      return inUse
+      return slots.inUse
     },
     options: o,
     async open(stream, opts) {
-      await acquire()
+      const release = await slots.acquire(o.waitMs, () => new ConsumerUnavailable(o.max, o.waitMs))
       let consumer: Consumer
       try {
         consumer = await jetstream(nc).consumers.get(stream, { ...opts, inactive_threshold: o.inactiveMs })
