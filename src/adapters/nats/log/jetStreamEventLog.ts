@@ -7,7 +7,7 @@ import { emptyHead } from '../../../application/streams/ports.js'
 import { decodeCommit, encodeCommit, typesHeader } from '../../codec/commitCodec.js'
 import { defaultEventStreamOptions, type EventStreamOptions } from './eventStream.js'
 import { PipelinedPublisher, type Publisher, type PublishResult } from './pipelinedPublisher.js'
-import { subjects } from './subjects.js'
+import { subjects } from '../subjects.js'
 import { WireHeaders } from './wireHeaders.js'
 import { createLogConsumers, type LogConsumers } from '../reading/logConsumer.js'
 
