@@ -33,6 +33,7 @@ import { type StreamService, startStreamService } from '../adapters/nats/service
 import { DEFAULT_MAX_IN_FLIGHT, type InFlightLimit, limitInFlight } from '../adapters/nats/service/inFlightLimit.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 import { createLogConsumers, type LogConsumerOptions, type LogConsumers } from '../adapters/nats/reading/logConsumer.js'
+import { defaultPrefix } from '../adapters/nats/subjects.js'
 
 export interface AllSourceOptions {
   readonly nc: NatsConnection
@@ -146,7 +147,7 @@ export interface AllSource {
  * `startIdIndexer`). The log is always `ALLSOURCE_EVENTS` (DESIGN.md); `prefix` moves the subjects.
  */
 export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> => {
-  const prefix = o.prefix ?? 'allsource'
+  const prefix = o.prefix ?? defaultPrefix
   const streamOptions = {
     name: EVENT_STREAM,
     prefix,

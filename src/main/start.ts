@@ -5,6 +5,7 @@ import { createAllSource } from './allSource.js'
 import { loadConfig } from './config.js'
 import { connectToNats } from './connectToNats.js'
 import { createShutdown } from './shutdown.js'
+import { subjects } from '../adapters/nats/subjects.js'
 
 const log = (message: string): void => {
   process.stdout.write(`${new Date().toISOString()} allsource ${message}\n`)
@@ -48,7 +49,7 @@ const main = async (): Promise<void> => {
       maxAttempts: config.ingestMaxAttempts,
       lease: { owner: config.instance, ttlMs: config.leaseMs, onChange: (active) => log(active ? 'ingest: active (this instance holds the ingest lease)' : 'ingest: standby') },
     })
-    log(`ingest of ${config.prefix}.ingest.<tenant>.<stream> on (ALLSOURCE_INGEST; one instance at a time; dead letters in ALLSOURCE_DLQ)`)
+    log(`ingest of ${subjects(config.prefix).ingest('<tenant>', '<stream>')} on (ALLSOURCE_INGEST; one instance at a time; dead letters in ALLSOURCE_DLQ)`)
   }
   if (config.idIndex) await app.startIdIndexer()
   if (config.projections) {

@@ -1,5 +1,6 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
+import { defaultPrefix, subjects } from '../subjects.js'
 
 export interface EventStreamOptions {
   /** JetStream stream name. Default `ALLSOURCE_EVENTS`. */
@@ -16,7 +17,7 @@ export const EVENT_STREAM = 'ALLSOURCE_EVENTS'
 
 export const defaultEventStreamOptions: EventStreamOptions = {
   name: EVENT_STREAM,
-  prefix: 'allsource',
+  prefix: defaultPrefix,
   duplicateWindowMs: 120_000,
   replicas: 1,
 }
@@ -26,7 +27,7 @@ const NS_PER_MS = 1_000_000
 /** The stream configuration DESIGN.md fixes: file storage, nothing ever deleted or purged. */
 export const eventStreamConfig = (o: EventStreamOptions): Partial<StreamConfig> & { name: string } => ({
   name: o.name,
-  subjects: [`${o.prefix}.events.>`],
+  subjects: [subjects(o.prefix).eventsWildcard],
   storage: StorageType.File,
   retention: RetentionPolicy.Limits,
   // No limits, and should an operator add one, refuse new commits rather than drop old ones.

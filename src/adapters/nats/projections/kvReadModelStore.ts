@@ -3,6 +3,7 @@ import type { Entry, Known, ReadModelStore, WriteOutcome } from '../../../applic
 import { decodeMsgpack, encodeMsgpack } from '../../codec/msgpack.js'
 import type { Publisher } from '../log/pipelinedPublisher.js'
 import { WireHeaders } from '../log/wireHeaders.js'
+import { kvSubject } from '../subjects.js'
 
 /** JetStream's "wrong last sequence" (the subject's last sequence is not the one expected). */
 const WRONG_LAST_SEQUENCE = 10071
@@ -22,7 +23,7 @@ export const kvReadModelStore = <S>(kv: KV, bucket: string, publisher: Publisher
   },
   async put(key, entry, expectedRevision): Promise<WriteOutcome> {
     const h = WireHeaders.of(['Nats-Expected-Last-Subject-Sequence', String(expectedRevision)])
-    const r = await publisher.publish(`$KV.${bucket}.${key}`, encodeMsgpack(entry), h)
+    const r = await publisher.publish(kvSubject(bucket, key), encodeMsgpack(entry), h)
     switch (r._tag) {
       case 'Stored':
         return { _tag: 'Stored', revision: r.seq }

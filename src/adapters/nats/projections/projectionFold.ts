@@ -9,6 +9,7 @@ import { EVENT_STREAM as LOG_STREAM } from '../log/eventStream.js'
 import { PipelinedPublisher } from '../log/pipelinedPublisher.js'
 import { kvReadModelStore } from './kvReadModelStore.js'
 import { natsTopicSink } from './projectionTopic.js'
+import { subjects } from '../subjects.js'
 
 export type { Entry } from '../../../application/projections/ports.js'
 export type { FoldListener } from '../../../application/projections/runChunkedFold.js'
@@ -41,7 +42,7 @@ export const ensureFoldConsumer = async (nc: NatsConnection, target: FoldTarget,
   const start = Math.max(target.fromOffset, (existing?.ack_floor.stream_seq ?? 0) + 1)
   await jsm.consumers.add(LOG_STREAM, {
     durable_name: target.durable,
-    filter_subject: `${prefix}.events.>`,
+    filter_subject: subjects(prefix).eventsWildcard,
     // One ack per chunk (the last commit) acknowledges the whole chunk.
     ack_policy: AckPolicy.All,
     max_ack_pending: 50_000,

@@ -7,6 +7,7 @@ import type { ProjectionDefinition } from '../../../domain/projections/projectio
 import { KvLease } from '../log/kvLease.js'
 import { openProjectionCatalog, type ProjectionCatalog } from './projectionControl.js'
 import { LOG_STREAM, runFold, type RunningFold } from './projectionFold.js'
+import { defaultPrefix } from '../subjects.js'
 
 export interface ProjectionRunnerOptions {
   readonly prefix?: string
@@ -49,7 +50,7 @@ const randomOwner = () => `${process.pid}-${Math.random().toString(36).slice(2, 
  * second and on every change of state.
  */
 export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefinition<S>, options: ProjectionRunnerOptions = {}): Promise<ProjectionRunner> => {
-  const prefix = options.prefix ?? 'allsource'
+  const prefix = options.prefix ?? defaultPrefix
   const owner = options.owner ?? randomOwner()
   const catalog: ProjectionCatalog = await openProjectionCatalog(nc)
   const lease = new KvLease(catalog.kv, `${def.name}.lease`, owner, options.leaseTtlMs ?? 10_000)

@@ -5,6 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import { decodeCommit } from '../../codec/commitCodec.js'
 import { PipelinedPublisher } from '../log/pipelinedPublisher.js'
 import { createLogConsumers, type LogConsumers } from './logConsumer.js'
+import { defaultPrefix, kvSubject, subjects } from '../subjects.js'
 
 const encoder = new TextEncoder()
 
@@ -50,7 +51,7 @@ export const openEventIdIndex = async (nc: NatsConnection): Promise<EventIdIndex
  */
 export const startEventIdIndexer = async (
   nc: NatsConnection,
-  prefix = 'allsource',
+  prefix = defaultPrefix,
   /** Told when following the log failed (NATS unavailable, a put refused); the indexer retries from its checkpoint. */
   onError: (error: unknown) => void = () => undefined,
   /** Where its consumer comes from (deleted after each failure, pulls capped by bytes); default: a pool of its own. */
@@ -61,7 +62,7 @@ export const startEventIdIndexer = async (
   let messages: ConsumerMessages | undefined
   let stopped = false
   const put = async (key: string, value: string): Promise<void> => {
-    const r = await publisher.publish(`$KV.${ID_INDEX_BUCKET}.${key}`, encoder.encode(value))
+    const r = await publisher.publish(kvSubject(ID_INDEX_BUCKET, key), encoder.encode(value))
     if (r._tag !== 'Stored') throw new Error(`event id index: put of ${key} failed: ${r._tag === 'Rejected' ? r.description : r._tag}`)
   }
 
@@ -70,7 +71,7 @@ export const startEventIdIndexer = async (
     const cp = await kv.get(CHECKPOINT)
     const from = (cp === null || cp.operation !== 'PUT' ? 0 : Number(cp.string())) + 1
     const lease = await consumers.open(EVENT_STREAM, {
-      filter_subjects: [`${prefix}.events.>`],
+      filter_subjects: [subjects(prefix).eventsWildcard],
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: from,
     })

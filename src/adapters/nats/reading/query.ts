@@ -9,6 +9,7 @@ import { fits, type PageBudget, tooLargeCommit } from '../../../application/read
 import type { EventIdIndex } from './eventIdIndex.js'
 import type { ReplayedEvent } from './replay.js'
 import { createLogConsumers, type LogConsumers } from './logConsumer.js'
+import { defaultPrefix, subjects } from '../subjects.js'
 
 /** One page of a query: whole commits, in offset order. */
 export interface QueryPage {
@@ -35,7 +36,7 @@ export const createQuery = (
   nc: NatsConnection,
   o: { readonly prefix?: string; readonly index?: EventIdIndex; /** The processor's consumer budget. */ readonly consumers?: LogConsumers } = {},
 ) => {
-  const prefix = o.prefix ?? 'allsource'
+  const subj = subjects(o.prefix ?? defaultPrefix)
   const name = EVENT_STREAM
   const jsmP = jetstreamManager(nc)
   const consumers = o.consumers ?? createLogConsumers(nc)
@@ -45,7 +46,7 @@ export const createQuery = (
     const start = Math.max(q.fromOffset ?? 1, startAt ?? 1)
     if (start > end) return E.right({ events: [] })
     const lease = await consumers.open(name, {
-      filter_subjects: [`${prefix}.events.${tenant}.${q.stream ?? '>'}`],
+      filter_subjects: [subj.eventsOf(tenant, q.stream)],
       ...(q.since !== undefined && q.fromOffset === undefined && startAt === undefined
         ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: q.since.toISOString() }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
@@ -97,7 +98,7 @@ export const createQuery = (
     if (offset === undefined) return scan(tenant, q, (await o.index.checkpoint()) + 1, budget)
     if (q.fromOffset !== undefined && offset < q.fromOffset) return E.right({ events: [] })
     const m = await (await jsmP).direct.getMessage(name, { seq: offset })
-    if (m === null || !m.subject.startsWith(`${prefix}.events.${tenant}.`)) return E.right({ events: [] })
+    if (m === null || !m.subject.startsWith(subj.eventsPrefixOf(tenant))) return E.right({ events: [] })
     const commit = decodeCommit(m.data, m.seq)
     const events = commit.events.filter((e) => matches(q, e, commit.stream)).map((e) => ({ ...e, offset, tenant: commit.tenant, stream: commit.stream }))
     const size = fits(budget, 0, events)

@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import type { ReadEvent } from '../../../application/reading/readStream.js'
 import { decodeCommit } from '../../codec/commitCodec.js'
 import { createLogConsumers, type LogConsumer, type LogConsumers } from './logConsumer.js'
+import { defaultPrefix, subjects } from '../subjects.js'
 
 export interface ReplayOptions {
   /** Only this tenant's events (required: tenants never see each other's events). */
@@ -55,7 +56,7 @@ export function replayEvents(nc: NatsConnection, o: ReplayOptions): AsyncIterabl
 
   const open = async (): Promise<AsyncIterator<JsMsg> | undefined> => {
     const name = o.streamName ?? EVENT_STREAM
-    const filter = `${o.prefix ?? 'allsource'}.events.${o.tenant}.${o.stream ?? '>'}`
+    const filter = subjects(o.prefix ?? defaultPrefix).eventsOf(o.tenant, o.stream)
     if (o.follow !== true) end = (await (await jetstreamManager(nc)).streams.info(name)).state.last_seq
     const start = o.fromOffset ?? 1
     if (start > end) return undefined

@@ -8,6 +8,7 @@ import type { ReplayedEvent } from './replay.js'
 import { decodeCommit } from '../../codec/commitCodec.js'
 import type { Unavailable } from '../../../application/streams/errors.js'
 import { isUnavailable, unavailableOf } from '../service/failureOf.js'
+import { defaultPrefix, subjects } from '../subjects.js'
 
 /** Where a subscription starts, or is reset to. */
 export type StartAt = 'start' | 'end' | { readonly offset: number } | { readonly time: Date }
@@ -69,9 +70,9 @@ const startConfig = async (jsm: JetStreamManager, from: StartAt): Promise<E.Eith
  * after the last acknowledged commit (nothing acknowledged is delivered again, nothing is
  * skipped). One reader per subscription at a time.
  */
-export const createSubscriptions = (nc: NatsConnection, prefix = 'allsource') => {
+export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix) => {
   const jsmP = jetstreamManager(nc)
-  const filterOf = (tenant: string, stream?: string) => `${prefix}.events.${tenant}.${stream ?? '>'}`
+  const filterOf = (tenant: string, stream?: string) => subjects(prefix).eventsOf(tenant, stream)
 
   const check = (tenant: string, name: string, stream?: string): E.Either<DomainError, void> => {
     if (E.isLeft(validateTenant(tenant))) return E.left(invalidId('tenant', `tenant must be 1–64 chars of A–Z a–z 0–9 _ -`))

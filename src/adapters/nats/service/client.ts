@@ -9,6 +9,7 @@ import type { ProjectionControl, ProjectionStatus } from '../../../domain/projec
 import { isProjectionName } from '../../../domain/projections/projection.js'
 import type { ProjectionEntry } from '../projections/projectionReader.js'
 import type { QueryPage } from '../reading/query.js'
+import { defaultPrefix, subjects } from '../subjects.js'
 
 /** The service's defaults: the most events `read` and `query` return when no `limit` is given. */
 const DEFAULT_LIMIT = 1_000
@@ -113,7 +114,7 @@ export const createAllSourceClient = (
   nc: NatsConnection,
   options: { readonly prefix?: string; readonly timeoutMs?: number } = {},
 ): AllSourceClient => {
-  const prefix = options.prefix ?? 'allsource'
+  const subj = subjects(options.prefix ?? defaultPrefix)
   const timeout = options.timeoutMs ?? 10_000
 
   /** One msgpack request; a failure reply or a transport failure becomes an {@link AllSourceError}. */
@@ -144,12 +145,12 @@ export const createAllSourceClient = (
   }
 
   /** One request to `<prefix>.<verb>.<tenant>.<stream>`, ids checked first. */
-  const call = <T>(verb: string, tenant: string, stream: string, body: Record<string, unknown>, timeoutMs: number, commitId?: string): Promise<E.Either<AllSourceError, T>> => {
+  const call = <T>(verb: 'append' | 'read', tenant: string, stream: string, body: Record<string, unknown>, timeoutMs: number, commitId?: string): Promise<E.Either<AllSourceError, T>> => {
     const t = validateTenant(tenant)
     if (E.isLeft(t)) return Promise.resolve(E.left(fromWire(toWireError(t.left))))
     const s = validateStream(stream)
     if (E.isLeft(s)) return Promise.resolve(E.left(fromWire(toWireError(s.left))))
-    return request<T>(`${prefix}.${verb}.${t.right}.${s.right}`, verb, body, timeoutMs, commitId)
+    return request<T>(subj[verb](t.right, s.right), verb, body, timeoutMs, commitId)
   }
 
   const badName = (name: string) => new AllSourceError('INVALID_ID', `projection name "${name}" is not 1–64 of A–Z a–z 0–9 _ -`, { field: 'projection' })
@@ -159,11 +160,11 @@ export const createAllSourceClient = (
     const t = validateTenant(tenant)
     if (E.isLeft(t)) return Promise.resolve(E.left(fromWire(toWireError(t.left))))
     if (!isProjectionName(name)) return Promise.resolve(E.left(badName(name)))
-    return request<T>(`${prefix}.projection.${t.right}.${name}`, 'projection', body, timeoutMs)
+    return request<T>(subj.projection(t.right, name), 'projection', body, timeoutMs)
   }
 
   const admin = <T>(name: string, command: string, body?: unknown): Promise<T> =>
-    isProjectionName(name) ? orThrow(request<T>(`${prefix}.admin.projection.${name}.${command}`, `projection ${command}`, body, timeout)) : Promise.reject(badName(name))
+    isProjectionName(name) ? orThrow(request<T>(subj.adminProjection(name, command), `projection ${command}`, body, timeout)) : Promise.reject(badName(name))
 
   const tryAppend: AllSourceClient['tryAppend'] = (tenant, stream, events, opts = {}) => {
     const body: Record<string, unknown> = { events }
@@ -200,7 +201,7 @@ export const createAllSourceClient = (
     let from = q.fromOffset
     for (;;) {
       const body = { ...q, limit: Math.max(1, limit - events.length), ...(from !== undefined ? { fromOffset: from } : {}) }
-      const r = await request<QueryPage>(`${prefix}.query.${t.right}`, 'query', body, opts.timeoutMs ?? timeout)
+      const r = await request<QueryPage>(subj.query(t.right), 'query', body, opts.timeoutMs ?? timeout)
       if (E.isLeft(r)) return r
       events.push(...r.right.events)
       const next = r.right.nextOffset
@@ -222,7 +223,7 @@ export const createAllSourceClient = (
 
   const projectionStatus = ((name?: string) =>
     name === undefined
-      ? orThrow(request<{ projections: ProjectionStatus[] }>(`${prefix}.admin.projections`, 'projection status', undefined, timeout)).then((r) => r.projections)
+      ? orThrow(request<{ projections: ProjectionStatus[] }>(subj.adminProjections, 'projection status', undefined, timeout)).then((r) => r.projections)
       : admin<ProjectionStatus>(name, 'status')) as AllSourceClient['projectionStatus']
 
   return {

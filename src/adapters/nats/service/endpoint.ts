@@ -7,6 +7,7 @@ import { failureOf } from './failureOf.js'
 import { inFlightLimitOf, OVERLOAD_RETRY_AFTER_MS } from './inFlightLimit.js'
 import { type EndpointStats, type MicroEndpoint, newEndpointStats } from './microDiscovery.js'
 import { decodeBody, formatOf, replyError, replyOk, type WireFormat } from './wireCodec.js'
+import { subjects } from '../subjects.js'
 
 /** Handles one request: the subject tokens after `<prefix>.<verb>.`, the decoded body, and the reply's encoding. */
 export type Handler = (tokens: readonly string[], body: unknown, format: WireFormat) => Promise<E.Either<AppendError, unknown>> | E.Either<AppendError, unknown>
@@ -32,8 +33,8 @@ export const startEndpoint = (
   o: { readonly prefix: string; readonly verb: string; /** The micro endpoint name (default: the verb). */ readonly name?: string; readonly tokens: number; readonly queue: string; readonly emptyBody?: 'allowed' },
   handle: Handler,
 ): Endpoint => {
-  const subject = `${o.prefix}.${o.verb}${'.*'.repeat(o.tokens)}`
-  const skip = o.prefix.length + o.verb.length + 2
+  const { base, announced: subject, listen } = subjects(o.prefix).endpoint(o.verb, o.tokens)
+  const skip = base.length + 1
   const stats = newEndpointStats()
   const limit = inFlightLimitOf(nc)
   let inFlight = 0
@@ -63,7 +64,7 @@ export const startEndpoint = (
       const rest = msg.subject.slice(skip)
       const tokens = rest === '' ? [] : rest.split('.')
       if (tokens.length !== o.tokens) {
-        return fail(msg, format, invalidId('subject', `${o.prefix}.${o.verb} takes ${o.tokens} subject tokens after it, got ${tokens.length}: an id may not contain "."`))
+        return fail(msg, format, invalidId('subject', `${base} takes ${o.tokens} subject tokens after it, got ${tokens.length}: an id may not contain "."`))
       }
       const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
       if (!body.ok) return fail(msg, format, badRequest(body.message))
@@ -90,7 +91,7 @@ export const startEndpoint = (
     serve(msg).catch(() => undefined) // serve answers its own failures
   }
   // `<prefix>.<verb>.>` needs one token at least: the bare `<prefix>.<verb>` is answered too.
-  const subs: Subscription[] = (o.tokens === 0 ? [subject] : [`${o.prefix}.${o.verb}.>`, `${o.prefix}.${o.verb}`]).map((s) => nc.subscribe(s, { queue: o.queue, callback }))
+  const subs: Subscription[] = listen.map((s) => nc.subscribe(s, { queue: o.queue, callback }))
 
   return {
     stats,

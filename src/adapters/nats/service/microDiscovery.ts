@@ -1,4 +1,5 @@
 import { nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node'
+import { microDiscoverySubjects } from '../subjects.js'
 
 /** Counters of one endpoint, as `$SRV.STATS` reports them. */
 export interface EndpointStats {
@@ -65,7 +66,7 @@ export const startMicroDiscovery = (
     const respond = (_err: unknown, msg: Msg) => {
       msg.respond(JSON.stringify(answer()))
     }
-    for (const subject of [`$SRV.${verb}`, `$SRV.${verb}.${info.name}`, `$SRV.${verb}.${info.name}.${id}`]) {
+    for (const subject of microDiscoverySubjects(verb, info.name, id)) {
       subs.push(nc.subscribe(subject, { callback: respond }))
     }
   }

@@ -4,13 +4,13 @@ import { type AppendLimits, defaultAppendLimits, validateAppendRequest, validate
 import { validateReadRequest } from '../../../domain/reading/readRequest.js'
 import { validateQueryRequest } from '../../../domain/reading/queryRequest.js'
 import type { Query } from '../reading/query.js'
-import { invalidId } from '../../../domain/streams/errors.js'
 import type { Appender } from '../../../application/streams/appender.js'
 import type { EventLog } from '../../../application/streams/ports.js'
 import { readStream } from '../../../application/reading/readStream.js'
 import { type Endpoint, startEndpoint } from './endpoint.js'
 import { type EndpointStats, startMicroDiscovery } from './microDiscovery.js'
 import { pageBudget } from './pageBudget.js'
+import { defaultPrefix } from '../subjects.js'
 
 export interface StreamServiceOptions {
   readonly prefix: string
@@ -21,8 +21,8 @@ export interface StreamServiceOptions {
 }
 
 export const defaultStreamServiceOptions: StreamServiceOptions = {
-  prefix: 'allsource',
-  queue: 'allsource',
+  prefix: defaultPrefix,
+  queue: defaultPrefix,
   limits: defaultAppendLimits,
   version: '0.1.0',
 }
@@ -34,9 +34,6 @@ export interface StreamService {
   /** Stops taking requests and waits until those already received are answered. */
   stop(): Promise<void>
 }
-
-const oneToken = (rest: readonly string[]) =>
-  rest.length > 2 ? E.left(invalidId('stream', 'stream id must be one subject token')) : E.right(undefined)
 
 /**
  * Serves the processor's request-reply API in a queue group, with NATS micro discovery:
@@ -55,8 +52,6 @@ export const startStreamService = async (
   const o = { ...defaultStreamServiceOptions, ...options }
   const base = { prefix: o.prefix, tokens: 2, queue: o.queue }
   const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, (tokens, body) => {
-    const ok = oneToken(tokens)
-    if (E.isLeft(ok)) return ok
     const command = validateAppendRequest(tokens[0], tokens[1], body, o.limits)
     return E.isLeft(command) ? command : appender.append(command.right)
   })

@@ -1,0 +1,82 @@
+/**
+ * Every NATS subject and subject filter of the wire contract (DESIGN.md, "Subjects"), under a
+ * configurable prefix (default `allsource`). The one place subjects are built: adapters call these
+ * builders rather than writing template strings. Builders do not validate their tokens; callers
+ * pass ids already validated (an id never holds `.`, `*` or `>`).
+ */
+export interface Subjects {
+  readonly prefix: string
+  /** `allsource.events.<tenant>.<stream>`: one subject per event stream. */
+  events(tenant: string, stream: string): string
+  /** `allsource.events.<tenant>.<stream>` or, without a stream, `allsource.events.<tenant>.>`: one tenant's log. */
+  eventsOf(tenant: string, stream?: string): string
+  /** `allsource.events.<tenant>.`: what every subject of one tenant's log starts with. */
+  eventsPrefixOf(tenant: string): string
+  /** `allsource.events.>`: the whole log. */
+  readonly eventsWildcard: string
+  /** `allsource.append.<tenant>.<stream>`: append (request-reply). */
+  append(tenant: string, stream: string): string
+  /** `allsource.read.<tenant>.<stream>`: read one stream (request-reply). */
+  read(tenant: string, stream: string): string
+  /** `allsource.query.<tenant>`: query the log (request-reply). */
+  query(tenant: string): string
+  /** `allsource.ingest.<tenant>.<stream>`: durable publish (stream `ALLSOURCE_INGEST`). */
+  ingest(tenant: string, stream: string): string
+  /** `allsource.ingest.>`: every ingest subject. */
+  readonly ingestWildcard: string
+  /** `allsource.dlq.<tenant>.<stream>`: a rejected ingest message (stream `ALLSOURCE_DLQ`). */
+  dlq(tenant: string, stream: string): string
+  /** `allsource.dlq.>`: every dead letter. */
+  readonly dlqWildcard: string
+  /** `allsource.dlq.<tenant>.>` or, without a tenant, `allsource.dlq.>`. */
+  dlqOf(tenant?: string): string
+  /** `allsource.projection.<tenant>.<projection>`: projection read (request-reply). */
+  projection(tenant: string, projection: string): string
+  /** `allsource.projections.<tenant>.<projection>.<key>`: a read-model change (publish/subscribe; a key may hold dots). */
+  projectionTopic(tenant: string, projection: string, key: string): string
+  /** `allsource.admin.projections`: every projection's last status (request-reply). */
+  readonly adminProjections: string
+  /** `allsource.admin.projection.<projection>.<command>`: `status|pause|resume|rebuild` (request-reply). */
+  adminProjection(projection: string, command: string): string
+  /**
+   * A request-reply endpoint `allsource.<verb>` taking `tokens` ids after it (the verb may hold dots,
+   * e.g. `admin.projection`): `announced` is `allsource.<verb>.*…` (one `*` per token, for micro
+   * discovery); `listen` is `allsource.<verb>.>` and `allsource.<verb>` (just `allsource.<verb>` when it
+   * takes no token), so a request with the wrong number of tokens still reaches the endpoint;
+   * `base` is `allsource.<verb>`.
+   */
+  endpoint(verb: string, tokens: number): { readonly base: string; readonly announced: string; readonly listen: readonly string[] }
+}
+
+export const defaultPrefix = 'allsource'
+
+export const subjects = (prefix: string = defaultPrefix): Subjects => ({
+  prefix,
+  events: (tenant, stream) => `${prefix}.events.${tenant}.${stream}`,
+  eventsOf: (tenant, stream) => `${prefix}.events.${tenant}.${stream ?? '>'}`,
+  eventsPrefixOf: (tenant) => `${prefix}.events.${tenant}.`,
+  eventsWildcard: `${prefix}.events.>`,
+  append: (tenant, stream) => `${prefix}.append.${tenant}.${stream}`,
+  read: (tenant, stream) => `${prefix}.read.${tenant}.${stream}`,
+  query: (tenant) => `${prefix}.query.${tenant}`,
+  ingest: (tenant, stream) => `${prefix}.ingest.${tenant}.${stream}`,
+  ingestWildcard: `${prefix}.ingest.>`,
+  dlq: (tenant, stream) => `${prefix}.dlq.${tenant}.${stream}`,
+  dlqWildcard: `${prefix}.dlq.>`,
+  dlqOf: (tenant) => (tenant === undefined ? `${prefix}.dlq.>` : `${prefix}.dlq.${tenant}.>`),
+  projection: (tenant, projection) => `${prefix}.projection.${tenant}.${projection}`,
+  projectionTopic: (tenant, projection, key) => `${prefix}.projections.${tenant}.${projection}.${key}`,
+  adminProjections: `${prefix}.admin.projections`,
+  adminProjection: (projection, command) => `${prefix}.admin.projection.${projection}.${command}`,
+  endpoint: (verb, tokens) => {
+    const base = `${prefix}.${verb}`
+    const announced = `${base}${'.*'.repeat(tokens)}`
+    return { base, announced, listen: tokens === 0 ? [announced] : [`${base}.>`, base] }
+  },
+})
+
+/** `$SRV.<verb>`, `$SRV.<verb>.<name>`, `$SRV.<verb>.<name>.<id>`: the NATS micro discovery subjects one service answers for a verb (`PING|INFO|STATS`). */
+export const microDiscoverySubjects = (verb: string, name: string, id: string): readonly string[] => [`$SRV.${verb}`, `$SRV.${verb}.${name}`, `$SRV.${verb}.${name}.${id}`]
+
+/** `$KV.<bucket>.<key>`: the subject a KV entry is stored under (for publishing entries directly). */
+export const kvSubject = (bucket: string, key: string): string => `$KV.${bucket}.${key}`

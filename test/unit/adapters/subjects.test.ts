@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { defaultPrefix, kvSubject, microDiscoverySubjects, subjects } from '../../../src/adapters/nats/subjects.js'
+
+/** DESIGN.md's subject table, written for a prefix `p` (the contract's strings with `allsource` replaced). */
+const contract = (p: string) => ({
+  events: `${p}.events.t1.s1`,
+  eventsOfTenant: `${p}.events.t1.>`,
+  eventsPrefixOf: `${p}.events.t1.`,
+  eventsWildcard: `${p}.events.>`,
+  append: `${p}.append.t1.s1`,
+  read: `${p}.read.t1.s1`,
+  query: `${p}.query.t1`,
+  ingest: `${p}.ingest.t1.s1`,
+  ingestWildcard: `${p}.ingest.>`,
+  dlq: `${p}.dlq.t1.s1`,
+  dlqWildcard: `${p}.dlq.>`,
+  dlqOfTenant: `${p}.dlq.t1.>`,
+  projection: `${p}.projection.t1.counter`,
+  projectionTopic: `${p}.projections.t1.counter.a.b`,
+  adminProjections: `${p}.admin.projections`,
+  adminProjection: `${p}.admin.projection.counter.rebuild`,
+})
+
+const built = (p?: string) => {
+  const s = subjects(p)
+  return {
+    events: s.events('t1', 's1'),
+    eventsOfTenant: s.eventsOf('t1'),
+    eventsPrefixOf: s.eventsPrefixOf('t1'),
+    eventsWildcard: s.eventsWildcard,
+    append: s.append('t1', 's1'),
+    read: s.read('t1', 's1'),
+    query: s.query('t1'),
+    ingest: s.ingest('t1', 's1'),
+    ingestWildcard: s.ingestWildcard,
+    dlq: s.dlq('t1', 's1'),
+    dlqWildcard: s.dlqWildcard,
+    dlqOfTenant: s.dlqOf('t1'),
+    projection: s.projection('t1', 'counter'),
+    projectionTopic: s.projectionTopic('t1', 'counter', 'a.b'),
+    adminProjections: s.adminProjections,
+    adminProjection: s.adminProjection('counter', 'rebuild'),
+  }
+}
+
+describe('subjects: every subject of the wire contract, built in one place', () => {
+  it('the default prefix is allsource, and every subject matches DESIGN.md', () => {
+    expect(defaultPrefix).toBe('allsource')
+    expect(built()).toEqual(contract('allsource'))
+    // spelled out once, so a change to the helper above cannot hide a change of the contract
+    expect(subjects().append('t1', 's1')).toBe('allsource.append.t1.s1')
+    expect(subjects().query('t1')).toBe('allsource.query.t1')
+    expect(subjects().projectionTopic('t1', 'counter', 'k')).toBe('allsource.projections.t1.counter.k')
+  })
+
+  it('a custom prefix moves every subject', () => {
+    expect(built('acme.es')).toEqual(contract('acme.es'))
+    expect(subjects('acme').prefix).toBe('acme')
+  })
+
+  it('a one-stream filter is the stream subject; no tenant in the dead-letter filter means every dead letter', () => {
+    expect(subjects().eventsOf('t1', 's1')).toBe(subjects().events('t1', 's1'))
+    expect(subjects('x').dlqOf()).toBe('x.dlq.>')
+  })
+
+  it('an endpoint announces one `*` per token and listens on `<verb>.>` and the bare verb', () => {
+    expect(subjects().endpoint('append', 2)).toEqual({ base: 'allsource.append', announced: 'allsource.append.*.*', listen: ['allsource.append.>', 'allsource.append'] })
+    expect(subjects('p').endpoint('query', 1)).toEqual({ base: 'p.query', announced: 'p.query.*', listen: ['p.query.>', 'p.query'] })
+    expect(subjects().endpoint('admin.projection', 2).announced).toBe('allsource.admin.projection.*.*')
+    expect(subjects().endpoint('admin.projections', 0)).toEqual({ base: 'allsource.admin.projections', announced: 'allsource.admin.projections', listen: ['allsource.admin.projections'] })
+  })
+
+  it('micro discovery and KV subjects do not depend on the prefix', () => {
+    expect(microDiscoverySubjects('PING', 'allsource', 'abc')).toEqual(['$SRV.PING', '$SRV.PING.allsource', '$SRV.PING.allsource.abc'])
+    expect(kvSubject('ALLSOURCE_ID_INDEX', 't1.aWQ')).toBe('$KV.ALLSOURCE_ID_INDEX.t1.aWQ')
+  })
+})
