@@ -30,6 +30,12 @@ export interface Subjects {
   readonly dlqWildcard: string
   /** `allsource.dlq.<tenant>.>` or, without a tenant, `allsource.dlq.>`. */
   dlqOf(tenant?: string): string
+  /** What follows `allsource.ingest.` in an ingest subject (`<tenant>.<stream>`, or whatever a client sent); undefined for another subject. */
+  ingestTokens(subject: string): string | undefined
+  /** The dead-letter subject of an ingest subject: `allsource.ingest.<rest>` → `allsource.dlq.<rest>`, tokens kept as sent. */
+  dlqFor(ingestSubject: string): string
+  /** The ingest subject a dead letter came from: `allsource.dlq.<rest>` → `allsource.ingest.<rest>`; undefined for another subject. */
+  ingestFor(dlqSubject: string): string | undefined
   /** `allsource.projection.<tenant>.<projection>`: projection read (request-reply). */
   projection(tenant: string, projection: string): string
   /** `allsource.projections.<tenant>.<projection>.<key>`: a read-model change (publish/subscribe; a key may hold dots). */
@@ -64,6 +70,9 @@ export const subjects = (prefix: string = defaultPrefix): Subjects => ({
   dlq: (tenant, stream) => `${prefix}.dlq.${tenant}.${stream}`,
   dlqWildcard: `${prefix}.dlq.>`,
   dlqOf: (tenant) => (tenant === undefined ? `${prefix}.dlq.>` : `${prefix}.dlq.${tenant}.>`),
+  ingestTokens: (subject) => (subject.startsWith(`${prefix}.ingest.`) ? subject.slice(`${prefix}.ingest.`.length) : undefined),
+  dlqFor: (ingestSubject) => `${prefix}.dlq.${ingestSubject.startsWith(`${prefix}.ingest.`) ? ingestSubject.slice(`${prefix}.ingest.`.length) : ingestSubject}`,
+  ingestFor: (dlqSubject) => (dlqSubject.startsWith(`${prefix}.dlq.`) ? `${prefix}.ingest.${dlqSubject.slice(`${prefix}.dlq.`.length)}` : undefined),
   projection: (tenant, projection) => `${prefix}.projection.${tenant}.${projection}`,
   projectionTopic: (tenant, projection, key) => `${prefix}.projections.${tenant}.${projection}.${key}`,
   adminProjections: `${prefix}.admin.projections`,

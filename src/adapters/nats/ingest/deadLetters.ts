@@ -1,3 +1,4 @@
+import { subjects } from '../subjects.js'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { headers, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
@@ -26,8 +27,7 @@ export type DeadLetterError = DomainError | { readonly _tag: 'NotFound'; readonl
 /** Where a dead letter was published: its header, or (when it had no room for it) from its DLQ subject. */
 const ingestSubjectOf = (n: IngestNames, dlqSubject: string, header: string | undefined): string => {
   if (header !== undefined && header !== '') return header
-  const dlq = `${n.prefix}.dlq.`
-  return dlqSubject.startsWith(dlq) ? `${n.prefix}.ingest.${dlqSubject.slice(dlq.length)}` : ''
+  return subjects(n.prefix).ingestFor(dlqSubject) ?? ''
 }
 
 /** Lists dead letters, oldest first, optionally of one tenant. */
@@ -40,7 +40,7 @@ export const listDeadLetters = async (
   const info = await jsm.streams.info(n.dlq)
   const out: DeadLetter[] = []
   if (info.state.messages === 0) return out
-  const filter = `${n.prefix}.dlq.${options.tenant ?? '>'}${options.tenant !== undefined ? '.>' : ''}`
+  const filter = subjects(n.prefix).dlqOf(options.tenant)
   const consumer = await jetstream(nc).consumers.get(n.dlq, { filter_subjects: [filter] })
   const messages = await consumer.consume({ max_bytes: 8 * 1024 * 1024 }) // dead letters can be up to max_payload each
   const pending = (await consumer.info()).num_pending

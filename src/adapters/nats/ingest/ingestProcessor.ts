@@ -1,3 +1,4 @@
+import { subjects } from '../subjects.js'
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
@@ -112,7 +113,7 @@ export const startIngestProcessor = async (
   const stopSignal = new AbortController()
   let idle: (() => void) | undefined
   const stats = { appended: 0, deadLettered: 0 }
-  const skip = o.prefix.length + '.ingest.'.length
+  const subj = subjects(o.prefix)
 
   const deadLetter = async (m: JsMsg, e: AppendError, attempts = 1): Promise<void> => {
     const wire = toWireError(e)
@@ -120,14 +121,14 @@ export const startIngestProcessor = async (
     const msgID = `dlq-${m.seq}`
     // Headers and body must fit in max_payload: the body is kept whole, the headers give way.
     const h = deadLetterHeaders(m.headers, { code: wire.code, error: wire.message, ingestSubject: m.subject, ingestSequence: m.seq, attempts }, maxPayload - m.data.length - 64, [['Nats-Msg-Id', msgID]])
-    const ack = await js.publish(`${o.prefix}.dlq.${m.subject.slice(skip)}`, m.data, { headers: h, msgID })
+    const ack = await js.publish(subj.dlqFor(m.subject), m.data, { headers: h, msgID })
     await m.ackAck()
     stats.deadLettered++
     dlqLog(`ingest ${m.subject} #${m.seq} dead-lettered as ${o.dlq} #${ack.seq} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${wire.code} ${wire.message}`)
   }
 
   const handle = async (m: JsMsg, failures: number): Promise<void> => {
-    const tokens = m.subject.slice(skip).split('.')
+    const tokens = (subj.ingestTokens(m.subject) ?? '').split('.')
     if (tokens.length !== 2) return deadLetter(m, invalidId('stream', 'an ingest subject is allsource.ingest.<tenant>.<stream>'))
     const [tenant, stream] = tokens as [string, string]
     // No Content-Type and a body starting with `{`: JSON (it cannot be a msgpack request).

@@ -1,3 +1,4 @@
+import { subjects } from '../subjects.js'
 import { RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream'
 
 /** Names of the ingest side: the work-queue stream clients publish to, and the dead-letter stream. */
@@ -46,14 +47,14 @@ export const ensureIngestStreams = async (jsm: JetStreamManager, n: IngestNames 
   await ensure(jsm, n.ingest, {
     name: n.ingest,
     max_msg_size: maxPayload - DEAD_LETTER_RESERVE,
-    subjects: [`${n.prefix}.ingest.>`],
+    subjects: [subjects(n.prefix).ingestWildcard],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     num_replicas: replicas,
   })
   await ensure(jsm, n.dlq, {
     name: n.dlq,
-    subjects: [`${n.prefix}.dlq.>`],
+    subjects: [subjects(n.prefix).dlqWildcard],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     num_replicas: replicas,
