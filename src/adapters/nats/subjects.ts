@@ -56,7 +56,7 @@ export interface Subjects {
 
 export const defaultPrefix = 'allsource'
 
-export const subjects = (prefix: string = defaultPrefix): Subjects => ({
+const buildSubjects = (prefix: string): Subjects => ({
   prefix,
   events: (tenant, stream) => `${prefix}.events.${tenant}.${stream}`,
   eventsOf: (tenant, stream) => `${prefix}.events.${tenant}.${stream ?? '>'}`,
@@ -89,3 +89,12 @@ export const microDiscoverySubjects = (verb: string, name: string, id: string): 
 
 /** `$KV.<bucket>.<key>`: the subject a KV entry is stored under (for publishing entries directly). */
 export const kvSubject = (bucket: string, key: string): string => `$KV.${bucket}.${key}`
+
+const built = new Map<string, Subjects>()
+
+/** The subjects under `prefix`; built once per prefix, so hot paths may call it per message. */
+export const subjects = (prefix: string = defaultPrefix): Subjects => {
+  let s = built.get(prefix)
+  if (s === undefined) built.set(prefix, (s = buildSubjects(prefix)))
+  return s
+}

@@ -1,6 +1,7 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { AckPolicy, type ConsumerMessages, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
+import type { Commit } from '../../../domain/streams/event.js'
 import type { ProjectionDefinition } from '../../../domain/projections/projection.js'
 import type { CommitFeed, FeedMessage } from '../../../application/projections/ports.js'
 import { type ChunkedFoldOptions, type FoldListener, runChunkedFold } from '../../../application/projections/runChunkedFold.js'
@@ -57,6 +58,37 @@ export const ensureFoldConsumer = async (nc: NatsConnection, target: FoldTarget,
  * {@link kvReadModelStore}, and the durable consumer as the commit feed (one ack per chunk, since
  * its ack policy is "all").
  */
+/** One commit of the durable consumer as the fold sees it; methods on the prototype, so a message costs one small object. */
+class ConsumerFeedMessage implements FeedMessage {
+  constructor(private readonly m: JsMsg) {}
+  get offset(): number {
+    return this.m.seq
+  }
+  get pending(): number {
+    return this.m.info.pending
+  }
+  commit(): Commit {
+    return decodeCommit(this.m.data, this.m.seq)
+  }
+  async ack(): Promise<void> {
+    await this.m.ackAck()
+  }
+}
+
+/** The consumer's messages as feed messages: a mapping iterator (an async generator here would cost a few more promise turns per commit). */
+const feedOf = (messages: ConsumerMessages): AsyncIterable<FeedMessage> => ({
+  [Symbol.asyncIterator]: () => {
+    const it = messages[Symbol.asyncIterator]()
+    return {
+      next: () => it.next().then((r): IteratorResult<FeedMessage> => (r.done === true ? { done: true, value: undefined } : { done: false, value: new ConsumerFeedMessage(r.value) })),
+      return: async (): Promise<IteratorResult<FeedMessage>> => {
+        await it.return?.()
+        return { done: true, value: undefined }
+      },
+    }
+  },
+})
+
 /** Bytes a fold's pulls may have outstanding, on average: what the server may push before the fold reads. */
 const FOLD_PULL_BYTES = 32 * 1024 * 1024
 
@@ -89,21 +121,7 @@ export const runFold = async <S>(
   const publisher = new PipelinedPublisher(nc)
   listener.progress({ checkpoint: initial.ack_floor.stream_seq, lag: initial.num_pending + initial.num_ack_pending, folded: 0 })
 
-  const feed: CommitFeed = {
-    messages: (async function* (): AsyncGenerator<FeedMessage> {
-      for await (const m of messages) {
-        yield {
-          offset: m.seq,
-          pending: m.info.pending,
-          commit: () => decodeCommit(m.data, m.seq),
-          ack: async () => {
-            await m.ackAck()
-          },
-        }
-      }
-    })(),
-    stop: () => messages.stop(),
-  }
+  const feed: CommitFeed = { messages: feedOf(messages), stop: () => messages.stop() }
   const fold = runChunkedFold(def, kvReadModelStore<S>(kv, target.bucket, publisher), feed, natsTopicSink(nc, options.prefix), options, listener)
   const closed = fold.done.finally(() => publisher.close())
   return {
