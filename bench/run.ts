@@ -267,7 +267,7 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
 - **5 multi-event**: as 3a with 10 events per commit.
 - **7 replay**: 1,000,000 events written once (commits of 10 events over 1,000 streams), then
   replayed R times each, alternating: a raw ordered consumer decoding each commit with msgpackr,
-  and the library's \`replayEvents\` iterator (tenant filter, 512 commits buffered).
+  and the library's \`replayEvents\` iterator (tenant filter, pulls capped at ~4.25 MB, 100 commits).
 - **6 durable ingest**: single-event messages \`js.publish\`ed to 1,000 ingest subjects (500
   publishes in flight) while \`app.startIngest()\` runs in the bench process; from the first publish
   until every message is appended and acked.
