@@ -295,7 +295,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       return started
     },
     async serve() {
-      const reader = await createProjectionReader(o.nc, warn)
+      const reader = await createProjectionReader(o.nc, warn, consumers)
       readers.push(reader)
       const service = await startStreamService(o.nc, supervisor, log, query, { prefix, limits }, (base) => startProjectionEndpoints(o.nc, reader, base))
       services.push(service)

@@ -132,6 +132,14 @@ describe('projection operations on a real nats-server', () => {
     expect(keys).toHaveLength(25)
     expect(expected).toBe(25)
     expect(await ask('allsource.projection.globex.pages', { keys: true })).toEqual({ keys: [] })
+    // Listing keys leaves no consumer on the bucket's stream (nats.js's kv.keys kept one for minutes,
+    // and a fuzz of key listings reached the server's consumer limit).
+    const bucket = bucketName('pages', runner.status().generation ?? 1)
+    const jsmx = await jetstreamManager(nc)
+    const before = (await jsmx.streams.info(`KV_${bucket}`)).state.consumer_count // readModel() above left one of its own
+    for (let i = 0; i < 30; i++) await ask('allsource.projection.acme.pages', { keys: true, limit: 3 })
+    await expect.poll(async () => (await jsmx.streams.info(`KV_${bucket}`)).state.consumer_count, { timeout: 5_000 }).toBe(before)
+    expect(app.consumers.inUse).toBe(0)
 
     // Read your writes: the offset an append returned.
     const w = await app.append('acme', 'page-00', [{ type: 'renamed', payload: { name: 'first' } }])

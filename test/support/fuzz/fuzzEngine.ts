@@ -252,6 +252,8 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     }
     const code = String(error.code)
     count(code)
+    // Why the service was unavailable, by cause: a 503 is contract-valid, but its causes are worth seeing.
+    if (code === 'UNAVAILABLE') count(`  UNAVAILABLE ${area}: ${normalize(String(error.message)).slice(0, 48)}`)
     if (!CODES.has(code)) return fail({ signature: `${area} no-contract-code: ${normalize(code)}`, area, detail: describe(error), example })
     const status = reply.headers?.get('Nats-Service-Error-Code')
     if (status !== String(statusOf[code as ErrorCode])) return fail({ signature: `${area} wrong-status: ${code} ${status ?? '-'}`, area, detail: describe(error), example })

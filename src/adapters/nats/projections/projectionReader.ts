@@ -1,10 +1,12 @@
-import { jetstreamManager } from '@nats-io/jetstream'
+import { DeliverPolicy, jetstreamManager } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { bucketName, durableName, type ReadModelPointer } from '../../../domain/projections/operations.js'
 import { decodeMsgpack } from '../../codec/msgpack.js'
 import { openProjectionCatalog, type ProjectionCatalog } from './projectionControl.js'
 import { type Entry, LOG_STREAM } from './projectionFold.js'
+import { createLogConsumers, type LogConsumers } from '../reading/logConsumer.js'
+import { kvSubject } from '../subjects.js'
 
 export interface ProjectionEntry {
   readonly key: string
@@ -36,6 +38,11 @@ export const createProjectionReader = async (
   nc: NatsConnection,
   /** Told when the pointer watch ended or failed (it is reopened, and delivers every pointer again). */
   onError?: (message: string) => void,
+  /**
+   * The processor's consumer budget: listing keys reads the bucket through a consumer, taken from
+   * here and deleted when the listing ends (default: a budget of the reader's own).
+   */
+  consumers: LogConsumers = createLogConsumers(nc),
 ): Promise<ProjectionReader> => {
   const catalog = await openProjectionCatalog(nc)
   const jsm = await jetstreamManager(nc)
@@ -66,18 +73,36 @@ export const createProjectionReader = async (
   }
 
   /** Runs `read` on the active read model; once more with a fresh pointer if that one is gone. */
-  const withModel = async <T>(name: string, empty: T, read: (kv: KV) => Promise<T>): Promise<T> => {
+  const withModel = async <T>(name: string, empty: T, read: (kv: KV, bucket: string) => Promise<T>): Promise<T> => {
     for (let attempt = 0; attempt < 2; attempt++) {
       const p = await pointer(name, attempt > 0)
       if (p === undefined) return empty
       try {
-        return await read(await bucket(name, p))
+        return await read(await bucket(name, p), bucketName(name, p.generation))
       } catch (err) {
         buckets.delete(bucketName(name, p.generation))
         if (attempt > 0) throw err
       }
     }
     return empty
+  }
+
+  /** The live keys of `tenant` in a bucket, unsorted, without the tenant prefix. */
+  const listKeys = async (bucket: string, tenant: string): Promise<string[]> => {
+    const prefix = kvSubject(bucket, `${tenant}.`)
+    const lease = await consumers.open(`KV_${bucket}`, { filter_subjects: [`${prefix}>`], deliver_policy: DeliverPolicy.LastPerSubject, headers_only: true })
+    try {
+      const keys: string[] = []
+      if ((await lease.consumer.info(true)).num_pending === 0) return keys
+      for await (const m of await lease.consume()) {
+        const op = m.headers?.get('KV-Operation') ?? ''
+        if (op !== 'DEL' && op !== 'PURGE') keys.push(m.subject.slice(prefix.length))
+        if (m.info.pending === 0) break
+      }
+      return keys
+    } finally {
+      lease.close()
+    }
   }
 
   const checkpoint = async (name: string): Promise<number> => {
@@ -98,10 +123,11 @@ export const createProjectionReader = async (
         return { key, state: entry.state, offset: entry.offset }
       }),
     keys: (name, tenant, page) =>
-      withModel<{ keys: readonly string[]; next?: string }>(name, { keys: [] }, async (kv) => {
-        // KV lists keys by walking the bucket's last values; a page is cut from the sorted list.
-        const all: string[] = []
-        for await (const k of await kv.keys(`${tenant}.>`)) all.push(k.slice(tenant.length + 1))
+      withModel<{ keys: readonly string[]; next?: string }>(name, { keys: [] }, async (_kv, bucket) => {
+        // A tenant's keys are the subjects of the bucket's last values: read their headers through
+        // a budgeted consumer that is deleted afterwards (nats.js's `kv.keys` leaves its consumer
+        // on the server for minutes, and enough listings exhaust the server's consumer limit).
+        const all = await listKeys(bucket, tenant)
         all.sort()
         const from = page.after === undefined ? 0 : all.findIndex((k) => k > (page.after as string))
         const keys = from < 0 ? [] : all.slice(from, from + page.limit)
