@@ -140,6 +140,11 @@ describe('projection operations on a real nats-server', () => {
     for (let i = 0; i < 30; i++) await ask('allsource.projection.acme.pages', { keys: true, limit: 3 })
     await expect.poll(async () => (await jsmx.streams.info(`KV_${bucket}`)).state.consumer_count, { timeout: 5_000 }).toBe(before)
     expect(app.consumers.inUse).toBe(0)
+    // So does listing every projection's status (it lists the control bucket's keys).
+    const control = 'KV_ALLSOURCE_PROJECTIONS'
+    const watching = (await jsmx.streams.info(control)).state.consumer_count // the runners' and readers' watches
+    for (let i = 0; i < 30; i++) expect(await ask('allsource.admin.projections')).toHaveProperty('projections')
+    await expect.poll(async () => (await jsmx.streams.info(control)).state.consumer_count, { timeout: 5_000 }).toBe(watching)
 
     // Read your writes: the offset an append returned.
     const w = await app.append('acme', 'page-00', [{ type: 'renamed', payload: { name: 'first' } }])

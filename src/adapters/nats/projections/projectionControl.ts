@@ -1,4 +1,6 @@
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv'
+import { listKvKeys } from '../log/kvKeys.js'
+import { createLogConsumers, type LogConsumers } from '../reading/logConsumer.js'
 import type { KvLease } from '../log/kvLease.js'
 import type { NatsConnection } from '@nats-io/transport-node'
 import {
@@ -116,8 +118,16 @@ export const keepWatching = async <T>(
   }
 }
 
-export const openProjectionCatalog = async (nc: NatsConnection, options: { readonly replicas?: number } = {}): Promise<ProjectionCatalog> => {
+export const openProjectionCatalog = async (
+  nc: NatsConnection,
+  options: {
+    readonly replicas?: number
+    /** Where listing the statuses takes its (deleted afterwards) consumer from; default: a small budget of the catalog's own. */
+    readonly consumers?: LogConsumers
+  } = {},
+): Promise<ProjectionCatalog> => {
   const kv = await new Kvm(nc).create(CONTROL_BUCKET, { history: 1, ...(options.replicas !== undefined ? { replicas: options.replicas } : {}) })
+  const consumers = options.consumers ?? createLogConsumers(nc, { max: 4 })
 
   const casLoop = async <T>(key: string, change: (current: T | undefined) => T): Promise<T> => {
     for (let attempt = 0; ; attempt++) {
@@ -178,8 +188,7 @@ export const openProjectionCatalog = async (nc: NatsConnection, options: { reado
     status: async (name) => json(await kv.get(`${name}.status`)) as ProjectionStatus | undefined,
     async statuses() {
       const out: ProjectionStatus[] = []
-      const keys = await kv.keys('*.status')
-      for await (const k of keys) {
+      for (const k of await listKvKeys(consumers, CONTROL_BUCKET, '*.status')) {
         const s = json(await kv.get(k)) as ProjectionStatus | undefined
         if (s !== undefined) out.push(s)
       }

@@ -1,4 +1,4 @@
-import { DeliverPolicy, jetstreamManager } from '@nats-io/jetstream'
+import { jetstreamManager } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { bucketName, durableName, type ReadModelPointer } from '../../../domain/projections/operations.js'
@@ -6,7 +6,7 @@ import { decodeMsgpack } from '../../codec/msgpack.js'
 import { openProjectionCatalog, type ProjectionCatalog } from './projectionControl.js'
 import { type Entry, LOG_STREAM } from './projectionFold.js'
 import { createLogConsumers, type LogConsumers } from '../reading/logConsumer.js'
-import { kvSubject } from '../subjects.js'
+import { listKvKeys } from '../log/kvKeys.js'
 
 export interface ProjectionEntry {
   readonly key: string
@@ -44,7 +44,7 @@ export const createProjectionReader = async (
    */
   consumers: LogConsumers = createLogConsumers(nc),
 ): Promise<ProjectionReader> => {
-  const catalog = await openProjectionCatalog(nc)
+  const catalog = await openProjectionCatalog(nc, { consumers })
   const jsm = await jetstreamManager(nc)
   const pointers = new Map<string, ReadModelPointer>()
   const buckets = new Map<string, Promise<KV>>()
@@ -87,24 +87,6 @@ export const createProjectionReader = async (
     return empty
   }
 
-  /** The live keys of `tenant` in a bucket, unsorted, without the tenant prefix. */
-  const listKeys = async (bucket: string, tenant: string): Promise<string[]> => {
-    const prefix = kvSubject(bucket, `${tenant}.`)
-    const lease = await consumers.open(`KV_${bucket}`, { filter_subjects: [`${prefix}>`], deliver_policy: DeliverPolicy.LastPerSubject, headers_only: true })
-    try {
-      const keys: string[] = []
-      if ((await lease.consumer.info(true)).num_pending === 0) return keys
-      for await (const m of await lease.consume()) {
-        const op = m.headers?.get('KV-Operation') ?? ''
-        if (op !== 'DEL' && op !== 'PURGE') keys.push(m.subject.slice(prefix.length))
-        if (m.info.pending === 0) break
-      }
-      return keys
-    } finally {
-      lease.close()
-    }
-  }
-
   const checkpoint = async (name: string): Promise<number> => {
     const p = await pointer(name)
     if (p === undefined) return 0
@@ -127,7 +109,7 @@ export const createProjectionReader = async (
         // A tenant's keys are the subjects of the bucket's last values: read their headers through
         // a budgeted consumer that is deleted afterwards (nats.js's `kv.keys` leaves its consumer
         // on the server for minutes, and enough listings exhaust the server's consumer limit).
-        const all = await listKeys(bucket, tenant)
+        const all = (await listKvKeys(consumers, bucket, `${tenant}.>`)).map((k) => k.slice(tenant.length + 1))
         all.sort()
         const from = page.after === undefined ? 0 : all.findIndex((k) => k > (page.after as string))
         const keys = from < 0 ? [] : all.slice(from, from + page.limit)
