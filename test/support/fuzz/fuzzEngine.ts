@@ -254,7 +254,9 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     count(code)
     // Why the service was unavailable, by cause: a 503 is contract-valid, but its causes are worth seeing.
     if (code === 'UNAVAILABLE') count(`  UNAVAILABLE ${area}: ${normalize(String(error.message)).slice(0, 48)}`)
-    if (code === 'UNAVAILABLE' && process.env.FUZZ_DEBUG) process.stderr.write(`DEBUG ${String(error.message)} :: ${JSON.stringify(example).slice(0, 300)}\n`)
+    // The processor's consumer budgets keep it far below the server's consumer limit: reaching
+    // that limit means some path leaves its consumers behind (a leak), whatever the code says.
+    if (/maximum consumers/i.test(String(error.message))) return fail({ signature: `${area} consumer limit reached (a consumer leak)`, area, detail: describe(error), example })
     if (!CODES.has(code)) return fail({ signature: `${area} no-contract-code: ${normalize(code)}`, area, detail: describe(error), example })
     const status = reply.headers?.get('Nats-Service-Error-Code')
     if (status !== String(statusOf[code as ErrorCode])) return fail({ signature: `${area} wrong-status: ${code} ${status ?? '-'}`, area, detail: describe(error), example })
