@@ -163,8 +163,8 @@ export const newTenant = (
   }
 }
 
-const refuseDeleted = (t: Tenant, action: string): E.Either<DomainError, Tenant> =>
-  E.left(illegalTransition(t.tenant, t.status, action, `cannot ${action} tenant ${t.tenant}: it is deleted`))
+const refuseDeleted = (rec: Tenant, action: string): E.Either<DomainError, Tenant> =>
+  E.left(illegalTransition(rec.tenant, rec.status, action, `cannot ${action} tenant ${rec.tenant}: it is deleted`))
 
 /*
  * Transitions. Each is total and returns the new record or why not. Repeating one that is already
@@ -173,16 +173,16 @@ const refuseDeleted = (t: Tenant, action: string): E.Either<DomainError, Tenant>
  */
 
 /** active → suspended. */
-export const suspend = (t: Tenant): E.Either<DomainError, Tenant> =>
-  t.status === 'deleted' ? refuseDeleted(t, 'suspend') : E.right(t.status === 'suspended' ? t : { ...t, status: 'suspended' })
+export const suspend = (rec: Tenant): E.Either<DomainError, Tenant> =>
+  rec.status === 'deleted' ? refuseDeleted(rec, 'suspend') : E.right(rec.status === 'suspended' ? rec : { ...rec, status: 'suspended' })
 
 /** suspended → active. */
-export const activate = (t: Tenant): E.Either<DomainError, Tenant> =>
-  t.status === 'deleted' ? refuseDeleted(t, 'activate') : E.right(t.status === 'active' ? t : { ...t, status: 'active' })
+export const activate = (rec: Tenant): E.Either<DomainError, Tenant> =>
+  rec.status === 'deleted' ? refuseDeleted(rec, 'activate') : E.right(rec.status === 'active' ? rec : { ...rec, status: 'active' })
 
 /** active | suspended → deleted (soft: the record and its data stay; the id is not reused). */
-export const softDelete = (t: Tenant): E.Either<DomainError, Tenant> =>
-  E.right(t.status === 'deleted' ? t : { ...t, status: 'deleted' })
+export const softDelete = (rec: Tenant): E.Either<DomainError, Tenant> =>
+  E.right(rec.status === 'deleted' ? rec : { ...rec, status: 'deleted' })
 
 /**
  * Changes the plan: a new `tier` replaces every quota with that tier's, then `quotas` override
@@ -190,13 +190,13 @@ export const softDelete = (t: Tenant): E.Either<DomainError, Tenant> =>
  * Without `tier`, `quotas` override the current ones. Refused for a deleted tenant.
  */
 export const changeQuotas = (
-  t: Tenant,
+  rec: Tenant,
   change: { readonly tier?: Tier; readonly quotas?: QuotaOverrides },
 ): E.Either<DomainError, Tenant> => {
-  if (t.status === 'deleted') return refuseDeleted(t, 'change the quotas of')
-  const tier = change.tier ?? t.tier
-  const base = change.tier === undefined ? t.quotas : tierQuotas[tier]
-  return E.right({ ...t, tier, quotas: { ...base, ...change.quotas } })
+  if (rec.status === 'deleted') return refuseDeleted(rec, 'change the quotas of')
+  const tier = change.tier ?? rec.tier
+  const base = change.tier === undefined ? rec.quotas : tierQuotas[tier]
+  return E.right({ ...rec, tier, quotas: { ...base, ...change.quotas } })
 }
 
 /**
