@@ -1,6 +1,7 @@
 /**
- * Expected failures of the write path, as values. Adapters map each tag to a wire code in one
- * table (`src/adapters/nats/errorCodes.ts`); nothing here knows about HTTP or NATS.
+ * Expected failures of a request (write path, reads, tenancy and access checks), as values.
+ * Adapters map each tag to a wire code in one table (`src/adapters/nats/service/errorCodes.ts`);
+ * nothing here knows about HTTP or NATS.
  */
 
 export interface BadRequest {
@@ -44,7 +45,71 @@ export interface TooLarge {
   readonly unit: 'bytes' | 'events'
 }
 
-export type DomainError = BadRequest | InvalidId | ValidationFailed | WrongExpectedVersion | TooLarge
+/** The caller's identity is known but may not do this (role, tenant boundary, or a policy deny). */
+export interface Forbidden {
+  readonly _tag: 'Forbidden'
+  readonly message: string
+  /** Why: the role lacks the operation, the identity belongs to another tenant, or a policy denied. */
+  readonly reason: 'role' | 'tenant' | 'policy'
+  /** The operation refused (`append`, `manageTenants`, …). */
+  readonly operation?: string
+  /** The id of the policy rule that denied, when `reason` is `policy`. */
+  readonly rule?: string
+}
+
+/** No valid credentials (missing, expired, revoked, tampered). Never says which. */
+export interface Unauthorized {
+  readonly _tag: 'Unauthorized'
+  readonly message: string
+}
+
+/** The tenant does not exist, or is soft-deleted. */
+export interface TenantNotFound {
+  readonly _tag: 'TenantNotFound'
+  readonly tenant: string
+}
+
+/** The tenant exists but is suspended: nothing may be done in it until it is activated. */
+export interface TenantSuspended {
+  readonly _tag: 'TenantSuspended'
+  readonly tenant: string
+}
+
+/** A quota or rate limit is spent. */
+export interface QuotaExceeded {
+  readonly _tag: 'QuotaExceeded'
+  readonly message: string
+  /** Which limit: `eventsPerDay`, `appendsPerSecond`, `storedBytes`, … */
+  readonly quota: string
+  readonly limit: number
+  /** When the budget allows the request again; for a limit that does not reset (streams, bytes), until it is raised or freed. */
+  readonly retryAfterMs: number
+}
+
+/** A state change the entity's current state does not allow (activating a deleted tenant). */
+export interface IllegalTransition {
+  readonly _tag: 'IllegalTransition'
+  readonly message: string
+  /** The entity acted on, e.g. the tenant id. */
+  readonly target: string
+  /** Its current state. */
+  readonly status: string
+  /** The refused change. */
+  readonly action: string
+}
+
+export type DomainError =
+  | BadRequest
+  | InvalidId
+  | ValidationFailed
+  | WrongExpectedVersion
+  | TooLarge
+  | Forbidden
+  | Unauthorized
+  | TenantNotFound
+  | TenantSuspended
+  | QuotaExceeded
+  | IllegalTransition
 
 export const badRequest = (message: string, details?: Record<string, unknown>): DomainError =>
   details === undefined ? { _tag: 'BadRequest', message } : { _tag: 'BadRequest', message, details }
@@ -76,4 +141,43 @@ export const tooLarge = (size: number, max: number, unit: 'bytes' | 'events' = '
   size,
   max,
   unit,
+})
+
+export const forbidden = (
+  reason: Forbidden['reason'],
+  message: string,
+  extra: { readonly operation?: string; readonly rule?: string } = {},
+): DomainError => ({
+  _tag: 'Forbidden',
+  reason,
+  message,
+  ...(extra.operation !== undefined ? { operation: extra.operation } : {}),
+  ...(extra.rule !== undefined ? { rule: extra.rule } : {}),
+})
+
+export const unauthorized = (message = 'missing or invalid credentials'): DomainError => ({ _tag: 'Unauthorized', message })
+
+export const tenantNotFound = (tenant: string): DomainError => ({ _tag: 'TenantNotFound', tenant })
+
+export const tenantSuspended = (tenant: string): DomainError => ({ _tag: 'TenantSuspended', tenant })
+
+export const quotaExceeded = (quota: string, limit: number, retryAfterMs: number): DomainError => ({
+  _tag: 'QuotaExceeded',
+  message: `${quota} quota of ${limit} is spent; retry after ${retryAfterMs} ms`,
+  quota,
+  limit,
+  retryAfterMs,
+})
+
+export const illegalTransition = (
+  target: string,
+  status: string,
+  action: string,
+  message = `cannot ${action} ${target}: it is ${status}`,
+): DomainError => ({
+  _tag: 'IllegalTransition',
+  message,
+  target,
+  status,
+  action,
 })

@@ -5,7 +5,19 @@ import { statusOf, toWireError } from '../../../src/adapters/nats/service/errorC
 import { decodeBody, encodeBody } from '../../../src/adapters/nats/service/wireCodec.js'
 import { uuidv7 } from '../../../src/adapters/system/uuidv7.js'
 import { storedAck } from '../../../src/adapters/nats/log/pipelinedPublisher.js'
-import { badRequest, invalidId, tooLarge, validationFailed, wrongExpectedVersion } from '../../../src/domain/streams/errors.js'
+import {
+  badRequest,
+  forbidden,
+  illegalTransition,
+  invalidId,
+  quotaExceeded,
+  tenantNotFound,
+  tenantSuspended,
+  tooLarge,
+  unauthorized,
+  validationFailed,
+  wrongExpectedVersion,
+} from '../../../src/domain/streams/errors.js'
 import { internal, notFound, unavailable } from '../../../src/application/streams/errors.js'
 import { commitOf } from '../../support/eventLogContract.js'
 
@@ -53,6 +65,12 @@ describe('error table', () => {
     [unavailable('x', { commitId: 'c' }), 'UNAVAILABLE', 503],
     [internal('x'), 'INTERNAL', 500],
     [notFound('x'), 'NOT_FOUND', 404],
+    [forbidden('role', 'x', { operation: 'append' }), 'FORBIDDEN', 403],
+    [unauthorized(), 'UNAUTHORIZED', 401],
+    [tenantNotFound('acme'), 'TENANT_NOT_FOUND', 404],
+    [tenantSuspended('acme'), 'TENANT_SUSPENDED', 403],
+    [quotaExceeded('appendsPerSecond', 10, 250), 'QUOTA_EXCEEDED', 429],
+    [illegalTransition('acme', 'deleted', 'activate'), 'BAD_REQUEST', 400],
   ] as const)('maps %o to %s (%i)', (error, code, status) => {
     const wire = toWireError(error)
     expect(wire.code).toBe(code)
@@ -62,6 +80,14 @@ describe('error table', () => {
 
   it('carries expected and actual on WRONG_EXPECTED_VERSION', () => {
     expect(toWireError(wrongExpectedVersion(0, 4))).toMatchObject({ expected: 0, actual: 4 })
+  })
+
+  it('carries the details of the tenancy and access errors', () => {
+    expect(toWireError(quotaExceeded('eventsPerDay', 10_000, 3_600_000))).toMatchObject({ quota: 'eventsPerDay', limit: 10_000, retryAfterMs: 3_600_000 })
+    expect(toWireError(forbidden('policy', 'denied', { operation: 'append', rule: 'r1' }))).toMatchObject({ reason: 'policy', operation: 'append', rule: 'r1' })
+    expect(toWireError(forbidden('tenant', 'no'))).not.toHaveProperty('rule')
+    expect(toWireError(tenantSuspended('acme'))).toMatchObject({ tenant: 'acme', message: 'tenant acme is suspended' })
+    expect(toWireError(illegalTransition('acme', 'deleted', 'activate'))).toMatchObject({ target: 'acme', status: 'deleted', action: 'activate' })
   })
 
   it('keeps details but never lets them override code or message', () => {

@@ -58,6 +58,26 @@ export const toWireError = (e: AppendError): WireError => {
       }
     case 'TooLarge':
       return { code: 'TOO_LARGE', message: e.message, size: e.size, max: e.max, unit: e.unit }
+    case 'Forbidden':
+      return {
+        code: 'FORBIDDEN',
+        message: e.message,
+        reason: e.reason,
+        ...(e.operation !== undefined ? { operation: e.operation } : {}),
+        ...(e.rule !== undefined ? { rule: e.rule } : {}),
+      }
+    case 'Unauthorized':
+      return { code: 'UNAUTHORIZED', message: e.message }
+    case 'TenantNotFound':
+      return { code: 'TENANT_NOT_FOUND', message: `tenant ${e.tenant} does not exist`, tenant: e.tenant }
+    case 'TenantSuspended':
+      return { code: 'TENANT_SUSPENDED', message: `tenant ${e.tenant} is suspended`, tenant: e.tenant }
+    case 'QuotaExceeded':
+      return { code: 'QUOTA_EXCEEDED', message: e.message, quota: e.quota, limit: e.limit, retryAfterMs: e.retryAfterMs }
+    case 'IllegalTransition':
+      // A state refusal, not a permission problem (403 would send people hunting for a grant) and
+      // not a version conflict (409 is WRONG_EXPECTED_VERSION with expected/actual).
+      return { code: 'BAD_REQUEST', message: e.message, target: e.target, status: e.status, action: e.action }
     case 'Unavailable':
       return { ...e.details, code: 'UNAVAILABLE', message: e.message }
     case 'Internal':
