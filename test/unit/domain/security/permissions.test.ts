@@ -1,8 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { authorize, may } from '../../../../src/domain/tenancy/permissions.js'
-import { Identity, Operation, Role, operations, roles } from '../../../../src/domain/tenancy/roles.js'
+import { authorize, may } from '../../../../src/domain/security/permissions.js'
+import { Identity, Operation, Role, operations, roles } from '../../../../src/domain/security/roles.js'
 import type { TenantId } from '../../../../src/domain/streams/ids.js'
 
 // The whole matrix, written out: changing the permission table must change this test.

@@ -14,7 +14,7 @@ import {
   softDelete,
   suspend,
   tierQuotas,
-} from '../../../../src/domain/tenancy/tenant.js'
+} from '../../../../src/domain/tenants/tenant.js'
 import type { TenantId } from '../../../../src/domain/streams/ids.js'
 
 const at = '2026-12-04T13:00:00.000Z' as IsoTimestamp
