@@ -3,6 +3,7 @@ import {
   type ApiKeyId,
   type ApiKeyView,
   type CreateKeyRequest,
+  type KeyHash,
   formatApiKey,
   isUsable,
   markUsed,
@@ -45,6 +46,8 @@ const iso = (d: Date): IsoTimestamp => d.toISOString() as IsoTimestamp
 
 const INSERT_ATTEMPTS = 3
 
+const UNKNOWN_KEY_HASH = 'A'.repeat(43) as KeyHash
+
 /** Creates a key for `tenant`. An `expiresAt` not in the future is `BadRequest`. */
 export const createKey =
   (deps: ApiKeyDeps) =>
@@ -78,7 +81,11 @@ export const verifyKey =
     if (E.isLeft(parsed)) return E.left(unauthorized())
     const { keyId, secret } = parsed.right
     const record = await deps.store.get(keyId)
-    if (record === undefined) return E.left(unauthorized())
+    if (record === undefined) {
+      // Run the same HMAC and comparison, so an unknown keyId costs what a wrong secret costs.
+      deps.hasher.verify(keyId, secret, UNKNOWN_KEY_HASH)
+      return E.left(unauthorized())
+    }
     if (!deps.hasher.verify(keyId, secret, record.hash)) return E.left(unauthorized())
     if (E.isLeft(isUsable(record, now))) return E.left(unauthorized())
     if (markUsed(record, iso(now)) !== record) {

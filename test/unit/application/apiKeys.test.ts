@@ -229,3 +229,26 @@ describe('the hasher', () => {
     for (const bad of ['', 'AAAA', hash + 'AA', hash.slice(0, 20)]) expect(h.verify(keyId, secret, bad as never)).toBe(false)
   })
 })
+
+describe('verifyKey on an unknown keyId', () => {
+  it('still runs the keyed hash and comparison (no shortcut that times differently)', async () => {
+    const f = fixture()
+    const { key } = right(await createKey(f)(acme, req()))
+    const { formatApiKey } = await import('../../../src/domain/security/apiKey.js')
+    let verifies = 0
+    const counting: ApiKeyDeps = {
+      ...f,
+      hasher: {
+        ...f.hasher,
+        verify: (...args) => {
+          verifies++
+          return f.hasher.verify(...args)
+        },
+      },
+    }
+    expect(await verifyKey(counting)(formatApiKey('000000000000' as ApiKeyId, right(parseApiKey(key.reveal())).secret).reveal(), t0)).toEqual(
+      unauthorized,
+    )
+    expect(verifies).toBe(1)
+  })
+})
