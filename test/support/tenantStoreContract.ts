@@ -131,6 +131,10 @@ export const tenantStoreContract = (name: string, open: () => Promise<OpenedTena
       expect(ids(page.tenants)).toEqual(['a-good', 'z-good'])
       expect(page.corrupt.map((c) => c.tenant)).toEqual(bad)
       expect((await listAll(store, 1)).flat()).toEqual(['a-good', 'z-good'])
+      // The error's revision lets an update repair the record.
+      const broken = left(await store.get(id('d-bad-quota'))()) as unknown as { revision: number }
+      const repaired = right(await store.update(tenant('d-bad-quota'), broken.revision)())
+      expect(right(await store.get(id('d-bad-quota'))())).toEqual(repaired)
     })
 
     it('changeTenant applies a transition with compare-and-set; unknown, refused and already-applied changes write nothing', async () => {

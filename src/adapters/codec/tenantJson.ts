@@ -22,12 +22,12 @@ const describe = (errors: t.Errors): string => {
 }
 
 /**
- * Decodes a stored tenant record, checking it against the `Tenant` codec and that it is the
+ * Decodes a stored tenant record (`revision`: the value's), checking it against the `Tenant` codec and that it is the
  * record of `key`. Never throws: bytes that are not UTF-8, not JSON or not a valid record are a
  * {@link CorruptTenantRecord} saying why.
  */
-export const decodeTenantJson = (key: string, bytes: Uint8Array): E.Either<CorruptTenantRecord, Tenant> => {
-  const corrupt = (message: string): E.Either<CorruptTenantRecord, Tenant> => E.left({ _tag: 'CorruptTenantRecord', tenant: key, message })
+export const decodeTenantJson = (key: string, revision: number, bytes: Uint8Array): E.Either<CorruptTenantRecord, Tenant> => {
+  const corrupt = (message: string): E.Either<CorruptTenantRecord, Tenant> => E.left({ _tag: 'CorruptTenantRecord', tenant: key, message, revision })
   let json: unknown
   try {
     json = JSON.parse(decoder.decode(bytes))

@@ -21,7 +21,7 @@ export const createInMemoryTenantStore = (): InMemoryTenantStore => {
   const load = (key: string): E.Either<TenantStoreError, StoredTenant | undefined> => {
     const raw = keys.get(key)
     if (raw === undefined) return E.right(undefined)
-    return E.map((record: StoredTenant['record']) => ({ record, revision: raw.revision }))(decodeTenantJson(key, raw.bytes))
+    return E.map((record: StoredTenant['record']) => ({ record, revision: raw.revision }))(decodeTenantJson(key, raw.revision, raw.bytes))
   }
 
   const write = (record: StoredTenant['record']): StoredTenant => {

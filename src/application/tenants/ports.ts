@@ -28,6 +28,8 @@ export interface CorruptTenantRecord {
   /** The key it was stored under. */
   readonly tenant: string
   readonly message: string
+  /** The stored value's revision: an `update` expecting it overwrites (repairs) the record. */
+  readonly revision: number
 }
 
 /** The store did not answer, or failed for a reason other than the above: nothing is known to be written. */

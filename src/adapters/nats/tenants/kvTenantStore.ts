@@ -42,7 +42,7 @@ export const createKvTenantStore = async (nc: NatsConnection, options: Partial<K
       const e = await kv.get(key)
       // The store never deletes a key (deletion is a status); a key deleted by hand reads as never created.
       if (e === null || e.operation !== 'PUT') return E.right(undefined)
-      return E.map((record: StoredTenant['record']) => ({ record, revision: e.revision }))(decodeTenantJson(key, e.value))
+      return E.map((record: StoredTenant['record']) => ({ record, revision: e.revision }))(decodeTenantJson(key, e.revision, e.value))
     } catch (err) {
       return unavailable(err)
     }
