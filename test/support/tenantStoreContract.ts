@@ -158,7 +158,18 @@ export const tenantStoreContract = (name: string, open: () => Promise<OpenedTena
       const { store } = await open()
       const n = 24
       right(await store.create(tenant('busy', { quotas: { projections: 0 as Limit } }))())
-      const results = await Promise.all(Array.from({ length: n }, () => changeTenant(store, id('busy'), plusOneProjection, { maxAttempts: n })()))
+      let conflicts = 0
+      const counting: TenantStore = {
+        ...store,
+        update: (record, expected) => async () => {
+          const r = await store.update(record, expected)()
+          if (E.isLeft(r) && r.left._tag === 'RevisionConflict') conflicts++
+          return r
+        },
+      }
+      const results = await Promise.all(Array.from({ length: n }, () => changeTenant(counting, id('busy'), plusOneProjection, { maxAttempts: n })()))
+      // All load before any writes (one connection, in order), so the retry path is what is tested.
+      expect(conflicts).toBeGreaterThan(0)
       const revisions = results.map((r) => right(r).revision)
       expect(new Set(revisions).size).toBe(n)
       const final = right(await store.get(id('busy'))())

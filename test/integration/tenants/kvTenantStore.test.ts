@@ -47,7 +47,8 @@ describe('JetStream KV tenant store', () => {
       expect(E.isRight(page) && page.right.tenants.map((s) => s.record.tenant)).toEqual(['a', 'b'])
     }
     expect(consumers.inUse).toBe(0)
-    await expect.poll(async () => (await jsm.streams.info('KV_ALLSOURCE_TENANTS')).state.consumer_count).toBe(0)
+    // Deletes are sent when each listing ends; wait for them to land (the leak this catches lasts 5 minutes).
+    await expect.poll(async () => (await jsm.streams.info('KV_ALLSOURCE_TENANTS')).state.consumer_count, { timeout: 20_000 }).toBe(0)
   })
 
   it('answers TenantStoreUnavailable, not a throw, when the connection is closed', async () => {
