@@ -132,6 +132,25 @@ describe('consumer-create permissions confine a tenant to its own filter (nats-s
     expect(await denied).toBe(true)
   })
 
+  it('known limit: a pull request (MSG.NEXT) with a foreign reply subject delivers onto another tenant’s subject', async () => {
+    // Publish permissions check the subject, not the reply subject (only reserved `_R_.`,
+    // `$JS.ACK.`, `$GNR.` replies are refused), so denying push consumers alone does not stop
+    // JetStream from writing a tenant's own events onto a foreign subject.
+    await acmeJsm.consumers.add(STREAM, { name: 'acme_pull', filter_subject: 'allsource.events.acme.>', ack_policy: 'none' })
+    const victim = processor.subscribe('allsource.projections.globex.pulled', { max: 1 })
+    await processor.flush()
+    try {
+      acme.publish(`$JS.API.CONSUMER.MSG.NEXT.${STREAM}.acme_pull`, JSON.stringify({ batch: 1, expires: 1_000_000_000 }), {
+        reply: 'allsource.projections.globex.pulled',
+      })
+      const seen: string[] = []
+      for await (const m of victim) seen.push(`${m.subject} ${m.string()} ${m.reply?.startsWith(`$JS.ACK.${STREAM}.`) === true}`)
+      expect(seen).toEqual(['allsource.events.acme.s1 acme-1 true'])
+    } finally {
+      await procJsm.consumers.delete(STREAM, 'acme_pull').catch(() => false)
+    }
+  })
+
   it('known limit (nats-server#8274): a push consumer may deliver onto another tenant’s subject', async () => {
     const globex = await as(server().url, 'globex')
     const victim = processor.subscribe('allsource.projections.globex.feed', { max: 2 })
@@ -144,11 +163,12 @@ describe('consumer-create permissions confine a tenant to its own filter (nats-s
         ack_policy: 'none',
       })
       const seen: string[] = []
-      for await (const m of victim) seen.push(m.string())
+      for await (const m of victim) seen.push(`${m.subject} ${m.string()} ${m.reply?.startsWith(`$JS.ACK.${STREAM}.`) === true}`)
       // The server accepted a deliver subject outside acme's permissions and wrote acme's events
-      // onto globex's projection topic. The design therefore denies push consumers to tenants
-      // by other means (see docs/security.md) or has subscribers verify the sender.
-      expect(seen).toEqual(['acme-1', 'acme-2'])
+      // onto globex's projection topic. What tells them apart (and what the design's subscribers
+      // check, docs/security.md): a JetStream delivery keeps its stream subject as the message
+      // subject, here acme's, and carries a `$JS.ACK.` reply, even with ack_policy none.
+      expect(seen).toEqual(['allsource.events.acme.s1 acme-1 true', 'allsource.events.acme.s2 acme-2 true'])
     } finally {
       await procJsm.consumers.delete(STREAM, 'acme_push').catch(() => false)
       await globex.close()
