@@ -132,6 +132,22 @@ describe('consumer-create permissions confine a tenant to its own filter (nats-s
     expect(await denied).toBe(true)
   })
 
+  it('known limit: a consumer name is a bearer capability (MSG.NEXT.<stream>.* reads any consumer whose name is known)', async () => {
+    const globex = await as(server().url, 'globex')
+    try {
+      const gjsm = await jetstreamManager(globex, { checkAPI: false, timeout: 2_000 })
+      await gjsm.consumers.add(STREAM, { name: 'globex_r1', filter_subject: 'allsource.events.globex.>', ack_policy: 'none' })
+      // acme may not create a consumer on globex's subjects, but it may pull from one it can name.
+      const c = await jetstream(acme, { checkAPI: false, timeout: 2_000 }).consumers.get(STREAM, 'globex_r1')
+      const got: string[] = []
+      for await (const m of await c.fetch({ max_messages: 5, expires: 1_000 })) got.push(m.string())
+      expect(got).toEqual(['globex-secret'])
+    } finally {
+      await procJsm.consumers.delete(STREAM, 'globex_r1').catch(() => false)
+      await globex.close()
+    }
+  })
+
   it('known limit: a pull request (MSG.NEXT) with a foreign reply subject delivers onto another tenant’s subject', async () => {
     // Publish permissions check the subject, not the reply subject (only reserved `_R_.`,
     // `$JS.ACK.`, `$GNR.` replies are refused), so denying push consumers alone does not stop
