@@ -148,6 +148,23 @@ describe('consumer-create permissions confine a tenant to its own filter (nats-s
     }
   })
 
+  it('known limit: a create on a known name may update another tenant’s consumer (its filter becomes the attacker’s)', async () => {
+    const globex = await as(server().url, 'globex')
+    try {
+      const gjsm = await jetstreamManager(globex, { checkAPI: false, timeout: 2_000 })
+      await gjsm.consumers.add(STREAM, { name: 'globex_r2', filter_subject: 'allsource.events.globex.>', ack_policy: 'none' })
+      // No `action` in the body: create-or-update.
+      const body = JSON.stringify({ stream_name: STREAM, config: { name: 'globex_r2', filter_subject: 'allsource.events.acme.>', ack_policy: 'none' } })
+      const reply = await acme.request(`$JS.API.CONSUMER.CREATE.${STREAM}.globex_r2.allsource.events.acme.>`, body, { timeout: 2_000 })
+      const answer = reply.json<{ error?: unknown; config?: { filter_subject?: string } }>()
+      expect(answer.error).toBeUndefined()
+      expect((await procJsm.consumers.info(STREAM, 'globex_r2')).config.filter_subject).toBe('allsource.events.acme.>')
+    } finally {
+      await procJsm.consumers.delete(STREAM, 'globex_r2').catch(() => false)
+      await globex.close()
+    }
+  })
+
   it('known limit: a pull request (MSG.NEXT) with a foreign reply subject delivers onto another tenant’s subject', async () => {
     // Publish permissions check the subject, not the reply subject (only reserved `_R_.`,
     // `$JS.ACK.`, `$GNR.` replies are refused), so denying push consumers alone does not stop
