@@ -3,6 +3,21 @@ import type { TenantId } from '../streams/ids.js'
 import { type DomainError, forbidden } from '../streams/errors.js'
 import type { Identity, Operation, Role } from './roles.js'
 
+/** Everything inside one tenant: what a tenant `admin` holds, and the operator on top of it. */
+const tenantOperations: readonly Operation[] = [
+  'append',
+  'ingest',
+  'read',
+  'query',
+  'subscribe',
+  'manageProjections',
+  'manageSubscriptions',
+  'manageUsersAndKeys',
+  'managePolicies',
+  'readStats',
+  'readAudit',
+]
+
 /**
  * THE permission table: the only place that says which role may perform which operation.
  * Every check (NATS permissions handed out by the auth callout, the admin API, the gateway)
@@ -24,33 +39,8 @@ export const permissions: Readonly<Record<Role, ReadonlySet<Operation>>> = {
   reader: new Set<Operation>(['read', 'query', 'subscribe']),
   service: new Set<Operation>(['append', 'ingest', 'read', 'query']),
   developer: new Set<Operation>(['append', 'ingest', 'read', 'query', 'subscribe', 'manageProjections', 'manageSubscriptions']),
-  admin: new Set<Operation>([
-    'append',
-    'ingest',
-    'read',
-    'query',
-    'subscribe',
-    'manageProjections',
-    'manageSubscriptions',
-    'manageUsersAndKeys',
-    'managePolicies',
-    'readStats',
-    'readAudit',
-  ]),
-  operator: new Set<Operation>([
-    'append',
-    'ingest',
-    'read',
-    'query',
-    'subscribe',
-    'manageProjections',
-    'manageSubscriptions',
-    'manageUsersAndKeys',
-    'managePolicies',
-    'readStats',
-    'readAudit',
-    'manageTenants',
-  ]),
+  admin: new Set<Operation>(tenantOperations),
+  operator: new Set<Operation>([...tenantOperations, 'manageTenants']),
 }
 
 /** Whether `role` may perform `operation` at all (on its own tenant). Total over both closed unions; never throws. */
