@@ -30,6 +30,8 @@ import { createJetStreamEventLog } from '../adapters/nats/log/jetStreamEventLog.
 import { AllSourceError } from '../adapters/nats/service/client.js'
 import { toWireError } from '../adapters/nats/service/errorCodes.js'
 import { type StreamService, startStreamService } from '../adapters/nats/service/streamService.js'
+import type { Endpoint, EndpointBase } from '../adapters/nats/service/endpoint.js'
+import type { Appender } from '../application/streams/appender.js'
 import { DEFAULT_MAX_IN_FLIGHT, type InFlightLimit, limitInFlight } from '../adapters/nats/service/inFlightLimit.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 import { createLogConsumers, type LogConsumerOptions, type LogConsumers } from '../adapters/nats/reading/logConsumer.js'
@@ -71,6 +73,16 @@ export interface AllSourceOptions {
    */
   readonly commitLookup?: { readonly timeoutMs?: number; readonly concurrency?: number }
   readonly warn?: (message: string) => void
+  /**
+   * Auth mode (docs/security.md): every append, ingest, read, query and projection read admits the
+   * tenant first (from memory: `admit` must not read a store per request), tenant endpoints drop
+   * requests whose reply is outside `_INBOX.<tenant>.`, and `endpoints` (the admin API) are
+   * served and announced alongside.
+   */
+  readonly auth?: {
+    readonly admit: (tenant: string) => Promise<E.Either<AppendError, unknown>>
+    readonly endpoints?: (base: EndpointBase) => readonly Endpoint[]
+  }
 }
 
 export interface AppendInput {
@@ -179,6 +191,18 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
     ...(o.maxMailbox !== undefined ? { maxMailbox: o.maxMailbox } : {}),
   })
+  const auth = o.auth
+  // In auth mode every append (service or ingest) admits its tenant first; the library's own
+  // `append`/`execute` calls are the embedding process's and go straight to the supervisor.
+  const appender: Appender =
+    auth === undefined
+      ? supervisor
+      : {
+          append: async (command) => {
+            const admitted = await auth.admit(command.tenant)
+            return Ei.isLeft(admitted) ? admitted : supervisor.append(command)
+          },
+        }
   const requests = limitInFlight(o.nc, o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: StreamService[] = []
@@ -268,7 +292,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     },
     async startIngest(options = {}) {
       const start = () =>
-        startIngestProcessor(o.nc, supervisor, {
+        startIngestProcessor(o.nc, appender, {
           duplicateWindowMs: streamOptions.duplicateWindowMs,
           prefix,
           limits,
@@ -297,7 +321,14 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     async serve() {
       const reader = await createProjectionReader(o.nc, warn, consumers)
       readers.push(reader)
-      const service = await startStreamService(o.nc, supervisor, log, query, { prefix, limits }, (base) => startProjectionEndpoints(o.nc, reader, base))
+      const service = await startStreamService(
+        o.nc,
+        appender,
+        log,
+        query,
+        { prefix, limits, tenantReplies: auth !== undefined, ...(auth !== undefined ? { admit: auth.admit } : {}) },
+        (base) => [...startProjectionEndpoints(o.nc, reader, base), ...(auth?.endpoints?.(base) ?? [])],
+      )
       services.push(service)
       return service
     },

@@ -9,9 +9,15 @@ import { validateTenant } from '../domain/streams/appendRequest.js'
 import { createAllSource } from './allSource.js'
 import { loadConfig } from './config.js'
 import { registeredModules } from './modules.js'
+import { resolve } from 'node:path'
+import { clientToken } from './auth/operatorKey.js'
+import { projectRoot } from './natsServer/findNatsServer.js'
+import { tenantConnectOptions } from '../adapters/nats/auth/natsGrants.js'
 import { createSubscriptions, type StartAt, type SubscriptionError } from '../adapters/nats/reading/subscriptions.js'
 
 const USAGE = `usage: npm run cli -- <command>   (connects to NATS_URL, default 127.0.0.1:4222)
+  credentials: ALLSOURCE_TOKEN (an API key; with ALLSOURCE_TENANT for a tenant key), else
+  ALLSOURCE_BOOTSTRAP_KEY, else data/auth/operator.key (written by \`npm start\` in auth mode)
 
   append <tenant> <stream> '<json events>' [--expected-version V] [--commit-id ID]
   read <tenant> <stream> [--from-version N] [--limit N]
@@ -52,10 +58,10 @@ const int = (v: string | undefined, name: string): number | undefined => {
 const print = (v: unknown) =>
   process.stdout.write(`${JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : typeof x === 'bigint' ? bigintToJson(x) : x))}\n`)
 
-const run = async (nc: NatsConnection, argv: string[]): Promise<number> => {
+const run = async (nc: NatsConnection, argv: string[], clientOptions: { readonly tenantReplies: boolean }): Promise<number> => {
   const args = [...argv]
   const [cmd, sub] = args
-  const client = createAllSourceClient(nc)
+  const client = createAllSourceClient(nc, clientOptions)
   if (cmd === 'append' && args.length >= 4) {
     const expected = flag(args, '--expected-version')
     const commitId = flag(args, '--commit-id')
@@ -189,11 +195,21 @@ const main = async (): Promise<void> => {
     return
   }
   const url = process.env.NATS_URL || '127.0.0.1:4222'
-  const nc = await connect({ servers: url, reconnect: false, timeout: 5_000 }).catch((e: unknown) => {
-    throw new Error(`cannot connect to ${url}: ${e instanceof Error ? e.message : String(e)}`)
+  const token = clientToken(process.env, resolve(projectRoot(), loadConfig().dataDir))
+  const tenant = process.env.ALLSOURCE_TENANT
+  // A tenant key needs its tenant (for the inbox its grant allows); otherwise the token is taken
+  // for the operator's, whose tenant requests get replies under the tenant's inbox.
+  const auth = token === undefined ? {} : tenant !== undefined && tenant !== '' ? tenantConnectOptions(tenant, token) : { token }
+  const nc = await connect({ servers: url, reconnect: false, timeout: 5_000, ...auth }).catch((e: unknown) => {
+    const why = e instanceof Error ? e.message : String(e)
+    throw new Error(
+      /authoriz/i.test(why)
+        ? `${url} refused the credentials (${token === undefined ? 'none given: set ALLSOURCE_TOKEN to an API key, or run where the data dir holds auth/operator.key' : 'ALLSOURCE_TOKEN, ALLSOURCE_BOOTSTRAP_KEY or data/auth/operator.key'}): ${why}`
+        : `cannot connect to ${url}: ${why}${/ECONNREFUSED|connection refused/i.test(why) ? '; start a processor with `npm start`' : ''}`,
+    )
   })
   try {
-    process.exitCode = await run(nc, argv)
+    process.exitCode = await run(nc, argv, { tenantReplies: token !== undefined && !(tenant !== undefined && tenant !== '') })
   } finally {
     await nc.close()
   }

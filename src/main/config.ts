@@ -1,6 +1,8 @@
 import { hostname } from 'node:os'
 /** How `npm start` finds its NATS server. */
 export type EmbeddedMode = 'auto' | 'always' | 'never'
+/** `ALLSOURCE_AUTH`: `auto` (on for the embedded server; off, with a warning, for an external server without auth), `on`, `off`. */
+export type AuthMode = 'auto' | 'on' | 'off'
 
 /** Processor settings, from the environment. Every one has a default that works out of the box. */
 export interface Config {
@@ -50,6 +52,12 @@ export interface Config {
   readonly exampleModules: boolean
   /** `ALLSOURCE_MAX_READ_CONSUMERS` (default 32): ephemeral log consumers (reads, queries, replays, hydrations) at once. */
   readonly maxReadConsumers: number
+  /** `ALLSOURCE_AUTH` (default `auto`): see {@link AuthMode} and docs/security.md. */
+  readonly auth: AuthMode
+  /** `ALLSOURCE_BOOTSTRAP_KEY`: the operator key to use; otherwise one is generated once into `<dataDir>/auth/operator.key` (0600). */
+  readonly bootstrapKey: string | undefined
+  /** `ALLSOURCE_AUTH_GRANT_TTL_MS` (default 600000 = 10 min): how long a connection's grant lives before it must authenticate again. */
+  readonly grantTtlMs: number
 }
 
 const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number => {
@@ -68,7 +76,12 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   }
   const prefix = env.ALLSOURCE_PREFIX ?? 'allsource'
   if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new Error(`ALLSOURCE_PREFIX must be one subject token; got "${prefix}"`)
+  const auth = env.ALLSOURCE_AUTH === undefined || env.ALLSOURCE_AUTH === '' ? 'auto' : env.ALLSOURCE_AUTH
+  if (auth !== 'auto' && auth !== 'on' && auth !== 'off') throw new Error(`ALLSOURCE_AUTH must be auto, on or off; got "${auth}"`)
   return {
+    auth,
+    bootstrapKey: env.ALLSOURCE_BOOTSTRAP_KEY === '' ? undefined : env.ALLSOURCE_BOOTSTRAP_KEY,
+    grantTtlMs: int(env, 'ALLSOURCE_AUTH_GRANT_TTL_MS', 600_000, 10_000),
     natsUrl: env.NATS_URL === '' ? undefined : env.NATS_URL,
     probeUrl: env.ALLSOURCE_PROBE_URL ?? '127.0.0.1:4222',
     embedded,

@@ -1,6 +1,8 @@
-import { resolve } from 'node:path'
+import { existsSync, renameSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { jetstreamManager } from '@nats-io/jetstream'
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { connect, type ConnectionOptions, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node'
+import { APP_ACCOUNT, type AuthMaterial, loadOrCreateAuthMaterial, serverAuthBlock } from './auth/authMaterial.js'
 import type { Config } from './config.js'
 import { launchNatsServer, type RunningNatsServer } from './natsServer/launchNatsServer.js'
 import { projectRoot } from './natsServer/findNatsServer.js'
@@ -12,6 +14,80 @@ export interface NatsSession {
   readonly server: RunningNatsServer | undefined
   /** Where we connected, for the log. */
   readonly where: string
+  /** Auth mode is on: the material the server was configured with, and the URL the callout connects to. */
+  readonly auth: { readonly material: AuthMaterial; readonly url: string } | undefined
+}
+
+/**
+ * nats-server versions with the 2026 security advisories fixed that auth mode relies on
+ * (docs/security.md, "Claims checked"): 2.12.12 or newer on the 2.12 line, 2.14.3 or newer after.
+ */
+export const authSafeVersion = (version: string | undefined): boolean => {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version ?? '')
+  if (m === null) return false
+  const [maj, min, pat] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  if (maj !== 2) return maj > 2
+  if (min === 12) return pat >= 12
+  if (min === 14) return pat >= 3
+  return min > 14
+}
+
+const te = new TextEncoder()
+const processorAuth = (m: AuthMaterial): Pick<ConnectionOptions, 'authenticator'> => ({ authenticator: nkeyAuthenticator(te.encode(m.processorSeed)) })
+
+const isAuthError = (e: unknown): boolean => e instanceof Error && /authoriz|authenticat/i.test(`${e.message} ${e.cause instanceof Error ? e.cause.message : ''}`)
+
+/**
+ * JetStream keeps each account's streams in `<store>/jetstream/<account>`: without accounts that is
+ * `$G`, in auth mode the application account. Switching modes moves the directory, so the log and
+ * every bucket stay where the server looks (nothing is copied; a directory is only moved when the
+ * other one does not exist).
+ */
+const moveAccountStore = (storeDir: string, from: string, to: string, log: (m: string) => void): void => {
+  const src = join(storeDir, 'jetstream', from)
+  const dst = join(storeDir, 'jetstream', to)
+  if (existsSync(src) && !existsSync(dst)) {
+    renameSync(src, dst)
+    log(`moved the JetStream store of account ${from} to account ${to} (${dst}): auth mode ${to === APP_ACCOUNT ? 'on' : 'off'}`)
+  }
+}
+
+/**
+ * Connects to an external server. `auto`: anonymously, and if the server refuses anonymous
+ * clients, with the processor's nkey (auth on). `on`: with the nkey, and only if the server
+ * refuses anonymous clients and is auth-safe. `off`: anonymously.
+ */
+const connectExternal = async (config: Config, url: string, label: string, log: (m: string) => void): Promise<NatsSession> => {
+  const fail = (e: unknown): never => {
+    throw new Error(`cannot connect to ${label}: ${e instanceof Error ? e.message : String(e)}`)
+  }
+  const withKey = async (): Promise<NatsSession> => {
+    const material = loadOrCreateAuthMaterial(resolve(projectRoot(), config.dataDir))
+    const nc = await connect({ servers: url, name: 'allsource', ...processorAuth(material) }).catch((e: unknown) =>
+      fail(isAuthError(e) ? new Error(`the server refused the processor's nkey; configure it with the block \`npm run cli -- auth server-config\` prints (${e instanceof Error ? e.message : String(e)})`) : e),
+    )
+    if (!authSafeVersion(nc.info?.version)) {
+      await nc.close()
+      throw new Error(`auth mode needs nats-server >= 2.12.12 (2.12 line) or >= 2.14.3; ${label} runs ${nc.info?.version ?? 'an unknown version'}, which has known permission bypasses (docs/security.md)`)
+    }
+    return { nc, server: undefined, where: `${url} (${label}, auth on)`, auth: { material, url } }
+  }
+  if (config.auth === 'on') {
+    const anonymous = await tryConnect(url)
+    if (anonymous !== undefined) {
+      await anonymous.close()
+      throw new Error(`ALLSOURCE_AUTH=on, but ${label} accepts clients without credentials; configure it with \`npm run cli -- auth server-config\` or use ALLSOURCE_AUTH=off`)
+    }
+    return withKey()
+  }
+  try {
+    const nc = await connect({ servers: url, name: 'allsource' })
+    if (config.auth === 'auto') log(`WARNING: ${label} has no auth configured: running OPEN (any client can act on every tenant). Set ALLSOURCE_AUTH=on with a configured server for tenant isolation (docs/security.md)`)
+    return { nc, server: undefined, where: `${url} (${label})`, auth: undefined }
+  } catch (e) {
+    if (config.auth === 'auto' && isAuthError(e)) return withKey()
+    return fail(e)
+  }
 }
 
 const hasJetStream = async (nc: NatsConnection): Promise<boolean> => {
@@ -41,12 +117,7 @@ const tryConnect = async (url: string): Promise<NatsConnection | undefined> => {
  * server and processor are both alive is refused.
  */
 export const connectToNats = async (config: Config, log: (message: string) => void = () => undefined): Promise<NatsSession> => {
-  if (config.natsUrl !== undefined) {
-    const nc = await connect({ servers: config.natsUrl, name: 'allsource' }).catch((e: unknown) => {
-      throw new Error(`cannot connect to NATS_URL=${config.natsUrl}: ${e instanceof Error ? e.message : String(e)}`)
-    })
-    return { nc, server: undefined, where: `${config.natsUrl} (NATS_URL)` }
-  }
+  if (config.natsUrl !== undefined) return connectExternal(config, config.natsUrl, `NATS_URL=${config.natsUrl}`, log)
   const root = projectRoot()
   const storeDir = resolve(root, config.dataDir)
   await clearDataDir(storeDir, log)
@@ -55,8 +126,7 @@ export const connectToNats = async (config: Config, log: (message: string) => vo
     if (probe !== undefined) {
       if (await hasJetStream(probe)) {
         await probe.close()
-        const nc = await connect({ servers: config.probeUrl, name: 'allsource' })
-        return { nc, server: undefined, where: `${config.probeUrl} (a running server with JetStream)` }
+        return connectExternal(config, config.probeUrl, `${config.probeUrl} (a running server with JetStream)`, log)
       }
       await probe.close()
     }
@@ -64,7 +134,12 @@ export const connectToNats = async (config: Config, log: (message: string) => vo
       throw new Error(`no NATS server with JetStream answers at ${config.probeUrl}; set NATS_URL or ALLSOURCE_EMBEDDED=auto`)
     }
   }
+  const material = config.auth === 'off' ? undefined : loadOrCreateAuthMaterial(storeDir)
+  if (material !== undefined) moveAccountStore(storeDir, '$G', APP_ACCOUNT, log)
+  else moveAccountStore(storeDir, APP_ACCOUNT, '$G', log)
+  if (config.auth === 'off') log('WARNING: ALLSOURCE_AUTH=off: the embedded server runs OPEN (any client can act on every tenant); for development only')
   const launched = await launchNatsServer({
+    ...(material !== undefined ? { appendConfig: serverAuthBlock(material), probeAuth: processorAuth(material) } : {}),
     configFile: resolve(root, 'nats.conf'),
     storeDir,
     // A Ctrl-C reaches the processor only; it stops the server last, after draining.
@@ -80,8 +155,17 @@ export const connectToNats = async (config: Config, log: (message: string) => vo
     },
   }
   try {
-    const nc = await connect({ servers: server.url, name: 'allsource' })
-    return { nc, server, where: `${server.url} (embedded nats-server, pid ${server.pid}, store ${server.storeDir})` }
+    const nc = await connect({ servers: server.url, name: 'allsource', ...(material !== undefined ? processorAuth(material) : {}) })
+    if (material !== undefined && !authSafeVersion(nc.info?.version)) {
+      await nc.close()
+      throw new Error(`auth mode needs nats-server >= 2.12.12 (2.12 line) or >= 2.14.3; the embedded server is ${nc.info?.version ?? 'unknown'}: run \`npm run nats-server\` to install a newer one, or ALLSOURCE_AUTH=off`)
+    }
+    return {
+      nc,
+      server,
+      where: `${server.url} (embedded nats-server, pid ${server.pid}, store ${server.storeDir}${material !== undefined ? ', auth on' : ', auth OFF'})`,
+      auth: material !== undefined ? { material, url: server.url } : undefined,
+    }
   } catch (e) {
     await server.stop()
     throw e

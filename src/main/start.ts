@@ -6,6 +6,7 @@ import { loadConfig } from './config.js'
 import { connectToNats } from './connectToNats.js'
 import { createShutdown } from './shutdown.js'
 import { subjects } from '../adapters/nats/subjects.js'
+import { startAuthPlane, type AuthPlane } from './auth/authPlane.js'
 
 const log = (message: string): void => {
   process.stdout.write(`${new Date().toISOString()} allsource ${message}\n`)
@@ -23,7 +24,9 @@ const main = async (): Promise<void> => {
   const session = await connectToNats(config, log)
   const { nc, server } = session
   log(`connected to ${session.where}; nats-server ${nc.info?.version ?? '?'}`)
+  const authPlane: AuthPlane | undefined = session.auth === undefined ? undefined : await startAuthPlane(nc, session.auth, config, log)
   const app = await createAllSource({
+    ...(authPlane !== undefined ? { auth: authPlane.serviceAuth } : {}),
     nc,
     modules: registeredModules(config),
     prefix: config.prefix,
@@ -65,6 +68,7 @@ const main = async (): Promise<void> => {
       // Stop intake, answer what was taken; appends still being written get the same budget.
       { name: `draining ${app.requests.inFlight} requests in flight`, deadlineMs: config.shutdownTimeoutMs, run: () => app.stopServing() },
       { name: 'closing ingest, projections and the log', deadlineMs: config.shutdownTimeoutMs + 2_000, run: () => app.close() },
+      ...(authPlane !== undefined ? [{ name: 'stopping the auth callout', deadlineMs: config.shutdownTimeoutMs + 3_000, run: () => authPlane.stop() }] : []),
       { name: 'draining the NATS connection', deadlineMs: config.shutdownTimeoutMs + 5_000, run: () => nc.drain() },
       { name: 'closing the NATS connection', deadlineMs: config.shutdownTimeoutMs + 6_000, run: () => nc.close() },
       ...(server !== undefined ? [{ name: `stopping the embedded nats-server (pid ${server.pid})`, deadlineMs: config.shutdownTimeoutMs + 12_000, run: () => server.stop() }] : []),

@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { jetstreamManager } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
+import { connect, type ConnectionOptions } from '@nats-io/transport-node'
 import { findNatsServer } from './findNatsServer.js'
 import { configuredStoreDir, deriveNatsConfig } from './natsServerConfig.js'
 
@@ -32,6 +32,10 @@ export interface LaunchNatsServerOptions {
    * the server shares this process's group and a Ctrl-C stops both (test servers).
    */
   readonly ownProcessGroup?: boolean
+  /** Configuration text appended to the file's (or to an empty one): the auth block of the embedded server. */
+  readonly appendConfig?: string
+  /** How the launcher's readiness probe authenticates (a server with auth on refuses anonymous clients). */
+  readonly probeAuth?: Pick<ConnectionOptions, 'authenticator' | 'token' | 'user' | 'pass'>
 }
 
 /** A nats-server this process started. */
@@ -101,12 +105,12 @@ const launchOnce = async (o: LaunchNatsServerOptions): Promise<RunningNatsServer
   const cwd = o.configFile === undefined ? process.cwd() : dirname(resolve(o.configFile))
   const original = o.configFile === undefined ? '' : readFileSync(o.configFile, 'utf8')
   const wantedStore = o.storeDir === undefined ? undefined : resolve(o.storeDir)
-  const derived = deriveNatsConfig(original, { ...(wantedStore ? { storeDir: wantedStore } : {}), syncAlways: o.syncAlways ?? false })
+  const derived = deriveNatsConfig(original, { ...(wantedStore ? { storeDir: wantedStore } : {}), syncAlways: o.syncAlways ?? false, ...(o.appendConfig !== undefined ? { append: o.appendConfig } : {}) })
   const fromFile = configuredStoreDir(derived.text)
   const storeDir = wantedStore ?? (fromFile !== undefined ? resolve(cwd, fromFile) : join(runDir, 'store'))
   if (jetstream) mkdirSync(storeDir, { recursive: true })
   let configPath = o.configFile === undefined ? undefined : resolve(o.configFile)
-  if (derived.text !== original) writeFileSync((configPath = join(runDir, 'nats.conf')), derived.text)
+  if (derived.text !== original) writeFileSync((configPath = join(runDir, 'nats.conf')), derived.text, { mode: 0o600 })
   const args = configPath === undefined ? [] : ['-c', configPath]
   const port = o.port === undefined && o.configFile !== undefined ? undefined : o.port || (await freePort(host))
   args.push('-a', host, ...(port === undefined ? [] : ['-p', String(port)]), '--ports_file_dir', runDir)
@@ -150,7 +154,7 @@ const launchOnce = async (o: LaunchNatsServerOptions): Promise<RunningNatsServer
     // Only once this server has written its ports file (it listens): another server on the same
     // port (an orphan) must not be taken for it.
     url ??= portsFileUrl(runDir, host, proc.pid, port)
-    if (url !== undefined && (await ready(url, jetstream).then(() => true, (e: unknown) => ((lastError = messageOf(e)), false)))) break
+    if (url !== undefined && (await ready(url, jetstream, o.probeAuth).then(() => true, (e: unknown) => ((lastError = messageOf(e)), false)))) break
     await sleep(50)
   }
   const finalUrl = url
@@ -182,8 +186,8 @@ const portsFileUrl = (dir: string, host: string, pid: number, port: number | und
 }
 
 /** Resolves once a client can connect and, with JetStream, the account info answers. */
-const ready = async (url: string, jetstream: boolean): Promise<void> => {
-  const nc = await connect({ servers: url, timeout: 1_000, reconnect: false, name: 'allsource-launcher' })
+const ready = async (url: string, jetstream: boolean, auth: LaunchNatsServerOptions['probeAuth']): Promise<void> => {
+  const nc = await connect({ servers: url, timeout: 1_000, reconnect: false, name: 'allsource-launcher', ...auth })
   try {
     if (jetstream) await (await jetstreamManager(nc, { timeout: 2_000 })).getAccountInfo()
   } finally {

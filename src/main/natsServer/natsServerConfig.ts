@@ -4,6 +4,8 @@ export interface ConfigOverrides {
   readonly storeDir?: string
   /** `sync_interval: always` inside the jetstream block. */
   readonly syncAlways?: boolean
+  /** Configuration text appended at the end (the auth block of the embedded server). */
+  readonly append?: string
 }
 
 /** The result: the text to run with, and whether `-sd storeDir` must still be passed. */
@@ -36,6 +38,7 @@ export const deriveNatsConfig = (text: string, overrides: ConfigOverrides): Deri
     else if (JETSTREAM_BLOCK.test(out)) out = out.replace(JETSTREAM_BLOCK, (m) => `${m}\n  sync_interval: always`)
     else out = `${out}\njetstream {\n  sync_interval: always\n}\n`
   }
+  if (overrides.append !== undefined && overrides.append !== '') out = `${out}\n${overrides.append}\n`
   return { text: out, storeDirAsFlag }
 }
 

@@ -7,7 +7,7 @@ import { isProjectionName } from '../../../domain/projections/projection.js'
 import { checkRebuildOffset, validateProjectionCommand, validateProjectionRequest } from '../../../domain/projections/projectionRequest.js'
 import { invalidId } from '../../../domain/streams/errors.js'
 import { validateTenant } from '../../../domain/streams/appendRequest.js'
-import { type Endpoint, startEndpoint } from '../service/endpoint.js'
+import { type Endpoint, type EndpointBase, startEndpoint } from '../service/endpoint.js'
 import { LOG_STREAM } from './projectionFold.js'
 import type { ProjectionReader } from './projectionReader.js'
 
@@ -29,7 +29,7 @@ const withStaleness = (s: ProjectionStatus, now: number): ProjectionStatus & { r
 export const startProjectionEndpoints = (
   nc: NatsConnection,
   reader: ProjectionReader,
-  o: { readonly prefix: string; readonly queue: string },
+  o: EndpointBase,
 ): Endpoint[] => {
   const known = async (name: string | undefined): Promise<E.Either<AppendError, string>> => {
     if (name === undefined || !isProjectionName(name)) return E.left(invalidId('projection', 'a projection name is 1–64 of A–Z a–z 0–9 _ -'))
@@ -40,9 +40,13 @@ export const startProjectionEndpoints = (
     return s === undefined ? { name, version: 0, state: 'standby', checkpoint: 0, lag: 0, eventsPerSecond: 0 } : withStaleness(s, Date.now())
   }
 
-  const read = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'projection', tokens: 2, emptyBody: 'allowed' }, async (tokens, body) => {
+  const read = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'projection', tokens: 2, emptyBody: 'allowed', tenantReplies: o.tenantReplies ?? false }, async (tokens, body) => {
     const tenant = validateTenant(tokens[0])
     if (E.isLeft(tenant)) return tenant
+    if (o.admit !== undefined) {
+      const admitted = await o.admit(tenant.right)
+      if (E.isLeft(admitted)) return admitted
+    }
     const name = await known(tokens[1])
     if (E.isLeft(name)) return name
     const req = validateProjectionRequest(body)

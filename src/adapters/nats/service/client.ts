@@ -1,4 +1,4 @@
-import { type NatsConnection, errors as natsErrors } from '@nats-io/transport-node'
+import { type NatsConnection, errors as natsErrors, nuid } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { validateStream, validateTenant } from '../../../domain/streams/appendRequest.js'
 import type { AppendResult } from '../../../application/streams/appendResult.js'
@@ -112,10 +112,29 @@ const fromWire = (w: WireError): AllSourceError => {
  */
 export const createAllSourceClient = (
   nc: NatsConnection,
-  options: { readonly prefix?: string; readonly timeoutMs?: number } = {},
+  options: {
+    readonly prefix?: string
+    readonly timeoutMs?: number
+    /**
+     * The operator's connection in auth mode: a request on a tenant's subject gets its reply under
+     * `_INBOX.<tenant>._op.` (the processor answers only replies under the tenant's inbox), not
+     * under the connection's inbox. A tenant's own connection sets `inboxPrefix` instead.
+     */
+    readonly tenantReplies?: boolean
+  } = {},
 ): AllSourceClient => {
   const subj = subjects(options.prefix ?? defaultPrefix)
   const timeout = options.timeoutMs ?? 10_000
+  const tenantScoped = ['append', 'read', 'query', 'projection'].map((v) => `${subj.prefix}.${v}.`)
+  /** `{ reply, noMux }` for a tenant-scoped subject when `tenantReplies` is on; nothing otherwise. */
+  const replyFor = (subject: string): { readonly reply: string; readonly noMux: true } | Record<string, never> => {
+    if (options.tenantReplies !== true) return {}
+    const scope = tenantScoped.find((p) => subject.startsWith(p))
+    if (scope === undefined) return {}
+    const rest = subject.slice(scope.length)
+    const end = rest.indexOf('.')
+    return { reply: `_INBOX.${end === -1 ? rest : rest.slice(0, end)}._op.${nuid.next()}`, noMux: true }
+  }
 
   /** One msgpack request; a failure reply or a transport failure becomes an {@link AllSourceError}. */
   const request = async <T>(subject: string, what: string, body: unknown, timeoutMs: number, commitId?: string): Promise<E.Either<AllSourceError, T>> => {
@@ -123,7 +142,7 @@ export const createAllSourceClient = (
     const max = nc.info?.max_payload
     if (max !== undefined && data.length > max) return E.left(tooLarge(data.length, max))
     try {
-      const reply = await nc.request(subject, data, { timeout: timeoutMs })
+      const reply = await nc.request(subject, data, { timeout: timeoutMs, ...replyFor(subject) })
       const decoded = decodeMsgpack(reply.data) as { error?: WireError }
       return decoded.error !== undefined ? E.left(fromWire(decoded.error)) : E.right(decoded as T)
     } catch (e) {

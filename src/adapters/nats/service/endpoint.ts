@@ -9,12 +9,24 @@ import { type EndpointStats, type MicroEndpoint, newEndpointStats } from './micr
 import { decodeBody, formatOf, replyError, replyOk, type WireFormat } from './wireCodec.js'
 import { subjects } from '../subjects.js'
 
+/** What every endpoint of one service shares: subjects, queue group, and the auth-mode checks. */
+export interface EndpointBase {
+  readonly prefix: string
+  readonly queue: string
+  /** Auth mode: tenant-scoped endpoints drop requests whose reply is outside `_INBOX.<tenant>.`. */
+  readonly tenantReplies?: boolean
+  /** Auth mode: whether a tenant may be served now (TENANT_NOT_FOUND, TENANT_SUSPENDED). */
+  readonly admit?: (tenant: string) => Promise<E.Either<AppendError, unknown>>
+}
+
 /** Handles one request: the subject tokens after `<prefix>.<verb>.`, the decoded body, and the reply's encoding. */
 export type Handler = (tokens: readonly string[], body: unknown, format: WireFormat) => Promise<E.Either<AppendError, unknown>> | E.Either<AppendError, unknown>
 
 export interface Endpoint {
   readonly micro: MicroEndpoint
   readonly stats: EndpointStats
+  /** Requests dropped unanswered: a foreign subject, or (auth mode) a reply outside the tenant's inbox. */
+  readonly dropped: () => number
   /** Stops taking requests and waits until those already received are answered. */
   stop(): Promise<void>
 }
@@ -30,7 +42,21 @@ export interface Endpoint {
  */
 export const startEndpoint = (
   nc: NatsConnection,
-  o: { readonly prefix: string; readonly verb: string; /** The micro endpoint name (default: the verb). */ readonly name?: string; readonly tokens: number; readonly queue: string; readonly emptyBody?: 'allowed' },
+  o: {
+    readonly prefix: string
+    readonly verb: string
+    /** The micro endpoint name (default: the verb). */
+    readonly name?: string
+    readonly tokens: number
+    readonly queue: string
+    readonly emptyBody?: 'allowed'
+    /**
+     * Auth mode, on an endpoint whose first token is a tenant: a request whose reply subject is
+     * not under `_INBOX.<that tenant>.` is dropped unanswered (answering would write into a
+     * subject the sender may not publish to; DESIGN.md, "Security").
+     */
+    readonly tenantReplies?: boolean
+  },
   handle: Handler,
 ): Endpoint => {
   const { base, announced: subject, listen } = subjects(o.prefix).endpoint(o.verb, o.tokens)
@@ -38,6 +64,7 @@ export const startEndpoint = (
   const stats = newEndpointStats()
   const limit = inFlightLimitOf(nc)
   let inFlight = 0
+  let dropped = 0
   let idle: (() => void) | undefined
 
   const fail = (msg: Msg, format: WireFormat, e: AppendError) => {
@@ -84,7 +111,24 @@ export const startEndpoint = (
     }
   }
 
+  /**
+   * Requests never answered: a message whose subject is not this endpoint's (JetStream delivering
+   * a stored message onto it keeps the stored subject), and, in auth mode, a reply outside the
+   * tenant's inbox.
+   */
+  const misdirected = (msg: Msg): boolean => {
+    if (!(msg.subject === base || msg.subject.startsWith(`${base}.`))) return true
+    if (o.tenantReplies !== true) return false
+    const end = msg.subject.indexOf('.', skip)
+    const tenant = end === -1 ? msg.subject.slice(skip) : msg.subject.slice(skip, end)
+    return tenant === '' || msg.reply === undefined || !msg.reply.startsWith(`_INBOX.${tenant}.`)
+  }
+
   const callback = (_err: Error | null, msg: Msg) => {
+    if (misdirected(msg)) {
+      dropped++
+      return
+    }
     stats.num_requests++
     if (!limit.tryAcquire()) return refuse(msg)
     inFlight++
@@ -95,6 +139,7 @@ export const startEndpoint = (
 
   return {
     stats,
+    dropped: () => dropped,
     micro: { name: o.name ?? o.verb, subject, queue_group: o.queue, stats },
     async stop() {
       await Promise.all(subs.map((s) => s.drain()))

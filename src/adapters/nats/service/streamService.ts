@@ -7,7 +7,8 @@ import type { Query } from '../reading/query.js'
 import type { Appender } from '../../../application/streams/appender.js'
 import type { EventLog } from '../../../application/streams/ports.js'
 import { readStream } from '../../../application/reading/readStream.js'
-import { type Endpoint, startEndpoint } from './endpoint.js'
+import { type Endpoint, type EndpointBase, startEndpoint } from './endpoint.js'
+import type { AppendError } from '../../../application/streams/errors.js'
 import { type EndpointStats, startMicroDiscovery } from './microDiscovery.js'
 import { pageBudget } from './pageBudget.js'
 import { defaultPrefix } from '../subjects.js'
@@ -18,6 +19,10 @@ export interface StreamServiceOptions {
   readonly queue: string
   readonly limits: AppendLimits
   readonly version: string
+  /** Auth mode: drop tenant requests whose reply is outside `_INBOX.<tenant>.` (see {@link EndpointBase}). */
+  readonly tenantReplies: boolean
+  /** Auth mode: admit the tenant before a read or query (appends are admitted by the appender). */
+  readonly admit?: EndpointBase['admit']
 }
 
 export const defaultStreamServiceOptions: StreamServiceOptions = {
@@ -25,6 +30,7 @@ export const defaultStreamServiceOptions: StreamServiceOptions = {
   queue: defaultPrefix,
   limits: defaultAppendLimits,
   version: '0.1.0',
+  tenantReplies: false,
 }
 
 export interface StreamService {
@@ -47,31 +53,36 @@ export const startStreamService = async (
   query: Query,
   options: Partial<StreamServiceOptions> = {},
   /** More endpoints to serve and announce alongside (the projection API). */
-  more: (base: { readonly prefix: string; readonly queue: string }) => readonly Endpoint[] = () => [],
+  more: (base: EndpointBase) => readonly Endpoint[] = () => [],
 ): Promise<StreamService> => {
   const o = { ...defaultStreamServiceOptions, ...options }
-  const base = { prefix: o.prefix, tokens: 2, queue: o.queue }
+  const base = { prefix: o.prefix, tokens: 2, queue: o.queue, tenantReplies: o.tenantReplies }
+  const admitted = async (tenant: string): Promise<E.Either<AppendError, unknown>> => (o.admit === undefined ? E.right(undefined) : o.admit(tenant))
   const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, (tokens, body) => {
     const command = validateAppendRequest(tokens[0], tokens[1], body, o.limits)
     return E.isLeft(command) ? command : appender.append(command.right)
   })
-  const read: Endpoint = startEndpoint(nc, { ...base, verb: 'read', emptyBody: 'allowed' }, (tokens, body, format) => {
+  const read: Endpoint = startEndpoint(nc, { ...base, verb: 'read', emptyBody: 'allowed' }, async (tokens, body, format) => {
     const tenant = validateTenant(tokens[0])
     if (E.isLeft(tenant)) return tenant
+    const admit = await admitted(tenant.right)
+    if (E.isLeft(admit)) return admit
     const stream = validateStream(tokens[1])
     if (E.isLeft(stream)) return stream
     const req = validateReadRequest(body)
     if (E.isLeft(req)) return req
     return readStream(log, tenant.right, stream.right, req.right, pageBudget(nc, format))
   })
-  const queryEndpoint: Endpoint = startEndpoint(nc, { ...base, tokens: 1, verb: 'query', emptyBody: 'allowed' }, (tokens, body, format) => {
+  const queryEndpoint: Endpoint = startEndpoint(nc, { ...base, tokens: 1, verb: 'query', emptyBody: 'allowed' }, async (tokens, body, format) => {
     const tenant = validateTenant(tokens[0])
     if (E.isLeft(tenant)) return tenant
+    const admit = await admitted(tenant.right)
+    if (E.isLeft(admit)) return admit
     const q = validateQueryRequest(body)
     if (E.isLeft(q)) return q
     return query(tenant.right, q.right, pageBudget(nc, format))
   })
-  const endpoints = [append, read, queryEndpoint, ...more({ prefix: o.prefix, queue: o.queue })]
+  const endpoints = [append, read, queryEndpoint, ...more({ prefix: o.prefix, queue: o.queue, tenantReplies: o.tenantReplies, ...(o.admit !== undefined ? { admit: o.admit } : {}) })]
   const discovery = startMicroDiscovery(
     nc,
     { name: o.prefix, version: o.version, description: 'AllSource event store: append with optimistic concurrency, read streams' },

@@ -1,0 +1,163 @@
+import { type AuthorizationRequest, decode, encodeAuthorizationResponse, encodeUser } from '@nats-io/jwt'
+import { fromCurveSeed, fromPublic, fromSeed, type KeyPair } from '@nats-io/nkeys'
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
+import type * as E from 'fp-ts/lib/Either.js'
+import type { Authenticated } from '../../../application/auth/authenticate.js'
+import type { AppendError } from '../../../application/streams/errors.js'
+import { type GrantOptions, grantFor } from './natsGrants.js'
+
+/** `$SYS.REQ.USER.AUTH`: where nats-server sends authorization requests, in the callout's account. */
+export const AUTH_CALLOUT_SUBJECT = '$SYS.REQ.USER.AUTH'
+
+/** One decision of the callout, for the log and the audit trail. Never holds a credential. */
+export interface CalloutDecision {
+  readonly outcome: 'granted' | 'refused'
+  /** `<tenant>:<keyId>` or `operator:<keyId>` when granted; the refusal's wire code otherwise. */
+  readonly who?: string
+  readonly code?: string
+  /** The client's address and name as the server reported them. */
+  readonly client: { readonly host?: string; readonly name?: string }
+  /** Milliseconds from receiving the request to sending the answer. */
+  readonly ms: number
+}
+
+export interface AuthCalloutOptions {
+  /** Seed of the account nkey named `issuer` in the server's `auth_callout` block: signs every answer. */
+  readonly issuerSeed: string
+  /** Seed of the curve key whose public half is the server's `xkey`: requests arrive sealed, answers leave sealed. */
+  readonly xkeySeed?: string
+  /** The account tenant connections are placed in (the user JWT's `aud`, config mode). */
+  readonly account: string
+  /** How long a grant lives (the user JWT's `exp`): the server disconnects the client then, and it re-authenticates. Default 10 min. */
+  readonly grantTtlMs?: number
+  /** Checks the connect token. */
+  readonly authenticate: (token: unknown, now: Date) => Promise<E.Either<AppendError, Authenticated>>
+  readonly grants?: GrantOptions | (() => GrantOptions)
+  /** Subscriptions a tenant connection may hold at once. Default 1000. */
+  readonly maxSubscriptions?: number
+  readonly onDecision?: (d: CalloutDecision) => void
+  readonly now?: () => Date
+}
+
+export interface AuthCallout {
+  /** Authorization requests answered so far. */
+  readonly answered: () => number
+  stop(): Promise<void>
+}
+
+const te = new TextEncoder()
+const td = new TextDecoder()
+
+const codeOf = (e: AppendError): string => {
+  switch (e._tag) {
+    case 'TenantNotFound':
+      return 'TENANT_NOT_FOUND'
+    case 'TenantSuspended':
+      return 'TENANT_SUSPENDED'
+    case 'Unavailable':
+      return 'UNAVAILABLE'
+    default:
+      return 'UNAUTHORIZED'
+  }
+}
+
+/**
+ * The NATS auth callout (config mode, docs/security.md "Isolation design"): answers
+ * `$SYS.REQ.USER.AUTH` requests from nats-server on a connection of the callout account.
+ *
+ * For each request it opens the sealed request (xkey), checks the server's signature, takes the
+ * connect token (`auth_token`, or `pass` for `user`/`pass` clients), authenticates it, and answers
+ * a signed authorization response: either a user JWT for the request's `user_nkey`, placed in
+ * `account`, with the literal permissions of {@link grantFor}, `exp` = now + `grantTtlMs` and name
+ * `<tenant>:<keyId>`; or an error the server turns into "authorization violation". Explicit
+ * permissions are always sent (a JWT without them would get the account's defaults).
+ *
+ * Guarantees: a request that cannot be read, is not signed by the server it names, or carries no
+ * valid credential is refused, never granted; a failure inside the handler is a refusal; the
+ * credential never reaches `onDecision`, a log, or an error.
+ */
+export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): AuthCallout => {
+  const issuer = fromSeed(te.encode(o.issuerSeed))
+  const xkey: KeyPair | undefined = o.xkeySeed === undefined ? undefined : fromCurveSeed(te.encode(o.xkeySeed))
+  const ttlMs = o.grantTtlMs ?? 600_000
+  const now = o.now ?? (() => new Date())
+  let answered = 0
+
+  const answer = async (msg: Msg): Promise<void> => {
+    const started = performance.now()
+    const serverXkey = msg.headers?.get('Nats-Server-Xkey') ?? ''
+    let raw: Uint8Array | null = msg.data
+    if (xkey !== undefined) raw = serverXkey === '' ? null : xkey.open(msg.data, serverXkey)
+    // Without a readable, server-signed request there is nobody to answer to: drop it.
+    if (raw === null) return
+    let request: AuthorizationRequest
+    let serverId: string
+    let userKey: KeyPair
+    try {
+      // decode checks the signature against `iss`; the issuer must be the server the request names.
+      const claims = decode<AuthorizationRequest>(td.decode(raw))
+      const r = claims.nats as Partial<AuthorizationRequest> | undefined
+      if (typeof r?.server_id?.id !== 'string' || typeof r.user_nkey !== 'string' || typeof r.connect_opts !== 'object' || claims.iss !== r.server_id.id) return
+      request = r as AuthorizationRequest
+      serverId = r.server_id.id
+      userKey = fromPublic(r.user_nkey)
+    } catch {
+      return
+    }
+    const connect = request.connect_opts
+    const token = connect.auth_token ?? connect.pass
+    const client = { ...(request.client_info?.host !== undefined ? { host: request.client_info.host } : {}), ...(connect.name !== undefined ? { name: connect.name } : {}) }
+    let body: { jwt: string } | { error: string }
+    let decision: CalloutDecision
+    try {
+      const at = now()
+      const r = await o.authenticate(token, at)
+      if (r._tag === 'Left') {
+        const code = codeOf(r.left)
+        body = { error: code }
+        decision = { outcome: 'refused', code, client, ms: 0 }
+      } else {
+        const { identity, principal } = r.right
+        const grant = grantFor(identity, principal, typeof o.grants === 'function' ? o.grants() : o.grants)
+        const who = identity.role === 'operator' ? `operator:${principal}` : `${identity.tenant}:${principal}`
+        const jwt = await encodeUser(
+          who,
+          userKey,
+          issuer,
+          {
+            pub: { allow: [...grant.permissions.pub.allow], deny: [...grant.permissions.pub.deny] },
+            sub: { allow: [...grant.permissions.sub.allow], deny: [...grant.permissions.sub.deny] },
+            subs: identity.role === 'operator' ? -1 : (o.maxSubscriptions ?? 1000),
+            data: -1,
+            payload: -1,
+          },
+          { aud: o.account, exp: Math.floor((at.getTime() + ttlMs) / 1000) },
+        )
+        body = { jwt }
+        decision = { outcome: 'granted', who, client, ms: 0 }
+      }
+    } catch {
+      body = { error: 'INTERNAL' }
+      decision = { outcome: 'refused', code: 'INTERNAL', client, ms: 0 }
+    }
+    const response = await encodeAuthorizationResponse(userKey, fromPublic(serverId), issuer, body, {})
+    const bytes = te.encode(response)
+    msg.respond(xkey !== undefined ? xkey.seal(bytes, serverXkey) : bytes)
+    answered++
+    o.onDecision?.({ ...decision, ms: performance.now() - started })
+  }
+
+  // A queue group: with several processors, each request is answered once.
+  const sub: Subscription = nc.subscribe(AUTH_CALLOUT_SUBJECT, {
+    queue: 'allsource-auth',
+    callback: (_err, msg) => {
+      answer(msg).catch(() => undefined) // refusals are answers; a failure to answer lets the server time out
+    },
+  })
+  return {
+    answered: () => answered,
+    async stop() {
+      await sub.drain()
+    },
+  }
+}

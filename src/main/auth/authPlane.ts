@@ -1,0 +1,87 @@
+import { connect, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node'
+import { resolve } from 'node:path'
+import { createHmacApiKeyHasher } from '../../adapters/crypto/hmacApiKeyHasher.js'
+import { createInMemoryApiKeyStore } from '../../adapters/memory/inMemoryApiKeyStore.js'
+import { type AuthCallout, startAuthCallout } from '../../adapters/nats/auth/authCallout.js'
+import { createKvTenantStore } from '../../adapters/nats/tenants/kvTenantStore.js'
+import { createKvTenantDirectory, type TenantDirectory } from '../../adapters/nats/tenants/tenantDirectory.js'
+import type { Endpoint, EndpointBase } from '../../adapters/nats/service/endpoint.js'
+import { systemClock } from '../../adapters/system/systemClock.js'
+import { authenticate } from '../../application/auth/authenticate.js'
+import type { ApiKeyHasher, ApiKeyStore } from '../../application/auth/ports.js'
+import type { TenantStore } from '../../application/tenants/ports.js'
+import type { AllSourceOptions } from '../allSource.js'
+import type { Config } from '../config.js'
+import { APP_ACCOUNT, type AuthMaterial } from './authMaterial.js'
+import { loadOrCreateOperatorKey } from './operatorKey.js'
+import { projectRoot } from '../natsServer/findNatsServer.js'
+
+/** The control plane of one processor in auth mode. */
+export interface AuthPlane {
+  /** What `createAllSource` needs: tenant admission on the request path, and the admin endpoints. */
+  readonly serviceAuth: NonNullable<AllSourceOptions['auth']>
+  readonly tenants: TenantStore
+  readonly keys: ApiKeyStore
+  readonly hasher: ApiKeyHasher
+  readonly directory: TenantDirectory
+  readonly callout: AuthCallout
+  stop(): Promise<void>
+}
+
+const te = new TextEncoder()
+
+/**
+ * Starts auth mode's control plane on a processor connection `nc`: the tenant registry and key
+ * store, the in-memory tenant directory the request path admits from, the operator key, and the
+ * auth callout on its own connection (the callout user, account `AUTH`, exempt from the callout).
+ * Logs where the operator key is, never the key.
+ */
+export const startAuthPlane = async (
+  nc: NatsConnection,
+  auth: { readonly material: AuthMaterial; readonly url: string },
+  config: Config,
+  log: (message: string) => void,
+  /** The admin endpoints (tenants, keys, …), given the stores. */
+  adminEndpoints?: (deps: { readonly tenants: TenantStore; readonly keys: ApiKeyStore; readonly hasher: ApiKeyHasher }, base: EndpointBase) => readonly Endpoint[],
+): Promise<AuthPlane> => {
+  const hasher = createHmacApiKeyHasher({ pepper: auth.material.pepper })
+  const tenants = await createKvTenantStore(nc, { replicas: config.replicas })
+  const keys = createInMemoryApiKeyStore()
+  const directory = await createKvTenantDirectory(nc, { replicas: config.replicas, onError: (e) => log(`warning: tenant watch: ${e instanceof Error ? e.message : String(e)}; reopening`) })
+  const dataDir = resolve(projectRoot(), config.dataDir)
+  const op = loadOrCreateOperatorKey(dataDir, config.bootstrapKey, hasher)
+  log(
+    op.source === 'ALLSOURCE_BOOTSTRAP_KEY'
+      ? 'auth on: the operator key is ALLSOURCE_BOOTSTRAP_KEY'
+      : `auth on: the operator key is in ${op.file} (mode 0600${op.source === 'created' ? ', created now' : ''}); the CLI uses it by itself`,
+  )
+  const calloutNc = await connect({ servers: auth.url, name: 'allsource-auth-callout', authenticator: nkeyAuthenticator(te.encode(auth.material.calloutSeed)) })
+  const callout = startAuthCallout(calloutNc, {
+    issuerSeed: auth.material.issuerSeed,
+    xkeySeed: auth.material.xkeySeed,
+    account: APP_ACCOUNT,
+    grantTtlMs: config.grantTtlMs,
+    authenticate: authenticate({ store: keys, hasher, clock: systemClock, tenants, operator: op.operator }),
+    grants: { prefix: config.prefix },
+    onDecision: (d) => {
+      if (d.outcome === 'refused') log(`auth: refused a connection from ${d.client.host ?? '?'}${d.client.name !== undefined ? ` (${d.client.name})` : ''}: ${d.code ?? ''}`)
+    },
+  })
+  await calloutNc.flush()
+  return {
+    serviceAuth: {
+      admit: (tenant) => directory.admit(tenant),
+      ...(adminEndpoints !== undefined ? { endpoints: (base: EndpointBase) => adminEndpoints({ tenants, keys, hasher }, base) } : {}),
+    },
+    tenants,
+    keys,
+    hasher,
+    directory,
+    callout,
+    async stop() {
+      await callout.stop()
+      directory.stop()
+      await calloutNc.close()
+    },
+  }
+}
