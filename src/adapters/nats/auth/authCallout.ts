@@ -82,6 +82,7 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
   const ttlMs = o.grantTtlMs ?? 600_000
   const now = o.now ?? (() => new Date())
   let answered = 0
+  let stopping: Promise<void> | undefined
 
   const answer = async (msg: Msg): Promise<void> => {
     const started = performance.now()
@@ -156,8 +157,10 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
   })
   return {
     answered: () => answered,
+    /** Stops answering (idempotent); requests already taken are answered. */
     async stop() {
-      await sub.drain()
+      stopping ??= sub.isClosed() ? Promise.resolve() : sub.drain().catch(() => undefined)
+      await stopping
     },
   }
 }

@@ -1,0 +1,239 @@
+/**
+ * Tenants connect through the real auth callout to a real nats-server in auth mode and try to
+ * cross into another tenant (issue 11, "Bad input and attack"). Everything here is refused by
+ * NATS or dropped by the processor, and nothing of the other tenant's data arrives.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node'
+import * as E from 'fp-ts/lib/Either.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tenantConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
+import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
+import { encodeMsgpack } from '../../../src/adapters/codec/msgpack.js'
+import { systemClock } from '../../../src/adapters/system/systemClock.js'
+import { createKey, revokeKey } from '../../../src/application/auth/apiKeys.js'
+import { changeTenant } from '../../../src/application/tenants/changeTenant.js'
+import type { ApiKeyId } from '../../../src/domain/security/apiKey.js'
+import type { TenantId } from '../../../src/domain/streams/ids.js'
+import { newTenant, suspend, activate, type IsoTimestamp } from '../../../src/domain/tenants/tenant.js'
+import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
+import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane.js'
+import { loadConfig } from '../../../src/main/config.js'
+import { eventCounter } from '../../../src/domain/projections/builtins.js'
+import type { ProjectionDefinition } from '../../../src/domain/projections/projection.js'
+import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const te = new TextEncoder()
+
+let server: AuthTestServer
+let processorNc: NatsConnection
+let app: AllSource
+let plane: AuthPlane
+let dataDir: string
+const keys: Record<string, { keyId: string; key: string }> = {}
+const open: NatsConnection[] = []
+
+/** A tenant connection with the key named `who` (`acme-dev`, …); its permission errors are collected. */
+const connectAs = async (who: string, tenant: string) => {
+  const k = keys[who]
+  if (k === undefined) throw new Error(who)
+  const nc = await connect({ servers: server.url, ...tenantConnectOptions(tenant, k.key), reconnect: false })
+  open.push(nc)
+  const errors: string[] = []
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === 'error') errors.push(String((s as { error?: Error }).error?.message))
+  })()
+  return { nc, errors }
+}
+
+/** Waits until `pred` holds or 3 s pass (event arrival, not a timing assertion). */
+const eventually = async (pred: () => boolean): Promise<boolean> => {
+  for (let i = 0; i < 60 && !pred(); i++) await sleep(50)
+  return pred()
+}
+
+const globexEvents = async (): Promise<number> => {
+  const r = await app.query('globex', {})
+  if (E.isLeft(r)) throw new Error(JSON.stringify(r.left))
+  return r.right.events.length
+}
+
+beforeAll(async () => {
+  server = await startAuthServer()
+  processorNc = await server.processor()
+  dataDir = await mkdtemp(join(tmpdir(), 'allsource-authdata-'))
+  const config = { ...loadConfig({}), dataDir, prefix: 'allsource' }
+  plane = await startAuthPlane(processorNc, { material: server.material, url: server.url }, config, () => undefined)
+  app = await createAllSource({ nc: processorNc, auth: plane.serviceAuth, snapshotEvery: 0, warn: () => undefined })
+  await app.serve()
+  await app.startProjections([eventCounter] as ProjectionDefinition<unknown>[])
+  const now = new Date().toISOString() as IsoTimestamp
+  for (const t of ['acme', 'globex']) await plane.tenants.create(newTenant(t as TenantId, now))()
+  const deps = { store: plane.keys, hasher: plane.hasher, clock: systemClock }
+  for (const [who, tenant, role] of [
+    ['acme-dev', 'acme', 'developer'],
+    ['acme-reader', 'acme', 'reader'],
+    ['acme-revoked', 'acme', 'developer'],
+    ['globex-dev', 'globex', 'developer'],
+  ] as const) {
+    const created = await createKey(deps)(tenant as TenantId, { role })
+    if (E.isLeft(created)) throw new Error('key')
+    keys[who] = { keyId: created.right.keyId, key: created.right.key.reveal() }
+  }
+  await revokeKey(deps)('acme' as TenantId, keys['acme-revoked']!.keyId as ApiKeyId)
+  const seed = await app.append('globex', 'secret-1', [{ type: 'globex.secret', payload: { plan: 'world domination' } }])
+  if (E.isLeft(seed)) throw new Error(JSON.stringify(seed.left))
+}, 60_000)
+
+afterAll(async () => {
+  for (const nc of open) await nc.close().catch(() => undefined)
+  await app?.close()
+  await plane?.stop()
+  await processorNc?.close()
+  await server?.stop()
+  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true })
+})
+
+describe('a tenant connection', () => {
+  it('appends, reads and queries its own tenant', async () => {
+    const { nc } = await connectAs('acme-dev', 'acme')
+    const client = createAllSourceClient(nc)
+    const r = await client.tryAppend('acme', 'order-1', [{ type: 'order.placed', payload: { total: 1 } }])
+    expect(E.isRight(r)).toBe(true)
+    const page = await client.read('acme', 'order-1')
+    expect(page.events).toHaveLength(1)
+  })
+
+  it('cannot request, publish or ingest on another tenant: NATS refuses, nothing is written', async () => {
+    const { nc, errors } = await connectAs('acme-dev', 'acme')
+    await expect(nc.request('allsource.append.globex.secret-1', encodeMsgpack({ events: [{ type: 'x', payload: {} }] }), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    nc.publish('allsource.ingest.globex.secret-1', te.encode('{"type":"x","payload":{}}'))
+    nc.publish('allsource.events.globex.secret-1', te.encode('forged'))
+    nc.publish('allsource.projections.globex.event-counter.x', te.encode('forged'))
+    await expect(nc.request('allsource.read.globex.secret-1', new Uint8Array(), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    await expect(nc.request('allsource.query.globex', new Uint8Array(), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    await expect(nc.request('allsource.projection.globex.event-counter', new Uint8Array(), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    await expect(nc.request('allsource.admin.tenants.list', new Uint8Array(), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    expect(await eventually(() => errors.filter((e) => /Permissions Violation for Publish/.test(e)).length >= 3)).toBe(true)
+    await sleep(200)
+    expect(await globexEvents()).toBe(1)
+  })
+
+  it('cannot subscribe to another tenant, to every inbox, or to the log', async () => {
+    const { nc, errors } = await connectAs('acme-dev', 'acme')
+    const got: Msg[] = []
+    for (const s of ['allsource.projections.globex.>', '_INBOX.>', `_INBOX.globex.${keys['globex-dev']!.keyId}.>`, 'allsource.events.>', 'allsource.append.>', '>', '$KV.>', '$JS.API.>'])
+      nc.subscribe(s, { callback: (e, m) => void (e === null && got.push(m)) })
+    await nc.flush()
+    expect(await eventually(() => errors.filter((e) => /Permissions Violation for Subscription/.test(e)).length >= 8)).toBe(true)
+    // globex works meanwhile: nothing of it reaches acme.
+    const globex = createAllSourceClient((await connectAs('globex-dev', 'globex')).nc)
+    await globex.append('globex', 'secret-2', [{ type: 'globex.secret', payload: {} }])
+    await sleep(300)
+    expect(got).toEqual([])
+  })
+
+  it('cannot aim the processor\'s reply at another tenant: the request is dropped unanswered and not served', async () => {
+    const { nc } = await connectAs('acme-dev', 'acme')
+    const victim = (await connectAs('globex-dev', 'globex')).nc
+    const received: Msg[] = []
+    const inbox = `_INBOX.globex.${keys['globex-dev']!.keyId}.injected`
+    victim.subscribe(inbox, { callback: (_e, m) => void received.push(m) })
+    victim.subscribe('allsource.projections.globex.>', { callback: (_e, m) => void (m.subject.endsWith('injected') && received.push(m)) })
+    await victim.flush()
+    const body = encodeMsgpack({ events: [{ type: 'order.placed', payload: {} }] })
+    nc.publish('allsource.append.acme.injection', body, { reply: inbox })
+    nc.publish('allsource.append.acme.injection', body, { reply: 'allsource.projections.globex.event-counter.injected' })
+    nc.publish('allsource.read.acme.order-1', new Uint8Array(), { reply: inbox })
+    await nc.flush()
+    await sleep(500)
+    expect(received).toEqual([])
+    const r = await app.read('acme', 'injection')
+    expect(E.isRight(r) && r.right.events.length).toBe(0)
+  })
+
+  it('replays its own events through a consumer filtered in the create subject, and no one else\'s', async () => {
+    const { nc, errors } = await connectAs('acme-dev', 'acme')
+    const js = jetstream(nc)
+    const jsm = await jetstreamManager(nc, { checkAPI: false })
+    const name = `acme_${Math.random().toString(36).slice(2)}`
+    await jsm.consumers.add('ALLSOURCE_EVENTS', { name, filter_subject: 'allsource.events.acme.>', ack_policy: 'none' as never, inactive_threshold: 30_000_000_000 })
+    const c = await js.consumers.get('ALLSOURCE_EVENTS', name)
+    const m = await c.next({ expires: 2_000 })
+    expect(m?.subject.startsWith('allsource.events.acme.')).toBe(true)
+    // Another tenant's filter, no filter, the legacy durable create, listing and stream info: refused.
+    await expect(jsm.consumers.add('ALLSOURCE_EVENTS', { name: `${name}x`, filter_subject: 'allsource.events.globex.>', ack_policy: 'none' as never })).rejects.toThrow()
+    await expect(jsm.consumers.add('ALLSOURCE_EVENTS', { name: `${name}y`, ack_policy: 'none' as never })).rejects.toThrow()
+    // A durable is fine when its filter is in the subject (nats.js uses that form); the legacy form, whose filter is only in the body, is refused.
+    await expect(nc.request(`$JS.API.CONSUMER.DURABLE.CREATE.ALLSOURCE_EVENTS.${name}z`, te.encode(JSON.stringify({ stream_name: 'ALLSOURCE_EVENTS', config: { durable_name: `${name}z`, filter_subject: 'allsource.events.globex.>' } })), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    await expect(jsm.streams.info('ALLSOURCE_EVENTS')).rejects.toThrow()
+    await expect(jsm.streams.names().next()).rejects.toThrow()
+    await expect(jsm.consumers.list('ALLSOURCE_EVENTS').next()).rejects.toThrow()
+    await expect(nc.request('$JS.API.STREAM.PURGE.ALLSOURCE_EVENTS', new Uint8Array(), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    await expect(nc.request('$JS.API.DIRECT.GET.ALLSOURCE_EVENTS', te.encode('{"seq":1}'), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    expect(errors.length).toBeGreaterThan(0)
+    const p = processorNc
+    const names: string[] = []
+    for await (const ci of (await jetstreamManager(p)).consumers.list('ALLSOURCE_EVENTS')) names.push(ci.name)
+    expect(names.filter((n) => n.startsWith(name) && n !== name)).toEqual([])
+  })
+
+  it('a reader may read but not append', async () => {
+    const { nc } = await connectAs('acme-reader', 'acme')
+    const client = createAllSourceClient(nc)
+    expect((await client.read('acme', 'order-1')).events.length).toBeGreaterThan(0)
+    await expect(nc.request('allsource.append.acme.order-1', encodeMsgpack({ events: [{ type: 'x', payload: {} }] }), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+  })
+})
+
+describe('credentials', () => {
+  const refused = (opts: Record<string, unknown>) => expect(connect({ servers: server.url, reconnect: false, ...opts })).rejects.toThrow(/Authorization Violation/)
+
+  it('refuses no token, garbage, a wrong secret, a revoked key, and a key of another tenant used as its own', async () => {
+    await refused({})
+    await refused({ token: 'garbage' })
+    await refused({ token: 'as_' + 'x'.repeat(63) })
+    const k = keys['acme-dev']!.key
+    const wrong = k.slice(0, 20) + (k[20] === 'A' ? 'B' : 'A') + k.slice(21)
+    await refused({ token: wrong })
+    await refused({ token: keys['acme-revoked']!.key })
+    await refused({ user: 'acme/ann', pass: 'nope' })
+    // globex's key works, but only with globex's inbox: acme's inbox prefix gets no replies.
+    const nc = await connect({ servers: server.url, reconnect: false, token: keys['globex-dev']!.key, inboxPrefix: `_INBOX.acme.${keys['acme-dev']!.keyId}` })
+    open.push(nc)
+    await expect(createAllSourceClient(nc, { timeoutMs: 1_500 }).read('acme', 'order-1')).rejects.toThrow()
+  })
+
+  it('a suspended tenant cannot connect, and its requests answer TENANT_SUSPENDED until it is active again', async () => {
+    const { nc } = await connectAs('acme-dev', 'acme')
+    const client = createAllSourceClient(nc)
+    const s = await changeTenant(plane.tenants, 'acme' as TenantId, suspend)()
+    expect(E.isRight(s)).toBe(true)
+    await refused({ ...tenantConnectOptions('acme', keys['acme-dev']!.key) })
+    let code: string | undefined
+    for (let i = 0; i < 40 && code !== 'TENANT_SUSPENDED'; i++) {
+      const r = await client.tryAppend('acme', 'order-1', [{ type: 'order.placed', payload: {} }])
+      code = E.isLeft(r) ? r.left.code : 'OK'
+      if (code !== 'TENANT_SUSPENDED') await sleep(50)
+    }
+    expect(code).toBe('TENANT_SUSPENDED')
+    await changeTenant(plane.tenants, 'acme' as TenantId, activate)()
+    expect(await eventually(() => true)).toBe(true)
+    const again = await connect({ servers: server.url, reconnect: false, ...tenantConnectOptions('acme', keys['acme-dev']!.key) })
+    open.push(again)
+  })
+
+  it('the processor keeps serving while the callout is down', async () => {
+    const { nc } = await connectAs('acme-dev', 'acme')
+    await plane.callout.stop()
+    const r = await createAllSourceClient(nc).tryAppend('acme', 'order-9', [{ type: 'order.placed', payload: {} }])
+    expect(E.isRight(r)).toBe(true)
+    const p2 = await server.processor()
+    open.push(p2)
+    expect(p2.isClosed()).toBe(false)
+  })
+})
