@@ -19,7 +19,7 @@ describe('an embedded nats-server orphaned by a SIGKILLed processor', () => {
 
   it('is stopped by the next start on the same data dir, which says so and runs its own server', async () => {
     const [probePort, port] = [await freePort(), await freePort()]
-    const env = { NATS_URL: '', ALLSOURCE_PROBE_URL: `127.0.0.1:${probePort}`, ALLSOURCE_EMBEDDED_PORT: String(port), ALLSOURCE_DATA_DIR: dir }
+    const env = { NATS_URL: '', ALLSOURCE_AUTH: 'off', ALLSOURCE_PROBE_URL: `127.0.0.1:${probePort}`, ALLSOURCE_EMBEDDED_PORT: String(port), ALLSOURCE_DATA_DIR: dir }
     const serverPid = (out: string) => Number(/embedded nats-server, pid (\d+)/.exec(out)?.[1])
 
     const first = spawnProcessor(env)

@@ -23,7 +23,8 @@ describe('shutdown under load (the processor as `npm run start:dev` runs it, wit
     dirs.push(dir)
     const [probePort, port] = [await freePort(), await freePort()]
     const p = spawnProcessor(
-      { NATS_URL: '', ALLSOURCE_PROBE_URL: `127.0.0.1:${probePort}`, ALLSOURCE_EMBEDDED_PORT: String(port), ALLSOURCE_DATA_DIR: dir },
+      // Open mode: this test is about draining, with anonymous clients; auth mode has its own tests.
+      { NATS_URL: '', ALLSOURCE_AUTH: 'off', ALLSOURCE_PROBE_URL: `127.0.0.1:${probePort}`, ALLSOURCE_EMBEDDED_PORT: String(port), ALLSOURCE_DATA_DIR: dir },
       { detached: true },
     )
     await p.ready(30_000)
@@ -78,6 +79,7 @@ describe('shutdown under load (the processor as `npm run start:dev` runs it, wit
       ALLSOURCE_PROBE_URL: `127.0.0.1:${probePort}`,
       ALLSOURCE_EMBEDDED_PORT: String(port),
       ALLSOURCE_DATA_DIR: dir,
+      ALLSOURCE_AUTH: 'off',
       ALLSOURCE_SHUTDOWN_TIMEOUT_MS: '500',
     })
     await p.ready(30_000)
