@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { createHmacApiKeyHasher } from '../../adapters/crypto/hmacApiKeyHasher.js'
 import { createInMemoryApiKeyStore } from '../../adapters/memory/inMemoryApiKeyStore.js'
 import { type AuthCallout, startAuthCallout } from '../../adapters/nats/auth/authCallout.js'
+import { type ConnectionKicker, createConnectionKicker } from '../../adapters/nats/auth/connectionKicker.js'
 import { createKvTenantStore } from '../../adapters/nats/tenants/kvTenantStore.js'
 import { createKvTenantDirectory, type TenantDirectory } from '../../adapters/nats/tenants/tenantDirectory.js'
 import type { Endpoint, EndpointBase } from '../../adapters/nats/service/endpoint.js'
@@ -25,6 +26,8 @@ export interface AuthPlane {
   readonly hasher: ApiKeyHasher
   readonly directory: TenantDirectory
   readonly callout: AuthCallout
+  /** Disconnects a tenant's (or one key's) live connections. */
+  readonly kicker: ConnectionKicker
   stop(): Promise<void>
 }
 
@@ -47,7 +50,20 @@ export const startAuthPlane = async (
   const hasher = createHmacApiKeyHasher({ pepper: auth.material.pepper })
   const tenants = await createKvTenantStore(nc, { replicas: config.replicas })
   const keys = createInMemoryApiKeyStore()
-  const directory = await createKvTenantDirectory(nc, { replicas: config.replicas, onError: (e) => log(`warning: tenant watch: ${e instanceof Error ? e.message : String(e)}; reopening`) })
+  const sysNc = await connect({ servers: auth.url, name: 'allsource-control', authenticator: nkeyAuthenticator(te.encode(auth.material.systemSeed)) })
+  const kicker = createConnectionKicker(sysNc, { account: APP_ACCOUNT })
+  const directory = await createKvTenantDirectory(nc, {
+    replicas: config.replicas,
+    onError: (e) => log(`warning: tenant watch: ${e instanceof Error ? e.message : String(e)}; reopening`),
+    // A tenant that may no longer be served loses its live connections now, not at grant expiry.
+    onChange: (tenant, record) => {
+      if (record?.status === 'active') return
+      kicker.kick(tenant).then(
+        (n) => n > 0 && log(`auth: tenant ${tenant} is ${record?.status ?? 'gone'}: disconnected ${n} connection${n === 1 ? '' : 's'}`),
+        (e: unknown) => log(`warning: could not disconnect tenant ${tenant}'s connections (${e instanceof Error ? e.message : String(e)}); their grants expire within ${config.grantTtlMs} ms`),
+      )
+    },
+  })
   const dataDir = resolve(projectRoot(), config.dataDir)
   const op = loadOrCreateOperatorKey(dataDir, config.bootstrapKey, hasher)
   log(
@@ -78,10 +94,12 @@ export const startAuthPlane = async (
     hasher,
     directory,
     callout,
+    kicker,
     async stop() {
       await callout.stop()
       directory.stop()
       await calloutNc.close()
+      await sysNc.close()
     },
   }
 }

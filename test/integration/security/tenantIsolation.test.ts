@@ -208,16 +208,19 @@ describe('credentials', () => {
     await expect(createAllSourceClient(nc, { timeoutMs: 1_500 }).read('acme', 'order-1')).rejects.toThrow()
   })
 
-  it('a suspended tenant cannot connect, and its requests answer TENANT_SUSPENDED until it is active again', async () => {
+  it('suspending a tenant disconnects its live connections, refuses new ones, and its requests answer TENANT_SUSPENDED until it is active again', async () => {
     const { nc } = await connectAs('acme-dev', 'acme')
-    const client = createAllSourceClient(nc)
+    const { nc: other } = await connectAs('globex-dev', 'globex')
     const s = await changeTenant(plane.tenants, 'acme' as TenantId, suspend)()
     expect(E.isRight(s)).toBe(true)
+    expect(await eventually(() => nc.isClosed())).toBe(true)
+    expect(other.isClosed()).toBe(false)
     await refused({ ...tenantConnectOptions('acme', keys['acme-dev']!.key) })
+    // The request path admits from the processor's in-memory directory, which the KV watch updates.
     let code: string | undefined
     for (let i = 0; i < 40 && code !== 'TENANT_SUSPENDED'; i++) {
-      const r = await client.tryAppend('acme', 'order-1', [{ type: 'order.placed', payload: {} }])
-      code = E.isLeft(r) ? r.left.code : 'OK'
+      const a = await plane.serviceAuth.admit('acme')
+      code = E.isLeft(a) ? (a.left._tag === 'TenantSuspended' ? 'TENANT_SUSPENDED' : a.left._tag) : 'OK'
       if (code !== 'TENANT_SUSPENDED') await sleep(50)
     }
     expect(code).toBe('TENANT_SUSPENDED')

@@ -31,7 +31,13 @@ const MISS_TTL_MS = 1_000
  */
 export const createKvTenantDirectory = async (
   nc: NatsConnection,
-  options: { readonly bucket?: string; readonly replicas?: number; readonly onError?: (e: unknown) => void } = {},
+  options: {
+    readonly bucket?: string
+    readonly replicas?: number
+    readonly onError?: (e: unknown) => void
+    /** Called for each record the watch delivers after the first load (a change), with the record or undefined when removed. */
+    readonly onChange?: (tenant: string, record: Tenant | undefined) => void
+  } = {},
 ): Promise<TenantDirectory> => {
   const kv = await new Kvm(nc).create(options.bucket ?? 'ALLSOURCE_TENANTS', { history: 1, replicas: options.replicas ?? 1 })
   const known = new Map<string, Tenant | undefined>()
@@ -51,7 +57,15 @@ export const createKvTenantDirectory = async (
     known.set(e.key, E.isRight(d) ? d.right : undefined)
     missedAt.delete(e.key)
   }
-  const stopWatch = await keepWatching(() => kv.watch(), apply, { onError: options.onError ?? (() => undefined), isClosed: () => nc.isClosed() })
+  const fromWatch = (e: KvEntry): void => {
+    apply(e)
+    try {
+      options.onChange?.(e.key, known.get(e.key))
+    } catch {
+      // a failing listener must not end the watch
+    }
+  }
+  const stopWatch = await keepWatching(() => kv.watch(), fromWatch, { onError: options.onError ?? (() => undefined), isClosed: () => nc.isClosed() })
 
   const lookup = async (tenant: string): Promise<E.Either<AppendError, Tenant | undefined>> => {
     if (known.has(tenant)) return E.right(known.get(tenant))
