@@ -7,6 +7,8 @@ import { type ConnectionKicker, createConnectionKicker } from '../../adapters/na
 import { createKvTenantStore } from '../../adapters/nats/tenants/kvTenantStore.js'
 import { createKvTenantDirectory, type TenantDirectory } from '../../adapters/nats/tenants/tenantDirectory.js'
 import type { Endpoint, EndpointBase } from '../../adapters/nats/service/endpoint.js'
+import { openProjectionCatalog } from '../../adapters/nats/projections/projectionControl.js'
+import { durableName } from '../../domain/projections/operations.js'
 import { systemClock } from '../../adapters/system/systemClock.js'
 import { authenticate } from '../../application/auth/authenticate.js'
 import type { ApiKeyHasher, ApiKeyStore } from '../../application/auth/ports.js'
@@ -71,6 +73,12 @@ export const startAuthPlane = async (
       ? 'auth on: the operator key is ALLSOURCE_BOOTSTRAP_KEY'
       : `auth on: the operator key is in ${op.file} (mode 0600${op.source === 'created' ? ', created now' : ''}); the CLI uses it by itself`,
   )
+  const generations = new Map<string, number>()
+  const catalog = await openProjectionCatalog(nc, { replicas: config.replicas })
+  const stopPointers = await catalog.watchPointers(
+    (name, p) => generations.set(name, p.generation),
+    (e) => log(`warning: projection pointer watch: ${e instanceof Error ? e.message : String(e)}; reopening`),
+  )
   const calloutNc = await connect({ servers: auth.url, name: 'allsource-auth-callout', authenticator: nkeyAuthenticator(te.encode(auth.material.calloutSeed)) })
   const callout = startAuthCallout(calloutNc, {
     issuerSeed: auth.material.issuerSeed,
@@ -78,7 +86,8 @@ export const startAuthPlane = async (
     account: APP_ACCOUNT,
     grantTtlMs: config.grantTtlMs,
     authenticate: authenticate({ store: keys, hasher, clock: systemClock, tenants, operator: op.operator }),
-    grants: { prefix: config.prefix },
+    // The processor's projection consumers (current generation and the next, a rebuild's target) are denied to tenants.
+    grants: () => ({ prefix: config.prefix, processorConsumers: [...generations].flatMap(([name, g]) => [durableName(name, g), durableName(name, g + 1)]) }),
     onDecision: (d) => {
       if (d.outcome === 'refused') log(`auth: refused a connection from ${d.client.host ?? '?'}${d.client.name !== undefined ? ` (${d.client.name})` : ''}: ${d.code ?? ''}`)
     },
@@ -98,6 +107,7 @@ export const startAuthPlane = async (
     async stop() {
       await callout.stop()
       directory.stop()
+      stopPointers()
       await calloutNc.close()
       await sysNc.close()
     },

@@ -182,6 +182,16 @@ describe('a tenant connection', () => {
     expect(names.filter((n) => n.startsWith(name) && n !== name)).toEqual([])
   })
 
+  it('cannot touch the processor\'s projection consumers (a consumer name is a bearer capability)', async () => {
+    const { nc } = await connectAs('acme-dev', 'acme')
+    for (const verb of ['INFO', 'MSG.NEXT', 'DELETE']) {
+      await expect(nc.request(`$JS.API.CONSUMER.${verb}.ALLSOURCE_EVENTS.proj_event-counter_1`, new Uint8Array(), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    }
+    await expect(nc.request('$JS.API.CONSUMER.CREATE.ALLSOURCE_EVENTS.proj_event-counter_1.allsource.events.acme.>', te.encode('{}'), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    const info = await (await jetstreamManager(processorNc)).consumers.info('ALLSOURCE_EVENTS', 'proj_event-counter_1')
+    expect(info.config.filter_subject ?? '').not.toContain('acme')
+  })
+
   it('a reader may read but not append', async () => {
     const { nc } = await connectAs('acme-reader', 'acme')
     const client = createAllSourceClient(nc)
