@@ -44,9 +44,9 @@ const connectAs = async (who: string, tenant: string) => {
   const nc = await connect({ servers: server.url, ...tenantConnectOptions(tenant, k.key), reconnect: false })
   open.push(nc)
   const errors: string[] = []
-  void (async () => {
+  ;(async () => {
     for await (const s of nc.status()) if (s.type === 'error') errors.push(String((s as { error?: Error }).error?.message))
-  })()
+  })().catch(() => undefined)
   return { nc, errors }
 }
 
