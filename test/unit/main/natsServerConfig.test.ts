@@ -29,6 +29,15 @@ describe('deriveNatsConfig', () => {
     expect(d.text).toBe('# sync_interval: always\n# store_dir: x\n\njetstream {\n  sync_interval: always\n}\n')
   })
 
+  it('appends the append text at the end, after the other overrides, and nothing for an empty one', () => {
+    const block = 'accounts {\n  ALLSOURCE { jetstream: enabled }\n}'
+    const d = deriveNatsConfig(conf, { append: block, storeDir: '/s', syncAlways: true })
+    expect(d.text.endsWith(`\n${block}\n`)).toBe(true)
+    expect(d.text.startsWith('listen: 127.0.0.1:4222\njetstream {\n  sync_interval: always\n  store_dir: "/s"')).toBe(true)
+    expect(deriveNatsConfig(conf, { append: block }).text).toBe(`${conf}\n${block}\n`)
+    expect(deriveNatsConfig(conf, { append: '' })).toEqual({ text: conf, storeDirAsFlag: false })
+  })
+
   it('changes nothing without overrides', () => {
     expect(deriveNatsConfig(conf, {})).toEqual({ text: conf, storeDirAsFlag: false })
   })
