@@ -43,8 +43,8 @@ export const loadOrCreateOperatorKey = (
  */
 export const clientToken = (env: NodeJS.ProcessEnv, dataDir: string): string | undefined => {
   for (const name of ['ALLSOURCE_TOKEN', 'ALLSOURCE_BOOTSTRAP_KEY'] as const) {
-    const v = env[name]
-    if (v !== undefined && v !== '') return v.trim()
+    const v = env[name]?.trim()
+    if (v !== undefined && v !== '') return v
   }
   const file = operatorKeyFile(dataDir)
   try {
