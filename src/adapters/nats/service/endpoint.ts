@@ -1,5 +1,5 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
-import type * as E from 'fp-ts/lib/Either.js'
+import * as E from 'fp-ts/lib/Either.js'
 import { internal, unavailable, type AppendError } from '../../../application/streams/errors.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
 import { toWireError } from './errorCodes.js'
@@ -11,6 +11,18 @@ import { subjects } from '../subjects.js'
 
 /** Handles one request: the subject tokens after `<prefix>.<verb>.`, the decoded body, and the reply's encoding. */
 export type Handler = (tokens: readonly string[], body: unknown, format: WireFormat) => Promise<E.Either<AppendError, unknown>> | E.Either<AppendError, unknown>
+
+/**
+ * Where an endpoint listens when its ids are not all at the end of the subject (e.g.
+ * `allsource.admin.<tenant>.keys.<command>`): the subject announced to micro discovery, the
+ * subjects subscribed, and how a received subject gives the handler's tokens: the tokens, an error
+ * to answer, or `'ignore'` for a subject that is another endpoint's to answer (left unanswered).
+ */
+export interface EndpointRoute {
+  readonly announced: string
+  readonly listen: readonly string[]
+  readonly tokensOf: (subject: string) => E.Either<AppendError, readonly string[]> | 'ignore'
+}
 
 export interface Endpoint {
   readonly micro: MicroEndpoint
@@ -30,11 +42,31 @@ export interface Endpoint {
  */
 export const startEndpoint = (
   nc: NatsConnection,
-  o: { readonly prefix: string; readonly verb: string; /** The micro endpoint name (default: the verb). */ readonly name?: string; readonly tokens: number; readonly queue: string; readonly emptyBody?: 'allowed' },
+  o: {
+    readonly prefix: string
+    readonly verb: string
+    /** The micro endpoint name (default: the verb). */
+    readonly name?: string
+    readonly tokens: number
+    readonly queue: string
+    readonly emptyBody?: 'allowed'
+    /** Listen elsewhere than `<prefix>.<verb>.*…` (then `verb` and `tokens` only name the endpoint). */
+    readonly route?: EndpointRoute
+  },
   handle: Handler,
 ): Endpoint => {
-  const { base, announced: subject, listen } = subjects(o.prefix).endpoint(o.verb, o.tokens)
+  const { base, announced: defaultAnnounced, listen: defaultListen } = subjects(o.prefix).endpoint(o.verb, o.tokens)
   const skip = base.length + 1
+  const tokensAfterVerb = (subject: string): E.Either<AppendError, readonly string[]> => {
+    const rest = subject.slice(skip)
+    const tokens = rest === '' ? [] : rest.split('.')
+    return tokens.length === o.tokens
+      ? E.right(tokens)
+      : E.left(invalidId('subject', `${base} takes ${o.tokens} subject tokens after it, got ${tokens.length}: an id may not contain "."`))
+  }
+  const subject = o.route?.announced ?? defaultAnnounced
+  const listen = o.route?.listen ?? defaultListen
+  const tokensOf = o.route?.tokensOf ?? tokensAfterVerb
   const stats = newEndpointStats()
   const limit = inFlightLimitOf(nc)
   let inFlight = 0
@@ -61,14 +93,12 @@ export const startEndpoint = (
     const started = performance.now()
     const format = formatOf(msg)
     try {
-      const rest = msg.subject.slice(skip)
-      const tokens = rest === '' ? [] : rest.split('.')
-      if (tokens.length !== o.tokens) {
-        return fail(msg, format, invalidId('subject', `${base} takes ${o.tokens} subject tokens after it, got ${tokens.length}: an id may not contain "."`))
-      }
+      const tokens = tokensOf(msg.subject)
+      if (tokens === 'ignore') return
+      if (E.isLeft(tokens)) return fail(msg, format, tokens.left)
       const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
       if (!body.ok) return fail(msg, format, badRequest(body.message))
-      const r = await handle(tokens, body.value, format)
+      const r = await handle(tokens.right, body.value, format)
       if (r._tag === 'Right') replyOk(msg, format, r.right)
       else fail(msg, format, r.left)
     } catch (e) {
