@@ -1,5 +1,5 @@
 import type { ApiKeyStore } from '../../application/auth/ports.js'
-import type { ApiKeyId, ApiKeyRecord } from '../../domain/security/apiKey.js'
+import { type ApiKeyId, type ApiKeyRecord, oldestFirst } from '../../domain/security/apiKey.js'
 import type { TenantId } from '../../domain/streams/ids.js'
 
 /** An {@link ApiKeyStore} in a Map, for tests and a single process. Updates are atomic because they are synchronous. */
@@ -20,6 +20,6 @@ export const createInMemoryApiKeyStore = (): ApiKeyStore => {
       return Promise.resolve(next)
     },
     listByTenant: (tenant: TenantId) =>
-      Promise.resolve([...records.values()].filter((r) => r.tenant === tenant).sort((a, b) => a.createdAt.localeCompare(b.createdAt))),
+      Promise.resolve([...records.values()].filter((r) => r.tenant === tenant).sort(oldestFirst)),
   }
 }

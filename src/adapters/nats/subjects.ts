@@ -44,6 +44,18 @@ export interface Subjects {
   readonly adminProjections: string
   /** `allsource.admin.projection.<projection>.<command>`: `status|pause|resume|rebuild` (request-reply). */
   adminProjection(projection: string, command: string): string
+  /** `allsource.admin.tenants.<command>`: `create|get|list|update|suspend|activate|delete` (request-reply, platform-wide). */
+  adminTenants(command: string): string
+  /** `allsource.admin.<tenant>.keys.<command>`: `create|list|revoke` (request-reply). */
+  adminKeys(tenant: string, command: string): string
+  /**
+   * Where the key admin endpoint listens: `announced` `allsource.admin.*.keys.*`, `listen`
+   * `allsource.admin.*.keys` and `allsource.admin.*.keys.>` (so a missing or dotted command is
+   * still answered).
+   */
+  readonly adminKeysEndpoint: { readonly announced: string; readonly listen: readonly string[] }
+  /** The tenant token and the tokens after `keys` of a subject under `allsource.admin.*.keys`; undefined for another subject. */
+  adminKeysTokens(subject: string): { readonly tenant: string; readonly rest: readonly string[] } | undefined
   /**
    * A request-reply endpoint `allsource.<verb>` taking `tokens` ids after it (the verb may hold dots,
    * e.g. `admin.projection`): `announced` is `allsource.<verb>.*…` (one `*` per token, for micro
@@ -77,6 +89,15 @@ const buildSubjects = (prefix: string): Subjects => ({
   projectionTopic: (tenant, projection, key) => `${prefix}.projections.${tenant}.${projection}.${key}`,
   adminProjections: `${prefix}.admin.projections`,
   adminProjection: (projection, command) => `${prefix}.admin.projection.${projection}.${command}`,
+  adminTenants: (command) => `${prefix}.admin.tenants.${command}`,
+  adminKeys: (tenant, command) => `${prefix}.admin.${tenant}.keys.${command}`,
+  adminKeysEndpoint: { announced: `${prefix}.admin.*.keys.*`, listen: [`${prefix}.admin.*.keys`, `${prefix}.admin.*.keys.>`] },
+  adminKeysTokens: (subject) => {
+    const head = `${prefix}.admin.`
+    if (!subject.startsWith(head)) return undefined
+    const [tenant, keys, ...rest] = subject.slice(head.length).split('.')
+    return tenant === undefined || keys !== 'keys' ? undefined : { tenant, rest }
+  },
   endpoint: (verb, tokens) => {
     const base = `${prefix}.${verb}`
     const announced = `${base}${'.*'.repeat(tokens)}`

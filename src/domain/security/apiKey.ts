@@ -175,6 +175,10 @@ export const LAST_USED_THROTTLE_MS = 60_000
 export const markUsed = (rec: ApiKeyRecord, at: IsoTimestamp, throttleMs: number = LAST_USED_THROTTLE_MS): ApiKeyRecord =>
   rec.lastUsedAt !== undefined && Date.parse(at) - Date.parse(rec.lastUsedAt) < throttleMs ? rec : { ...rec, lastUsedAt: at }
 
+/** The order keys are listed in: oldest first by `createdAt` (as an instant), then by keyId. */
+export const oldestFirst = (a: ApiKeyRecord, b: ApiKeyRecord): number =>
+  Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0)
+
 /** The record as listed: everything but the hash. */
 export const viewOf = (rec: ApiKeyRecord): ApiKeyView => {
   const { hash: _hash, ...view } = rec

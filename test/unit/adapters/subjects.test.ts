@@ -19,6 +19,8 @@ const contract = (p: string) => ({
   projectionTopic: `${p}.projections.t1.counter.a.b`,
   adminProjections: `${p}.admin.projections`,
   adminProjection: `${p}.admin.projection.counter.rebuild`,
+  adminTenants: `${p}.admin.tenants.create`,
+  adminKeys: `${p}.admin.t1.keys.revoke`,
 })
 
 const built = (p?: string) => {
@@ -40,6 +42,8 @@ const built = (p?: string) => {
     projectionTopic: s.projectionTopic('t1', 'counter', 'a.b'),
     adminProjections: s.adminProjections,
     adminProjection: s.adminProjection('counter', 'rebuild'),
+    adminTenants: s.adminTenants('create'),
+    adminKeys: s.adminKeys('t1', 'revoke'),
   }
 }
 
@@ -68,6 +72,16 @@ describe('subjects: every subject of the wire contract, built in one place', () 
     expect(subjects('p').endpoint('query', 1)).toEqual({ base: 'p.query', announced: 'p.query.*', listen: ['p.query.>', 'p.query'] })
     expect(subjects().endpoint('admin.projection', 2).announced).toBe('allsource.admin.projection.*.*')
     expect(subjects().endpoint('admin.projections', 0)).toEqual({ base: 'allsource.admin.projections', announced: 'allsource.admin.projections', listen: ['allsource.admin.projections'] })
+  })
+
+  it('the key admin endpoint listens under admin.*.keys and reads the tenant and command back', () => {
+    const s = subjects('acme.es')
+    expect(s.adminKeysEndpoint).toEqual({ announced: 'acme.es.admin.*.keys.*', listen: ['acme.es.admin.*.keys', 'acme.es.admin.*.keys.>'] })
+    expect(s.adminKeysTokens(s.adminKeys('t1', 'create'))).toEqual({ tenant: 't1', rest: ['create'] })
+    expect(s.adminKeysTokens('acme.es.admin.t1.keys')).toEqual({ tenant: 't1', rest: [] })
+    expect(s.adminKeysTokens('acme.es.admin.t1.keys.a.b')).toEqual({ tenant: 't1', rest: ['a', 'b'] })
+    expect(s.adminKeysTokens('acme.es.admin.projection.counter.status')).toBeUndefined()
+    expect(s.adminKeysTokens('other.admin.t1.keys.create')).toBeUndefined()
   })
 
   it('micro discovery and KV subjects do not depend on the prefix', () => {

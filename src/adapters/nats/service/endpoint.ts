@@ -1,5 +1,5 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
-import type * as E from 'fp-ts/lib/Either.js'
+import * as E from 'fp-ts/lib/Either.js'
 import { internal, unavailable, type AppendError } from '../../../application/streams/errors.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
 import { toWireError } from './errorCodes.js'
@@ -21,6 +21,18 @@ export interface EndpointBase {
 
 /** Handles one request: the subject tokens after `<prefix>.<verb>.`, the decoded body, and the reply's encoding. */
 export type Handler = (tokens: readonly string[], body: unknown, format: WireFormat) => Promise<E.Either<AppendError, unknown>> | E.Either<AppendError, unknown>
+
+/**
+ * Where an endpoint listens when its ids are not all at the end of the subject (e.g.
+ * `allsource.admin.<tenant>.keys.<command>`): the subject announced to micro discovery, the
+ * subjects subscribed, and how a received subject gives the handler's tokens: the tokens, an error
+ * to answer, or `'ignore'` for a subject that is another endpoint's to answer (left unanswered).
+ */
+export interface EndpointRoute {
+  readonly announced: string
+  readonly listen: readonly string[]
+  readonly tokensOf: (subject: string) => E.Either<AppendError, readonly string[]> | 'ignore'
+}
 
 export interface Endpoint {
   readonly micro: MicroEndpoint
@@ -56,11 +68,23 @@ export const startEndpoint = (
      * subject the sender may not publish to; DESIGN.md, "Security").
      */
     readonly tenantReplies?: boolean
+    /** Listen elsewhere than `<prefix>.<verb>.*…` (then `verb` and `tokens` only name the endpoint). */
+    readonly route?: EndpointRoute
   },
   handle: Handler,
 ): Endpoint => {
-  const { base, announced: subject, listen } = subjects(o.prefix).endpoint(o.verb, o.tokens)
+  const { base, announced: defaultAnnounced, listen: defaultListen } = subjects(o.prefix).endpoint(o.verb, o.tokens)
   const skip = base.length + 1
+  const tokensAfterVerb = (subject: string): E.Either<AppendError, readonly string[]> => {
+    const rest = subject.slice(skip)
+    const tokens = rest === '' ? [] : rest.split('.')
+    return tokens.length === o.tokens
+      ? E.right(tokens)
+      : E.left(invalidId('subject', `${base} takes ${o.tokens} subject tokens after it, got ${tokens.length}: an id may not contain "."`))
+  }
+  const subject = o.route?.announced ?? defaultAnnounced
+  const listen = o.route?.listen ?? defaultListen
+  const tokensOf = o.route?.tokensOf ?? tokensAfterVerb
   const stats = newEndpointStats()
   const limit = inFlightLimitOf(nc)
   let inFlight = 0
@@ -84,18 +108,14 @@ export const startEndpoint = (
   }
 
   /** Answers one request; never rejects (a throwing handler is answered UNAVAILABLE for an infrastructure failure, else INTERNAL). */
-  const serve = async (msg: Msg): Promise<void> => {
+  const serve = async (msg: Msg, tokens: E.Either<AppendError, readonly string[]>): Promise<void> => {
     const started = performance.now()
     const format = formatOf(msg)
     try {
-      const rest = msg.subject.slice(skip)
-      const tokens = rest === '' ? [] : rest.split('.')
-      if (tokens.length !== o.tokens) {
-        return fail(msg, format, invalidId('subject', `${base} takes ${o.tokens} subject tokens after it, got ${tokens.length}: an id may not contain "."`))
-      }
+      if (E.isLeft(tokens)) return fail(msg, format, tokens.left)
       const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
       if (!body.ok) return fail(msg, format, badRequest(body.message))
-      const r = await handle(tokens, body.value, format)
+      const r = await handle(tokens.right, body.value, format)
       if (r._tag === 'Right') replyOk(msg, format, r.right)
       else fail(msg, format, r.left)
     } catch (e) {
@@ -114,25 +134,27 @@ export const startEndpoint = (
   /**
    * Requests never answered: a message whose subject is not this endpoint's (JetStream delivering
    * a stored message onto it keeps the stored subject), and, in auth mode, a reply outside the
-   * tenant's inbox.
+   * tenant's inbox (the tenant is the first id; a subject whose ids do not parse has no tenant to
+   * answer to, so it is dropped too).
    */
-  const misdirected = (msg: Msg): boolean => {
-    if (!(msg.subject === base || msg.subject.startsWith(`${base}.`))) return true
+  const misdirected = (msg: Msg, tokens: E.Either<AppendError, readonly string[]>): boolean => {
+    if (o.route === undefined && !(msg.subject === base || msg.subject.startsWith(`${base}.`))) return true
     if (o.tenantReplies !== true) return false
-    const end = msg.subject.indexOf('.', skip)
-    const tenant = end === -1 ? msg.subject.slice(skip) : msg.subject.slice(skip, end)
-    return tenant === '' || msg.reply === undefined || !msg.reply.startsWith(`_INBOX.${tenant}.`)
+    const tenant = E.isRight(tokens) ? tokens.right[0] : undefined
+    return tenant === undefined || tenant === '' || msg.reply === undefined || !msg.reply.startsWith(`_INBOX.${tenant}.`)
   }
 
   const callback = (_err: Error | null, msg: Msg) => {
-    if (misdirected(msg)) {
+    const tokens = tokensOf(msg.subject)
+    if (tokens === 'ignore') return
+    if (misdirected(msg, tokens)) {
       dropped++
       return
     }
     stats.num_requests++
     if (!limit.tryAcquire()) return refuse(msg)
     inFlight++
-    serve(msg).catch(() => undefined) // serve answers its own failures
+    serve(msg, tokens).catch(() => undefined) // serve answers its own failures
   }
   // `<prefix>.<verb>.>` needs one token at least: the bare `<prefix>.<verb>` is answered too.
   const subs: Subscription[] = listen.map((s) => nc.subscribe(s, { queue: o.queue, callback }))

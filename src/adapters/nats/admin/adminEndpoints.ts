@@ -1,0 +1,100 @@
+import type { NatsConnection } from '@nats-io/transport-node'
+import * as E from 'fp-ts/lib/Either.js'
+import { runKeyCommand } from '../../../application/admin/keyAdmin.js'
+import { runTenantCommand } from '../../../application/admin/tenantAdmin.js'
+import type { ApiKeyHasher, ApiKeyStore } from '../../../application/auth/ports.js'
+import type { Clock } from '../../../application/streams/ports.js'
+import type { TenantStore } from '../../../application/tenants/ports.js'
+import { validateKeyCommand } from '../../../domain/security/keyRequests.js'
+import { validateTenant } from '../../../domain/streams/appendRequest.js'
+import { invalidId } from '../../../domain/streams/errors.js'
+import { validateTenantCommand } from '../../../domain/tenants/tenantRequests.js'
+import { type Endpoint, type EndpointRoute, startEndpoint } from '../service/endpoint.js'
+import { subjects } from '../subjects.js'
+
+export interface AdminEndpointsOptions {
+  readonly prefix: string
+  /** The queue group of the tenant endpoint; the key endpoint uses `<queue>-keys` (see {@link startAdminEndpoints}). */
+  readonly queue: string
+  readonly tenants: TenantStore
+  readonly keys: ApiKeyStore
+  readonly hasher: ApiKeyHasher
+  readonly clock: Clock
+}
+
+/**
+ * Tenant tokens under `allsource.admin.*.keys` that belong to other endpoints' wildcard listeners
+ * (`allsource.admin.tenants.>`, `allsource.admin.projection.>`): such a request is theirs to
+ * answer, so the key endpoint leaves it unanswered. Those ids cannot be created as tenants.
+ */
+const OTHER_ADMIN_WORDS: ReadonlySet<string> = new Set(['tenants', 'projection'])
+
+/**
+ * The admin API on NATS, request-reply in JSON or msgpack, failures through the one error table:
+ *
+ * - `<prefix>.admin.tenants.<create|get|list|update|suspend|activate|delete>`: bodies
+ *   `{ tenant, name?, tier?, quotas? }` (create), `{ tenant, tier?, quotas? }` (update),
+ *   `{ tenant }` (get, suspend, activate, delete), `{ after?, limit?, includeDeleted? }` or
+ *   nothing (list) → the tenant record, or `{ tenants, next? }`;
+ * - `<prefix>.admin.<tenant>.keys.<create|list|revoke>`: `{ role, name?, expiresAt? }` →
+ *   `{ keyId, key }` (the only time the key is shown), nothing or `{}` → `{ keys }` (no hashes),
+ *   `{ keyId }` → `{ keyId, revokedAt }`.
+ *
+ * Every request is answered (bad input `BAD_REQUEST`/`INVALID_ID`, never a crash), except key
+ * requests whose tenant token is `tenants` or `projection`: those subjects also match the tenant
+ * and projection admin endpoints, which answer them. For that, the key endpoint is in its own queue
+ * group (`<queue>-keys`): in one group NATS would hand such a request to only one of the two.
+ *
+ * Who may call is not checked here (NATS permissions, and the service layer's reply-subject
+ * check); the use cases take a caller `Identity` for when the door can tell who asks.
+ * Not wired into `allSource.ts`: the composition root starts it with its stores.
+ */
+export const startAdminEndpoints = (nc: NatsConnection, o: AdminEndpointsOptions): Endpoint[] => {
+  const s = subjects(o.prefix)
+  const tenantCommand = runTenantCommand({ tenants: o.tenants, clock: o.clock })
+  const keyCommand = runKeyCommand({ tenants: o.tenants, store: o.keys, hasher: o.hasher, clock: o.clock })
+
+  const tenants = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'admin.tenants', name: 'tenant-admin', tokens: 1, emptyBody: 'allowed' }, async (tokens, body) => {
+    const command = validateTenantCommand(tokens[0] ?? '', body)
+    return E.isLeft(command) ? command : tenantCommand(command.right)
+  })
+
+  const keysRoute: EndpointRoute = {
+    ...s.adminKeysEndpoint,
+    tokensOf: (subject) => {
+      const parsed = s.adminKeysTokens(subject)
+      if (parsed === undefined) return E.left(invalidId('subject', `not a key admin subject`))
+      if (OTHER_ADMIN_WORDS.has(parsed.tenant)) return 'ignore'
+      const tenant = validateTenant(parsed.tenant)
+      if (E.isLeft(tenant)) return tenant
+      if (parsed.rest.length !== 1) {
+        return E.left(invalidId('subject', `${s.adminKeys('<tenant>', '<command>')} takes one command token after keys, got ${parsed.rest.length}`))
+      }
+      return E.right([tenant.right, parsed.rest[0] as string])
+    },
+  }
+  const keys = startEndpoint(nc, { prefix: o.prefix, queue: `${o.queue}-keys`, verb: 'admin.keys', name: 'key-admin', tokens: 2, emptyBody: 'allowed', route: keysRoute }, async (tokens, body) => {
+    const tenant = validateTenant(tokens[0])
+    if (E.isLeft(tenant)) return tenant
+    const command = validateKeyCommand(tokens[1] ?? '', body)
+    if (E.isLeft(command)) return command
+    const r = await keyCommand(tenant.right, command.right)
+    if (E.isLeft(r)) return r
+    const result = r.right
+    switch (result._tag) {
+      case 'Created':
+        // The one place a key leaves the process.
+        return E.right({ keyId: result.created.keyId, key: result.created.key.reveal() })
+      case 'Listed':
+        return E.right({ keys: result.keys })
+      case 'Revoked':
+        return E.right({ keyId: result.key.keyId, revokedAt: result.key.revokedAt })
+      default: {
+        const never: never = result
+        return never
+      }
+    }
+  })
+
+  return [tenants, keys]
+}

@@ -1,0 +1,2 @@
+export { type KeyAdminDeps, type KeyCommandResult, runKeyCommand } from './keyAdmin.js'
+export { type TenantAdminDeps, type TenantListReply, runTenantCommand, tenantStoreFailure } from './tenantAdmin.js'
