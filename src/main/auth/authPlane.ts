@@ -1,7 +1,8 @@
 import { connect, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node'
 import { resolve } from 'node:path'
 import { createHmacApiKeyHasher } from '../../adapters/crypto/hmacApiKeyHasher.js'
-import { createInMemoryApiKeyStore } from '../../adapters/memory/inMemoryApiKeyStore.js'
+import { createKvApiKeyStore } from '../../adapters/nats/auth/kvApiKeyStore.js'
+import { startAdminEndpoints } from '../../adapters/nats/admin/adminEndpoints.js'
 import { type AuthCallout, startAuthCallout } from '../../adapters/nats/auth/authCallout.js'
 import { type ConnectionKicker, createConnectionKicker } from '../../adapters/nats/auth/connectionKicker.js'
 import { createKvTenantStore } from '../../adapters/nats/tenants/kvTenantStore.js'
@@ -46,12 +47,10 @@ export const startAuthPlane = async (
   auth: { readonly material: AuthMaterial; readonly url: string },
   config: Config,
   log: (message: string) => void,
-  /** The admin endpoints (tenants, keys, …), given the stores. */
-  adminEndpoints?: (deps: { readonly tenants: TenantStore; readonly keys: ApiKeyStore; readonly hasher: ApiKeyHasher }, base: EndpointBase) => readonly Endpoint[],
 ): Promise<AuthPlane> => {
   const hasher = createHmacApiKeyHasher({ pepper: auth.material.pepper })
   const tenants = await createKvTenantStore(nc, { replicas: config.replicas })
-  const keys = createInMemoryApiKeyStore()
+  const keys = await createKvApiKeyStore(nc, { replicas: config.replicas, onCorrupt: (r) => log(`warning: API key record ${r.key} (revision ${r.revision}) is corrupt (${r.message}); treated as absent`) })
   const sysNc = await connect({ servers: auth.url, name: 'allsource-control', authenticator: nkeyAuthenticator(te.encode(auth.material.systemSeed)) })
   const kicker = createConnectionKicker(sysNc, { account: APP_ACCOUNT })
   const directory = await createKvTenantDirectory(nc, {
@@ -96,7 +95,22 @@ export const startAuthPlane = async (
   return {
     serviceAuth: {
       admit: (tenant) => directory.admit(tenant),
-      ...(adminEndpoints !== undefined ? { endpoints: (base: EndpointBase) => adminEndpoints({ tenants, keys, hasher }, base) } : {}),
+      endpoints: (base: EndpointBase): readonly Endpoint[] =>
+        startAdminEndpoints(nc, {
+          prefix: base.prefix,
+          queue: base.queue,
+          tenants,
+          keys,
+          hasher,
+          clock: systemClock,
+          tenantReplies: true,
+          onKeyRevoked: (tenant, keyId) => {
+            kicker.kick(tenant, keyId).then(
+              (n) => n > 0 && log(`auth: key ${tenant}:${keyId} revoked: disconnected ${n} connection${n === 1 ? '' : 's'}`),
+              () => undefined,
+            )
+          },
+        }),
     },
     tenants,
     keys,

@@ -20,6 +20,10 @@ export interface AdminEndpointsOptions {
   readonly keys: ApiKeyStore
   readonly hasher: ApiKeyHasher
   readonly clock: Clock
+  /** Auth mode: key requests whose reply is outside `_INBOX.<tenant>.` are dropped unanswered. */
+  readonly tenantReplies?: boolean
+  /** Told after a key is revoked (auth mode disconnects the connections using it). */
+  readonly onKeyRevoked?: (tenant: string, keyId: string) => void
 }
 
 /**
@@ -47,7 +51,6 @@ const OTHER_ADMIN_WORDS: ReadonlySet<string> = new Set(['tenants', 'projection']
  *
  * Who may call is not checked here (NATS permissions, and the service layer's reply-subject
  * check); the use cases take a caller `Identity` for when the door can tell who asks.
- * Not wired into `allSource.ts`: the composition root starts it with its stores.
  */
 export const startAdminEndpoints = (nc: NatsConnection, o: AdminEndpointsOptions): Endpoint[] => {
   const s = subjects(o.prefix)
@@ -73,7 +76,7 @@ export const startAdminEndpoints = (nc: NatsConnection, o: AdminEndpointsOptions
       return E.right([tenant.right, parsed.rest[0] as string])
     },
   }
-  const keys = startEndpoint(nc, { prefix: o.prefix, queue: `${o.queue}-keys`, verb: 'admin.keys', name: 'key-admin', tokens: 2, emptyBody: 'allowed', route: keysRoute }, async (tokens, body) => {
+  const keys = startEndpoint(nc, { prefix: o.prefix, queue: `${o.queue}-keys`, verb: 'admin.keys', name: 'key-admin', tokens: 2, emptyBody: 'allowed', route: keysRoute, tenantReplies: o.tenantReplies ?? false }, async (tokens, body) => {
     const tenant = validateTenant(tokens[0])
     if (E.isLeft(tenant)) return tenant
     const command = validateKeyCommand(tokens[1] ?? '', body)
@@ -88,6 +91,7 @@ export const startAdminEndpoints = (nc: NatsConnection, o: AdminEndpointsOptions
       case 'Listed':
         return E.right({ keys: result.keys })
       case 'Revoked':
+        o.onKeyRevoked?.(tenant.right, result.key.keyId)
         return E.right({ keyId: result.key.keyId, revokedAt: result.key.revokedAt })
       default: {
         const never: never = result
