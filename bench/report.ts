@@ -56,6 +56,9 @@ const targetMet = (target: string, x: number): boolean | undefined => {
   return m[1] === '≥' ? x >= bound : x <= bound
 }
 
+/** A target in a unit (`≤ 50 ms`) bounds the figure itself, even on a row with a baseline; a bare or `×` target bounds the ratio. */
+const targetIsRatio = (target: string): boolean => !/^[≥≤]\s*[\d.]+\s*(ms|MB)/.test(target)
+
 /**
  * One line per target, met or not, from this run's figures; and for the two append targets, what
  * the same run says about whether a stream-actor design can meet them at all on this machine.
@@ -64,11 +67,12 @@ export const verdicts = (rows: readonly Row[]): string[] => {
   const out: string[] = []
   for (const r of rows) {
     if (r.target === undefined || r.value === undefined) continue
-    const x = r.baseline !== undefined ? ratioOf(r, rows) : r.value
+    const byRatio = r.baseline !== undefined && targetIsRatio(r.target)
+    const x = byRatio ? ratioOf(r, rows) : r.value
     if (x === undefined) continue
     const met = targetMet(r.target, x)
     if (met === undefined) continue
-    const shown = r.baseline !== undefined ? `${x.toFixed(2)}×` : `${fmt(x)} ${r.unit}`
+    const shown = byRatio ? `${x.toFixed(2)}×` : `${fmt(x)} ${r.unit}`
     out.push(`- ${r.scenario}, ${r.metric}: ${shown}, target ${r.target}: **${met ? 'met' : 'not met'}**.`)
   }
   const path = valueOf(rows, '3e actor path', 'library append without I/O')

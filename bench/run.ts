@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,6 +17,7 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { forwarder, type ServiceResult, service, serviceWithoutActor } from './scenarios/service.js'
 import { median, type Row, table, writeReport } from './report.js'
 import { actorFloor, actorPath } from './scenarios/actorFloor.js'
+import { type ConnectResult, connectAuthOff, connectAuthOn, serviceAuthOff, serviceAuthOn } from './scenarios/auth.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -28,6 +29,11 @@ export interface BenchOptions {
   readonly outDir: string
   readonly jsonDir: string
   readonly log: (line: string) => void
+  /**
+   * Run only these scenarios (`BENCH_ONLY=auth`: 12 and 13) and merge their rows into the
+   * previous `latest.json` (and so `benchmarks.md`), keeping every other row and its environment.
+   */
+  readonly only?: 'auth'
 }
 
 /** Compiles the project (`npm run build`) and returns the path of a file under `dist/`. */
@@ -82,17 +88,118 @@ const serviceBudget = (fwd: readonly ServiceResult[]): number => {
   return (c + s + f) / 0.85 - c - s
 }
 
+type Step = <T>(name: string, fn: () => Promise<T>) => Promise<T>
+
+/**
+ * Issue 11's auth figures: the service of 3b with auth off and on, alternating within each round
+ * (fresh server each), and connect-to-ready through the callout next to anonymous connects.
+ */
+const authRows = async (o: BenchOptions, R: number, N: number, S: number, step: Step): Promise<Row[]> => {
+  const rows: Row[] = []
+  const off: ServiceResult[] = []
+  const on: ServiceResult[] = []
+  await step('service, auth off/on', async () => {
+    for (let i = 0; i < R; i++) {
+      // Alternate which goes first, so a drift in the machine's load does not favour one side.
+      if (i % 2 === 0) off.push(await serviceAuthOff(N, S))
+      on.push(await serviceAuthOn(N, S))
+      if (i % 2 === 1) off.push(await serviceAuthOff(N, S))
+    }
+  })
+  rows.push(...serviceRows('12 service, auth off', off, {}))
+  rows.push(...serviceRows('12 service, auth on', on, { baseline: '12 service, auth off/throughput', target: '≥ 0.9×' }))
+
+  // 200 + 200 connections a round: the callout costs tens of ms of CPU per connection on this box (docs/performance.md, "Auth mode").
+  const w = o.quick ? { sequential: 50, concurrent: 50, concurrency: 4 } : { sequential: 200, concurrent: 200, concurrency: 4 }
+  const tenants = o.quick ? ['t0', 't1'] : ['t0', 't1', 't2', 't3']
+  const perTenant = o.quick ? 25 : 250
+  const anon: ConnectResult[] = []
+  const callout: ConnectResult[] = []
+  await step('connect, anonymous/callout', async () => {
+    for (let i = 0; i < R; i++) {
+      if (i % 2 === 0) anon.push(await connectAuthOff(w))
+      callout.push(await connectAuthOn(w, tenants, perTenant))
+      if (i % 2 === 1) anon.push(await connectAuthOff(w))
+    }
+  })
+  const a = '13 connect, anonymous'
+  const c = '13 connect, callout'
+  const conc = `connections/s, ${w.concurrency} connectors`
+  const m = (xs: ConnectResult[], f: (r: ConnectResult) => number) => median(xs.map(f))
+  rows.push({ scenario: a, metric: 'connect-to-ready p50', value: m(anon, (r) => r.p50), unit: 'ms', rounds: anon.map((r) => r.p50) })
+  rows.push({ scenario: a, metric: 'connect-to-ready p99', value: m(anon, (r) => r.p99), unit: 'ms', rounds: anon.map((r) => r.p99) })
+  rows.push({ scenario: a, metric: conc, value: m(anon, (r) => r.connectionsPerSecond), unit: 'connections/s', rounds: anon.map((r) => r.connectionsPerSecond) })
+  rows.push({ scenario: a, metric: 'cpu nats-server', value: m(anon, (r) => r.serverCpu), unit: 'µs/connection' })
+  rows.push({ scenario: c, metric: 'connect-to-ready p50', value: m(callout, (r) => r.p50), unit: 'ms', rounds: callout.map((r) => r.p50), baseline: `${a}/connect-to-ready p50` })
+  rows.push({
+    scenario: c,
+    metric: 'connect-to-ready p99',
+    value: m(callout, (r) => r.p99),
+    unit: 'ms',
+    rounds: callout.map((r) => r.p99),
+    baseline: `${a}/connect-to-ready p99`,
+    target: '≤ 50 ms',
+  })
+  rows.push({ scenario: c, metric: conc, value: m(callout, (r) => r.connectionsPerSecond), unit: 'connections/s', rounds: callout.map((r) => r.connectionsPerSecond), baseline: `${a}/${conc}` })
+  rows.push({ scenario: c, metric: 'cpu nats-server', value: m(callout, (r) => r.serverCpu), unit: 'µs/connection', baseline: `${a}/cpu nats-server` })
+  rows.push({ scenario: c, metric: 'cpu callout (processor)', value: m(callout, (r) => r.processCpu), unit: 'µs/connection' })
+  return rows
+}
+
+const environment = async (o: BenchOptions, R: number, N: number, S: number): Promise<Record<string, string>> => {
+  const serverVersion =
+    (await freshServer().then(async (b) => {
+      const v = b.nc.info?.version // read before the connection closes
+      await b.stop()
+      return v
+    })) ?? '?'
+  return {
+    date: new Date().toISOString(),
+    command: `${o.only !== undefined ? `BENCH_ONLY=${o.only} ` : ''}npm run bench${o.quick ? ' (quick)' : ''}`,
+    machine: `${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    'nats-server': serverVersion,
+    packages: ['xstate', '@nats-io/transport-node', '@nats-io/jetstream', 'msgpackr'].map((p) => `${p} ${versionOf(p)}`).join(', '),
+    workload: `${N.toLocaleString('en-US')} events per round over ${S.toLocaleString('en-US')} streams (one ~200-byte event per commit unless stated), ${R} rounds, fresh server per round`,
+  }
+}
+
+/**
+ * The rows of a partial run merged into the previous full report in `jsonDir`: every previous row
+ * of another scenario kept as it was, with its environment; this run's environment added as one
+ * line naming the scenarios it produced.
+ */
+const mergeWithPrevious = (jsonDir: string, rows: readonly Row[], env: Record<string, string>, label: string): { rows: Row[]; env: Record<string, string> } => {
+  const file = join(jsonDir, 'latest.json')
+  if (!existsSync(file)) return { rows: [...rows], env }
+  const prev = JSON.parse(readFileSync(file, 'utf8')) as { env: Record<string, string>; rows: Row[] }
+  const mine = new Set(rows.map((r) => r.scenario))
+  const { date, command, machine, node, 'nats-server': server } = env
+  return {
+    rows: [...prev.rows.filter((r) => !mine.has(r.scenario)), ...rows],
+    env: { ...prev.env, [label]: `${date ?? '?'}, \`${command ?? '?'}\`, ${machine ?? '?'}, node ${node ?? '?'}, nats-server ${server ?? '?'}` },
+  }
+}
+
 /** Every scenario of issue 5 that exists today, side by side with its raw baseline. */
 export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   const R = o.quick ? 1 : o.rounds
   const N = o.quick ? 2_000 : 40_000
   const S = o.quick ? 50 : 1_000
   const rows: Row[] = []
-  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+  const step: Step = async (name, fn) => {
     const t0 = performance.now()
     const r = await fn()
     o.log(`  ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
     return r
+  }
+
+  if (o.only === 'auth') {
+    const mine = await authRows(o, R, N, S, step)
+    const label = `auth rows (12, 13; ${R} rounds, fresh server per round)`
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), label)
+    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
+    return mine
   }
 
   rows.push(rate('1 raw-limit', 'throughput', await step('raw-limit', () => rounds(R, (b) => rawLimit(b, N, S)))))
@@ -213,22 +320,9 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   const durableSvc = await step('durable service', () => rounds(R, (b) => service(b, N / 2, S), true))
   rows.push(...serviceRows('11 durable service', durableSvc, { baseline: '11 durable raw-limit/throughput' }))
 
-  const serverVersion =
-    (await freshServer().then(async (b) => {
-      const v = b.nc.info?.version // read before the connection closes
-      await b.stop()
-      return v
-    })) ?? '?'
-  const env = {
-    date: new Date().toISOString(),
-    command: `npm run bench${o.quick ? ' (quick)' : ''}`,
-    machine: `${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
-    node: process.version,
-    'nats-server': serverVersion,
-    packages: ['xstate', '@nats-io/transport-node', '@nats-io/jetstream', 'msgpackr'].map((p) => `${p} ${versionOf(p)}`).join(', '),
-    workload: `${N.toLocaleString('en-US')} events per round over ${S.toLocaleString('en-US')} streams (one ~200-byte event per commit unless stated), ${R} rounds, fresh server per round`,
-  }
-  writeReport(o.outDir, o.jsonDir, rows, env, METHOD)
+  rows.push(...(await authRows(o, R, N, S, step)))
+
+  writeReport(o.outDir, o.jsonDir, rows, await environment(o, R, N, S), METHOD)
   return rows
 }
 
@@ -291,14 +385,38 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   high-water mark from the load, not what stays live; with \`node --max-old-space-size=256\` the
   probe ended at about 230 MB RSS with the same live heap.
 - **11 durable**: raw-limit and service again against a server with \`sync_interval: always\`.
+- **12 service, auth off/on**: scenario 3b twice per round, each on its own fresh server, the
+  order alternating between rounds. Off: 3b as it is (anonymous client, no auth plane). On: the
+  server in auth mode (\`serverAuthBlock\`: accounts, \`auth_callout\` with xkey), the processor
+  connected by its nkey (exempt from the callout) with \`startAuthPlane\` running and its tenant
+  admission on the request path (\`createAllSource({ auth: plane.serviceAuth })\`), tenant
+  \`bench\` in the registry and one developer key in \`plane.keys\`; the client process connects
+  with \`tenantConnectOptions\` (the key as token, inbox prefix \`_INBOX.bench.<keyId>\`), so its
+  one connection goes through the callout once, and every request is admitted from the in-memory
+  tenant directory and its reply prefix checked. Same workload as 3b; the ratio is on/off.
+- **13 connect**: a client process (\`bench/connectClient.ts\`) opens 200 connections one after
+  the other (connect-to-ready: from \`connect()\` until it resolves, i.e. until the server's first
+  PONG, which follows the callout's answer; each closed before the next; p50 and p99 of the 200),
+  then 200 more with 4 loops of connect-then-close at once (connections/s over that phase).
+  Callout: a server in auth mode with the auth plane in the bench process (its callout on its own
+  connection) and 1,000 developer keys stored (4 tenants × 250) in \`plane.keys\` (whichever
+  store \`startAuthPlane\` uses: in memory on 2026-12-04) before the clients start; the
+  clients use keys in turn across the tenants, so each of the first 200 is a key's first use
+  (which writes its \`lastUsedAt\`). Anonymous: the same client with no credentials against a
+  server without auth. CPU per connection over both phases: nats-server's, and with auth on the
+  bench process's, which then does nothing but the callout (and the idle auth plane). Alternating
+  order, fresh servers per round.
 `
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
   const started = performance.now()
   const quick = process.env.BENCH_QUICK === '1'
+  const only = process.env.BENCH_ONLY
+  if (only !== undefined && only !== '' && only !== 'auth') throw new Error(`BENCH_ONLY=${only}: the only subset is "auth" (scenarios 12 and 13)`)
   const rows = await runBench({
     quick,
+    ...(only === 'auth' ? { only } : {}),
     rounds: Number(process.env.BENCH_ROUNDS ?? 3),
     outDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'docs'),
     jsonDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'bench/results'),

@@ -1,14 +1,17 @@
 import { connect } from '@nats-io/transport-node'
+import { tenantConnectOptions } from '../src/adapters/nats/auth/natsGrants.js'
 import { createAllSourceClient } from '../src/adapters/nats/service/client.js'
 import { payload } from './scenarios/common.js'
 
 /**
  * The client of the service scenarios, as a separate process: `streams` loops at once, each
  * appending sequentially through `allsource.append.*.*`. Prints one JSON line: count, elapsed ms
- * and this process's CPU microseconds.
+ * and this process's CPU microseconds. With `ALLSOURCE_BENCH_KEY` (an API key of tenant `bench`)
+ * it connects as that key, as a tenant client does in auth mode; otherwise anonymously.
  */
 const [url, eventsArg, streamsArg] = process.argv.slice(2)
-const nc = await connect({ servers: url })
+const key = process.env.ALLSOURCE_BENCH_KEY
+const nc = await connect({ servers: url, ...(key !== undefined && key !== '' ? tenantConnectOptions('bench', key) : {}) })
 const client = createAllSourceClient(nc, { timeoutMs: 60_000 })
 const streams = Number(streamsArg)
 const per = Math.ceil(Number(eventsArg) / streams)

@@ -27,6 +27,14 @@ describe('bench verdicts', () => {
     expect(v).toContain('- 9 hydration, snapshot: 0.40 ms, target ≤ 5 ms: **met**.')
   })
 
+  it('bounds the figure itself when the target has a unit, even on a row with a baseline', () => {
+    const v = verdicts([
+      { scenario: '13 connect, anonymous', metric: 'p99', value: 2, unit: 'ms' },
+      { scenario: '13 connect, callout', metric: 'p99', value: 30, unit: 'ms', baseline: '13 connect, anonymous/p99', target: '≤ 50 ms' },
+    ])
+    expect(v).toContain('- 13 connect, callout, p99: 30.0 ms, target ≤ 50 ms: **met**.')
+  })
+
   it('calls a target out of reach only when the same run shows the floor above the budget', () => {
     const out = verdicts(rows())
     expect(out.find((l) => l.startsWith('- Library at 0.8×'))).toMatch(/out of reach.*29\.0 µs.*15\.6 µs/)
