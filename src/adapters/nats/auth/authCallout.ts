@@ -1,5 +1,7 @@
-import { type AuthorizationRequest, decode, encodeAuthorizationResponse, encodeUser } from '@nats-io/jwt'
-import { fromCurveSeed, fromPublic, fromSeed, type KeyPair } from '@nats-io/nkeys'
+import type { AuthorizationRequest } from '@nats-io/jwt'
+import { fromCurveSeed, fromSeed, type KeyPair } from '@nats-io/nkeys'
+import { isPublicNkey, nkeySigner } from '../../crypto/ed25519Nkeys.js'
+import { decodeNatsJwt, encodeNatsJwt } from './natsJwt.js'
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type * as E from 'fp-ts/lib/Either.js'
 import type { Authenticated } from '../../../application/auth/authenticate.js'
@@ -77,7 +79,7 @@ const codeOf = (e: AppendError): string => {
  * credential never reaches `onDecision`, a log, or an error.
  */
 export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): AuthCallout => {
-  const issuer = fromSeed(te.encode(o.issuerSeed))
+  const issuer = nkeySigner(o.issuerSeed, fromSeed(te.encode(o.issuerSeed)).getPublicKey())
   const xkey: KeyPair | undefined = o.xkeySeed === undefined ? undefined : fromCurveSeed(te.encode(o.xkeySeed))
   const ttlMs = o.grantTtlMs ?? 600_000
   const now = o.now ?? (() => new Date())
@@ -91,20 +93,14 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
     if (xkey !== undefined) raw = serverXkey === '' ? null : xkey.open(msg.data, serverXkey)
     // Without a readable, server-signed request there is nobody to answer to: drop it.
     if (raw === null) return
-    let request: AuthorizationRequest
-    let serverId: string
-    let userKey: KeyPair
-    try {
-      // decode checks the signature against `iss`; the issuer must be the server the request names.
-      const claims = decode<AuthorizationRequest>(td.decode(raw))
-      const r = claims.nats as Partial<AuthorizationRequest> | undefined
-      if (typeof r?.server_id?.id !== 'string' || typeof r.user_nkey !== 'string' || typeof r.connect_opts !== 'object' || claims.iss !== r.server_id.id) return
-      request = r as AuthorizationRequest
-      serverId = r.server_id.id
-      userKey = fromPublic(r.user_nkey)
-    } catch {
-      return
-    }
+    // decodeNatsJwt checks the signature against `iss`; the issuer must be the server the request names.
+    const claims = decodeNatsJwt(td.decode(raw))
+    const r = claims?.nats as Partial<AuthorizationRequest> | undefined
+    if (claims === undefined || typeof r?.server_id?.id !== 'string' || typeof r.user_nkey !== 'string' || typeof r.connect_opts !== 'object' || r.connect_opts === null) return
+    if (claims.iss !== r.server_id.id || !isPublicNkey(r.user_nkey)) return
+    const request = r as AuthorizationRequest
+    const serverId = r.server_id.id
+    const userKey = r.user_nkey
     const connect = request.connect_opts
     const token = connect.auth_token ?? connect.pass
     const client = { ...(request.client_info?.host !== undefined ? { host: request.client_info.host } : {}), ...(connect.name !== undefined ? { name: connect.name } : {}) }
@@ -121,18 +117,25 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
         const { identity, principal } = r.right
         const grant = grantFor(identity, principal, typeof o.grants === 'function' ? o.grants() : o.grants)
         const who = identity.role === 'operator' ? `operator:${principal}` : `${identity.tenant}:${principal}`
-        const jwt = await encodeUser(
-          who,
-          userKey,
-          issuer,
+        // A user JWT for the connection's nkey, in `account` (config mode: `aud`), issued by the callout's account key.
+        const jwt = encodeNatsJwt(
           {
-            pub: { allow: [...grant.permissions.pub.allow], deny: [...grant.permissions.pub.deny] },
-            sub: { allow: [...grant.permissions.sub.allow], deny: [...grant.permissions.sub.deny] },
-            subs: identity.role === 'operator' ? -1 : (o.maxSubscriptions ?? 1000),
-            data: -1,
-            payload: -1,
+            name: who,
+            sub: userKey,
+            aud: o.account,
+            exp: Math.floor((at.getTime() + ttlMs) / 1000),
+            nats: {
+              pub: { allow: [...grant.permissions.pub.allow], deny: [...grant.permissions.pub.deny] },
+              sub: { allow: [...grant.permissions.sub.allow], deny: [...grant.permissions.sub.deny] },
+              subs: identity.role === 'operator' ? -1 : (o.maxSubscriptions ?? 1000),
+              data: -1,
+              payload: -1,
+              type: 'user',
+              version: 2,
+            },
           },
-          { aud: o.account, exp: Math.floor((at.getTime() + ttlMs) / 1000) },
+          issuer,
+          at,
         )
         body = { jwt }
         decision = { outcome: 'granted', who, client, ms: 0 }
@@ -141,7 +144,7 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
       body = { error: 'INTERNAL' }
       decision = { outcome: 'refused', code: 'INTERNAL', client, ms: 0 }
     }
-    const response = await encodeAuthorizationResponse(userKey, fromPublic(serverId), issuer, body, {})
+    const response = encodeNatsJwt({ sub: userKey, aud: serverId, nats: { ...body, type: 'authorization_response', version: 2 } }, issuer)
     const bytes = te.encode(response)
     msg.respond(xkey !== undefined ? xkey.seal(bytes, serverXkey) : bytes)
     answered++
