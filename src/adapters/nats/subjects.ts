@@ -45,6 +45,19 @@ export interface Subjects {
   /** `allsource.admin.projection.<projection>.<command>`: `status|pause|resume|rebuild` (request-reply). */
   adminProjection(projection: string, command: string): string
   /**
+   * `allsource.audit.tenant.<tenant>.<action tokens…>`, or `allsource.audit.platform.<action tokens…>`
+   * for an entry with no tenant: one audit entry (stream `ALLSOURCE_AUDIT`). A fixed `tenant` /
+   * `platform` token, so no tenant id (`_platform` is a valid one) can collide with the platform's.
+   */
+  audit(tenant: string | undefined, action: string): string
+  /** `allsource.audit.>`: the whole audit log. */
+  readonly auditWildcard: string
+  /**
+   * The subject filters selecting `action` (an action name, `<tokens>.>`, or `>` for every action)
+   * among one tenant's entries, the platform's, or all of them.
+   */
+  auditFilters(scope: { readonly tenant: string } | 'platform' | 'all', action: string): readonly string[]
+  /**
    * A request-reply endpoint `allsource.<verb>` taking `tokens` ids after it (the verb may hold dots,
    * e.g. `admin.projection`): `announced` is `allsource.<verb>.*…` (one `*` per token, for micro
    * discovery); `listen` is `allsource.<verb>.>` and `allsource.<verb>` (just `allsource.<verb>` when it
@@ -77,6 +90,16 @@ const buildSubjects = (prefix: string): Subjects => ({
   projectionTopic: (tenant, projection, key) => `${prefix}.projections.${tenant}.${projection}.${key}`,
   adminProjections: `${prefix}.admin.projections`,
   adminProjection: (projection, command) => `${prefix}.admin.projection.${projection}.${command}`,
+  audit: (tenant, action) => (tenant === undefined ? `${prefix}.audit.platform.${action}` : `${prefix}.audit.tenant.${tenant}.${action}`),
+  auditWildcard: `${prefix}.audit.>`,
+  auditFilters: (scope, action) =>
+    scope === 'all'
+      ? action === '>'
+        ? [`${prefix}.audit.>`]
+        : [`${prefix}.audit.tenant.*.${action}`, `${prefix}.audit.platform.${action}`]
+      : scope === 'platform'
+        ? [`${prefix}.audit.platform.${action}`]
+        : [`${prefix}.audit.tenant.${scope.tenant}.${action}`],
   endpoint: (verb, tokens) => {
     const base = `${prefix}.${verb}`
     const announced = `${base}${'.*'.repeat(tokens)}`
