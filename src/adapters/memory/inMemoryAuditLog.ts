@@ -10,8 +10,11 @@ import { uuidv7 } from '../system/uuidv7.js'
 export interface InMemoryAuditLog extends AuditLog {
   /** While false, writes fail (and are retried) and queries answer `AuditLogUnavailable`: an outage. */
   setAvailable(up: boolean): void
-  /** Stores a raw value at the next position, bypassing the writer and the codec (to test corrupt or forged entries). */
-  putRaw(json: string): void
+  /**
+   * Stores a raw value at the next position, bypassing the writer and the codec, as if published
+   * under the subject of `tenant` (none: the platform's) and `action` (to test corrupt or forged entries).
+   */
+  putRaw(json: string, tenant?: string, action?: string): void
 }
 
 export interface InMemoryAuditLogOptions extends AuditWriterOptions {
@@ -21,12 +24,14 @@ export interface InMemoryAuditLogOptions extends AuditWriterOptions {
 }
 
 /**
- * Entries are kept as JSON, as JetStream keeps them, and decoded on every read, so both
- * implementations answer the same values. A write with an id already stored is stored once (as
+ * Entries are kept as JSON with their subject's tenant and action, as JetStream keeps them, and
+ * decoded on every read (a value that does not decode, or whose own tenant or action differs from
+ * its subject's, is skipped and counted), so both implementations answer the same values. A write with an id already stored is stored once (as
  * JetStream's duplicate window does for a retried write). Positions are 1, 2, 3, ….
  */
 export const createInMemoryAuditLog = (options: Partial<InMemoryAuditLogOptions> = {}): InMemoryAuditLog => {
-  const stored: string[] = []
+  // What JetStream keeps: the subject's tenant and action, and the body.
+  const stored: { readonly tenant: string | undefined; readonly action: string; readonly json: string }[] = []
   const ids = new Set<string>()
   let up = true
   const writer = createAuditWriter(
@@ -37,7 +42,7 @@ export const createInMemoryAuditLog = (options: Partial<InMemoryAuditLogOptions>
         if (!up) throw new Error('in-memory audit log is down')
         if (ids.has(entry.id)) return
         ids.add(entry.id)
-        stored.push(JSON.stringify(entry))
+        stored.push({ tenant: entry.tenant, action: entry.action, json: JSON.stringify(entry) })
       },
     },
     options,
@@ -49,12 +54,15 @@ export const createInMemoryAuditLog = (options: Partial<InMemoryAuditLogOptions>
       const collector = createPageCollector(scope, q, options.maxPageBytes ?? DEFAULT_AUDIT_PAGE_BYTES)
       const end = stored.length
       for (let seq = (q.after ?? 0) + 1; seq <= end; seq++) {
+        const raw = stored[seq - 1] as (typeof stored)[number]
         let entry: E.Either<unknown, AuditEntry>
         try {
-          entry = AuditEntry.decode(JSON.parse(stored[seq - 1] as string))
+          entry = AuditEntry.decode(JSON.parse(raw.json))
         } catch (e) {
           entry = E.left(e)
         }
+        // A value under another tenant's or action's subject than its own is not trusted.
+        if (E.isRight(entry) && (entry.right.tenant !== raw.tenant || entry.right.action !== raw.action)) entry = E.left('subject mismatch')
         if (E.isLeft(entry)) collector.skip()
         else if (!collector.offer(seq, entry.right)) break
       }
@@ -63,8 +71,8 @@ export const createInMemoryAuditLog = (options: Partial<InMemoryAuditLogOptions>
     setAvailable(value) {
       up = value
     },
-    putRaw(json) {
-      stored.push(json)
+    putRaw(json, tenant, action = 'key.create') {
+      stored.push({ tenant, action, json })
     },
   }
 }
