@@ -57,6 +57,19 @@ export interface Subjects {
   /** The tenant token and the tokens after `keys` of a subject under `allsource.admin.*.keys`; undefined for another subject. */
   adminKeysTokens(subject: string): { readonly tenant: string; readonly rest: readonly string[] } | undefined
   /**
+   * `allsource.audit.tenant.<tenant>.<action tokens…>`, or `allsource.audit.platform.<action tokens…>`
+   * for an entry with no tenant: one audit entry (stream `ALLSOURCE_AUDIT`). A fixed `tenant` /
+   * `platform` token, so no tenant id (`_platform` is a valid one) can collide with the platform's.
+   */
+  audit(tenant: string | undefined, action: string): string
+  /** `allsource.audit.>`: the whole audit log. */
+  readonly auditWildcard: string
+  /**
+   * The subject filters selecting `action` (an action name, `<tokens>.>`, or `>` for every action)
+   * among one tenant's entries, the platform's, or all of them.
+   */
+  auditFilters(scope: { readonly tenant: string } | 'platform' | 'all', action: string): readonly string[]
+  /**
    * A request-reply endpoint `allsource.<verb>` taking `tokens` ids after it (the verb may hold dots,
    * e.g. `admin.projection`): `announced` is `allsource.<verb>.*…` (one `*` per token, for micro
    * discovery); `listen` is `allsource.<verb>.>` and `allsource.<verb>` (just `allsource.<verb>` when it
@@ -98,6 +111,16 @@ const buildSubjects = (prefix: string): Subjects => ({
     const [tenant, keys, ...rest] = subject.slice(head.length).split('.')
     return tenant === undefined || keys !== 'keys' ? undefined : { tenant, rest }
   },
+  audit: (tenant, action) => (tenant === undefined ? `${prefix}.audit.platform.${action}` : `${prefix}.audit.tenant.${tenant}.${action}`),
+  auditWildcard: `${prefix}.audit.>`,
+  auditFilters: (scope, action) =>
+    scope === 'all'
+      ? action === '>'
+        ? [`${prefix}.audit.>`]
+        : [`${prefix}.audit.tenant.*.${action}`, `${prefix}.audit.platform.${action}`]
+      : scope === 'platform'
+        ? [`${prefix}.audit.platform.${action}`]
+        : [`${prefix}.audit.tenant.${scope.tenant}.${action}`],
   endpoint: (verb, tokens) => {
     const base = `${prefix}.${verb}`
     const announced = `${base}${'.*'.repeat(tokens)}`
