@@ -11,6 +11,8 @@ import { loadConfig } from './config.js'
 import { registeredModules } from './modules.js'
 import { resolve } from 'node:path'
 import { clientToken } from './auth/operatorKey.js'
+import { loadOrCreateAuthMaterial, serverAuthBlock } from './auth/authMaterial.js'
+import { ADMIN_USAGE, adminCommand } from './cli/adminCommands.js'
 import { projectRoot } from './natsServer/findNatsServer.js'
 import { tenantConnectOptions } from '../adapters/nats/auth/natsGrants.js'
 import { createSubscriptions, type StartAt, type SubscriptionError } from '../adapters/nats/reading/subscriptions.js'
@@ -34,7 +36,8 @@ const USAGE = `usage: npm run cli -- <command>   (connects to NATS_URL, default 
   proj get <tenant> <projection> <key> [--min-offset N] [--wait-ms N]
   proj keys <tenant> <projection> [--after KEY] [--limit N]
   proj pause|resume <projection>
-  proj rebuild <projection> [--from OFFSET]       (into a new read model; reads stay online)`
+  proj rebuild <projection> [--from OFFSET]       (into a new read model; reads stay online)
+${ADMIN_USAGE}`
 
 class UsageError extends Error {}
 
@@ -144,6 +147,12 @@ const run = async (nc: NatsConnection, argv: string[], clientOptions: { readonly
     return E.isRight(r) ? 0 : 1
   }
   if (cmd === 'proj' && sub !== undefined) return projectionCommand(client, sub, args.slice(2))
+  if (cmd === 'tenants' || cmd === 'keys') {
+    const outcome = await adminCommand(nc, args, clientOptions)
+    if (outcome === undefined) throw new UsageError(`unknown or incomplete ${cmd} command`)
+    print(outcome.output)
+    return outcome.exitCode
+  }
   throw new UsageError('unknown command')
 }
 
@@ -192,6 +201,11 @@ const main = async (): Promise<void> => {
   const argv = process.argv.slice(2)
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
     process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  if (argv[0] === 'auth' && argv[1] === 'server-config') {
+    // Needs no server: the block comes from the data dir's auth material (created if missing).
+    process.stdout.write(`${serverAuthBlock(loadOrCreateAuthMaterial(resolve(projectRoot(), loadConfig().dataDir)))}\n`)
     return
   }
   const url = process.env.NATS_URL || '127.0.0.1:4222'
