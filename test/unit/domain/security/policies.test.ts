@@ -118,7 +118,7 @@ describe('policy evaluation: examples', () => {
   })
 
   it('tenant and role conditions', () => {
-    const r = [rule({ id: 'globex-readers', effect: 'deny', match: { tenant: ['globex'], role: ['developer', 'operator'] } })]
+    const r = [rule({ id: 'globex-readers', effect: 'deny', match: { tenant: ['globex' as TenantId], role: ['developer', 'operator'] } })]
     expect(evaluate(r, req([['e', 1]], { tenant: 'globex' as TenantId, role: 'operator' })).decision).toBe('deny')
     expect(evaluate(r, req([['e', 1]], { tenant: 'globex' as TenantId, role: 'service' })).decision).toBe('allow')
     expect(evaluate(r, req([['e', 1]], { tenant: 'acme' as TenantId, role: 'developer' })).decision).toBe('allow')
