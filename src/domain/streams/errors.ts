@@ -55,6 +55,8 @@ export interface Forbidden {
   readonly operation?: string
   /** The id of the policy rule that denied, when `reason` is `policy`. */
   readonly rule?: string
+  /** The index of the denied event in the request's `events`, when `reason` is `policy`. */
+  readonly event?: number
 }
 
 /** No valid credentials (missing, expired, revoked, tampered). Never says which. */
@@ -146,13 +148,14 @@ export const tooLarge = (size: number, max: number, unit: 'bytes' | 'events' = '
 export const forbidden = (
   reason: Forbidden['reason'],
   message: string,
-  extra: { readonly operation?: string; readonly rule?: string } = {},
+  extra: { readonly operation?: string; readonly rule?: string; readonly event?: number } = {},
 ): DomainError => ({
   _tag: 'Forbidden',
   reason,
   message,
   ...(extra.operation !== undefined ? { operation: extra.operation } : {}),
   ...(extra.rule !== undefined ? { rule: extra.rule } : {}),
+  ...(extra.event !== undefined ? { event: extra.event } : {}),
 })
 
 export const unauthorized = (message = 'missing or invalid credentials'): DomainError => ({ _tag: 'Unauthorized', message })

@@ -84,7 +84,8 @@ describe('error table', () => {
 
   it('carries the details of the tenancy and access errors', () => {
     expect(toWireError(quotaExceeded('eventsPerDay', 10_000, 3_600_000))).toMatchObject({ quota: 'eventsPerDay', limit: 10_000, retryAfterMs: 3_600_000 })
-    expect(toWireError(forbidden('policy', 'denied', { operation: 'append', rule: 'r1' }))).toMatchObject({ reason: 'policy', operation: 'append', rule: 'r1' })
+    expect(toWireError(forbidden('policy', 'denied', { operation: 'append', rule: 'r1', event: 2 }))).toMatchObject({ reason: 'policy', operation: 'append', rule: 'r1', event: 2 })
+    expect(toWireError(forbidden('role', 'no'))).not.toHaveProperty('event')
     expect(toWireError(forbidden('tenant', 'no'))).not.toHaveProperty('rule')
     expect(toWireError(tenantSuspended('acme'))).toMatchObject({ tenant: 'acme', message: 'tenant acme is suspended' })
     expect(toWireError(illegalTransition('acme', 'deleted', 'activate'))).toMatchObject({ target: 'acme', status: 'deleted', action: 'activate' })

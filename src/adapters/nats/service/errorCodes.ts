@@ -65,6 +65,7 @@ export const toWireError = (e: AppendError): WireError => {
         reason: e.reason,
         ...(e.operation !== undefined ? { operation: e.operation } : {}),
         ...(e.rule !== undefined ? { rule: e.rule } : {}),
+        ...(e.event !== undefined ? { event: e.event } : {}),
       }
     case 'Unauthorized':
       return { code: 'UNAUTHORIZED', message: e.message }
