@@ -66,9 +66,10 @@ const connectExternal = async (config: Config, url: string, label: string, log: 
     const nc = await connect({ servers: url, name: 'allsource', ...processorAuth(material) }).catch((e: unknown) =>
       fail(isAuthError(e) ? new Error(`the server refused the processor's nkey; configure it with the block \`npm run cli -- auth server-config\` prints (${e instanceof Error ? e.message : String(e)})`) : e),
     )
-    if (!authSafeVersion(nc.info?.version)) {
+    const version = nc.info?.version
+    if (!authSafeVersion(version)) {
       await nc.close()
-      throw new Error(`auth mode needs nats-server >= 2.12.12 (2.12 line) or >= 2.14.3; ${label} runs ${nc.info?.version ?? 'an unknown version'}, which has known permission bypasses (docs/security.md)`)
+      throw new Error(`auth mode needs nats-server >= 2.12.12 (2.12 line) or >= 2.14.3; ${label} runs ${version ?? 'an unknown version'}, which has known permission bypasses (docs/security.md)`)
     }
     return { nc, server: undefined, where: `${url} (${label}, auth on)`, auth: { material, url } }
   }
@@ -156,9 +157,10 @@ export const connectToNats = async (config: Config, log: (message: string) => vo
   }
   try {
     const nc = await connect({ servers: server.url, name: 'allsource', ...(material !== undefined ? processorAuth(material) : {}) })
-    if (material !== undefined && !authSafeVersion(nc.info?.version)) {
+    const version = nc.info?.version
+    if (material !== undefined && !authSafeVersion(version)) {
       await nc.close()
-      throw new Error(`auth mode needs nats-server >= 2.12.12 (2.12 line) or >= 2.14.3; the embedded server is ${nc.info?.version ?? 'unknown'}: run \`npm run nats-server\` to install a newer one, or ALLSOURCE_AUTH=off`)
+      throw new Error(`auth mode needs nats-server >= 2.12.12 (2.12 line) or >= 2.14.3; the embedded server is ${version ?? 'unknown'}: run \`npm run nats-server\` to install a newer one, or ALLSOURCE_AUTH=off`)
     }
     return {
       nc,

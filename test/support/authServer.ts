@@ -17,10 +17,11 @@ export interface AuthTestServer extends RunningNatsServer {
 const te = new TextEncoder()
 
 /** Starts nats-server (>= 2.12) on a free port with auth mode's configuration and a fresh temp dir. */
-export const startAuthServer = async (): Promise<AuthTestServer> => {
-  const binary = (await findNatsServer()).path
+/** `binary`: another nats-server (the old-version refusal test); default the project's (>= 2.12). */
+export const startAuthServer = async (given?: AuthMaterial, binaryPath?: string): Promise<AuthTestServer> => {
+  const binary = binaryPath ?? (await findNatsServer()).path
   const dir = await mkdtemp(join(tmpdir(), 'allsource-auth-'))
-  const material = generateAuthMaterial()
+  const material = given ?? generateAuthMaterial()
   const auth = { authenticator: nkeyAuthenticator(te.encode(material.processorSeed)) }
   try {
     const server = await launchNatsServer({ binary, port: 0, storeDir: join(dir, 'store'), appendConfig: serverAuthBlock(material), probeAuth: auth })
