@@ -37,7 +37,7 @@ const crc16 = (bytes: Uint8Array): number => {
 }
 
 /** The payload of an nkey encoding, after checking its CRC-16 (little-endian, as nkeys writes it). */
-const unpack = (text: string): Uint8Array => {
+export const unpackNkey = (text: string): Uint8Array => {
   const raw = base32Decode(text)
   if (raw.length < 3) throw new Error('nkey too short')
   const body = raw.subarray(0, raw.length - 2)
@@ -57,7 +57,7 @@ export interface NkeySigner {
 
 /** A signer from an nkey seed and its public key (given, e.g. from `@nats-io/nkeys`, so no re-encoding is needed here). */
 export const nkeySigner = (seed: string, publicKey: string): NkeySigner => {
-  const body = unpack(seed)
+  const body = unpackNkey(seed)
   const raw = body.subarray(2, 34)
   if (raw.length !== 32) throw new Error('not an ed25519 nkey seed')
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, raw]), format: 'der', type: 'pkcs8' })
@@ -70,7 +70,7 @@ const publicKeys = new Map<string, KeyObject>()
 const publicKeyOf = (nkey: string): KeyObject => {
   let k = publicKeys.get(nkey)
   if (k === undefined) {
-    const raw = unpack(nkey).subarray(1)
+    const raw = unpackNkey(nkey).subarray(1)
     if (raw.length !== 32) throw new Error('not an ed25519 public nkey')
     k = createPublicKey({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' })
     if (publicKeys.size >= 1_000) publicKeys.clear()

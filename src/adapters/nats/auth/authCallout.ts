@@ -1,5 +1,6 @@
 import type { AuthorizationRequest } from '@nats-io/jwt'
-import { fromCurveSeed, fromSeed, type KeyPair } from '@nats-io/nkeys'
+import { fromSeed } from '@nats-io/nkeys'
+import { createXkeySealer, type XkeySealer } from '../../crypto/xkeySealer.js'
 import { isPublicNkey, nkeySigner } from '../../crypto/ed25519Nkeys.js'
 import { decodeNatsJwt, encodeNatsJwt } from './natsJwt.js'
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
@@ -80,7 +81,7 @@ const codeOf = (e: AppendError): string => {
  */
 export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): AuthCallout => {
   const issuer = nkeySigner(o.issuerSeed, fromSeed(te.encode(o.issuerSeed)).getPublicKey())
-  const xkey: KeyPair | undefined = o.xkeySeed === undefined ? undefined : fromCurveSeed(te.encode(o.xkeySeed))
+  const xkey: XkeySealer | undefined = o.xkeySeed === undefined ? undefined : createXkeySealer(o.xkeySeed)
   const ttlMs = o.grantTtlMs ?? 600_000
   const now = o.now ?? (() => new Date())
   let answered = 0
@@ -89,10 +90,10 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
   const answer = async (msg: Msg): Promise<void> => {
     const started = performance.now()
     const serverXkey = msg.headers?.get('Nats-Server-Xkey') ?? ''
-    let raw: Uint8Array | null = msg.data
-    if (xkey !== undefined) raw = serverXkey === '' ? null : xkey.open(msg.data, serverXkey)
+    let raw: Uint8Array | undefined = msg.data
+    if (xkey !== undefined) raw = serverXkey === '' ? undefined : xkey.open(msg.data, serverXkey)
     // Without a readable, server-signed request there is nobody to answer to: drop it.
-    if (raw === null) return
+    if (raw === undefined) return
     // decodeNatsJwt checks the signature against `iss`; the issuer must be the server the request names.
     const claims = decodeNatsJwt(td.decode(raw))
     const r = claims?.nats as Partial<AuthorizationRequest> | undefined
