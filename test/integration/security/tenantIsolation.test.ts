@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tenantConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
 import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { encodeMsgpack } from '../../../src/adapters/codec/msgpack.js'
+import { subscribeProjectionTopic, type TopicChange } from '../../../src/adapters/nats/projections/topicSubscription.js'
 import { systemClock } from '../../../src/adapters/system/systemClock.js'
 import { createKey, revokeKey } from '../../../src/application/auth/apiKeys.js'
 import { changeTenant } from '../../../src/application/tenants/changeTenant.js'
@@ -190,6 +191,35 @@ describe('a tenant connection', () => {
     await expect(nc.request('$JS.API.CONSUMER.CREATE.ALLSOURCE_EVENTS.proj_event-counter_1.allsource.events.acme.>', te.encode('{}'), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
     const info = await (await jetstreamManager(processorNc)).consumers.info('ALLSOURCE_EVENTS', 'proj_event-counter_1')
     expect(info.config.filter_subject ?? '').not.toContain('acme')
+  })
+
+  it('cannot feed another tenant\'s topic subscribers through a push consumer (the subscriber drops what the processor did not publish)', async () => {
+    const { nc } = await connectAs('acme-dev', 'acme')
+    const victim = (await connectAs('globex-dev', 'globex')).nc
+    const changes: TopicChange[] = []
+    const raw: Msg[] = []
+    const topic = subscribeProjectionTopic(victim, 'globex', 'event-counter', (c) => void changes.push(c))
+    victim.subscribe('allsource.projections.globex.event-counter.>', { callback: (e, m) => void (e === null && raw.push(m)) })
+    // A push consumer starts delivering once its deliver subject has interest; here the victim's
+    // wildcard subscription did not wake it within seconds, a literal one does at once. The test
+    // adds one (on the processor's connection) so the forged deliveries surely happen.
+    const literal = processorNc.subscribe('allsource.projections.globex.event-counter.forged')
+    await processorNc.flush()
+    await victim.flush()
+    await createAllSourceClient(nc).append('acme', 'payload', [{ type: 'forged.change', payload: { tenant: 'globex' } }])
+    const jsm = await jetstreamManager(nc, { checkAPI: false })
+    const name = `push_${Math.random().toString(36).slice(2)}`
+    // The server accepts it (nats-server#8274: the deliver subject is not checked), and delivers.
+    await jsm.consumers.add('ALLSOURCE_EVENTS', { name, filter_subject: 'allsource.events.acme.>', deliver_subject: 'allsource.projections.globex.event-counter.forged', ack_policy: 'none' as never })
+    expect(await eventually(() => raw.length > 0)).toBe(true)
+    expect(raw.every((m) => m.subject.startsWith('allsource.events.acme.'))).toBe(true)
+    // A real change of globex still arrives; the forged deliveries do not.
+    await createAllSourceClient(victim).append('globex', 'counted', [{ type: 'globex.secret', payload: {} }])
+    expect(await eventually(() => changes.length > 0)).toBe(true)
+    expect(changes.every((c) => c.tenant === 'globex')).toBe(true)
+    expect(topic.dropped()).toBeGreaterThan(0)
+    await jsm.consumers.delete('ALLSOURCE_EVENTS', name)
+    literal.unsubscribe()
   })
 
   it('a reader may read but not append', async () => {
