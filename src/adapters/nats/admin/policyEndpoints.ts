@@ -61,6 +61,7 @@ const tenantAdminRoute = (prefix: string, word: string, commands: number): Endpo
 
 /** `{ events, streams, bytes, lastActivity }` of a tenant's part of the log. */
 export interface LogUsage {
+  /** Log messages under the tenant's subjects: one per commit (an append of n events is one message), so commits, not events. */
   readonly events: number
   readonly streams: number
   /** Estimated: `events` × the log's mean message size (JetStream counts bytes per stream, not per subject). */
@@ -72,7 +73,7 @@ export interface LogUsage {
 /**
  * A tenant's usage of the log from JetStream: one stream info filtered to
  * `<prefix>.events.<tenant>.>` (each stream is one subject, so the filtered subject counts give
- * events and streams; the server pages them, the client collects the pages: O(streams) for one
+ * commits — one log message each — and streams; the server pages them, the client collects the pages: O(streams) for one
  * admin request, nothing on the append path), and one direct get of the last message under that
  * filter for `lastActivity`.
  */
