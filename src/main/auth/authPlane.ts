@@ -97,12 +97,10 @@ export const startAuthPlane = async (
   await calloutNc.flush()
   const policies = await startPolicyPlane(nc, { directory, keys, replicas: config.replicas, log })
   return {
-    serviceAuth: {
+    serviceAuth: policies.guarding({
       admit: (tenant) => directory.admit(tenant),
-      guardAppend: policies.guardAppend,
-      endpoints: (base: EndpointBase): readonly Endpoint[] => [
-        ...policies.endpoints(base),
-        ...startAdminEndpoints(nc, {
+      endpoints: (base: EndpointBase): readonly Endpoint[] =>
+        startAdminEndpoints(nc, {
           prefix: base.prefix,
           queue: base.queue,
           tenants,
@@ -117,8 +115,7 @@ export const startAuthPlane = async (
             )
           },
         }),
-      ],
-    },
+    }),
     tenants,
     keys,
     hasher,

@@ -19,6 +19,8 @@ import type { AllSourceOptions } from '../allSource.js'
 
 /** Policies, quotas and rates of auth mode (issue 11 items 6 and 7), for `startAuthPlane`. */
 export interface PolicyPlane {
+  /** `auth` with the append guard and the policy and stats endpoints added (its own endpoints kept). */
+  guarding(auth: ServiceAuth): ServiceAuth
   readonly guardAppend: NonNullable<NonNullable<AllSourceOptions['auth']>['guardAppend']>
   readonly endpoints: (base: EndpointBase) => readonly Endpoint[]
   readonly store: PolicyStore
@@ -27,6 +29,8 @@ export interface PolicyPlane {
   readonly daily: DailyEventCounter
   stop(): void
 }
+
+type ServiceAuth = NonNullable<AllSourceOptions['auth']>
 
 const KEY_ID_RE = /^[0-9A-Za-z]{12}$/
 /** The operator's reply principal (`_INBOX.<tenant>._op.…`, client.ts and the CLI). */
@@ -82,23 +86,26 @@ export const startPolicyPlane = async (
     roleOf,
     onWarn: (command, result) => warnLog(`policy warn: ${command.tenant}/${command.stream}: ${result.reason}`),
   })
+  const guardAppend: PolicyPlane['guardAppend'] = async (command, caller, append) => {
+    const tenant = await deps.directory.admit(command.tenant)
+    return E.isLeft(tenant) ? tenant : guard(tenant.right, command, caller, append)
+  }
+  const endpoints: PolicyPlane['endpoints'] = (base) =>
+    startPolicyEndpoints(nc, {
+      prefix: base.prefix,
+      queue: base.queue,
+      store,
+      payloadBytes: msgpackPayloadBytes,
+      admit: (t) => deps.directory.admit(t),
+      limiter,
+      daily,
+      roleOf,
+      tenantReplies: true,
+    })
   return {
-    guardAppend: async (command, caller, append) => {
-      const tenant = await deps.directory.admit(command.tenant)
-      return E.isLeft(tenant) ? tenant : guard(tenant.right, command, caller, append)
-    },
-    endpoints: (base) =>
-      startPolicyEndpoints(nc, {
-        prefix: base.prefix,
-        queue: base.queue,
-        store,
-        payloadBytes: msgpackPayloadBytes,
-        admit: (t) => deps.directory.admit(t),
-        limiter,
-        daily,
-        roleOf,
-        tenantReplies: true,
-      }),
+    guarding: (auth) => ({ ...auth, guardAppend, endpoints: (base) => [...endpoints(base), ...(auth.endpoints?.(base) ?? [])] }),
+    guardAppend,
+    endpoints,
     store,
     cache,
     limiter,
