@@ -31,7 +31,8 @@ import { AllSourceError } from '../adapters/nats/service/client.js'
 import { toWireError } from '../adapters/nats/service/errorCodes.js'
 import { type StreamService, startStreamService } from '../adapters/nats/service/streamService.js'
 import type { Endpoint, EndpointBase } from '../adapters/nats/service/endpoint.js'
-import type { Appender } from '../application/streams/appender.js'
+import type { AppendCaller, Appender } from '../application/streams/appender.js'
+import type { AppendCommand } from '../domain/streams/appendRequest.js'
 import { DEFAULT_MAX_IN_FLIGHT, type InFlightLimit, limitInFlight } from '../adapters/nats/service/inFlightLimit.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 import { createLogConsumers, type LogConsumerOptions, type LogConsumers } from '../adapters/nats/reading/logConsumer.js'
@@ -81,6 +82,16 @@ export interface AllSourceOptions {
    */
   readonly auth?: {
     readonly admit: (tenant: string) => Promise<E.Either<AppendError, unknown>>
+    /**
+     * Appends (service and ingest) go through this instead of `admit` then append when given: it
+     * admits, checks (policies, quotas, rates: in memory), and calls `append` or answers the
+     * refusal. `caller` is what the door knows of who asks (absent for ingest).
+     */
+    readonly guardAppend?: (
+      command: AppendCommand,
+      caller: AppendCaller | undefined,
+      append: () => Promise<E.Either<AppendError, AppendResult>>,
+    ) => Promise<E.Either<AppendError, AppendResult>>
     readonly endpoints?: (base: EndpointBase) => readonly Endpoint[]
   }
 }
@@ -198,7 +209,8 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     auth === undefined
       ? supervisor
       : {
-          append: async (command) => {
+          append: async (command, caller) => {
+            if (auth.guardAppend !== undefined) return auth.guardAppend(command, caller, () => supervisor.append(command))
             const admitted = await auth.admit(command.tenant)
             return Ei.isLeft(admitted) ? admitted : supervisor.append(command)
           },

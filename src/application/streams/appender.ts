@@ -8,5 +8,14 @@ import type { AppendError } from './errors.js'
  * failure is a value. Appends to one stream are served in the order they were submitted.
  */
 export interface Appender {
-  append(command: AppendCommand): Promise<E.Either<AppendError, AppendResult>>
+  append(command: AppendCommand, caller?: AppendCaller): Promise<E.Either<AppendError, AppendResult>>
+}
+
+/**
+ * Who asked for an append, as far as the door knows. `principal`: the identity's token of its
+ * reply inbox (`_INBOX.<tenant>.<principal>.…`: an API key's id, `_op` for the operator) on a
+ * request; absent for ingest (a publish carries no reply) and for the library's own calls.
+ */
+export interface AppendCaller {
+  readonly principal?: string
 }

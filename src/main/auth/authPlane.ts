@@ -18,6 +18,7 @@ import type { AllSourceOptions } from '../allSource.js'
 import type { Config } from '../config.js'
 import { APP_ACCOUNT, type AuthMaterial } from './authMaterial.js'
 import { loadOrCreateOperatorKey } from './operatorKey.js'
+import { type PolicyPlane, startPolicyPlane } from './policyPlane.js'
 import { projectRoot } from '../natsServer/findNatsServer.js'
 
 /** The control plane of one processor in auth mode. */
@@ -31,6 +32,8 @@ export interface AuthPlane {
   readonly callout: AuthCallout
   /** Disconnects a tenant's (or one key's) live connections. */
   readonly kicker: ConnectionKicker
+  /** Policies, quotas and rates on the append path, and their admin endpoints. */
+  readonly policies: PolicyPlane
   stop(): Promise<void>
 }
 
@@ -92,8 +95,9 @@ export const startAuthPlane = async (
     },
   })
   await calloutNc.flush()
+  const policies = await startPolicyPlane(nc, { directory, keys, replicas: config.replicas, log })
   return {
-    serviceAuth: {
+    serviceAuth: policies.guarding({
       admit: (tenant) => directory.admit(tenant),
       endpoints: (base: EndpointBase): readonly Endpoint[] =>
         startAdminEndpoints(nc, {
@@ -111,14 +115,16 @@ export const startAuthPlane = async (
             )
           },
         }),
-    },
+    }),
     tenants,
     keys,
     hasher,
     directory,
     callout,
     kicker,
+    policies,
     async stop() {
+      policies.stop()
       await callout.stop()
       directory.stop()
       stopPointers()

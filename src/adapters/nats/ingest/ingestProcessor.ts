@@ -48,6 +48,9 @@ export interface IngestProcessor {
   stop(): Promise<void>
 }
 
+/** Longest single wait of a message refused `QUOTA_EXCEEDED` before it is tried again (a day's quota waits in these steps). */
+const MAX_QUOTA_WAIT_MS = 5_000
+
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 /**
@@ -66,6 +69,10 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
  *   `AllSource-Error-Code`, `AllSource-Error` and `AllSource-Attempts`, and are then acked; so do
  *   poison messages (INTERNAL, or a defect, `maxAttempts` times). Each is logged (rate-limited).
  *   A body without Content-Type that starts with `{` is read as JSON (see jsonSniff).
+ * - Auth mode: a policy deny (`FORBIDDEN`) is dead-lettered like any invalid message; a
+ *   `QUOTA_EXCEEDED` (rate or `eventsPerDay`) is never dead-lettered: the message waits in place
+ *   (`retryAfterMs`, at most 5 s a step, the ack deadline kept alive) and is tried again, so a
+ *   burst delays ingest but loses and dead-letters nothing.
  */
 export const startIngestProcessor = async (
   nc: NatsConnection,
@@ -105,6 +112,7 @@ export const startIngestProcessor = async (
   // takes either a byte or a message cap per pull; with bytes it asks for up to 100 messages.)
   const messages = await consumer.consume({ max_bytes: Math.max(o.maxPullBytes, maxPayload) })
   const dlqLog = rateLimitedLog(o.log, 'dead letters')
+  const quotaLog = rateLimitedLog(o.log, 'quota waits')
 
   const queues = new Map<string, JsMsg[]>()
   const checked = new RecentSet(o.maxCheckedStreams)
@@ -157,6 +165,16 @@ export const startIngestProcessor = async (
         m.ack()
         stats.appended++
         return
+      }
+      if (r.left._tag === 'QuotaExceeded') {
+        // Over a rate or the day's quota (auth mode): the event is valid, so it waits in place, in
+        // order, and is retried when the quota allows (a raised quota is seen within the cap).
+        quotaLog(`ingest ${m.subject} #${m.seq}: ${r.left.message}; waiting`)
+        m.working()
+        if (stopping) return
+        await abortableSleep(Math.max(1, Math.min(r.left.retryAfterMs, MAX_QUOTA_WAIT_MS)), stopSignal.signal)
+        if (stopping) return
+        continue
       }
       if (r.left._tag !== 'Unavailable' && r.left._tag !== 'Internal') return deadLetter(m, r.left, internals + 1)
       // INTERNAL again and again: a poison message; it must not hold up its stream for ever.
@@ -226,6 +244,7 @@ export const startIngestProcessor = async (
       await loop.catch(() => undefined)
       if (active > 0) await new Promise<void>((resolve) => (idle = resolve))
       dlqLog.flush()
+      quotaLog.flush()
     },
   }
 }

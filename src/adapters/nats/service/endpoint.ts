@@ -19,8 +19,26 @@ export interface EndpointBase {
   readonly admit?: (tenant: string) => Promise<E.Either<AppendError, unknown>>
 }
 
-/** Handles one request: the subject tokens after `<prefix>.<verb>.`, the decoded body, and the reply's encoding. */
-export type Handler = (tokens: readonly string[], body: unknown, format: WireFormat) => Promise<E.Either<AppendError, unknown>> | E.Either<AppendError, unknown>
+/** Handles one request: the subject tokens after `<prefix>.<verb>.`, the decoded body, the reply's encoding, and the request's reply subject. */
+export type Handler = (
+  tokens: readonly string[],
+  body: unknown,
+  format: WireFormat,
+  request: { readonly reply?: string },
+) => Promise<E.Either<AppendError, unknown>> | E.Either<AppendError, unknown>
+
+/**
+ * The principal of a tenant reply subject `_INBOX.<tenant>.<principal>.…` (an API key's id, `_op`
+ * for the operator), or undefined. Meaningful only in auth mode, where NATS confines each
+ * identity's inbox to its own principal (`natsGrants.ts`) and the endpoint drops other replies.
+ */
+export const principalOfReply = (tenant: string, reply: string | undefined): string | undefined => {
+  const root = `_INBOX.${tenant}.`
+  if (reply === undefined || !reply.startsWith(root)) return undefined
+  const end = reply.indexOf('.', root.length)
+  const principal = end === -1 ? '' : reply.slice(root.length, end)
+  return principal === '' ? undefined : principal
+}
 
 /**
  * Where an endpoint listens when its ids are not all at the end of the subject (e.g.
@@ -115,7 +133,7 @@ export const startEndpoint = (
       if (E.isLeft(tokens)) return fail(msg, format, tokens.left)
       const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
       if (!body.ok) return fail(msg, format, badRequest(body.message))
-      const r = await handle(tokens.right, body.value, format)
+      const r = await handle(tokens.right, body.value, format, { ...(msg.reply !== undefined ? { reply: msg.reply } : {}) })
       if (r._tag === 'Right') replyOk(msg, format, r.right)
       else fail(msg, format, r.left)
     } catch (e) {

@@ -7,7 +7,7 @@ import type { Query } from '../reading/query.js'
 import type { Appender } from '../../../application/streams/appender.js'
 import type { EventLog } from '../../../application/streams/ports.js'
 import { readStream } from '../../../application/reading/readStream.js'
-import { type Endpoint, type EndpointBase, startEndpoint } from './endpoint.js'
+import { type Endpoint, type EndpointBase, principalOfReply, startEndpoint } from './endpoint.js'
 import type { AppendError } from '../../../application/streams/errors.js'
 import { type EndpointStats, startMicroDiscovery } from './microDiscovery.js'
 import { pageBudget } from './pageBudget.js'
@@ -58,9 +58,12 @@ export const startStreamService = async (
   const o = { ...defaultStreamServiceOptions, ...options }
   const base = { prefix: o.prefix, tokens: 2, queue: o.queue, tenantReplies: o.tenantReplies }
   const admitted = async (tenant: string): Promise<E.Either<AppendError, unknown>> => (o.admit === undefined ? E.right(undefined) : o.admit(tenant))
-  const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, (tokens, body) => {
+  const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, (tokens, body, _format, request) => {
     const command = validateAppendRequest(tokens[0], tokens[1], body, o.limits)
-    return E.isLeft(command) ? command : appender.append(command.right)
+    if (E.isLeft(command)) return command
+    // Auth mode: the reply inbox names the principal (NATS confines it), for per-key limits and the role.
+    const principal = o.tenantReplies ? principalOfReply(command.right.tenant, request.reply) : undefined
+    return appender.append(command.right, principal !== undefined ? { principal } : undefined)
   })
   const read: Endpoint = startEndpoint(nc, { ...base, verb: 'read', emptyBody: 'allowed' }, async (tokens, body, format) => {
     const tenant = validateTenant(tokens[0])

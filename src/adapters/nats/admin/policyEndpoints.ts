@@ -1,0 +1,197 @@
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import * as E from 'fp-ts/lib/Either.js'
+import { createPolicy, deletePolicy, evaluatePolicy, listPolicies } from '../../../application/policies/index.js'
+import type { PayloadSizer, PolicyStore } from '../../../application/policies/ports.js'
+import { type AppendError, unavailable } from '../../../application/streams/errors.js'
+import type { DailyEventCounter } from '../../../application/tenants/dailyEvents.js'
+import type { RateLimiter } from '../../../application/tenants/rateLimiter.js'
+import type { Role } from '../../../domain/security/roles.js'
+import { validateTenant } from '../../../domain/streams/appendRequest.js'
+import { badRequest, invalidId } from '../../../domain/streams/errors.js'
+import type { TenantId } from '../../../domain/streams/ids.js'
+import type { Tenant } from '../../../domain/tenants/tenant.js'
+import { EVENT_STREAM } from '../log/eventStream.js'
+import { type Endpoint, type EndpointRoute, principalOfReply, startEndpoint } from '../service/endpoint.js'
+import { subjects } from '../subjects.js'
+
+export interface PolicyEndpointsOptions {
+  readonly prefix: string
+  /** Base queue group: the policy endpoint uses `<queue>-policies`, stats `<queue>-stats`. */
+  readonly queue: string
+  readonly store: PolicyStore
+  readonly payloadBytes: PayloadSizer
+  /** The tenant as the request path admits it (from memory): its quotas, and whether it may be served. */
+  readonly admit: (tenant: string) => Promise<E.Either<AppendError, Tenant>>
+  readonly limiter: RateLimiter
+  readonly daily: DailyEventCounter
+  /** The caller's role from its reply principal (`evaluate`'s default role); undefined: `admin`, the least role that may call it. */
+  readonly roleOf?: (tenant: string, principal: string) => Promise<Role | undefined>
+  /** Auth mode: requests whose reply is outside `_INBOX.<tenant>.` are dropped unanswered. */
+  readonly tenantReplies?: boolean
+}
+
+/** Tenant tokens that are other admin endpoints' words (see `adminEndpoints.ts`): left to them, unanswered here. */
+const OTHER_ADMIN_WORDS: ReadonlySet<string> = new Set(['tenants', 'projection'])
+
+const POLICY_COMMANDS = ['create', 'list', 'delete', 'evaluate'] as const
+
+/**
+ * A route for `<prefix>.admin.<tenant>.<word>[.<command>]`: listens on `…admin.*.<word>` and
+ * `…admin.*.<word>.>`; answers `[tenant, ...commands]` when exactly `commands` tokens follow.
+ */
+const tenantAdminRoute = (prefix: string, word: string, commands: number): EndpointRoute => {
+  const head = `${prefix}.admin.`
+  const shape = `${head}<tenant>.${word}${commands === 1 ? '.<command>' : ''}`
+  return {
+    announced: `${head}*.${word}${commands === 1 ? '.*' : ''}`,
+    listen: [`${head}*.${word}`, `${head}*.${word}.>`],
+    tokensOf: (subject) => {
+      if (!subject.startsWith(head)) return E.left(invalidId('subject', `not a ${word} admin subject`))
+      const [tenant = '', w, ...rest] = subject.slice(head.length).split('.')
+      if (w !== word) return E.left(invalidId('subject', `not a ${word} admin subject`))
+      if (OTHER_ADMIN_WORDS.has(tenant)) return 'ignore'
+      const t = validateTenant(tenant)
+      if (E.isLeft(t)) return t
+      if (rest.length !== commands) return E.left(invalidId('subject', `${shape} takes ${commands} token${commands === 1 ? '' : 's'} after ${word}, got ${rest.length}`))
+      return E.right([t.right, ...rest])
+    },
+  }
+}
+
+/** `{ events, streams, bytes, lastActivity }` of a tenant's part of the log. */
+export interface LogUsage {
+  /** Log messages under the tenant's subjects: one per commit (an append of n events is one message), so commits, not events. */
+  readonly events: number
+  readonly streams: number
+  /** Estimated: `events` × the log's mean message size (JetStream counts bytes per stream, not per subject). */
+  readonly bytes: number
+  /** When the tenant's newest event was stored (ISO 8601), or null for none. */
+  readonly lastActivity: string | null
+}
+
+/**
+ * A tenant's usage of the log from JetStream: one stream info filtered to
+ * `<prefix>.events.<tenant>.>` (each stream is one subject, so the filtered subject counts give
+ * commits — one log message each — and streams; the server pages them, the client collects the pages: O(streams) for one
+ * admin request, nothing on the append path), and one direct get of the last message under that
+ * filter for `lastActivity`.
+ */
+export const logUsageOf = async (jsm: JetStreamManager, prefix: string, tenant: string): Promise<LogUsage> => {
+  const filter = subjects(prefix).eventsOf(tenant)
+  const info = await jsm.streams.info(EVENT_STREAM, { subjects_filter: filter })
+  const counts = Object.values(info.state.subjects ?? {})
+  const events = counts.reduce((a, b) => a + b, 0)
+  const bytes = info.state.messages > 0 ? Math.round((events * info.state.bytes) / info.state.messages) : 0
+  let lastActivity: string | null = null
+  if (events > 0) {
+    try {
+      const last = await jsm.streams.getMessage(EVENT_STREAM, { last_by_subj: filter })
+      lastActivity = last === null ? null : last.time.toISOString()
+    } catch {
+      lastActivity = null
+    }
+  }
+  return { events, streams: counts.length, bytes, lastActivity }
+}
+
+/**
+ * The policy and stats admin requests on NATS (DESIGN.md, "Admin API"), request-reply in JSON or
+ * msgpack, failures through the one error table:
+ *
+ * - `<prefix>.admin.<tenant>.policies.create` (a rule → the rule), `.list` (→ `{ rules, revision }`,
+ *   evaluation order), `.delete` (`{ id }` → `{ id }`), `.evaluate` (`{ stream, events, role? }` →
+ *   `{ decision, rule?, event?, reason }`, a dry run writing nothing); see `src/application/policies/`.
+ * - `<prefix>.admin.<tenant>.stats` → `{ tenant, events, streams, bytes, lastActivity, quotas,
+ *   usage: { eventsToday, appendsPerSecond, keys } }` (see {@link logUsageOf}; `usage` is this
+ *   processor's in-memory counters).
+ *
+ * Each in its own queue group (`<queue>-policies`, `<queue>-stats`), like the key endpoint, since
+ * their listen subjects overlap the tenant and projection endpoints' (`tenants` and `projection`
+ * as tenant token are left to those, unanswered here). Every other request is answered; a bad
+ * subject is `INVALID_ID`, a bad body `BAD_REQUEST`, an unknown command `BAD_REQUEST`. Who may call
+ * is NATS's to check (`managePolicies`, `readStats` grants) with the reply-inbox check.
+ * `create` and `delete` need the tenant admitted (active); `list`, `evaluate` and `stats` need it
+ * known (a suspended tenant's rules and usage can be reviewed).
+ */
+export const startPolicyEndpoints = (nc: NatsConnection, o: PolicyEndpointsOptions): Endpoint[] => {
+  const create = createPolicy(o.store)
+  const list = listPolicies(o.store)
+  const remove = deletePolicy(o.store)
+  const evaluate = evaluatePolicy({ store: o.store, payloadBytes: o.payloadBytes })
+  let jsm: Promise<JetStreamManager> | undefined
+  const tenantReplies = o.tenantReplies ?? false
+
+  /** The tenant's record if it exists: a suspended one too when `active` is not needed. */
+  const known = async (tenant: string, active: boolean): Promise<E.Either<AppendError, Tenant | undefined>> => {
+    const r = await o.admit(tenant)
+    if (E.isRight(r)) return r
+    return !active && r.left._tag === 'TenantSuspended' ? E.right(undefined) : r
+  }
+
+  const policies = startEndpoint(
+    nc,
+    { prefix: o.prefix, queue: `${o.queue}-policies`, verb: 'admin.policies', name: 'policy-admin', tokens: 2, emptyBody: 'allowed', route: tenantAdminRoute(o.prefix, 'policies', 1), tenantReplies },
+    async (tokens, body, _format, request) => {
+      const tenant = tokens[0] as TenantId
+      const command = tokens[1] ?? ''
+      if (!(POLICY_COMMANDS as readonly string[]).includes(command)) {
+        return E.left(badRequest(`unknown policies command "${command.slice(0, 32)}"; one of ${POLICY_COMMANDS.join(', ')}`, { field: 'subject' }))
+      }
+      const t = await known(tenant, command === 'create' || command === 'delete')
+      if (E.isLeft(t)) return t
+      switch (command) {
+        case 'create':
+          return create(tenant, body)
+        case 'delete':
+          return remove(tenant, body)
+        case 'list':
+          if (body !== undefined && !(typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)) {
+            return E.left(badRequest('policies.list takes no body or {}'))
+          }
+          return list(tenant)
+        default: {
+          const principal = principalOfReply(tenant, request.reply)
+          const role = (principal !== undefined && tenantReplies ? await o.roleOf?.(tenant, principal) : undefined) ?? 'admin'
+          return evaluate(tenant, role, body)
+        }
+      }
+    },
+  )
+
+  const stats = startEndpoint(
+    nc,
+    { prefix: o.prefix, queue: `${o.queue}-stats`, verb: 'admin.stats', name: 'tenant-stats', tokens: 1, emptyBody: 'allowed', route: tenantAdminRoute(o.prefix, 'stats', 0), tenantReplies },
+    async (tokens, body) => {
+      const tenant = tokens[0] as TenantId
+      if (body !== undefined && !(typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)) {
+        return E.left(badRequest('stats takes no body or {}'))
+      }
+      const admitted = await o.admit(tenant)
+      // A suspended tenant's stats stay readable (by the operator: its own connections are cut).
+      const record = E.isRight(admitted) ? admitted.right : admitted.left._tag === 'TenantSuspended' ? undefined : admitted
+      if (record !== undefined && !('quotas' in record)) return record
+      try {
+        jsm ??= jetstreamManager(nc)
+        const usage = await logUsageOf(await jsm, o.prefix, tenant)
+        const quotas = record?.quotas ?? null
+        const budget = o.limiter.budget(tenant, quotas?.appendsPerSecond ?? null)
+        return E.right({
+          tenant,
+          ...usage,
+          quotas,
+          usage: {
+            eventsToday: { used: o.daily.today(tenant), limit: quotas?.eventsPerDay ?? null },
+            appendsPerSecond: budget.tenant,
+            keys: budget.keys,
+          },
+        })
+      } catch (e) {
+        jsm = undefined
+        return E.left(unavailable(`the event log did not answer: ${e instanceof Error ? e.message : String(e)}`, { retryAfterMs: 1_000 }))
+      }
+    },
+  )
+
+  return [policies, stats]
+}

@@ -1,0 +1,86 @@
+import * as E from 'fp-ts/lib/Either.js'
+import type { PolicyResult } from '../../domain/security/policies.js'
+import { may } from '../../domain/security/permissions.js'
+import { type Role, roles } from '../../domain/security/roles.js'
+import type { AppendCommand } from '../../domain/streams/appendRequest.js'
+import type { Tenant } from '../../domain/tenants/tenant.js'
+import type { AppendResult } from '../streams/appendResult.js'
+import type { AppendCaller } from '../streams/appender.js'
+import type { AppendError } from '../streams/errors.js'
+import type { DailyEventCounter } from './dailyEvents.js'
+import type { RateLimiter } from './rateLimiter.js'
+
+/** The roles that may append at all: what an append of unknown role is evaluated as. */
+export const APPENDING_ROLES: readonly Role[] = roles.filter((r) => may(r, 'append'))
+
+export interface AppendGuardDeps {
+  /** The policy check of one role (`checkAppendPolicy` over the cache): in memory, no I/O. */
+  readonly policy: (command: AppendCommand, role: Role) => E.Either<AppendError, PolicyResult>
+  readonly limiter: RateLimiter
+  readonly daily: DailyEventCounter
+  /** The role of a principal of `tenant`, if it can be told (cached: no store read per append); undefined: unknown. */
+  readonly roleOf?: (tenant: string, principal: string) => Promise<Role | undefined>
+  /** Told of an append let through with a `warn` decision. */
+  readonly onWarn?: (command: AppendCommand, result: PolicyResult) => void
+}
+
+/**
+ * Decides an append of unknown role the strict way: it is evaluated as each role that may
+ * append, and the first deny (in {@link APPENDING_ROLES} order) refuses it; else the first warn,
+ * else allow. So a `deny` rule limited to some roles still binds an identity the door cannot name.
+ */
+const checkPolicy = (deps: AppendGuardDeps, command: AppendCommand, role: Role | undefined): E.Either<AppendError, PolicyResult> => {
+  if (role !== undefined) return deps.policy(command, role)
+  let warned: PolicyResult | undefined
+  let allowed: PolicyResult | undefined
+  for (const r of APPENDING_ROLES) {
+    const result = deps.policy(command, r)
+    if (E.isLeft(result)) return result
+    if (result.right.decision === 'warn') warned ??= result.right
+    allowed ??= result.right
+  }
+  return E.right(warned ?? allowed ?? { decision: 'allow', reason: 'no role may append' })
+}
+
+/**
+ * The checks of an admitted tenant's append in auth mode (issue 11 items 6 and 7), before the
+ * append itself, in this order:
+ * 1. **policies**: `deny` → `FORBIDDEN` (`reason: "policy"`, `rule`, `event`); nothing counted;
+ * 2. **`eventsPerDay`**: the command's events are reserved for today, or `QUOTA_EXCEEDED` with
+ *    `retryAfterMs` until the next UTC midnight;
+ * 3. **`appendsPerSecond`**: one token from the tenant's bucket and, with a principal, from the
+ *    principal's own bucket; else `QUOTA_EXCEEDED` with `retryAfterMs` (the day's reservation is
+ *    given back);
+ * 4. `append()`; a failed append gives the day's reservation back.
+ *
+ * Guarantees: no store read per append (policies, buckets and counts are in memory; `roleOf` is
+ * the caller's to cache); a refused append never reaches `append` and leaves the day's count as it
+ * was; the role is the principal's when `roleOf` tells it, else unknown, evaluated strictly (see
+ * {@link checkPolicy}).
+ */
+export const createAppendGuard =
+  (deps: AppendGuardDeps) =>
+  async (
+    tenant: Tenant,
+    command: AppendCommand,
+    caller: AppendCaller | undefined,
+    append: () => Promise<E.Either<AppendError, AppendResult>>,
+  ): Promise<E.Either<AppendError, AppendResult>> => {
+    const principal = caller?.principal
+    const role = principal === undefined || deps.roleOf === undefined ? undefined : await deps.roleOf(command.tenant, principal)
+    const decided = checkPolicy(deps, command, role)
+    if (E.isLeft(decided)) return decided
+    if (decided.right.decision === 'warn') deps.onWarn?.(command, decided.right)
+    const reserved = deps.daily.reserve(command.tenant, command.events.length, tenant.quotas.eventsPerDay)
+    if (E.isLeft(reserved)) return reserved
+    const rate = deps.limiter.take({ tenant: command.tenant, tenantRate: tenant.quotas.appendsPerSecond, ...(principal !== undefined ? { keyId: principal } : {}) })
+    if (E.isLeft(rate)) {
+      deps.daily.release(reserved.right)
+      return rate
+    }
+    const r = await append()
+    if (E.isLeft(r)) deps.daily.release(reserved.right)
+    return r
+  }
+
+export type AppendGuard = ReturnType<typeof createAppendGuard>
