@@ -17,4 +17,4 @@ export type {
   UserStore,
 } from './ports.js'
 export { DEFAULT_REFRESH_TTL_MS, type IssuedTokens, type SessionDeps, refreshSession, revokeRefreshToken, revokeUserSessions, startSession } from './sessions.js'
-export { DEFAULT_INVITE_TTL_MS, type Invitation, type Me, type UserDeps, acceptInvite, createUser, deleteUser, inviteUser, listUsers, login, me } from './users.js'
+export { DEFAULT_INVITE_TTL_MS, type Invitation, type Me, type UserDeps, acceptInvite, checkPassword, createUser, deleteUser, inviteUser, listUsers, login, me } from './users.js'

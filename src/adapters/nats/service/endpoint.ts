@@ -31,7 +31,8 @@ export type Handler = (tokens: readonly string[], body: unknown, format: WireFor
 export interface EndpointRoute {
   readonly announced: string
   readonly listen: readonly string[]
-  readonly tokensOf: (subject: string) => E.Either<AppendError, readonly string[]> | 'ignore'
+  /** `reply` is the request's reply subject, for an endpoint whose ids are in it (`allsource.auth.token`). */
+  readonly tokensOf: (subject: string, reply?: string) => E.Either<AppendError, readonly string[]> | 'ignore'
 }
 
 export interface Endpoint {
@@ -145,7 +146,7 @@ export const startEndpoint = (
   }
 
   const callback = (_err: Error | null, msg: Msg) => {
-    const tokens = tokensOf(msg.subject)
+    const tokens = tokensOf(msg.subject, msg.reply)
     if (tokens === 'ignore') return
     if (misdirected(msg, tokens)) {
       dropped++
