@@ -78,6 +78,9 @@ const codeOf = (e: AppendError): string => {
  * `<tenant>:<principal>` (a keyId or `u_<username>`); or an error the server turns into "authorization violation". Explicit
  * permissions are always sent (a JWT without them would get the account's defaults).
  *
+ * Requests are answered concurrently (each callback starts its own answer): a password check
+ * (argon2id, ~100 ms in libuv's thread pool) or a KV read never holds up other connections.
+ *
  * Guarantees: a request that cannot be read, is not signed by the server it names, or carries no
  * valid credential is refused, never granted; a failure inside the handler is a refusal; the
  * credential never reaches `onDecision`, a log, or an error.
