@@ -1,11 +1,17 @@
 import * as E from 'fp-ts/lib/Either.js'
-import { type ApiKeyId, type KeyHash, parseApiKey } from '../../domain/security/apiKey.js'
+import { type ApiKeyId, type KeyHash, isUsable, parseApiKey } from '../../domain/security/apiKey.js'
+import { userPrincipal } from '../../domain/security/principal.js'
 import type { Identity } from '../../domain/security/roles.js'
+import type { TokenIdentity } from '../../domain/security/token.js'
 import { unauthorized } from '../../domain/streams/errors.js'
+import type { TenantId } from '../../domain/streams/ids.js'
 import { admit } from '../../domain/tenants/tenant.js'
 import { type AppendError, unavailable } from '../streams/errors.js'
 import type { TenantStore } from '../tenants/ports.js'
 import { type ApiKeyDeps, verifyKey } from './apiKeys.js'
+import type { PasswordHasher, TokenVerifier, UserStore } from './ports.js'
+import { storeFailure } from './sessions.js'
+import { checkPassword } from './users.js'
 
 /** The platform operator's key, held by the processor's configuration (the bootstrap key), as its keyed hash. */
 export interface OperatorKey {
@@ -13,33 +19,130 @@ export interface OperatorKey {
   readonly hash: KeyHash
 }
 
+/** What users and access tokens need; absent from {@link AuthenticateDeps}, both are refused. */
+export interface UserAuthDeps {
+  readonly users: UserStore
+  readonly passwords: PasswordHasher
+  readonly verifier: TokenVerifier
+}
+
 export interface AuthenticateDeps extends ApiKeyDeps {
   readonly tenants: TenantStore
   /** The operator key; absent, no credential is the operator. */
   readonly operator?: OperatorKey
+  /** Users (password login) and access tokens; absent, only API keys and the operator key authenticate. */
+  readonly userAuth?: UserAuthDeps
 }
 
-/** Who a credential is: the identity (tenant and role, or the operator) and the principal that names it (a keyId). */
+/**
+ * A password credential: NATS `connect({ user: "<tenant>/<username>", pass })`. Any other value
+ * handed to {@link authenticate} is a connect token (an API key or an access token).
+ */
+export interface PasswordCredential {
+  readonly _tag: 'Password'
+  /** `<tenant>/<username>` as the client sent it. */
+  readonly user: unknown
+  readonly password: unknown
+}
+
+export const passwordCredential = (user: unknown, password: unknown): PasswordCredential => ({ _tag: 'Password', user, password })
+
+const isPasswordCredential = (c: unknown): c is PasswordCredential =>
+  typeof c === 'object' && c !== null && (c as { _tag?: unknown })._tag === 'Password' && 'user' in c && 'password' in c
+
+/** A compact JWS starts with the base64url of `{"`: `eyJ`. API keys start with `as_`, so the two never overlap. */
+const looksLikeJwt = (token: unknown): boolean => typeof token === 'string' && token.startsWith('eyJ')
+
+/**
+ * Whether `tenant` may be served now: an unknown or deleted tenant is `TENANT_NOT_FOUND`, a
+ * suspended one `TENANT_SUSPENDED`, a registry that does not answer `UNAVAILABLE`; a corrupt
+ * record `UNAUTHORIZED` (never a grant).
+ */
+export const admitTenant =
+  (tenants: TenantStore) =>
+  async (tenant: TenantId): Promise<E.Either<AppendError, void>> => {
+    const stored = await tenants.get(tenant)()
+    if (E.isLeft(stored)) {
+      return stored.left._tag === 'TenantStoreUnavailable' ? E.left(unavailable('the tenant registry did not answer; retry')) : E.left(unauthorized())
+    }
+    const admitted = admit(tenant, stored.right?.record)
+    return E.isLeft(admitted) ? admitted : E.right(undefined)
+  }
+
+/**
+ * Whether the principal a verified access token speaks for still exists: a user not deleted, an
+ * API key of the token's tenant not revoked or expired. Anything else is `UNAUTHORIZED`.
+ */
+const principalOfToken = async (deps: AuthenticateDeps & { readonly userAuth: UserAuthDeps }, id: TokenIdentity, now: Date): Promise<E.Either<AppendError, string>> => {
+  if (id.subject.kind === 'user') {
+    const found = await deps.userAuth.users.get(id.tenant, id.subject.username)()
+    if (E.isLeft(found)) return E.left(storeFailure(found.left))
+    return found.right === undefined || found.right.record.deletedAt !== undefined ? E.left(unauthorized()) : E.right(userPrincipal(id.subject.username))
+  }
+  const key = await deps.store.get(id.subject.keyId)
+  return key === undefined || key.tenant !== id.tenant || E.isLeft(isUsable(key, now)) ? E.left(unauthorized()) : E.right(id.subject.keyId)
+}
+
+/** Who a credential is: the identity (tenant and role, or the operator) and the principal that names it (a keyId, or `u_<username>`: `principal.ts`). */
 export interface Authenticated {
   readonly identity: Identity
-  /** The keyId of the key presented: names the connection, its inbox and its audit entries. Never secret. */
+  /** The keyId of the key, or the user's principal (`u_…`): names the connection, its inbox and its audit entries. Never secret. */
   readonly principal: string
 }
 
 /**
- * Checks a credential presented at connect (the NATS connect token) at `now`:
+ * Checks a credential presented at connect (the NATS connect token, or a {@link PasswordCredential})
+ * at `now`. All three kinds go through here:
  * - the operator key (compared by its keyed hash, in constant time) is the operator;
- * - a tenant API key must verify (`verifyKey`) and its tenant must be admitted: an unknown or
- *   deleted tenant is `TENANT_NOT_FOUND`, a suspended one `TENANT_SUSPENDED`;
- * - anything else (not a key, wrong secret, revoked, expired) is `UNAUTHORIZED`, which never says
- *   which check failed;
- * - a tenant store that does not answer is `UNAVAILABLE` (the caller refuses the connection; the
- *   client retries), never a grant.
- * Never throws for any `token` value.
+ * - a tenant API key (`as_…`) must verify (`verifyKey`); principal: its keyId;
+ * - an access token (a JWT, `eyJ…`) must verify with the key ring (`userAuth.verifier`: signature,
+ *   `alg`, `kid`, `iss`, `aud`, times, claims), and the principal it names must still exist: a
+ *   user not deleted (one store read per connect, so a deleted user's token is refused at its
+ *   next connect or grant renewal), an API key of the same tenant neither revoked nor expired.
+ *   Identity: the token's tenant and role; principal: the user's (`u_…`) or the keyId;
+ * - a password credential `<tenant>/<username>` + password must pass {@link checkPassword} (one
+ *   argon2id verification whatever the outcome); identity: the user's tenant and role; principal
+ *   `userPrincipal(username)`;
+ * - then the tenant must be admitted ({@link admitTenant}): `TENANT_NOT_FOUND`, `TENANT_SUSPENDED`;
+ * - anything else (not a credential, wrong secret or password, unknown, revoked, expired, tampered,
+ *   deleted user, users not configured) is the same `UNAUTHORIZED`, which never says which check
+ *   failed;
+ * - a store or key ring that does not answer is `UNAVAILABLE` (the caller refuses the connection;
+ *   the client retries), never a grant.
+ * Never throws for any `credential` value.
  */
 export const authenticate =
   (deps: AuthenticateDeps) =>
-  async (token: unknown, now: Date): Promise<E.Either<AppendError, Authenticated>> => {
+  async (credential: unknown, now: Date): Promise<E.Either<AppendError, Authenticated>> => {
+    const ua = deps.userAuth
+    if (isPasswordCredential(credential)) {
+      if (ua === undefined) return E.left(unauthorized())
+      const user = typeof credential.user === 'string' ? credential.user : ''
+      const slash = user.indexOf('/')
+      const tenant = slash < 0 ? undefined : user.slice(0, slash)
+      const record = await checkPassword(ua)(tenant, slash < 0 ? undefined : user.slice(slash + 1), credential.password)
+      if (E.isLeft(record)) return record
+      const admitted = await admitTenant(deps.tenants)(record.right.tenant)
+      if (E.isLeft(admitted)) return admitted
+      return E.right({ identity: { tenant: record.right.tenant, role: record.right.role }, principal: userPrincipal(record.right.username) })
+    }
+    const token = credential
+    if (looksLikeJwt(token)) {
+      if (ua === undefined) return E.left(unauthorized())
+      let verified: E.Either<unknown, TokenIdentity>
+      try {
+        verified = await ua.verifier.verify(token, now)
+      } catch {
+        return E.left(unavailable('the signing key ring could not be read; retry'))
+      }
+      if (E.isLeft(verified)) return E.left(unauthorized())
+      const id = verified.right
+      const principal = await principalOfToken({ ...deps, userAuth: ua }, id, now)
+      if (E.isLeft(principal)) return principal
+      const admitted = await admitTenant(deps.tenants)(id.tenant)
+      if (E.isLeft(admitted)) return admitted
+      return E.right({ identity: { tenant: id.tenant, role: id.role }, principal: principal.right })
+    }
     const op = deps.operator
     if (op !== undefined) {
       const parsed = parseApiKey(token)
@@ -51,11 +154,7 @@ export const authenticate =
     }
     const key = await verifyKey(deps)(token, now)
     if (E.isLeft(key)) return key
-    const stored = await deps.tenants.get(key.right.tenant)()
-    if (E.isLeft(stored)) {
-      return stored.left._tag === 'TenantStoreUnavailable' ? E.left(unavailable('the tenant registry did not answer; retry')) : E.left(unauthorized())
-    }
-    const admitted = admit(key.right.tenant, stored.right?.record)
+    const admitted = await admitTenant(deps.tenants)(key.right.tenant)
     if (E.isLeft(admitted)) return admitted
     return E.right({ identity: { tenant: key.right.tenant, role: key.right.role }, principal: key.right.keyId })
   }

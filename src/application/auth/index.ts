@@ -17,4 +17,6 @@ export type {
   UserStore,
 } from './ports.js'
 export { DEFAULT_REFRESH_TTL_MS, type IssuedTokens, type SessionDeps, refreshSession, revokeRefreshToken, revokeUserSessions, startSession } from './sessions.js'
-export { DEFAULT_INVITE_TTL_MS, type Invitation, type Me, type UserDeps, acceptInvite, createUser, deleteUser, inviteUser, listUsers, login, me } from './users.js'
+export { DEFAULT_INVITE_TTL_MS, type Invitation, type Me, type UserDeps, acceptInvite, checkPassword, createUser, deleteUser, inviteUser, listUsers, login, me } from './users.js'
+export { type AuthenticateDeps, type Authenticated, type PasswordCredential, type UserAuthDeps, admitTenant, authenticate, passwordCredential } from './authenticate.js'
+export { type TokenReply, type TokenRequestDeps, requestTokens } from './tokenRequest.js'

@@ -92,10 +92,14 @@ export const startSession = (deps: SessionDeps) => (user: UserRecord) => issue(d
  *
  * Every refusal (malformed, unknown, wrong secret, expired, revoked, reused, user gone) is the same
  * `Unauthorized`. An unknown tokenId runs the same HMAC and comparison against a dummy hash.
+ *
+ * `owner`, when given, binds the exchange to one user: a token of another tenant or user is
+ * refused like an unknown one, before anything is spent or revoked (the NATS door passes the
+ * principal its reply inbox names, so a refresh token is only exchanged by its own user).
  */
 export const refreshSession =
   (deps: SessionDeps) =>
-  async (token: unknown): Promise<E.Either<AppendError, IssuedTokens>> => {
+  async (token: unknown, owner?: { readonly tenant: TenantId; readonly username: Username }): Promise<E.Either<AppendError, IssuedTokens>> => {
     const now = deps.clock.now()
     const parsed = parseOpaqueToken(REFRESH_TOKEN_PREFIX, token)
     if (E.isLeft(parsed)) return refused()
@@ -109,6 +113,7 @@ export const refreshSession =
     const state = found.right
     // A wrong secret for a real tokenId is a guess, not reuse: it must not let anyone end a session.
     if (!deps.tokenHasher.verify(id, secret, state.record.hash)) return refused()
+    if (owner !== undefined && (state.record.tenant !== owner.tenant || state.record.username !== owner.username)) return refused()
     const usable = refreshUsable(state, now)
     if (E.isLeft(usable)) {
       if (usable.left === 'reused') {

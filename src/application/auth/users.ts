@@ -141,16 +141,17 @@ export const acceptInvite =
   }
 
 /**
- * Logs a user in: `(tenant, username, password)` → an access token and a refresh token. Every
- * refusal (tenant or username malformed, unknown, deleted, invited but not yet set up, wrong
- * password, oversized password) is the same `Unauthorized`, and each runs one password
- * verification (against a dummy hash when there is no real one), so an unknown user costs what a
- * wrong password costs. A hash made with older parameters is replaced after a successful login
- * (best effort: a failed write does not fail the login).
+ * Checks a user's password (a connection's `user: "<tenant>/<username>"`, `pass`, and {@link login})
+ * and answers the user's record. Every refusal (tenant or username malformed, unknown, deleted,
+ * invited but not yet set up, wrong password, oversized password) is the same `Unauthorized`, and
+ * each runs one password verification (against a dummy hash when there is no real one), so an
+ * unknown user costs what a wrong password costs. A hash made with older parameters is replaced
+ * after a successful check (best effort: a failed write does not fail it). Whether the tenant may
+ * be served is `admit`'s job, not this one's.
  */
-export const login =
-  (deps: UserDeps & SessionDeps) =>
-  async (tenant: unknown, username: unknown, password: unknown): Promise<E.Either<AppendError, IssuedTokens>> => {
+export const checkPassword =
+  (deps: Pick<UserDeps, 'users' | 'passwords'>) =>
+  async (tenant: unknown, username: unknown, password: unknown): Promise<E.Either<AppendError, UserRecord>> => {
     const name = parseUsername(username)
     const usable = typeof password === 'string' && withinPasswordSize(password)
     const presented = secret(usable ? normalisePassword(password) : '')
@@ -163,7 +164,19 @@ export const login =
       const rehashed = { ...record, passwordHash: await deps.passwords.hash(presented) }
       await deps.users.update(rehashed, found.right.revision)()
     }
-    return startSession(deps)(record)
+    return E.right(record)
+  }
+
+/**
+ * Logs a user in: `(tenant, username, password)` → an access token and a refresh token. The
+ * password check is {@link checkPassword}: every refusal is the same `Unauthorized` and costs one
+ * password verification.
+ */
+export const login =
+  (deps: UserDeps & SessionDeps) =>
+  async (tenant: unknown, username: unknown, password: unknown): Promise<E.Either<AppendError, IssuedTokens>> => {
+    const user = await checkPassword(deps)(tenant, username, password)
+    return E.isLeft(user) ? user : startSession(deps)(user.right)
   }
 
 /** Who the caller is (`me`), from a verified access token: the token's identity, and for a user the record as listed. */

@@ -20,6 +20,7 @@ import { APP_ACCOUNT, type AuthMaterial } from './authMaterial.js'
 import { loadOrCreateOperatorKey } from './operatorKey.js'
 import { type PolicyPlane, startPolicyPlane } from './policyPlane.js'
 import { projectRoot } from '../natsServer/findNatsServer.js'
+import { openUserPlane, type UserPlane } from './userPlane.js'
 
 /** The control plane of one processor in auth mode. */
 export interface AuthPlane {
@@ -34,6 +35,8 @@ export interface AuthPlane {
   readonly kicker: ConnectionKicker
   /** Policies, quotas and rates on the append path, and their admin endpoints. */
   readonly policies: PolicyPlane
+  /** Users, refresh tokens and the access-token signer (docs/security.md "Users and tokens"). */
+  readonly userPlane: UserPlane
   stop(): Promise<void>
 }
 
@@ -81,13 +84,14 @@ export const startAuthPlane = async (
     (name, p) => generations.set(name, p.generation),
     (e) => log(`warning: projection pointer watch: ${e instanceof Error ? e.message : String(e)}; reopening`),
   )
+  const userPlane = await openUserPlane(nc, { replicas: config.replicas, tenants, keys, hasher })
   const calloutNc = await connect({ servers: auth.url, name: 'allsource-auth-callout', authenticator: nkeyAuthenticator(te.encode(auth.material.calloutSeed)) })
   const callout = startAuthCallout(calloutNc, {
     issuerSeed: auth.material.issuerSeed,
     xkeySeed: auth.material.xkeySeed,
     account: APP_ACCOUNT,
     grantTtlMs: config.grantTtlMs,
-    authenticate: authenticate({ store: keys, hasher, clock: systemClock, tenants, operator: op.operator }),
+    authenticate: authenticate({ store: keys, hasher, clock: systemClock, tenants, operator: op.operator, userAuth: userPlane.userAuth }),
     // The processor's projection consumers (current generation and the next, a rebuild's target) are denied to tenants.
     grants: () => ({ prefix: config.prefix, processorConsumers: [...generations].flatMap(([name, g]) => [durableName(name, g), durableName(name, g + 1)]) }),
     onDecision: (d) => {
@@ -99,8 +103,8 @@ export const startAuthPlane = async (
   return {
     serviceAuth: policies.guarding({
       admit: (tenant) => directory.admit(tenant),
-      endpoints: (base: EndpointBase): readonly Endpoint[] =>
-        startAdminEndpoints(nc, {
+      endpoints: (base: EndpointBase): readonly Endpoint[] => [
+        ...startAdminEndpoints(nc, {
           prefix: base.prefix,
           queue: base.queue,
           tenants,
@@ -115,6 +119,14 @@ export const startAuthPlane = async (
             )
           },
         }),
+        // Deleting a user disconnects its connections (named `<tenant>:u_<username>`).
+        ...userPlane.endpoints(base, (tenant, principal) => {
+          kicker.kick(tenant, principal).then(
+            (n) => n > 0 && log(`auth: user ${tenant}:${principal} deleted: disconnected ${n} connection${n === 1 ? '' : 's'}`),
+            () => undefined,
+          )
+        }),
+      ],
     }),
     tenants,
     keys,
@@ -123,6 +135,7 @@ export const startAuthPlane = async (
     callout,
     kicker,
     policies,
+    userPlane,
     async stop() {
       policies.stop()
       await callout.stop()

@@ -5,7 +5,7 @@ import { isPublicNkey, nkeySigner } from '../../crypto/ed25519Nkeys.js'
 import { decodeNatsJwt, encodeNatsJwt } from './natsJwt.js'
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type * as E from 'fp-ts/lib/Either.js'
-import type { Authenticated } from '../../../application/auth/authenticate.js'
+import { type Authenticated, passwordCredential } from '../../../application/auth/authenticate.js'
 import type { AppendError } from '../../../application/streams/errors.js'
 import { type GrantOptions, grantFor } from './natsGrants.js'
 
@@ -15,7 +15,7 @@ export const AUTH_CALLOUT_SUBJECT = '$SYS.REQ.USER.AUTH'
 /** One decision of the callout, for the log and the audit trail. Never holds a credential. */
 export interface CalloutDecision {
   readonly outcome: 'granted' | 'refused'
-  /** `<tenant>:<keyId>` or `operator:<keyId>` when granted; the refusal's wire code otherwise. */
+  /** `<tenant>:<principal>` or `operator:<keyId>` when granted; the refusal's wire code otherwise. */
   readonly who?: string
   readonly code?: string
   /** The client's address and name as the server reported them. */
@@ -33,8 +33,11 @@ export interface AuthCalloutOptions {
   readonly account: string
   /** How long a grant lives (the user JWT's `exp`): the server disconnects the client then, and it re-authenticates. Default 10 min. */
   readonly grantTtlMs?: number
-  /** Checks the connect token. */
-  readonly authenticate: (token: unknown, now: Date) => Promise<E.Either<AppendError, Authenticated>>
+  /**
+   * Checks the credential: the connect token (`auth_token`, or `pass` when `user` names no
+   * tenant user), or a `PasswordCredential` for `user: "<tenant>/<username>"` + `pass`.
+   */
+  readonly authenticate: (credential: unknown, now: Date) => Promise<E.Either<AppendError, Authenticated>>
   readonly grants?: GrantOptions | (() => GrantOptions)
   /** Subscriptions a tenant connection may hold at once. Default 1000. */
   readonly maxSubscriptions?: number
@@ -69,11 +72,15 @@ const codeOf = (e: AppendError): string => {
  * `$SYS.REQ.USER.AUTH` requests from nats-server on a connection of the callout account.
  *
  * For each request it opens the sealed request (xkey), checks the server's signature, takes the
- * connect token (`auth_token`, or `pass` for `user`/`pass` clients), authenticates it, and answers
+ * credential (`user: "<tenant>/<username>"` + `pass`; else the connect token, `auth_token` or
+ * `pass`), authenticates it, and answers
  * a signed authorization response: either a user JWT for the request's `user_nkey`, placed in
  * `account`, with the literal permissions of {@link grantFor}, `exp` = now + `grantTtlMs` and name
- * `<tenant>:<keyId>`; or an error the server turns into "authorization violation". Explicit
+ * `<tenant>:<principal>` (a keyId or `u_<username>`); or an error the server turns into "authorization violation". Explicit
  * permissions are always sent (a JWT without them would get the account's defaults).
+ *
+ * Requests are answered concurrently (each callback starts its own answer): a password check
+ * (argon2id, ~100 ms in libuv's thread pool) or a KV read never holds up other connections.
  *
  * Guarantees: a request that cannot be read, is not signed by the server it names, or carries no
  * valid credential is refused, never granted; a failure inside the handler is a refusal; the
@@ -103,13 +110,15 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
     const serverId = r.server_id.id
     const userKey = r.user_nkey
     const connect = request.connect_opts
-    const token = connect.auth_token ?? connect.pass
+    // `<tenant>/<username>` + password is a user login; otherwise the token (an API key or an
+    // access token), as `auth_token` or, for clients that can only send user/pass, as `pass`.
+    const credential = typeof connect.user === 'string' && connect.user.includes('/') ? passwordCredential(connect.user, connect.pass) : (connect.auth_token ?? connect.pass)
     const client = { ...(request.client_info?.host !== undefined ? { host: request.client_info.host } : {}), ...(connect.name !== undefined ? { name: connect.name } : {}) }
     let body: { jwt: string } | { error: string }
     let decision: CalloutDecision
     try {
       const at = now()
-      const r = await o.authenticate(token, at)
+      const r = await o.authenticate(credential, at)
       if (r._tag === 'Left') {
         const code = codeOf(r.left)
         body = { error: code }

@@ -25,8 +25,8 @@ const PAGE = 1024
  * A {@link ConnectionKicker} on a system-account connection: `$SYS.REQ.SERVER.PING.CONNZ`
  * (filtered to `account`, with auth details) collects every server's connections, then
  * `$SYS.REQ.SERVER.<id>.KICK` `{ cid }` closes each match. The callout names a tenant
- * connection's user `<tenant>:<keyId>`, and tenant ids and keyIds hold no `:`, so a prefix match
- * cannot catch another tenant.
+ * connection's user `<tenant>:<principal>` (a keyId or `u_<username>`), and tenant ids and
+ * principals hold no `:`, so a prefix match cannot catch another tenant.
  */
 export const createConnectionKicker = (sys: NatsConnection, options: { readonly account: string; readonly maxWaitMs?: number }): ConnectionKicker => ({
   async kick(tenant, principal) {

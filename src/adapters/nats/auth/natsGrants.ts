@@ -1,4 +1,8 @@
+import * as E from 'fp-ts/lib/Either.js'
 import { may } from '../../../domain/security/permissions.js'
+import { userPrincipal } from '../../../domain/security/principal.js'
+import { parseSubject } from '../../../domain/security/token.js'
+import { parseUsername } from '../../../domain/security/user.js'
 import type { Identity } from '../../../domain/security/roles.js'
 import { EVENT_STREAM } from '../log/eventStream.js'
 import { subjects } from '../subjects.js'
@@ -107,4 +111,36 @@ export const tenantConnectOptions = (tenant: string, apiKey: string): { readonly
   const m = /^as_([0-9A-Za-z]{12})_/.exec(apiKey)
   if (m === null) throw new Error('tenantConnectOptions: the key is not an AllSource API key (as_<keyId>_<secret>_<checksum>)')
   return { token: apiKey, inboxPrefix: tenantInboxPrefix(tenant, m[1] as string) }
+}
+
+/**
+ * The connect options of a tenant user in auth mode: `user: "<tenant>/<username>"`, the password,
+ * and the inbox prefix its grant allows (`_INBOX.<tenant>.u_<username, '.' → '~'>`). The username
+ * is folded to lower case, as the server stores it. Use with `connect({ servers, ...it })`.
+ * Throws for a username that cannot exist (the message never contains the password).
+ */
+export const userConnectOptions = (tenant: string, username: string, password: string): { readonly user: string; readonly pass: string; readonly inboxPrefix: string } => {
+  const name = parseUsername(username)
+  if (E.isLeft(name)) throw new Error('userConnectOptions: not a valid username (1–64 of a–z 0–9 . _ -)')
+  return { user: `${tenant}/${name.right}`, pass: password, inboxPrefix: tenantInboxPrefix(tenant, userPrincipal(name.right)) }
+}
+
+/**
+ * The connect options of a client holding an access token (from `allsource.auth.token`): the
+ * token as the connect token, and the inbox prefix of the principal it speaks for (its `sub`:
+ * `user:<name>` → `u_…`, `key:<keyId>` → the keyId). The claims are read, not verified: the
+ * server's callout verifies. Throws for a text that is not such a JWT (never echoing it).
+ */
+export const tokenConnectOptions = (tenant: string, accessToken: string): { readonly token: string; readonly inboxPrefix: string } => {
+  let sub: unknown
+  try {
+    const payload = accessToken.split('.')[1] ?? ''
+    sub = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub
+  } catch {
+    sub = undefined
+  }
+  const subject = parseSubject(sub)
+  if (E.isLeft(subject)) throw new Error('tokenConnectOptions: not an AllSource access token (a JWT whose sub is user:<name> or key:<keyId>)')
+  const principal = subject.right.kind === 'user' ? userPrincipal(subject.right.username) : subject.right.keyId
+  return { token: accessToken, inboxPrefix: tenantInboxPrefix(tenant, principal) }
 }

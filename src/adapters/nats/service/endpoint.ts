@@ -49,7 +49,8 @@ export const principalOfReply = (tenant: string, reply: string | undefined): str
 export interface EndpointRoute {
   readonly announced: string
   readonly listen: readonly string[]
-  readonly tokensOf: (subject: string) => E.Either<AppendError, readonly string[]> | 'ignore'
+  /** `reply` is the request's reply subject, for an endpoint whose ids are in it (`allsource.auth.token`). */
+  readonly tokensOf: (subject: string, reply?: string) => E.Either<AppendError, readonly string[]> | 'ignore'
 }
 
 export interface Endpoint {
@@ -163,7 +164,7 @@ export const startEndpoint = (
   }
 
   const callback = (_err: Error | null, msg: Msg) => {
-    const tokens = tokensOf(msg.subject)
+    const tokens = tokensOf(msg.subject, msg.reply)
     if (tokens === 'ignore') return
     if (misdirected(msg, tokens)) {
       dropped++

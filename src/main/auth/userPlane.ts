@@ -1,0 +1,60 @@
+import type { NatsConnection } from '@nats-io/transport-node'
+import { type Argon2Parameters, createArgon2PasswordHasher } from '../../adapters/crypto/argon2PasswordHasher.js'
+import { createEd25519KeyGenerator, createJoseTokens } from '../../adapters/crypto/joseTokens.js'
+import { startUserEndpoints } from '../../adapters/nats/admin/userEndpoints.js'
+import { createKvRefreshTokenStore, createKvSigningKeyStore, createKvUserStore } from '../../adapters/nats/auth/kvAuthStores.js'
+import type { Endpoint, EndpointBase } from '../../adapters/nats/service/endpoint.js'
+import { systemClock } from '../../adapters/system/systemClock.js'
+import type { UserAuthDeps } from '../../application/auth/authenticate.js'
+import { createKeyRingSource } from '../../application/auth/keyRing.js'
+import type { ApiKeyHasher, ApiKeyStore, RefreshTokenStore, TokenSigner, TokenVerifier, UserStore } from '../../application/auth/ports.js'
+import type { TenantStore } from '../../application/tenants/ports.js'
+
+/** `iss` and `aud` of the access tokens auth mode signs and accepts. */
+export const ACCESS_TOKEN_ISSUER = 'allsource'
+export const ACCESS_TOKEN_AUDIENCE = 'allsource'
+
+/** Users and access tokens in auth mode: the KV stores, the password hasher, the token signer/verifier, and their endpoints. */
+export interface UserPlane {
+  /** For `authenticate`: password logins and access tokens. */
+  readonly userAuth: UserAuthDeps
+  readonly users: UserStore
+  readonly refreshTokens: RefreshTokenStore
+  readonly tokens: TokenSigner & TokenVerifier
+  /** The `users.*` admin endpoint and `auth.token`; `onUserDeleted` disconnects the user. */
+  endpoints(base: EndpointBase, onUserDeleted: (tenant: string, principal: string) => void): readonly Endpoint[]
+}
+
+/**
+ * Opens the user stores (KV buckets `ALLSOURCE_USERS`, `ALLSOURCE_REFRESH_TOKENS`,
+ * `ALLSOURCE_SIGNING_KEYS`, created if absent), the argon2id hasher (OWASP parameters unless
+ * `argon2` says otherwise: tests only), and the Ed25519 token signer over the shared key ring (the
+ * first process to need it creates it). Refresh and invitation tokens are hashed with the API key
+ * hasher (the server pepper).
+ */
+export const openUserPlane = async (
+  nc: NatsConnection,
+  deps: { readonly replicas: number; readonly tenants: TenantStore; readonly keys: ApiKeyStore; readonly hasher: ApiKeyHasher; readonly argon2?: Argon2Parameters },
+): Promise<UserPlane> => {
+  const users = await createKvUserStore(nc, { replicas: deps.replicas })
+  const refreshTokens = await createKvRefreshTokenStore(nc, { replicas: deps.replicas })
+  const ring = createKeyRingSource({ store: await createKvSigningKeyStore(nc, { replicas: deps.replicas }), generator: createEd25519KeyGenerator(), clock: systemClock })
+  const tokens = createJoseTokens({ keys: ring, issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE })
+  const passwords = createArgon2PasswordHasher(deps.argon2)
+  await ring.current() // create the ring now, not on the first login
+  const session = { users, refreshTokens, signer: tokens, tokenHasher: deps.hasher, clock: systemClock }
+  return {
+    userAuth: { users, passwords, verifier: tokens },
+    users,
+    refreshTokens,
+    tokens,
+    endpoints: (base, onUserDeleted) =>
+      startUserEndpoints(nc, {
+        prefix: base.prefix,
+        queue: base.queue,
+        users: { ...session, passwords, tenants: deps.tenants },
+        tokens: { ...session, tenants: deps.tenants, keys: deps.keys },
+        onUserDeleted,
+      }),
+  }
+}
