@@ -2,7 +2,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { internal, unavailable, type AppendError } from '../../../application/streams/errors.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
-import { toWireError } from './errorCodes.js'
+import { toWireError, type WireFailure } from './errorCodes.js'
 import { failureOf } from './failureOf.js'
 import { inFlightLimitOf, OVERLOAD_RETRY_AFTER_MS } from './inFlightLimit.js'
 import { type EndpointStats, type MicroEndpoint, newEndpointStats } from './microDiscovery.js'
@@ -17,10 +17,37 @@ export interface EndpointBase {
   readonly tenantReplies?: boolean
   /** Auth mode: whether a tenant may be served now (TENANT_NOT_FOUND, TENANT_SUSPENDED). */
   readonly admit?: (tenant: string) => Promise<E.Either<AppendError, unknown>>
+  /** Told of every request dropped unanswered (see {@link DroppedRequest}); must not throw (a throw is swallowed). */
+  readonly onDropped?: (d: DroppedRequest) => void
 }
 
-/** Handles one request: the subject tokens after `<prefix>.<verb>.`, the decoded body, and the reply's encoding. */
-export type Handler = (tokens: readonly string[], body: unknown, format: WireFormat) => Promise<E.Either<AppendError, unknown>> | E.Either<AppendError, unknown>
+/** Where a request came from, as far as the message tells: its subject and reply subject (never its body). */
+export interface RequestInfo {
+  readonly subject: string
+  readonly reply?: string
+}
+
+/**
+ * A request an endpoint dropped unanswered: `tenant` is the subject's tenant (absent when the
+ * subject had none that parsed), `reply` the reply subject it asked for (untrusted text).
+ */
+export interface DroppedRequest {
+  readonly endpoint: string
+  readonly subject: string
+  readonly tenant?: string
+  readonly reply?: string
+}
+
+/**
+ * Handles one request: the subject tokens after `<prefix>.<verb>.`, the decoded body, the reply's
+ * encoding, and the message's subject and reply subject.
+ */
+export type Handler = (
+  tokens: readonly string[],
+  body: unknown,
+  format: WireFormat,
+  request: RequestInfo,
+) => Promise<E.Either<WireFailure, unknown>> | E.Either<WireFailure, unknown>
 
 /**
  * Where an endpoint listens when its ids are not all at the end of the subject (e.g.
@@ -70,6 +97,8 @@ export const startEndpoint = (
     readonly tenantReplies?: boolean
     /** Listen elsewhere than `<prefix>.<verb>.*…` (then `verb` and `tokens` only name the endpoint). */
     readonly route?: EndpointRoute
+    /** Told of every request dropped unanswered, after it is counted in `dropped()`; a throw is swallowed. */
+    readonly onDropped?: (d: DroppedRequest) => void
   },
   handle: Handler,
 ): Endpoint => {
@@ -91,7 +120,7 @@ export const startEndpoint = (
   let dropped = 0
   let idle: (() => void) | undefined
 
-  const fail = (msg: Msg, format: WireFormat, e: AppendError) => {
+  const fail = (msg: Msg, format: WireFormat, e: WireFailure) => {
     stats.num_errors++
     const wire = toWireError(e)
     stats.last_error = `${wire.code}: ${wire.message}`
@@ -115,7 +144,7 @@ export const startEndpoint = (
       if (E.isLeft(tokens)) return fail(msg, format, tokens.left)
       const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
       if (!body.ok) return fail(msg, format, badRequest(body.message))
-      const r = await handle(tokens.right, body.value, format)
+      const r = await handle(tokens.right, body.value, format, { subject: msg.subject, ...(msg.reply !== undefined && msg.reply !== '' ? { reply: msg.reply } : {}) })
       if (r._tag === 'Right') replyOk(msg, format, r.right)
       else fail(msg, format, r.left)
     } catch (e) {
@@ -149,6 +178,19 @@ export const startEndpoint = (
     if (tokens === 'ignore') return
     if (misdirected(msg, tokens)) {
       dropped++
+      if (o.onDropped !== undefined) {
+        const tenant = E.isRight(tokens) ? tokens.right[0] : undefined
+        try {
+          o.onDropped({
+            endpoint: o.name ?? o.verb,
+            subject: msg.subject,
+            ...(tenant !== undefined && tenant !== '' ? { tenant } : {}),
+            ...(msg.reply !== undefined && msg.reply !== '' ? { reply: msg.reply } : {}),
+          })
+        } catch {
+          // a reporting callback must not break the endpoint
+        }
+      }
       return
     }
     stats.num_requests++
