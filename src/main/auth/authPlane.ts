@@ -74,8 +74,11 @@ export const startAuthPlane = async (
     },
   })
   const auditDrop = createDropAuditor((draft) => audit.record(draft))
+  // A JetStream delivery onto an endpoint's subject (cause `subject`) is no one's request: counted, not audited.
   const onDropped = (d: DroppedRequest): void =>
-    auditDrop({ endpoint: d.endpoint, ...(d.tenant !== undefined ? { tenant: d.tenant } : {}), ...(d.reply !== undefined ? { replyRoot: replyRootOf(d.reply) as string } : {}) })
+    d.cause === 'subject'
+      ? undefined
+      : auditDrop({ reason: d.cause === 'reply' ? 'FOREIGN_REPLY' : 'BAD_SUBJECT', endpoint: d.endpoint, ...(d.tenant !== undefined ? { tenant: d.tenant } : {}), ...(d.reply !== undefined ? { replyRoot: replyRootOf(d.reply) as string } : {}) })
   const tenants = await createKvTenantStore(nc, { replicas: config.replicas })
   const keys = await createKvApiKeyStore(nc, { replicas: config.replicas, onCorrupt: (r) => log(`warning: API key record ${r.key} (revision ${r.revision}) is corrupt (${r.message}); treated as absent`) })
   const sysNc = await connect({ servers: auth.url, name: 'allsource-control', authenticator: nkeyAuthenticator(te.encode(auth.material.systemSeed)) })

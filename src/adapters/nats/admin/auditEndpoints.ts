@@ -35,8 +35,9 @@ export const auditSubjects = (prefix: string) => ({
  *   entries** (the subject's tenant is the scope; a body `tenant` that differs is `BAD_REQUEST`).
  *   NATS lets only that tenant's admins and the operator publish here (`grantFor`); with
  *   `tenantReplies`, a reply outside `_INBOX.<tenant>.` is dropped unanswered. Listens on
- *   `<prefix>.admin.*.audit` and `….audit.>` (a wrong command or token count is answered, not
- *   left to time out), in its own queue group `<queue>-audit`; `tenants` and `projection` as the
+ *   `<prefix>.admin.*.audit` and `….audit.>` (an unknown command is `BAD_REQUEST`; a wrong token
+ *   count is `INVALID_ID`, or, with `tenantReplies`, dropped: no tenant parses to answer to), in
+ *   its own queue group `<queue>-audit`; `tenants` and `projection` as the
  *   tenant token are other endpoints' subjects and left unanswered.
  * - `<prefix>.admin.audit.query` (not in DESIGN.md; operator only: no tenant grant includes it,
  *   and a tenant named `audit` has `<prefix>.admin.audit.audit.query`): the same body with an

@@ -28,10 +28,14 @@ export interface RequestInfo {
 }
 
 /**
- * A request an endpoint dropped unanswered: `tenant` is the subject's tenant (absent when the
- * subject had none that parsed), `reply` the reply subject it asked for (untrusted text).
+ * A request an endpoint dropped unanswered, and why: `subject`, a message whose subject is not the
+ * endpoint's (a JetStream delivery keeps the stored subject); `reply`, auth mode, a reply outside
+ * `_INBOX.<tenant>.`; `tenant`, auth mode, a subject whose ids do not parse (no tenant to answer
+ * to). `tenant` is the subject's tenant when it parsed, `reply` the reply subject asked for
+ * (untrusted text).
  */
 export interface DroppedRequest {
+  readonly cause: 'subject' | 'reply' | 'tenant'
   readonly endpoint: string
   readonly subject: string
   readonly tenant?: string
@@ -166,22 +170,25 @@ export const startEndpoint = (
    * tenant's inbox (the tenant is the first id; a subject whose ids do not parse has no tenant to
    * answer to, so it is dropped too).
    */
-  const misdirected = (msg: Msg, tokens: E.Either<AppendError, readonly string[]>): boolean => {
-    if (o.route === undefined && !(msg.subject === base || msg.subject.startsWith(`${base}.`))) return true
-    if (o.tenantReplies !== true) return false
+  const misdirected = (msg: Msg, tokens: E.Either<AppendError, readonly string[]>): DroppedRequest['cause'] | undefined => {
+    if (o.route === undefined && !(msg.subject === base || msg.subject.startsWith(`${base}.`))) return 'subject'
+    if (o.tenantReplies !== true) return undefined
     const tenant = E.isRight(tokens) ? tokens.right[0] : undefined
-    return tenant === undefined || tenant === '' || msg.reply === undefined || !msg.reply.startsWith(`_INBOX.${tenant}.`)
+    if (tenant === undefined || tenant === '') return 'tenant'
+    return msg.reply === undefined || !msg.reply.startsWith(`_INBOX.${tenant}.`) ? 'reply' : undefined
   }
 
   const callback = (_err: Error | null, msg: Msg) => {
     const tokens = tokensOf(msg.subject)
     if (tokens === 'ignore') return
-    if (misdirected(msg, tokens)) {
+    const cause = misdirected(msg, tokens)
+    if (cause !== undefined) {
       dropped++
       if (o.onDropped !== undefined) {
         const tenant = E.isRight(tokens) ? tokens.right[0] : undefined
         try {
           o.onDropped({
+            cause,
             endpoint: o.name ?? o.verb,
             subject: msg.subject,
             ...(tenant !== undefined && tenant !== '' ? { tenant } : {}),
