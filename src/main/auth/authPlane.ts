@@ -126,6 +126,7 @@ export const startAuthPlane = async (
   return {
     serviceAuth: {
       admit: (tenant) => directory.admit(tenant),
+      onDropped,
       endpoints: (base: EndpointBase): readonly Endpoint[] => [
         ...startAdminEndpoints(nc, {
           prefix: base.prefix,

@@ -97,12 +97,14 @@ beforeAll(async () => {
   operatorKeyId = /^as_([0-9A-Za-z]{12})_/.exec(operatorKey)![1] as string
   secrets.push(operatorKey, server.material.pepper, server.material.issuerSeed, server.material.calloutSeed, server.material.processorSeed)
   const now = new Date().toISOString() as IsoTimestamp
-  for (const t of ['acme', 'globex']) await plane.tenants.create(newTenant(t as TenantId, now))()
+  for (const t of ['acme', 'globex', 'initech']) await plane.tenants.create(newTenant(t as TenantId, now))()
   const deps = { store: plane.keys, hasher: plane.hasher, clock: systemClock }
   for (const [who, tenant, role] of [
     ['acme-admin', 'acme', 'admin'],
     ['acme-dev', 'acme', 'developer'],
     ['globex-admin', 'globex', 'admin'],
+    ['initech-dev', 'initech', 'developer'],
+    ['initech-admin', 'initech', 'admin'],
   ] as const) {
     const created = await createKey(deps)(tenant as TenantId, { role })
     if (E.isLeft(created)) throw new Error('key')
@@ -197,14 +199,21 @@ describe('the audit trail in auth mode', () => {
   })
 
   it('records requests dropped for a foreign reply once per tenant and window, counting the rest', async () => {
+    const dev = await connectAs('initech-dev', 'initech')
+    const initechAdmin = await connectAs('initech-admin', 'initech')
+    await flushed()
     const before = await lastSeq()
     acmeAdmin.publish('allsource.admin.acme.keys.list', new Uint8Array(), { reply: `_INBOX.globex.${keys['globex-admin']!.keyId}.x` })
     acmeAdmin.publish('allsource.admin.acme.audit.query', new Uint8Array(), { reply: 'allsource.append.globex.x' })
-    await acmeAdmin.flush()
-    // A round trip on the same connection: both drops reached the processor before it.
+    // The data endpoints report theirs too.
+    dev.publish('allsource.append.initech.s', encodeMsgpack({ events: [{ type: 't', payload: {} }] }), { reply: '_INBOX.acme.x' })
+    // A round trip on the same connection: the drops reached the processor before it.
     await ask(acmeAdmin, 'allsource.admin.acme.keys.list', undefined)
+    await dev.request('allsource.read.initech.s', new Uint8Array(), { timeout: 5_000 })
     await flushed()
-    expect(await lastSeq()).toBe(before + 1)
+    expect(await lastSeq()).toBe(before + 2)
+    const initech = entriesOf(await ask(initechAdmin, 'allsource.admin.initech.audit.query', { action: 'request.denied' }))
+    expect(initech).toEqual([expect.objectContaining({ tenant: 'initech', reason: 'FOREIGN_REPLY', details: { endpoint: 'append', dropped: 1, replyRoot: '_INBOX.acme' } })])
     const denied = entriesOf(await ask(acmeAdmin, 'allsource.admin.acme.audit.query', { action: 'request.denied' }))
     expect(denied).toEqual([expect.objectContaining({ tenant: 'acme', outcome: 'denied', reason: 'FOREIGN_REPLY', who: { kind: 'anonymous' }, details: { endpoint: 'key-admin', dropped: 1, replyRoot: '_INBOX.globex' } })])
   })
