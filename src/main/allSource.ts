@@ -93,6 +93,8 @@ export interface AllSourceOptions {
       append: () => Promise<E.Either<AppendError, AppendResult>>,
     ) => Promise<E.Either<AppendError, AppendResult>>
     readonly endpoints?: (base: EndpointBase) => readonly Endpoint[]
+    /** Told of every request a tenant endpoint drops unanswered (auth mode audits them). */
+    readonly onDropped?: EndpointBase['onDropped']
   }
 }
 
@@ -338,7 +340,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
         appender,
         log,
         query,
-        { prefix, limits, tenantReplies: auth !== undefined, ...(auth !== undefined ? { admit: auth.admit } : {}) },
+        { prefix, limits, tenantReplies: auth !== undefined, ...(auth !== undefined ? { admit: auth.admit } : {}), ...(auth?.onDropped !== undefined ? { onDropped: auth.onDropped } : {}) },
         (base) => [...startProjectionEndpoints(o.nc, reader, base), ...(auth?.endpoints?.(base) ?? [])],
       )
       services.push(service)

@@ -11,3 +11,4 @@ export {
   defaultAuditWriterOptions,
 } from './ports.js'
 export { queryAudit } from './queryAudit.js'
+export { createDropAuditor, type DropAuditOptions, type DroppedReport, defaultDropAuditOptions } from './dropAudit.js'

@@ -7,12 +7,15 @@ import { badRequest, type DomainError } from '../../domain/streams/errors.js'
 import type { TenantId } from '../../domain/streams/ids.js'
 import type { AuditLog, AuditLogUnavailable, AuditPage } from './ports.js'
 
-const scopeOf = (identity: Identity, body: unknown, tenant: TenantId | undefined): E.Either<DomainError, { readonly q: AuditQuery; readonly scope: AuditScope }> => {
+type Asked = E.Either<{ readonly rejected: boolean; readonly error: DomainError }, { readonly q: AuditQuery; readonly scope: AuditScope }>
+
+/** The validated query and the scope it may read; `rejected`: the input itself was bad (nothing was decided). */
+const scopeOf = (identity: Identity, body: unknown, tenant: TenantId | undefined): Asked => {
   const q = validateAuditQuery(body)
-  if (E.isLeft(q)) return q
-  if (tenant !== undefined && q.right.tenant !== undefined && q.right.tenant !== tenant) return E.left(badRequest('tenant in the body differs from the subject'))
+  if (E.isLeft(q)) return E.left({ rejected: true, error: q.left })
+  if (tenant !== undefined && q.right.tenant !== undefined && q.right.tenant !== tenant) return E.left({ rejected: true, error: badRequest('tenant in the body differs from the subject') })
   const scope = auditScopeFor(identity, tenant ?? q.right.tenant)
-  return E.isLeft(scope) ? scope : E.right({ q: q.right, scope: scope.right })
+  return E.isLeft(scope) ? E.left({ rejected: false, error: scope.left }) : E.right({ q: q.right, scope: scope.right })
 }
 
 /**
@@ -21,13 +24,15 @@ const scopeOf = (identity: Identity, body: unknown, tenant: TenantId | undefined
  * answers a page. `tenant` is the tenant of the request subject
  * (`allsource.admin.<tenant>.audit.query`); a body `tenant` that differs from it is `BadRequest`.
  * With `who`, the query itself is recorded as `audit.query` (`succeeded`, or `denied` with the
- * error's tag), so reading the log leaves a trace.
+ * error's tag when the scope is refused), so reading the log leaves a trace; a request refused
+ * for its input alone (`BadRequest`, `InvalidId`: nothing was decided) records nothing.
  */
 export const queryAudit =
   (log: AuditLog) =>
   (identity: Identity, body: unknown, tenant?: TenantId, who?: AuditDraft['who']): TE.TaskEither<DomainError | AuditLogUnavailable, AuditPage> =>
   async () => {
     const asked = scopeOf(identity, body, tenant)
+    if (E.isLeft(asked) && asked.left.rejected) return E.left(asked.left.error)
     if (who !== undefined) {
       const about = E.isRight(asked) ? (asked.right.scope._tag === 'Tenant' ? asked.right.scope.tenant : undefined) : (tenant ?? (identity.role === 'operator' ? undefined : identity.tenant))
       log.record({
@@ -35,9 +40,9 @@ export const queryAudit =
         action: 'audit.query',
         outcome: E.isRight(asked) ? 'succeeded' : 'denied',
         ...(about !== undefined ? { tenant: about } : {}),
-        ...(E.isLeft(asked) ? { reason: asked.left._tag } : {}),
+        ...(E.isLeft(asked) ? { reason: asked.left.error._tag } : {}),
       })
     }
-    if (E.isLeft(asked)) return asked
+    if (E.isLeft(asked)) return E.left(asked.left.error)
     return log.query(asked.right.scope, asked.right.q)()
   }

@@ -3,14 +3,20 @@ import { resolve } from 'node:path'
 import { createHmacApiKeyHasher } from '../../adapters/crypto/hmacApiKeyHasher.js'
 import { createKvApiKeyStore } from '../../adapters/nats/auth/kvApiKeyStore.js'
 import { startAdminEndpoints } from '../../adapters/nats/admin/adminEndpoints.js'
+import { startAuditEndpoints } from '../../adapters/nats/admin/auditEndpoints.js'
+import { replyRootOf } from '../../adapters/nats/admin/replyActor.js'
+import { createJetStreamAuditLog } from '../../adapters/nats/audit/jetStreamAuditLog.js'
+import { connectionAudit } from '../../adapters/nats/auth/connectionAudit.js'
 import { type AuthCallout, startAuthCallout } from '../../adapters/nats/auth/authCallout.js'
 import { type ConnectionKicker, createConnectionKicker } from '../../adapters/nats/auth/connectionKicker.js'
 import { createKvTenantStore } from '../../adapters/nats/tenants/kvTenantStore.js'
 import { createKvTenantDirectory, type TenantDirectory } from '../../adapters/nats/tenants/tenantDirectory.js'
-import type { Endpoint, EndpointBase } from '../../adapters/nats/service/endpoint.js'
+import type { DroppedRequest, Endpoint, EndpointBase } from '../../adapters/nats/service/endpoint.js'
 import { openProjectionCatalog } from '../../adapters/nats/projections/projectionControl.js'
 import { durableName } from '../../domain/projections/operations.js'
 import { systemClock } from '../../adapters/system/systemClock.js'
+import { createDropAuditor } from '../../application/audit/dropAudit.js'
+import type { AuditLog } from '../../application/audit/ports.js'
 import { authenticate } from '../../application/auth/authenticate.js'
 import type { ApiKeyHasher, ApiKeyStore } from '../../application/auth/ports.js'
 import type { TenantStore } from '../../application/tenants/ports.js'
@@ -37,6 +43,14 @@ export interface AuthPlane {
   readonly policies: PolicyPlane
   /** Users, refresh tokens and the access-token signer (docs/security.md "Users and tokens"). */
   readonly userPlane: UserPlane
+  /**
+   * The audit log (`ALLSOURCE_AUDIT`, replicas from the config): every callout decision, every
+   * tenant and key command that changes something, every audit query, and (rate-limited) requests
+   * dropped for a foreign reply subject are recorded here. Closed by `stop`.
+   */
+  readonly audit: AuditLog
+  /** Reports a request dropped unanswered to the audit log (`request.denied`, at most one entry per tenant a minute; see `createDropAuditor`). */
+  readonly onDropped: (d: DroppedRequest) => void
   stop(): Promise<void>
 }
 
@@ -55,6 +69,22 @@ export const startAuthPlane = async (
   log: (message: string) => void,
 ): Promise<AuthPlane> => {
   const hasher = createHmacApiKeyHasher({ pepper: auth.material.pepper })
+  let writeErrors = 0
+  const audit = await createJetStreamAuditLog(nc, {
+    replicas: config.replicas,
+    // The entry is already redacted: safe to name. Every drop is reported, never silent.
+    onDropped: (entry, reason) => log(`warning: audit entry ${entry?.id ?? '(invalid draft)'} (${entry?.action ?? '?'}) dropped: ${reason}`),
+    // One line per outage, not per retry: the first failure, then every 100th.
+    onWriteError: (e, consecutive) => {
+      if (consecutive === 1 || ++writeErrors % 100 === 0) log(`warning: audit log write failed (${e instanceof Error ? e.message : String(e)}); retrying`)
+    },
+  })
+  const auditDrop = createDropAuditor((draft) => audit.record(draft))
+  // A JetStream delivery onto an endpoint's subject (cause `subject`) is no one's request: counted, not audited.
+  const onDropped = (d: DroppedRequest): void =>
+    d.cause === 'subject'
+      ? undefined
+      : auditDrop({ reason: d.cause === 'reply' ? 'FOREIGN_REPLY' : 'BAD_SUBJECT', endpoint: d.endpoint, ...(d.tenant !== undefined ? { tenant: d.tenant } : {}), ...(d.reply !== undefined ? { replyRoot: replyRootOf(d.reply) as string } : {}) })
   const tenants = await createKvTenantStore(nc, { replicas: config.replicas })
   const keys = await createKvApiKeyStore(nc, { replicas: config.replicas, onCorrupt: (r) => log(`warning: API key record ${r.key} (revision ${r.revision}) is corrupt (${r.message}); treated as absent`) })
   const sysNc = await connect({ servers: auth.url, name: 'allsource-control', authenticator: nkeyAuthenticator(te.encode(auth.material.systemSeed)) })
@@ -95,6 +125,7 @@ export const startAuthPlane = async (
     // The processor's projection consumers (current generation and the next, a rebuild's target) are denied to tenants.
     grants: () => ({ prefix: config.prefix, processorConsumers: [...generations].flatMap(([name, g]) => [durableName(name, g), durableName(name, g + 1)]) }),
     onDecision: (d) => {
+      audit.record(connectionAudit(d))
       if (d.outcome === 'refused') log(`auth: refused a connection from ${d.client.host ?? '?'}${d.client.name !== undefined ? ` (${d.client.name})` : ''}: ${d.code ?? ''}`)
     },
   })
@@ -103,6 +134,7 @@ export const startAuthPlane = async (
   return {
     serviceAuth: policies.guarding({
       admit: (tenant) => directory.admit(tenant),
+      onDropped,
       endpoints: (base: EndpointBase): readonly Endpoint[] => [
         ...startAdminEndpoints(nc, {
           prefix: base.prefix,
@@ -112,6 +144,8 @@ export const startAuthPlane = async (
           hasher,
           clock: systemClock,
           tenantReplies: true,
+          audit: (draft) => audit.record(draft),
+          onDropped,
           onKeyRevoked: (tenant, keyId) => {
             kicker.kick(tenant, keyId).then(
               (n) => n > 0 && log(`auth: key ${tenant}:${keyId} revoked: disconnected ${n} connection${n === 1 ? '' : 's'}`),
@@ -126,6 +160,7 @@ export const startAuthPlane = async (
             () => undefined,
           )
         }),
+        ...startAuditEndpoints(nc, { prefix: base.prefix, queue: base.queue, log: audit, tenantReplies: true, onDropped }),
       ],
     }),
     tenants,
@@ -136,6 +171,8 @@ export const startAuthPlane = async (
     kicker,
     policies,
     userPlane,
+    audit,
+    onDropped,
     async stop() {
       policies.stop()
       await callout.stop()
@@ -143,6 +180,8 @@ export const startAuthPlane = async (
       stopPointers()
       await calloutNc.close()
       await sysNc.close()
+      // After the callout: its last decisions are recorded too. Entries still unwritten are reported dropped.
+      await audit.close()
     },
   }
 }

@@ -1,16 +1,19 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
+import { keyCommandAudit, tenantCommandAudit } from '../../../application/admin/adminAudit.js'
 import { runKeyCommand } from '../../../application/admin/keyAdmin.js'
 import { runTenantCommand } from '../../../application/admin/tenantAdmin.js'
 import type { ApiKeyHasher, ApiKeyStore } from '../../../application/auth/ports.js'
 import type { Clock } from '../../../application/streams/ports.js'
 import type { TenantStore } from '../../../application/tenants/ports.js'
+import type { AuditDraft } from '../../../domain/security/audit.js'
 import { validateKeyCommand } from '../../../domain/security/keyRequests.js'
 import { validateTenant } from '../../../domain/streams/appendRequest.js'
 import { invalidId } from '../../../domain/streams/errors.js'
 import { validateTenantCommand } from '../../../domain/tenants/tenantRequests.js'
-import { type Endpoint, type EndpointRoute, startEndpoint } from '../service/endpoint.js'
+import { type DroppedRequest, type Endpoint, type EndpointRoute, startEndpoint } from '../service/endpoint.js'
 import { subjects } from '../subjects.js'
+import { actorFromReply } from './replyActor.js'
 
 export interface AdminEndpointsOptions {
   readonly prefix: string
@@ -24,6 +27,14 @@ export interface AdminEndpointsOptions {
   readonly tenantReplies?: boolean
   /** Told after a key is revoked (auth mode disconnects the connections using it). */
   readonly onKeyRevoked?: (tenant: string, keyId: string) => void
+  /**
+   * Auth mode's audit trail: told one draft per tenant or key command that changes something
+   * (`tenantCommandAudit`, `keyCommandAudit`: never the key), after it ran, whatever its result;
+   * `who` from the reply inbox (`actorFromReply`). Must not throw or wait (`AuditLog.record`).
+   */
+  readonly audit?: (draft: AuditDraft) => void
+  /** Told of every key request dropped unanswered (`Endpoint.dropped`). */
+  readonly onDropped?: (d: DroppedRequest) => void
 }
 
 /**
@@ -57,9 +68,14 @@ export const startAdminEndpoints = (nc: NatsConnection, o: AdminEndpointsOptions
   const tenantCommand = runTenantCommand({ tenants: o.tenants, clock: o.clock })
   const keyCommand = runKeyCommand({ tenants: o.tenants, store: o.keys, hasher: o.hasher, clock: o.clock })
 
-  const tenants = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'admin.tenants', name: 'tenant-admin', tokens: 1, emptyBody: 'allowed' }, async (tokens, body) => {
+  const tenants = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'admin.tenants', name: 'tenant-admin', tokens: 1, emptyBody: 'allowed' }, async (tokens, body, _format, request) => {
     const command = validateTenantCommand(tokens[0] ?? '', body)
-    return E.isLeft(command) ? command : tenantCommand(command.right)
+    if (E.isLeft(command)) return command
+    const r = await tenantCommand(command.right)
+    // Only the operator may publish on the tenant subjects (NATS permissions).
+    const draft = o.audit !== undefined ? tenantCommandAudit(command.right, r, actorFromReply(request.reply, undefined, true)) : undefined
+    if (draft !== undefined) o.audit?.(draft)
+    return r
   })
 
   const keysRoute: EndpointRoute = {
@@ -76,12 +92,14 @@ export const startAdminEndpoints = (nc: NatsConnection, o: AdminEndpointsOptions
       return E.right([tenant.right, parsed.rest[0] as string])
     },
   }
-  const keys = startEndpoint(nc, { prefix: o.prefix, queue: `${o.queue}-keys`, verb: 'admin.keys', name: 'key-admin', tokens: 2, emptyBody: 'allowed', route: keysRoute, tenantReplies: o.tenantReplies ?? false }, async (tokens, body) => {
+  const keys = startEndpoint(nc, { prefix: o.prefix, queue: `${o.queue}-keys`, verb: 'admin.keys', name: 'key-admin', tokens: 2, emptyBody: 'allowed', route: keysRoute, tenantReplies: o.tenantReplies ?? false, ...(o.onDropped !== undefined ? { onDropped: o.onDropped } : {}) }, async (tokens, body, _format, request) => {
     const tenant = validateTenant(tokens[0])
     if (E.isLeft(tenant)) return tenant
     const command = validateKeyCommand(tokens[1] ?? '', body)
     if (E.isLeft(command)) return command
     const r = await keyCommand(tenant.right, command.right)
+    const draft = o.audit !== undefined ? keyCommandAudit(tenant.right, command.right, r, actorFromReply(request.reply, tenant.right)) : undefined
+    if (draft !== undefined) o.audit?.(draft)
     if (E.isLeft(r)) return r
     const result = r.right
     switch (result._tag) {

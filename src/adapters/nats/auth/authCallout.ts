@@ -7,6 +7,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type * as E from 'fp-ts/lib/Either.js'
 import { type Authenticated, passwordCredential } from '../../../application/auth/authenticate.js'
 import type { AppendError } from '../../../application/streams/errors.js'
+import type { Identity } from '../../../domain/security/roles.js'
 import { type GrantOptions, grantFor } from './natsGrants.js'
 
 /** `$SYS.REQ.USER.AUTH`: where nats-server sends authorization requests, in the callout's account. */
@@ -15,9 +16,15 @@ export const AUTH_CALLOUT_SUBJECT = '$SYS.REQ.USER.AUTH'
 /** One decision of the callout, for the log and the audit trail. Never holds a credential. */
 export interface CalloutDecision {
   readonly outcome: 'granted' | 'refused'
-  /** `<tenant>:<principal>` or `operator:<keyId>` when granted; the refusal's wire code otherwise. */
+  /** `<tenant>:<principal>` or `operator:<keyId>` when granted (the connection's NATS user name). */
   readonly who?: string
+  /** Granted: the identity admitted and the principal (keyId) that names it; `who` in structured form. */
+  readonly identity?: Identity
+  readonly principal?: string
+  /** Refused: the wire code of the refusal (`UNAUTHORIZED`, `TENANT_NOT_FOUND`, `TENANT_SUSPENDED`, `UNAVAILABLE`, `INTERNAL`). */
   readonly code?: string
+  /** Refused for a tenant's state (`TENANT_NOT_FOUND`, `TENANT_SUSPENDED`): that tenant, as the verified credential named it. */
+  readonly tenant?: string
   /** The client's address and name as the server reported them. */
   readonly client: { readonly host?: string; readonly name?: string }
   /** Milliseconds from receiving the request to sending the answer. */
@@ -122,7 +129,8 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
       if (r._tag === 'Left') {
         const code = codeOf(r.left)
         body = { error: code }
-        decision = { outcome: 'refused', code, client, ms: 0 }
+        const tenant = r.left._tag === 'TenantNotFound' || r.left._tag === 'TenantSuspended' ? r.left.tenant : undefined
+        decision = { outcome: 'refused', code, client, ms: 0, ...(tenant !== undefined ? { tenant } : {}) }
       } else {
         const { identity, principal } = r.right
         const grant = grantFor(identity, principal, typeof o.grants === 'function' ? o.grants() : o.grants)
@@ -148,7 +156,7 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
           at,
         )
         body = { jwt }
-        decision = { outcome: 'granted', who, client, ms: 0 }
+        decision = { outcome: 'granted', who, identity, principal, client, ms: 0 }
       }
     } catch {
       body = { error: 'INTERNAL' }

@@ -40,7 +40,7 @@ export const startProjectionEndpoints = (
     return s === undefined ? { name, version: 0, state: 'standby', checkpoint: 0, lag: 0, eventsPerSecond: 0 } : withStaleness(s, Date.now())
   }
 
-  const read = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'projection', tokens: 2, emptyBody: 'allowed', tenantReplies: o.tenantReplies ?? false }, async (tokens, body) => {
+  const read = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'projection', tokens: 2, emptyBody: 'allowed', tenantReplies: o.tenantReplies ?? false, ...(o.onDropped !== undefined ? { onDropped: o.onDropped } : {}) }, async (tokens, body) => {
     const tenant = validateTenant(tokens[0])
     if (E.isLeft(tenant)) return tenant
     if (o.admit !== undefined) {

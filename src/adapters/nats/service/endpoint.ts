@@ -2,7 +2,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { internal, unavailable, type AppendError } from '../../../application/streams/errors.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
-import { toWireError } from './errorCodes.js'
+import { toWireError, type WireFailure } from './errorCodes.js'
 import { failureOf } from './failureOf.js'
 import { inFlightLimitOf, OVERLOAD_RETRY_AFTER_MS } from './inFlightLimit.js'
 import { type EndpointStats, type MicroEndpoint, newEndpointStats } from './microDiscovery.js'
@@ -17,15 +17,41 @@ export interface EndpointBase {
   readonly tenantReplies?: boolean
   /** Auth mode: whether a tenant may be served now (TENANT_NOT_FOUND, TENANT_SUSPENDED). */
   readonly admit?: (tenant: string) => Promise<E.Either<AppendError, unknown>>
+  /** Told of every request dropped unanswered (see {@link DroppedRequest}); must not throw (a throw is swallowed). */
+  readonly onDropped?: (d: DroppedRequest) => void
 }
 
-/** Handles one request: the subject tokens after `<prefix>.<verb>.`, the decoded body, the reply's encoding, and the request's reply subject. */
+/** Where a request came from, as far as the message tells: its subject and reply subject (never its body). */
+export interface RequestInfo {
+  readonly subject: string
+  readonly reply?: string
+}
+
+/**
+ * A request an endpoint dropped unanswered, and why: `subject`, a message whose subject is not the
+ * endpoint's (a JetStream delivery keeps the stored subject); `reply`, auth mode, a reply outside
+ * `_INBOX.<tenant>.`; `tenant`, auth mode, a subject whose ids do not parse (no tenant to answer
+ * to). `tenant` is the subject's tenant when it parsed, `reply` the reply subject asked for
+ * (untrusted text).
+ */
+export interface DroppedRequest {
+  readonly cause: 'subject' | 'reply' | 'tenant'
+  readonly endpoint: string
+  readonly subject: string
+  readonly tenant?: string
+  readonly reply?: string
+}
+
+/**
+ * Handles one request: the subject tokens after `<prefix>.<verb>.`, the decoded body, the reply's
+ * encoding, and the message's subject and reply subject.
+ */
 export type Handler = (
   tokens: readonly string[],
   body: unknown,
   format: WireFormat,
-  request: { readonly reply?: string },
-) => Promise<E.Either<AppendError, unknown>> | E.Either<AppendError, unknown>
+  request: RequestInfo,
+) => Promise<E.Either<WireFailure, unknown>> | E.Either<WireFailure, unknown>
 
 /**
  * The principal of a tenant reply subject `_INBOX.<tenant>.<principal>.…` (an API key's id, `_op`
@@ -89,6 +115,8 @@ export const startEndpoint = (
     readonly tenantReplies?: boolean
     /** Listen elsewhere than `<prefix>.<verb>.*…` (then `verb` and `tokens` only name the endpoint). */
     readonly route?: EndpointRoute
+    /** Told of every request dropped unanswered, after it is counted in `dropped()`; a throw is swallowed. */
+    readonly onDropped?: (d: DroppedRequest) => void
   },
   handle: Handler,
 ): Endpoint => {
@@ -110,7 +138,7 @@ export const startEndpoint = (
   let dropped = 0
   let idle: (() => void) | undefined
 
-  const fail = (msg: Msg, format: WireFormat, e: AppendError) => {
+  const fail = (msg: Msg, format: WireFormat, e: WireFailure) => {
     stats.num_errors++
     const wire = toWireError(e)
     stats.last_error = `${wire.code}: ${wire.message}`
@@ -134,7 +162,7 @@ export const startEndpoint = (
       if (E.isLeft(tokens)) return fail(msg, format, tokens.left)
       const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
       if (!body.ok) return fail(msg, format, badRequest(body.message))
-      const r = await handle(tokens.right, body.value, format, { ...(msg.reply !== undefined ? { reply: msg.reply } : {}) })
+      const r = await handle(tokens.right, body.value, format, { subject: msg.subject, ...(msg.reply !== undefined && msg.reply !== '' ? { reply: msg.reply } : {}) })
       if (r._tag === 'Right') replyOk(msg, format, r.right)
       else fail(msg, format, r.left)
     } catch (e) {
@@ -156,18 +184,34 @@ export const startEndpoint = (
    * tenant's inbox (the tenant is the first id; a subject whose ids do not parse has no tenant to
    * answer to, so it is dropped too).
    */
-  const misdirected = (msg: Msg, tokens: E.Either<AppendError, readonly string[]>): boolean => {
-    if (o.route === undefined && !(msg.subject === base || msg.subject.startsWith(`${base}.`))) return true
-    if (o.tenantReplies !== true) return false
+  const misdirected = (msg: Msg, tokens: E.Either<AppendError, readonly string[]>): DroppedRequest['cause'] | undefined => {
+    if (o.route === undefined && !(msg.subject === base || msg.subject.startsWith(`${base}.`))) return 'subject'
+    if (o.tenantReplies !== true) return undefined
     const tenant = E.isRight(tokens) ? tokens.right[0] : undefined
-    return tenant === undefined || tenant === '' || msg.reply === undefined || !msg.reply.startsWith(`_INBOX.${tenant}.`)
+    if (tenant === undefined || tenant === '') return 'tenant'
+    return msg.reply === undefined || !msg.reply.startsWith(`_INBOX.${tenant}.`) ? 'reply' : undefined
   }
 
   const callback = (_err: Error | null, msg: Msg) => {
     const tokens = tokensOf(msg.subject, msg.reply)
     if (tokens === 'ignore') return
-    if (misdirected(msg, tokens)) {
+    const cause = misdirected(msg, tokens)
+    if (cause !== undefined) {
       dropped++
+      if (o.onDropped !== undefined) {
+        const tenant = E.isRight(tokens) ? tokens.right[0] : undefined
+        try {
+          o.onDropped({
+            cause,
+            endpoint: o.name ?? o.verb,
+            subject: msg.subject,
+            ...(tenant !== undefined && tenant !== '' ? { tenant } : {}),
+            ...(msg.reply !== undefined && msg.reply !== '' ? { reply: msg.reply } : {}),
+          })
+        } catch {
+          // a reporting callback must not break the endpoint
+        }
+      }
       return
     }
     stats.num_requests++

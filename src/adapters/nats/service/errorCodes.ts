@@ -1,3 +1,4 @@
+import type { AuditLogUnavailable } from '../../../application/audit/ports.js'
 import type { AppendError } from '../../../application/streams/errors.js'
 
 /** Wire error codes of the contract. */
@@ -40,8 +41,11 @@ export const statusOf: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 500,
 }
 
+/** Every expected failure an endpoint may answer: the request path's, and the audit log's read side. */
+export type WireFailure = AppendError | AuditLogUnavailable
+
 /** The one table from expected failures (tagged values) to wire errors. */
-export const toWireError = (e: AppendError): WireError => {
+export const toWireError = (e: WireFailure): WireError => {
   switch (e._tag) {
     case 'BadRequest':
       return { ...e.details, code: 'BAD_REQUEST', message: e.message }
@@ -85,6 +89,9 @@ export const toWireError = (e: AppendError): WireError => {
       return { code: 'INTERNAL', message: e.message }
     case 'NotFound':
       return { code: 'NOT_FOUND', message: e.message }
+    case 'AuditLogUnavailable':
+      // The store is down or its reader budget is spent: retry later, like any UNAVAILABLE.
+      return { code: 'UNAVAILABLE', message: e.message, ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}) }
     default: {
       const never: never = e
       return never

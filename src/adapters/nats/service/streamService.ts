@@ -23,6 +23,8 @@ export interface StreamServiceOptions {
   readonly tenantReplies: boolean
   /** Auth mode: admit the tenant before a read or query (appends are admitted by the appender). */
   readonly admit?: EndpointBase['admit']
+  /** Told of every request an endpoint drops unanswered (see {@link EndpointBase}). */
+  readonly onDropped?: EndpointBase['onDropped']
 }
 
 export const defaultStreamServiceOptions: StreamServiceOptions = {
@@ -56,7 +58,8 @@ export const startStreamService = async (
   more: (base: EndpointBase) => readonly Endpoint[] = () => [],
 ): Promise<StreamService> => {
   const o = { ...defaultStreamServiceOptions, ...options }
-  const base = { prefix: o.prefix, tokens: 2, queue: o.queue, tenantReplies: o.tenantReplies }
+  const dropped = o.onDropped !== undefined ? { onDropped: o.onDropped } : {}
+  const base = { prefix: o.prefix, tokens: 2, queue: o.queue, tenantReplies: o.tenantReplies, ...dropped }
   const admitted = async (tenant: string): Promise<E.Either<AppendError, unknown>> => (o.admit === undefined ? E.right(undefined) : o.admit(tenant))
   const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, (tokens, body, _format, request) => {
     const command = validateAppendRequest(tokens[0], tokens[1], body, o.limits)
@@ -85,7 +88,7 @@ export const startStreamService = async (
     if (E.isLeft(q)) return q
     return query(tenant.right, q.right, pageBudget(nc, format))
   })
-  const endpoints = [append, read, queryEndpoint, ...more({ prefix: o.prefix, queue: o.queue, tenantReplies: o.tenantReplies, ...(o.admit !== undefined ? { admit: o.admit } : {}) })]
+  const endpoints = [append, read, queryEndpoint, ...more({ prefix: o.prefix, queue: o.queue, tenantReplies: o.tenantReplies, ...(o.admit !== undefined ? { admit: o.admit } : {}), ...dropped })]
   const discovery = startMicroDiscovery(
     nc,
     { name: o.prefix, version: o.version, description: 'AllSource event store: append with optimistic concurrency, read streams' },

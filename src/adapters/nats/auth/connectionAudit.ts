@@ -1,0 +1,39 @@
+import type { AuditDraft } from '../../../domain/security/audit.js'
+import type { CalloutDecision } from './authCallout.js'
+
+/**
+ * The audit entry of one auth callout decision (issue 11 item 8: logins and failed logins of NATS
+ * connections). Pure. Never holds the credential: a {@link CalloutDecision} has none to give.
+ *
+ * - granted → `auth.connect`, `allowed`; `who` = the key (`id` = keyId, its tenant and role) in
+ *   that tenant's scope, or the operator (`id` = its keyId) as a platform entry;
+ * - refused → `auth.connect.refused`, `denied` (`failed` when the refusal is the callout's own
+ *   trouble: `UNAVAILABLE`, `INTERNAL`), `reason` = the wire code, `who` anonymous; in the
+ *   tenant's scope when the refusal is about a verified key's tenant (`TENANT_SUSPENDED`,
+ *   `TENANT_NOT_FOUND`), else a platform entry (a bad token names no one trustworthy);
+ * - `details`: the client's host and connection name as the server reported them (client-chosen
+ *   text: the log redacts anything credential-shaped).
+ */
+export const connectionAudit = (d: CalloutDecision): AuditDraft => {
+  const details = { ...(d.client.host !== undefined ? { host: d.client.host } : {}), ...(d.client.name !== undefined ? { clientName: d.client.name } : {}) }
+  if (d.outcome === 'granted' && d.identity !== undefined) {
+    const identity = d.identity
+    return identity.role === 'operator'
+      ? { who: { kind: 'operator', ...(d.principal !== undefined ? { id: d.principal } : {}) }, action: 'auth.connect', outcome: 'allowed', details }
+      : {
+          who: { kind: 'key', ...(d.principal !== undefined ? { id: d.principal } : {}), tenant: identity.tenant, role: identity.role },
+          tenant: identity.tenant,
+          action: 'auth.connect',
+          outcome: 'allowed',
+          details,
+        }
+  }
+  return {
+    who: { kind: 'anonymous' },
+    ...(d.tenant !== undefined ? { tenant: d.tenant } : {}),
+    action: 'auth.connect.refused',
+    outcome: d.code === 'UNAVAILABLE' || d.code === 'INTERNAL' ? 'failed' : 'denied',
+    reason: d.code ?? 'UNAUTHORIZED',
+    details,
+  }
+}
