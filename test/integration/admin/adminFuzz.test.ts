@@ -7,6 +7,7 @@ import { statusOf, type ErrorCode } from '../../../src/adapters/nats/service/err
 import { subjects } from '../../../src/adapters/nats/subjects.js'
 import { type AdminFixture, startAdminFixture } from '../../support/adminFixture.js'
 import { withNatsServer } from '../../support/natsServer.js'
+import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
 
 const s = subjects()
 
@@ -163,7 +164,7 @@ describe('admin endpoints: fuzzed subjects and bodies', () => {
         // A key shows in its own create reply only.
         for (const k of keysRevealed.slice(0, error === undefined && typeof reply.key === 'string' ? -1 : undefined)) expect(text).not.toContain(k.slice(16, 59))
       }),
-      { numRuns: 150, ...(process.env.ADMIN_FUZZ_SEED !== undefined ? { seed: Number(process.env.ADMIN_FUZZ_SEED) } : { seed: 42 }) },
+      { numRuns: fuzzRuns(150), ...fuzzSeed(42) },
     )
     expect(accepted).toBeGreaterThan(10)
     expect(rejected).toBeGreaterThan(10)
@@ -171,7 +172,7 @@ describe('admin endpoints: fuzzed subjects and bodies', () => {
     const after = await fx.snapshot()
     expect(after.tenants.map((t) => t.tenant)).toEqual(expect.arrayContaining(['acme', 'gone', 'sus']))
     expect(after.keys.length).toBeGreaterThanOrEqual(2)
-  })
+  }, fuzzTimeout(150, 300, 60_000))
 })
 
 const jsonHeaders = () => {

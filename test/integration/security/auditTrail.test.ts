@@ -28,6 +28,7 @@ import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane
 import { operatorKeyFile } from '../../../src/main/auth/operatorKey.js'
 import { loadConfig } from '../../../src/main/config.js'
 import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
+import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const te = new TextEncoder()
@@ -287,7 +288,7 @@ describe('audit.query fuzz', () => {
           expect(after).toBe(before + 1)
         }
       }),
-      { numRuns: 60 },
+      { numRuns: fuzzRuns(60), ...fuzzSeed(60) },
     )
-  }, 120_000)
+  }, fuzzTimeout(60, 400, 120_000))
 })

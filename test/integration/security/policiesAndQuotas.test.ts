@@ -23,6 +23,7 @@ import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
 import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane.js'
 import { loadConfig } from '../../../src/main/config.js'
 import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
+import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -286,9 +287,9 @@ describe('fuzz: policy and stats endpoints', () => {
           expect(await bucketSeq()).toBe(before)
         }
       }),
-      { numRuns: 120 },
+      { numRuns: fuzzRuns(120), ...fuzzSeed(120) },
     )
     // Leave no fuzz rule behind.
     for (const r of (await ok('acme-admin', 'allsource.admin.acme.policies.list')).rules) await ok('acme-admin', 'allsource.admin.acme.policies.delete', { id: r.id })
-  }, 60_000)
+  }, fuzzTimeout(120, 400, 60_000))
 })

@@ -32,6 +32,7 @@ import { operatorKeyFile } from '../../../src/main/auth/operatorKey.js'
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER } from '../../../src/main/auth/userPlane.js'
 import { loadConfig } from '../../../src/main/config.js'
 import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
+import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const te = new TextEncoder()
@@ -441,9 +442,9 @@ describe('users and token endpoints: fuzzed bodies', () => {
         for (const s of issued) expect(text).not.toContain(s)
         for (const k of ['accessToken', 'refreshToken', 'inviteToken']) if (typeof reply[k] === 'string') issued.push(reply[k] as string)
       }),
-      { numRuns: 80, seed: Number(process.env.USER_FUZZ_SEED ?? 7) },
+      { numRuns: fuzzRuns(80), ...fuzzSeed(7) },
     )
     expect(accepted).toBeGreaterThan(5)
     expect(rejected).toBeGreaterThan(5)
-  }, 120_000)
+  }, fuzzTimeout(80, 400, 120_000))
 })
