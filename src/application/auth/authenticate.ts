@@ -28,6 +28,12 @@ export interface UserAuthDeps {
 
 export interface AuthenticateDeps extends ApiKeyDeps {
   readonly tenants: TenantStore
+  /**
+   * Admits a tenant from a cache the caller keeps current (auth mode: the tenant directory a KV
+   * watch feeds), instead of reading `tenants` on every connection. Same answers as
+   * {@link admitTenant}.
+   */
+  readonly admit?: (tenant: TenantId) => Promise<E.Either<AppendError, unknown>>
   /** The operator key; absent, no credential is the operator. */
   readonly operator?: OperatorKey
   /** Users (password login) and access tokens; absent, only API keys and the operator key authenticate. */
@@ -67,6 +73,14 @@ export const admitTenant =
     }
     const admitted = admit(tenant, stored.right?.record)
     return E.isLeft(admitted) ? admitted : E.right(undefined)
+  }
+
+const admitWith =
+  (deps: AuthenticateDeps) =>
+  async (tenant: TenantId): Promise<E.Either<AppendError, void>> => {
+    if (deps.admit === undefined) return admitTenant(deps.tenants)(tenant)
+    const r = await deps.admit(tenant)
+    return E.isLeft(r) ? r : E.right(undefined)
   }
 
 /**
@@ -122,7 +136,7 @@ export const authenticate =
       const tenant = slash < 0 ? undefined : user.slice(0, slash)
       const record = await checkPassword(ua)(tenant, slash < 0 ? undefined : user.slice(slash + 1), credential.password)
       if (E.isLeft(record)) return record
-      const admitted = await admitTenant(deps.tenants)(record.right.tenant)
+      const admitted = await admitWith(deps)(record.right.tenant)
       if (E.isLeft(admitted)) return admitted
       return E.right({ identity: { tenant: record.right.tenant, role: record.right.role }, principal: userPrincipal(record.right.username) })
     }
@@ -139,7 +153,7 @@ export const authenticate =
       const id = verified.right
       const principal = await principalOfToken({ ...deps, userAuth: ua }, id, now)
       if (E.isLeft(principal)) return principal
-      const admitted = await admitTenant(deps.tenants)(id.tenant)
+      const admitted = await admitWith(deps)(id.tenant)
       if (E.isLeft(admitted)) return admitted
       return E.right({ identity: { tenant: id.tenant, role: id.role }, principal: principal.right })
     }
@@ -154,7 +168,7 @@ export const authenticate =
     }
     const key = await verifyKey(deps)(token, now)
     if (E.isLeft(key)) return key
-    const admitted = await admitTenant(deps.tenants)(key.right.tenant)
+    const admitted = await admitWith(deps)(key.right.tenant)
     if (E.isLeft(admitted)) return admitted
     return E.right({ identity: { tenant: key.right.tenant, role: key.right.role }, principal: key.right.keyId })
   }

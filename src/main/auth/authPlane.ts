@@ -121,7 +121,7 @@ export const startAuthPlane = async (
     xkeySeed: auth.material.xkeySeed,
     account: APP_ACCOUNT,
     grantTtlMs: config.grantTtlMs,
-    authenticate: authenticate({ store: keys, hasher, clock: systemClock, tenants, operator: op.operator, userAuth: userPlane.userAuth }),
+    authenticate: authenticate({ store: keys, hasher, clock: systemClock, tenants, admit: (t) => directory.admit(t), operator: op.operator, userAuth: userPlane.userAuth }),
     // The processor's projection consumers (current generation and the next, a rebuild's target) are denied to tenants.
     grants: () => ({ prefix: config.prefix, processorConsumers: [...generations].flatMap(([name, g]) => [durableName(name, g), durableName(name, g + 1)]) }),
     onDecision: (d) => {
