@@ -23,48 +23,56 @@ describe('npm start (literally: build, then the compiled processor)', () => {
       ALLSOURCE_EMBEDDED_PORT: String(port),
       ALLSOURCE_DATA_DIR: dir,
     }, { npmStart: true })
-    await p.ready(60_000)
-    expect(p.output()).toMatch(/embedded nats-server, pid \d+/)
-    const pid = Number(/embedded nats-server, pid (\d+)/.exec(p.output())?.[1])
+    let pid = 0
+    try {
+      await p.ready(60_000)
+      expect(p.output()).toMatch(/embedded nats-server, pid \d+/)
+      pid = Number(/embedded nats-server, pid (\d+)/.exec(p.output())?.[1])
 
-    expect(p.output()).toMatch(/auth on: the operator key is in .*operator\.key \(mode 0600, created now\)/)
-    const keyFile = join(dir, 'auth', 'operator.key')
-    expect(statSync(keyFile).mode & 0o777).toBe(0o600)
-    const operatorKey = readFileSync(keyFile, 'utf8').trim()
-    expect(p.output()).not.toContain(operatorKey)
-    // No credential, no connection.
-    await expect(connect({ servers: `127.0.0.1:${port}`, reconnect: false })).rejects.toThrow(/Authorization Violation/)
+      expect(p.output()).toMatch(/auth on: the operator key is in .*operator\.key \(mode 0600, created now\)/)
+      const keyFile = join(dir, 'auth', 'operator.key')
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600)
+      const operatorKey = readFileSync(keyFile, 'utf8').trim()
+      expect(p.output()).not.toContain(operatorKey)
+      // No credential, no connection.
+      await expect(connect({ servers: `127.0.0.1:${port}`, reconnect: false })).rejects.toThrow(/Authorization Violation/)
 
-    // The operator creates the tenant and a key (the CLI's requests); the tenant appends in JSON.
-    const h = headers()
-    h.set('Content-Type', 'application/json')
-    const json = (m: { data: Uint8Array }) => JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>
-    const op = await connect({ servers: `127.0.0.1:${port}`, token: operatorKey, reconnect: false })
-    expect(json(await op.request('allsource.admin.tenants.create', JSON.stringify({ tenant: 'acme' }), { headers: h, timeout: 5_000 }))).toMatchObject({ tenant: 'acme', status: 'active' })
-    const created = json(await op.request('allsource.admin.acme.keys.create', JSON.stringify({ role: 'developer' }), { headers: h, timeout: 5_000, noMux: true, reply: `_INBOX.acme._op.${Date.now()}` }))
-    await op.close()
-    const nc = await connect({ servers: `127.0.0.1:${port}`, ...tenantConnectOptions('acme', String(created.key)) })
-    const body = { events: [{ type: 'user.created', payload: { name: 'Ann' } }], expectedVersion: 'no_stream' }
-    const reply = await nc.request('allsource.append.acme.user-1', JSON.stringify(body), { headers: h, timeout: 5_000 })
-    await expect(nc.request('allsource.append.globex.user-1', JSON.stringify(body), { headers: h, timeout: 5_000 })).rejects.toThrow(/Permissions Violation/)
-    expect(json(reply)).toMatchObject({
-      tenant: 'acme',
-      stream: 'user-1',
-      offset: 1,
-      fromVersion: 1,
-      toVersion: 1,
-    })
-    await nc.close()
-
-    // The CLI finds the operator key in the data dir by itself.
-    const cli = async (...args: string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args], {
-        cwd: root,
-        env: { ...process.env, NATS_URL: `127.0.0.1:${port}`, ALLSOURCE_DATA_DIR: dir, ALLSOURCE_TOKEN: '', ALLSOURCE_BOOTSTRAP_KEY: '' },
+      // The operator creates the tenant and a key (the CLI's requests); the tenant appends in JSON.
+      const h = headers()
+      h.set('Content-Type', 'application/json')
+      const json = (m: { data: Uint8Array }) => JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>
+      const op = await connect({ servers: `127.0.0.1:${port}`, token: operatorKey, reconnect: false })
+      expect(json(await op.request('allsource.admin.tenants.create', JSON.stringify({ tenant: 'acme' }), { headers: h, timeout: 5_000 }))).toMatchObject({ tenant: 'acme', status: 'active' })
+      const created = json(await op.request('allsource.admin.acme.keys.create', JSON.stringify({ role: 'developer' }), { headers: h, timeout: 5_000, noMux: true, reply: `_INBOX.acme._op.${Date.now()}` }))
+      await op.close()
+      const nc = await connect({ servers: `127.0.0.1:${port}`, ...tenantConnectOptions('acme', String(created.key)) })
+      const body = { events: [{ type: 'user.created', payload: { name: 'Ann' } }], expectedVersion: 'no_stream' }
+      const reply = await nc.request('allsource.append.acme.user-1', JSON.stringify(body), { headers: h, timeout: 5_000 })
+      await expect(nc.request('allsource.append.globex.user-1', JSON.stringify(body), { headers: h, timeout: 5_000 })).rejects.toThrow(/Permissions Violation/)
+      expect(json(reply)).toMatchObject({
+        tenant: 'acme',
+        stream: 'user-1',
+        offset: 1,
+        fromVersion: 1,
+        toVersion: 1,
       })
-    expect(JSON.parse((await cli('tenants', 'create', 'globex')).stdout)).toMatchObject({ tenant: 'globex', status: 'active' })
-    expect(JSON.parse((await cli('append', 'globex', 'order-1', '[{"type":"order.placed","payload":{"total":42}}]')).stdout)).toMatchObject({ tenant: 'globex', offset: 2 })
-    expect(JSON.parse((await cli('keys', 'list', 'acme')).stdout).keys).toHaveLength(1)
+      await nc.close()
+
+      // The CLI finds the operator key in the data dir by itself.
+      const cli = async (...args: string[]) =>
+        promisify(execFile)(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args], {
+          cwd: root,
+          env: { ...process.env, NATS_URL: `127.0.0.1:${port}`, ALLSOURCE_DATA_DIR: dir, ALLSOURCE_TOKEN: '', ALLSOURCE_BOOTSTRAP_KEY: '' },
+        })
+      expect(JSON.parse((await cli('tenants', 'create', 'globex')).stdout)).toMatchObject({ tenant: 'globex', status: 'active' })
+      expect(JSON.parse((await cli('append', 'globex', 'order-1', '[{"type":"order.placed","payload":{"total":42}}]')).stdout)).toMatchObject({ tenant: 'globex', offset: 2 })
+      expect(JSON.parse((await cli('keys', 'list', 'acme')).stdout).keys).toHaveLength(1)
+    } catch (e) {
+      // Never leave the processor (and its embedded server) running after a failure.
+      p.proc.kill('SIGTERM')
+      await p.exited()
+      throw e
+    }
 
     // npm passes SIGTERM on to the processor (the script `exec`s node) and may exit before it has drained.
     p.proc.kill('SIGTERM')

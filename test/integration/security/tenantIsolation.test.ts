@@ -91,12 +91,20 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  for (const nc of open) await nc.close().catch(() => undefined)
-  await app?.close()
-  await plane?.stop()
-  await processorNc?.close()
-  await server?.stop()
-  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true })
+  // Every step runs even if one before it fails, so no server outlives the test.
+  const step = async (f: () => Promise<unknown> | unknown) => {
+    try {
+      await f()
+    } catch {
+      // keep cleaning up
+    }
+  }
+  for (const nc of open) await step(() => nc.close())
+  await step(() => app?.close())
+  await step(() => plane?.stop())
+  await step(() => processorNc?.close())
+  await step(() => server?.stop())
+  if (dataDir !== undefined) await step(() => rm(dataDir, { recursive: true, force: true }))
 })
 
 describe('a tenant connection', () => {
