@@ -7,7 +7,7 @@ import { startAuditEndpoints } from '../../adapters/nats/admin/auditEndpoints.js
 import { replyRootOf } from '../../adapters/nats/admin/replyActor.js'
 import { createJetStreamAuditLog } from '../../adapters/nats/audit/jetStreamAuditLog.js'
 import { connectionAudit } from '../../adapters/nats/auth/connectionAudit.js'
-import { type AuthCallout, startAuthCallout } from '../../adapters/nats/auth/authCallout.js'
+import { type AuthCallout, type CalloutDecision, startAuthCallout } from '../../adapters/nats/auth/authCallout.js'
 import { type ConnectionKicker, createConnectionKicker } from '../../adapters/nats/auth/connectionKicker.js'
 import { createKvTenantStore } from '../../adapters/nats/tenants/kvTenantStore.js'
 import { createKvTenantDirectory, type TenantDirectory } from '../../adapters/nats/tenants/tenantDirectory.js'
@@ -115,6 +115,21 @@ export const startAuthPlane = async (
     (e) => log(`warning: projection pointer watch: ${e instanceof Error ? e.message : String(e)}; reopening`),
   )
   const userPlane = await openUserPlane(nc, { replicas: config.replicas, tenants, keys, hasher })
+  // Refused connections are all audited; the log gets at most one line a second (a storm of bad
+  // connects must not flood it), and the client's name is quoted (it is the client's text).
+  let lastRefusalLog = 0
+  let refusalsUnlogged = 0
+  const logRefusal = (d: CalloutDecision): void => {
+    const now = Date.now()
+    if (now - lastRefusalLog < 1_000) {
+      refusalsUnlogged++
+      return
+    }
+    const more = refusalsUnlogged > 0 ? ` (and ${refusalsUnlogged} more refusals since the last line; all are in the audit log)` : ''
+    lastRefusalLog = now
+    refusalsUnlogged = 0
+    log(`auth: refused a connection from ${d.client.host ?? '?'}${d.client.name !== undefined ? ` (${JSON.stringify(d.client.name.slice(0, 100))})` : ''}: ${d.code ?? ''}${more}`)
+  }
   const calloutNc = await connect({ servers: auth.url, name: 'allsource-auth-callout', authenticator: nkeyAuthenticator(te.encode(auth.material.calloutSeed)) })
   const callout = startAuthCallout(calloutNc, {
     issuerSeed: auth.material.issuerSeed,
@@ -126,7 +141,7 @@ export const startAuthPlane = async (
     grants: () => ({ prefix: config.prefix, processorConsumers: [...generations].flatMap(([name, g]) => [durableName(name, g), durableName(name, g + 1)]) }),
     onDecision: (d) => {
       audit.record(connectionAudit(d))
-      if (d.outcome === 'refused') log(`auth: refused a connection from ${d.client.host ?? '?'}${d.client.name !== undefined ? ` (${d.client.name})` : ''}: ${d.code ?? ''}`)
+      if (d.outcome === 'refused') logRefusal(d)
     },
   })
   await calloutNc.flush()
