@@ -22,6 +22,12 @@ export interface SessionDeps {
   readonly clock: Clock
   /** Default {@link DEFAULT_REFRESH_TTL_MS}. */
   readonly refreshTtlMs?: number
+  /**
+   * Told when a refresh exchange is refused as reuse (a spent token presented again, or the loser
+   * of two exchanges of one token) after the token's family was revoked: the audit trail's
+   * `auth.refresh.reuse`. Given the token's owner, never the token.
+   */
+  readonly onReuse?: (owner: { readonly tenant: TenantId; readonly username: Username }) => void
 }
 
 /**
@@ -119,6 +125,7 @@ export const refreshSession =
       if (usable.left === 'reused') {
         const revoked = await deps.refreshTokens.revokeFamily(state.record.familyId, iso(now))()
         if (E.isLeft(revoked)) return E.left(storeFailure(revoked.left))
+        deps.onReuse?.({ tenant: state.record.tenant, username: state.record.username })
       }
       return refused()
     }
@@ -130,7 +137,9 @@ export const refreshSession =
       if (spent.left._tag !== 'RevisionConflict') return E.left(storeFailure(spent.left))
       // Another exchange of this very token won the race: that is reuse.
       const revoked = await deps.refreshTokens.revokeFamily(state.record.familyId, iso(now))()
-      return E.isLeft(revoked) ? E.left(storeFailure(revoked.left)) : refused()
+      if (E.isLeft(revoked)) return E.left(storeFailure(revoked.left))
+      deps.onReuse?.({ tenant: state.record.tenant, username: state.record.username })
+      return refused()
     }
     return issue(deps, user.right.record, state.record, now)
   }

@@ -29,10 +29,12 @@ export const AuditAction = t.keyof(
     /** A user logged in with a password (HTTP/CLI `auth/login`). */
     'auth.login': null,
     'auth.login.failed': null,
-    /** A refresh token was exchanged; `.failed`: refused (expired, reused, revoked). */
+    /** A refresh token was exchanged; `.failed`: refused (expired, unknown, revoked, another user's). */
     'auth.refresh': null,
     'auth.refresh.failed': null,
-    /** An access token was issued for a connected identity (`allsource.auth.token`). */
+    /** A spent refresh token was presented again: refused, and its whole family revoked. */
+    'auth.refresh.reuse': null,
+    /** An access token (and for a user a refresh token: a new session) was issued for a connected identity (`allsource.auth.token`), or refused. */
     'auth.token': null,
     /** A NATS connection was admitted by the auth callout, or refused. */
     'auth.connect': null,
@@ -40,6 +42,8 @@ export const AuditAction = t.keyof(
     'key.create': null,
     'key.revoke': null,
     'user.create': null,
+    /** A user was invited (`users.invite`): the record exists, the invitation token is not in the entry. */
+    'user.invite': null,
     'user.update': null,
     'user.delete': null,
     'policy.create': null,

@@ -45,7 +45,8 @@ export interface AuthPlane {
   readonly userPlane: UserPlane
   /**
    * The audit log (`ALLSOURCE_AUDIT`, replicas from the config): every callout decision, every
-   * tenant and key command that changes something, every audit query, and (rate-limited) requests
+   * tenant, key, user and policy command that changes something, every `auth.token` request,
+   * every audit query, and (rate-limited) requests
    * dropped for a foreign reply subject are recorded here. Closed by `stop`.
    */
   readonly audit: AuditLog
@@ -145,7 +146,7 @@ export const startAuthPlane = async (
     },
   })
   await calloutNc.flush()
-  const policies = await startPolicyPlane(nc, { directory, keys, replicas: config.replicas, log })
+  const policies = await startPolicyPlane(nc, { directory, keys, users: userPlane.users, replicas: config.replicas, log, audit: (draft) => audit.record(draft) })
   return {
     serviceAuth: policies.guarding({
       admit: (tenant) => directory.admit(tenant),
@@ -169,12 +170,17 @@ export const startAuthPlane = async (
           },
         }),
         // Deleting a user disconnects its connections (named `<tenant>:u_<username>`).
-        ...userPlane.endpoints(base, (tenant, principal) => {
-          kicker.kick(tenant, principal).then(
-            (n) => n > 0 && log(`auth: user ${tenant}:${principal} deleted: disconnected ${n} connection${n === 1 ? '' : 's'}`),
-            () => undefined,
-          )
-        }),
+        ...userPlane.endpoints(
+          base,
+          (tenant, principal) => {
+            policies.roles.forget(tenant, principal)
+            kicker.kick(tenant, principal).then(
+              (n) => n > 0 && log(`auth: user ${tenant}:${principal} deleted: disconnected ${n} connection${n === 1 ? '' : 's'}`),
+              () => undefined,
+            )
+          },
+          (draft) => audit.record(draft),
+        ),
         ...startAuditEndpoints(nc, { prefix: base.prefix, queue: base.queue, log: audit, tenantReplies: true, onDropped }),
       ],
     }),

@@ -8,13 +8,16 @@ import { createKvPolicyStore } from '../../adapters/nats/policies/kvPolicyStore.
 import type { TenantDirectory } from '../../adapters/nats/tenants/tenantDirectory.js'
 import type { Endpoint, EndpointBase } from '../../adapters/nats/service/endpoint.js'
 import { systemClock } from '../../adapters/system/systemClock.js'
-import type { ApiKeyStore } from '../../application/auth/ports.js'
+import type { ApiKeyStore, UserStore } from '../../application/auth/ports.js'
 import { checkAppendPolicy, type PolicyCache, type PolicyStore, startPolicyCache } from '../../application/policies/index.js'
 import { createAppendGuard } from '../../application/tenants/appendGuard.js'
 import { createDailyEventCounter, type DailyEventCounter } from '../../application/tenants/dailyEvents.js'
 import type { RateLimiter } from '../../application/tenants/rateLimiter.js'
 import type { ApiKeyId } from '../../domain/security/apiKey.js'
+import type { AuditDraft } from '../../domain/security/audit.js'
+import { parsePrincipal } from '../../domain/security/principal.js'
 import type { Role } from '../../domain/security/roles.js'
+import { TenantId } from '../../domain/streams/ids.js'
 import type { AllSourceOptions } from '../allSource.js'
 
 /** Policies, quotas and rates of auth mode (issue 11 items 6 and 7), for `startAuthPlane`. */
@@ -27,6 +30,8 @@ export interface PolicyPlane {
   readonly cache: PolicyCache
   readonly limiter: RateLimiter
   readonly daily: DailyEventCounter
+  /** The principal roles the append guard and `evaluate` use (`forget` after a user is deleted). */
+  readonly roles: PrincipalRoles
   stop(): void
 }
 
@@ -37,29 +42,50 @@ const KEY_ID_RE = /^[0-9A-Za-z]{12}$/
 const OPERATOR_PRINCIPAL = '_op'
 const MAX_CACHED_ROLES = 100_000
 
+/** The role of a reply principal of a tenant (undefined: unknown), and `forget` to drop one principal's cached role. */
+export interface PrincipalRoles {
+  (tenant: string, principal: string): Promise<Role | undefined>
+  forget(tenant: string, principal: string): void
+}
+
 /**
- * The role of a reply principal: `_op` is the operator; an API key's id is looked up once (one KV
- * get per key per process, then cached: a key's role never changes, and a revoked key's
- * connections are cut); anything else (a user, an unknown key) is undefined, evaluated strictly.
+ * The role of a reply principal: `_op` is the operator; an API key's id is looked up once in the
+ * key store, a user's (`u_<name>`, `parsePrincipal`) once in the user store (one KV get per
+ * principal per process, then cached: neither a key's nor a user's role changes, and a revoked
+ * key's or deleted user's connections are cut at once); anything else (an unknown or revoked-
+ * before-lookup key, an unknown or deleted user, a failed lookup) is undefined, evaluated
+ * strictly (fail closed). A user name is never reused in its tenant, so a cached role never
+ * passes to another person; `forget` drops a deleted user's entry in this process.
  */
-const keyRoles = (keys: ApiKeyStore) => {
+export const principalRoles = (keys: ApiKeyStore, users?: UserStore): PrincipalRoles => {
   const cache = new Map<string, Role>()
-  return async (tenant: string, principal: string): Promise<Role | undefined> => {
+  const lookup = async (tenant: string, principal: string): Promise<Role | undefined> => {
+    if (KEY_ID_RE.test(principal)) {
+      const record = await keys.get(principal as ApiKeyId)
+      return record === undefined || record.tenant !== tenant ? undefined : record.role
+    }
+    const p = parsePrincipal(principal)
+    if (p?.kind !== 'user' || users === undefined || !TenantId.is(tenant)) return undefined
+    const found = await users.get(tenant, p.username)()
+    const record = E.isRight(found) ? found.right?.record : undefined
+    return record === undefined || record.deletedAt !== undefined ? undefined : record.role
+  }
+  const roleOf = async (tenant: string, principal: string): Promise<Role | undefined> => {
     if (principal === OPERATOR_PRINCIPAL) return 'operator'
-    if (!KEY_ID_RE.test(principal)) return undefined
     const id = `${tenant}.${principal}`
     const held = cache.get(id)
     if (held !== undefined) return held
     try {
-      const record = await keys.get(principal as ApiKeyId)
-      if (record === undefined || record.tenant !== tenant) return undefined
+      const role = await lookup(tenant, principal)
+      if (role === undefined) return undefined
       if (cache.size >= MAX_CACHED_ROLES) cache.clear()
-      cache.set(id, record.role)
-      return record.role
+      cache.set(id, role)
+      return role
     } catch {
       return undefined
     }
   }
+  return Object.assign(roleOf, { forget: (tenant: string, principal: string) => void cache.delete(`${tenant}.${principal}`) })
 }
 
 /**
@@ -69,7 +95,16 @@ const keyRoles = (keys: ApiKeyStore) => {
  */
 export const startPolicyPlane = async (
   nc: NatsConnection,
-  deps: { readonly directory: TenantDirectory; readonly keys: ApiKeyStore; readonly replicas: number; readonly log: (message: string) => void },
+  deps: {
+    readonly directory: TenantDirectory
+    readonly keys: ApiKeyStore
+    /** Where user principals' roles are read (absent: users are evaluated strictly). */
+    readonly users?: UserStore
+    readonly replicas: number
+    readonly log: (message: string) => void
+    /** Auth mode's audit trail, for `policies.create|delete`. */
+    readonly audit?: (draft: AuditDraft) => void
+  },
 ): Promise<PolicyPlane> => {
   const store = await createKvPolicyStore(nc, { replicas: deps.replicas })
   const started = await startPolicyCache(store, (e) => deps.log(`warning: policy watch: ${e instanceof Error ? e.message : String(e)}; reopening`))()
@@ -77,7 +112,7 @@ export const startPolicyPlane = async (
   const cache = started.right
   const limiter = createInMemoryRateLimiter({ clock: systemClock })
   const daily = createDailyEventCounter(systemClock)
-  const roleOf = keyRoles(deps.keys)
+  const roleOf = principalRoles(deps.keys, deps.users)
   const warnLog = rateLimitedLog(deps.log, 'policy warnings')
   const guard = createAppendGuard({
     policy: checkAppendPolicy({ cache, payloadBytes: msgpackPayloadBytes }),
@@ -101,6 +136,7 @@ export const startPolicyPlane = async (
       daily,
       roleOf,
       tenantReplies: true,
+      ...(deps.audit !== undefined ? { audit: deps.audit } : {}),
     })
   return {
     guarding: (auth) => ({ ...auth, guardAppend, endpoints: (base) => [...endpoints(base), ...(auth.endpoints?.(base) ?? [])] }),
@@ -110,6 +146,7 @@ export const startPolicyPlane = async (
     cache,
     limiter,
     daily,
+    roles: roleOf,
     stop: () => {
       cache.stop()
       warnLog.flush()

@@ -8,6 +8,7 @@ import { systemClock } from '../../adapters/system/systemClock.js'
 import type { UserAuthDeps } from '../../application/auth/authenticate.js'
 import { createKeyRingSource } from '../../application/auth/keyRing.js'
 import type { ApiKeyHasher, ApiKeyStore, RefreshTokenStore, TokenSigner, TokenVerifier, UserStore } from '../../application/auth/ports.js'
+import type { AuditDraft } from '../../domain/security/audit.js'
 import type { TenantStore } from '../../application/tenants/ports.js'
 
 /** `iss` and `aud` of the access tokens auth mode signs and accepts. */
@@ -21,8 +22,8 @@ export interface UserPlane {
   readonly users: UserStore
   readonly refreshTokens: RefreshTokenStore
   readonly tokens: TokenSigner & TokenVerifier
-  /** The `users.*` admin endpoint and `auth.token`; `onUserDeleted` disconnects the user. */
-  endpoints(base: EndpointBase, onUserDeleted: (tenant: string, principal: string) => void): readonly Endpoint[]
+  /** The `users.*` admin endpoint and `auth.token`; `onUserDeleted` disconnects the user; `audit` records their commands and token requests. */
+  endpoints(base: EndpointBase, onUserDeleted: (tenant: string, principal: string) => void, audit?: (draft: AuditDraft) => void): readonly Endpoint[]
 }
 
 /**
@@ -48,13 +49,14 @@ export const openUserPlane = async (
     users,
     refreshTokens,
     tokens,
-    endpoints: (base, onUserDeleted) =>
+    endpoints: (base, onUserDeleted, audit) =>
       startUserEndpoints(nc, {
         prefix: base.prefix,
         queue: base.queue,
         users: { ...session, passwords, tenants: deps.tenants },
         tokens: { ...session, tenants: deps.tenants, keys: deps.keys },
         onUserDeleted,
+        ...(audit !== undefined ? { audit } : {}),
       }),
   }
 }

@@ -16,7 +16,7 @@ import * as fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeMsgpack, encodeMsgpack } from '../../../src/adapters/codec/msgpack.js'
 import { AUDIT_STREAM } from '../../../src/adapters/nats/audit/auditStream.js'
-import { tenantConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
+import { tenantConnectOptions, userConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
 import { type ErrorCode, statusOf } from '../../../src/adapters/nats/service/errorCodes.js'
 import { systemClock } from '../../../src/adapters/system/systemClock.js'
 import { createKey } from '../../../src/application/auth/apiKeys.js'
@@ -217,6 +217,80 @@ describe('the audit trail in auth mode', () => {
     expect(initech).toEqual([expect.objectContaining({ tenant: 'initech', reason: 'FOREIGN_REPLY', details: { endpoint: 'append', dropped: 1, replyRoot: '_INBOX.acme' } })])
     const denied = entriesOf(await ask(acmeAdmin, 'allsource.admin.acme.audit.query', { action: 'request.denied' }))
     expect(denied).toEqual([expect.objectContaining({ tenant: 'acme', outcome: 'denied', reason: 'FOREIGN_REPLY', who: { kind: 'anonymous' }, details: { endpoint: 'key-admin', dropped: 1, replyRoot: '_INBOX.globex' } })])
+  })
+
+  it('records user commands, token requests (issue, rotation, reuse, refusal) and policy commands, never a password or token', async () => {
+    const PW = 'audit trail password 0x5eed'
+    const WRONG = 'not the password at all 0xbad'
+    secrets.push(PW, WRONG)
+    /** A request whose reply shows a secret: kept out of `replies` (the scan below checks the log, not these replies). */
+    const secretAsk = async (nc: NatsConnection, subject: string, body: unknown): Promise<Reply> => {
+      const r = await ask(nc, subject, body)
+      replies.pop()
+      return r
+    }
+    await flushed()
+    const before = await lastSeq()
+    const adminId = keys['acme-admin']!.keyId
+    expect(await ask(acmeAdmin, 'allsource.admin.acme.users.create', { username: 'Ann.Lee', password: PW, role: 'developer' })).toMatchObject({ username: 'ann.lee' })
+    expect((await ask(acmeAdmin, 'allsource.admin.acme.users.create', { username: 'ann.lee', password: PW, role: 'developer' })).error?.code).toBe('BAD_REQUEST')
+    const invited = await secretAsk(acmeAdmin, 'allsource.admin.acme.users.invite', { username: 'bo', role: 'reader' })
+    secrets.push(invited.inviteToken as string)
+    await ask(acmeAdmin, 'allsource.admin.acme.users.list', {})
+    // Refused password login: anonymous, never the password.
+    await expect(connect({ servers: server.url, reconnect: false, ...userConnectOptions('acme', 'ann.lee', WRONG) })).rejects.toThrow()
+    const ann = await track(connect({ servers: server.url, reconnect: false, ...userConnectOptions('acme', 'ann.lee', PW) }))
+    const session = await secretAsk(ann, 'allsource.auth.token', {})
+    const rotated = await secretAsk(ann, 'allsource.auth.token', { refreshToken: session.refreshToken })
+    secrets.push(session.accessToken as string, session.refreshToken as string, rotated.accessToken as string, rotated.refreshToken as string)
+    expect((await ask(ann, 'allsource.auth.token', { refreshToken: session.refreshToken })).error?.code).toBe('UNAUTHORIZED')
+    expect((await ask(ann, 'allsource.auth.token', { refreshToken: 'asr_nope' })).error?.code).toBe('UNAUTHORIZED')
+    const dev = await connectAs('acme-dev', 'acme')
+    secrets.push((await secretAsk(dev, 'allsource.auth.token', {})).accessToken as string)
+    // Policies: create and delete recorded; list, evaluate and a body that is no rule are not.
+    await ask(acmeAdmin, 'allsource.admin.acme.policies.create', { id: 'no-deletes', effect: 'deny', match: { eventType: '*.deleted' } })
+    await ask(acmeAdmin, 'allsource.admin.acme.policies.list', {})
+    await ask(acmeAdmin, 'allsource.admin.acme.policies.evaluate', { stream: 'order-1', events: [{ type: 'order.deleted', payload: {} }] })
+    expect((await ask(acmeAdmin, 'allsource.admin.acme.policies.create', { id: 'bad', effect: 'maybe', match: {} })).error?.code).toBe('BAD_REQUEST')
+    await ask(acmeAdmin, 'allsource.admin.acme.policies.delete', { id: 'no-deletes' })
+    expect((await ask(acmeAdmin, 'allsource.admin.acme.policies.delete', { id: 'no-deletes' })).error?.code).toBe('NOT_FOUND')
+    expect(await ask(acmeAdmin, 'allsource.admin.acme.users.delete', { username: 'ann.lee' })).toMatchObject({ username: 'ann.lee' })
+    await flushed()
+
+    const admin = { kind: 'key', id: adminId, tenant: 'acme' }
+    const annWho = { kind: 'user', id: 'ann.lee', tenant: 'acme' }
+    const fresh = async (action: string) => entriesOf(await ask(acmeAdmin, 'allsource.admin.acme.audit.query', { action, limit: 1000 }))
+    const users = await fresh('user.>')
+    expect(users).toEqual([
+      expect.objectContaining({ action: 'user.create', outcome: 'succeeded', target: 'user:ann.lee', who: admin, details: { role: 'developer' } }),
+      expect.objectContaining({ action: 'user.create', outcome: 'failed', reason: 'BadRequest', target: 'user:ann.lee', who: admin }),
+      expect.objectContaining({ action: 'user.invite', outcome: 'succeeded', target: 'user:bo', who: admin, details: { role: 'reader' } }),
+      expect.objectContaining({ action: 'user.delete', outcome: 'succeeded', target: 'user:ann.lee', who: admin, details: { role: 'developer' } }),
+    ])
+    const auth = (await fresh('auth.>')).filter((e) => !e.action.startsWith('auth.connect'))
+    expect(auth).toEqual([
+      expect.objectContaining({ action: 'auth.token', outcome: 'succeeded', target: 'user:ann.lee', who: annWho }),
+      expect.objectContaining({ action: 'auth.refresh', outcome: 'succeeded', target: 'user:ann.lee', who: annWho }),
+      expect.objectContaining({ action: 'auth.refresh.reuse', outcome: 'denied', reason: 'Unauthorized', target: 'user:ann.lee', who: annWho, details: { familyRevoked: true } }),
+      expect.objectContaining({ action: 'auth.refresh.failed', outcome: 'denied', reason: 'Unauthorized', target: 'user:ann.lee', who: annWho }),
+      expect.objectContaining({ action: 'auth.token', outcome: 'succeeded', target: `key:${keys['acme-dev']!.keyId}`, who: { kind: 'key', id: keys['acme-dev']!.keyId, tenant: 'acme' } }),
+    ])
+    const policies = await fresh('policy.>')
+    expect(policies).toEqual([
+      expect.objectContaining({ action: 'policy.create', outcome: 'succeeded', target: 'policy:no-deletes', who: admin, details: { effect: 'deny' } }),
+      expect.objectContaining({ action: 'policy.delete', outcome: 'succeeded', target: 'policy:no-deletes', who: admin }),
+      expect.objectContaining({ action: 'policy.delete', outcome: 'failed', reason: 'NotFound', target: 'policy:no-deletes', who: admin }),
+    ])
+    const all = entriesOf(await ask(operator, 'allsource.admin.audit.query', { action: 'auth.connect.>', limit: 1000 }))
+    // The refused password login is a platform entry (a bad credential names no one), anonymous.
+    expect(all.filter((e) => e.tenant === undefined && e.reason === 'UNAUTHORIZED').every((e) => e.who.kind === 'anonymous')).toBe(true)
+    const granted = entriesOf(await ask(acmeAdmin, 'allsource.admin.acme.audit.query', { action: 'auth.connect', user: 'ann.lee' }))
+    expect(granted).toEqual([expect.objectContaining({ outcome: 'allowed', who: { kind: 'user', id: 'ann.lee', tenant: 'acme', role: 'developer' } })])
+    // Exactly these, plus the two connections' own entries and the refused login (and the queries above, after).
+    expect(users.length + auth.length + policies.length).toBe(12)
+    expect(entriesOf(await ask(operator, 'allsource.admin.audit.query', { after: before, limit: 1000 })).slice(0, 15).map((e) => e.action).sort()).toEqual(
+      [...users, ...auth, ...policies].map((e) => e.action).concat(['auth.connect', 'auth.connect', 'auth.connect.refused']).sort(),
+    )
   })
 
   it('never stores, answers or logs a key, a token or the pepper', async () => {

@@ -12,7 +12,7 @@ import * as fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeMsgpack, encodeMsgpack } from '../../../src/adapters/codec/msgpack.js'
-import { tenantConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
+import { tenantConnectOptions, userConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
 import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { statusOf, type ErrorCode } from '../../../src/adapters/nats/service/errorCodes.js'
 import { systemClock } from '../../../src/adapters/system/systemClock.js'
@@ -123,6 +123,21 @@ describe('policies on the append path', () => {
     expect(E.isLeft(svc) && svc.left.details).toMatchObject({ rule: 'svc-no-audit' })
     expect(E.isRight(await createAllSourceClient(conns['acme-dev']!).tryAppend('acme', 'audit-1', [{ type: 'audit.note', payload: {} }]))).toBe(true)
     await ok('acme-admin', 'allsource.admin.acme.policies.delete', { id: 'svc-no-audit' })
+  })
+
+  it('a role-scoped deny binds a user by its role (from the user store), not a user of another role', async () => {
+    const PW = 'policy user password 42'
+    await ok('acme-admin', 'allsource.admin.acme.users.create', { username: 'dev.user', password: PW, role: 'developer' })
+    await ok('acme-admin', 'allsource.admin.acme.users.create', { username: 'svc.user', password: PW, role: 'service' })
+    await ok('acme-admin', 'allsource.admin.acme.policies.create', { id: 'dev-no-ledger', effect: 'deny', match: { eventType: 'ledger.*', role: 'developer' } })
+    await cached('acme', (await ok('acme-admin', 'allsource.admin.acme.policies.list')).revision)
+    conns['dev-user'] = await connect({ servers: server.url, reconnect: false, ...userConnectOptions('acme', 'dev.user', PW) })
+    conns['svc-user'] = await connect({ servers: server.url, reconnect: false, ...userConnectOptions('acme', 'svc.user', PW) })
+    const denied = await createAllSourceClient(conns['dev-user']!).tryAppend('acme', 'ledger-1', [{ type: 'ledger.entry', payload: {} }])
+    expect(E.isLeft(denied) && denied.left.details).toMatchObject({ reason: 'policy', rule: 'dev-no-ledger' })
+    // Before user roles were looked up, a user was checked as every appending role: this was denied too.
+    expect(E.isRight(await createAllSourceClient(conns['svc-user']!).tryAppend('acme', 'ledger-1', [{ type: 'ledger.entry', payload: {} }]))).toBe(true)
+    await ok('acme-admin', 'allsource.admin.acme.policies.delete', { id: 'dev-no-ledger' })
   })
 
   it('evaluate is a dry run: it answers the decision and writes nothing', async () => {

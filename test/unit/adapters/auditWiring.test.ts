@@ -7,6 +7,7 @@ describe('actorFromReply', () => {
   it('reads who can read the reply from the inbox', () => {
     expect(actorFromReply('_INBOX.acme.AbC123xyZ789.x1', 'acme')).toEqual({ kind: 'key', id: 'AbC123xyZ789', tenant: 'acme' })
     expect(actorFromReply('_INBOX.acme._op.nuid', 'acme')).toEqual({ kind: 'operator' })
+    expect(actorFromReply('_INBOX.acme.u_ann~lee.x1', 'acme')).toEqual({ kind: 'user', id: 'ann.lee', tenant: 'acme' })
     expect(actorFromReply('_INBOX._operator.OpKey0000000.x', undefined)).toEqual({ kind: 'operator', id: 'OpKey0000000' })
     expect(actorFromReply('_INBOX.globex.AbC123xyZ789.x', 'acme')).toEqual({ kind: 'anonymous' })
     expect(actorFromReply('allsource.append.acme.x', 'acme')).toEqual({ kind: 'anonymous' })

@@ -1,11 +1,13 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
+import { policyCommandAudit } from '../../../application/admin/adminAudit.js'
 import { createPolicy, deletePolicy, evaluatePolicy, listPolicies } from '../../../application/policies/index.js'
 import type { PayloadSizer, PolicyStore } from '../../../application/policies/ports.js'
 import { type AppendError, unavailable } from '../../../application/streams/errors.js'
 import type { DailyEventCounter } from '../../../application/tenants/dailyEvents.js'
 import type { RateLimiter } from '../../../application/tenants/rateLimiter.js'
+import type { AuditDraft } from '../../../domain/security/audit.js'
 import type { Role } from '../../../domain/security/roles.js'
 import { validateTenant } from '../../../domain/streams/appendRequest.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
@@ -13,6 +15,7 @@ import type { TenantId } from '../../../domain/streams/ids.js'
 import type { Tenant } from '../../../domain/tenants/tenant.js'
 import { EVENT_STREAM } from '../log/eventStream.js'
 import { type Endpoint, type EndpointRoute, principalOfReply, startEndpoint } from '../service/endpoint.js'
+import { actorFromReply } from './replyActor.js'
 import { subjects } from '../subjects.js'
 
 export interface PolicyEndpointsOptions {
@@ -29,6 +32,8 @@ export interface PolicyEndpointsOptions {
   readonly roleOf?: (tenant: string, principal: string) => Promise<Role | undefined>
   /** Auth mode: requests whose reply is outside `_INBOX.<tenant>.` are dropped unanswered. */
   readonly tenantReplies?: boolean
+  /** Auth mode's audit trail: told one draft per `policies.create|delete` whose body is a rule (a rule id), whatever its result; `who` from the reply inbox. */
+  readonly audit?: (draft: AuditDraft) => void
 }
 
 /** Tenant tokens that are other admin endpoints' words (see `adminEndpoints.ts`): left to them, unanswered here. */
@@ -138,13 +143,19 @@ export const startPolicyEndpoints = (nc: NatsConnection, o: PolicyEndpointsOptio
       if (!(POLICY_COMMANDS as readonly string[]).includes(command)) {
         return E.left(badRequest(`unknown policies command "${command.slice(0, 32)}"; one of ${POLICY_COMMANDS.join(', ')}`, { field: 'subject' }))
       }
-      const t = await known(tenant, command === 'create' || command === 'delete')
-      if (E.isLeft(t)) return t
+      const changes = command === 'create' || command === 'delete'
+      const t = await known(tenant, changes)
+      const audited = <A>(r: E.Either<AppendError, A>): E.Either<AppendError, A> => {
+        const draft = changes && o.audit !== undefined ? policyCommandAudit(tenant, command, body, r, actorFromReply(request.reply, tenant)) : undefined
+        if (draft !== undefined) o.audit?.(draft)
+        return r
+      }
+      if (E.isLeft(t)) return audited(t)
       switch (command) {
         case 'create':
-          return create(tenant, body)
+          return audited(await create(tenant, body))
         case 'delete':
-          return remove(tenant, body)
+          return audited(await remove(tenant, body))
         case 'list':
           if (body !== undefined && !(typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)) {
             return E.left(badRequest('policies.list takes no body or {}'))

@@ -1,4 +1,5 @@
 import type { AuditDraft } from '../../../domain/security/audit.js'
+import { parsePrincipal } from '../../../domain/security/principal.js'
 
 /** The reply-inbox word the operator's client uses for a tenant's subjects: `_INBOX.<tenant>._op.<nuid>`. */
 export const OPERATOR_TENANT_INBOX_WORD = '_op'
@@ -14,6 +15,8 @@ const PRINCIPAL_RE = /^[A-Za-z0-9_-]{1,64}$/
  * `_INBOX._operator.<keyId>.` and everything else for the operator):
  * - `_INBOX.<tenant>._op.…` → the operator (acting on that tenant);
  * - `_INBOX._operator.<keyId>.…` → the operator, `id` = its keyId;
+ * - `_INBOX.<tenant>.u_<name>.…` (`tenant` = the subject's tenant) → `user`, `id` = the username
+ *   (`u_ann~lee` → `ann.lee`, `parsePrincipal`), `tenant` = that tenant;
  * - `_INBOX.<tenant>.<principal>.…` (`tenant` = the subject's tenant) → `key`, `id` = the principal
  *   (a keyId), `tenant` = that tenant;
  * - anything else → `anonymous`.
@@ -33,7 +36,11 @@ export const actorFromReply = (reply: string | undefined, tenant: string | undef
   const second = tokens[2] ?? ''
   if (inbox && first === OPERATOR_INBOX_WORD && PRINCIPAL_RE.test(second)) return { kind: 'operator', id: second }
   if (operatorOnly || (inbox && second === OPERATOR_TENANT_INBOX_WORD)) return { kind: 'operator' }
-  if (inbox && tenant !== undefined && first === tenant && PRINCIPAL_RE.test(second)) return { kind: 'key', id: second, tenant }
+  if (inbox && tenant !== undefined && first === tenant) {
+    const p = parsePrincipal(second)
+    if (p?.kind === 'user') return { kind: 'user', id: p.username, tenant }
+    if (PRINCIPAL_RE.test(second)) return { kind: 'key', id: second, tenant }
+  }
   return { kind: 'anonymous' }
 }
 

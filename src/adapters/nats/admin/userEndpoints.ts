@@ -1,7 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
+import { tokenRequestAudit, userCommandAudit } from '../../../application/admin/adminAudit.js'
 import { type UserAdminDeps, runUserCommand } from '../../../application/admin/userAdmin.js'
 import { type TokenRequestDeps, requestTokens } from '../../../application/auth/tokenRequest.js'
+import type { AuditDraft } from '../../../domain/security/audit.js'
 import { parsePrincipal, userPrincipal } from '../../../domain/security/principal.js'
 import type { Username } from '../../../domain/security/user.js'
 import { validateTokenRequest, validateUserCommand } from '../../../domain/security/userRequests.js'
@@ -9,6 +11,7 @@ import { validateTenant } from '../../../domain/streams/appendRequest.js'
 import { invalidId } from '../../../domain/streams/errors.js'
 import { TenantId } from '../../../domain/streams/ids.js'
 import { type Endpoint, type EndpointRoute, startEndpoint } from '../service/endpoint.js'
+import { actorFromReply } from './replyActor.js'
 
 /** Tenant tokens under `allsource.admin.*.users` that are other endpoints' words (as for keys): left unanswered. */
 const OTHER_ADMIN_WORDS: ReadonlySet<string> = new Set(['tenants', 'projection'])
@@ -21,6 +24,12 @@ export interface UserEndpointsOptions {
   readonly tokens: TokenRequestDeps
   /** Told after a user is deleted, with the user's principal (auth mode disconnects its connections). */
   readonly onUserDeleted?: (tenant: string, principal: string) => void
+  /**
+   * Auth mode's audit trail: told one draft per `users.create|invite|delete` (whatever its
+   * result; `who` from the reply inbox) and per `auth.token` request (`who` the principal it is
+   * answered for), once its input is valid. Never a password, token or hash (`adminAudit.ts`).
+   */
+  readonly audit?: (draft: AuditDraft) => void
 }
 
 /** `allsource.auth.token`: where connected identities ask for access and refresh tokens. */
@@ -73,12 +82,14 @@ export const startUserEndpoints = (nc: NatsConnection, o: UserEndpointsOptions):
     },
   }
   const userCommand = runUserCommand(o.users)
-  const users = startEndpoint(nc, { prefix: p, queue: `${o.queue}-users`, verb: 'admin.users', name: 'user-admin', tokens: 2, emptyBody: 'allowed', route: usersRoute, tenantReplies: true }, async (tokens, body) => {
+  const users = startEndpoint(nc, { prefix: p, queue: `${o.queue}-users`, verb: 'admin.users', name: 'user-admin', tokens: 2, emptyBody: 'allowed', route: usersRoute, tenantReplies: true }, async (tokens, body, _format, request) => {
     const tenant = validateTenant(tokens[0])
     if (E.isLeft(tenant)) return tenant
     const command = validateUserCommand(tokens[1] ?? '', body)
     if (E.isLeft(command)) return command
     const r = await userCommand(tenant.right, command.right)
+    const draft = o.audit !== undefined ? userCommandAudit(tenant.right, command.right, r, actorFromReply(request.reply, tenant.right)) : undefined
+    if (draft !== undefined) o.audit?.(draft)
     if (E.isLeft(r)) return r
     const result = r.right
     switch (result._tag) {
@@ -116,7 +127,18 @@ export const startUserEndpoints = (nc: NatsConnection, o: UserEndpointsOptions):
     if (named === undefined) return E.left(invalidId('reply', 'the reply is not a tenant inbox'))
     const request = validateTokenRequest(body)
     if (E.isLeft(request)) return request
-    const r = await issue(named, tokens[1] ?? '', request.right)
+    const principal = tokens[1] ?? ''
+    let r: Awaited<ReturnType<typeof issue>>
+    if (o.audit === undefined) r = await issue(named, principal, request.right)
+    else {
+      // Per request, to learn whether a refusal was reuse (the family revoked).
+      let reused = false
+      r = await requestTokens({ ...o.tokens, onReuse: (owner) => {
+          reused = true
+          o.tokens.onReuse?.(owner)
+        } })(named, principal, request.right)
+      o.audit(tokenRequestAudit(named, principal, request.right, r, reused))
+    }
     if (E.isLeft(r)) return r
     const t = r.right
     // The one place tokens leave the process.

@@ -1,11 +1,13 @@
 import type { AuditDraft } from '../../../domain/security/audit.js'
+import { parsePrincipal } from '../../../domain/security/principal.js'
 import type { CalloutDecision } from './authCallout.js'
 
 /**
  * The audit entry of one auth callout decision (issue 11 item 8: logins and failed logins of NATS
  * connections). Pure. Never holds the credential: a {@link CalloutDecision} has none to give.
  *
- * - granted → `auth.connect`, `allowed`; `who` = the key (`id` = keyId, its tenant and role) in
+ * - granted → `auth.connect`, `allowed`; `who` = the key (`id` = keyId, its tenant and role) or
+ *   the user (`id` = username, from its principal `u_<name>`; a password or access-token login) in
  *   that tenant's scope, or the operator (`id` = its keyId) as a platform entry;
  * - refused → `auth.connect.refused`, `denied` (`failed` when the refusal is the callout's own
  *   trouble: `UNAVAILABLE`, `INTERNAL`), `reason` = the wire code, `who` anonymous; in the
@@ -18,10 +20,12 @@ export const connectionAudit = (d: CalloutDecision): AuditDraft => {
   const details = { ...(d.client.host !== undefined ? { host: d.client.host } : {}), ...(d.client.name !== undefined ? { clientName: d.client.name } : {}) }
   if (d.outcome === 'granted' && d.identity !== undefined) {
     const identity = d.identity
+    const user = parsePrincipal(d.principal)
+    const actor = user?.kind === 'user' ? { kind: 'user' as const, id: user.username } : { kind: 'key' as const, ...(d.principal !== undefined ? { id: d.principal } : {}) }
     return identity.role === 'operator'
       ? { who: { kind: 'operator', ...(d.principal !== undefined ? { id: d.principal } : {}) }, action: 'auth.connect', outcome: 'allowed', details }
       : {
-          who: { kind: 'key', ...(d.principal !== undefined ? { id: d.principal } : {}), tenant: identity.tenant, role: identity.role },
+          who: { ...actor, tenant: identity.tenant, role: identity.role },
           tenant: identity.tenant,
           action: 'auth.connect',
           outcome: 'allowed',
