@@ -145,7 +145,7 @@ export const startAuthPlane = async (
     },
   })
   await calloutNc.flush()
-  const policies = await startPolicyPlane(nc, { directory, keys, replicas: config.replicas, log })
+  const policies = await startPolicyPlane(nc, { directory, keys, replicas: config.replicas, log, prefix: config.prefix })
   return {
     serviceAuth: policies.guarding({
       admit: (tenant) => directory.admit(tenant),

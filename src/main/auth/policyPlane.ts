@@ -11,6 +11,8 @@ import { systemClock } from '../../adapters/system/systemClock.js'
 import type { ApiKeyStore } from '../../application/auth/ports.js'
 import { checkAppendPolicy, type PolicyCache, type PolicyStore, startPolicyCache } from '../../application/policies/index.js'
 import { createAppendGuard } from '../../application/tenants/appendGuard.js'
+import { createStreamQuota, type StreamQuota } from '../../application/tenants/streamQuota.js'
+import { createJetStreamStreamCatalog } from '../../adapters/nats/tenants/jetStreamStreamCatalog.js'
 import { createDailyEventCounter, type DailyEventCounter } from '../../application/tenants/dailyEvents.js'
 import type { RateLimiter } from '../../application/tenants/rateLimiter.js'
 import type { ApiKeyId } from '../../domain/security/apiKey.js'
@@ -27,6 +29,8 @@ export interface PolicyPlane {
   readonly cache: PolicyCache
   readonly limiter: RateLimiter
   readonly daily: DailyEventCounter
+  /** The `streams` quota on the append path (counts from the event log, cached per tenant). */
+  readonly streams: StreamQuota
   stop(): void
 }
 
@@ -69,7 +73,14 @@ const keyRoles = (keys: ApiKeyStore) => {
  */
 export const startPolicyPlane = async (
   nc: NatsConnection,
-  deps: { readonly directory: TenantDirectory; readonly keys: ApiKeyStore; readonly replicas: number; readonly log: (message: string) => void },
+  deps: {
+    readonly directory: TenantDirectory
+    readonly keys: ApiKeyStore
+    readonly replicas: number
+    readonly log: (message: string) => void
+    /** The subject prefix of the event log, for the `streams` quota's counts; default `allsource`. */
+    readonly prefix?: string
+  },
 ): Promise<PolicyPlane> => {
   const store = await createKvPolicyStore(nc, { replicas: deps.replicas })
   const started = await startPolicyCache(store, (e) => deps.log(`warning: policy watch: ${e instanceof Error ? e.message : String(e)}; reopening`))()
@@ -78,11 +89,13 @@ export const startPolicyPlane = async (
   const limiter = createInMemoryRateLimiter({ clock: systemClock })
   const daily = createDailyEventCounter(systemClock)
   const roleOf = keyRoles(deps.keys)
+  const streams = createStreamQuota({ catalog: createJetStreamStreamCatalog(nc, { prefix: deps.prefix ?? 'allsource' }), clock: systemClock })
   const warnLog = rateLimitedLog(deps.log, 'policy warnings')
   const guard = createAppendGuard({
     policy: checkAppendPolicy({ cache, payloadBytes: msgpackPayloadBytes }),
     limiter,
     daily,
+    streams,
     roleOf,
     onWarn: (command, result) => warnLog(`policy warn: ${command.tenant}/${command.stream}: ${result.reason}`),
   })
@@ -110,6 +123,7 @@ export const startPolicyPlane = async (
     cache,
     limiter,
     daily,
+    streams,
     stop: () => {
       cache.stop()
       warnLog.flush()
