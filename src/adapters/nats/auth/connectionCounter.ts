@@ -128,12 +128,14 @@ export const createConnectionCounter = async (
   }
   await resync()
 
-  const timer = setInterval(() => void resync(), options.resyncMs ?? 60_000)
+  const timer = setInterval(() => {
+    resync().catch(() => undefined)
+  }, options.resyncMs ?? 60_000)
   timer.unref()
   void (async () => {
     for await (const s of sys.status()) {
       if (stopped) return
-      if (s.type === 'reconnect') void resync()
+      if (s.type === 'reconnect') resync().catch(() => undefined)
     }
   })().catch(() => undefined)
 
