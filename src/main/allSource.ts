@@ -84,7 +84,7 @@ export interface AllSourceOptions {
     readonly admit: (tenant: string) => Promise<E.Either<AppendError, unknown>>
     /**
      * Appends (service and ingest) go through this instead of `admit` then append when given: it
-     * admits, checks (policies, quotas, rates: in memory), and calls `append` or answers the
+     * admits, checks (policies, quotas, rates: in memory, but for the `streams` quota's cached count), and calls `append` or answers the
      * refusal. `caller` is what the door knows of who asks (absent for ingest).
      */
     readonly guardAppend?: (

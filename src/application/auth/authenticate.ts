@@ -3,9 +3,9 @@ import { type ApiKeyId, type KeyHash, isUsable, parseApiKey } from '../../domain
 import { userPrincipal } from '../../domain/security/principal.js'
 import type { Identity } from '../../domain/security/roles.js'
 import type { TokenIdentity } from '../../domain/security/token.js'
-import { unauthorized } from '../../domain/streams/errors.js'
+import { quotaExceeded, unauthorized } from '../../domain/streams/errors.js'
 import type { TenantId } from '../../domain/streams/ids.js'
-import { admit } from '../../domain/tenants/tenant.js'
+import { admit, type Tenant } from '../../domain/tenants/tenant.js'
 import { type AppendError, unavailable } from '../streams/errors.js'
 import type { TenantStore } from '../tenants/ports.js'
 import { type ApiKeyDeps, verifyKey } from './apiKeys.js'
@@ -33,7 +33,14 @@ export interface AuthenticateDeps extends ApiKeyDeps {
    * watch feeds), instead of reading `tenants` on every connection. Same answers as
    * {@link admitTenant}.
    */
-  readonly admit?: (tenant: TenantId) => Promise<E.Either<AppendError, unknown>>
+  readonly admit?: (tenant: TenantId) => Promise<E.Either<AppendError, Tenant>>
+  /**
+   * How many connections `tenant` holds now (auth mode: counted from the server's connect and
+   * disconnect events, `connectionCounter.ts`). Present, a tenant connection is refused
+   * `QUOTA_EXCEEDED` when this count has reached the tenant's `connections` quota; absent, that
+   * quota is not enforced. The operator is never counted nor refused for it.
+   */
+  readonly liveConnections?: (tenant: TenantId) => number
   /** The operator key; absent, no credential is the operator. */
   readonly operator?: OperatorKey
   /** Users (password login) and access tokens; absent, only API keys and the operator key authenticate. */
@@ -75,12 +82,41 @@ export const admitTenant =
     return E.isLeft(admitted) ? admitted : E.right(undefined)
   }
 
+/** The tenant record, if it may be served now: from `deps.admit`'s cache, else one registry read (same answers as {@link admitTenant}). */
+const admitRecord =
+  (deps: AuthenticateDeps) =>
+  async (tenant: TenantId): Promise<E.Either<AppendError, Tenant>> => {
+    if (deps.admit !== undefined) return deps.admit(tenant)
+    const stored = await deps.tenants.get(tenant)()
+    if (E.isLeft(stored)) {
+      return stored.left._tag === 'TenantStoreUnavailable' ? E.left(unavailable('the tenant registry did not answer; retry')) : E.left(unauthorized())
+    }
+    return admit(tenant, stored.right?.record)
+  }
+
+/**
+ * A hint for a connection refused at the `connections` quota: the quota does not reset with time,
+ * it frees when one of the tenant's connections closes; the client may try again after this long.
+ */
+export const CONNECTION_RETRY_MS = 1_000
+
+/**
+ * The refusal of a new connection for `tenant` at its `connections` quota, if `live` (its
+ * connections now) has reached it: `QUOTA_EXCEEDED` with `quota: 'connections'`, the limit, and
+ * {@link CONNECTION_RETRY_MS}. `null` (unlimited) never refuses. Pure.
+ */
+export const connectionQuota = (record: Tenant, live: number): E.Either<AppendError, void> => {
+  const limit = record.quotas.connections
+  return limit !== null && live >= limit ? E.left(quotaExceeded('connections', limit, CONNECTION_RETRY_MS)) : E.right(undefined)
+}
+
+/** Admits a tenant connection: the tenant may be served, and (when counted) is below its `connections` quota. */
 const admitWith =
   (deps: AuthenticateDeps) =>
   async (tenant: TenantId): Promise<E.Either<AppendError, void>> => {
-    if (deps.admit === undefined) return admitTenant(deps.tenants)(tenant)
-    const r = await deps.admit(tenant)
-    return E.isLeft(r) ? r : E.right(undefined)
+    const r = await admitRecord(deps)(tenant)
+    if (E.isLeft(r)) return r
+    return deps.liveConnections === undefined ? E.right(undefined) : connectionQuota(r.right, deps.liveConnections(tenant))
   }
 
 /**
@@ -118,6 +154,10 @@ export interface Authenticated {
  *   argon2id verification whatever the outcome); identity: the user's tenant and role; principal
  *   `userPrincipal(username)`;
  * - then the tenant must be admitted ({@link admitTenant}): `TENANT_NOT_FOUND`, `TENANT_SUSPENDED`;
+ * - then, with `liveConnections`, the tenant must be below its `connections` quota
+ *   ({@link connectionQuota}): else `QUOTA_EXCEEDED` (limit `connections`). The count is what the
+ *   caller has seen, so connections granted at the same moment can each pass before either is
+ *   counted: the quota may be exceeded by the connects in flight (documented in docs/security.md);
  * - anything else (not a credential, wrong secret or password, unknown, revoked, expired, tampered,
  *   deleted user, users not configured) is the same `UNAUTHORIZED`, which never says which check
  *   failed;

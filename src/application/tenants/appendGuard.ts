@@ -9,6 +9,7 @@ import type { AppendCaller } from '../streams/appender.js'
 import type { AppendError } from '../streams/errors.js'
 import type { DailyEventCounter } from './dailyEvents.js'
 import type { RateLimiter } from './rateLimiter.js'
+import type { StreamQuota } from './streamQuota.js'
 
 /** The roles that may append at all: what an append of unknown role is evaluated as. */
 export const APPENDING_ROLES: readonly Role[] = roles.filter((r) => may(r, 'append'))
@@ -18,6 +19,8 @@ export interface AppendGuardDeps {
   readonly policy: (command: AppendCommand, role: Role) => E.Either<AppendError, PolicyResult>
   readonly limiter: RateLimiter
   readonly daily: DailyEventCounter
+  /** The `streams` quota; absent, not enforced. */
+  readonly streams?: StreamQuota
   /** The role of a principal of `tenant`, if it can be told (cached: no store read per append); undefined: unknown. */
   readonly roleOf?: (tenant: string, principal: string) => Promise<Role | undefined>
   /** Told of an append let through with a `warn` decision. */
@@ -46,15 +49,18 @@ const checkPolicy = (deps: AppendGuardDeps, command: AppendCommand, role: Role |
  * The checks of an admitted tenant's append in auth mode (issue 11 items 6 and 7), before the
  * append itself, in this order:
  * 1. **policies**: `deny` → `FORBIDDEN` (`reason: "policy"`, `rule`, `event`); nothing counted;
- * 2. **`eventsPerDay`**: the command's events are reserved for today, or `QUOTA_EXCEEDED` with
+ * 2. **`streams`** (with `deps.streams`): an append that would start a stream past the tenant's
+ *    `streams` quota is `QUOTA_EXCEEDED` (see `createStreamQuota`); nothing counted;
+ * 3. **`eventsPerDay`**: the command's events are reserved for today, or `QUOTA_EXCEEDED` with
  *    `retryAfterMs` until the next UTC midnight;
- * 3. **`appendsPerSecond`**: one token from the tenant's bucket and, with a principal, from the
+ * 4. **`appendsPerSecond`**: one token from the tenant's bucket and, with a principal, from the
  *    principal's own bucket; else `QUOTA_EXCEEDED` with `retryAfterMs` (the day's reservation is
  *    given back);
- * 4. `append()`; a failed append gives the day's reservation back.
+ * 5. `append()`; a failed append gives the day's reservation back; a stored one is told to `deps.streams`.
  *
  * Guarantees: no store read per append (policies, buckets and counts are in memory; `roleOf` is
- * the caller's to cache); a refused append never reaches `append` and leaves the day's count as it
+ * the caller's to cache; the `streams` quota reads the log only to refresh a tenant's stream count,
+ * at most once per its TTL, and once per append that may start a stream while the tenant is at its quota); a refused append never reaches `append` and leaves the day's count as it
  * was; the role is the principal's when `roleOf` tells it, else unknown, evaluated strictly (see
  * {@link checkPolicy}).
  */
@@ -71,6 +77,10 @@ export const createAppendGuard =
     const decided = checkPolicy(deps, command, role)
     if (E.isLeft(decided)) return decided
     if (decided.right.decision === 'warn') deps.onWarn?.(command, decided.right)
+    if (deps.streams !== undefined) {
+      const streams = await deps.streams.check(tenant, command)
+      if (E.isLeft(streams)) return streams
+    }
     const reserved = deps.daily.reserve(command.tenant, command.events.length, tenant.quotas.eventsPerDay)
     if (E.isLeft(reserved)) return reserved
     const rate = deps.limiter.take({ tenant: command.tenant, tenantRate: tenant.quotas.appendsPerSecond, ...(principal !== undefined ? { keyId: principal } : {}) })
@@ -80,6 +90,7 @@ export const createAppendGuard =
     }
     const r = await append()
     if (E.isLeft(r)) deps.daily.release(reserved.right)
+    else deps.streams?.appended(r.right)
     return r
   }
 

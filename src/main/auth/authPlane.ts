@@ -9,6 +9,7 @@ import { createJetStreamAuditLog } from '../../adapters/nats/audit/jetStreamAudi
 import { connectionAudit } from '../../adapters/nats/auth/connectionAudit.js'
 import { type AuthCallout, type CalloutDecision, startAuthCallout } from '../../adapters/nats/auth/authCallout.js'
 import { type ConnectionKicker, createConnectionKicker } from '../../adapters/nats/auth/connectionKicker.js'
+import { type ConnectionCounter, createConnectionCounter } from '../../adapters/nats/auth/connectionCounter.js'
 import { createKvTenantStore } from '../../adapters/nats/tenants/kvTenantStore.js'
 import { createKvTenantDirectory, type TenantDirectory } from '../../adapters/nats/tenants/tenantDirectory.js'
 import type { DroppedRequest, Endpoint, EndpointBase } from '../../adapters/nats/service/endpoint.js'
@@ -39,6 +40,11 @@ export interface AuthPlane {
   readonly callout: AuthCallout
   /** Disconnects a tenant's (or one key's) live connections. */
   readonly kicker: ConnectionKicker
+  /**
+   * Live connections per tenant (from the servers' connect and disconnect events, seeded by one
+   * CONNZ listing): the callout refuses a tenant connection at its `connections` quota.
+   */
+  readonly connections: ConnectionCounter
   /** Policies, quotas and rates on the append path, and their admin endpoints. */
   readonly policies: PolicyPlane
   /** Users, refresh tokens and the access-token signer (docs/security.md "Users and tokens"). */
@@ -109,6 +115,12 @@ export const startAuthPlane = async (
       ? 'auth on: the operator key is ALLSOURCE_BOOTSTRAP_KEY'
       : `auth on: the operator key is in ${op.file} (mode 0600${op.source === 'created' ? ', created now' : ''}); the CLI uses it by itself`,
   )
+  // The operator's connections are never counted against a tenant (a tenant may be named `operator`).
+  const connections = await createConnectionCounter(sysNc, {
+    account: APP_ACCOUNT,
+    skip: (user) => user === `operator:${op.operator.keyId}`,
+    onError: (e) => log(`warning: could not list connections (${e instanceof Error ? e.message : String(e)}); the connections quota counts from events only until the next resync`),
+  })
   const generations = new Map<string, number>()
   const catalog = await openProjectionCatalog(nc, { replicas: config.replicas })
   const stopPointers = await catalog.watchPointers(
@@ -129,7 +141,7 @@ export const startAuthPlane = async (
     const more = refusalsUnlogged > 0 ? ` (and ${refusalsUnlogged} more refusals since the last line; all are in the audit log)` : ''
     lastRefusalLog = now
     refusalsUnlogged = 0
-    log(`auth: refused a connection from ${d.client.host ?? '?'}${d.client.name !== undefined ? ` (${JSON.stringify(d.client.name.slice(0, 100))})` : ''}: ${d.code ?? ''}${more}`)
+    log(`auth: refused a connection from ${d.client.host ?? '?'}${d.client.name !== undefined ? ` (${JSON.stringify(d.client.name.slice(0, 100))})` : ''}: ${d.code ?? ''}${d.quota !== undefined ? ` (${d.quota.name} quota of ${d.quota.limit})` : ''}${more}`)
   }
   const calloutNc = await connect({ servers: auth.url, name: 'allsource-auth-callout', authenticator: nkeyAuthenticator(te.encode(auth.material.calloutSeed)) })
   const callout = startAuthCallout(calloutNc, {
@@ -137,7 +149,7 @@ export const startAuthPlane = async (
     xkeySeed: auth.material.xkeySeed,
     account: APP_ACCOUNT,
     grantTtlMs: config.grantTtlMs,
-    authenticate: authenticate({ store: keys, hasher, clock: systemClock, tenants, admit: (t) => directory.admit(t), operator: op.operator, userAuth: userPlane.userAuth }),
+    authenticate: authenticate({ store: keys, hasher, clock: systemClock, tenants, admit: (t) => directory.admit(t), liveConnections: (t) => connections.live(t), operator: op.operator, userAuth: userPlane.userAuth }),
     // The processor's projection consumers (current generation and the next, a rebuild's target) are denied to tenants.
     grants: () => ({ prefix: config.prefix, processorConsumers: [...generations].flatMap(([name, g]) => [durableName(name, g), durableName(name, g + 1)]) }),
     onDecision: (d) => {
@@ -146,7 +158,7 @@ export const startAuthPlane = async (
     },
   })
   await calloutNc.flush()
-  const policies = await startPolicyPlane(nc, { directory, keys, users: userPlane.users, replicas: config.replicas, log, audit: (draft) => audit.record(draft) })
+  const policies = await startPolicyPlane(nc, { directory, keys, users: userPlane.users, replicas: config.replicas, log, prefix: config.prefix, audit: (draft) => audit.record(draft) })
   return {
     serviceAuth: policies.guarding({
       admit: (tenant) => directory.admit(tenant),
@@ -190,6 +202,7 @@ export const startAuthPlane = async (
     directory,
     callout,
     kicker,
+    connections,
     policies,
     userPlane,
     audit,
@@ -199,6 +212,7 @@ export const startAuthPlane = async (
       await callout.stop()
       directory.stop()
       stopPointers()
+      connections.stop()
       await calloutNc.close()
       await sysNc.close()
       // After the callout: its last decisions are recorded too. Entries still unwritten are reported dropped.

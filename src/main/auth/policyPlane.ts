@@ -11,6 +11,8 @@ import { systemClock } from '../../adapters/system/systemClock.js'
 import type { ApiKeyStore, UserStore } from '../../application/auth/ports.js'
 import { checkAppendPolicy, type PolicyCache, type PolicyStore, startPolicyCache } from '../../application/policies/index.js'
 import { createAppendGuard } from '../../application/tenants/appendGuard.js'
+import { createStreamQuota, type StreamQuota } from '../../application/tenants/streamQuota.js'
+import { createJetStreamStreamCatalog } from '../../adapters/nats/tenants/jetStreamStreamCatalog.js'
 import { createDailyEventCounter, type DailyEventCounter } from '../../application/tenants/dailyEvents.js'
 import type { RateLimiter } from '../../application/tenants/rateLimiter.js'
 import type { ApiKeyId } from '../../domain/security/apiKey.js'
@@ -32,6 +34,8 @@ export interface PolicyPlane {
   readonly daily: DailyEventCounter
   /** The principal roles the append guard and `evaluate` use (`forget` after a user is deleted). */
   readonly roles: PrincipalRoles
+  /** The `streams` quota on the append path (counts from the event log, cached per tenant). */
+  readonly streams: StreamQuota
   stop(): void
 }
 
@@ -104,6 +108,8 @@ export const startPolicyPlane = async (
     readonly log: (message: string) => void
     /** Auth mode's audit trail, for `policies.create|delete`. */
     readonly audit?: (draft: AuditDraft) => void
+    /** The subject prefix of the event log, for the `streams` quota's counts; default `allsource`. */
+    readonly prefix?: string
   },
 ): Promise<PolicyPlane> => {
   const store = await createKvPolicyStore(nc, { replicas: deps.replicas })
@@ -113,11 +119,13 @@ export const startPolicyPlane = async (
   const limiter = createInMemoryRateLimiter({ clock: systemClock })
   const daily = createDailyEventCounter(systemClock)
   const roleOf = principalRoles(deps.keys, deps.users)
+  const streams = createStreamQuota({ catalog: createJetStreamStreamCatalog(nc, { prefix: deps.prefix ?? 'allsource' }), clock: systemClock })
   const warnLog = rateLimitedLog(deps.log, 'policy warnings')
   const guard = createAppendGuard({
     policy: checkAppendPolicy({ cache, payloadBytes: msgpackPayloadBytes }),
     limiter,
     daily,
+    streams,
     roleOf,
     onWarn: (command, result) => warnLog(`policy warn: ${command.tenant}/${command.stream}: ${result.reason}`),
   })
@@ -147,6 +155,7 @@ export const startPolicyPlane = async (
     limiter,
     daily,
     roles: roleOf,
+    streams,
     stop: () => {
       cache.stop()
       warnLog.flush()

@@ -19,7 +19,7 @@ import { createKey, revokeKey } from '../../../src/application/auth/apiKeys.js'
 import { changeTenant } from '../../../src/application/tenants/changeTenant.js'
 import type { ApiKeyId } from '../../../src/domain/security/apiKey.js'
 import type { TenantId } from '../../../src/domain/streams/ids.js'
-import { newTenant, suspend, activate, type IsoTimestamp } from '../../../src/domain/tenants/tenant.js'
+import { newTenant, suspend, activate, type IsoTimestamp, type QuotaOverrides } from '../../../src/domain/tenants/tenant.js'
 import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
 import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane.js'
 import { loadConfig } from '../../../src/main/config.js'
@@ -73,7 +73,8 @@ beforeAll(async () => {
   await app.serve()
   await app.startProjections([eventCounter] as ProjectionDefinition<unknown>[])
   const now = new Date().toISOString() as IsoTimestamp
-  for (const t of ['acme', 'globex']) await plane.tenants.create(newTenant(t as TenantId, now))()
+  // More connections than the free tier's 5 (the connections quota has its own test).
+  for (const t of ['acme', 'globex']) await plane.tenants.create(newTenant(t as TenantId, now, { quotas: { connections: null } as QuotaOverrides }))()
   const deps = { store: plane.keys, hasher: plane.hasher, clock: systemClock }
   for (const [who, tenant, role] of [
     ['acme-dev', 'acme', 'developer'],

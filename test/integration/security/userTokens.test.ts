@@ -25,7 +25,7 @@ import { changeTenant } from '../../../src/application/tenants/changeTenant.js'
 import { newKeyRing } from '../../../src/domain/security/signingKeys.js'
 import type { Username } from '../../../src/domain/security/user.js'
 import type { TenantId } from '../../../src/domain/streams/ids.js'
-import { activate, newTenant, suspend, type IsoTimestamp } from '../../../src/domain/tenants/tenant.js'
+import { activate, newTenant, suspend, type IsoTimestamp, type QuotaOverrides } from '../../../src/domain/tenants/tenant.js'
 import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
 import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane.js'
 import { operatorKeyFile } from '../../../src/main/auth/operatorKey.js'
@@ -95,7 +95,8 @@ beforeAll(async () => {
   app = await createAllSource({ nc: processorNc, auth: plane.serviceAuth, snapshotEvery: 0, warn: () => undefined })
   await app.serve()
   const now = new Date().toISOString() as IsoTimestamp
-  for (const t of ['acme', 'globex']) await plane.tenants.create(newTenant(t as TenantId, now))()
+  // More connections than the free tier's 5 (the connections quota has its own test).
+  for (const t of ['acme', 'globex']) await plane.tenants.create(newTenant(t as TenantId, now, { quotas: { connections: null } as QuotaOverrides }))()
   const deps = { store: plane.keys, hasher: plane.hasher, clock: systemClock }
   for (const [who, tenant, role] of [
     ['acme-admin', 'acme', 'admin'],

@@ -21,10 +21,12 @@ export interface CalloutDecision {
   /** Granted: the identity admitted and the principal (keyId) that names it; `who` in structured form. */
   readonly identity?: Identity
   readonly principal?: string
-  /** Refused: the wire code of the refusal (`UNAUTHORIZED`, `TENANT_NOT_FOUND`, `TENANT_SUSPENDED`, `UNAVAILABLE`, `INTERNAL`). */
+  /** Refused: the wire code of the refusal (`UNAUTHORIZED`, `TENANT_NOT_FOUND`, `TENANT_SUSPENDED`, `QUOTA_EXCEEDED` (the `connections` quota), `UNAVAILABLE`, `INTERNAL`). */
   readonly code?: string
   /** Refused for a tenant's state (`TENANT_NOT_FOUND`, `TENANT_SUSPENDED`): that tenant, as the verified credential named it. */
   readonly tenant?: string
+  /** Refused `QUOTA_EXCEEDED`: which quota and its limit. */
+  readonly quota?: { readonly name: string; readonly limit: number }
   /** The client's address and name as the server reported them. */
   readonly client: { readonly host?: string; readonly name?: string }
   /** Milliseconds from receiving the request to sending the answer. */
@@ -69,6 +71,8 @@ const codeOf = (e: AppendError): string => {
       return 'TENANT_SUSPENDED'
     case 'Unavailable':
       return 'UNAVAILABLE'
+    case 'QuotaExceeded':
+      return 'QUOTA_EXCEEDED'
     default:
       return 'UNAUTHORIZED'
   }
@@ -130,7 +134,8 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
         const code = codeOf(r.left)
         body = { error: code }
         const tenant = r.left._tag === 'TenantNotFound' || r.left._tag === 'TenantSuspended' ? r.left.tenant : undefined
-        decision = { outcome: 'refused', code, client, ms: 0, ...(tenant !== undefined ? { tenant } : {}) }
+        const quota = r.left._tag === 'QuotaExceeded' ? { quota: { name: r.left.quota, limit: r.left.limit } } : {}
+        decision = { outcome: 'refused', code, client, ms: 0, ...(tenant !== undefined ? { tenant } : {}), ...quota }
       } else {
         const { identity, principal } = r.right
         const grant = grantFor(identity, principal, typeof o.grants === 'function' ? o.grants() : o.grants)

@@ -13,6 +13,7 @@ import type { CalloutDecision } from './authCallout.js'
  *   trouble: `UNAVAILABLE`, `INTERNAL`), `reason` = the wire code, `who` anonymous; in the
  *   tenant's scope when the refusal is about a verified key's tenant (`TENANT_SUSPENDED`,
  *   `TENANT_NOT_FOUND`), else a platform entry (a bad token names no one trustworthy);
+ * - refused `QUOTA_EXCEEDED` (the `connections` quota): `details` also hold `quota` and `limit`;
  * - `details`: the client's host and connection name as the server reported them (client-chosen
  *   text: the log redacts anything credential-shaped).
  */
@@ -38,6 +39,6 @@ export const connectionAudit = (d: CalloutDecision): AuditDraft => {
     action: 'auth.connect.refused',
     outcome: d.code === 'UNAVAILABLE' || d.code === 'INTERNAL' ? 'failed' : 'denied',
     reason: d.code ?? 'UNAUTHORIZED',
-    details,
+    details: d.quota !== undefined ? { ...details, quota: d.quota.name, limit: d.quota.limit } : details,
   }
 }

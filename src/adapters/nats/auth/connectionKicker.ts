@@ -17,9 +17,50 @@ interface ConnzReply {
   readonly data?: { readonly connections?: readonly { readonly cid?: number; readonly authorized_user?: string }[] }
 }
 
+/** One live client connection as a server's CONNZ lists it: the server's id, its cid there, and its NATS user name (the callout's `<tenant>:<principal>`). */
+export interface ListedConnection {
+  readonly server: string
+  readonly cid: number
+  readonly user: string | undefined
+}
+
 const te = new TextEncoder()
 const td = new TextDecoder()
 const PAGE = 1024
+
+/**
+ * Lists every connection of `account` on every server that answers `$SYS.REQ.SERVER.PING.CONNZ`
+ * within `maxWaitMs` (with auth details, paged by {@link PAGE}), calling `onPage` with each page's
+ * connections. Replies that do not parse are skipped. Best effort: a server that does not answer
+ * is missing from the listing.
+ */
+export const listConnections = async (
+  sys: NatsConnection,
+  account: string,
+  onPage: (conns: readonly ListedConnection[]) => Promise<void> | void,
+  maxWaitMs = 1_000,
+): Promise<void> => {
+  for (let offset = 0; ; offset += PAGE) {
+    let full = false
+    const replies = await sys.requestMany('$SYS.REQ.SERVER.PING.CONNZ', te.encode(JSON.stringify({ acc: account, auth: true, limit: PAGE, offset })), { maxWait: maxWaitMs })
+    const page: ListedConnection[] = []
+    for await (const m of replies) {
+      let r: ConnzReply
+      try {
+        r = JSON.parse(td.decode(m.data)) as ConnzReply
+      } catch {
+        continue
+      }
+      const server = r.server?.id
+      const conns = r.data?.connections ?? []
+      if (conns.length >= PAGE) full = true
+      if (server === undefined) continue
+      for (const c of conns) if (c.cid !== undefined) page.push({ server, cid: c.cid, user: c.authorized_user })
+    }
+    await onPage(page)
+    if (!full) return
+  }
+}
 
 /**
  * A {@link ConnectionKicker} on a system-account connection: `$SYS.REQ.SERVER.PING.CONNZ`
@@ -32,32 +73,20 @@ export const createConnectionKicker = (sys: NatsConnection, options: { readonly 
   async kick(tenant, principal) {
     const wanted = (user: string | undefined): boolean => user !== undefined && (principal === undefined ? user.startsWith(`${tenant}:`) : user === `${tenant}:${principal}`)
     let kicked = 0
-    for (let offset = 0; ; offset += PAGE) {
-      let full = false
-      const replies = await sys.requestMany('$SYS.REQ.SERVER.PING.CONNZ', te.encode(JSON.stringify({ acc: options.account, auth: true, limit: PAGE, offset })), {
-        maxWait: options.maxWaitMs ?? 1_000,
-      })
-      const targets: { server: string; cid: number }[] = []
-      for await (const m of replies) {
-        let r: ConnzReply
-        try {
-          r = JSON.parse(td.decode(m.data)) as ConnzReply
-        } catch {
-          continue
+    await listConnections(
+      sys,
+      options.account,
+      async (conns) => {
+        for (const t of conns) {
+          if (!wanted(t.user)) continue
+          await sys.request(`$SYS.REQ.SERVER.${t.server}.KICK`, te.encode(JSON.stringify({ cid: t.cid })), { timeout: options.maxWaitMs ?? 1_000 }).then(
+            () => kicked++,
+            () => undefined,
+          )
         }
-        const server = r.server?.id
-        const conns = r.data?.connections ?? []
-        if (conns.length >= PAGE) full = true
-        if (server === undefined) continue
-        for (const c of conns) if (c.cid !== undefined && wanted(c.authorized_user)) targets.push({ server, cid: c.cid })
-      }
-      for (const t of targets) {
-        await sys.request(`$SYS.REQ.SERVER.${t.server}.KICK`, te.encode(JSON.stringify({ cid: t.cid })), { timeout: options.maxWaitMs ?? 1_000 }).then(
-          () => kicked++,
-          () => undefined,
-        )
-      }
-      if (!full) return kicked
-    }
+      },
+      options.maxWaitMs ?? 1_000,
+    )
+    return kicked
   },
 })

@@ -1,0 +1,138 @@
+/**
+ * The `connections` quota (enforced by the auth callout from the servers' connect and disconnect
+ * events) and the `streams` quota (on the append path, counted from the event log), issue 11
+ * item 1, against a real nats-server with the real auth callout, processor and plane.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node'
+import * as E from 'fp-ts/lib/Either.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createConnectionCounter } from '../../../src/adapters/nats/auth/connectionCounter.js'
+import { tenantConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
+import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
+import { createJetStreamStreamCatalog } from '../../../src/adapters/nats/tenants/jetStreamStreamCatalog.js'
+import { systemClock } from '../../../src/adapters/system/systemClock.js'
+import { createKey } from '../../../src/application/auth/apiKeys.js'
+import type { TenantId } from '../../../src/domain/streams/ids.js'
+import { type IsoTimestamp, newTenant, type QuotaOverrides } from '../../../src/domain/tenants/tenant.js'
+import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
+import { APP_ACCOUNT } from '../../../src/main/auth/authMaterial.js'
+import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane.js'
+import { operatorKeyFile } from '../../../src/main/auth/operatorKey.js'
+import { loadConfig } from '../../../src/main/config.js'
+import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const te = new TextEncoder()
+
+let server: AuthTestServer
+let processorNc: NatsConnection
+let app: AllSource
+let plane: AuthPlane
+let dataDir: string
+let operatorKey: string
+const logs: string[] = []
+const keys: Record<string, string> = {}
+const open: NatsConnection[] = []
+
+const tenant = (t: string, quotas: Record<string, number | null>) => plane.tenants.create(newTenant(t as TenantId, new Date().toISOString() as IsoTimestamp, { quotas: quotas as QuotaOverrides }))()
+const connectAs = async (who: string, t: string): Promise<NatsConnection> => {
+  const nc = await connect({ servers: server.url, ...tenantConnectOptions(t, keys[who] as string), reconnect: false })
+  open.push(nc)
+  return nc
+}
+/** Polls until `pred` holds (the server's events are asynchronous); fails the test if it never does. */
+const until = async (pred: () => boolean): Promise<void> => {
+  for (let i = 0; i < 200 && !pred(); i++) await sleep(25)
+  expect(pred()).toBe(true)
+}
+
+beforeAll(async () => {
+  server = await startAuthServer()
+  processorNc = await server.processor()
+  dataDir = await mkdtemp(join(tmpdir(), 'allsource-quotadata-'))
+  const config = { ...loadConfig({}), dataDir, prefix: 'allsource' }
+  plane = await startAuthPlane(processorNc, { material: server.material, url: server.url }, config, (m) => logs.push(m))
+  operatorKey = (await readFile(operatorKeyFile(dataDir), 'utf8')).trim()
+  app = await createAllSource({ nc: processorNc, auth: plane.serviceAuth, snapshotEvery: 0, warn: () => undefined })
+  await app.serve()
+  await tenant('capped', { connections: 2 })
+  await tenant('roomy', { connections: null })
+  await tenant('few', { streams: 2, appendsPerSecond: null })
+  const deps = { store: plane.keys, hasher: plane.hasher, clock: systemClock }
+  for (const [who, t] of [
+    ['capped', 'capped'],
+    ['roomy', 'roomy'],
+    ['few', 'few'],
+  ] as const) {
+    const created = await createKey(deps)(t as TenantId, { role: 'developer' })
+    if (E.isLeft(created)) throw new Error('key')
+    keys[who] = created.right.key.reveal()
+  }
+}, 60_000)
+
+afterAll(async () => {
+  for (const nc of open) await nc.close().catch(() => undefined)
+  await app?.close()
+  await plane?.stop()
+  await processorNc?.close()
+  await server?.stop()
+  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true })
+})
+
+describe('connections quota', () => {
+  it('connections 2: a third connection is refused QUOTA_EXCEEDED while two are open, and admitted again after one closes', async () => {
+    const first = await connectAs('capped', 'capped')
+    await connectAs('capped', 'capped')
+    await until(() => plane.connections.live('capped') === 2)
+    await expect(connectAs('capped', 'capped')).rejects.toThrow(/Authorization Violation/)
+    expect(logs.some((l) => l.includes('QUOTA_EXCEEDED (connections quota of 2)'))).toBe(true)
+
+    // Other tenants and the operator are unaffected while capped is at its quota.
+    for (let i = 0; i < 3; i++) await connectAs('roomy', 'roomy')
+    await until(() => plane.connections.live('roomy') === 3)
+    for (let i = 0; i < 3; i++) open.push(await connect({ servers: server.url, token: operatorKey, reconnect: false }))
+    expect(plane.connections.live('operator')).toBe(0)
+    await expect(connectAs('capped', 'capped')).rejects.toThrow(/Authorization Violation/)
+
+    await first.close()
+    await until(() => plane.connections.live('capped') === 1)
+    const again = await connectAs('capped', 'capped')
+    await again.flush()
+    await until(() => plane.connections.live('capped') === 2)
+    await expect(connectAs('capped', 'capped')).rejects.toThrow(/Authorization Violation/)
+  })
+
+  it('a counter started now is seeded by the CONNZ listing: it counts the connections already open', async () => {
+    const sys = await connect({ servers: server.url, authenticator: nkeyAuthenticator(te.encode(server.material.systemSeed)) })
+    try {
+      const fresh = await createConnectionCounter(sys, { account: APP_ACCOUNT, skip: (u) => u.startsWith('operator:') })
+      expect(fresh.live('capped')).toBe(plane.connections.live('capped'))
+      expect(fresh.live('roomy')).toBe(3)
+      fresh.stop()
+    } finally {
+      await sys.close()
+    }
+  })
+})
+
+describe('streams quota', () => {
+  it('streams 2: appending to a third stream is QUOTA_EXCEEDED with the limit; the two streams keep taking appends', async () => {
+    const dev = createAllSourceClient(await connectAs('few', 'few'))
+    const ev = [{ type: 'x.y', payload: {} }]
+    expect(E.isRight(await dev.tryAppend('few', 's-1', ev))).toBe(true)
+    expect(E.isRight(await dev.tryAppend('few', 's-2', ev, { expectedVersion: 'no_stream' }))).toBe(true)
+    for (const expectedVersion of ['any', 'no_stream', 0] as const) {
+      const third = await dev.tryAppend('few', 's-3', ev, { expectedVersion })
+      expect(E.isLeft(third) && third.left.code).toBe('QUOTA_EXCEEDED')
+      if (E.isLeft(third)) expect(third.left.details).toMatchObject({ quota: 'streams', limit: 2 })
+    }
+    expect(E.isRight(await dev.tryAppend('few', 's-1', ev))).toBe(true)
+    expect(E.isRight(await dev.tryAppend('few', 's-2', ev, { expectedVersion: 1 }))).toBe(true)
+    expect(E.isRight(await dev.tryAppend('few', 's-2', ev, { expectedVersion: 'exists' }))).toBe(true)
+    // The count the quota reads from the log is exact, and no refused append started a stream.
+    expect(await createJetStreamStreamCatalog(processorNc, { prefix: 'allsource' }).count('few' as TenantId)).toBe(2)
+  })
+})
