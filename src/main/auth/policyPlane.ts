@@ -11,6 +11,7 @@ import { systemClock } from '../../adapters/system/systemClock.js'
 import type { ApiKeyStore, UserStore } from '../../application/auth/ports.js'
 import { checkAppendPolicy, type PolicyCache, type PolicyStore, startPolicyCache } from '../../application/policies/index.js'
 import { createAppendGuard } from '../../application/tenants/appendGuard.js'
+import { createRefusalAuditor } from '../../application/audit/refusalAudit.js'
 import { createStreamQuota, type StreamQuota } from '../../application/tenants/streamQuota.js'
 import { createJetStreamStreamCatalog } from '../../adapters/nats/tenants/jetStreamStreamCatalog.js'
 import { createDailyEventCounter, type DailyEventCounter } from '../../application/tenants/dailyEvents.js'
@@ -129,9 +130,15 @@ export const startPolicyPlane = async (
     roleOf,
     onWarn: (command, result) => warnLog(`policy warn: ${command.tenant}/${command.stream}: ${result.reason}`),
   })
+  // Policy denies, quota refusals and refused tenants are audited (request.denied, rate-limited).
+  const audited = deps.audit === undefined ? undefined : createRefusalAuditor(deps.audit)
   const guardAppend: PolicyPlane['guardAppend'] = async (command, caller, append) => {
     const tenant = await deps.directory.admit(command.tenant)
-    return E.isLeft(tenant) ? tenant : guard(tenant.right, command, caller, append)
+    const r = E.isLeft(tenant) ? tenant : await guard(tenant.right, command, caller, append)
+    if (E.isLeft(r) && audited !== undefined) {
+      audited({ tenant: command.tenant, operation: caller?.principal !== undefined ? 'append' : 'ingest', error: r.left, ...(caller?.principal !== undefined ? { principal: caller.principal } : {}) })
+    }
+    return r
   }
   const endpoints: PolicyPlane['endpoints'] = (base) =>
     startPolicyEndpoints(nc, {

@@ -107,6 +107,13 @@ describe('policies on the append path', () => {
     expect(E.isLeft(denied) && denied.left.code).toBe('FORBIDDEN')
     if (E.isLeft(denied)) expect(denied.left.details).toMatchObject({ reason: 'policy', rule: 'no-deletes', event: 1 })
     expect((await dev.read('acme', 'order-2')).events).toHaveLength(0)
+    // The deny is audited (request.denied, with who, rule and a count), once per window.
+    await dev.tryAppend('acme', 'order-2', [{ type: 'order.deleted', payload: {} }])
+    await plane.audit.flush()
+    const page = await plane.audit.query({ _tag: 'Tenant', tenant: 'acme' as TenantId }, { action: { kind: 'exact', action: 'request.denied' }, limit: 100 })()
+    const denials = E.isRight(page) ? page.right.entries.filter((e) => e.reason === 'FORBIDDEN') : []
+    expect(denials).toHaveLength(1)
+    expect(denials[0]).toMatchObject({ action: 'request.denied', outcome: 'denied', tenant: 'acme', who: { kind: 'key', tenant: 'acme' }, details: { operation: 'append', rule: 'no-deletes', refused: 1 } })
     expect(E.isRight(await dev.tryAppend('acme', 'order-2', [{ type: 'order.placed', payload: {} }]))).toBe(true)
     expect(E.isRight(await dev.tryAppend('acme', 'invoice-1', [{ type: 'invoice.deleted', payload: {} }]))).toBe(true)
     // Deleted over NATS: allowed again, no restart.
