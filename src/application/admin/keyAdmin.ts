@@ -1,15 +1,13 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { ApiKeyView } from '../../domain/security/apiKey.js'
 import type { KeyCommand } from '../../domain/security/keyRequests.js'
-import { authorize } from '../../domain/security/permissions.js'
 import type { Identity } from '../../domain/security/roles.js'
-import { tenantNotFound } from '../../domain/streams/errors.js'
 import type { TenantId } from '../../domain/streams/ids.js'
 import { admit } from '../../domain/tenants/tenant.js'
 import { type ApiKeyDeps, type CreatedKey, createKey, listKeys, revokeKey } from '../auth/apiKeys.js'
 import type { AppendError } from '../streams/errors.js'
 import type { TenantStore } from '../tenants/ports.js'
-import { tenantStoreFailure } from './tenantAdmin.js'
+import { tenantForAccessAdmin } from './tenantForAdmin.js'
 
 export interface KeyAdminDeps extends ApiKeyDeps {
   readonly tenants: TenantStore
@@ -37,14 +35,9 @@ export type KeyCommandResult =
 export const runKeyCommand =
   (deps: KeyAdminDeps) =>
   async (tenant: TenantId, command: KeyCommand, caller?: Identity): Promise<E.Either<AppendError, KeyCommandResult>> => {
-    if (caller !== undefined) {
-      const allowed = authorize(caller, 'manageUsersAndKeys', tenant)
-      if (E.isLeft(allowed)) return allowed
-    }
-    const stored = await deps.tenants.get(tenant)()
-    if (E.isLeft(stored)) return E.left(tenantStoreFailure(stored.left))
-    const record = stored.right?.record
-    if (record === undefined || record.status === 'deleted') return E.left(tenantNotFound(tenant))
+    const found = await tenantForAccessAdmin(deps.tenants, tenant, caller)
+    if (E.isLeft(found)) return found
+    const record = found.right
     switch (command._tag) {
       case 'Create': {
         const admitted = admit(tenant, record)

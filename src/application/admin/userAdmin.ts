@@ -1,16 +1,14 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { UserView } from '../../domain/security/user.js'
 import type { UserCommand } from '../../domain/security/userRequests.js'
-import { authorize } from '../../domain/security/permissions.js'
 import type { Identity } from '../../domain/security/roles.js'
-import { tenantNotFound } from '../../domain/streams/errors.js'
 import type { TenantId } from '../../domain/streams/ids.js'
 import { admit } from '../../domain/tenants/tenant.js'
 import type { RefreshTokenStore } from '../auth/ports.js'
 import { type Invitation, type UserDeps, createUser, deleteUser, inviteUser, listUsers } from '../auth/users.js'
 import type { AppendError } from '../streams/errors.js'
 import type { TenantStore } from '../tenants/ports.js'
-import { tenantStoreFailure } from './tenantAdmin.js'
+import { tenantForAccessAdmin } from './tenantForAdmin.js'
 
 export interface UserAdminDeps extends UserDeps {
   readonly tenants: TenantStore
@@ -38,14 +36,9 @@ export type UserCommandResult =
 export const runUserCommand =
   (deps: UserAdminDeps) =>
   async (tenant: TenantId, command: UserCommand, caller?: Identity): Promise<E.Either<AppendError, UserCommandResult>> => {
-    if (caller !== undefined) {
-      const allowed = authorize(caller, 'manageUsersAndKeys', tenant)
-      if (E.isLeft(allowed)) return allowed
-    }
-    const stored = await deps.tenants.get(tenant)()
-    if (E.isLeft(stored)) return E.left(tenantStoreFailure(stored.left))
-    const record = stored.right?.record
-    if (record === undefined || record.status === 'deleted') return E.left(tenantNotFound(tenant))
+    const found = await tenantForAccessAdmin(deps.tenants, tenant, caller)
+    if (E.isLeft(found)) return found
+    const record = found.right
     switch (command._tag) {
       case 'Create': {
         const admitted = admit(tenant, record)
