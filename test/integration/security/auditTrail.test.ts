@@ -29,6 +29,7 @@ import { operatorKeyFile } from '../../../src/main/auth/operatorKey.js'
 import { loadConfig } from '../../../src/main/config.js'
 import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
 import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
+import { cleanUp } from '../../support/cleanUp.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const te = new TextEncoder()
@@ -114,14 +115,16 @@ beforeAll(async () => {
   }
 }, 60_000)
 
-afterAll(async () => {
-  for (const nc of open) await nc.close().catch(() => undefined)
-  await app?.close()
-  await plane?.stop()
-  await processorNc?.close()
-  await server?.stop()
-  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true })
-})
+afterAll(() =>
+  cleanUp(
+    ...open.map((nc) => () => nc.close()),
+    () => app?.close(),
+    () => plane?.stop(),
+    () => processorNc?.close(),
+    () => server?.stop(),
+    () => (dataDir !== undefined ? rm(dataDir, { recursive: true, force: true }) : undefined),
+  ),
+)
 
 describe('the audit trail in auth mode', () => {
   let acmeAdmin: NatsConnection

@@ -23,6 +23,7 @@ import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane
 import { operatorKeyFile } from '../../../src/main/auth/operatorKey.js'
 import { loadConfig } from '../../../src/main/config.js'
 import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
+import { cleanUp } from '../../support/cleanUp.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const te = new TextEncoder()
@@ -73,14 +74,16 @@ beforeAll(async () => {
   }
 }, 60_000)
 
-afterAll(async () => {
-  for (const nc of open) await nc.close().catch(() => undefined)
-  await app?.close()
-  await plane?.stop()
-  await processorNc?.close()
-  await server?.stop()
-  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true })
-})
+afterAll(() =>
+  cleanUp(
+    ...open.map((nc) => () => nc.close()),
+    () => app?.close(),
+    () => plane?.stop(),
+    () => processorNc?.close(),
+    () => server?.stop(),
+    () => (dataDir !== undefined ? rm(dataDir, { recursive: true, force: true }) : undefined),
+  ),
+)
 
 describe('connections quota', () => {
   it('connections 2: a third connection is refused QUOTA_EXCEEDED while two are open, and admitted again after one closes', async () => {

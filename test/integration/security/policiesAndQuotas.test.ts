@@ -24,6 +24,7 @@ import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane
 import { loadConfig } from '../../../src/main/config.js'
 import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
 import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
+import { cleanUp } from '../../support/cleanUp.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -79,14 +80,16 @@ beforeAll(async () => {
   }
 }, 60_000)
 
-afterAll(async () => {
-  for (const nc of Object.values(conns)) await nc.close().catch(() => undefined)
-  await app?.close()
-  await plane?.stop()
-  await processorNc?.close()
-  await server?.stop()
-  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true })
-})
+afterAll(() =>
+  cleanUp(
+    ...Object.values(conns).map((nc) => () => nc.close()),
+    () => app?.close(),
+    () => plane?.stop(),
+    () => processorNc?.close(),
+    () => server?.stop(),
+    () => (dataDir !== undefined ? rm(dataDir, { recursive: true, force: true }) : undefined),
+  ),
+)
 
 /** Waits until the processor's cache holds `revision` for `t` (the watch delivered the write). */
 const cached = async (t: string, revision: number) => {

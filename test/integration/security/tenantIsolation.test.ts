@@ -26,6 +26,7 @@ import { loadConfig } from '../../../src/main/config.js'
 import { eventCounter } from '../../../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../../../src/domain/projections/projection.js'
 import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
+import { cleanUp } from '../../support/cleanUp.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const te = new TextEncoder()
@@ -91,22 +92,16 @@ beforeAll(async () => {
   if (E.isLeft(seed)) throw new Error(JSON.stringify(seed.left))
 }, 60_000)
 
-afterAll(async () => {
-  // Every step runs even if one before it fails, so no server outlives the test.
-  const step = async (f: () => Promise<unknown> | unknown) => {
-    try {
-      await f()
-    } catch {
-      // keep cleaning up
-    }
-  }
-  for (const nc of open) await step(() => nc.close())
-  await step(() => app?.close())
-  await step(() => plane?.stop())
-  await step(() => processorNc?.close())
-  await step(() => server?.stop())
-  if (dataDir !== undefined) await step(() => rm(dataDir, { recursive: true, force: true }))
-})
+afterAll(() =>
+  cleanUp(
+    ...open.map((nc) => () => nc.close()),
+    () => app?.close(),
+    () => plane?.stop(),
+    () => processorNc?.close(),
+    () => server?.stop(),
+    () => (dataDir !== undefined ? rm(dataDir, { recursive: true, force: true }) : undefined),
+  ),
+)
 
 describe('a tenant connection', () => {
   it('appends, reads and queries its own tenant', async () => {

@@ -33,6 +33,7 @@ import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER } from '../../../src/main/au
 import { loadConfig } from '../../../src/main/config.js'
 import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
 import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
+import { cleanUp } from '../../support/cleanUp.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const te = new TextEncoder()
@@ -116,14 +117,16 @@ beforeAll(async () => {
   ok(await call(gAdmin, 'allsource.admin.globex.users.create', { username: 'ann.lee', password: 'globex ann password', role: 'reader' }))
 }, 60_000)
 
-afterAll(async () => {
-  for (const nc of open) await nc.close().catch(() => undefined)
-  await app?.close()
-  await plane?.stop()
-  await processorNc?.close()
-  await server?.stop()
-  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true })
-})
+afterAll(() =>
+  cleanUp(
+    ...open.map((nc) => () => nc.close()),
+    () => app?.close(),
+    () => plane?.stop(),
+    () => processorNc?.close(),
+    () => server?.stop(),
+    () => (dataDir !== undefined ? rm(dataDir, { recursive: true, force: true }) : undefined),
+  ),
+)
 
 describe('connecting as a user', () => {
   it('connects as <tenant>/<username> + password, is named <tenant>:u_<name>, and appends to its tenant only', async () => {
