@@ -83,7 +83,14 @@ export const startEventIdIndexer = async (
       for await (const m of messages) {
         const commit = decodeCommit(m.data, m.seq)
         const offset = String(m.seq)
-        for (const e of commit.events) batch.push(put(keyOf(commit.tenant, e.id), offset))
+        for (const e of commit.events) {
+          const p = put(keyOf(commit.tenant, e.id), offset)
+          // Observed at once: a put can fail while the loop waits for the next message, before
+          // Promise.all below attaches to it (an unhandled rejection then); the failure still
+          // reaches Promise.all, which rejects the batch.
+          p.catch(() => undefined)
+          batch.push(p)
+        }
         if (batch.length >= 4_096 || m.info.pending === 0) {
           await Promise.all(batch)
           batch = []
@@ -91,9 +98,8 @@ export const startEventIdIndexer = async (
         }
       }
     } finally {
-      // Puts still in flight when following stops: the checkpoint did not move past them, so they
-      // are only observed here (and redone on the next run).
-      for (const p of batch) p.catch(() => undefined)
+      // Puts still in flight when following stops are already observed; the checkpoint did not move
+      // past them, so they are redone on the next run.
       lease.close()
     }
   }
