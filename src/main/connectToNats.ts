@@ -4,6 +4,7 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, type ConnectionOptions, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node'
 import { APP_ACCOUNT, type AuthMaterial, loadOrCreateAuthMaterial, serverAuthBlock } from './auth/authMaterial.js'
 import type { Config } from './config.js'
+import { longLivedConnection, serversOf } from './natsConnection.js'
 import { launchNatsServer, type RunningNatsServer } from './natsServer/launchNatsServer.js'
 import { projectRoot } from './natsServer/findNatsServer.js'
 import { clearDataDir, releaseServerLock, writeServerLock } from './natsServer/serverLock.js'
@@ -63,7 +64,7 @@ const connectExternal = async (config: Config, url: string, label: string, log: 
   }
   const withKey = async (): Promise<NatsSession> => {
     const material = loadOrCreateAuthMaterial(resolve(projectRoot(), config.dataDir))
-    const nc = await connect({ servers: url, name: 'allsource', ...processorAuth(material) }).catch((e: unknown) =>
+    const nc = await connect({ ...longLivedConnection(url), name: 'allsource', ...processorAuth(material) }).catch((e: unknown) =>
       fail(isAuthError(e) ? new Error(`the server refused the processor's nkey; configure it with the block \`npm run cli -- auth server-config\` prints (${e instanceof Error ? e.message : String(e)})`) : e),
     )
     const version = nc.info?.version
@@ -82,7 +83,7 @@ const connectExternal = async (config: Config, url: string, label: string, log: 
     return withKey()
   }
   try {
-    const nc = await connect({ servers: url, name: 'allsource' })
+    const nc = await connect({ ...longLivedConnection(url), name: 'allsource' })
     if (config.auth === 'auto') log(`WARNING: ${label} has no auth configured: running OPEN (any client can act on every tenant). Set ALLSOURCE_AUTH=on with a configured server for tenant isolation (docs/security.md)`)
     return { nc, server: undefined, where: `${url} (${label})`, auth: undefined }
   } catch (e) {
@@ -102,7 +103,7 @@ const hasJetStream = async (nc: NatsConnection): Promise<boolean> => {
 
 const tryConnect = async (url: string): Promise<NatsConnection | undefined> => {
   try {
-    return await connect({ servers: url, timeout: 1_000, reconnect: false })
+    return await connect({ servers: serversOf(url), timeout: 1_000, reconnect: false })
   } catch {
     return undefined
   }
@@ -156,7 +157,9 @@ export const connectToNats = async (config: Config, log: (message: string) => vo
     },
   }
   try {
-    const nc = await connect({ servers: server.url, name: 'allsource', ...(material !== undefined ? processorAuth(material) : {}) })
+    // Our own server: if it dies for good, the processor exits after the client's usual 10 attempts
+    // (the embedded server is not restarted behind its back).
+    const nc = await connect({ ...longLivedConnection(server.url), maxReconnectAttempts: 10, name: 'allsource', ...(material !== undefined ? processorAuth(material) : {}) })
     const version = nc.info?.version
     if (material !== undefined && !authSafeVersion(version)) {
       await nc.close()

@@ -28,6 +28,7 @@ import { loadOrCreateOperatorKey } from './operatorKey.js'
 import { type PolicyPlane, startPolicyPlane } from './policyPlane.js'
 import { projectRoot } from '../natsServer/findNatsServer.js'
 import { openUserPlane, type UserPlane } from './userPlane.js'
+import { longLivedConnection } from '../natsConnection.js'
 
 /** The control plane of one processor in auth mode. */
 export interface AuthPlane {
@@ -94,7 +95,7 @@ export const startAuthPlane = async (
       : auditDrop({ reason: d.cause === 'reply' ? 'FOREIGN_REPLY' : 'BAD_SUBJECT', endpoint: d.endpoint, ...(d.tenant !== undefined ? { tenant: d.tenant } : {}), ...(d.reply !== undefined ? { replyRoot: replyRootOf(d.reply) as string } : {}) })
   const tenants = await createKvTenantStore(nc, { replicas: config.replicas })
   const keys = await createKvApiKeyStore(nc, { replicas: config.replicas, onCorrupt: (r) => log(`warning: API key record ${r.key} (revision ${r.revision}) is corrupt (${r.message}); treated as absent`) })
-  const sysNc = await connect({ servers: auth.url, name: 'allsource-control', authenticator: nkeyAuthenticator(te.encode(auth.material.systemSeed)) })
+  const sysNc = await connect({ ...longLivedConnection(auth.url), name: 'allsource-control', authenticator: nkeyAuthenticator(te.encode(auth.material.systemSeed)) })
   const kicker = createConnectionKicker(sysNc, { account: APP_ACCOUNT })
   const directory = await createKvTenantDirectory(nc, {
     replicas: config.replicas,
@@ -143,7 +144,7 @@ export const startAuthPlane = async (
     refusalsUnlogged = 0
     log(`auth: refused a connection from ${d.client.host ?? '?'}${d.client.name !== undefined ? ` (${JSON.stringify(d.client.name.slice(0, 100))})` : ''}: ${d.code ?? ''}${d.quota !== undefined ? ` (${d.quota.name} quota of ${d.quota.limit})` : ''}${more}`)
   }
-  const calloutNc = await connect({ servers: auth.url, name: 'allsource-auth-callout', authenticator: nkeyAuthenticator(te.encode(auth.material.calloutSeed)) })
+  const calloutNc = await connect({ ...longLivedConnection(auth.url), name: 'allsource-auth-callout', authenticator: nkeyAuthenticator(te.encode(auth.material.calloutSeed)) })
   const callout = startAuthCallout(calloutNc, {
     issuerSeed: auth.material.issuerSeed,
     xkeySeed: auth.material.xkeySeed,
