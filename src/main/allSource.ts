@@ -73,6 +73,11 @@ export interface AllSourceOptions {
    * once (default 8).
    */
   readonly commitLookup?: { readonly timeoutMs?: number; readonly concurrency?: number }
+  /**
+   * Commits one query request may examine before it answers the page so far with `nextOffset`
+   * (default 50,000; docs/query-language.md).
+   */
+  readonly queryScanBudget?: number
   readonly warn?: (message: string) => void
   /**
    * Auth mode (docs/security.md): every append, ingest, read, query and projection read admits the
@@ -221,7 +226,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: StreamService[] = []
   const index = await openEventIdIndex(o.nc)
-  const query = createQuery(o.nc, { prefix, index, consumers })
+  const query = createQuery(o.nc, { prefix, index, consumers, ...(o.queryScanBudget !== undefined ? { scanBudget: o.queryScanBudget } : {}) })
   const indexers: { stop(): Promise<void> }[] = []
   const ingests: IngestProcessor[] = []
   const projections = new Map<string, { readonly def: ProjectionDefinition<unknown>; readonly runner: ProjectionRunner }>()

@@ -2,6 +2,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { EventId, EventType, StreamId } from '../streams/ids.js'
 import { badRequest, invalidId, type DomainError } from '../streams/errors.js'
 import { defaultReadLimit, maxReadLimit } from './readRequest.js'
+import type { Filter } from './filter.js'
+import { parseWhere } from './where.js'
 
 /** A validated query over one tenant's log. Every filter is optional; all given ones must match. */
 export interface QueryRequest {
@@ -14,6 +16,8 @@ export interface QueryRequest {
   /** Start at this log offset (inclusive): where the previous page said to go on. */
   readonly fromOffset?: number
   readonly limit: number
+  /** A filter on the events (docs/query-language.md), in addition to the fields above. */
+  readonly where?: Filter
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> =>
@@ -48,8 +52,11 @@ export const validateQueryRequest = (body: unknown): E.Either<DomainError, Query
   if (fromOffset !== undefined && (typeof fromOffset !== 'number' || !Number.isSafeInteger(fromOffset) || fromOffset < 1)) {
     return E.left(badRequest('fromOffset must be an integer >= 1', { fromOffset }))
   }
+  const where = b.where === undefined || b.where === null ? undefined : parseWhere(b.where)
+  if (where !== undefined && E.isLeft(where)) return where
   return E.right({
     limit,
+    ...(where !== undefined ? { where: where.right } : {}),
     ...(b.id !== undefined ? { id: b.id as EventId } : {}),
     ...(b.stream !== undefined ? { stream: b.stream as StreamId } : {}),
     ...(b.type !== undefined ? { type: b.type as EventType } : {}),
@@ -59,10 +66,19 @@ export const validateQueryRequest = (body: unknown): E.Either<DomainError, Query
   })
 }
 
-/** Whether one event matches a query's event filters (offset and paging aside). Pure. */
-export const matches = (q: QueryRequest, e: { readonly id: string; readonly type: string; readonly timestamp: Date }, stream: string): boolean =>
-  (q.id === undefined || e.id === q.id) &&
-  (q.stream === undefined || stream === q.stream) &&
-  (q.type === undefined || e.type === q.type) &&
-  (q.since === undefined || new Date(e.timestamp).getTime() >= q.since.getTime()) &&
-  (q.until === undefined || new Date(e.timestamp).getTime() <= q.until.getTime())
+/**
+ * The whole event filter of a query as one `Filter`: its `stream`, `type`, `id`, `since` and
+ * `until` fields and its `where`, all of which must hold (undefined: every event matches).
+ * `fromOffset` is a start, not a filter: paging passes it to the planner.
+ */
+export const queryFilter = (q: QueryRequest): Filter | undefined => {
+  const all: Filter[] = [
+    ...(q.stream !== undefined ? [{ eq: ['stream', q.stream] } as const] : []),
+    ...(q.type !== undefined ? [{ eq: ['type', q.type] } as const] : []),
+    ...(q.id !== undefined ? [{ eq: ['id', q.id] } as const] : []),
+    ...(q.since !== undefined ? [{ gte: ['timestamp', q.since.toISOString()] } as const] : []),
+    ...(q.until !== undefined ? [{ lte: ['timestamp', q.until.toISOString()] } as const] : []),
+    ...(q.where !== undefined ? [q.where] : []),
+  ]
+  return all.length === 0 ? undefined : all.length === 1 ? all[0] : { and: all }
+}

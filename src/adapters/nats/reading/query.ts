@@ -1,7 +1,8 @@
 import { EVENT_STREAM } from '../log/eventStream.js'
 import { DeliverPolicy, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { matches, type QueryRequest } from '../../../domain/reading/queryRequest.js'
+import { queryFilter, type QueryRequest } from '../../../domain/reading/queryRequest.js'
+import { admitsTypes, planScan } from '../../../domain/reading/queryPlan.js'
 import { decodeCommit } from '../../codec/commitCodec.js'
 import * as E from 'fp-ts/lib/Either.js'
 import type { DomainError } from '../../../domain/streams/errors.js'
@@ -24,46 +25,77 @@ export interface QueryPage {
  */
 const CLOCK_SLACK_MS = 60_000
 
+/** Commits one query request may examine before it answers the page so far (docs/query-language.md). */
+export const defaultScanBudget = 50_000
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
 /**
- * Runs a query over one tenant's log using what JetStream offers: a subject filter for the tenant
- * or one stream, a start by time for `since`, the `AllSource-Types` header to skip commits without
- * decoding them, and the event-id index for `id`. Pages hold whole commits and at most `limit`
- * matching events, except that one commit with more matches than `limit` comes whole. With a
- * `budget`, a page also ends before the commit that would take its encoded events past
- * `budget.maxBytes` (`nextOffset` is that commit); a first commit too large on its own is `TooLarge`.
+ * Runs a query over one tenant's log using what JetStream offers, as planned from the request
+ * and its `where` (`planScan`): a subject filter for the tenant or the one stream the filter
+ * pins, a start at an offset or (for a time lower bound alone) a time, the `AllSource-Types`
+ * header to skip commits that cannot match without decoding them, an end at an offset or time
+ * upper bound, and the event-id index for `id`; then the filter on each decoded event.
+ *
+ * Pages hold whole commits and at most `limit` matching events, except that one commit with more
+ * matches than `limit` comes whole. With a `budget`, a page also ends before the commit that would
+ * take its encoded events past `budget.maxBytes` (`nextOffset` is that commit); a first commit too
+ * large on its own is `TooLarge`. A request examines at most `scanBudget` commits (default
+ * 50,000): when they are spent before the end, the page so far (possibly empty) comes with
+ * `nextOffset`, the first commit not examined, so no consumer is held for long by a filter that
+ * matches little of a large log.
  */
 export const createQuery = (
   nc: NatsConnection,
-  o: { readonly prefix?: string; readonly index?: EventIdIndex; /** The processor's consumer budget. */ readonly consumers?: LogConsumers } = {},
+  o: {
+    readonly prefix?: string
+    readonly index?: EventIdIndex
+    /** The processor's consumer budget. */
+    readonly consumers?: LogConsumers
+    /** Commits one request may examine (decoded or skipped by their header) before it answers. */
+    readonly scanBudget?: number
+  } = {},
 ) => {
   const subj = subjects(o.prefix ?? defaultPrefix)
   const name = EVENT_STREAM
   const jsmP = jetstreamManager(nc)
   const consumers = o.consumers ?? createLogConsumers(nc)
+  const scanBudget = Math.max(1, o.scanBudget ?? defaultScanBudget)
 
   const scan = async (tenant: string, q: QueryRequest, startAt: number | undefined, budget: PageBudget | undefined): Promise<E.Either<DomainError, QueryPage>> => {
-    const end = (await (await jsmP).streams.info(name)).state.last_seq
-    const start = Math.max(q.fromOffset ?? 1, startAt ?? 1)
-    if (start > end) return E.right({ events: [] })
+    const plan = planScan(queryFilter(q), Math.max(q.fromOffset ?? 1, startAt ?? 1))
+    const end = Math.min((await (await jsmP).streams.info(name)).state.last_seq, plan.toOffset ?? Number.POSITIVE_INFINITY)
+    const start = plan.fromOffset ?? 1
+    if (start > end || plan.types?.size === 0) return E.right({ events: [] })
     const lease = await consumers.open(name, {
-      filter_subjects: [subj.eventsOf(tenant, q.stream)],
-      ...(q.since !== undefined && q.fromOffset === undefined && startAt === undefined
-        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: q.since.toISOString() }
+      filter_subjects: [subj.eventsOf(tenant, plan.stream)],
+      ...(plan.sinceMs !== undefined && plan.fromOffset === undefined
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(plan.sinceMs).toISOString() }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
     })
     const events: ReplayedEvent[] = []
     let nextOffset: number | undefined
     let bytes = 0
+    let scanned = 0
     try {
       if ((await lease.consumer.info(true)).num_pending === 0) return E.right({ events: [] })
       const messages = await lease.consume()
       for await (const m of messages) {
         if (m.seq > end) break
-        if (q.until !== undefined && m.info.timestampNanos / 1e6 > q.until.getTime() + CLOCK_SLACK_MS) break
-        const types = m.headers?.get('AllSource-Types') ?? ''
-        if (q.type === undefined || types === '' || types.split(',').includes(q.type)) {
+        if (plan.untilMs !== undefined && m.info.timestampNanos / 1e6 > plan.untilMs + CLOCK_SLACK_MS) break
+        scanned++
+        const types = m.headers?.get('AllSource-Types')
+        if (admitsTypes(plan, types === undefined || types === '' ? undefined : types.split(','))) {
           const commit = decodeCommit(m.data, m.seq)
-          const hits = commit.events.filter((e) => matches(q, e, commit.stream)).map((e) => ({ ...e, offset: m.seq, tenant: commit.tenant, stream: commit.stream }))
+          const hits: ReplayedEvent[] = []
+          for (const e of commit.events) {
+            // The decoded event is ours alone: annotate it in place rather than copy it.
+            const ev = e as Mutable<ReplayedEvent>
+            ev.offset = m.seq
+            ev.tenant = commit.tenant
+            ev.stream = commit.stream
+            if (plan.matches(ev)) hits.push(ev)
+          }
           if (hits.length > 0) {
             if (events.length > 0 && events.length + hits.length > q.limit) {
               nextOffset = m.seq
@@ -84,6 +116,10 @@ export const createQuery = (
           }
         }
         if (m.seq >= end || m.info.pending === 0) break
+        if (scanned >= scanBudget) {
+          nextOffset = m.seq + 1
+          break
+        }
       }
     } finally {
       lease.close()
@@ -100,7 +136,8 @@ export const createQuery = (
     const m = await (await jsmP).direct.getMessage(name, { seq: offset })
     if (m === null || !m.subject.startsWith(subj.eventsPrefixOf(tenant))) return E.right({ events: [] })
     const commit = decodeCommit(m.data, m.seq)
-    const events = commit.events.filter((e) => matches(q, e, commit.stream)).map((e) => ({ ...e, offset, tenant: commit.tenant, stream: commit.stream }))
+    const plan = planScan(queryFilter(q), q.fromOffset)
+    const events = commit.events.map((e) => ({ ...e, offset, tenant: commit.tenant, stream: commit.stream })).filter(plan.matches)
     const size = fits(budget, 0, events)
     return size.ok ? E.right({ events }) : E.left(tooLargeCommit(offset, size.bytes, budget?.maxBytes ?? 0))
   }
