@@ -106,6 +106,7 @@ export const isoTimeMs = (s: string): number | undefined => {
 
 /** The operand as a scalar (a Date becomes its ISO string, -0 becomes 0), or the problem. */
 export const scalarOf = (u: unknown, path: string): E.Either<string, Scalar> => {
+  if (path === 'timestamp' && typeof u !== 'string' && !(u instanceof Date)) return E.left('timestamp compares with ISO-8601 times ("2026-12-01" or "2026-12-01T10:00:00Z")')
   if (u instanceof Date) return Number.isNaN(u.getTime()) ? E.left('an invalid date') : E.right(u.toISOString())
   if (typeof u === 'number') return Number.isFinite(u) ? E.right(u === 0 ? 0 : u) : E.left('a number must be finite')
   if (typeof u === 'string') {
@@ -113,7 +114,6 @@ export const scalarOf = (u: unknown, path: string): E.Either<string, Scalar> => 
     if (path === 'timestamp' && isoTimeMs(u) === undefined) return E.left('timestamp compares with ISO-8601 times ("2026-12-01" or "2026-12-01T10:00:00Z")')
     return E.right(u)
   }
-  if (path === 'timestamp') return E.left('timestamp compares with ISO-8601 times ("2026-12-01" or "2026-12-01T10:00:00Z")')
   if (typeof u === 'boolean' || u === null) return E.right(u)
   return E.left('an operand is a string, a number, true, false or null')
 }
