@@ -1,0 +1,167 @@
+import { headers } from '@nats-io/transport-node'
+import * as E from 'fp-ts/lib/Either.js'
+import * as fc from 'fast-check'
+import { pack, unpack } from 'msgpackr'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { createQuery, type Query, type QueryPage } from '../../../src/adapters/nats/reading/query.js'
+import { replayEvents, type ReplayedEvent } from '../../../src/adapters/nats/reading/replay.js'
+import type { Filter } from '../../../src/domain/reading/filter.js'
+import { compileFilter } from '../../../src/domain/reading/filterEval.js'
+import { printFilter } from '../../../src/domain/reading/filterText.js'
+import { validateQueryRequest } from '../../../src/domain/reading/queryRequest.js'
+import { worldFilter, type FilterWorld } from '../../support/filterArbitrary.js'
+import { withProcessor } from '../../support/processorFixture.js'
+
+describe('query with where: the filter language against a real nats-server', () => {
+  const fixture = withProcessor()
+  let all: ReplayedEvent[] = []
+  let world: FilterWorld
+  /** Queries with small scan budgets, so pages also end because the budget is spent. */
+  const budgets = new Map<number, Query>()
+
+  beforeAll(async () => {
+    const { app, nc } = fixture()
+    for (let c = 0; c < 90; c++) {
+      const size = 1 + ((c * 7) % 4)
+      const events = Array.from({ length: size }, (_, k) => ({
+        type: ['a', 'b', 'c'][(c + k * 2) % 3] as string,
+        payload: {
+          ...(c % 5 !== 0 ? { n: (c + k) % 7 } : { n: 'a' }),
+          s: ['a', 'ab', 'ba', '', 'A'][(c + k) % 5] as string,
+          tags: (c + k) % 3 === 0 ? ['a', 1] : ['b'],
+          o: (c + k) % 4 === 0 ? 3 : { x: (c + k) % 6 },
+        },
+        ...(c % 3 === 0 ? { metadata: { k: c % 2 === 0 ? 'a' : null } } : {}),
+      }))
+      await app.append(c % 11 === 0 ? 'other' : 'acme', `q-${c % 4}`, events)
+      if (c % 30 === 29) await new Promise((r) => setTimeout(r, 20)) // a few distinct timestamps
+    }
+    for await (const e of replayEvents(nc, { tenant: 'acme' })) all.push(e)
+    const stamps = [...new Set(all.map((e) => new Date(e.timestamp).toISOString()))].sort()
+    world = { types: ['a', 'b', 'c'], streams: ['q-0', 'q-1', 'q-3'], stamps, maxOffset: all.at(-1)?.offset ?? 1, maxVersion: 25 }
+    for (const b of [2, 3, 10]) budgets.set(b, createQuery(nc, { scanBudget: b, consumers: app.consumers }))
+  })
+
+  /** Every page of a query from the start, following nextOffset. */
+  const pages = async (body: Record<string, unknown>, budget: number | undefined): Promise<QueryPage[]> => {
+    const out: QueryPage[] = []
+    let from: number | undefined
+    do {
+      const full = { ...body, ...(from !== undefined ? { fromOffset: from } : {}) }
+      let r: E.Either<unknown, QueryPage>
+      if (budget === undefined) r = await fixture().app.query('acme', full)
+      else {
+        const q = validateQueryRequest(full)
+        if (E.isLeft(q)) throw new Error(JSON.stringify(q.left))
+        r = await (budgets.get(budget) as Query)('acme', q.right)
+      }
+      if (E.isLeft(r)) throw new Error(JSON.stringify(r.left))
+      out.push(r.right)
+      from = r.right.nextOffset
+    } while (from !== undefined && out.length < 1_000)
+    return out
+  }
+
+  it('property: paging a query with a random where equals the brute-force filter of all events; pages hold whole commits', async () => {
+    let nonEmpty = 0
+    await fc.assert(
+      fc.asyncProperty(
+        worldFilter(world),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 25 }),
+        fc.constantFrom(undefined, undefined, 2, 10),
+        fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
+        async (where: Filter, asText, limit, budget, type) => {
+          const accepts = compileFilter(where)
+          const expected = all.filter((e) => accepts(e) && (type === undefined || e.type === type))
+          if (expected.length > 0) nonEmpty++
+          const got = await pages({ where: asText ? printFilter(where) : where, limit, ...(type !== undefined ? { type } : {}) }, budget)
+          expect(got.flatMap((p) => p.events).map((e) => `${e.offset}/${e.id}`)).toEqual(expected.map((e) => `${e.offset}/${e.id}`))
+          for (const p of got) {
+            const offsets = [...new Set(p.events.map((e) => e.offset))]
+            // Whole commits: every match of a commit on the page is on the page.
+            for (const off of offsets) expect(p.events.filter((e) => e.offset === off)).toHaveLength(expected.filter((e) => e.offset === off).length)
+            expect(p.events.length <= limit || offsets.length === 1).toBe(true)
+          }
+        },
+      ),
+      { numRuns: 50, seed: Number(process.env.QUERY_SEED ?? 20261204) },
+    )
+    // The property is not vacuous: many random filters have answers.
+    expect(nonEmpty).toBeGreaterThan(15)
+  })
+
+  it('answers the page so far with nextOffset when the scan budget is spent', async () => {
+    const q = validateQueryRequest({ where: 'payload.absent = 1' })
+    if (E.isLeft(q)) throw new Error('invalid')
+    const first = await (budgets.get(3) as Query)('acme', q.right)
+    expect(first).toEqual(E.right({ events: [], nextOffset: expect.any(Number) }))
+    // the next page starts after the three commits examined
+    const acme = [...new Set(all.map((e) => e.offset))]
+    expect(E.isRight(first) && first.right.nextOffset).toBe((acme[2] as number) + 1)
+  })
+
+  it('uses the plan: a pinned stream and an offset range give the same answer as the brute force', async () => {
+    const from = all[40]?.offset as number
+    const body = { where: `stream = "q-1" and offset >= ${from} and offset <= ${from + 20} and type in ("a", "c")` }
+    const got = (await pages(body, undefined)).flatMap((p) => p.events)
+    expect(got.length).toBeGreaterThan(0)
+    expect(got).toEqual(all.filter((e) => e.stream === 'q-1' && e.offset >= from && e.offset <= from + 20 && (e.type === 'a' || e.type === 'c')))
+  })
+
+  it('takes where over NATS in JSON and msgpack, text or JSON form, and answers faults with their path or position', async () => {
+    const { nc } = fixture()
+    const h = headers()
+    h.set('Content-Type', 'application/json')
+    const json = async (body: unknown) => JSON.parse(new TextDecoder().decode((await nc.request('allsource.query.acme', JSON.stringify(body), { headers: h, timeout: 5_000 })).data))
+    const text = await json({ where: 'type = "b" and payload.n >= 3', limit: 5 })
+    expect(text.events.length).toBeGreaterThan(0)
+    expect(text.events.every((e: { type: string; payload: { n: number } }) => e.type === 'b' && e.payload.n >= 3)).toBe(true)
+    expect(await json({ where: { and: [{ eq: ['type', 'b'] }, { gte: ['payload.n', 3] }] }, limit: 5 })).toEqual(text)
+    const m = await nc.request('allsource.query.acme', pack({ where: { gt: ['timestamp', new Date(0)] }, limit: 1 }), { timeout: 5_000 })
+    expect((unpack(m.data) as { events: unknown[] }).events.length).toBeGreaterThan(0)
+
+    const bad = await nc.request('allsource.query.acme', JSON.stringify({ where: { or: [{ eq: ['type', 'a'] }, { gt: ['payload.n'] }] } }), { headers: h, timeout: 5_000 })
+    expect(bad.headers?.get('Nats-Service-Error-Code')).toBe('400')
+    expect(JSON.parse(new TextDecoder().decode(bad.data)).error).toMatchObject({ code: 'BAD_REQUEST', field: 'where', path: 'or[1].gt' })
+    expect((await json({ where: 'type = "a" and\n  payload.n >' })).error).toMatchObject({ code: 'BAD_REQUEST', field: 'where', offset: 28, line: 2, column: 14 })
+  })
+
+  it('fuzz: any where (random text, mutated filters, random JSON) gets a result or BAD_REQUEST with a path or position, never INTERNAL', async () => {
+    const { nc } = fixture()
+    const h = headers()
+    h.set('Content-Type', 'application/json')
+    const mutate = (s: string, at: number, cut: number, insert: string) => s.slice(0, at % (s.length + 1)) + insert + s.slice((at % (s.length + 1)) + cut)
+    const whereArb = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.tuple(worldFilter(world), fc.nat(), fc.nat({ max: 4 }), fc.constantFrom('', '(', ')', '"', '\\', 'and', 'not', ',', '=', '1e999', '.', 'in (')).map(([f, at, cut, ins]) =>
+        mutate(printFilter(f), at, cut, ins),
+      ),
+      fc.jsonValue({ maxDepth: 4 }),
+      worldFilter(world).map((f) => JSON.parse(JSON.stringify(f).replace(/"(eq|in|and|between)"/, '"$1x"')) as unknown),
+      fc.nat({ max: 3_000 }).map((n) => `${'('.repeat(n)}type = "a"${')'.repeat(n)}`),
+    )
+    let answered = 0
+    let refused = 0
+    await fc.assert(
+      fc.asyncProperty(whereArb, fc.boolean(), async (where, msgpack) => {
+        const m = msgpack
+          ? await nc.request('allsource.query.acme', pack({ where, limit: 3 }), { timeout: 10_000 })
+          : await nc.request('allsource.query.acme', JSON.stringify({ where, limit: 3 }), { headers: h, timeout: 10_000 })
+        const body = (msgpack ? unpack(m.data) : JSON.parse(new TextDecoder().decode(m.data))) as { events?: unknown[]; error?: Record<string, unknown> }
+        if (body.error === undefined) {
+          expect(Array.isArray(body.events)).toBe(true)
+          answered++
+          return
+        }
+        refused++
+        expect(body.error.code).toBe('BAD_REQUEST')
+        expect(m.headers?.get('Nats-Service-Error-Code')).toBe('400')
+        expect(typeof body.error.path === 'string' || typeof body.error.offset === 'number').toBe(true)
+      }),
+      { numRuns: 300, seed: Number(process.env.QUERY_SEED ?? 20261204) },
+    )
+    expect(answered).toBeGreaterThan(20)
+    expect(refused).toBeGreaterThan(20)
+  })
+})
