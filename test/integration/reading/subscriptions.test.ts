@@ -28,6 +28,38 @@ describe('durable named subscriptions', () => {
     offsets = offsets.sort((a, b) => a - b)
   })
 
+  it('delivers only events its where accepts (text or JSON form), keeps the filter over reset and reopen, and acknowledges skipped commits itself', async () => {
+    const subs = createSubscriptions(fixture().nc)
+    const created = await subs.create('big-i', { tenant: 'acme', from: 'start', where: 'payload.i > 30 and payload.i < 50 and type = "t"' })
+    expect(created).toMatchObject({ _tag: 'Right', right: { where: { and: [{ gt: ['payload.i', 30] }, { lt: ['payload.i', 50] }, { eq: ['type', 't'] }] } } })
+    const opened = await subs.open('acme', 'big-i')
+    if (E.isLeft(opened)) throw new Error('open failed')
+    const got = await take(opened.right, 18, true) // i in 31..49 without 40: the acme ones
+    expect(got.flatMap((d) => d.events.map((e) => (e.payload as { i: number }).i))).toEqual([31, 32, 33, 34, 35, 36, 37, 38, 39, 41, 42, 43, 44, 45, 46, 47, 48, 49])
+    await opened.right.return(undefined)
+
+    expect(E.isRight(await subs.reset('acme', 'big-i', 'start'))).toBe(true)
+    const again = await subs.open('acme', 'big-i')
+    if (E.isLeft(again)) throw new Error('reopen failed')
+    expect((await take(again.right, 1, true))[0]?.events.map((e) => (e.payload as { i: number }).i)).toEqual([31])
+    await again.right.return(undefined)
+
+    // The last matching event: everything before it is skipped (and acknowledged) by the subscription.
+    expect(E.isRight(await subs.create('last', { tenant: 'acme', from: 'start', where: { eq: ['payload.i', 59] } }))).toBe(true)
+    const last = await subs.open('acme', 'last')
+    if (E.isLeft(last)) throw new Error('open failed')
+    expect((await take(last.right, 1, true)).map((d) => d.offset)).toEqual([offsets.at(-1)])
+    await last.right.return(undefined)
+    expect(await subs.position('acme', 'last')).toMatchObject({ _tag: 'Right', right: { acknowledged: offsets.at(-1), lag: 0 } })
+
+    expect(await subs.create('bad', { tenant: 'acme', from: 'start', where: { or: [{ gt: ['payload.i'] }] } })).toMatchObject({
+      _tag: 'Left',
+      left: { _tag: 'BadRequest', details: { path: 'or[0].gt' } },
+    })
+    expect(await subs.create('bad', { tenant: 'acme', from: 'start', where: 'payload.i >' })).toMatchObject({ _tag: 'Left', left: { _tag: 'BadRequest', details: { offset: 11 } } })
+    expect(await subs.position('acme', 'bad')).toMatchObject({ _tag: 'Left', left: { _tag: 'NotFound' } })
+  })
+
   it('resumes after a reader dies exactly after what it acknowledged: no gap, nothing acknowledged twice', async () => {
     const first = await connect({ servers: fixture().server.url })
     const subs = createSubscriptions(first)

@@ -9,6 +9,9 @@ import { decodeCommit } from '../../codec/commitCodec.js'
 import type { Unavailable } from '../../../application/streams/errors.js'
 import { isUnavailable, unavailableOf } from '../service/failureOf.js'
 import { defaultPrefix, subjects } from '../subjects.js'
+import { validateFilter, type Filter } from '../../../domain/reading/filter.js'
+import { admitsTypes, planScan } from '../../../domain/reading/queryPlan.js'
+import { parseWhere } from '../../../domain/reading/where.js'
 
 /** Where a subscription starts, or is reset to. */
 export type StartAt = 'start' | 'end' | { readonly offset: number } | { readonly time: Date }
@@ -17,15 +20,23 @@ export interface SubscriptionSpec {
   readonly tenant: string
   readonly stream?: string
   readonly from: StartAt
+  /**
+   * Only events this filter accepts are delivered (docs/query-language.md; the JSON or the text
+   * form). Stored with the subscription; a commit with no accepted event is acknowledged by the
+   * subscription itself and never delivered.
+   */
+  readonly where?: Filter | string
 }
 
 export interface SubscriptionPosition {
   readonly name: string
   readonly tenant: string
   readonly stream?: string
+  /** The subscription's filter, when it has one. */
+  readonly where?: Filter
   /** The offset of the last acknowledged commit (0 before the first). */
   readonly acknowledged: number
-  /** Commits matching the filter that are not acknowledged yet. */
+  /** Commits on the subscription's subject (its tenant or stream) not acknowledged yet; `where` is not applied here. */
   readonly lag: number
 }
 
@@ -46,6 +57,17 @@ const STREAM = EVENT_STREAM
 // Tenants cannot contain "=", so the durable name is unambiguous.
 const durable = (tenant: string, name: string) => `sub=${tenant}=${name}`
 const notFound = (name: string): SubscriptionError => ({ _tag: 'NotFound', message: `no subscription "${name}"` })
+/** The consumer metadata key that holds a subscription's filter (its JSON form). */
+const WHERE_KEY = 'allsource_where'
+
+/** The filter stored with a durable, if any; a stored value that no longer validates is a defect. */
+const storedWhere = (metadata: Record<string, string> | undefined): Filter | undefined => {
+  const raw = metadata?.[WHERE_KEY]
+  if (raw === undefined) return undefined
+  const f = validateFilter(JSON.parse(raw))
+  if (E.isLeft(f)) throw new Error(`the stored where of a subscription is invalid: ${f.left.path} ${f.left.message}`)
+  return f.right
+}
 
 const startConfig = async (jsm: JetStreamManager, from: StartAt): Promise<E.Either<DomainError, Partial<ConsumerConfig>>> => {
   if (from === 'start') return E.right({ deliver_policy: DeliverPolicy.All })
@@ -88,12 +110,13 @@ export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix) 
       throw e
     })
 
-  const define = async (tenant: string, name: string, filter: string, start: Partial<ConsumerConfig>) => {
+  const define = async (tenant: string, name: string, filter: string, start: Partial<ConsumerConfig>, metadata: Record<string, string> | undefined) => {
     await (await jsmP).consumers.add(STREAM, {
       durable_name: durable(tenant, name),
       filter_subject: filter,
       ack_policy: AckPolicy.Explicit,
       max_ack_pending: 1_000,
+      ...(metadata !== undefined ? { metadata } : {}),
       ...start,
     })
   }
@@ -114,10 +137,12 @@ export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix) 
       return guarded(async () => {
         const ok = check(spec.tenant, name, spec.stream)
         if (E.isLeft(ok)) return ok
+        const where = spec.where === undefined ? undefined : parseWhere(spec.where)
+        if (where !== undefined && E.isLeft(where)) return where
         if ((await info(spec.tenant, name)) !== undefined) return E.left(badRequest(`subscription "${name}" already exists`))
         const start = await startConfig(await jsmP, spec.from)
         if (E.isLeft(start)) return start
-        await define(spec.tenant, name, filterOf(spec.tenant, spec.stream), start.right)
+        await define(spec.tenant, name, filterOf(spec.tenant, spec.stream), start.right, where === undefined ? undefined : { [WHERE_KEY]: JSON.stringify(where.right) })
         return api.position(spec.tenant, name)
       })
     },
@@ -130,10 +155,12 @@ export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix) 
         const ci = await info(tenant, name)
         if (ci === undefined) return E.left(notFound(name))
         const stream = ci.config.filter_subject?.split('.').slice(3).join('.')
+        const where = storedWhere(ci.config.metadata)
         return E.right({
           name,
           tenant,
           ...(stream !== undefined && stream !== '>' ? { stream } : {}),
+          ...(where !== undefined ? { where } : {}),
           acknowledged: ci.ack_floor.stream_seq,
           lag: ci.num_pending + ci.num_ack_pending,
         })
@@ -150,7 +177,7 @@ export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix) 
         const start = await startConfig(await jsmP, to)
         if (E.isLeft(start)) return start
         await (await jsmP).consumers.delete(STREAM, durable(tenant, name))
-        await define(tenant, name, ci.config.filter_subject ?? filterOf(tenant), start.right)
+        await define(tenant, name, ci.config.filter_subject ?? filterOf(tenant), start.right, ci.config.metadata)
         return api.position(tenant, name)
       })
     },
@@ -181,18 +208,31 @@ export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix) 
           await define(tenant, name, ci.config.filter_subject ?? filterOf(tenant), {
             deliver_policy: DeliverPolicy.StartSequence,
             opt_start_seq: ci.ack_floor.stream_seq + 1,
-          })
+          }, ci.config.metadata)
         }
+        const where = storedWhere(ci.config.metadata)
+        const plan = where === undefined ? undefined : planScan(where)
         const consumer = await jetstream(nc).consumers.get(STREAM, durable(tenant, name))
         async function* deliveries(): AsyncGenerator<Delivery> {
           // Pulls capped by bytes (as the log consumers': each top-up fits the largest commit), so a backlog of big commits cannot overrun the connection.
         const messages = await consumer.consume({ max_bytes: 4 * ((nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024) })
           try {
             for await (const m of messages) {
+              const types = m.headers?.get('AllSource-Types')
+              if (plan !== undefined && !admitsTypes(plan, types === undefined || types === '' ? undefined : types.split(','))) {
+                m.ack() // nothing here for this subscription: skipped undecoded
+                continue
+              }
               const commit = decodeCommit(m.data, m.seq)
+              const events = commit.events.map((e) => ({ ...e, offset: m.seq, tenant: commit.tenant, stream: commit.stream }))
+              const wanted = plan === undefined ? events : events.filter(plan.matches)
+              if (wanted.length === 0) {
+                m.ack()
+                continue
+              }
               yield {
                 offset: m.seq,
-                events: commit.events.map((e) => ({ ...e, offset: m.seq, tenant: commit.tenant, stream: commit.stream })),
+                events: wanted,
                 ack: async () => {
                   await m.ackAck()
                 },
