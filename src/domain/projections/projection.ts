@@ -1,5 +1,7 @@
 import type { RecordedEvent } from '../streams/event.js'
 import { categoryOf } from '../streams/ids.js'
+import type { Filter } from '../reading/filter.js'
+import { compileFilter, type Predicate } from '../reading/filterEval.js'
 
 /** An event as a projection sees it: where it is in the log and which stream it belongs to. */
 export type ProjectedEvent = RecordedEvent & { readonly tenant: string; readonly stream: string; readonly offset: number }
@@ -25,6 +27,12 @@ export interface ProjectionDefinition<S> {
     readonly categories?: readonly string[]
     readonly tenants?: readonly string[]
   }
+  /**
+   * Only events this filter accepts (docs/query-language.md), applied before `key` and `fold`
+   * together with `filter`. Part of the fold: changing it needs a new `version`. Checked when the
+   * projection starts (an invalid one is refused there).
+   */
+  readonly where?: Filter
   /** The read-model key an event belongs to, or undefined to skip it. */
   readonly key: (event: ProjectedEvent) => string | undefined
   readonly initialState: S
@@ -32,11 +40,19 @@ export interface ProjectionDefinition<S> {
   readonly fold: (state: S, event: ProjectedEvent) => S
 }
 
+const compiled = new WeakMap<Filter, Predicate>()
+const accepts = (f: Filter, e: ProjectedEvent): boolean => {
+  let p = compiled.get(f)
+  if (p === undefined) compiled.set(f, (p = compileFilter(f)))
+  return p(e)
+}
+
 /** Whether a projection takes an event at all (before its key function). */
 export const takes = <S>(p: ProjectionDefinition<S>, e: ProjectedEvent): boolean =>
   (p.filter?.types === undefined || p.filter.types.includes(e.type)) &&
   (p.filter?.categories === undefined || p.filter.categories.includes(categoryOf(e.stream))) &&
-  (p.filter?.tenants === undefined || p.filter.tenants.includes(e.tenant))
+  (p.filter?.tenants === undefined || p.filter.tenants.includes(e.tenant)) &&
+  (p.where === undefined || accepts(p.where, e))
 
 /** The position of an event in the log: its commit's offset, then its index in the commit. */
 export interface Position {

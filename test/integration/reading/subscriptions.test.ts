@@ -3,6 +3,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { createSubscriptions, type Delivery } from '../../../src/adapters/nats/reading/subscriptions.js'
+import type { Filter } from '../../../src/domain/reading/filter.js'
 import { withProcessor } from '../../support/processorFixture.js'
 
 const take = async (it: AsyncGenerator<Delivery>, n: number, ack: boolean): Promise<Delivery[]> => {
@@ -52,7 +53,7 @@ describe('durable named subscriptions', () => {
     await last.right.return(undefined)
     expect(await subs.position('acme', 'last')).toMatchObject({ _tag: 'Right', right: { acknowledged: offsets.at(-1), lag: 0 } })
 
-    expect(await subs.create('bad', { tenant: 'acme', from: 'start', where: { or: [{ gt: ['payload.i'] }] } })).toMatchObject({
+    expect(await subs.create('bad', { tenant: 'acme', from: 'start', where: { or: [{ gt: ['payload.i'] }] } as unknown as Filter })).toMatchObject({
       _tag: 'Left',
       left: { _tag: 'BadRequest', details: { path: 'or[0].gt' } },
     })

@@ -4,6 +4,8 @@ import { createActor, fromCallback, fromPromise, type EventObject } from 'xstate
 import { type FoldInput, type ProjectionActorEvent, projectionMachine, type ProjectionSnapshot, stateOf, type SwitchInput } from '../../../../actors/projections/projectionMachine.js'
 import { bucketName, durableName, type ProjectionStatus, type ReadModelPointer } from '../../../domain/projections/operations.js'
 import type { ProjectionDefinition } from '../../../domain/projections/projection.js'
+import { validateFilter } from '../../../domain/reading/filter.js'
+import * as E from 'fp-ts/lib/Either.js'
 import { KvLease } from '../log/kvLease.js'
 import { openProjectionCatalog, type ProjectionCatalog } from './projectionControl.js'
 import { LOG_STREAM, runFold, type RunningFold } from './projectionFold.js'
@@ -50,6 +52,8 @@ const randomOwner = () => `${process.pid}-${Math.random().toString(36).slice(2, 
  * second and on every change of state.
  */
 export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefinition<S>, options: ProjectionRunnerOptions = {}): Promise<ProjectionRunner> => {
+  const where = def.where === undefined ? undefined : validateFilter(def.where)
+  if (where !== undefined && E.isLeft(where)) throw new Error(`projection "${def.name}": where: ${where.left.path === '' ? 'the filter' : where.left.path}: ${where.left.message}`)
   const prefix = options.prefix ?? defaultPrefix
   const owner = options.owner ?? randomOwner()
   const catalog: ProjectionCatalog = await openProjectionCatalog(nc)
