@@ -75,7 +75,7 @@ export interface AllSourceOptions {
   readonly commitLookup?: { readonly timeoutMs?: number; readonly concurrency?: number }
   /**
    * Commits one query request may examine before it answers the page so far with `nextOffset`
-   * (default 50,000; docs/query-language.md).
+   * (default 20,000; docs/query-language.md).
    */
   readonly queryScanBudget?: number
   readonly warn?: (message: string) => void

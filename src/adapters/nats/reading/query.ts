@@ -26,7 +26,7 @@ export interface QueryPage {
 const CLOCK_SLACK_MS = 60_000
 
 /** Commits one query request may examine before it answers the page so far (docs/query-language.md). */
-export const defaultScanBudget = 50_000
+export const defaultScanBudget = 20_000
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -41,7 +41,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  * matches than `limit` comes whole. With a `budget`, a page also ends before the commit that would
  * take its encoded events past `budget.maxBytes` (`nextOffset` is that commit); a first commit too
  * large on its own is `TooLarge`. A request examines at most `scanBudget` commits (default
- * 50,000): when they are spent before the end, the page so far (possibly empty) comes with
+ * 20,000): when they are spent before the end, the page so far (possibly empty) comes with
  * `nextOffset`, the first commit not examined, so no consumer is held for long by a filter that
  * matches little of a large log.
  */
