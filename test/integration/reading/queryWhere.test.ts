@@ -3,6 +3,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as fc from 'fast-check'
 import { pack, unpack } from 'msgpackr'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { createQuery, type Query, type QueryPage } from '../../../src/adapters/nats/reading/query.js'
 import { replayEvents, type ReplayedEvent } from '../../../src/adapters/nats/reading/replay.js'
 import type { Filter } from '../../../src/domain/reading/filter.js'
@@ -13,11 +14,12 @@ import { worldFilter, type FilterWorld } from '../../support/filterArbitrary.js'
 import { withProcessor } from '../../support/processorFixture.js'
 
 describe('query with where: the filter language against a real nats-server', () => {
-  const fixture = withProcessor()
+  // The served processor's scan budget is small, so pages also end on it; `default` has the default budget.
+  const fixture = withProcessor({ queryScanBudget: 7 })
   let all: ReplayedEvent[] = []
   let world: FilterWorld
   /** Queries with small scan budgets, so pages also end because the budget is spent. */
-  const budgets = new Map<number, Query>()
+  const budgets = new Map<number | 'default', Query>()
 
   beforeAll(async () => {
     const { app, nc } = fixture()
@@ -40,10 +42,11 @@ describe('query with where: the filter language against a real nats-server', () 
     const stamps = [...new Set(all.map((e) => new Date(e.timestamp).toISOString()))].sort()
     world = { types: ['a', 'b', 'c'], streams: ['q-0', 'q-1', 'q-3'], stamps, maxOffset: all.at(-1)?.offset ?? 1, maxVersion: 25 }
     for (const b of [2, 3, 10]) budgets.set(b, createQuery(nc, { scanBudget: b, consumers: app.consumers }))
+    budgets.set('default', createQuery(nc, { consumers: app.consumers }))
   })
 
   /** Every page of a query from the start, following nextOffset. */
-  const pages = async (body: Record<string, unknown>, budget: number | undefined): Promise<QueryPage[]> => {
+  const pages = async (body: Record<string, unknown>, budget: number | 'default' | undefined): Promise<QueryPage[]> => {
     const out: QueryPage[] = []
     let from: number | undefined
     do {
@@ -69,7 +72,7 @@ describe('query with where: the filter language against a real nats-server', () 
         worldFilter(world),
         fc.boolean(),
         fc.integer({ min: 1, max: 25 }),
-        fc.constantFrom(undefined, undefined, 2, 10),
+        fc.constantFrom<number | 'default' | undefined>(undefined, 'default', 2, 10),
         fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
         async (where: Filter, asText, limit, budget, type) => {
           const accepts = compileFilter(where)
@@ -99,6 +102,16 @@ describe('query with where: the filter language against a real nats-server', () 
     // the next page starts after the three commits examined
     const acme = [...new Set(all.map((e) => e.offset))]
     expect(E.isRight(first) && first.right.nextOffset).toBe((acme[2] as number) + 1)
+  })
+
+  it('the client follows pages, empty ones ended by the scan budget included, to the answer', async () => {
+    const client = createAllSourceClient(fixture().nc)
+    expect(await client.query('acme', { where: 'payload.absent = 1' })).toEqual({ events: [] })
+    const b = await client.query('acme', { where: { eq: ['type', 'b'] }, limit: 10_000 })
+    expect(b.events.map((e) => e.offset)).toEqual(all.filter((e) => e.type === 'b').map((e) => e.offset))
+    const few = await client.query('acme', { where: 'payload.n = 6', limit: 2 })
+    expect(few.events.length).toBeGreaterThanOrEqual(2)
+    expect(few.nextOffset).toBeGreaterThan(few.events.at(-1)?.offset ?? 0)
   })
 
   it('uses the plan: a pinned stream and an offset range give the same answer as the brute force', async () => {

@@ -75,9 +75,10 @@ export interface AllSourceClient {
   /** As `read`, with the failure as a value. */
   tryRead(tenant: string, stream: string, options?: ReadOptions): Promise<E.Either<AllSourceError, StreamPage>>
   /**
-   * Queries a tenant's log (`{ id?, stream?, type?, since?, until?, fromOffset?, limit? }`), following
-   * the service's pages until `limit` matching events (default 1000) or the end; `nextOffset` is
-   * where to go on. Rejects with {@link AllSourceError}.
+   * Queries a tenant's log (`{ id?, stream?, type?, since?, until?, fromOffset?, limit?, where? }`),
+   * following the service's pages (including empty ones that end on the scan budget) until `limit`
+   * matching events (default 1000) or the end; `nextOffset` is where to go on. Rejects with
+   * {@link AllSourceError}.
    */
   query(tenant: string, request?: Readonly<Record<string, unknown>>, options?: { readonly timeoutMs?: number }): Promise<QueryPage>
   /** As `query`, with the failure as a value. */
@@ -205,7 +206,8 @@ export const createAllSourceClient = (
       events.push(...r.right.events)
       const next = r.right.nextVersion
       // A page that brought nothing cannot advance: stop rather than loop.
-      if (next === undefined || events.length >= limit || r.right.events.length === 0) {
+      // An empty page with nextOffset is the scan budget spent: go on (nextOffset always moves forward).
+      if (next === undefined || events.length >= limit || (from !== undefined && next <= from)) {
         return E.right(next === undefined ? { events, version: r.right.version } : { events, version: r.right.version, nextVersion: next })
       }
       from = next
@@ -224,7 +226,8 @@ export const createAllSourceClient = (
       if (E.isLeft(r)) return r
       events.push(...r.right.events)
       const next = r.right.nextOffset
-      if (next === undefined || events.length >= limit || r.right.events.length === 0) {
+      // An empty page with nextOffset is the scan budget spent: go on (nextOffset always moves forward).
+      if (next === undefined || events.length >= limit || (typeof from === 'number' && next <= from)) {
         return E.right(next === undefined ? { events } : { events, nextOffset: next })
       }
       from = next
