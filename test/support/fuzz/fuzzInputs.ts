@@ -1,4 +1,5 @@
 import * as fc from 'fast-check'
+import { worldFilter } from '../filterArbitrary.js'
 
 /**
  * The fuzzer's inputs, as fast-check arbitraries: requests to every endpoint, ingest messages and
@@ -97,6 +98,13 @@ const appendBody = fc.oneof(
   { weight: 2, arbitrary: record({ events: anything, expectedVersion: anything, commitId: anything }) },
 )
 const time = fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.constantFrom('2026-13-45T00:00:00Z', 'yesterday', ''), fc.date(), anything)
+/** `where` of a query: valid and broken text, valid filters, anything. */
+const where: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom('type = "a"', 'payload.n > 1 and not exists metadata.k', 'type in ("a", "b") or (', 'timestamp > "yesterday"', ''),
+  fc.string({ maxLength: 30 }),
+  worldFilter({ types: ['a', 'b'], streams: ['s-1'], stamps: ['2026-01-01T00:00:00Z'], maxOffset: 100, maxVersion: 10 }, 2),
+  anything,
+)
 const bodyValue = (op: Op): fc.Arbitrary<unknown> => {
   switch (op) {
     case 'append':
@@ -104,7 +112,7 @@ const bodyValue = (op: Op): fc.Arbitrary<unknown> => {
     case 'read':
       return record({ fromVersion: num, limit: fc.oneof(num, fc.constantFrom(10_000, 10_001, 0)) })
     case 'query':
-      return record({ id: fc.oneof(fc.uuid(), anything), stream: fc.oneof(validId, oddToken), type: eventType, since: time, until: time, fromOffset: num, limit: num })
+      return record({ id: fc.oneof(fc.uuid(), anything), stream: fc.oneof(validId, oddToken), type: eventType, since: time, until: time, fromOffset: num, limit: num, where })
     case 'projection':
       return fc.oneof(
         record({ key: fc.oneof(validId, oddToken, anything), minOffset: num, timeoutMs: fc.oneof(fc.integer({ min: 0, max: 1_500 }), fc.constantFrom(-1, 'x', 1e12)) }),
