@@ -58,6 +58,8 @@ describe('durable named subscriptions', () => {
       left: { _tag: 'BadRequest', details: { path: 'or[0].gt' } },
     })
     expect(await subs.create('bad', { tenant: 'acme', from: 'start', where: 'payload.i >' })).toMatchObject({ _tag: 'Left', left: { _tag: 'BadRequest', details: { offset: 11 } } })
+    const huge = { in: ['payload.s', Array.from({ length: 10_000 }, (_, i) => `value-${i}`)] } as const
+    expect(await subs.create('bad', { tenant: 'acme', from: 'start', where: huge })).toMatchObject({ _tag: 'Left', left: { _tag: 'BadRequest' } })
     expect(await subs.position('acme', 'bad')).toMatchObject({ _tag: 'Left', left: { _tag: 'NotFound' } })
   })
 

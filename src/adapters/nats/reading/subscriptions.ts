@@ -59,6 +59,7 @@ const durable = (tenant: string, name: string) => `sub=${tenant}=${name}`
 const notFound = (name: string): SubscriptionError => ({ _tag: 'NotFound', message: `no subscription "${name}"` })
 /** The consumer metadata key that holds a subscription's filter (its JSON form). */
 const WHERE_KEY = 'allsource_where'
+const MAX_STORED_WHERE = 65_536
 
 /** The filter stored with a durable, if any; a stored value that no longer validates is a defect. */
 const storedWhere = (metadata: Record<string, string> | undefined): Filter | undefined => {
@@ -139,10 +140,15 @@ export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix) 
         if (E.isLeft(ok)) return ok
         const where = spec.where === undefined ? undefined : parseWhere(spec.where)
         if (where !== undefined && E.isLeft(where)) return where
+        const stored = where === undefined ? undefined : JSON.stringify(where.right)
+        // Stored in the consumer's config, which travels in one JetStream API request.
+        if (stored !== undefined && stored.length > MAX_STORED_WHERE) {
+          return E.left(badRequest(`where: a subscription's filter is at most ${MAX_STORED_WHERE} characters as JSON`, { field: 'where', path: '' }))
+        }
         if ((await info(spec.tenant, name)) !== undefined) return E.left(badRequest(`subscription "${name}" already exists`))
         const start = await startConfig(await jsmP, spec.from)
         if (E.isLeft(start)) return start
-        await define(spec.tenant, name, filterOf(spec.tenant, spec.stream), start.right, where === undefined ? undefined : { [WHERE_KEY]: JSON.stringify(where.right) })
+        await define(spec.tenant, name, filterOf(spec.tenant, spec.stream), start.right, stored === undefined ? undefined : { [WHERE_KEY]: stored })
         return api.position(spec.tenant, name)
       })
     },
