@@ -8,8 +8,11 @@ import { compileFilter, type Predicate } from './filterEval.js'
  * predicate accepts is never excluded by the stream, the bounds or the types.
  */
 export interface ScanPlan {
-  /** Only this stream's subject: the filter pins `stream` by `eq` (or a one-value `in`) in its top-level `and`. */
-  readonly stream?: string
+  /**
+   * Only these streams' subjects (at most `maxPlannedStreams`; none: nothing can match): the filter
+   * implies them by `stream` `eq`/`in`, in an `and` or in every branch of an `or`.
+   */
+  readonly streams?: readonly string[]
   /** No matching event has a lower offset (from `fromOffset`, or an `offset` lower bound). */
   readonly fromOffset?: number
   /** No matching event has a higher offset (an `offset` upper bound). */
@@ -29,14 +32,18 @@ export interface ScanPlan {
 
 const conjuncts = (f: Filter): readonly Filter[] => ('and' in f ? f.and.flatMap(conjuncts) : [f])
 
-/** The event types a filter implies (every accepted event has one of them), or undefined. */
-export const impliedTypes = (f: Filter): ReadonlySet<string> | undefined => {
-  if ('eq' in f && f.eq[0] === 'type') return new Set(typeof f.eq[1] === 'string' ? [f.eq[1]] : [])
-  if ('in' in f && f.in[0] === 'type') return new Set(f.in[1].filter((v): v is string => typeof v === 'string'))
+/**
+ * The values of `path` (`type` or `stream`) a filter implies: every event it accepts has one of
+ * them, or undefined when the filter does not say. From `eq`/`in` on the path; an `and` intersects
+ * what its filters imply, an `or` unites them when every branch implies some.
+ */
+const impliedValues = (f: Filter, path: 'type' | 'stream'): ReadonlySet<string> | undefined => {
+  if ('eq' in f && f.eq[0] === path) return new Set(typeof f.eq[1] === 'string' ? [f.eq[1]] : [])
+  if ('in' in f && f.in[0] === path) return new Set(f.in[1].filter((v): v is string => typeof v === 'string'))
   if ('and' in f) {
     let out: Set<string> | undefined
     for (const g of f.and) {
-      const s = impliedTypes(g)
+      const s = impliedValues(g, path)
       if (s !== undefined) out = out === undefined ? new Set(s) : new Set([...out].filter((x) => s.has(x)))
     }
     return out
@@ -44,7 +51,7 @@ export const impliedTypes = (f: Filter): ReadonlySet<string> | undefined => {
   if ('or' in f) {
     const out = new Set<string>()
     for (const g of f.or) {
-      const s = impliedTypes(g)
+      const s = impliedValues(g, path)
       if (s === undefined) return undefined
       for (const x of s) out.add(x)
     }
@@ -52,6 +59,12 @@ export const impliedTypes = (f: Filter): ReadonlySet<string> | undefined => {
   }
   return undefined
 }
+
+/** The event types a filter implies (every accepted event has one of them), or undefined. */
+export const impliedTypes = (f: Filter): ReadonlySet<string> | undefined => impliedValues(f, 'type')
+
+/** Most streams a scan names one by one; more, and it takes the tenant's whole subject. */
+export const maxPlannedStreams = 16
 
 type Bound = { readonly lo?: number; readonly hi?: number }
 
@@ -84,13 +97,12 @@ const tighten = (fs: readonly Filter[], path: 'offset' | 'timestamp'): Bound => 
   return { ...(lo !== undefined ? { lo } : {}), ...(hi !== undefined ? { hi } : {}) }
 }
 
-const pinnedStream = (fs: readonly Filter[]): string | undefined => {
-  for (const f of fs) {
-    const v = 'eq' in f && f.eq[0] === 'stream' ? f.eq[1] : 'in' in f && f.in[0] === 'stream' && f.in[1].length === 1 ? f.in[1][0] : undefined
-    // A value outside the stream alphabet matches nothing; it must never reach a subject.
-    if (typeof v === 'string' && StreamId.is(v)) return v
-  }
-  return undefined
+/** The streams a filter implies, as subject-safe ids (a value outside the stream alphabet matches nothing). */
+const impliedStreams = (f: Filter): readonly string[] | undefined => {
+  const s = impliedValues(f, 'stream')
+  if (s === undefined) return undefined
+  const ids = [...s].filter((x) => StreamId.is(x)).sort()
+  return ids.length > maxPlannedStreams ? undefined : ids
 }
 
 /**
@@ -102,10 +114,10 @@ export const planScan = (filter: Filter | undefined, fromOffset?: number): ScanP
   const off = tighten(fs, 'offset')
   const time = tighten(fs, 'timestamp')
   const lo = Math.max(fromOffset ?? 1, off.lo === undefined ? 1 : Math.ceil(off.lo))
-  const stream = pinnedStream(fs)
+  const streams = filter === undefined ? undefined : impliedStreams(filter)
   const types = filter === undefined ? undefined : impliedTypes(filter)
   return {
-    ...(stream !== undefined ? { stream } : {}),
+    ...(streams !== undefined ? { streams } : {}),
     ...(lo > 1 ? { fromOffset: lo } : {}),
     ...(off.hi !== undefined ? { toOffset: Math.floor(off.hi) } : {}),
     ...(time.lo !== undefined ? { sinceMs: time.lo } : {}),
@@ -114,6 +126,9 @@ export const planScan = (filter: Filter | undefined, fromOffset?: number): ScanP
     matches: filter === undefined ? () => true : compileFilter(filter),
   }
 }
+
+/** Whether the plan's subjects cover a stream. */
+export const admitsStream = (plan: ScanPlan, stream: string): boolean => plan.streams === undefined || plan.streams.includes(stream)
 
 /**
  * Whether a commit whose `AllSource-Types` header lists `types` can hold a match. A commit

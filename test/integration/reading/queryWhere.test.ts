@@ -120,6 +120,11 @@ describe('query with where: the filter language against a real nats-server', () 
     const got = (await pages(body, undefined)).flatMap((p) => p.events)
     expect(got.length).toBeGreaterThan(0)
     expect(got).toEqual(all.filter((e) => e.stream === 'q-1' && e.offset >= from && e.offset <= from + 20 && (e.type === 'a' || e.type === 'c')))
+
+    const two = (await pages({ where: 'stream = "q-3" or stream = "q-1" and payload.n = 2' }, undefined)).flatMap((p) => p.events)
+    expect(two.length).toBeGreaterThan(0)
+    expect(two).toEqual(all.filter((e) => e.stream === 'q-3' || (e.stream === 'q-1' && (e.payload as { n: unknown }).n === 2)))
+    expect(await fixture().app.query('acme', { where: 'stream = "a.>" or stream in ("*")' })).toEqual(E.right({ events: [] }))
   })
 
   it('takes where over NATS in JSON and msgpack, text or JSON form, and answers faults with their path or position', async () => {

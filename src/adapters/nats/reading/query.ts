@@ -32,8 +32,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
  * Runs a query over one tenant's log using what JetStream offers, as planned from the request
- * and its `where` (`planScan`): a subject filter for the tenant or the one stream the filter
- * pins, a start at an offset or (for a time lower bound alone) a time, the `AllSource-Types`
+ * and its `where` (`planScan`): a subject filter for the tenant or the streams the filter
+ * names (up to 16), a start at an offset or (for a time lower bound alone) a time, the `AllSource-Types`
  * header to skip commits that cannot match without decoding them, an end at an offset or time
  * upper bound, and the event-id index for `id`; then the filter on each decoded event.
  *
@@ -66,9 +66,9 @@ export const createQuery = (
     const plan = planScan(queryFilter(q), Math.max(q.fromOffset ?? 1, startAt ?? 1))
     const end = Math.min((await (await jsmP).streams.info(name)).state.last_seq, plan.toOffset ?? Number.POSITIVE_INFINITY)
     const start = plan.fromOffset ?? 1
-    if (start > end || plan.types?.size === 0) return E.right({ events: [] })
+    if (start > end || plan.types?.size === 0 || plan.streams?.length === 0) return E.right({ events: [] })
     const lease = await consumers.open(name, {
-      filter_subjects: [subj.eventsOf(tenant, plan.stream)],
+      filter_subjects: plan.streams === undefined ? [subj.eventsOf(tenant)] : plan.streams.map((s) => subj.eventsOf(tenant, s)),
       ...(plan.sinceMs !== undefined && plan.fromOffset === undefined
         ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(plan.sinceMs).toISOString() }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { validateFilter, type Filter } from '../../../../src/domain/reading/filter.js'
 import { compileFilter, type FilterableEvent } from '../../../../src/domain/reading/filterEval.js'
 import { parseFilterText, printFilter } from '../../../../src/domain/reading/filterText.js'
-import { admitsOffset, admitsTypes, impliedTypes, planScan } from '../../../../src/domain/reading/queryPlan.js'
+import { admitsOffset, admitsStream, admitsTypes, impliedTypes, planScan } from '../../../../src/domain/reading/queryPlan.js'
 import { queryFilter, validateQueryRequest } from '../../../../src/domain/reading/queryRequest.js'
 import { anyFilter, collapse, worldFilter, type FilterWorld } from '../../../support/filterArbitrary.js'
 
@@ -16,15 +16,21 @@ const text = (s: string): Filter => {
 const ms = (iso: string) => Date.parse(iso)
 
 describe('the scan planner', () => {
-  it('pins the stream from eq (or a one-value in) in the top-level and, never from or/not', () => {
-    expect(planScan(text('stream = "order-1" and type = "a"')).stream).toBe('order-1')
-    expect(planScan(text('type = "a" and (version > 1 and stream in ("s-2"))')).stream).toBe('s-2')
-    expect(planScan(text('stream = "order-1" or type = "a"')).stream).toBeUndefined()
-    expect(planScan(text('not stream = "order-1"')).stream).toBeUndefined()
-    expect(planScan(text('stream in ("a", "b")')).stream).toBeUndefined()
+  it('narrows the subjects to the streams the filter implies by eq/in, in and, or every branch of or; never from not', () => {
+    expect(planScan(text('stream = "order-1" and type = "a"')).streams).toEqual(['order-1'])
+    expect(planScan(text('type = "a" and (version > 1 and stream in ("s-2"))')).streams).toEqual(['s-2'])
+    expect(planScan(text('stream in ("b", "a")')).streams).toEqual(['a', 'b'])
+    expect(planScan(text('stream = "a" or (stream = "b" and type = "x")')).streams).toEqual(['a', 'b'])
+    expect(planScan(text('stream in ("a", "b") and stream in ("b", "c")')).streams).toEqual(['b'])
+    expect(planScan(text('stream = "order-1" or type = "a"')).streams).toBeUndefined()
+    expect(planScan(text('not stream = "order-1"')).streams).toBeUndefined()
+    expect(planScan(text('stream != "order-1"')).streams).toBeUndefined()
+    expect(planScan(text(`stream in (${Array.from({ length: 17 }, (_, i) => `"s-${i}"`).join(', ')})`)).streams).toBeUndefined()
     // a value outside the stream alphabet matches nothing and never reaches a subject
-    expect(planScan(text('stream = "a.>"')).stream).toBeUndefined()
-    expect(planScan(text('stream = "*" and stream = "ok"')).stream).toBe('ok')
+    expect(planScan(text('stream = "a.>"')).streams).toEqual([])
+    expect(planScan(text('stream in ("*", "ok")')).streams).toEqual(['ok'])
+    expect(planScan(text('stream = "a" and stream = "b"')).streams).toEqual([])
+    expect(admitsStream(planScan(text('stream in ("a", "b")')), 'c')).toBe(false)
   })
 
   it('derives a types pre-filter from type eq/in in and, or of such; none otherwise', () => {
@@ -60,7 +66,7 @@ describe('the scan planner', () => {
     const q = validateQueryRequest({ stream: 's-1', type: 'a', since: '2026-01-01T00:00:00Z', until: '2026-02-01T00:00:00Z', where: 'payload.n > 1' })
     if (E.isLeft(q)) throw new Error('invalid')
     const plan = planScan(queryFilter(q.right))
-    expect(plan).toMatchObject({ stream: 's-1', types: new Set(['a']), sinceMs: ms('2026-01-01T00:00:00Z'), untilMs: ms('2026-02-01T00:00:00Z') })
+    expect(plan).toMatchObject({ streams: ['s-1'], types: new Set(['a']), sinceMs: ms('2026-01-01T00:00:00Z'), untilMs: ms('2026-02-01T00:00:00Z') })
   })
 })
 
@@ -115,10 +121,10 @@ describe('properties of the filter language', () => {
         const plan = planScan(f, from)
         const accepts = compileFilter(f)(e)
         expect(plan.matches(e)).toBe(accepts)
-        if (plan.stream !== undefined || plan.types !== undefined || plan.fromOffset !== undefined || plan.untilMs !== undefined) pruned++
+        if (plan.streams !== undefined || plan.types !== undefined || plan.fromOffset !== undefined || plan.untilMs !== undefined) pruned++
         if (!accepts || (from !== undefined && e.offset < from)) return
         accepted++
-        expect(plan.stream === undefined || plan.stream === e.stream).toBe(true)
+        expect(admitsStream(plan, e.stream)).toBe(true)
         expect(admitsOffset(plan, e.offset)).toBe(true)
         const t = (e.timestamp as Date).getTime()
         expect(plan.sinceMs === undefined || plan.sinceMs <= t).toBe(true)
