@@ -13,6 +13,10 @@ import { checkAppendPolicy, type PolicyCache, type PolicyStore, startPolicyCache
 import { createAppendGuard } from '../../application/tenants/appendGuard.js'
 import { createRefusalAuditor } from '../../application/audit/refusalAudit.js'
 import { createStreamQuota, type StreamQuota } from '../../application/tenants/streamQuota.js'
+import { createStoredBytesQuota, type StoredBytesQuota } from '../../application/tenants/storedBytes.js'
+import { estimateCommitBytes } from '../../adapters/codec/commitSize.js'
+import { logCountsOf } from '../../adapters/nats/tenants/logUsage.js'
+import { jetstreamManager } from '@nats-io/jetstream'
 import { createJetStreamStreamCatalog } from '../../adapters/nats/tenants/jetStreamStreamCatalog.js'
 import { createDailyEventCounter, type DailyEventCounter } from '../../application/tenants/dailyEvents.js'
 import type { RateLimiter } from '../../application/tenants/rateLimiter.js'
@@ -37,6 +41,8 @@ export interface PolicyPlane {
   readonly roles: PrincipalRoles
   /** The `streams` quota on the append path (counts from the event log, cached per tenant). */
   readonly streams: StreamQuota
+  /** The `storedBytes` quota on the append path (counted in memory, seeded and resynced from the event log). */
+  readonly storedBytes: StoredBytesQuota
   stop(): void
 }
 
@@ -111,6 +117,8 @@ export const startPolicyPlane = async (
     readonly audit?: (draft: AuditDraft) => void
     /** The subject prefix of the event log, for the `streams` quota's counts; default `allsource`. */
     readonly prefix?: string
+    /** How often the `storedBytes` count of a tenant is read again from the log (default 60 s). */
+    readonly storedBytesResyncMs?: number
   },
 ): Promise<PolicyPlane> => {
   const store = await createKvPolicyStore(nc, { replicas: deps.replicas })
@@ -121,12 +129,27 @@ export const startPolicyPlane = async (
   const daily = createDailyEventCounter(systemClock)
   const roleOf = principalRoles(deps.keys, deps.users)
   const streams = createStreamQuota({ catalog: createJetStreamStreamCatalog(nc, { prefix: deps.prefix ?? 'allsource' }), clock: systemClock })
+  let jsm: ReturnType<typeof jetstreamManager> | undefined
+  const storedBytes = createStoredBytesQuota({
+    source: async (tenant) => {
+      try {
+        return (await logCountsOf(await (jsm ??= jetstreamManager(nc)), deps.prefix ?? 'allsource', tenant)).bytes
+      } catch (e) {
+        jsm = undefined
+        throw e
+      }
+    },
+    size: estimateCommitBytes,
+    clock: systemClock,
+    ...(deps.storedBytesResyncMs !== undefined ? { resyncMs: deps.storedBytesResyncMs } : {}),
+  })
   const warnLog = rateLimitedLog(deps.log, 'policy warnings')
   const guard = createAppendGuard({
     policy: checkAppendPolicy({ cache, payloadBytes: msgpackPayloadBytes }),
     limiter,
     daily,
     streams,
+    storedBytes,
     roleOf,
     onWarn: (command, result) => warnLog(`policy warn: ${command.tenant}/${command.stream}: ${result.reason}`),
   })
@@ -149,6 +172,7 @@ export const startPolicyPlane = async (
       admit: (t) => deps.directory.admit(t),
       limiter,
       daily,
+      storedBytes,
       roleOf,
       tenantReplies: true,
       ...(deps.audit !== undefined ? { audit: deps.audit } : {}),
@@ -163,6 +187,7 @@ export const startPolicyPlane = async (
     daily,
     roles: roleOf,
     streams,
+    storedBytes,
     stop: () => {
       cache.stop()
       warnLog.flush()
