@@ -16,6 +16,8 @@ import { createStreamQuota, type StreamQuota } from '../../application/tenants/s
 import { createStoredBytesQuota, type StoredBytesQuota } from '../../application/tenants/storedBytes.js'
 import { estimateCommitBytes } from '../../adapters/codec/commitSize.js'
 import { logCountsOf } from '../../adapters/nats/tenants/logUsage.js'
+import { createSubscriptionCount } from '../../adapters/nats/reading/subscriptionCount.js'
+import { checkProjectionQuota } from '../../application/tenants/projectionQuota.js'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { createJetStreamStreamCatalog } from '../../adapters/nats/tenants/jetStreamStreamCatalog.js'
 import { createDailyEventCounter, type DailyEventCounter } from '../../application/tenants/dailyEvents.js'
@@ -43,6 +45,8 @@ export interface PolicyPlane {
   readonly streams: StreamQuota
   /** The `storedBytes` quota on the append path (counted in memory, seeded and resynced from the event log). */
   readonly storedBytes: StoredBytesQuota
+  /** The `projections` quota before a durable subscription is created (`createSubscriptions`' `beforeCreate`). */
+  readonly beforeSubscriptionCreate: NonNullable<ServiceAuth['beforeSubscriptionCreate']>
   stop(): void
 }
 
@@ -143,6 +147,12 @@ export const startPolicyPlane = async (
     clock: systemClock,
     ...(deps.storedBytesResyncMs !== undefined ? { resyncMs: deps.storedBytesResyncMs } : {}),
   })
+  // The `projections` quota counts the tenant's durable subscriptions (docs/security.md, Tiers).
+  const projectionQuota = checkProjectionQuota({ admit: (t) => deps.directory.admit(t), count: createSubscriptionCount(nc) })
+  const beforeSubscriptionCreate: PolicyPlane['beforeSubscriptionCreate'] = async (tenant) => {
+    const r = await projectionQuota(tenant)
+    return E.isLeft(r) && r.left._tag === 'Internal' ? E.left({ _tag: 'Unavailable', message: r.left.message }) : (r as Awaited<ReturnType<PolicyPlane['beforeSubscriptionCreate']>>)
+  }
   const warnLog = rateLimitedLog(deps.log, 'policy warnings')
   const guard = createAppendGuard({
     policy: checkAppendPolicy({ cache, payloadBytes: msgpackPayloadBytes }),
@@ -178,7 +188,7 @@ export const startPolicyPlane = async (
       ...(deps.audit !== undefined ? { audit: deps.audit } : {}),
     })
   return {
-    guarding: (auth) => ({ ...auth, guardAppend, endpoints: (base) => [...endpoints(base), ...(auth.endpoints?.(base) ?? [])] }),
+    guarding: (auth) => ({ ...auth, guardAppend, beforeSubscriptionCreate, endpoints: (base) => [...endpoints(base), ...(auth.endpoints?.(base) ?? [])] }),
     guardAppend,
     endpoints,
     store,
@@ -188,6 +198,7 @@ export const startPolicyPlane = async (
     roles: roleOf,
     streams,
     storedBytes,
+    beforeSubscriptionCreate,
     stop: () => {
       cache.stop()
       warnLog.flush()

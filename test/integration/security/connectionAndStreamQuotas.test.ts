@@ -77,6 +77,8 @@ beforeAll(async () => {
   await tenant('roomy', { connections: null })
   await tenant('few', { streams: 2, appendsPerSecond: null })
   await tenant('heavy', { storedBytes: 6_000, appendsPerSecond: null })
+  await tenant('subs', { projections: 2 })
+  await tenant('subs2', { projections: 0 })
   const deps = { store: plane.keys, hasher: plane.hasher, clock: systemClock }
   for (const [who, t] of [
     ['capped', 'capped'],
@@ -190,5 +192,24 @@ describe('storedBytes quota', () => {
     expect(E.isRight(raised)).toBe(true)
     await until(() => seen.heavy === 100_000)
     expect(E.isRight(await dev.tryAppend('heavy', 'blob-0', big))).toBe(true)
+  })
+})
+
+describe('projections quota (durable subscriptions)', () => {
+  it('projections 2: a third subscription is QUOTA_EXCEEDED with limit and used; deleting one frees a place; other tenants are unaffected', async () => {
+    const subs = app.subscriptions
+    expect(E.isRight(await subs.create('billing', { tenant: 'subs', from: 'start' }))).toBe(true)
+    expect(E.isRight(await subs.create('audit', { tenant: 'subs', stream: 'order-1', from: 'end' }))).toBe(true)
+    const third = await subs.create('mail', { tenant: 'subs', from: 'start' })
+    expect(E.isLeft(third) && third.left).toMatchObject({ _tag: 'QuotaExceeded', quota: 'projections', limit: 2, used: 2 })
+    expect(E.isLeft(await subs.position('subs', 'mail'))).toBe(true) // nothing was created
+    expect(E.isRight(await subs.remove('subs', 'audit'))).toBe(true)
+    expect(E.isRight(await subs.create('mail', { tenant: 'subs', from: 'start' }))).toBe(true)
+    // Another tenant's quota counts only its own subscriptions.
+    const zero = await subs.create('any', { tenant: 'subs2', from: 'start' })
+    expect(E.isLeft(zero) && zero.left).toMatchObject({ _tag: 'QuotaExceeded', quota: 'projections', limit: 0, used: 0 })
+    expect(E.isRight(await subs.create('any', { tenant: 'roomy', from: 'start' }))).toBe(true)
+    const unknown = await subs.create('any', { tenant: 'nobody', from: 'start' })
+    expect(E.isLeft(unknown) && unknown.left._tag).toBe('TenantNotFound')
   })
 })
