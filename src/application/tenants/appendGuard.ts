@@ -26,8 +26,8 @@ export interface AppendGuardDeps {
   readonly storedBytes?: StoredBytesQuota
   /** The role of a principal of `tenant`, if it can be told (cached: no store read per append); undefined: unknown. */
   readonly roleOf?: (tenant: string, principal: string) => Promise<Role | undefined>
-  /** Told of an append let through with a `warn` decision. */
-  readonly onWarn?: (command: AppendCommand, result: PolicyResult) => void
+  /** Told of an append let through with a `warn` decision (before the quotas are checked), with who asked. */
+  readonly onWarn?: (command: AppendCommand, result: PolicyResult, caller: AppendCaller | undefined) => void
 }
 
 /**
@@ -82,7 +82,10 @@ export const createAppendGuard =
     const role = principal === undefined || deps.roleOf === undefined ? undefined : await deps.roleOf(command.tenant, principal)
     const decided = checkPolicy(deps, command, role)
     if (E.isLeft(decided)) return decided
-    if (decided.right.decision === 'warn') deps.onWarn?.(command, decided.right)
+    if (decided.right.decision === 'warn') {
+      deps.onWarn?.(command, decided.right, caller)
+      if (decided.right.rule !== undefined) caller?.onPolicyWarning?.(decided.right.rule)
+    }
     if (deps.streams !== undefined) {
       const streams = await deps.streams.check(tenant, command)
       if (E.isLeft(streams)) return streams

@@ -12,6 +12,7 @@ import type { ApiKeyStore, UserStore } from '../../application/auth/ports.js'
 import { checkAppendPolicy, type PolicyCache, type PolicyStore, startPolicyCache } from '../../application/policies/index.js'
 import { createAppendGuard } from '../../application/tenants/appendGuard.js'
 import { createRefusalAuditor } from '../../application/audit/refusalAudit.js'
+import { createPolicyWarnAuditor } from '../../application/audit/policyWarnAudit.js'
 import { createStreamQuota, type StreamQuota } from '../../application/tenants/streamQuota.js'
 import { createStoredBytesQuota, type StoredBytesQuota } from '../../application/tenants/storedBytes.js'
 import { estimateCommitBytes } from '../../adapters/codec/commitSize.js'
@@ -154,6 +155,8 @@ export const startPolicyPlane = async (
     return E.isLeft(r) && r.left._tag === 'Internal' ? E.left({ _tag: 'Unavailable', message: r.left.message }) : (r as Awaited<ReturnType<PolicyPlane['beforeSubscriptionCreate']>>)
   }
   const warnLog = rateLimitedLog(deps.log, 'policy warnings')
+  // Warned appends are audited (policy.warned, at most one entry per tenant and rule a minute).
+  const warned = deps.audit === undefined ? undefined : createPolicyWarnAuditor(deps.audit)
   const guard = createAppendGuard({
     policy: checkAppendPolicy({ cache, payloadBytes: msgpackPayloadBytes }),
     limiter,
@@ -161,7 +164,12 @@ export const startPolicyPlane = async (
     streams,
     storedBytes,
     roleOf,
-    onWarn: (command, result) => warnLog(`policy warn: ${command.tenant}/${command.stream}: ${result.reason}`),
+    onWarn: (command, result, caller) => {
+      warnLog(`policy warn: ${command.tenant}/${command.stream}: ${result.reason}`)
+      if (warned !== undefined && result.rule !== undefined) {
+        warned({ tenant: command.tenant, rule: result.rule, stream: command.stream, operation: caller?.principal !== undefined ? 'append' : 'ingest', ...(caller?.principal !== undefined ? { principal: caller.principal } : {}) })
+      }
+    },
   })
   // Policy denies, quota refusals and refused tenants are audited (request.denied, rate-limited).
   const audited = deps.audit === undefined ? undefined : createRefusalAuditor(deps.audit)
