@@ -11,7 +11,7 @@ import type { TenantStore } from '../tenants/ports.js'
 import { type ApiKeyDeps, verifyKey } from './apiKeys.js'
 import type { PasswordHasher, TokenVerifier, UserStore } from './ports.js'
 import { storeFailure } from './sessions.js'
-import { checkPassword } from './users.js'
+import { checkInvitation, checkPassword, looksLikeInvitation } from './users.js'
 
 /** The platform operator's key, held by the processor's configuration (the bootstrap key), as its keyed hash. */
 export interface OperatorKey {
@@ -138,6 +138,12 @@ export interface Authenticated {
   readonly identity: Identity
   /** The keyId of the key, or the user's principal (`u_…`): names the connection, its inbox and its audit entries. Never secret. */
   readonly principal: string
+  /**
+   * `invitation`: an invited user connected with its invitation token as the password; the
+   * connection may do one thing, accept the invitation (`allsource.auth.accept-invite`), whatever
+   * the identity's role. Absent: the identity's full grant.
+   */
+  readonly scope?: 'invitation'
 }
 
 /**
@@ -152,7 +158,9 @@ export interface Authenticated {
  *   Identity: the token's tenant and role; principal: the user's (`u_…`) or the keyId;
  * - a password credential `<tenant>/<username>` + password must pass {@link checkPassword} (one
  *   argon2id verification whatever the outcome); identity: the user's tenant and role; principal
- *   `userPrincipal(username)`;
+ *   `userPrincipal(username)`. A password shaped like an invitation token (`asi_…`) that matches
+ *   the user's pending invitation (`checkInvitation`, not spent) gives the same identity with
+ *   `scope: 'invitation'` (a grant to accept it, nothing else);
  * - then the tenant must be admitted ({@link admitTenant}): `TENANT_NOT_FOUND`, `TENANT_SUSPENDED`;
  * - then, with `liveConnections`, the tenant must be below its `connections` quota
  *   ({@link connectionQuota}): else `QUOTA_EXCEEDED` (limit `connections`). The count is what the
@@ -174,7 +182,19 @@ export const authenticate =
       const user = typeof credential.user === 'string' ? credential.user : ''
       const slash = user.indexOf('/')
       const tenant = slash < 0 ? undefined : user.slice(0, slash)
-      const record = await checkPassword(ua)(tenant, slash < 0 ? undefined : user.slice(slash + 1), credential.password)
+      const username = slash < 0 ? undefined : user.slice(slash + 1)
+      if (looksLikeInvitation(credential.password)) {
+        // An invitation token as the password: a connection that may only accept it. A password
+        // that merely looks like one falls through to the password check.
+        const invited = await checkInvitation({ users: ua.users, tokenHasher: deps.hasher, clock: deps.clock })(tenant, username, credential.password)
+        if (E.isRight(invited)) {
+          const admitted = await admitWith(deps)(invited.right.tenant)
+          if (E.isLeft(admitted)) return admitted
+          return E.right({ identity: { tenant: invited.right.tenant, role: invited.right.role }, principal: userPrincipal(invited.right.username), scope: 'invitation' })
+        }
+        if (invited.left._tag !== 'Unauthorized') return invited
+      }
+      const record = await checkPassword(ua)(tenant, username, credential.password)
       if (E.isLeft(record)) return record
       const admitted = await admitWith(deps)(record.right.tenant)
       if (E.isLeft(admitted)) return admitted

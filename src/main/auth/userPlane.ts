@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import { type Argon2Parameters, createArgon2PasswordHasher } from '../../adapters/crypto/argon2PasswordHasher.js'
 import { createEd25519KeyGenerator, createJoseTokens } from '../../adapters/crypto/joseTokens.js'
 import { startUserEndpoints } from '../../adapters/nats/admin/userEndpoints.js'
+import { startSessionEndpoints } from '../../adapters/nats/admin/sessionEndpoints.js'
 import { createKvRefreshTokenStore, createKvSigningKeyStore, createKvUserStore } from '../../adapters/nats/auth/kvAuthStores.js'
 import type { Endpoint, EndpointBase } from '../../adapters/nats/service/endpoint.js'
 import { systemClock } from '../../adapters/system/systemClock.js'
@@ -49,8 +50,8 @@ export const openUserPlane = async (
     users,
     refreshTokens,
     tokens,
-    endpoints: (base, onUserDeleted, audit) =>
-      startUserEndpoints(nc, {
+    endpoints: (base, onUserDeleted, audit) => [
+      ...startUserEndpoints(nc, {
         prefix: base.prefix,
         queue: base.queue,
         users: { ...session, passwords, tenants: deps.tenants },
@@ -58,5 +59,14 @@ export const openUserPlane = async (
         onUserDeleted,
         ...(audit !== undefined ? { audit } : {}),
       }),
+      // auth.refresh|logout|me|accept-invite (the reply inbox names who asks).
+      ...startSessionEndpoints(nc, {
+        prefix: base.prefix,
+        queue: base.queue,
+        users: { ...session, passwords },
+        tokens: { ...session, tenants: deps.tenants, keys: deps.keys },
+        ...(audit !== undefined ? { audit } : {}),
+      }),
+    ],
   }
 }
