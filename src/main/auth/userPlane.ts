@@ -7,9 +7,13 @@ import { createKvRefreshTokenStore, createKvSigningKeyStore, createKvUserStore }
 import type { Endpoint, EndpointBase } from '../../adapters/nats/service/endpoint.js'
 import { systemClock } from '../../adapters/system/systemClock.js'
 import type { UserAuthDeps } from '../../application/auth/authenticate.js'
-import { createKeyRingSource } from '../../application/auth/keyRing.js'
+import { createKeyRingSource, rotateSigningKey } from '../../application/auth/keyRing.js'
+import { startSigningKeyEndpoints } from '../../adapters/nats/admin/signingKeyEndpoints.js'
+import * as E from 'fp-ts/lib/Either.js'
 import type { ApiKeyHasher, ApiKeyStore, RefreshTokenStore, TokenSigner, TokenVerifier, UserStore } from '../../application/auth/ports.js'
 import type { AuditDraft } from '../../domain/security/audit.js'
+import type { Rotated } from '../../application/auth/keyRing.js'
+import type { AppendError } from '../../application/streams/errors.js'
 import type { TenantStore } from '../../application/tenants/ports.js'
 
 /** `iss` and `aud` of the access tokens auth mode signs and accepts. */
@@ -23,6 +27,8 @@ export interface UserPlane {
   readonly users: UserStore
   readonly refreshTokens: RefreshTokenStore
   readonly tokens: TokenSigner & TokenVerifier
+  /** Rotates the signing key (the previous one keeps verifying until its tokens expire); this process signs with the new one at once. */
+  rotateSigningKey(): Promise<E.Either<AppendError, Rotated>>
   /** The `users.*` admin endpoint and `auth.token`; `onUserDeleted` disconnects the user; `audit` records their commands and token requests. */
   endpoints(base: EndpointBase, onUserDeleted: (tenant: string, principal: string) => void, audit?: (draft: AuditDraft) => void): readonly Endpoint[]
 }
@@ -40,7 +46,14 @@ export const openUserPlane = async (
 ): Promise<UserPlane> => {
   const users = await createKvUserStore(nc, { replicas: deps.replicas })
   const refreshTokens = await createKvRefreshTokenStore(nc, { replicas: deps.replicas })
-  const ring = createKeyRingSource({ store: await createKvSigningKeyStore(nc, { replicas: deps.replicas }), generator: createEd25519KeyGenerator(), clock: systemClock })
+  const ringDeps = { store: await createKvSigningKeyStore(nc, { replicas: deps.replicas }), generator: createEd25519KeyGenerator(), clock: systemClock }
+  const ring = createKeyRingSource(ringDeps)
+  // This process signs with the new key at once; the others at their next ring read (≤ 60 s).
+  const rotate = async () => {
+    const r = await rotateSigningKey(ringDeps)()
+    if (E.isRight(r)) await ring.reload().catch(() => undefined)
+    return r
+  }
   const tokens = createJoseTokens({ keys: ring, issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE })
   const passwords = createArgon2PasswordHasher(deps.argon2)
   await ring.current() // create the ring now, not on the first login
@@ -50,6 +63,7 @@ export const openUserPlane = async (
     users,
     refreshTokens,
     tokens,
+    rotateSigningKey: rotate,
     endpoints: (base, onUserDeleted, audit) => [
       ...startUserEndpoints(nc, {
         prefix: base.prefix,
@@ -59,6 +73,7 @@ export const openUserPlane = async (
         onUserDeleted,
         ...(audit !== undefined ? { audit } : {}),
       }),
+      ...startSigningKeyEndpoints(nc, { prefix: base.prefix, queue: base.queue, rotate, ...(audit !== undefined ? { audit } : {}) }),
       // auth.refresh|logout|me|accept-invite (the reply inbox names who asks).
       ...startSessionEndpoints(nc, {
         prefix: base.prefix,

@@ -12,7 +12,7 @@ import * as fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeMsgpack, encodeMsgpack } from '../../../src/adapters/codec/msgpack.js'
-import { invitationConnectOptions, tenantConnectOptions, userConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
+import { invitationConnectOptions, tenantConnectOptions, tokenConnectOptions, userConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
 import { statusOf, type ErrorCode } from '../../../src/adapters/nats/service/errorCodes.js'
 import { systemClock } from '../../../src/adapters/system/systemClock.js'
 import { createKey } from '../../../src/application/auth/apiKeys.js'
@@ -196,6 +196,39 @@ describe('me, refresh and logout over NATS', () => {
     expect(JSON.stringify(own)).not.toMatch(/acme|ann/)
     sub.unsubscribe()
     expect(seen.every((m) => !td.decode(m.data).includes('ann'))).toBe(true)
+  })
+})
+
+describe('signing key rotation', () => {
+  const kidOf = (jwt: string): string => (JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as { kid: string }).kid
+
+  it('the operator rotates; a token signed by the old key still connects and works; new tokens carry the new kid; audited; tenants cannot rotate', async () => {
+    const ann = await connectWith(userConnectOptions('acme', 'ann', PW.ann))
+    const before = ok(await call(ann, 'allsource.auth.token', {}))
+    const oldKid = kidOf(before.accessToken as string)
+    await expect(admin.request('allsource.admin.signing-keys.rotate', encodeMsgpack({}), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    const operator = await connectWith({ token: (await readFile(operatorKeyFile(dataDir), 'utf8')).trim() })
+    expect((await call(operator, 'allsource.admin.signing-keys.rotate', { retainMs: 1 })).error?.code).toBe('BAD_REQUEST')
+    const rotated = ok(await call(operator, 'allsource.admin.signing-keys.rotate'))
+    expect(rotated.active).not.toBe(oldKid)
+    expect(rotated.retired).toEqual([{ kid: oldKid, verifyUntil: expect.any(String) }])
+    expect(Date.parse((rotated.retired as { verifyUntil: string }[])[0]!.verifyUntil)).toBeGreaterThan(Date.now() + 10 * 60_000)
+    expect(JSON.stringify(rotated)).not.toMatch(/"d"|"x"/) // kids only, no key material
+    // The old token, held by a client across the rotation, still connects and is served.
+    const held = await connectWith(tokenConnectOptions('acme', before.accessToken as string))
+    expect(ok(await call(held, 'allsource.auth.me'))).toMatchObject({ tenant: 'acme', subject: { kind: 'user', username: 'ann' } })
+    const after = ok(await call(ann, 'allsource.auth.token', {}))
+    expect(kidOf(after.accessToken as string)).toBe(rotated.active)
+    const fresh = await connectWith(tokenConnectOptions('acme', after.accessToken as string))
+    expect(ok(await call(fresh, 'allsource.auth.me'))).toMatchObject({ tenant: 'acme' })
+    expect(await plane.audit.flush(10_000)).toBe(true)
+    const q = validateAuditQuery({ action: 'signingkey.rotate' })
+    if (E.isLeft(q)) throw new Error('query')
+    const page = await plane.audit.query({ _tag: 'Platform' }, q.right)()
+    if (E.isLeft(page)) throw new Error('audit')
+    expect(page.right.entries.map((e) => [e.who.kind, e.outcome, e.target])).toEqual([['operator', 'succeeded', `signingkey:${rotated.active as string}`]])
+    // The word is reserved: no tenant can be named after it.
+    expect((await call(operator, 'allsource.admin.tenants.create', { tenant: 'signing-keys' })).error?.code).toBe('INVALID_ID')
   })
 })
 
