@@ -1,5 +1,6 @@
 import type { AuditDraft } from '../../domain/security/audit.js'
 import { whoOfPrincipal } from './refusalAudit.js'
+import { createWindowedAuditor } from './windowedAudit.js'
 
 /** An append a policy `warn` rule let through. */
 export interface PolicyWarning {
@@ -28,39 +29,15 @@ export const createPolicyWarnAuditor = (
   record: (draft: AuditDraft) => void,
   options: { readonly windowMs?: number; readonly maxKeys?: number; readonly now?: () => number } = {},
 ): ((w: PolicyWarning) => void) => {
-  const windowMs = options.windowMs ?? 60_000
-  const maxKeys = options.maxKeys ?? 1_000
-  const now = options.now ?? (() => Date.now())
-  type State = { last: number; pending: number; warning: PolicyWarning }
-  const seen = new Map<string, State>()
-
-  const emit = (w: PolicyWarning, warned: number): void =>
-    record({
+  const windowed = createWindowedAuditor(record, 'warned', options)
+  return (w) =>
+    windowed(`${w.tenant}|${w.rule}`, {
       who: whoOfPrincipal(w.principal, w.tenant),
       tenant: w.tenant,
       action: 'policy.warned',
       outcome: 'allowed',
       target: `stream:${w.stream}`,
       reason: 'warn',
-      details: { rule: w.rule, operation: w.operation, warned },
+      details: { rule: w.rule, operation: w.operation },
     })
-
-  return (w) => {
-    const key = `${w.tenant}|${w.rule}`
-    const t = now()
-    const state = seen.get(key)
-    if (state !== undefined && t - state.last < windowMs) {
-      state.pending++
-      state.warning = w
-      return
-    }
-    emit(w, (state?.pending ?? 0) + 1)
-    seen.delete(key)
-    if (seen.size >= maxKeys) {
-      const [oldest, s] = seen.entries().next().value as [string, State]
-      if (s.pending > 0) emit(s.warning, s.pending)
-      seen.delete(oldest)
-    }
-    seen.set(key, { last: t, pending: 0, warning: w })
-  }
 }

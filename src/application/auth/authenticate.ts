@@ -12,6 +12,7 @@ import { type ApiKeyDeps, verifyKey } from './apiKeys.js'
 import type { PasswordHasher, TokenVerifier, UserStore } from './ports.js'
 import { storeFailure } from './sessions.js'
 import { checkInvitation, checkPassword, looksLikeInvitation } from './users.js'
+import type { LoginThrottle } from './loginThrottle.js'
 
 /** The platform operator's key, held by the processor's configuration (the bootstrap key), as its keyed hash. */
 export interface OperatorKey {
@@ -45,6 +46,12 @@ export interface AuthenticateDeps extends ApiKeyDeps {
   readonly operator?: OperatorKey
   /** Users (password login) and access tokens; absent, only API keys and the operator key authenticate. */
   readonly userAuth?: UserAuthDeps
+  /**
+   * Password-login rate limits (`createLoginThrottle`): a password credential is refused
+   * `QUOTA_EXCEEDED` while its username's or tenant's failures are over budget (before any password
+   * work), and each refused password or invitation counts as a failure. Absent: not limited.
+   */
+  readonly loginThrottle?: Pick<LoginThrottle, 'checkLogin' | 'loginFailed'>
 }
 
 /**
@@ -160,7 +167,9 @@ export interface Authenticated {
  *   argon2id verification whatever the outcome); identity: the user's tenant and role; principal
  *   `userPrincipal(username)`. A password shaped like an invitation token (`asi_…`) that matches
  *   the user's pending invitation (`checkInvitation`, not spent) gives the same identity with
- *   `scope: 'invitation'` (a grant to accept it, nothing else);
+ *   `scope: 'invitation'` (a grant to accept it, nothing else). With `loginThrottle`, a
+ *   username or tenant whose failed logins are over budget is refused `QUOTA_EXCEEDED` before any
+ *   password work, and every refused password counts as a failure;
  * - then the tenant must be admitted ({@link admitTenant}): `TENANT_NOT_FOUND`, `TENANT_SUSPENDED`;
  * - then, with `liveConnections`, the tenant must be below its `connections` quota
  *   ({@link connectionQuota}): else `QUOTA_EXCEEDED` (limit `connections`). The count is what the
@@ -183,6 +192,14 @@ export const authenticate =
       const slash = user.indexOf('/')
       const tenant = slash < 0 ? undefined : user.slice(0, slash)
       const username = slash < 0 ? undefined : user.slice(slash + 1)
+      const throttle = deps.loginThrottle
+      const throttleKey = { tenant: (tenant ?? '').slice(0, 64), username: (username ?? '').slice(0, 64) }
+      const allowed = throttle?.checkLogin(throttleKey.tenant, throttleKey.username) ?? E.right(undefined)
+      if (E.isLeft(allowed)) return allowed
+      const failed = <A>(r: E.Either<AppendError, A>): E.Either<AppendError, A> => {
+        if (E.isLeft(r) && r.left._tag === 'Unauthorized') throttle?.loginFailed(throttleKey.tenant, throttleKey.username)
+        return r
+      }
       if (looksLikeInvitation(credential.password)) {
         // An invitation token as the password: a connection that may only accept it. A password
         // that merely looks like one falls through to the password check.
@@ -194,7 +211,7 @@ export const authenticate =
         }
         if (invited.left._tag !== 'Unauthorized') return invited
       }
-      const record = await checkPassword(ua)(tenant, username, credential.password)
+      const record = failed(await checkPassword(ua)(tenant, username, credential.password))
       if (E.isLeft(record)) return record
       const admitted = await admitWith(deps)(record.right.tenant)
       if (E.isLeft(admitted)) return admitted

@@ -14,6 +14,7 @@ import type { ApiKeyHasher, ApiKeyStore, RefreshTokenStore, TokenSigner, TokenVe
 import type { AuditDraft } from '../../domain/security/audit.js'
 import type { Rotated } from '../../application/auth/keyRing.js'
 import type { AppendError } from '../../application/streams/errors.js'
+import type { LoginThrottle } from '../../application/auth/loginThrottle.js'
 import type { TenantStore } from '../../application/tenants/ports.js'
 
 /** `iss` and `aud` of the access tokens auth mode signs and accepts. */
@@ -42,7 +43,15 @@ export interface UserPlane {
  */
 export const openUserPlane = async (
   nc: NatsConnection,
-  deps: { readonly replicas: number; readonly tenants: TenantStore; readonly keys: ApiKeyStore; readonly hasher: ApiKeyHasher; readonly argon2?: Argon2Parameters },
+  deps: {
+    readonly replicas: number
+    readonly tenants: TenantStore
+    readonly keys: ApiKeyStore
+    readonly hasher: ApiKeyHasher
+    readonly argon2?: Argon2Parameters
+    /** The token-request rate limit of `auth.token` and `auth.refresh` (absent: not limited). */
+    readonly throttle?: Pick<LoginThrottle, 'takeTokenRequest'>
+  },
 ): Promise<UserPlane> => {
   const users = await createKvUserStore(nc, { replicas: deps.replicas })
   const refreshTokens = await createKvRefreshTokenStore(nc, { replicas: deps.replicas })
@@ -57,6 +66,8 @@ export const openUserPlane = async (
   const tokens = createJoseTokens({ keys: ring, issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE })
   const passwords = createArgon2PasswordHasher(deps.argon2)
   await ring.current() // create the ring now, not on the first login
+  const throttle = deps.throttle
+  const throttled = throttle === undefined ? {} : { throttle: (t: string, p: string) => throttle.takeTokenRequest(t, p) }
   const session = { users, refreshTokens, signer: tokens, tokenHasher: deps.hasher, clock: systemClock }
   return {
     userAuth: { users, passwords, verifier: tokens },
@@ -71,6 +82,7 @@ export const openUserPlane = async (
         users: { ...session, passwords, tenants: deps.tenants },
         tokens: { ...session, tenants: deps.tenants, keys: deps.keys },
         onUserDeleted,
+        ...throttled,
         ...(audit !== undefined ? { audit } : {}),
       }),
       ...startSigningKeyEndpoints(nc, { prefix: base.prefix, queue: base.queue, rotate, ...(audit !== undefined ? { audit } : {}) }),
@@ -80,6 +92,7 @@ export const openUserPlane = async (
         queue: base.queue,
         users: { ...session, passwords },
         tokens: { ...session, tenants: deps.tenants, keys: deps.keys },
+        ...throttled,
         ...(audit !== undefined ? { audit } : {}),
       }),
     ],

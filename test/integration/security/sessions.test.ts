@@ -232,6 +232,35 @@ describe('signing key rotation', () => {
   })
 })
 
+describe('login rate limits', () => {
+  it('after 10 failed passwords for one username the callout refuses it, even the right password, and audits auth.connect.throttled; others still log in', async () => {
+    ok(await call(admin, 'allsource.admin.acme.users.create', { username: 'tim', password: 'tim has a fine password', role: 'reader' }))
+    for (let i = 0; i < 10; i++) await refused(userConnectOptions('acme', 'tim', `wrong password number ${i}`))
+    await refused(userConnectOptions('acme', 'tim', 'tim has a fine password'))
+    // Another user of the tenant is not held up.
+    await connectWith(userConnectOptions('acme', 'ann', PW.ann))
+    expect(await plane.audit.flush(10_000)).toBe(true)
+    const q = validateAuditQuery({ action: 'auth.connect.throttled' })
+    if (E.isLeft(q)) throw new Error('query')
+    const page = await plane.audit.query({ _tag: 'Platform' }, q.right)()
+    if (E.isLeft(page)) throw new Error('audit')
+    expect(page.right.entries).toHaveLength(1)
+    expect(page.right.entries[0]).toMatchObject({ who: { kind: 'anonymous' }, outcome: 'denied', reason: 'QUOTA_EXCEEDED', details: { quota: 'loginFailures', limit: 5, refused: 1 } })
+    expect(JSON.stringify(page.right.entries)).not.toContain('fine password')
+  })
+
+  it('auth.token: 30 requests a minute per principal, then QUOTA_EXCEEDED (429) with retryAfterMs; another principal is not affected', async () => {
+    const svc = await connectWith(tenantConnectOptions('acme', keys['acme-service']!.key))
+    for (let i = 0; i < 30; i++) ok(await call(svc, 'allsource.auth.token', {}))
+    const m = await svc.request('allsource.auth.token', encodeMsgpack({}), { timeout: 5_000 })
+    const r = decodeMsgpack(m.data) as Reply
+    expect(r.error).toMatchObject({ code: 'QUOTA_EXCEEDED', quota: 'tokenRequests', limit: 30 })
+    expect(r.error?.retryAfterMs).toBeGreaterThan(0)
+    expect(m.headers?.get('Nats-Service-Error-Code')).toBe('429')
+    expect(typeof ok(await call(admin, 'allsource.auth.token', {})).accessToken).toBe('string')
+  })
+})
+
 // ---- fuzz --------------------------------------------------------------------------------------
 
 const anything = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(null, -1, 0, 1.5, '', true))
