@@ -7,7 +7,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node'
+import { connect, headers, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node'
+import { validateAuditQuery } from '../../../src/domain/security/auditQuery.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConnectionCounter } from '../../../src/adapters/nats/auth/connectionCounter.js'
@@ -56,7 +57,7 @@ const seen: Record<string, number | null> = {}
 const until = async (pred: () => boolean): Promise<void> => {
   for (let i = 0; i < 200 && !pred(); i++) {
     await sleep(25)
-    for (const t of ['heavy']) {
+    for (const t of ['heavy', 'heavy2']) {
       const r = await plane.directory.admit(t)
       if (E.isRight(r)) seen[t] = r.right.quotas.storedBytes
     }
@@ -78,6 +79,7 @@ beforeAll(async () => {
   await tenant('few', { streams: 2, appendsPerSecond: null })
   await tenant('heavy', { storedBytes: 6_000, appendsPerSecond: null })
   await tenant('subs', { projections: 2 })
+  await tenant('heavy2', { storedBytes: 2_500, appendsPerSecond: null })
   await tenant('subs2', { projections: 0 })
   const deps = { store: plane.keys, hasher: plane.hasher, clock: systemClock }
   for (const [who, t] of [
@@ -86,6 +88,7 @@ beforeAll(async () => {
     ['few', 'few'],
     ['heavy', 'heavy'],
     ['heavy-admin', 'heavy'],
+    ['heavy2', 'heavy2'],
   ] as const) {
     const created = await createKey(deps)(t as TenantId, { role: who.endsWith('-admin') ? 'admin' : 'developer' })
     if (E.isLeft(created)) throw new Error('key')
@@ -193,6 +196,42 @@ describe('storedBytes quota', () => {
     await until(() => seen.heavy === 100_000)
     expect(E.isRight(await dev.tryAppend('heavy', 'blob-0', big))).toBe(true)
   })
+})
+
+describe('storedBytes quota on ingest', () => {
+  it('a message over the quota is neither appended nor dead-lettered: it waits in place (audited request.denied) and is appended once the quota is raised', async () => {
+    const nc = await connectAs('heavy2', 'heavy2')
+    const ingest = await app.startIngest({ lease: false })
+    try {
+      const h = headers()
+      h.set('Content-Type', 'application/json')
+      const body = (n: number) => te.encode(JSON.stringify({ type: 'blob.stored', payload: { n, data: 'y'.repeat(1_000) } }))
+      nc.publish('allsource.ingest.heavy2.blob-1', body(1), { headers: h })
+      nc.publish('allsource.ingest.heavy2.blob-1', body(2), { headers: h })
+      const q = validateAuditQuery({ action: 'request.denied' })
+      if (E.isLeft(q)) throw new Error('query')
+      const refusals = async () => {
+        await plane.audit.flush(10_000)
+        const page = await plane.audit.query({ _tag: 'Tenant', tenant: 'heavy2' as TenantId }, q.right)()
+        return E.isRight(page) ? page.right.entries : []
+      }
+      let entries: Awaited<ReturnType<typeof refusals>> = []
+      for (let i = 0; i < 200 && entries.length === 0; i++) {
+        await sleep(25)
+        entries = await refusals()
+      }
+      expect(entries[0]).toMatchObject({ reason: 'QUOTA_EXCEEDED', details: { operation: 'ingest', quota: 'storedBytes', limit: 2_500 } })
+      expect({ appended: ingest.appended, deadLettered: ingest.deadLettered }).toEqual({ appended: 1, deadLettered: 0 })
+      const raised = await changeTenant(plane.tenants, 'heavy2' as TenantId, (t) => changeQuotas(t, { quotas: { storedBytes: 100_000 } as QuotaOverrides }))()
+      expect(E.isRight(raised)).toBe(true)
+      for (let i = 0; i < 400 && ingest.appended < 2; i++) await sleep(25)
+      expect({ appended: ingest.appended, deadLettered: ingest.deadLettered }).toEqual({ appended: 2, deadLettered: 0 })
+      const page = await app.read('heavy2', 'blob-1')
+      expect(E.isRight(page) && page.right.events.map((e) => (e.payload as { n: number }).n)).toEqual([1, 2])
+    } finally {
+      await ingest.stop()
+    }
+  }, 30_000)
 })
 
 describe('projections quota (durable subscriptions)', () => {
