@@ -21,7 +21,7 @@ import { isProjectionName, type ProjectionDefinition } from '../domain/projectio
 import { openEventIdIndex, startEventIdIndexer } from '../adapters/nats/reading/eventIdIndex.js'
 import { createQuery, type QueryPage } from '../adapters/nats/reading/query.js'
 import { validateQueryRequest } from '../domain/reading/queryRequest.js'
-import { createSubscriptions, type Subscriptions } from '../adapters/nats/reading/subscriptions.js'
+import { createSubscriptions, type Subscriptions, type SubscriptionsOptions } from '../adapters/nats/reading/subscriptions.js'
 import { type IngestProcessor, startIngestProcessor } from '../adapters/nats/ingest/ingestProcessor.js'
 import { type LeasedIngestOptions, startLeasedIngest } from '../adapters/nats/ingest/leasedIngest.js'
 import { type AsOf, stateAsOf, takeSnapshot } from '../application/snapshots/snapshots.js'
@@ -98,6 +98,8 @@ export interface AllSourceOptions {
       append: () => Promise<E.Either<AppendError, AppendResult>>,
     ) => Promise<E.Either<AppendError, AppendResult>>
     readonly endpoints?: (base: EndpointBase) => readonly Endpoint[]
+    /** Asked before `subscriptions.create` makes a durable subscription (auth mode: the tenant's `projections` quota). */
+    readonly beforeSubscriptionCreate?: SubscriptionsOptions['beforeCreate']
     /** Told of every request a tenant endpoint drops unanswered (auth mode audits them). */
     readonly onDropped?: EndpointBase['onDropped']
   }
@@ -251,7 +253,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     consumers,
     replayConsumers,
     requests,
-    subscriptions: createSubscriptions(o.nc, prefix),
+    subscriptions: createSubscriptions(o.nc, prefix, o.auth?.beforeSubscriptionCreate !== undefined ? { beforeCreate: o.auth.beforeSubscriptionCreate } : {}),
     append(tenant, stream, events, options = {}) {
       const cmd = validateAppendRequest(tenant, stream, { events, ...options }, limits)
       return Ei.isLeft(cmd) ? Promise.resolve(cmd) : supervisor.append(cmd.right)

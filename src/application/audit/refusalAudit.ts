@@ -28,7 +28,8 @@ const auditedCode = (e: AppendError): string | undefined => {
   }
 }
 
-const whoOf = (principal: string | undefined, tenant: string): AuditDraft['who'] => {
+/** Who a reply principal (a keyId, `u_<user>`, `_op`) of `tenant` is, for an audit entry; anything else is anonymous. */
+export const whoOfPrincipal = (principal: string | undefined, tenant: string): AuditDraft['who'] => {
   const p = parsePrincipal(principal)
   if (p === undefined) return { kind: 'anonymous' }
   switch (p.kind) {
@@ -67,7 +68,7 @@ export const createRefusalAuditor = (
   const emit = (report: RefusalReport, code: string, refused: number): void => {
     const e = report.error
     record({
-      who: whoOf(report.principal, report.tenant),
+      who: whoOfPrincipal(report.principal, report.tenant),
       tenant: report.tenant,
       action: 'request.denied',
       outcome: 'denied',

@@ -11,7 +11,8 @@ import type { TenantStore } from '../tenants/ports.js'
 import { type ApiKeyDeps, verifyKey } from './apiKeys.js'
 import type { PasswordHasher, TokenVerifier, UserStore } from './ports.js'
 import { storeFailure } from './sessions.js'
-import { checkPassword } from './users.js'
+import { checkInvitation, checkPassword, looksLikeInvitation } from './users.js'
+import type { LoginThrottle } from './loginThrottle.js'
 
 /** The platform operator's key, held by the processor's configuration (the bootstrap key), as its keyed hash. */
 export interface OperatorKey {
@@ -45,6 +46,12 @@ export interface AuthenticateDeps extends ApiKeyDeps {
   readonly operator?: OperatorKey
   /** Users (password login) and access tokens; absent, only API keys and the operator key authenticate. */
   readonly userAuth?: UserAuthDeps
+  /**
+   * Password-login rate limits (`createLoginThrottle`): a password credential is refused
+   * `QUOTA_EXCEEDED` while its username's or tenant's failures are over budget (before any password
+   * work), and each refused password or invitation counts as a failure. Absent: not limited.
+   */
+  readonly loginThrottle?: Pick<LoginThrottle, 'checkLogin' | 'loginFailed'>
 }
 
 /**
@@ -138,6 +145,12 @@ export interface Authenticated {
   readonly identity: Identity
   /** The keyId of the key, or the user's principal (`u_…`): names the connection, its inbox and its audit entries. Never secret. */
   readonly principal: string
+  /**
+   * `invitation`: an invited user connected with its invitation token as the password; the
+   * connection may do one thing, accept the invitation (`allsource.auth.accept-invite`), whatever
+   * the identity's role. Absent: the identity's full grant.
+   */
+  readonly scope?: 'invitation'
 }
 
 /**
@@ -152,7 +165,11 @@ export interface Authenticated {
  *   Identity: the token's tenant and role; principal: the user's (`u_…`) or the keyId;
  * - a password credential `<tenant>/<username>` + password must pass {@link checkPassword} (one
  *   argon2id verification whatever the outcome); identity: the user's tenant and role; principal
- *   `userPrincipal(username)`;
+ *   `userPrincipal(username)`. A password shaped like an invitation token (`asi_…`) that matches
+ *   the user's pending invitation (`checkInvitation`, not spent) gives the same identity with
+ *   `scope: 'invitation'` (a grant to accept it, nothing else). With `loginThrottle`, a
+ *   username or tenant whose failed logins are over budget is refused `QUOTA_EXCEEDED` before any
+ *   password work, and every refused password counts as a failure;
  * - then the tenant must be admitted ({@link admitTenant}): `TENANT_NOT_FOUND`, `TENANT_SUSPENDED`;
  * - then, with `liveConnections`, the tenant must be below its `connections` quota
  *   ({@link connectionQuota}): else `QUOTA_EXCEEDED` (limit `connections`). The count is what the
@@ -174,7 +191,27 @@ export const authenticate =
       const user = typeof credential.user === 'string' ? credential.user : ''
       const slash = user.indexOf('/')
       const tenant = slash < 0 ? undefined : user.slice(0, slash)
-      const record = await checkPassword(ua)(tenant, slash < 0 ? undefined : user.slice(slash + 1), credential.password)
+      const username = slash < 0 ? undefined : user.slice(slash + 1)
+      const throttle = deps.loginThrottle
+      const throttleKey = { tenant: (tenant ?? '').slice(0, 64), username: (username ?? '').slice(0, 64) }
+      const allowed = throttle?.checkLogin(throttleKey.tenant, throttleKey.username) ?? E.right(undefined)
+      if (E.isLeft(allowed)) return allowed
+      const failed = <A>(r: E.Either<AppendError, A>): E.Either<AppendError, A> => {
+        if (E.isLeft(r) && r.left._tag === 'Unauthorized') throttle?.loginFailed(throttleKey.tenant, throttleKey.username)
+        return r
+      }
+      if (looksLikeInvitation(credential.password)) {
+        // An invitation token as the password: a connection that may only accept it. A password
+        // that merely looks like one falls through to the password check.
+        const invited = await checkInvitation({ users: ua.users, tokenHasher: deps.hasher, clock: deps.clock })(tenant, username, credential.password)
+        if (E.isRight(invited)) {
+          const admitted = await admitWith(deps)(invited.right.tenant)
+          if (E.isLeft(admitted)) return admitted
+          return E.right({ identity: { tenant: invited.right.tenant, role: invited.right.role }, principal: userPrincipal(invited.right.username), scope: 'invitation' })
+        }
+        if (invited.left._tag !== 'Unauthorized') return invited
+      }
+      const record = failed(await checkPassword(ua)(tenant, username, credential.password))
       if (E.isLeft(record)) return record
       const admitted = await admitWith(deps)(record.right.tenant)
       if (E.isLeft(admitted)) return admitted

@@ -148,17 +148,19 @@ export const refreshSession =
  * Logout: revokes the session the refresh token belongs to (its family: the token, and any token
  * it was already exchanged for). Idempotent. A text that is not a live token of this server (bad
  * format, unknown, wrong secret) revokes nothing and answers the same success (RFC 7009 §2.2), so
- * the answer says nothing about the token.
+ * the answer says nothing about the token. `owner`, when given, binds it to one user: another
+ * user's token revokes nothing (and answers the same success).
  */
 export const revokeRefreshToken =
   (deps: SessionDeps) =>
-  async (token: unknown): Promise<E.Either<AppendError, void>> => {
+  async (token: unknown, owner?: { readonly tenant: TenantId; readonly username: Username }): Promise<E.Either<AppendError, void>> => {
     const parsed = parseOpaqueToken(REFRESH_TOKEN_PREFIX, token)
     if (E.isLeft(parsed)) return E.right(undefined)
     const found = await deps.refreshTokens.get(parsed.right.id)()
     if (E.isLeft(found)) return E.left(storeFailure(found.left))
     const hash = found.right?.record.hash ?? UNKNOWN_HASH
     if (!deps.tokenHasher.verify(parsed.right.id, parsed.right.secret, hash) || found.right === undefined) return E.right(undefined)
+    if (owner !== undefined && (found.right.record.tenant !== owner.tenant || found.right.record.username !== owner.username)) return E.right(undefined)
     const revoked = await deps.refreshTokens.revokeFamily(found.right.record.familyId, iso(deps.clock.now()))()
     return E.isLeft(revoked) ? E.left(storeFailure(revoked.left)) : E.right(undefined)
   }

@@ -141,6 +141,30 @@ export const acceptInvite =
   }
 
 /**
+ * Checks an invitation without spending it (the auth callout, for a connection that may only
+ * accept it): the user exists, is not deleted, has a pending invitation that `token` matches and
+ * that has not expired. Answers the user's record; every refusal is the same `Unauthorized` and
+ * costs one HMAC (against a dummy hash when there is no invitation).
+ */
+export const checkInvitation =
+  (deps: Pick<UserDeps, 'users' | 'tokenHasher' | 'clock'>) =>
+  async (tenant: unknown, username: unknown, token: unknown): Promise<E.Either<AppendError, UserRecord>> => {
+    const name = parseUsername(username)
+    const parsed = parseOpaqueToken(INVITE_TOKEN_PREFIX, token)
+    if (E.isLeft(name) || !TenantId.is(tenant) || E.isLeft(parsed)) return refused()
+    const found = await deps.users.get(tenant, name.right)()
+    if (E.isLeft(found)) return E.left(storeFailure(found.left))
+    const record = found.right?.record
+    const invite = record?.deletedAt === undefined ? record?.invite : undefined
+    const matches = deps.tokenHasher.verify(parsed.right.id, parsed.right.secret, invite?.tokenHash ?? UNKNOWN_HASH)
+    if (record === undefined || invite === undefined || !matches || Date.parse(invite.expiresAt) <= deps.clock.now().getTime()) return refused()
+    return E.right(record)
+  }
+
+/** Whether a password as presented at connect is shaped like an invitation token (`asi_…`): the callout tries it as one first. */
+export const looksLikeInvitation = (password: unknown): boolean => E.isRight(parseOpaqueToken(INVITE_TOKEN_PREFIX, password))
+
+/**
  * Checks a user's password (a connection's `user: "<tenant>/<username>"`, `pass`, and {@link login})
  * and answers the user's record. Every refusal (tenant or username malformed, unknown, deleted,
  * invited but not yet set up, wrong password, oversized password) is the same `Unauthorized`, and

@@ -18,4 +18,10 @@ export interface Appender {
  */
 export interface AppendCaller {
   readonly principal?: string
+  /**
+   * Told when a policy `warn` rule let the append through (auth mode), with the rule's id, before
+   * the append is made: a door may tell its client (the NATS append reply's
+   * `AllSource-Policy-Warning` header) once the append succeeds.
+   */
+  readonly onPolicyWarning?: (rule: string) => void
 }

@@ -9,6 +9,7 @@ import type { AppendCaller } from '../streams/appender.js'
 import type { AppendError } from '../streams/errors.js'
 import type { DailyEventCounter } from './dailyEvents.js'
 import type { RateLimiter } from './rateLimiter.js'
+import type { StoredBytesQuota } from './storedBytes.js'
 import type { StreamQuota } from './streamQuota.js'
 
 /** The roles that may append at all: what an append of unknown role is evaluated as. */
@@ -21,10 +22,12 @@ export interface AppendGuardDeps {
   readonly daily: DailyEventCounter
   /** The `streams` quota; absent, not enforced. */
   readonly streams?: StreamQuota
+  /** The `storedBytes` quota; absent, not enforced. */
+  readonly storedBytes?: StoredBytesQuota
   /** The role of a principal of `tenant`, if it can be told (cached: no store read per append); undefined: unknown. */
   readonly roleOf?: (tenant: string, principal: string) => Promise<Role | undefined>
-  /** Told of an append let through with a `warn` decision. */
-  readonly onWarn?: (command: AppendCommand, result: PolicyResult) => void
+  /** Told of an append let through with a `warn` decision (before the quotas are checked), with who asked. */
+  readonly onWarn?: (command: AppendCommand, result: PolicyResult, caller: AppendCaller | undefined) => void
 }
 
 /**
@@ -51,12 +54,15 @@ const checkPolicy = (deps: AppendGuardDeps, command: AppendCommand, role: Role |
  * 1. **policies**: `deny` → `FORBIDDEN` (`reason: "policy"`, `rule`, `event`); nothing counted;
  * 2. **`streams`** (with `deps.streams`): an append that would start a stream past the tenant's
  *    `streams` quota is `QUOTA_EXCEEDED` (see `createStreamQuota`); nothing counted;
- * 3. **`eventsPerDay`**: the command's events are reserved for today, or `QUOTA_EXCEEDED` with
+ * 3. **`storedBytes`** (with `deps.storedBytes`): the commit's estimated bytes are reserved, or
+ *    `QUOTA_EXCEEDED` with `used` (see `createStoredBytesQuota`; it does not reset by itself);
+ * 4. **`eventsPerDay`**: the command's events are reserved for today, or `QUOTA_EXCEEDED` with
  *    `retryAfterMs` until the next UTC midnight;
- * 4. **`appendsPerSecond`**: one token from the tenant's bucket and, with a principal, from the
- *    principal's own bucket; else `QUOTA_EXCEEDED` with `retryAfterMs` (the day's reservation is
+ * 5. **`appendsPerSecond`**: one token from the tenant's bucket and, with a principal, from the
+ *    principal's own bucket; else `QUOTA_EXCEEDED` with `retryAfterMs` (the reservations are
  *    given back);
- * 5. `append()`; a failed append gives the day's reservation back; a stored one is told to `deps.streams`.
+ * 6. `append()`; a failed append gives the reservations back (a duplicate gives the bytes back: it
+ *    wrote nothing); a stored one is told to `deps.streams`.
  *
  * Guarantees: no store read per append (policies, buckets and counts are in memory; `roleOf` is
  * the caller's to cache; the `streams` quota reads the log only to refresh a tenant's stream count,
@@ -76,21 +82,38 @@ export const createAppendGuard =
     const role = principal === undefined || deps.roleOf === undefined ? undefined : await deps.roleOf(command.tenant, principal)
     const decided = checkPolicy(deps, command, role)
     if (E.isLeft(decided)) return decided
-    if (decided.right.decision === 'warn') deps.onWarn?.(command, decided.right)
+    if (decided.right.decision === 'warn') {
+      deps.onWarn?.(command, decided.right, caller)
+      if (decided.right.rule !== undefined) caller?.onPolicyWarning?.(decided.right.rule)
+    }
     if (deps.streams !== undefined) {
       const streams = await deps.streams.check(tenant, command)
       if (E.isLeft(streams)) return streams
     }
+    const bytes = deps.storedBytes === undefined ? undefined : await deps.storedBytes.reserve(tenant, command)
+    if (bytes !== undefined && E.isLeft(bytes)) return bytes
+    const releaseBytes = (): void => {
+      if (bytes !== undefined && E.isRight(bytes)) deps.storedBytes?.release(bytes.right)
+    }
     const reserved = deps.daily.reserve(command.tenant, command.events.length, tenant.quotas.eventsPerDay)
-    if (E.isLeft(reserved)) return reserved
+    if (E.isLeft(reserved)) {
+      releaseBytes()
+      return reserved
+    }
     const rate = deps.limiter.take({ tenant: command.tenant, tenantRate: tenant.quotas.appendsPerSecond, ...(principal !== undefined ? { keyId: principal } : {}) })
     if (E.isLeft(rate)) {
       deps.daily.release(reserved.right)
+      releaseBytes()
       return rate
     }
     const r = await append()
-    if (E.isLeft(r)) deps.daily.release(reserved.right)
-    else deps.streams?.appended(r.right)
+    if (E.isLeft(r)) {
+      deps.daily.release(reserved.right)
+      releaseBytes()
+    } else {
+      if (r.right.duplicate === true) releaseBytes()
+      deps.streams?.appended(r.right)
+    }
     return r
   }
 

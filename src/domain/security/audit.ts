@@ -39,15 +39,25 @@ export const AuditAction = t.keyof(
     /** A NATS connection was admitted by the auth callout, or refused. */
     'auth.connect': null,
     'auth.connect.refused': null,
+    /** A connection refused because its tenant or username failed too many password logins lately (login rate limit). */
+    'auth.connect.throttled': null,
+    /** A refresh token's session ended on request (`allsource.auth.logout`): the token's family, or every session of the user. */
+    'auth.logout': null,
+    /** The access-token signing key was rotated (`allsource.admin.signing-keys.rotate`); the previous key keeps verifying until its tokens expire. */
+    'signingkey.rotate': null,
     'key.create': null,
     'key.revoke': null,
     'user.create': null,
     /** A user was invited (`users.invite`): the record exists, the invitation token is not in the entry. */
     'user.invite': null,
+    /** An invited user set its password with the invitation token (`allsource.auth.accept-invite`). */
+    'user.accept': null,
     'user.update': null,
     'user.delete': null,
     'policy.create': null,
     'policy.delete': null,
+    /** Appends let through by a `warn` rule: at most one entry per tenant and rule a minute, `details.warned` counting them. */
+    'policy.warned': null,
     'tenant.create': null,
     'tenant.update': null,
     'tenant.suspend': null,

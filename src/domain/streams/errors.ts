@@ -84,8 +84,10 @@ export interface QuotaExceeded {
   /** Which limit: `eventsPerDay`, `appendsPerSecond`, `storedBytes`, … */
   readonly quota: string
   readonly limit: number
-  /** When the budget allows the request again; for a limit that does not reset (streams, bytes), until it is raised or freed. */
+  /** When the budget allows the request again; for a limit that does not reset (streams, bytes), when the usage is counted again. */
   readonly retryAfterMs: number
+  /** What is used of the limit now, for limits that do not reset by themselves (`storedBytes`). */
+  readonly used?: number
 }
 
 /** A state change the entity's current state does not allow (activating a deleted tenant). */
@@ -164,13 +166,10 @@ export const tenantNotFound = (tenant: string): DomainError => ({ _tag: 'TenantN
 
 export const tenantSuspended = (tenant: string): DomainError => ({ _tag: 'TenantSuspended', tenant })
 
-export const quotaExceeded = (quota: string, limit: number, retryAfterMs: number): DomainError => ({
-  _tag: 'QuotaExceeded',
-  message: `${quota} quota of ${limit} is spent; retry after ${retryAfterMs} ms`,
-  quota,
-  limit,
-  retryAfterMs,
-})
+export const quotaExceeded = (quota: string, limit: number, retryAfterMs: number, extra?: { readonly used: number; readonly message: string }): DomainError =>
+  extra === undefined
+    ? { _tag: 'QuotaExceeded', message: `${quota} quota of ${limit} is spent; retry after ${retryAfterMs} ms`, quota, limit, retryAfterMs }
+    : { _tag: 'QuotaExceeded', message: extra.message, quota, limit, retryAfterMs, used: extra.used }
 
 export const illegalTransition = (
   target: string,

@@ -12,11 +12,11 @@ import { QuotaOverrides, TenantName, Tier } from './tenant.js'
  */
 
 /**
- * Ids that are words of the admin subject space (`allsource.admin.tenants.*`,
+ * Ids that are words of the admin subject space (`allsource.admin.tenants.*`, `allsource.admin.signing-keys.*`,
  * `allsource.admin.projection.*`, `allsource.admin.projections`): a tenant with one of them would
  * share its `allsource.admin.<tenant>.…` subjects with those requests. `create` refuses them.
  */
-export const reservedTenantIds: ReadonlySet<string> = new Set(['tenants', 'projection', 'projections'])
+export const reservedTenantIds: ReadonlySet<string> = new Set(['tenants', 'projection', 'projections', 'signing-keys'])
 
 export const LIST_DEFAULT_LIMIT = 100
 export const LIST_MAX_LIMIT = 1000

@@ -19,6 +19,8 @@ import { systemClock } from '../../adapters/system/systemClock.js'
 import { createDropAuditor } from '../../application/audit/dropAudit.js'
 import type { AuditLog } from '../../application/audit/ports.js'
 import { authenticate } from '../../application/auth/authenticate.js'
+import { createLoginThrottle, type LoginThrottle } from '../../application/auth/loginThrottle.js'
+import { createWindowedAuditor } from '../../application/audit/windowedAudit.js'
 import type { ApiKeyHasher, ApiKeyStore } from '../../application/auth/ports.js'
 import type { TenantStore } from '../../application/tenants/ports.js'
 import type { AllSourceOptions } from '../allSource.js'
@@ -50,6 +52,8 @@ export interface AuthPlane {
   readonly policies: PolicyPlane
   /** Users, refresh tokens and the access-token signer (docs/security.md "Users and tokens"). */
   readonly userPlane: UserPlane
+  /** Login rate limits of this processor: failed password logins per username and tenant, token requests per principal. */
+  readonly loginThrottle: LoginThrottle
   /**
    * The audit log (`ALLSOURCE_AUDIT`, replicas from the config): every callout decision, every
    * tenant, key, user and policy command that changes something, every `auth.token` request,
@@ -128,7 +132,11 @@ export const startAuthPlane = async (
     (name, p) => generations.set(name, p.generation),
     (e) => log(`warning: projection pointer watch: ${e instanceof Error ? e.message : String(e)}; reopening`),
   )
-  const userPlane = await openUserPlane(nc, { replicas: config.replicas, tenants, keys, hasher })
+  // Login rate limits (per processor): failed password logins per username and tenant, token requests per principal.
+  const loginThrottle = createLoginThrottle(systemClock)
+  const userPlane = await openUserPlane(nc, { replicas: config.replicas, tenants, keys, hasher, throttle: loginThrottle })
+  // Throttled connects cost no password work, so they could come fast: at most one entry a minute per quota and host, with a count.
+  const auditThrottled = createWindowedAuditor((draft) => audit.record(draft), 'refused')
   // Refused connections are all audited; the log gets at most one line a second (a storm of bad
   // connects must not flood it), and the client's name is quoted (it is the client's text).
   let lastRefusalLog = 0
@@ -150,11 +158,13 @@ export const startAuthPlane = async (
     xkeySeed: auth.material.xkeySeed,
     account: APP_ACCOUNT,
     grantTtlMs: config.grantTtlMs,
-    authenticate: authenticate({ store: keys, hasher, clock: systemClock, tenants, admit: (t) => directory.admit(t), liveConnections: (t) => connections.live(t), operator: op.operator, userAuth: userPlane.userAuth }),
+    authenticate: authenticate({ store: keys, hasher, clock: systemClock, tenants, admit: (t) => directory.admit(t), liveConnections: (t) => connections.live(t), operator: op.operator, userAuth: userPlane.userAuth, loginThrottle }),
     // The processor's projection consumers (current generation and the next, a rebuild's target) are denied to tenants.
     grants: () => ({ prefix: config.prefix, processorConsumers: [...generations].flatMap(([name, g]) => [durableName(name, g), durableName(name, g + 1)]) }),
     onDecision: (d) => {
-      audit.record(connectionAudit(d))
+      const draft = connectionAudit(d)
+      if (draft.action === 'auth.connect.throttled') auditThrottled(`${d.quota?.name ?? ''}|${d.client.host ?? ''}`, draft)
+      else audit.record(draft)
       if (d.outcome === 'refused') logRefusal(d)
     },
   })
@@ -206,6 +216,7 @@ export const startAuthPlane = async (
     connections,
     policies,
     userPlane,
+    loginThrottle,
     audit,
     onDropped,
     async stop() {

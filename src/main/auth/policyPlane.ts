@@ -12,7 +12,14 @@ import type { ApiKeyStore, UserStore } from '../../application/auth/ports.js'
 import { checkAppendPolicy, type PolicyCache, type PolicyStore, startPolicyCache } from '../../application/policies/index.js'
 import { createAppendGuard } from '../../application/tenants/appendGuard.js'
 import { createRefusalAuditor } from '../../application/audit/refusalAudit.js'
+import { createPolicyWarnAuditor } from '../../application/audit/policyWarnAudit.js'
 import { createStreamQuota, type StreamQuota } from '../../application/tenants/streamQuota.js'
+import { createStoredBytesQuota, type StoredBytesQuota } from '../../application/tenants/storedBytes.js'
+import { estimateCommitBytes } from '../../adapters/codec/commitSize.js'
+import { logCountsOf } from '../../adapters/nats/tenants/logUsage.js'
+import { createSubscriptionCount } from '../../adapters/nats/reading/subscriptionCount.js'
+import { checkProjectionQuota } from '../../application/tenants/projectionQuota.js'
+import { jetstreamManager } from '@nats-io/jetstream'
 import { createJetStreamStreamCatalog } from '../../adapters/nats/tenants/jetStreamStreamCatalog.js'
 import { createDailyEventCounter, type DailyEventCounter } from '../../application/tenants/dailyEvents.js'
 import type { RateLimiter } from '../../application/tenants/rateLimiter.js'
@@ -37,6 +44,10 @@ export interface PolicyPlane {
   readonly roles: PrincipalRoles
   /** The `streams` quota on the append path (counts from the event log, cached per tenant). */
   readonly streams: StreamQuota
+  /** The `storedBytes` quota on the append path (counted in memory, seeded and resynced from the event log). */
+  readonly storedBytes: StoredBytesQuota
+  /** The `projections` quota before a durable subscription is created (`createSubscriptions`' `beforeCreate`). */
+  readonly beforeSubscriptionCreate: NonNullable<ServiceAuth['beforeSubscriptionCreate']>
   stop(): void
 }
 
@@ -111,6 +122,8 @@ export const startPolicyPlane = async (
     readonly audit?: (draft: AuditDraft) => void
     /** The subject prefix of the event log, for the `streams` quota's counts; default `allsource`. */
     readonly prefix?: string
+    /** How often the `storedBytes` count of a tenant is read again from the log (default 60 s). */
+    readonly storedBytesResyncMs?: number
   },
 ): Promise<PolicyPlane> => {
   const store = await createKvPolicyStore(nc, { replicas: deps.replicas })
@@ -121,14 +134,42 @@ export const startPolicyPlane = async (
   const daily = createDailyEventCounter(systemClock)
   const roleOf = principalRoles(deps.keys, deps.users)
   const streams = createStreamQuota({ catalog: createJetStreamStreamCatalog(nc, { prefix: deps.prefix ?? 'allsource' }), clock: systemClock })
+  let jsm: ReturnType<typeof jetstreamManager> | undefined
+  const storedBytes = createStoredBytesQuota({
+    source: async (tenant) => {
+      try {
+        return (await logCountsOf(await (jsm ??= jetstreamManager(nc)), deps.prefix ?? 'allsource', tenant)).bytes
+      } catch (e) {
+        jsm = undefined
+        throw e
+      }
+    },
+    size: estimateCommitBytes,
+    clock: systemClock,
+    ...(deps.storedBytesResyncMs !== undefined ? { resyncMs: deps.storedBytesResyncMs } : {}),
+  })
+  // The `projections` quota counts the tenant's durable subscriptions (docs/security.md, Tiers).
+  const projectionQuota = checkProjectionQuota({ admit: (t) => deps.directory.admit(t), count: createSubscriptionCount(nc) })
+  const beforeSubscriptionCreate: PolicyPlane['beforeSubscriptionCreate'] = async (tenant) => {
+    const r = await projectionQuota(tenant)
+    return E.isLeft(r) && r.left._tag === 'Internal' ? E.left({ _tag: 'Unavailable', message: r.left.message }) : (r as Awaited<ReturnType<PolicyPlane['beforeSubscriptionCreate']>>)
+  }
   const warnLog = rateLimitedLog(deps.log, 'policy warnings')
+  // Warned appends are audited (policy.warned, at most one entry per tenant and rule a minute).
+  const warned = deps.audit === undefined ? undefined : createPolicyWarnAuditor(deps.audit)
   const guard = createAppendGuard({
     policy: checkAppendPolicy({ cache, payloadBytes: msgpackPayloadBytes }),
     limiter,
     daily,
     streams,
+    storedBytes,
     roleOf,
-    onWarn: (command, result) => warnLog(`policy warn: ${command.tenant}/${command.stream}: ${result.reason}`),
+    onWarn: (command, result, caller) => {
+      warnLog(`policy warn: ${command.tenant}/${command.stream}: ${result.reason}`)
+      if (warned !== undefined && result.rule !== undefined) {
+        warned({ tenant: command.tenant, rule: result.rule, stream: command.stream, operation: caller?.principal !== undefined ? 'append' : 'ingest', ...(caller?.principal !== undefined ? { principal: caller.principal } : {}) })
+      }
+    },
   })
   // Policy denies, quota refusals and refused tenants are audited (request.denied, rate-limited).
   const audited = deps.audit === undefined ? undefined : createRefusalAuditor(deps.audit)
@@ -149,12 +190,13 @@ export const startPolicyPlane = async (
       admit: (t) => deps.directory.admit(t),
       limiter,
       daily,
+      storedBytes,
       roleOf,
       tenantReplies: true,
       ...(deps.audit !== undefined ? { audit: deps.audit } : {}),
     })
   return {
-    guarding: (auth) => ({ ...auth, guardAppend, endpoints: (base) => [...endpoints(base), ...(auth.endpoints?.(base) ?? [])] }),
+    guarding: (auth) => ({ ...auth, guardAppend, beforeSubscriptionCreate, endpoints: (base) => [...endpoints(base), ...(auth.endpoints?.(base) ?? [])] }),
     guardAppend,
     endpoints,
     store,
@@ -163,6 +205,8 @@ export const startPolicyPlane = async (
     daily,
     roles: roleOf,
     streams,
+    storedBytes,
+    beforeSubscriptionCreate,
     stop: () => {
       cache.stop()
       warnLog.flush()

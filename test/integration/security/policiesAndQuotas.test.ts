@@ -10,6 +10,7 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node'
 import * as fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
+import { validateAuditQuery } from '../../../src/domain/security/auditQuery.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeMsgpack, encodeMsgpack } from '../../../src/adapters/codec/msgpack.js'
 import { tenantConnectOptions, userConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
@@ -163,6 +164,33 @@ describe('policies on the append path', () => {
     expect(!bad.ok && bad.error.code).toBe('BAD_REQUEST')
     expect((await jsm.streams.info('ALLSOURCE_EVENTS')).state.last_seq).toBe(before)
     await ok('acme-admin', 'allsource.admin.acme.policies.delete', { id: 'big' })
+  })
+
+  it('a warn rule lets appends through with an AllSource-Policy-Warning reply header (body unchanged) and audits policy.warned once a minute with a count', async () => {
+    const rule = await ok('acme-admin', 'allsource.admin.acme.policies.create', { id: 'loud', effect: 'warn', match: { eventType: 'loud.*' } })
+    expect(rule.id).toBe('loud')
+    await cached('acme', (await ok('acme-admin', 'allsource.admin.acme.policies.list')).revision)
+    const replies = []
+    for (let i = 0; i < 3; i++) {
+      const m = await conns['acme-dev']!.request('allsource.append.acme.noisy-1', encodeMsgpack({ events: [{ type: 'loud.shout', payload: { i } }] }), { timeout: 5_000 })
+      replies.push(m)
+    }
+    for (const m of replies) {
+      expect(m.headers?.get('AllSource-Policy-Warning')).toBe('loud')
+      expect(m.headers?.get('Nats-Service-Error-Code') ?? '').toBe('')
+      expect(Object.keys(decodeMsgpack(m.data) as object).sort()).toEqual(['eventIds', 'fromVersion', 'offset', 'stream', 'tenant', 'toVersion'])
+    }
+    const quiet = await conns['acme-dev']!.request('allsource.append.acme.noisy-1', encodeMsgpack({ events: [{ type: 'calm.word', payload: {} }] }), { timeout: 5_000 })
+    expect(quiet.headers?.get('AllSource-Policy-Warning') ?? null).toBe(null)
+    expect(await plane.audit.flush(10_000)).toBe(true)
+    const q = validateAuditQuery({ action: 'policy.warned', limit: 100 })
+    if (E.isLeft(q)) throw new Error('audit query')
+    const page = await plane.audit.query({ _tag: 'Tenant', tenant: 'acme' as TenantId }, q.right)()
+    if (E.isLeft(page)) throw new Error('audit query')
+    // Three warned appends within the minute: one entry now (the rest are counted and carried by the next one).
+    expect(page.right.entries).toHaveLength(1)
+    expect(page.right.entries[0]).toMatchObject({ tenant: 'acme', action: 'policy.warned', outcome: 'allowed', target: 'stream:noisy-1', who: { kind: 'key', tenant: 'acme' }, details: { rule: 'loud', operation: 'append', warned: 1 } })
+    await ok('acme-admin', 'allsource.admin.acme.policies.delete', { id: 'loud' })
   })
 
   it('a denied ingest message is dead-lettered with FORBIDDEN', async () => {

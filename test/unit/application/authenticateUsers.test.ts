@@ -17,7 +17,8 @@ import { createKey, revokeKey } from '../../../src/application/auth/apiKeys.js'
 import { authenticate, passwordCredential } from '../../../src/application/auth/authenticate.js'
 import { createKeyRingSource } from '../../../src/application/auth/keyRing.js'
 import { requestTokens } from '../../../src/application/auth/tokenRequest.js'
-import { createUser, deleteUser } from '../../../src/application/auth/users.js'
+import { acceptInvite, createUser, deleteUser, inviteUser } from '../../../src/application/auth/users.js'
+import { createLoginThrottle } from '../../../src/application/auth/loginThrottle.js'
 import { ApiKeyId } from '../../../src/domain/security/apiKey.js'
 import { OPERATOR_PRINCIPAL, parsePrincipal, userPrincipal } from '../../../src/domain/security/principal.js'
 import { secret } from '../../../src/domain/security/secret.js'
@@ -153,5 +154,34 @@ describe('requestTokens', () => {
     expect(validateUserCommand('create', { username: 'a', role: 'reader' })).toMatchObject(E.left({ _tag: 'BadRequest' }))
     const c = validateUserCommand('create', { username: 'a', role: 'reader', password: 'hunter2hunter2' })
     expect(JSON.stringify(c)).not.toContain('hunter2')
+  })
+})
+
+describe('authenticate: invitations and the login throttle', () => {
+  it('an invitation token as the password gives the user with scope invitation; a wrong or spent one is refused; a password shaped like one still works', async () => {
+    const { auth, userDeps } = await fixture()
+    const invited = right(await inviteUser(userDeps)(acme, { username: 'newbie', role: 'admin' }))
+    const token = invited.inviteToken.reveal()
+    expect(right(await auth(passwordCredential('acme/newbie', token), t0))).toEqual({ identity: { tenant: 'acme', role: 'admin' }, principal: 'u_newbie', scope: 'invitation' })
+    expect(await auth(passwordCredential('globex/newbie', token), t0)).toEqual(refused)
+    expect(await auth(passwordCredential('acme/ann.lee', token), t0)).toEqual(refused)
+    right(await acceptInvite(userDeps)(acme, 'newbie', token, secret(PASSWORD)))
+    expect(await auth(passwordCredential('acme/newbie', token), t0)).toEqual(refused) // spent
+    expect(right(await auth(passwordCredential('acme/newbie', PASSWORD), t0)).scope).toBeUndefined()
+  })
+
+  it('with a throttle, failed passwords are counted and an over-budget username is refused QUOTA_EXCEEDED before any password work', async () => {
+    const { tenants, userDeps, keyDeps } = await fixture()
+    let verifications = 0
+    const passwords = { ...userDeps.passwords, verify: async (h: Parameters<typeof userDeps.passwords.verify>[0], p: Parameters<typeof userDeps.passwords.verify>[1]) => (verifications++, userDeps.passwords.verify(h, p)) }
+    const throttle = createLoginThrottle({ now: () => t0 }, { userFailureBurst: 2 })
+    const auth = authenticate({ ...keyDeps, tenants, userAuth: { users: userDeps.users, passwords, verifier: userDeps.signer as never }, loginThrottle: throttle })
+    expect(await auth(passwordCredential('acme/ann.lee', 'wrong password one'), t0)).toEqual(refused)
+    expect(await auth(passwordCredential('acme/ANN.lee', 'wrong password two'), t0)).toEqual(refused)
+    const before = verifications
+    const throttled = await auth(passwordCredential('acme/ann.lee', PASSWORD), t0)
+    expect(E.isLeft(throttled) && throttled.left).toMatchObject({ _tag: 'QuotaExceeded', quota: 'loginFailures' })
+    expect(verifications).toBe(before)
+    expect(E.isRight(await auth(passwordCredential('globex/gus', PASSWORD), t0))).toBe(true)
   })
 })

@@ -7,16 +7,16 @@ import type { PayloadSizer, PolicyStore } from '../../../application/policies/po
 import { type AppendError, unavailable } from '../../../application/streams/errors.js'
 import type { DailyEventCounter } from '../../../application/tenants/dailyEvents.js'
 import type { RateLimiter } from '../../../application/tenants/rateLimiter.js'
+import type { StoredBytesQuota } from '../../../application/tenants/storedBytes.js'
 import type { AuditDraft } from '../../../domain/security/audit.js'
 import type { Role } from '../../../domain/security/roles.js'
 import { validateTenant } from '../../../domain/streams/appendRequest.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
 import type { TenantId } from '../../../domain/streams/ids.js'
 import type { Tenant } from '../../../domain/tenants/tenant.js'
-import { EVENT_STREAM } from '../log/eventStream.js'
+import { logUsageOf } from '../tenants/logUsage.js'
 import { type Endpoint, type EndpointRoute, principalOfReply, startEndpoint } from '../service/endpoint.js'
 import { actorFromReply } from './replyActor.js'
-import { subjects } from '../subjects.js'
 
 export interface PolicyEndpointsOptions {
   readonly prefix: string
@@ -28,6 +28,8 @@ export interface PolicyEndpointsOptions {
   readonly admit: (tenant: string) => Promise<E.Either<AppendError, Tenant>>
   readonly limiter: RateLimiter
   readonly daily: DailyEventCounter
+  /** The `storedBytes` quota's count (stats shows it as `usage.storedBytes`); absent, stats shows `bytes` as its `used`. */
+  readonly storedBytes?: StoredBytesQuota
   /** The caller's role from its reply principal (`evaluate`'s default role); undefined: `admin`, the least role that may call it. */
   readonly roleOf?: (tenant: string, principal: string) => Promise<Role | undefined>
   /** Auth mode: requests whose reply is outside `_INBOX.<tenant>.` are dropped unanswered. */
@@ -64,42 +66,6 @@ const tenantAdminRoute = (prefix: string, word: string, commands: number): Endpo
   }
 }
 
-/** `{ events, streams, bytes, lastActivity }` of a tenant's part of the log. */
-export interface LogUsage {
-  /** Log messages under the tenant's subjects: one per commit (an append of n events is one message), so commits, not events. */
-  readonly events: number
-  readonly streams: number
-  /** Estimated: `events` × the log's mean message size (JetStream counts bytes per stream, not per subject). */
-  readonly bytes: number
-  /** When the tenant's newest event was stored (ISO 8601), or null for none. */
-  readonly lastActivity: string | null
-}
-
-/**
- * A tenant's usage of the log from JetStream: one stream info filtered to
- * `<prefix>.events.<tenant>.>` (each stream is one subject, so the filtered subject counts give
- * commits — one log message each — and streams; the server pages them, the client collects the pages: O(streams) for one
- * admin request, nothing on the append path), and one direct get of the last message under that
- * filter for `lastActivity`.
- */
-export const logUsageOf = async (jsm: JetStreamManager, prefix: string, tenant: string): Promise<LogUsage> => {
-  const filter = subjects(prefix).eventsOf(tenant)
-  const info = await jsm.streams.info(EVENT_STREAM, { subjects_filter: filter })
-  const counts = Object.values(info.state.subjects ?? {})
-  const events = counts.reduce((a, b) => a + b, 0)
-  const bytes = info.state.messages > 0 ? Math.round((events * info.state.bytes) / info.state.messages) : 0
-  let lastActivity: string | null = null
-  if (events > 0) {
-    try {
-      const last = await jsm.streams.getMessage(EVENT_STREAM, { last_by_subj: filter })
-      lastActivity = last === null ? null : last.time.toISOString()
-    } catch {
-      lastActivity = null
-    }
-  }
-  return { events, streams: counts.length, bytes, lastActivity }
-}
-
 /**
  * The policy and stats admin requests on NATS (DESIGN.md, "Admin API"), request-reply in JSON or
  * msgpack, failures through the one error table:
@@ -108,8 +74,9 @@ export const logUsageOf = async (jsm: JetStreamManager, prefix: string, tenant: 
  *   evaluation order), `.delete` (`{ id }` → `{ id }`), `.evaluate` (`{ stream, events, role? }` →
  *   `{ decision, rule?, event?, reason }`, a dry run writing nothing); see `src/application/policies/`.
  * - `<prefix>.admin.<tenant>.stats` → `{ tenant, events, streams, bytes, lastActivity, quotas,
- *   usage: { eventsToday, appendsPerSecond, keys } }` (see {@link logUsageOf}; `usage` is this
- *   processor's in-memory counters).
+ *   usage: { eventsToday, storedBytes, appendsPerSecond, keys } }` (see `logUsageOf`; `usage` is this
+ *   processor's in-memory counters; `storedBytes.used` is the quota's count, or `bytes` before the
+ *   tenant's first append on this processor).
  *
  * Each in its own queue group (`<queue>-policies`, `<queue>-stats`), like the key endpoint, since
  * their listen subjects overlap the tenant and projection endpoints' (`tenants` and `projection`
@@ -193,6 +160,7 @@ export const startPolicyEndpoints = (nc: NatsConnection, o: PolicyEndpointsOptio
           quotas,
           usage: {
             eventsToday: { used: o.daily.today(tenant), limit: quotas?.eventsPerDay ?? null },
+            storedBytes: { used: o.storedBytes?.used(tenant) ?? usage.bytes, limit: quotas?.storedBytes ?? null },
             appendsPerSecond: budget.tenant,
             keys: budget.keys,
           },

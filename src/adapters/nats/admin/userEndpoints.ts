@@ -9,6 +9,7 @@ import type { Username } from '../../../domain/security/user.js'
 import { validateTokenRequest, validateUserCommand } from '../../../domain/security/userRequests.js'
 import { validateTenant } from '../../../domain/streams/appendRequest.js'
 import { invalidId } from '../../../domain/streams/errors.js'
+import type { AppendError } from '../../../application/streams/errors.js'
 import { TenantId } from '../../../domain/streams/ids.js'
 import { type Endpoint, type EndpointRoute, startEndpoint } from '../service/endpoint.js'
 import { actorFromReply } from './replyActor.js'
@@ -22,6 +23,11 @@ export interface UserEndpointsOptions {
   readonly queue: string
   readonly users: UserAdminDeps
   readonly tokens: TokenRequestDeps
+  /**
+   * Asked before each `auth.token` request is served, with the tenant and principal (auth mode: the
+   * token-request rate limit); a Left is answered as it is (`QUOTA_EXCEEDED` with `retryAfterMs`).
+   */
+  readonly throttle?: (tenant: TenantId, principal: string) => E.Either<AppendError, void>
   /** Told after a user is deleted, with the user's principal (auth mode disconnects its connections). */
   readonly onUserDeleted?: (tenant: string, principal: string) => void
   /**
@@ -128,17 +134,18 @@ export const startUserEndpoints = (nc: NatsConnection, o: UserEndpointsOptions):
     const request = validateTokenRequest(body)
     if (E.isLeft(request)) return request
     const principal = tokens[1] ?? ''
-    let r: Awaited<ReturnType<typeof issue>>
-    if (o.audit === undefined) r = await issue(named, principal, request.right)
-    else {
-      // Per request, to learn whether a refusal was reuse (the family revoked).
-      let reused = false
-      r = await requestTokens({ ...o.tokens, onReuse: (owner) => {
-          reused = true
-          o.tokens.onReuse?.(owner)
-        } })(named, principal, request.right)
-      o.audit(tokenRequestAudit(named, principal, request.right, r, reused))
-    }
+    // Per request, to learn whether a refusal was reuse (the family revoked).
+    const flag = { reused: false }
+    const throttled = o.throttle?.(named, principal) ?? E.right(undefined)
+    const r: Awaited<ReturnType<typeof issue>> = E.isLeft(throttled)
+      ? throttled
+      : o.audit === undefined
+        ? await issue(named, principal, request.right)
+        : await requestTokens({ ...o.tokens, onReuse: (owner) => {
+            flag.reused = true
+            o.tokens.onReuse?.(owner)
+          } })(named, principal, request.right)
+    o.audit?.(tokenRequestAudit(named, principal, request.right, r, flag.reused))
     if (E.isLeft(r)) return r
     const t = r.right
     // The one place tokens leave the process.

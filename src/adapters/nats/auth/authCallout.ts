@@ -8,7 +8,7 @@ import type * as E from 'fp-ts/lib/Either.js'
 import { type Authenticated, passwordCredential } from '../../../application/auth/authenticate.js'
 import type { AppendError } from '../../../application/streams/errors.js'
 import type { Identity } from '../../../domain/security/roles.js'
-import { type GrantOptions, grantFor } from './natsGrants.js'
+import { type GrantOptions, grantFor, invitationGrant } from './natsGrants.js'
 
 /** `$SYS.REQ.USER.AUTH`: where nats-server sends authorization requests, in the callout's account. */
 export const AUTH_CALLOUT_SUBJECT = '$SYS.REQ.USER.AUTH'
@@ -138,7 +138,8 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
         decision = { outcome: 'refused', code, client, ms: 0, ...(tenant !== undefined ? { tenant } : {}), ...quota }
       } else {
         const { identity, principal } = r.right
-        const grant = grantFor(identity, principal, typeof o.grants === 'function' ? o.grants() : o.grants)
+        const options = typeof o.grants === 'function' ? o.grants() : o.grants
+        const grant = r.right.scope === 'invitation' && identity.role !== 'operator' ? invitationGrant(identity.tenant, principal, options) : grantFor(identity, principal, options)
         const who = identity.role === 'operator' ? `operator:${principal}` : `${identity.tenant}:${principal}`
         // A user JWT for the connection's nkey, in `account` (config mode: `aud`), issued by the callout's account key.
         const jwt = encodeNatsJwt(

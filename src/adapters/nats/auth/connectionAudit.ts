@@ -14,9 +14,14 @@ import type { CalloutDecision } from './authCallout.js'
  *   tenant's scope when the refusal is about a verified key's tenant (`TENANT_SUSPENDED`,
  *   `TENANT_NOT_FOUND`), else a platform entry (a bad token names no one trustworthy);
  * - refused `QUOTA_EXCEEDED` (the `connections` quota): `details` also hold `quota` and `limit`;
+ *   refused by the login rate limit (`loginFailures`, `tenantLoginFailures`): `auth.connect.throttled`
+ *   (a platform entry: the tenant and username are the client's unverified claim);
  * - `details`: the client's host and connection name as the server reported them (client-chosen
  *   text: the log redacts anything credential-shaped).
  */
+/** The quotas of the login rate limits (`createLoginThrottle`): a refusal for one of them is `auth.connect.throttled`. */
+const LOGIN_QUOTAS: ReadonlySet<string> = new Set(['loginFailures', 'tenantLoginFailures'])
+
 export const connectionAudit = (d: CalloutDecision): AuditDraft => {
   const details = { ...(d.client.host !== undefined ? { host: d.client.host } : {}), ...(d.client.name !== undefined ? { clientName: d.client.name } : {}) }
   if (d.outcome === 'granted' && d.identity !== undefined) {
@@ -36,7 +41,7 @@ export const connectionAudit = (d: CalloutDecision): AuditDraft => {
   return {
     who: { kind: 'anonymous' },
     ...(d.tenant !== undefined ? { tenant: d.tenant } : {}),
-    action: 'auth.connect.refused',
+    action: d.code === 'QUOTA_EXCEEDED' && d.quota !== undefined && LOGIN_QUOTAS.has(d.quota.name) ? 'auth.connect.throttled' : 'auth.connect.refused',
     outcome: d.code === 'UNAVAILABLE' || d.code === 'INTERNAL' ? 'failed' : 'denied',
     reason: d.code ?? 'UNAUTHORIZED',
     details: d.quota !== undefined ? { ...details, quota: d.quota.name, limit: d.quota.limit } : details,

@@ -90,7 +90,7 @@ export const grantFor = (identity: Identity, principal: string, options: GrantOp
   if (can('managePolicies')) pub.push(`${p}.admin.${t}.policies.*`)
   if (can('readStats')) pub.push(`${p}.admin.${t}.stats`)
   if (can('readAudit')) pub.push(`${p}.admin.${t}.audit.*`)
-  pub.push(`${p}.auth.token`)
+  pub.push(...sessionSubjects(p))
   const deny = (options.processorConsumers ?? []).flatMap((name) => [
     ...consumerVerbs.map((v) => `$JS.API.CONSUMER.${v}.${EVENT_STREAM}.${name}`),
     `$JS.API.CONSUMER.CREATE.${EVENT_STREAM}.${name}.>`,
@@ -101,6 +101,33 @@ export const grantFor = (identity: Identity, principal: string, options: GrantOp
     inboxPrefix,
   }
 }
+
+/** What every tenant identity may ask about its own session: `auth.token|refresh|logout|me` (the reply inbox names who asks). */
+export const sessionSubjects = (prefix: string): readonly string[] => ['token', 'refresh', 'logout', 'me'].map((v) => `${prefix}.auth.${v}`)
+
+/** `<prefix>.auth.accept-invite`: the one subject of a connection made with an invitation token. */
+export const acceptInviteSubject = (prefix: string): string => `${prefix}.auth.accept-invite`
+
+/**
+ * The grant of a connection made with an invitation token (`scope: 'invitation'`): publish only
+ * `<prefix>.auth.accept-invite`, subscribe only its own inbox `_INBOX.<tenant>.<principal>.>`.
+ * Nothing of the tenant's data, whatever the invited role.
+ */
+export const invitationGrant = (tenant: string, principal: string, options: GrantOptions = {}): NatsGrant => {
+  const inboxPrefix = tenantInboxPrefix(tenant, principal)
+  return {
+    permissions: { pub: { allow: [acceptInviteSubject(subjects(options.prefix).prefix)], deny: [] }, sub: { allow: [`${inboxPrefix}.>`], deny: [] } },
+    inboxPrefix,
+  }
+}
+
+/**
+ * The connect options of an invited user in auth mode: `user: "<tenant>/<username>"`, the
+ * invitation token as the password, and the user's inbox prefix. The connection may only send
+ * `allsource.auth.accept-invite` (`{ inviteToken, password }`). Throws for a username that cannot exist.
+ */
+export const invitationConnectOptions = (tenant: string, username: string, inviteToken: string): { readonly user: string; readonly pass: string; readonly inboxPrefix: string } =>
+  userConnectOptions(tenant, username, inviteToken)
 
 /**
  * The connect options of a tenant client in auth mode: the API key as the connect token, and the

@@ -54,8 +54,9 @@ export type SubscriptionError = DomainError | Unavailable | { readonly _tag: 'No
 const CONSUMER_NOT_FOUND = 10014
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/
 const STREAM = EVENT_STREAM
-// Tenants cannot contain "=", so the durable name is unambiguous.
-const durable = (tenant: string, name: string) => `sub=${tenant}=${name}`
+/** What the durable names of a tenant's subscriptions start with: `sub=<tenant>=`. Tenants cannot contain "=", so it is the tenant's alone. */
+export const subscriptionDurablePrefix = (tenant: string): string => `sub=${tenant}=`
+const durable = (tenant: string, name: string) => `${subscriptionDurablePrefix(tenant)}${name}`
 const notFound = (name: string): SubscriptionError => ({ _tag: 'NotFound', message: `no subscription "${name}"` })
 /** The consumer metadata key that holds a subscription's filter (its JSON form). */
 const WHERE_KEY = 'allsource_where'
@@ -91,9 +92,18 @@ const startConfig = async (jsm: JetStreamManager, from: StartAt): Promise<E.Eith
  * Durable named subscriptions on the log: JetStream durable consumers on `ALLSOURCE_EVENTS`
  * filtered to a tenant (or one stream). Their position survives restarts; `open` resumes right
  * after the last acknowledged commit (nothing acknowledged is delivered again, nothing is
- * skipped). One reader per subscription at a time.
+ * skipped). One reader per subscription at a time. `options.beforeCreate` may refuse a create
+ * (auth mode: the `projections` quota).
  */
-export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix) => {
+export interface SubscriptionsOptions {
+  /**
+   * Asked before a subscription is created (after its name and spec are checked, before anything is
+   * written): a Left refuses the create with that error. Auth mode: the tenant's `projections` quota.
+   */
+  readonly beforeCreate?: (tenant: string) => Promise<E.Either<SubscriptionError, void>>
+}
+
+export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix, options: SubscriptionsOptions = {}) => {
   const jsmP = jetstreamManager(nc)
   const filterOf = (tenant: string, stream?: string) => subjects(prefix).eventsOf(tenant, stream)
 
@@ -146,6 +156,8 @@ export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix) 
           return E.left(badRequest(`where: a subscription's filter is at most ${MAX_STORED_WHERE} characters as JSON`, { field: 'where', path: '' }))
         }
         if ((await info(spec.tenant, name)) !== undefined) return E.left(badRequest(`subscription "${name}" already exists`))
+        const allowed = (await options.beforeCreate?.(spec.tenant)) ?? E.right(undefined)
+        if (E.isLeft(allowed)) return allowed
         const start = await startConfig(await jsmP, spec.from)
         if (E.isLeft(start)) return start
         await define(spec.tenant, name, filterOf(spec.tenant, spec.stream), start.right, stored === undefined ? undefined : { [WHERE_KEY]: stored })

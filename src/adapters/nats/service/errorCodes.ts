@@ -78,7 +78,7 @@ export const toWireError = (e: WireFailure): WireError => {
     case 'TenantSuspended':
       return { code: 'TENANT_SUSPENDED', message: `tenant ${e.tenant} is suspended`, tenant: e.tenant }
     case 'QuotaExceeded':
-      return { code: 'QUOTA_EXCEEDED', message: e.message, quota: e.quota, limit: e.limit, retryAfterMs: e.retryAfterMs }
+      return { code: 'QUOTA_EXCEEDED', message: e.message, quota: e.quota, limit: e.limit, retryAfterMs: e.retryAfterMs, ...(e.used !== undefined ? { used: e.used } : {}) }
     case 'IllegalTransition':
       // A state refusal, not a permission problem (403 would send people hunting for a grant) and
       // not a version conflict (409 is WRONG_EXPECTED_VERSION with expected/actual).

@@ -12,6 +12,10 @@ import type { AppendError } from '../../../application/streams/errors.js'
 import { type EndpointStats, startMicroDiscovery } from './microDiscovery.js'
 import { pageBudget } from './pageBudget.js'
 import { defaultPrefix } from '../subjects.js'
+import { ReplyWithHeaders } from './wireCodec.js'
+
+/** The append reply header naming the policy `warn` rule that let an append through (auth mode; the body is unchanged). */
+export const POLICY_WARNING_HEADER = 'AllSource-Policy-Warning'
 
 export interface StreamServiceOptions {
   readonly prefix: string
@@ -65,8 +69,12 @@ export const startStreamService = async (
     const command = validateAppendRequest(tokens[0], tokens[1], body, o.limits)
     if (E.isLeft(command)) return command
     // Auth mode: the reply inbox names the principal (NATS confines it), for per-key limits and the role.
-    const principal = o.tenantReplies ? principalOfReply(command.right.tenant, request.reply) : undefined
-    return appender.append(command.right, principal !== undefined ? { principal } : undefined)
+    if (o.tenantReplies !== true) return appender.append(command.right)
+    const principal = principalOfReply(command.right.tenant, request.reply)
+    // A policy `warn` that let the append through is told in a reply header; the body is the contract's.
+    let warning: string | undefined
+    const caller = { ...(principal !== undefined ? { principal } : {}), onPolicyWarning: (rule: string) => void (warning = rule) }
+    return appender.append(command.right, caller).then((r) => (E.isRight(r) && warning !== undefined ? E.right(new ReplyWithHeaders(r.right, { [POLICY_WARNING_HEADER]: warning })) : r))
   })
   const read: Endpoint = startEndpoint(nc, { ...base, verb: 'read', emptyBody: 'allowed' }, async (tokens, body, format) => {
     const tenant = validateTenant(tokens[0])

@@ -69,8 +69,22 @@ const formatHeaders = (format: WireFormat): MsgHdrs | undefined => {
   return h
 }
 
-/** Replies with a success body in the request's encoding. */
+/** A success body with reply headers of its own (e.g. `AllSource-Policy-Warning`): a handler answers it instead of the bare body. */
+export class ReplyWithHeaders {
+  constructor(
+    readonly body: unknown,
+    readonly headers: Readonly<Record<string, string>>,
+  ) {}
+}
+
+/** Replies with a success body in the request's encoding (and its own headers, for a {@link ReplyWithHeaders}). */
 export const replyOk = (msg: Msg, format: WireFormat, body: unknown): void => {
+  if (body instanceof ReplyWithHeaders) {
+    const h = formatHeaders(format) ?? headers()
+    for (const [k, v] of Object.entries(body.headers)) h.set(k, v)
+    msg.respond(encodeBody(format, body.body), { headers: h })
+    return
+  }
   const h = formatHeaders(format)
   msg.respond(encodeBody(format, body), h === undefined ? undefined : { headers: h })
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { grantFor, type NatsGrant, tenantConnectOptions, tenantInboxPrefix } from '../../../../src/adapters/nats/auth/natsGrants.js'
+import { grantFor, invitationGrant, type NatsGrant, sessionSubjects, tenantConnectOptions, tenantInboxPrefix } from '../../../../src/adapters/nats/auth/natsGrants.js'
 import { may, permissions } from '../../../../src/domain/security/permissions.js'
 import { type Identity, type Operation, type Role, operations, roles } from '../../../../src/domain/security/roles.js'
 import type { TenantId } from '../../../../src/domain/streams/ids.js'
@@ -235,9 +235,29 @@ describe('grantFor: each role × each subject family, as the permission table sa
     for (const role of roles.filter((r) => r !== 'operator')) {
       const { pub, sub } = grantFor(identityOf(role), PRINCIPAL).permissions
       for (const s of [...pub.allow, ...sub.allow]) {
-        if (s.startsWith('allsource.') && s !== 'allsource.auth.token') expect(s.split('.')[2]).toBe('acme')
+        // The session subjects carry no tenant: the endpoint takes it from the reply inbox, which is the principal's own.
+        if (s.startsWith('allsource.') && !sessionSubjects('allsource').includes(s)) expect(s.split('.')[2]).toBe('acme')
         expect(s).not.toBe('>')
       }
+    }
+  })
+})
+
+describe('invitationGrant', () => {
+  it('allows publishing accept-invite only, and subscribing to the user\'s own inbox only', () => {
+    const g = invitationGrant('acme', 'u_newbie')
+    expect(g).toEqual({
+      permissions: { pub: { allow: ['allsource.auth.accept-invite'], deny: [] }, sub: { allow: ['_INBOX.acme.u_newbie.>'], deny: [] } },
+      inboxPrefix: '_INBOX.acme.u_newbie',
+    })
+    expect(invitationGrant('acme', 'u_newbie', { prefix: 'xs' }).permissions.pub.allow).toEqual(['xs.auth.accept-invite'])
+  })
+
+  it('every tenant role may reach auth.token, refresh, logout and me, and none accept-invite', () => {
+    for (const role of roles.filter((r) => r !== 'operator')) {
+      const { pub } = grantFor(identityOf(role), PRINCIPAL).permissions
+      for (const s of ['allsource.auth.token', 'allsource.auth.refresh', 'allsource.auth.logout', 'allsource.auth.me']) expect(pub.allow).toContain(s)
+      expect(pub.allow).not.toContain('allsource.auth.accept-invite')
     }
   })
 })
