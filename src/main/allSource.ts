@@ -37,6 +37,11 @@ import { DEFAULT_MAX_IN_FLIGHT, type InFlightLimit, limitInFlight } from '../ada
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 import { createLogConsumers, type LogConsumerOptions, type LogConsumers } from '../adapters/nats/reading/logConsumer.js'
 import { defaultPrefix } from '../adapters/nats/subjects.js'
+import { type AppendObserver, isRequestId, type Logger, noTracing, type RequestContext, type Tracing } from '../application/observability/ports.js'
+import type { ProcessorMetrics } from '../adapters/metrics/processorMetrics.js'
+import { appendOutcomeOf } from '../adapters/nats/service/appendOutcome.js'
+import { ingestBacklog } from '../adapters/nats/ingest/ingestBacklog.js'
+import { newRequestId } from '../adapters/system/requestIds.js'
 
 export interface AllSourceOptions {
   readonly nc: NatsConnection
@@ -75,6 +80,18 @@ export interface AllSourceOptions {
   readonly commitLookup?: { readonly timeoutMs?: number; readonly concurrency?: number }
   readonly warn?: (message: string) => void
   /**
+   * Structured logs: failures answered 5xx with their request ids, slow requests at debug, and the
+   * warnings (`warn` defaults to its `warn`). Default: none (warnings to the console).
+   */
+  readonly logger?: Logger
+  /**
+   * Prometheus metrics (`createProcessorMetrics`): appends are observed as they are answered, and the
+   * processor's actors, mailboxes, in-flight requests, projections and ingest are sampled on scrape.
+   */
+  readonly metrics?: ProcessorMetrics
+  /** Spans `allsource.append`, `stream.actor`, `jetstream.publish`, `projection.fold`; default off (`noTracing`). */
+  readonly tracing?: Tracing
+  /**
    * Auth mode (docs/security.md): every append, ingest, read, query and projection read admits the
    * tenant first (from memory: `admit` must not read a store per request), tenant endpoints drop
    * requests whose reply is outside `_INBOX.<tenant>.`, and `endpoints` (the admin API) are
@@ -112,7 +129,16 @@ export interface AllSource {
     tenant: string,
     stream: string,
     events: readonly AppendInput[],
-    options?: { readonly expectedVersion?: number | 'any' | 'no_stream' | 'exists'; readonly commitId?: string },
+    options?: {
+      readonly expectedVersion?: number | 'any' | 'no_stream' | 'exists'
+      readonly commitId?: string
+      /**
+       * The caller's request id (1–128 printable ASCII without spaces; another value is replaced by
+       * a fresh one) and W3C `traceparent`: the commit carries them as headers, and the
+       * `allsource.append` span is a child of `traceparent`.
+       */
+      readonly context?: RequestContext
+    },
   ): Promise<E.Either<AppendError, AppendResult>>
   /** One page of a stream in version order (`fromVersion` default 1, `limit` default 1000, max 10000). */
   read(tenant: string, stream: string, options?: { readonly fromVersion?: number; readonly limit?: number }): Promise<E.Either<AppendError, StreamPage>>
@@ -182,9 +208,12 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   await ensureEventStream(o.nc, await jetstreamManager(o.nc), streamOptions, o.warn)
   const consumers = createLogConsumers(o.nc, o.consumers)
   const replayConsumers = createLogConsumers(o.nc, o.consumers)
+  const tracing = o.tracing ?? noTracing
+  const observer: AppendObserver | undefined = o.metrics
   const log = createJetStreamEventLog(o.nc, {
     ...streamOptions,
     consumers,
+    tracing,
     ...(o.publishTimeoutMs !== undefined ? { publishTimeoutMs: o.publishTimeoutMs } : {}),
     ...(o.commitLookup?.timeoutMs !== undefined ? { probeTimeoutMs: o.commitLookup.timeoutMs } : {}),
     ...(o.commitLookup?.concurrency !== undefined ? { maxConcurrentProbes: o.commitLookup.concurrency } : {}),
@@ -192,7 +221,8 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const modules = moduleRegistry(o.modules ?? [])
   const snapshotEvery = o.snapshotEvery ?? 100
   const snapshots = snapshotEvery > 0 ? await createKvSnapshotStore(o.nc, { replicas: streamOptions.replicas }) : undefined
-  const warn = o.warn ?? ((m: string) => console.warn(m))
+  const logger = o.logger
+  const warn = o.warn ?? (logger !== undefined ? (m: string) => logger.warn(m) : (m: string) => console.warn(m))
   const supervisor = new StreamSupervisor({
     log,
     modules,
@@ -203,18 +233,32 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     ...(o.maxResidentStreams !== undefined ? { maxResident: o.maxResidentStreams } : {}),
     ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
     ...(o.maxMailbox !== undefined ? { maxMailbox: o.maxMailbox } : {}),
+    tracing,
   })
   const auth = o.auth
   // In auth mode every append (service or ingest) admits its tenant first; the library's own
   // `append`/`execute` calls are the embedding process's and go straight to the supervisor.
   const appender: Appender =
     auth === undefined
-      ? supervisor
+      ? { append: (command, caller) => supervisor.append(command, caller?.context) }
       : {
           append: async (command, caller) => {
-            if (auth.guardAppend !== undefined) return auth.guardAppend(command, caller, () => supervisor.append(command))
+            if (auth.guardAppend !== undefined) return auth.guardAppend(command, caller, () => supervisor.append(command, caller?.context))
             const admitted = await auth.admit(command.tenant)
-            return Ei.isLeft(admitted) ? admitted : supervisor.append(command)
+            return Ei.isLeft(admitted) ? admitted : supervisor.append(command, caller?.context)
+          },
+        }
+  /** Ingest's appends, observed for metrics (the service observes its own at the endpoint). */
+  const ingestAppender: Appender =
+    observer === undefined
+      ? appender
+      : {
+          append: async (command, caller) => {
+            const started = performance.now()
+            const r = await appender.append(command, caller)
+            const outcome = appendOutcomeOf(r)
+            observer.appendDone('ingest', outcome.outcome, (performance.now() - started) / 1_000, outcome.limit)
+            return r
           },
         }
   const requests = limitInFlight(o.nc, o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)
@@ -237,6 +281,14 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     return Ei.right({ tenant: t.right, stream: s.right, module })
   }
 
+  o.metrics?.watch({
+    resident: () => supervisor.resident,
+    mailbox: () => supervisor.mailboxDepth(),
+    requests: () => requests,
+    projections: () => [...projections.values()].map(({ runner }) => ({ name: runner.name, lag: runner.status().lag, folded: runner.folded() })),
+    ingest: () => ingestBacklog(o.nc),
+  })
+
   const stopServing = async (): Promise<void> => {
     await Promise.all(services.splice(0).map((s) => s.stop()))
   }
@@ -247,9 +299,20 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     replayConsumers,
     requests,
     subscriptions: createSubscriptions(o.nc, prefix),
-    append(tenant, stream, events, options = {}) {
-      const cmd = validateAppendRequest(tenant, stream, { events, ...options }, limits)
-      return Ei.isLeft(cmd) ? Promise.resolve(cmd) : supervisor.append(cmd.right)
+    async append(tenant, stream, events, options = {}) {
+      const started = performance.now()
+      const { context: given, ...request } = options
+      const requestId = isRequestId(given?.requestId) ? given.requestId : newRequestId()
+      const span = tracing.start('allsource.append', given?.traceparent, tracing.enabled ? { 'allsource.request_id': requestId, 'allsource.door': 'library' } : undefined)
+      const cmd = validateAppendRequest(tenant, stream, { events, ...request }, limits)
+      const r = Ei.isLeft(cmd) ? cmd : await supervisor.append(cmd.right, span.traceparent !== undefined ? { requestId, traceparent: span.traceparent } : { requestId })
+      const outcome = appendOutcomeOf(r)
+      span.end(outcome.outcome === 'ok' || outcome.outcome === 'duplicate' ? undefined : outcome.outcome)
+      observer?.appendDone('library', outcome.outcome, (performance.now() - started) / 1_000, outcome.limit)
+      if (Ei.isLeft(r) && logger !== undefined && (outcome.outcome === 'INTERNAL' || outcome.outcome === 'UNAVAILABLE')) {
+        logger.warn(`append answered ${outcome.outcome}: ${toWireError(r.left).message}`, { requestId, tenant, stream, code: outcome.outcome })
+      }
+      return r
     },
     async snapshot(tenant, stream) {
       const m = moduleStream(tenant, stream)
@@ -306,7 +369,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     },
     async startIngest(options = {}) {
       const start = () =>
-        startIngestProcessor(o.nc, appender, {
+        startIngestProcessor(o.nc, ingestAppender, {
           duplicateWindowMs: streamOptions.duplicateWindowMs,
           prefix,
           limits,
@@ -326,7 +389,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       for (const def of definitions) {
         if (!isProjectionName(def.name)) throw new Error(`projection name "${def.name}" is not 1–64 of A–Z a–z 0–9 _ -`)
         if (projections.has(def.name)) throw new Error(`projection "${def.name}" is already running`)
-        const runner = await startProjection(o.nc, def, { prefix, onError: warn, ...o.projectionOptions })
+        const runner = await startProjection(o.nc, def, { prefix, onError: warn, tracing, ...o.projectionOptions })
         projections.set(def.name, { def, runner })
         started.push(runner)
       }
@@ -340,7 +403,16 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
         appender,
         log,
         query,
-        { prefix, limits, tenantReplies: auth !== undefined, ...(auth !== undefined ? { admit: auth.admit } : {}), ...(auth?.onDropped !== undefined ? { onDropped: auth.onDropped } : {}) },
+        {
+          prefix,
+          limits,
+          tenantReplies: auth !== undefined,
+          tracing,
+          ...(auth !== undefined ? { admit: auth.admit } : {}),
+          ...(auth?.onDropped !== undefined ? { onDropped: auth.onDropped } : {}),
+          ...(logger !== undefined ? { logger } : {}),
+          ...(observer !== undefined ? { observer } : {}),
+        },
         (base) => [...startProjectionEndpoints(o.nc, reader, base), ...(auth?.endpoints?.(base) ?? [])],
       )
       services.push(service)

@@ -12,6 +12,8 @@ import type { AppendError } from '../../../application/streams/errors.js'
 import { type EndpointStats, startMicroDiscovery } from './microDiscovery.js'
 import { pageBudget } from './pageBudget.js'
 import { defaultPrefix } from '../subjects.js'
+import { type AppendObserver, type Logger, noTracing, type Tracing } from '../../../application/observability/ports.js'
+import { appendOutcomeOf } from './appendOutcome.js'
 
 export interface StreamServiceOptions {
   readonly prefix: string
@@ -25,6 +27,12 @@ export interface StreamServiceOptions {
   readonly admit?: EndpointBase['admit']
   /** Told of every request an endpoint drops unanswered (see {@link EndpointBase}). */
   readonly onDropped?: EndpointBase['onDropped']
+  /** Failures answered 5xx and (debug) slow requests, with their request ids. */
+  readonly logger?: Logger
+  /** Told of every append request once answered (metrics). */
+  readonly observer?: AppendObserver
+  /** Spans `allsource.append`, child of the request's `traceparent` header. */
+  readonly tracing?: Tracing
 }
 
 export const defaultStreamServiceOptions: StreamServiceOptions = {
@@ -59,14 +67,27 @@ export const startStreamService = async (
 ): Promise<StreamService> => {
   const o = { ...defaultStreamServiceOptions, ...options }
   const dropped = o.onDropped !== undefined ? { onDropped: o.onDropped } : {}
-  const base = { prefix: o.prefix, tokens: 2, queue: o.queue, tenantReplies: o.tenantReplies, ...dropped }
+  const logging = o.logger !== undefined ? { logger: o.logger } : {}
+  const base = { prefix: o.prefix, tokens: 2, queue: o.queue, tenantReplies: o.tenantReplies, ...dropped, ...logging }
+  const tracing = o.tracing ?? noTracing
+  const observer = o.observer
   const admitted = async (tenant: string): Promise<E.Either<AppendError, unknown>> => (o.admit === undefined ? E.right(undefined) : o.admit(tenant))
-  const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, (tokens, body, _format, request) => {
+  const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, async (tokens, body, _format, request) => {
+    const started = performance.now()
+    const span = tracing.start('allsource.append', request.traceparent, tracing.enabled ? { 'allsource.request_id': request.requestId, 'allsource.door': 'nats' } : undefined)
     const command = validateAppendRequest(tokens[0], tokens[1], body, o.limits)
-    if (E.isLeft(command)) return command
-    // Auth mode: the reply inbox names the principal (NATS confines it), for per-key limits and the role.
-    const principal = o.tenantReplies ? principalOfReply(command.right.tenant, request.reply) : undefined
-    return appender.append(command.right, principal !== undefined ? { principal } : undefined)
+    let r: E.Either<AppendError, unknown>
+    if (E.isLeft(command)) r = command
+    else {
+      // Auth mode: the reply inbox names the principal (NATS confines it), for per-key limits and the role.
+      const principal = o.tenantReplies ? principalOfReply(command.right.tenant, request.reply) : undefined
+      const context = span.traceparent !== undefined ? { requestId: request.requestId, traceparent: span.traceparent } : { requestId: request.requestId }
+      r = await appender.append(command.right, principal !== undefined ? { principal, context } : { context })
+    }
+    const outcome = appendOutcomeOf(r)
+    span.end(outcome.outcome === 'ok' || outcome.outcome === 'duplicate' ? undefined : outcome.outcome)
+    observer?.appendDone('service', outcome.outcome, (performance.now() - started) / 1_000, outcome.limit)
+    return r
   })
   const read: Endpoint = startEndpoint(nc, { ...base, verb: 'read', emptyBody: 'allowed' }, async (tokens, body, format) => {
     const tenant = validateTenant(tokens[0])
@@ -88,7 +109,7 @@ export const startStreamService = async (
     if (E.isLeft(q)) return q
     return query(tenant.right, q.right, pageBudget(nc, format))
   })
-  const endpoints = [append, read, queryEndpoint, ...more({ prefix: o.prefix, queue: o.queue, tenantReplies: o.tenantReplies, ...(o.admit !== undefined ? { admit: o.admit } : {}), ...dropped })]
+  const endpoints = [append, read, queryEndpoint, ...more({ prefix: o.prefix, queue: o.queue, tenantReplies: o.tenantReplies, ...(o.admit !== undefined ? { admit: o.admit } : {}), ...dropped, ...logging })]
   const discovery = startMicroDiscovery(
     nc,
     { name: o.prefix, version: o.version, description: 'AllSource event store: append with optimistic concurrency, read streams' },
