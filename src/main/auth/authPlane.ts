@@ -18,6 +18,7 @@ import { durableName } from '../../domain/projections/operations.js'
 import { systemClock } from '../../adapters/system/systemClock.js'
 import { createDropAuditor } from '../../application/audit/dropAudit.js'
 import type { AuditLog } from '../../application/audit/ports.js'
+import type { AuthObserver } from '../../application/observability/ports.js'
 import { authenticate } from '../../application/auth/authenticate.js'
 import type { ApiKeyHasher, ApiKeyStore } from '../../application/auth/ports.js'
 import type { TenantStore } from '../../application/tenants/ports.js'
@@ -74,6 +75,8 @@ export const startAuthPlane = async (
   auth: { readonly material: AuthMaterial; readonly url: string },
   config: Config,
   log: (message: string) => void,
+  /** Told of every refused connection (metrics: auth failures by reason, quota refusals). */
+  observer?: AuthObserver,
 ): Promise<AuthPlane> => {
   const hasher = createHmacApiKeyHasher({ pepper: auth.material.pepper })
   let writeErrors = 0
@@ -154,7 +157,10 @@ export const startAuthPlane = async (
     grants: () => ({ prefix: config.prefix, processorConsumers: [...generations].flatMap(([name, g]) => [durableName(name, g), durableName(name, g + 1)]) }),
     onDecision: (d) => {
       audit.record(connectionAudit(d))
-      if (d.outcome === 'refused') logRefusal(d)
+      if (d.outcome === 'refused') {
+        logRefusal(d)
+        observer?.authRefused(d.code ?? 'UNKNOWN', d.quota?.name)
+      }
     },
   })
   await calloutNc.flush()
