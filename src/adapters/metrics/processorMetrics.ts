@@ -85,36 +85,70 @@ export const createProcessorMetrics = (options: ProcessorMetricsOptions = {}): P
       if (sources.resident !== undefined) this.set(sources.resident())
     },
   })
-  const mailboxMax = new Gauge({ name: 'allsource_stream_mailbox_depth_max', help: 'Work queued in the fullest stream actor mailbox', registers: [registry] })
   new Gauge({
     name: 'allsource_stream_mailbox_depth',
     help: 'Work queued in all stream actor mailboxes (behind the commits in flight)',
     registers: [registry],
     collect() {
-      if (sources.mailbox === undefined) return
-      const m = sources.mailbox()
-      this.set(m.sum)
-      mailboxMax.set(m.max)
+      if (sources.mailbox !== undefined) this.set(sources.mailbox().sum)
     },
   })
-  const inFlightMax = new Gauge({ name: 'allsource_requests_in_flight_max', help: 'The cap on requests in flight (ALLSOURCE_MAX_IN_FLIGHT)', registers: [registry] })
+  new Gauge({
+    name: 'allsource_stream_mailbox_depth_max',
+    help: 'Work queued in the fullest stream actor mailbox',
+    registers: [registry],
+    collect() {
+      if (sources.mailbox !== undefined) this.set(sources.mailbox().max)
+    },
+  })
+  new Gauge({
+    name: 'allsource_requests_in_flight_max',
+    help: 'The cap on requests in flight (ALLSOURCE_MAX_IN_FLIGHT)',
+    registers: [registry],
+    collect() {
+      if (sources.requests !== undefined) this.set(sources.requests().max)
+    },
+  })
+  // Counters sampled on scrape count up by what their source counted since the last scrape; each
+  // samples in its own collect (prom-client reads a metric right after its own collect).
   let refusedSeen = 0
-  const refused = new Counter({ name: 'allsource_requests_refused_total', help: 'Requests refused UNAVAILABLE at once because the in-flight cap was reached', registers: [registry] })
+  new Counter({
+    name: 'allsource_requests_refused_total',
+    help: 'Requests refused UNAVAILABLE at once because the in-flight cap was reached',
+    registers: [registry],
+    collect() {
+      if (sources.requests === undefined) return
+      const refused = sources.requests().refused
+      if (refused > refusedSeen) this.inc(refused - refusedSeen)
+      refusedSeen = refused
+    },
+  })
   new Gauge({
     name: 'allsource_requests_in_flight',
     help: 'NATS requests being served now (all endpoints of the processor)',
     registers: [registry],
     collect() {
       if (sources.requests === undefined) return
-      const r = sources.requests()
-      this.set(r.inFlight)
-      inFlightMax.set(r.max)
-      if (r.refused > refusedSeen) refused.inc(r.refused - refusedSeen)
-      refusedSeen = r.refused
+      this.set(sources.requests().inFlight)
     },
   })
-  const folded = new Counter({ name: 'allsource_projection_events_folded_total', help: 'Events folded by each projection this instance runs (its rate is the fold rate)', labelNames: ['projection'] as const, registers: [registry] })
   const foldedSeen = new Map<string, number>()
+  new Counter({
+    name: 'allsource_projection_events_folded_total',
+    help: 'Events folded by each projection this instance runs (its rate is the fold rate)',
+    labelNames: ['projection'] as const,
+    registers: [registry],
+    collect() {
+      if (sources.projections === undefined) return
+      for (const p of sources.projections()) {
+        const seen = foldedSeen.get(p.name)
+        // A restarted fold counts from 0 again: what it folded since is all new.
+        const delta = seen === undefined || p.folded < seen ? p.folded : p.folded - seen
+        this.inc({ projection: p.name }, delta)
+        foldedSeen.set(p.name, p.folded)
+      }
+    },
+  })
   new Gauge({
     name: 'allsource_projection_lag_commits',
     help: "Commits between each projection's checkpoint and the log's end, as last reported by its fold",
@@ -122,14 +156,7 @@ export const createProcessorMetrics = (options: ProcessorMetricsOptions = {}): P
     registers: [registry],
     collect() {
       if (sources.projections === undefined) return
-      for (const p of sources.projections()) {
-        this.set({ projection: p.name }, p.lag)
-        const seen = foldedSeen.get(p.name) ?? 0
-        // A restarted fold counts from 0 again: what it folded since is all new.
-        const delta = p.folded >= seen ? p.folded - seen : p.folded
-        if (delta > 0) folded.inc({ projection: p.name }, delta)
-        foldedSeen.set(p.name, p.folded)
-      }
+      for (const p of sources.projections()) this.set({ projection: p.name }, p.lag)
     },
   })
   let ingestCache: { at: number; value: Promise<{ pending: number; deadLetters: number } | undefined> } | undefined
@@ -143,16 +170,22 @@ export const createProcessorMetrics = (options: ProcessorMetricsOptions = {}): P
     }
     return ingestCache.value
   }
-  const deadLetters = new Gauge({ name: 'allsource_ingest_dlq_messages', help: 'Messages held in the dead-letter stream ALLSOURCE_DLQ', registers: [registry] })
+  new Gauge({
+    name: 'allsource_ingest_dlq_messages',
+    help: 'Messages held in the dead-letter stream ALLSOURCE_DLQ',
+    registers: [registry],
+    async collect() {
+      const f = await ingestFigures()
+      if (f !== undefined) this.set(f.deadLetters)
+    },
+  })
   new Gauge({
     name: 'allsource_ingest_pending_messages',
     help: 'Ingest messages stored and not yet appended (the work-queue stream ALLSOURCE_INGEST)',
     registers: [registry],
     async collect() {
       const f = await ingestFigures()
-      if (f === undefined) return
-      this.set(f.pending)
-      deadLetters.set(f.deadLetters)
+      if (f !== undefined) this.set(f.pending)
     },
   })
 
