@@ -30,7 +30,7 @@ import { createJetStreamEventLog } from '../adapters/nats/log/jetStreamEventLog.
 import { AllSourceError } from '../adapters/nats/service/client.js'
 import { toWireError } from '../adapters/nats/service/errorCodes.js'
 import { type StreamService, startStreamService } from '../adapters/nats/service/streamService.js'
-import type { Endpoint, EndpointBase } from '../adapters/nats/service/endpoint.js'
+import { type Endpoint, type EndpointBase, SLOW_REQUEST_MS } from '../adapters/nats/service/endpoint.js'
 import type { AppendCaller, Appender } from '../application/streams/appender.js'
 import type { AppendCommand } from '../domain/streams/appendRequest.js'
 import { DEFAULT_MAX_IN_FLIGHT, type InFlightLimit, limitInFlight } from '../adapters/nats/service/inFlightLimit.js'
@@ -307,11 +307,13 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       const cmd = validateAppendRequest(tenant, stream, { events, ...request }, limits)
       const r = Ei.isLeft(cmd) ? cmd : await supervisor.append(cmd.right, span.traceparent !== undefined ? { requestId, traceparent: span.traceparent } : { requestId })
       const outcome = appendOutcomeOf(r)
+      const ms = performance.now() - started
       span.end(outcome.outcome === 'ok' || outcome.outcome === 'duplicate' ? undefined : outcome.outcome)
-      observer?.appendDone('library', outcome.outcome, (performance.now() - started) / 1_000, outcome.limit)
+      observer?.appendDone('library', outcome.outcome, ms / 1_000, outcome.limit)
       if (Ei.isLeft(r) && logger !== undefined && (outcome.outcome === 'INTERNAL' || outcome.outcome === 'UNAVAILABLE')) {
         logger.warn(`append answered ${outcome.outcome}: ${toWireError(r.left).message}`, { requestId, tenant, stream, code: outcome.outcome })
       }
+      if (ms >= SLOW_REQUEST_MS && logger?.debugEnabled === true) logger.debug(`slow append: ${Math.round(ms)} ms`, { requestId, tenant, stream, ms: Math.round(ms) })
       return r
     },
     async snapshot(tenant, stream) {

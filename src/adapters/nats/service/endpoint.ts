@@ -2,7 +2,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { internal, unavailable, type AppendError } from '../../../application/streams/errors.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
-import { toWireError, type WireFailure } from './errorCodes.js'
+import { toWireError, type WireError, type WireFailure } from './errorCodes.js'
 import { failureOf } from './failureOf.js'
 import { inFlightLimitOf, OVERLOAD_RETRY_AFTER_MS } from './inFlightLimit.js'
 import { type EndpointStats, type MicroEndpoint, newEndpointStats } from './microDiscovery.js'
@@ -165,21 +165,36 @@ export const startEndpoint = (
   const endpointName = o.name ?? o.verb
   const logger = o.logger
 
-  const fail = (msg: Msg, format: WireFormat, e: WireFailure, requestId: string) => {
+  // Failures are logged at most once a second per endpoint (an outage must not flood the log); the
+  // next line says how many went unlogged. Metrics count every one.
+  let lastLogged = 0
+  let unlogged = 0
+  const logFailure = (msg: Msg, wire: WireError, requestId: string): void => {
+    if (logger === undefined) return
+    const now = Date.now()
+    if (now - lastLogged < 1_000) {
+      unlogged++
+      return
+    }
+    const more = unlogged > 0 ? ` (and ${unlogged} more failures since the last line)` : ''
+    lastLogged = now
+    unlogged = 0
+    logger.warn(`${endpointName} answered ${wire.code}: ${wire.message}${more}`, { requestId, endpoint: endpointName, subject: msg.subject, code: wire.code })
+  }
+
+  const fail = (msg: Msg, format: WireFormat, e: WireFailure, requestId: string, log = true) => {
     stats.num_errors++
     const wire = toWireError(e)
     stats.last_error = `${wire.code}: ${wire.message}`
     // Server-side failures are worth a line; client errors (4xx) are the client's to read.
-    if (logger !== undefined && (wire.code === 'INTERNAL' || wire.code === 'UNAVAILABLE')) {
-      logger.warn(`${endpointName} answered ${wire.code}: ${wire.message}`, { requestId, endpoint: endpointName, subject: msg.subject, code: wire.code })
-    }
+    if (log && (wire.code === 'INTERNAL' || wire.code === 'UNAVAILABLE')) logFailure(msg, wire, requestId)
     replyError(msg, format, wire, requestId)
   }
 
-  /** Past the processor's in-flight cap: UNAVAILABLE at once, before the body is even decoded. */
+  /** Past the processor's in-flight cap: UNAVAILABLE at once, before the body is even decoded (counted, not logged). */
   const refuse = (msg: Msg): void => {
     try {
-      fail(msg, formatOf(msg), unavailable(`overloaded: ${limit.max} requests in flight; retry later`, { retryAfterMs: OVERLOAD_RETRY_AFTER_MS }), requestIdOf(msg))
+      fail(msg, formatOf(msg), unavailable(`overloaded: ${limit.max} requests in flight; retry later`, { retryAfterMs: OVERLOAD_RETRY_AFTER_MS }), requestIdOf(msg), false)
     } catch {
       // the connection closed under us: nothing left to answer on
     }
