@@ -30,18 +30,17 @@ import { createJetStreamEventLog } from '../adapters/nats/log/jetStreamEventLog.
 import { AllSourceError } from '../adapters/nats/service/client.js'
 import { toWireError } from '../adapters/nats/service/errorCodes.js'
 import { type StreamService, startStreamService } from '../adapters/nats/service/streamService.js'
-import { type Endpoint, type EndpointBase, SLOW_REQUEST_MS } from '../adapters/nats/service/endpoint.js'
+import type { Endpoint, EndpointBase } from '../adapters/nats/service/endpoint.js'
 import type { AppendCaller, Appender } from '../application/streams/appender.js'
 import type { AppendCommand } from '../domain/streams/appendRequest.js'
 import { DEFAULT_MAX_IN_FLIGHT, type InFlightLimit, limitInFlight } from '../adapters/nats/service/inFlightLimit.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 import { createLogConsumers, type LogConsumerOptions, type LogConsumers } from '../adapters/nats/reading/logConsumer.js'
 import { defaultPrefix } from '../adapters/nats/subjects.js'
-import { type AppendObserver, isRequestId, type Logger, noTracing, type RequestContext, type Tracing } from '../application/observability/ports.js'
+import { type AppendObserver, type Logger, noTracing, type RequestContext, type Tracing } from '../application/observability/ports.js'
+import { libraryAppend, observedAppender } from './observedAppends.js'
 import type { ProcessorMetrics } from '../adapters/metrics/processorMetrics.js'
-import { appendOutcomeOf } from '../adapters/nats/service/appendOutcome.js'
 import { ingestBacklog } from '../adapters/nats/ingest/ingestBacklog.js'
-import { newRequestId } from '../adapters/system/requestIds.js'
 
 export interface AllSourceOptions {
   readonly nc: NatsConnection
@@ -248,19 +247,9 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
             return Ei.isLeft(admitted) ? admitted : supervisor.append(command, caller?.context)
           },
         }
-  /** Ingest's appends, observed for metrics (the service observes its own at the endpoint). */
-  const ingestAppender: Appender =
-    observer === undefined
-      ? appender
-      : {
-          append: async (command, caller) => {
-            const started = performance.now()
-            const r = await appender.append(command, caller)
-            const outcome = appendOutcomeOf(r)
-            observer.appendDone('ingest', outcome.outcome, (performance.now() - started) / 1_000, outcome.limit)
-            return r
-          },
-        }
+  // Ingest's appends are observed here; the service observes its own at the endpoint.
+  const ingestAppender = observedAppender(appender, observer, 'ingest')
+  const append = libraryAppend({ supervisor, tracing, ...(observer !== undefined ? { observer } : {}), ...(o.logger !== undefined ? { logger: o.logger } : {}) })
   const requests = limitInFlight(o.nc, o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: StreamService[] = []
@@ -299,22 +288,9 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     replayConsumers,
     requests,
     subscriptions: createSubscriptions(o.nc, prefix),
-    async append(tenant, stream, events, options = {}) {
-      const started = performance.now()
-      const { context: given, ...request } = options
-      const requestId = isRequestId(given?.requestId) ? given.requestId : newRequestId()
-      const span = tracing.start('allsource.append', given?.traceparent, tracing.enabled ? { 'allsource.request_id': requestId, 'allsource.door': 'library' } : undefined)
-      const cmd = validateAppendRequest(tenant, stream, { events, ...request }, limits)
-      const r = Ei.isLeft(cmd) ? cmd : await supervisor.append(cmd.right, span.traceparent !== undefined ? { requestId, traceparent: span.traceparent } : { requestId })
-      const outcome = appendOutcomeOf(r)
-      const ms = performance.now() - started
-      span.end(outcome.outcome === 'ok' || outcome.outcome === 'duplicate' ? undefined : outcome.outcome)
-      observer?.appendDone('library', outcome.outcome, ms / 1_000, outcome.limit)
-      if (Ei.isLeft(r) && logger !== undefined && (outcome.outcome === 'INTERNAL' || outcome.outcome === 'UNAVAILABLE')) {
-        logger.warn(`append answered ${outcome.outcome}: ${toWireError(r.left).message}`, { requestId, tenant, stream, code: outcome.outcome })
-      }
-      if (ms >= SLOW_REQUEST_MS && logger?.debugEnabled === true) logger.debug(`slow append: ${Math.round(ms)} ms`, { requestId, tenant, stream, ms: Math.round(ms) })
-      return r
+    append(tenant, stream, events, options = {}) {
+      const { context, ...request } = options
+      return append(tenant, stream, context, () => validateAppendRequest(tenant, stream, { events, ...request }, limits))
     },
     async snapshot(tenant, stream) {
       const m = moduleStream(tenant, stream)
