@@ -1,3 +1,4 @@
+import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPinoLogger } from '../../../src/adapters/logging/pinoLogger.js'
@@ -49,5 +50,14 @@ describe('log lines about requests carry their request ids', () => {
       expect(unavailable).toContain(w.requestId)
       expect(w.msg).toMatch(/^append answered UNAVAILABLE: stream is busy/)
     }
+  })
+
+  it("tracing off: the caller's traceparent passes through unchanged into the commit", async () => {
+    const traceparent = `00-${'c'.repeat(32)}-${'d'.repeat(16)}-01`
+    const r = await (app as AllSource).append('acme', 'quiet', [{ type: 'x', payload: {} }], { context: { requestId: 'req-off-1', traceparent } })
+    if (r._tag === 'Left') throw new Error(JSON.stringify(r.left))
+    const m = await (await jetstreamManager(nc as NatsConnection)).direct.getMessage('ALLSOURCE_EVENTS', { seq: r.right.offset })
+    expect(m?.header.get('traceparent')).toBe(traceparent)
+    expect(m?.header.get('AllSource-Request-Id')).toBe('req-off-1')
   })
 })
