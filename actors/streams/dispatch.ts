@@ -14,6 +14,7 @@ import {
   prepareDecision,
 } from '../../src/application/streams/prepareCommit.js'
 import type { Work } from './work.js'
+import type { RequestContext } from '../../src/application/observability/ports.js'
 
 /** Which stream an actor serves and what it decides with; fixed for the actor's life. */
 export interface StreamIdentity {
@@ -45,7 +46,8 @@ export interface Answer {
 export interface Dispatch {
   readonly next: MailboxState
   readonly answers: readonly Answer[]
-  readonly effect: { readonly _tag: 'Write'; readonly commit: Commit; readonly expectedLastOffset: number } | { readonly _tag: 'Probe' } | undefined
+  /** `meta`: the work itself, as the commit's request id and trace context. */
+  readonly effect: { readonly _tag: 'Write'; readonly commit: Commit; readonly expectedLastOffset: number; readonly meta: RequestContext } | { readonly _tag: 'Probe' } | undefined
 }
 
 /** A state with a fixed shape (cheap to create and to read on the hot path). */
@@ -108,7 +110,7 @@ export const dispatch = (id: StreamIdentity, s: MailboxState, retry: boolean): D
       return {
         next: mailboxState(loaded, mailbox, work, prepared, undefined, conflicts),
         answers,
-        effect: { _tag: 'Write', commit: prepared.commit, expectedLastOffset: loaded.head.lastOffset },
+        effect: { _tag: 'Write', commit: prepared.commit, expectedLastOffset: loaded.head.lastOffset, meta: work },
       }
     }
     if (E.isLeft(p) && needsProbe(work, p.left)) {

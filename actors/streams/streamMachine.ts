@@ -11,6 +11,7 @@ import { snapshotDue } from '../../src/application/streams/loadStream.js'
 import type { LoadedStream } from '../../src/application/streams/prepareCommit.js'
 import { type Answer, type Dispatch, type MailboxState, type StreamIdentity, dispatch, duplicateResult, mailboxState } from './dispatch.js'
 import type { Work } from './work.js'
+import type { RequestContext } from '../../src/application/observability/ports.js'
 
 export interface StreamActorInput extends StreamIdentity {
   /** Most pieces of work waiting in the mailbox; more are refused with UNAVAILABLE. */
@@ -37,6 +38,8 @@ export interface SnapshotRequest {
 export interface WriteRequest {
   readonly commit: Commit
   readonly expectedLastOffset: number
+  /** The request's id and trace context, stored as the commit's headers. */
+  readonly meta?: RequestContext
 }
 
 export type StreamActorEvent =
@@ -199,7 +202,7 @@ const step = streamSetup.enqueueActions(({ context, event, enqueue }) => {
     })
   }
   if (p.snapshot !== undefined) enqueue({ type: 'snapshot', params: p.snapshot })
-  if (p.effect?._tag === 'Write') enqueue({ type: 'write', params: { commit: p.effect.commit, expectedLastOffset: p.effect.expectedLastOffset } })
+  if (p.effect?._tag === 'Write') enqueue({ type: 'write', params: { commit: p.effect.commit, expectedLastOffset: p.effect.expectedLastOffset, meta: p.effect.meta } })
   else if (p.effect?._tag === 'Probe') enqueue.raise({ type: 'PROBE' })
 })
 

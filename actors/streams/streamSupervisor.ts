@@ -10,6 +10,7 @@ import { loadStream } from '../../src/application/streams/loadStream.js'
 import type { Clock, EventLog, IdGenerator, SnapshotStore } from '../../src/application/streams/ports.js'
 import { streamMachine, type SnapshotRequest, type WriteRequest } from './streamMachine.js'
 import type { Reply, Work } from './work.js'
+import { noTracing, type RequestContext, type Tracing } from '../../src/application/observability/ports.js'
 
 export interface StreamSupervisorOptions {
   readonly log: EventLog
@@ -29,6 +30,8 @@ export interface StreamSupervisorOptions {
   /** Told when a snapshot could not be saved (it is only an optimisation; nothing is lost). */
   readonly onSnapshotError?: (error: unknown) => void
   readonly maxConflictRetries?: number
+  /** Spans `stream.actor` (from the work's arrival to its answer); default off. */
+  readonly tracing?: Tracing
 }
 
 type AppendReply = E.Either<AppendError, AppendResult>
@@ -59,6 +62,7 @@ export class StreamSupervisor {
   private readonly idleTimeoutMs: number
   private readonly maxMailbox: number
   private readonly maxConflictRetries: number
+  private readonly tracing: Tracing
   private readonly sweeper: NodeJS.Timeout
   private pending = 0
   private closing: Promise<void> | undefined
@@ -69,6 +73,7 @@ export class StreamSupervisor {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 60_000
     this.maxMailbox = opts.maxMailbox ?? 1_000
     this.maxConflictRetries = opts.maxConflictRetries ?? 10
+    this.tracing = opts.tracing ?? noTracing
     const log = opts.log
     const snapshots = opts.snapshots
     this.machine = streamMachine.provide({
@@ -83,7 +88,7 @@ export class StreamSupervisor {
           snapshots.save(context.input.tenant, context.input.stream, snapshot).catch((e: unknown) => opts.onSnapshotError?.(e))
         },
         write: ({ self }, w: WriteRequest) => {
-          log.append(w.commit, w.expectedLastOffset).then(
+          log.append(w.commit, w.expectedLastOffset, w.meta).then(
             (outcome) => self.send({ type: 'WRITTEN', outcome }),
             (error: unknown) => self.send({ type: 'WRITE_FAILED', error }),
           )
@@ -104,11 +109,39 @@ export class StreamSupervisor {
     return this.pending
   }
 
-  /** Appends a validated command through its stream's actor. Never rejects. */
-  append(command: AppendCommand): Promise<AppendReply> {
+  /**
+   * Sum and largest of the stream actors' mailboxes (work queued behind the commit in flight), for
+   * metrics: one pass over the resident actors, so call it on a scrape, not per request.
+   */
+  mailboxDepth(): { readonly sum: number; readonly max: number } {
+    let sum = 0
+    let max = 0
+    for (const { actor } of this.actors.values()) {
+      const n = actor.getSnapshot().context.mailbox.length
+      sum += n
+      if (n > max) max = n
+    }
+    return { sum, max }
+  }
+
+  /**
+   * Appends a validated command through its stream's actor. Never rejects. `context` (the
+   * request's id and trace context) goes with the work into the commit's headers; the actor's
+   * span is a child of `context.traceparent`.
+   */
+  append(command: AppendCommand, context?: RequestContext): Promise<AppendReply> {
     const clientCommitId = command.commitId !== undefined
     const commitId = command.commitId ?? this.opts.ids.commitId()
-    return this.submit(command.tenant, command.stream, (reply) => ({ kind: 'append', command, commitId, clientCommitId, reply }))
+    const span = this.tracing.start('stream.actor', context?.traceparent, this.tracing.enabled ? { 'allsource.tenant': command.tenant, 'allsource.stream': command.stream, 'allsource.commit_id': commitId } : undefined)
+    const requestId = context?.requestId
+    const traceparent = span.traceparent
+    const answered = this.submit(command.tenant, command.stream, (reply) => ({ kind: 'append', command, commitId, clientCommitId, reply, requestId, traceparent }))
+    // Tracing off: no extra promise turn on the hot path.
+    if (!this.tracing.enabled) return answered
+    return answered.then((r) => {
+      span.end(r._tag === 'Left' ? r.left._tag : undefined)
+      return r
+    })
   }
 
   /**

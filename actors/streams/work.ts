@@ -4,6 +4,15 @@ import type { CommitId, StreamId, TenantId } from '../../src/domain/streams/ids.
 import type { AppendError } from '../../src/application/streams/errors.js'
 import type { AppendResult } from '../../src/application/streams/appendResult.js'
 
+/**
+ * What every piece of work carries for observability: the request's id and the trace context of
+ * the actor's span, written as the commit's headers (it is a `RequestContext`).
+ */
+interface Traced {
+  readonly requestId?: string
+  readonly traceparent?: string
+}
+
 /** How a stream actor answers one piece of work; called exactly once. */
 export type Reply = (result: E.Either<AppendError, AppendResult>) => void
 
@@ -17,8 +26,8 @@ export type Work =
       /** True when the client chose the commitId: a rejection then first looks for a duplicate. */
       readonly clientCommitId: boolean
       readonly reply: Reply
-    }
-  | {
+    } & Traced
+  | ({
       readonly kind: 'execute'
       readonly tenant: TenantId
       readonly stream: StreamId
@@ -26,4 +35,4 @@ export type Work =
       readonly commitId: CommitId
       readonly clientCommitId: boolean
       readonly reply: Reply
-    }
+    } & Traced)

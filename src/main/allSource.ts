@@ -37,6 +37,10 @@ import { DEFAULT_MAX_IN_FLIGHT, type InFlightLimit, limitInFlight } from '../ada
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 import { createLogConsumers, type LogConsumerOptions, type LogConsumers } from '../adapters/nats/reading/logConsumer.js'
 import { defaultPrefix } from '../adapters/nats/subjects.js'
+import { type AppendObserver, type Logger, noTracing, type RequestContext, type Tracing } from '../application/observability/ports.js'
+import { libraryAppend, observedAppender } from './observedAppends.js'
+import type { ProcessorMetrics } from '../adapters/metrics/processorMetrics.js'
+import { ingestBacklog } from '../adapters/nats/ingest/ingestBacklog.js'
 
 export interface AllSourceOptions {
   readonly nc: NatsConnection
@@ -80,6 +84,18 @@ export interface AllSourceOptions {
   readonly queryScanBudget?: number
   readonly warn?: (message: string) => void
   /**
+   * Structured logs: failures answered 5xx with their request ids, slow requests at debug, and the
+   * warnings (`warn` defaults to its `warn`). Default: none (warnings to the console).
+   */
+  readonly logger?: Logger
+  /**
+   * Prometheus metrics (`createProcessorMetrics`): appends are observed as they are answered, and the
+   * processor's actors, mailboxes, in-flight requests, projections and ingest are sampled on scrape.
+   */
+  readonly metrics?: ProcessorMetrics
+  /** Spans `allsource.append`, `stream.actor`, `jetstream.publish`, `projection.fold`; default off (`noTracing`). */
+  readonly tracing?: Tracing
+  /**
    * Auth mode (docs/security.md): every append, ingest, read, query and projection read admits the
    * tenant first (from memory: `admit` must not read a store per request), tenant endpoints drop
    * requests whose reply is outside `_INBOX.<tenant>.`, and `endpoints` (the admin API) are
@@ -119,7 +135,16 @@ export interface AllSource {
     tenant: string,
     stream: string,
     events: readonly AppendInput[],
-    options?: { readonly expectedVersion?: number | 'any' | 'no_stream' | 'exists'; readonly commitId?: string },
+    options?: {
+      readonly expectedVersion?: number | 'any' | 'no_stream' | 'exists'
+      readonly commitId?: string
+      /**
+       * The caller's request id (1–128 printable ASCII without spaces; another value is replaced by
+       * a fresh one) and W3C `traceparent`: the commit carries them as headers, and the
+       * `allsource.append` span is a child of `traceparent`.
+       */
+      readonly context?: RequestContext
+    },
   ): Promise<E.Either<AppendError, AppendResult>>
   /** One page of a stream in version order (`fromVersion` default 1, `limit` default 1000, max 10000). */
   read(tenant: string, stream: string, options?: { readonly fromVersion?: number; readonly limit?: number }): Promise<E.Either<AppendError, StreamPage>>
@@ -189,9 +214,12 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   await ensureEventStream(o.nc, await jetstreamManager(o.nc), streamOptions, o.warn)
   const consumers = createLogConsumers(o.nc, o.consumers)
   const replayConsumers = createLogConsumers(o.nc, o.consumers)
+  const tracing = o.tracing ?? noTracing
+  const observer: AppendObserver | undefined = o.metrics
   const log = createJetStreamEventLog(o.nc, {
     ...streamOptions,
     consumers,
+    tracing,
     ...(o.publishTimeoutMs !== undefined ? { publishTimeoutMs: o.publishTimeoutMs } : {}),
     ...(o.commitLookup?.timeoutMs !== undefined ? { probeTimeoutMs: o.commitLookup.timeoutMs } : {}),
     ...(o.commitLookup?.concurrency !== undefined ? { maxConcurrentProbes: o.commitLookup.concurrency } : {}),
@@ -199,7 +227,8 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const modules = moduleRegistry(o.modules ?? [])
   const snapshotEvery = o.snapshotEvery ?? 100
   const snapshots = snapshotEvery > 0 ? await createKvSnapshotStore(o.nc, { replicas: streamOptions.replicas }) : undefined
-  const warn = o.warn ?? ((m: string) => console.warn(m))
+  const logger = o.logger
+  const warn = o.warn ?? (logger !== undefined ? (m: string) => logger.warn(m) : (m: string) => console.warn(m))
   const supervisor = new StreamSupervisor({
     log,
     modules,
@@ -210,20 +239,24 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     ...(o.maxResidentStreams !== undefined ? { maxResident: o.maxResidentStreams } : {}),
     ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
     ...(o.maxMailbox !== undefined ? { maxMailbox: o.maxMailbox } : {}),
+    tracing,
   })
   const auth = o.auth
   // In auth mode every append (service or ingest) admits its tenant first; the library's own
   // `append`/`execute` calls are the embedding process's and go straight to the supervisor.
   const appender: Appender =
     auth === undefined
-      ? supervisor
+      ? { append: (command, caller) => supervisor.append(command, caller?.context) }
       : {
           append: async (command, caller) => {
-            if (auth.guardAppend !== undefined) return auth.guardAppend(command, caller, () => supervisor.append(command))
+            if (auth.guardAppend !== undefined) return auth.guardAppend(command, caller, () => supervisor.append(command, caller?.context))
             const admitted = await auth.admit(command.tenant)
-            return Ei.isLeft(admitted) ? admitted : supervisor.append(command)
+            return Ei.isLeft(admitted) ? admitted : supervisor.append(command, caller?.context)
           },
         }
+  // Ingest's appends are observed here; the service observes its own at the endpoint.
+  const ingestAppender = observedAppender(appender, observer, 'ingest')
+  const append = libraryAppend({ supervisor, tracing, ...(observer !== undefined ? { observer } : {}), ...(o.logger !== undefined ? { logger: o.logger } : {}) })
   const requests = limitInFlight(o.nc, o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: StreamService[] = []
@@ -244,6 +277,14 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     return Ei.right({ tenant: t.right, stream: s.right, module })
   }
 
+  o.metrics?.watch({
+    resident: () => supervisor.resident,
+    mailbox: () => supervisor.mailboxDepth(),
+    requests: () => requests,
+    projections: () => [...projections.values()].map(({ runner }) => ({ name: runner.name, lag: runner.status().lag, folded: runner.folded() })),
+    ingest: () => ingestBacklog(o.nc),
+  })
+
   const stopServing = async (): Promise<void> => {
     await Promise.all(services.splice(0).map((s) => s.stop()))
   }
@@ -255,8 +296,8 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     requests,
     subscriptions: createSubscriptions(o.nc, prefix, o.auth?.beforeSubscriptionCreate !== undefined ? { beforeCreate: o.auth.beforeSubscriptionCreate } : {}),
     append(tenant, stream, events, options = {}) {
-      const cmd = validateAppendRequest(tenant, stream, { events, ...options }, limits)
-      return Ei.isLeft(cmd) ? Promise.resolve(cmd) : supervisor.append(cmd.right)
+      const { context, ...request } = options
+      return append(tenant, stream, context, () => validateAppendRequest(tenant, stream, { events, ...request }, limits))
     },
     async snapshot(tenant, stream) {
       const m = moduleStream(tenant, stream)
@@ -313,7 +354,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     },
     async startIngest(options = {}) {
       const start = () =>
-        startIngestProcessor(o.nc, appender, {
+        startIngestProcessor(o.nc, ingestAppender, {
           duplicateWindowMs: streamOptions.duplicateWindowMs,
           prefix,
           limits,
@@ -333,7 +374,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       for (const def of definitions) {
         if (!isProjectionName(def.name)) throw new Error(`projection name "${def.name}" is not 1–64 of A–Z a–z 0–9 _ -`)
         if (projections.has(def.name)) throw new Error(`projection "${def.name}" is already running`)
-        const runner = await startProjection(o.nc, def, { prefix, onError: warn, ...o.projectionOptions })
+        const runner = await startProjection(o.nc, def, { prefix, onError: warn, tracing, ...o.projectionOptions })
         projections.set(def.name, { def, runner })
         started.push(runner)
       }
@@ -347,7 +388,16 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
         appender,
         log,
         query,
-        { prefix, limits, tenantReplies: auth !== undefined, ...(auth !== undefined ? { admit: auth.admit } : {}), ...(auth?.onDropped !== undefined ? { onDropped: auth.onDropped } : {}) },
+        {
+          prefix,
+          limits,
+          tenantReplies: auth !== undefined,
+          tracing,
+          ...(auth !== undefined ? { admit: auth.admit } : {}),
+          ...(auth?.onDropped !== undefined ? { onDropped: auth.onDropped } : {}),
+          ...(logger !== undefined ? { logger } : {}),
+          ...(observer !== undefined ? { observer } : {}),
+        },
         (base) => [...startProjectionEndpoints(o.nc, reader, base), ...(auth?.endpoints?.(base) ?? [])],
       )
       services.push(service)

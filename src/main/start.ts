@@ -7,10 +7,13 @@ import { connectToNats } from './connectToNats.js'
 import { createShutdown } from './shutdown.js'
 import { subjects } from '../adapters/nats/subjects.js'
 import { startAuthPlane, type AuthPlane } from './auth/authPlane.js'
+import { lineLog, loggerFromEnv } from '../adapters/logging/pinoLogger.js'
+import { createProcessorMetrics } from '../adapters/metrics/processorMetrics.js'
+import { tracingFromEnv } from '../adapters/tracing/tracingFromEnv.js'
 
-const log = (message: string): void => {
-  process.stdout.write(`${new Date().toISOString()} allsource ${message}\n`)
-}
+/** Structured logs (docs/observability.md): JSON lines unless stdout is a terminal, or as ALLSOURCE_LOG_FORMAT says. */
+const logger = loggerFromEnv()
+const log = lineLog(logger)
 
 /**
  * `npm start`: connects (or starts the embedded server), serves appends, and on SIGINT/SIGTERM
@@ -24,8 +27,15 @@ const main = async (): Promise<void> => {
   const session = await connectToNats(config, log)
   const { nc, server } = session
   log(`connected to ${session.where}; nats-server ${nc.info?.version ?? '?'}`)
-  const authPlane: AuthPlane | undefined = session.auth === undefined ? undefined : await startAuthPlane(nc, session.auth, config, log)
+  // One registry for this processor; the HTTP gateway serves it on /metrics (and feeds it its request timings).
+  const metrics = createProcessorMetrics()
+  const traces = tracingFromEnv()
+  if (traces.exportingTo !== undefined) log(`tracing on: spans exported over OTLP/HTTP to ${traces.exportingTo}`)
+  const authPlane: AuthPlane | undefined = session.auth === undefined ? undefined : await startAuthPlane(nc, session.auth, config, log, metrics)
   const app = await createAllSource({
+    logger,
+    metrics,
+    tracing: traces.tracing,
     ...(authPlane !== undefined ? { auth: authPlane.serviceAuth } : {}),
     nc,
     modules: registeredModules(config),
@@ -42,9 +52,9 @@ const main = async (): Promise<void> => {
       owner: config.instance,
       leaseTtlMs: config.leaseMs,
       chunk: config.projectionChunk,
-      onStateChange: (s) => log(`projection ${s.name}: ${s.state}${s.lastError !== undefined ? ` (${s.lastError.message}${s.lastError.offset !== undefined ? ` at offset ${s.lastError.offset}` : ''})` : ''}`),
+      onStateChange: (s) => logger.info(`projection ${s.name}: ${s.state}${s.lastError !== undefined ? ` (${s.lastError.message}${s.lastError.offset !== undefined ? ` at offset ${s.lastError.offset}` : ''})` : ''}`),
     },
-    warn: (m) => log(`warning: ${m}`),
+    warn: (m) => logger.warn(m),
   })
   const service = await app.serve()
   if (config.ingest) {
@@ -71,6 +81,7 @@ const main = async (): Promise<void> => {
       ...(authPlane !== undefined ? [{ name: 'stopping the auth callout', deadlineMs: config.shutdownTimeoutMs + 3_000, run: () => authPlane.stop() }] : []),
       { name: 'draining the NATS connection', deadlineMs: config.shutdownTimeoutMs + 5_000, run: () => nc.drain() },
       { name: 'closing the NATS connection', deadlineMs: config.shutdownTimeoutMs + 6_000, run: () => nc.close() },
+      { name: 'flushing traces', deadlineMs: config.shutdownTimeoutMs + 8_000, run: () => traces.shutdown() },
       ...(server !== undefined ? [{ name: `stopping the embedded nats-server (pid ${server.pid})`, deadlineMs: config.shutdownTimeoutMs + 12_000, run: () => server.stop() }] : []),
     ],
   })

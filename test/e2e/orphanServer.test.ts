@@ -53,7 +53,7 @@ describe('an embedded nats-server orphaned by a SIGKILLed processor', () => {
 
     second.proc.kill('SIGTERM')
     expect(await second.exited()).toBe(0)
-    expect(second.output()).toMatch(/allsource stopped/)
+    expect(second.output()).toMatch(/allsource stopped|"msg":"stopped"/)
     for (let i = 0; i < 100 && alive(own); i++) await sleep(50)
     expect(alive(own)).toBe(false)
     expect(existsSync(join(dir, 'nats-server.lock.json'))).toBe(false)

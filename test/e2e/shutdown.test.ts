@@ -60,7 +60,7 @@ describe('shutdown under load (the processor as `npm run start:dev` runs it, wit
     await Promise.all(workers)
 
     expect(p.output()).toMatch(new RegExp(`${signal}: stopping intake`))
-    expect(p.output()).toMatch(/allsource stopped/)
+    expect(p.output()).toMatch(/allsource stopped|"msg":"stopped"/)
     expect(p.output()).not.toMatch(/unhandled|stop failed|did not finish/)
     expect(code).toBe(0)
     for (let i = 0; i < 100 && alive(serverPid); i++) await sleep(50)
@@ -102,7 +102,7 @@ describe('shutdown under load (the processor as `npm run start:dev` runs it, wit
       // Which step runs late depends on how many requests were still in flight at the freeze; the
       // connection drain always does (it needs the frozen server).
       expect(p.output()).toMatch(/did not finish within \d+ ms of the signal/)
-      expect(p.output()).toMatch(/allsource stopped/)
+      expect(p.output()).toMatch(/allsource stopped|"msg":"stopped"/)
       expect(code).toBe(1)
     } finally {
       if (alive(serverPid)) process.kill(serverPid, 'SIGCONT')

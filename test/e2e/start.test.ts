@@ -77,8 +77,8 @@ describe('npm start (literally: build, then the compiled processor)', () => {
     // npm passes SIGTERM on to the processor (the script `exec`s node) and may exit before it has drained.
     p.proc.kill('SIGTERM')
     expect([0, 'SIGTERM']).toContain(await p.exited())
-    for (let i = 0; i < 300 && !/allsource stopped/.test(p.output()); i++) await new Promise((r) => setTimeout(r, 100))
-    expect(p.output()).toMatch(/allsource stopped/)
+    for (let i = 0; i < 300 && !/allsource stopped|"msg":"stopped"/.test(p.output()); i++) await new Promise((r) => setTimeout(r, 100))
+    expect(p.output()).toMatch(/allsource stopped|"msg":"stopped"/)
     expect(alive(pid)).toBe(false)
   })
 })

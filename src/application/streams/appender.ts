@@ -2,6 +2,7 @@ import type * as E from 'fp-ts/lib/Either.js'
 import type { AppendCommand } from '../../domain/streams/appendRequest.js'
 import type { AppendResult } from './appendResult.js'
 import type { AppendError } from './errors.js'
+import type { RequestContext } from '../observability/ports.js'
 
 /**
  * What serves validated appends (the stream supervisor in production). Never rejects: every
@@ -24,4 +25,9 @@ export interface AppendCaller {
    * `AllSource-Policy-Warning` header) once the append succeeds.
    */
   readonly onPolicyWarning?: (rule: string) => void
+  /**
+   * The request's id and trace context, carried through the stream actor into the commit's
+   * headers (`AllSource-Request-Id`, `traceparent`); absent for ingest.
+   */
+  readonly context?: RequestContext
 }

@@ -1,5 +1,6 @@
 import type { Commit } from '../../domain/streams/event.js'
 import type { CommitId, EventId, StreamId, TenantId } from '../../domain/streams/ids.js'
+import type { RequestContext } from '../observability/ports.js'
 
 /** Where a stream stands in the log. */
 export interface StreamHead {
@@ -44,7 +45,12 @@ export interface EventLog {
   readHead(tenant: TenantId, stream: StreamId): Promise<StreamHead>
   /** Commits of one stream in version order, from `fromOffset` (default 1) up to and including `toOffset`. */
   readStream(tenant: TenantId, stream: StreamId, toOffset: number, fromOffset?: number): AsyncIterable<StoredCommit>
-  append(commit: Commit, expectedLastOffset: number): Promise<AppendOutcome>
+  /**
+   * `context`: the request's id and trace context, stored with the commit as its metadata (the
+   * JetStream adapter writes them as headers, `AllSource-Request-Id` and `traceparent`), never in
+   * the body clients read back. A commit found as a duplicate keeps its first attempt's.
+   */
+  append(commit: Commit, expectedLastOffset: number, context?: RequestContext): Promise<AppendOutcome>
   /**
    * The commit stored under this commit's commitId (at least on its own stream) inside the duplicate window,
    * found without writing anything. Rejects when the log cannot tell (the commit may be stored).

@@ -18,6 +18,7 @@ import { durableName } from '../../domain/projections/operations.js'
 import { systemClock } from '../../adapters/system/systemClock.js'
 import { createDropAuditor } from '../../application/audit/dropAudit.js'
 import type { AuditLog } from '../../application/audit/ports.js'
+import type { AuthObserver } from '../../application/observability/ports.js'
 import { authenticate } from '../../application/auth/authenticate.js'
 import { createLoginThrottle, type LoginThrottle } from '../../application/auth/loginThrottle.js'
 import { createWindowedAuditor } from '../../application/audit/windowedAudit.js'
@@ -79,6 +80,8 @@ export const startAuthPlane = async (
   auth: { readonly material: AuthMaterial; readonly url: string },
   config: Config,
   log: (message: string) => void,
+  /** Told of every refused connection (metrics: auth failures by reason, quota refusals). */
+  observer?: AuthObserver,
 ): Promise<AuthPlane> => {
   const hasher = createHmacApiKeyHasher({ pepper: auth.material.pepper })
   let writeErrors = 0
@@ -165,7 +168,10 @@ export const startAuthPlane = async (
       const draft = connectionAudit(d)
       if (draft.action === 'auth.connect.throttled') auditThrottled(`${d.quota?.name ?? ''}|${d.client.host ?? ''}`, draft)
       else audit.record(draft)
-      if (d.outcome === 'refused') logRefusal(d)
+      if (d.outcome === 'refused') {
+        logRefusal(d)
+        observer?.authRefused(d.code ?? 'UNKNOWN', d.quota?.name)
+      }
     },
   })
   await calloutNc.flush()

@@ -391,7 +391,8 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
   const noted = new Map<string, number>()
   for (const line of target.processor.output().split('\n')) {
     if (!/warn|error|unhandled/i.test(line) || line.startsWith('(Use `node')) continue
-    const k = normalize(line.replace(/^\S+ allsource /, ''))
+    // A JSON log line (the processor's default when not on a terminal) is read for its level and message.
+    const k = normalize(line.startsWith('{') ? jsonLogText(line) : line.replace(/^\S+ allsource /, ''))
     noted.set(k, (noted.get(k) ?? 0) + 1)
   }
 
@@ -455,4 +456,14 @@ export const formatReport = (r: FuzzReport): string => {
     ...r.tolerated.map((f) => `  [${f.area}] ${f.signature} ×${f.count} (${f.why})`),
   ]
   return lines.join('\n')
+}
+
+/** `<level>: <msg>` of a JSON log line, or the line itself when it is not one. */
+const jsonLogText = (line: string): string => {
+  try {
+    const e = JSON.parse(line) as { level?: unknown; msg?: unknown }
+    return `${String(e.level)}: ${String(e.msg)}`
+  } catch {
+    return line
+  }
 }

@@ -55,7 +55,7 @@ export const startFuzzTarget = async (): Promise<FuzzTarget> => {
       await processor.exited()
       clearTimeout(killer)
     }
-    const stop = { exitMs: Math.round(performance.now() - started), killed, loggedStopped: /allsource stopped/.test(processor.output()) }
+    const stop = { exitMs: Math.round(performance.now() - started), killed, loggedStopped: /allsource stopped|"msg":"stopped"/.test(processor.output()) }
     await server.stop()
     await rm(dir, { recursive: true, force: true })
     return stop

@@ -11,6 +11,10 @@ import { subjects } from '../subjects.js'
 import { WireHeaders } from './wireHeaders.js'
 import { semaphore } from '../../system/semaphore.js'
 import { createLogConsumers, type LogConsumers } from '../reading/logConsumer.js'
+import { isRequestId, noTracing, type RequestContext, type Tracing } from '../../../application/observability/ports.js'
+
+/** What a `traceparent` header may hold: printable ASCII, bounded (the tracer parses it when read). */
+const TRACEPARENT_TEXT = /^[!-~]{1,256}$/
 
 export interface JetStreamEventLogOptions extends EventStreamOptions {
   /** How long one publish waits for its ack before it is retried. */
@@ -23,7 +27,13 @@ export interface JetStreamEventLogOptions extends EventStreamOptions {
   readonly maxConcurrentProbes: number
   /** The processor's budget of log consumers, shared with queries and replays; default: one of the log's own. */
   readonly consumers?: LogConsumers
+  /** Spans `jetstream.publish` (a child of the append's `traceparent`); default off. */
+  readonly tracing?: Tracing
 }
+
+/** Commit headers beside the contract's: the request that wrote it and its trace context (docs/observability.md). */
+export const COMMIT_REQUEST_ID_HEADER = 'AllSource-Request-Id'
+export const COMMIT_TRACEPARENT_HEADER = 'traceparent'
 
 export const defaultEventLogOptions: JetStreamEventLogOptions = {
   ...defaultEventStreamOptions,
@@ -114,10 +124,10 @@ export const createJetStreamEventLog = (
     return stored(m)
   }
 
-  const commitHeaders = (commit: Commit, expectedLastOffset: number): WireHeaders => {
+  const commitHeaders = (commit: Commit, expectedLastOffset: number, requestId: string | undefined, traceparent: string | undefined): WireHeaders => {
     const first = commit.events[0]
     const last = commit.events[commit.events.length - 1]
-    return WireHeaders.of(
+    const h = WireHeaders.of(
       ['Nats-Msg-Id', commit.commitId],
       ['Nats-Expected-Last-Subject-Sequence', String(expectedLastOffset)],
       ['AllSource-First-Version', String(first?.version ?? 0)],
@@ -125,7 +135,12 @@ export const createJetStreamEventLog = (
       ['AllSource-Types', typesHeader(commit.events)],
       ['Content-Type', 'application/msgpack'],
     )
+    // Validated where they entered (request ids) or made by the tracer; a header cannot break a commit.
+    if (requestId !== undefined && isRequestId(requestId)) h.append(COMMIT_REQUEST_ID_HEADER, requestId)
+    if (traceparent !== undefined && TRACEPARENT_TEXT.test(traceparent)) h.append(COMMIT_TRACEPARENT_HEADER, traceparent)
+    return h
   }
+  const tracing = o.tracing ?? noTracing
 
   const probes = semaphore(o.maxConcurrentProbes)
 
@@ -265,17 +280,32 @@ export const createJetStreamEventLog = (
       }
     },
 
-    append(commit: Commit, expectedLastOffset: number): Promise<AppendOutcome> {
+    append(commit: Commit, expectedLastOffset: number, context?: RequestContext): Promise<AppendOutcome> {
       try {
         const data = encodeCommit(commit)
-        const h = commitHeaders(commit, expectedLastOffset)
-        const size = data.length + h.byteLength
-        if (size > maxPayload()) return Promise.resolve({ _tag: 'TooLarge', size, max: maxPayload() })
         const subject = subj.events(commit.tenant, commit.stream)
+        const span = tracing.start('jetstream.publish', context?.traceparent, tracing.enabled ? { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'allsource.commit_id': commit.commitId } : undefined)
+        const h = commitHeaders(commit, expectedLastOffset, context?.requestId, span.traceparent)
+        const size = data.length + h.byteLength
+        if (size > maxPayload()) {
+          span.end('TooLarge')
+          return Promise.resolve({ _tag: 'TooLarge', size, max: maxPayload() })
+        }
         // The common case settles in one step; anything else (duplicate, rejection, timeout) goes the long way.
-        return publisher
+        const outcome = publisher
           .publish(subject, data, h)
-          .then((r) => (r._tag === 'Stored' && !r.duplicate ? { _tag: 'Appended', offset: r.seq } : settle(r, commit, subject, data, h)))
+          .then((r): AppendOutcome | Promise<AppendOutcome> => (r._tag === 'Stored' && !r.duplicate ? { _tag: 'Appended', offset: r.seq } : settle(r, commit, subject, data, h)))
+        if (!tracing.enabled) return outcome
+        return outcome.then(
+          (r) => {
+            span.end(r._tag === 'Appended' ? undefined : r._tag)
+            return r
+          },
+          (e: unknown) => {
+            span.end(messageOf(e))
+            throw e
+          },
+        )
       } catch (e) {
         return Promise.reject(e instanceof Error ? e : new Error(String(e)))
       }

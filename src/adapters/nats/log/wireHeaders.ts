@@ -2,7 +2,6 @@ import type { MsgHdrs } from '@nats-io/transport-node'
 
 type Match = Parameters<MsgHdrs['get']>[1]
 
-const encoder = new TextEncoder()
 /** A header name: printable ASCII except the colon (RFC 822, as NATS requires). */
 const NAME = /^[!-9;-~]+$/
 const LINE_BREAK = /[\r\n]/
@@ -94,7 +93,8 @@ export class WireHeaders implements MsgHdrs {
     if (this.bytes === undefined) {
       let s = 'NATS/1.0\r\n'
       for (let i = 0; i < this.pairs.length; i += 2) s += `${this.pairs[i] as string}: ${this.pairs[i + 1] as string}\r\n`
-      this.bytes = encoder.encode(`${s}\r\n`)
+      // Buffer.from is a Uint8Array, and for strings this short several times cheaper than TextEncoder.
+      this.bytes = Buffer.from(`${s}\r\n`, 'utf8')
     }
     return this.bytes
   }

@@ -11,6 +11,8 @@ import { PipelinedPublisher } from '../log/pipelinedPublisher.js'
 import { kvReadModelStore } from './kvReadModelStore.js'
 import { natsTopicSink } from './projectionTopic.js'
 import { subjects } from '../subjects.js'
+import type { TraceSpan, Tracing } from '../../../application/observability/ports.js'
+import { COMMIT_REQUEST_ID_HEADER, COMMIT_TRACEPARENT_HEADER } from '../log/jetStreamEventLog.js'
 
 export type { Entry } from '../../../application/projections/ports.js'
 export type { FoldListener } from '../../../application/projections/runChunkedFold.js'
@@ -24,6 +26,12 @@ export interface FoldTarget {
 
 export interface FoldOptions extends ChunkedFoldOptions {
   readonly prefix: string
+  /**
+   * Spans `projection.fold` for each commit that carries a `traceparent` header: a child of the
+   * commit's `jetstream.publish` span, from its delivery to the ack of its chunk (folded, written
+   * to KV, published on the topic). Default off.
+   */
+  readonly tracing?: Tracing
 }
 
 export interface RunningFold {
@@ -75,12 +83,58 @@ class ConsumerFeedMessage implements FeedMessage {
   }
 }
 
+/**
+ * The `projection.fold` spans of commits delivered and not yet acked, in offset order. An ack
+ * (of a chunk's last commit) ends every span up to it; `abandon` ends the rest as not folded.
+ */
+class FoldSpans {
+  private readonly open: { readonly offset: number; readonly span: TraceSpan }[] = []
+  constructor(
+    private readonly tracing: Tracing,
+    private readonly projection: string,
+  ) {}
+
+  delivered(m: JsMsg): FeedMessage {
+    const parent = m.headers?.get(COMMIT_TRACEPARENT_HEADER)
+    if (parent === undefined || parent === '') return new ConsumerFeedMessage(m)
+    const requestId = m.headers?.get(COMMIT_REQUEST_ID_HEADER)
+    const attributes: Record<string, string | number> = { 'allsource.projection': this.projection, 'allsource.offset': m.seq }
+    if (requestId !== undefined && requestId !== '') attributes['allsource.request_id'] = requestId
+    this.open.push({ offset: m.seq, span: this.tracing.start('projection.fold', parent, attributes) })
+    return new TracedFeedMessage(m, this)
+  }
+
+  acked(offset: number): void {
+    let n = 0
+    while (n < this.open.length && (this.open[n]?.offset ?? Infinity) <= offset) this.open[n++]?.span.end()
+    this.open.splice(0, n)
+  }
+
+  abandon(): void {
+    for (const { span } of this.open.splice(0)) span.end('not folded (the fold stopped before its chunk was acked)')
+  }
+}
+
+class TracedFeedMessage extends ConsumerFeedMessage {
+  constructor(
+    m: JsMsg,
+    private readonly spans: FoldSpans,
+  ) {
+    super(m)
+  }
+  override async ack(): Promise<void> {
+    await super.ack()
+    this.spans.acked(this.offset)
+  }
+}
+
 /** The consumer's messages as feed messages: a mapping iterator (an async generator here would cost a few more promise turns per commit). */
-const feedOf = (messages: ConsumerMessages): AsyncIterable<FeedMessage> => ({
+const feedOf = (messages: ConsumerMessages, spans: FoldSpans | undefined): AsyncIterable<FeedMessage> => ({
   [Symbol.asyncIterator]: () => {
     const it = messages[Symbol.asyncIterator]()
     return {
-      next: () => it.next().then((r): IteratorResult<FeedMessage> => (r.done === true ? { done: true, value: undefined } : { done: false, value: new ConsumerFeedMessage(r.value) })),
+      next: () =>
+        it.next().then((r): IteratorResult<FeedMessage> => (r.done === true ? { done: true, value: undefined } : { done: false, value: spans === undefined ? new ConsumerFeedMessage(r.value) : spans.delivered(r.value) })),
       return: async (): Promise<IteratorResult<FeedMessage>> => {
         await it.return?.()
         return { done: true, value: undefined }
@@ -121,9 +175,13 @@ export const runFold = async <S>(
   const publisher = new PipelinedPublisher(nc)
   listener.progress({ checkpoint: initial.ack_floor.stream_seq, lag: initial.num_pending + initial.num_ack_pending, folded: 0 })
 
-  const feed: CommitFeed = { messages: feedOf(messages), stop: () => messages.stop() }
+  const spans = options.tracing?.enabled === true ? new FoldSpans(options.tracing, def.name) : undefined
+  const feed: CommitFeed = { messages: feedOf(messages, spans), stop: () => messages.stop() }
   const fold = runChunkedFold(def, kvReadModelStore<S>(kv, target.bucket, publisher), feed, natsTopicSink(nc, options.prefix), options, listener)
-  const closed = fold.done.finally(() => publisher.close())
+  const closed = fold.done.finally(() => {
+    spans?.abandon()
+    publisher.close()
+  })
   return {
     async stop() {
       await fold.stop()

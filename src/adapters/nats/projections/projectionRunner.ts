@@ -10,6 +10,7 @@ import { KvLease } from '../log/kvLease.js'
 import { openProjectionCatalog, type ProjectionCatalog } from './projectionControl.js'
 import { LOG_STREAM, runFold, type RunningFold } from './projectionFold.js'
 import { defaultPrefix } from '../subjects.js'
+import type { Tracing } from '../../../application/observability/ports.js'
 
 export interface ProjectionRunnerOptions {
   readonly prefix?: string
@@ -23,6 +24,8 @@ export interface ProjectionRunnerOptions {
   readonly chunk?: number
   /** Most keys cached in memory by the fold (default 100,000). */
   readonly cacheKeys?: number
+  /** Spans `projection.fold` per traced commit (see {@link FoldOptions.tracing}); default off. */
+  readonly tracing?: Tracing
   /** Called on every change of this instance's state for the projection (for logs). */
   readonly onStateChange?: (status: ProjectionStatus) => void
   /**
@@ -37,6 +40,8 @@ export interface ProjectionRunner {
   readonly name: string
   /** This instance's view: its state, checkpoint, lag, events/s and last error. */
   status(): ProjectionStatus
+  /** Events folded by this instance's folds since they (re)started (active and rebuild), for metrics. */
+  folded(): number
   /** Resolves once the status satisfies `ready` (polled; for tests and tools). */
   until(ready: (s: ProjectionStatus) => boolean, timeoutMs?: number): Promise<ProjectionStatus>
   /** Stops folding, waits for the chunk in flight, and releases the lease for another instance. */
@@ -144,6 +149,7 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
             publishAfter: () => publishedThrough,
             published: (offset) => (publishedThrough = Math.max(publishedThrough, offset)),
             mayWrite: () => lease.isHeld() && !cancelled,
+            ...(options.tracing !== undefined ? { tracing: options.tracing } : {}),
           }, {
             progress: (p) => !cancelled && sendBack({ type: 'PROGRESS', role, ...p } satisfies ProjectionActorEvent),
             poison: (p) => !cancelled && sendBack({ type: 'POISON', role, ...p } satisfies ProjectionActorEvent),
@@ -248,6 +254,10 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
   return {
     name: def.name,
     status: () => statusOf(actor.getSnapshot()),
+    folded: () => {
+      const c = actor.getSnapshot().context
+      return c.active.folded + (c.rebuild?.folded ?? 0)
+    },
     async until(ready, timeoutMs = 60_000) {
       const t0 = performance.now()
       for (;;) {

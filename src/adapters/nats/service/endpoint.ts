@@ -2,12 +2,17 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { internal, unavailable, type AppendError } from '../../../application/streams/errors.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
-import { toWireError, type WireFailure } from './errorCodes.js'
+import { toWireError, type WireError, type WireFailure } from './errorCodes.js'
 import { failureOf } from './failureOf.js'
 import { inFlightLimitOf, OVERLOAD_RETRY_AFTER_MS } from './inFlightLimit.js'
 import { type EndpointStats, type MicroEndpoint, newEndpointStats } from './microDiscovery.js'
-import { decodeBody, formatOf, replyError, replyOk, type WireFormat } from './wireCodec.js'
+import { decodeBody, formatOf, REQUEST_ID_HEADER, replyError, replyOk, type WireFormat } from './wireCodec.js'
 import { subjects } from '../subjects.js'
+import { isRequestId, type Logger } from '../../../application/observability/ports.js'
+import { newRequestId } from '../../system/requestIds.js'
+
+/** The W3C trace context header on requests (and on commits). */
+export const TRACEPARENT_HEADER = 'traceparent'
 
 /** What every endpoint of one service shares: subjects, queue group, and the auth-mode checks. */
 export interface EndpointBase {
@@ -19,12 +24,24 @@ export interface EndpointBase {
   readonly admit?: (tenant: string) => Promise<E.Either<AppendError, unknown>>
   /** Told of every request dropped unanswered (see {@link DroppedRequest}); must not throw (a throw is swallowed). */
   readonly onDropped?: (d: DroppedRequest) => void
+  /** Where failures answered 5xx (with their request id) and, at debug, slow requests are logged. */
+  readonly logger?: Logger
 }
+
+/** A request slower than this is logged at debug level (with its request id). */
+export const SLOW_REQUEST_MS = 500
 
 /** Where a request came from, as far as the message tells: its subject and reply subject (never its body). */
 export interface RequestInfo {
   readonly subject: string
   readonly reply?: string
+  /**
+   * The request's id: the client's `AllSource-Request-Id` header when it is 1–128 printable ASCII
+   * characters without spaces, else one made here. The reply carries it back in the same header.
+   */
+  readonly requestId: string
+  /** The client's W3C `traceparent` header, if any (unchecked text: the tracer parses it). */
+  readonly traceparent?: string
 }
 
 /**
@@ -52,6 +69,12 @@ export type Handler = (
   format: WireFormat,
   request: RequestInfo,
 ) => Promise<E.Either<WireFailure, unknown>> | E.Either<WireFailure, unknown>
+
+/** The client's request id when it is usable as is, else a fresh one. */
+export const requestIdOf = (msg: Msg): string => {
+  const given = msg.headers?.get(REQUEST_ID_HEADER)
+  return isRequestId(given) ? given : newRequestId()
+}
 
 /**
  * The principal of a tenant reply subject `_INBOX.<tenant>.<principal>.…` (an API key's id, `_op`
@@ -117,6 +140,7 @@ export const startEndpoint = (
     readonly route?: EndpointRoute
     /** Told of every request dropped unanswered, after it is counted in `dropped()`; a throw is swallowed. */
     readonly onDropped?: (d: DroppedRequest) => void
+    readonly logger?: Logger
   },
   handle: Handler,
 ): Endpoint => {
@@ -138,17 +162,39 @@ export const startEndpoint = (
   let dropped = 0
   let idle: (() => void) | undefined
 
-  const fail = (msg: Msg, format: WireFormat, e: WireFailure) => {
+  const endpointName = o.name ?? o.verb
+  const logger = o.logger
+
+  // Failures are logged at most once a second per endpoint (an outage must not flood the log); the
+  // next line says how many went unlogged. Metrics count every one.
+  let lastLogged = 0
+  let unlogged = 0
+  const logFailure = (msg: Msg, wire: WireError, requestId: string): void => {
+    if (logger === undefined) return
+    const now = Date.now()
+    if (now - lastLogged < 1_000) {
+      unlogged++
+      return
+    }
+    const more = unlogged > 0 ? ` (and ${unlogged} more failures since the last line)` : ''
+    lastLogged = now
+    unlogged = 0
+    logger.warn(`${endpointName} answered ${wire.code}: ${wire.message}${more}`, { requestId, endpoint: endpointName, subject: msg.subject, code: wire.code })
+  }
+
+  const fail = (msg: Msg, format: WireFormat, e: WireFailure, requestId: string, log = true) => {
     stats.num_errors++
     const wire = toWireError(e)
     stats.last_error = `${wire.code}: ${wire.message}`
-    replyError(msg, format, wire)
+    // Server-side failures are worth a line; client errors (4xx) are the client's to read.
+    if (log && (wire.code === 'INTERNAL' || wire.code === 'UNAVAILABLE')) logFailure(msg, wire, requestId)
+    replyError(msg, format, wire, requestId)
   }
 
-  /** Past the processor's in-flight cap: UNAVAILABLE at once, before the body is even decoded. */
+  /** Past the processor's in-flight cap: UNAVAILABLE at once, before the body is even decoded (counted, not logged). */
   const refuse = (msg: Msg): void => {
     try {
-      fail(msg, formatOf(msg), unavailable(`overloaded: ${limit.max} requests in flight; retry later`, { retryAfterMs: OVERLOAD_RETRY_AFTER_MS }))
+      fail(msg, formatOf(msg), unavailable(`overloaded: ${limit.max} requests in flight; retry later`, { retryAfterMs: OVERLOAD_RETRY_AFTER_MS }), requestIdOf(msg), false)
     } catch {
       // the connection closed under us: nothing left to answer on
     }
@@ -158,23 +204,33 @@ export const startEndpoint = (
   const serve = async (msg: Msg, tokens: E.Either<AppendError, readonly string[]>): Promise<void> => {
     const started = performance.now()
     const format = formatOf(msg)
+    const requestId = requestIdOf(msg)
     try {
-      if (E.isLeft(tokens)) return fail(msg, format, tokens.left)
+      if (E.isLeft(tokens)) return fail(msg, format, tokens.left, requestId)
       const body = msg.data.length === 0 && o.emptyBody === 'allowed' ? { ok: true as const, value: undefined } : decodeBody(format, msg.data)
-      if (!body.ok) return fail(msg, format, badRequest(body.message))
-      const r = await handle(tokens.right, body.value, format, { subject: msg.subject, ...(msg.reply !== undefined && msg.reply !== '' ? { reply: msg.reply } : {}) })
-      if (r._tag === 'Right') replyOk(msg, format, r.right)
-      else fail(msg, format, r.left)
+      if (!body.ok) return fail(msg, format, badRequest(body.message), requestId)
+      const traceparent = msg.headers?.get(TRACEPARENT_HEADER)
+      const info: RequestInfo = {
+        subject: msg.subject,
+        requestId,
+        ...(msg.reply !== undefined && msg.reply !== '' ? { reply: msg.reply } : {}),
+        ...(traceparent !== undefined && traceparent !== '' ? { traceparent } : {}),
+      }
+      const r = await handle(tokens.right, body.value, format, info)
+      if (r._tag === 'Right') replyOk(msg, format, r.right, requestId)
+      else fail(msg, format, r.left, requestId)
     } catch (e) {
       try {
-        fail(msg, format, failureOf(e))
+        fail(msg, format, failureOf(e), requestId)
       } catch {
         // the connection closed under us: nothing left to answer on
       }
     } finally {
-      stats.processing_time += Math.round((performance.now() - started) * 1e6)
+      const ms = performance.now() - started
+      stats.processing_time += Math.round(ms * 1e6)
       limit.release()
       if (--inFlight === 0 && idle !== undefined) idle()
+      if (ms >= SLOW_REQUEST_MS && logger?.debugEnabled === true) logger.debug(`slow ${endpointName}: ${Math.round(ms)} ms`, { requestId, endpoint: endpointName, subject: msg.subject, ms: Math.round(ms) })
     }
   }
 

@@ -13,6 +13,8 @@ import { type EndpointStats, startMicroDiscovery } from './microDiscovery.js'
 import { pageBudget } from './pageBudget.js'
 import { defaultPrefix } from '../subjects.js'
 import { ReplyWithHeaders } from './wireCodec.js'
+import { type AppendObserver, type Logger, noTracing, type Tracing } from '../../../application/observability/ports.js'
+import { appendOutcomeOf } from './appendOutcome.js'
 
 /** The append reply header naming the policy `warn` rule that let an append through (auth mode; the body is unchanged). */
 export const POLICY_WARNING_HEADER = 'AllSource-Policy-Warning'
@@ -29,6 +31,12 @@ export interface StreamServiceOptions {
   readonly admit?: EndpointBase['admit']
   /** Told of every request an endpoint drops unanswered (see {@link EndpointBase}). */
   readonly onDropped?: EndpointBase['onDropped']
+  /** Failures answered 5xx and (debug) slow requests, with their request ids. */
+  readonly logger?: Logger
+  /** Told of every append request once answered (metrics). */
+  readonly observer?: AppendObserver
+  /** Spans `allsource.append`, child of the request's `traceparent` header. */
+  readonly tracing?: Tracing
 }
 
 export const defaultStreamServiceOptions: StreamServiceOptions = {
@@ -63,18 +71,36 @@ export const startStreamService = async (
 ): Promise<StreamService> => {
   const o = { ...defaultStreamServiceOptions, ...options }
   const dropped = o.onDropped !== undefined ? { onDropped: o.onDropped } : {}
-  const base = { prefix: o.prefix, tokens: 2, queue: o.queue, tenantReplies: o.tenantReplies, ...dropped }
+  const logging = o.logger !== undefined ? { logger: o.logger } : {}
+  const base = { prefix: o.prefix, tokens: 2, queue: o.queue, tenantReplies: o.tenantReplies, ...dropped, ...logging }
+  const tracing = o.tracing ?? noTracing
+  const observer = o.observer
   const admitted = async (tenant: string): Promise<E.Either<AppendError, unknown>> => (o.admit === undefined ? E.right(undefined) : o.admit(tenant))
-  const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, (tokens, body, _format, request) => {
+  const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, async (tokens, body, _format, request) => {
+    const started = performance.now()
+    const span = tracing.start('allsource.append', request.traceparent, tracing.enabled ? { 'allsource.request_id': request.requestId, 'allsource.door': 'nats' } : undefined)
     const command = validateAppendRequest(tokens[0], tokens[1], body, o.limits)
-    if (E.isLeft(command)) return command
-    // Auth mode: the reply inbox names the principal (NATS confines it), for per-key limits and the role.
-    if (o.tenantReplies !== true) return appender.append(command.right)
-    const principal = principalOfReply(command.right.tenant, request.reply)
-    // A policy `warn` that let the append through is told in a reply header; the body is the contract's.
-    let warning: string | undefined
-    const caller = { ...(principal !== undefined ? { principal } : {}), onPolicyWarning: (rule: string) => void (warning = rule) }
-    return appender.append(command.right, caller).then((r) => (E.isRight(r) && warning !== undefined ? E.right(new ReplyWithHeaders(r.right, { [POLICY_WARNING_HEADER]: warning })) : r))
+    let r: E.Either<AppendError, unknown>
+    let outcome = appendOutcomeOf(command)
+    if (E.isLeft(command)) r = command
+    else {
+      // Auth mode: the reply inbox names the principal (NATS confines it), for per-key limits and the role.
+      const principal = o.tenantReplies === true ? principalOfReply(command.right.tenant, request.reply) : undefined
+      const context = span.traceparent !== undefined ? { requestId: request.requestId, traceparent: span.traceparent } : { requestId: request.requestId }
+      // A policy `warn` that let the append through is told in a reply header; the body is the contract's.
+      let warning: string | undefined
+      const caller = {
+        ...(principal !== undefined ? { principal } : {}),
+        context,
+        ...(o.tenantReplies === true ? { onPolicyWarning: (rule: string) => void (warning = rule) } : {}),
+      }
+      const appended = await appender.append(command.right, caller)
+      outcome = appendOutcomeOf(appended)
+      r = E.isRight(appended) && warning !== undefined ? E.right(new ReplyWithHeaders(appended.right, { [POLICY_WARNING_HEADER]: warning })) : appended
+    }
+    span.end(outcome.outcome === 'ok' || outcome.outcome === 'duplicate' ? undefined : outcome.outcome)
+    observer?.appendDone('service', outcome.outcome, (performance.now() - started) / 1_000, outcome.limit)
+    return r
   })
   const read: Endpoint = startEndpoint(nc, { ...base, verb: 'read', emptyBody: 'allowed' }, async (tokens, body, format) => {
     const tenant = validateTenant(tokens[0])
@@ -96,7 +122,7 @@ export const startStreamService = async (
     if (E.isLeft(q)) return q
     return query(tenant.right, q.right, pageBudget(nc, format))
   })
-  const endpoints = [append, read, queryEndpoint, ...more({ prefix: o.prefix, queue: o.queue, tenantReplies: o.tenantReplies, ...(o.admit !== undefined ? { admit: o.admit } : {}), ...dropped })]
+  const endpoints = [append, read, queryEndpoint, ...more({ prefix: o.prefix, queue: o.queue, tenantReplies: o.tenantReplies, ...(o.admit !== undefined ? { admit: o.admit } : {}), ...dropped, ...logging })]
   const discovery = startMicroDiscovery(
     nc,
     { name: o.prefix, version: o.version, description: 'AllSource event store: append with optimistic concurrency, read streams' },

@@ -4,6 +4,7 @@ import { mediaTypeOf } from '../../codec/jsonSniff.js'
 import { decodeMsgpack, encodeMsgpack } from '../../codec/msgpack.js'
 import { scanNesting } from '../../codec/nestingScan.js'
 import { statusOf, type WireError } from './errorCodes.js'
+import { WireHeaders } from '../log/wireHeaders.js'
 
 /** How a request body was encoded; the reply uses the same. */
 export type WireFormat = 'msgpack' | 'json'
@@ -62,10 +63,14 @@ export const decodeBody = (
   }
 }
 
-const formatHeaders = (format: WireFormat): MsgHdrs | undefined => {
-  if (format !== 'json') return undefined
-  const h = headers()
-  h.set('Content-Type', JSON_TYPE)
+/** The header that carries a request's id, on requests (optional), replies and commits (docs/observability.md). */
+export const REQUEST_ID_HEADER = 'AllSource-Request-Id'
+
+const replyHeaders = (format: WireFormat, requestId: string | undefined): WireHeaders | undefined => {
+  if (format !== 'json' && requestId === undefined) return undefined
+  const h = new WireHeaders()
+  if (format === 'json') h.append('Content-Type', JSON_TYPE)
+  if (requestId !== undefined) h.append(REQUEST_ID_HEADER, requestId)
   return h
 }
 
@@ -77,22 +82,25 @@ export class ReplyWithHeaders {
   ) {}
 }
 
-/** Replies with a success body in the request's encoding (and its own headers, for a {@link ReplyWithHeaders}). */
-export const replyOk = (msg: Msg, format: WireFormat, body: unknown): void => {
+/**
+ * Replies with a success body in the request's encoding, with the request's id as a header when
+ * given (and its own headers, for a {@link ReplyWithHeaders}).
+ */
+export const replyOk = (msg: Msg, format: WireFormat, body: unknown, requestId?: string): void => {
   if (body instanceof ReplyWithHeaders) {
-    const h = formatHeaders(format) ?? headers()
+    const h = replyHeaders(format, requestId) ?? new WireHeaders()
     for (const [k, v] of Object.entries(body.headers)) h.set(k, v)
     msg.respond(encodeBody(format, body.body), { headers: h })
     return
   }
-  const h = formatHeaders(format)
+  const h = replyHeaders(format, requestId)
   msg.respond(encodeBody(format, body), h === undefined ? undefined : { headers: h })
 }
 
-/** Replies with `{ error }` and the NATS micro error headers. */
-export const replyError = (msg: Msg, format: WireFormat, error: WireError): void => {
-  const h = formatHeaders(format) ?? headers()
-  h.set('Nats-Service-Error-Code', String(statusOf[error.code]))
-  h.set('Nats-Service-Error', error.message.replace(/[\r\n]+/g, ' '))
+/** Replies with `{ error }` and the NATS micro error headers (and the request's id when given). */
+export const replyError = (msg: Msg, format: WireFormat, error: WireError, requestId?: string): void => {
+  const h = replyHeaders(format, requestId) ?? new WireHeaders()
+  h.append('Nats-Service-Error-Code', String(statusOf[error.code]))
+  h.append('Nats-Service-Error', error.message.replace(/[\r\n]+/g, ' '))
   msg.respond(encodeBody(format, { error }), { headers: h })
 }

@@ -1,0 +1,214 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { AppendObserver, AppendSource, AuthObserver } from '../../application/observability/ports.js'
+
+/** What a processor exposes to be sampled on each scrape (never per request). */
+export interface MetricSources {
+  /** Stream actors in memory. */
+  readonly resident?: () => number
+  /** Work queued in the stream actors' mailboxes: sum and largest. */
+  readonly mailbox?: () => { readonly sum: number; readonly max: number }
+  /** The in-flight limit: requests being served, the cap, and requests refused so far. */
+  readonly requests?: () => { readonly inFlight: number; readonly max: number; readonly refused: number }
+  /** Each projection this instance runs: its lag (commits behind the log's end) and events folded so far. */
+  readonly projections?: () => readonly { readonly name: string; readonly lag: number; readonly folded: number }[]
+  /** Ingest messages not yet appended and dead letters held (JetStream info; cached, see `ingestCacheMs`). */
+  readonly ingest?: () => Promise<{ readonly pending: number; readonly deadLetters: number }>
+}
+
+export interface ProcessorMetricsOptions {
+  /** Collect Node's process metrics (CPU, memory, event loop lag, GC) on the registry (default true). */
+  readonly processMetrics?: boolean
+  /** How long JetStream's ingest figures are reused between scrapes (default 5000 ms). */
+  readonly ingestCacheMs?: number
+}
+
+/**
+ * One processor's Prometheus metrics, on a registry of its own (several processors can live in one
+ * process). It observes appends and auth refusals as they happen (a histogram observe or a counter
+ * increment each), takes HTTP timings from the gateway, and samples everything else on scrape.
+ */
+export interface ProcessorMetrics extends AppendObserver, AuthObserver {
+  readonly registry: Registry
+  /** The exposition format's content type, for the `/metrics` response. */
+  readonly contentType: string
+  /** The exposition text of every metric (samples the watched sources first). */
+  text(): Promise<string>
+  /** One HTTP response: the route pattern (not the raw URL), method, status, seconds taken. */
+  httpRequestDone(route: string, method: string, status: number, seconds: number): void
+  /** Adds sources sampled on scrape; later calls add to (or replace the same kinds of) earlier ones. */
+  watch(sources: MetricSources): void
+}
+
+const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+/** Creates the metrics of one processor (names and labels: docs/observability.md). */
+export const createProcessorMetrics = (options: ProcessorMetricsOptions = {}): ProcessorMetrics => {
+  const registry = new Registry()
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry })
+  const sources: { -readonly [K in keyof MetricSources]: MetricSources[K] } = {}
+  const ingestCacheMs = options.ingestCacheMs ?? 5_000
+
+  const appends = new Histogram({
+    name: 'allsource_append_duration_seconds',
+    help: 'Append requests by where they came from and outcome (ok, duplicate, or the error code), in seconds; the count is the rate',
+    labelNames: ['source', 'outcome'] as const,
+    buckets: SECONDS,
+    registers: [registry],
+  })
+  // One child per (source, outcome), made once: an observe then costs no label hashing.
+  const appendChildren = new Map<string, ReturnType<typeof appends.labels>>()
+  const quotaRefusals = new Counter({
+    name: 'allsource_quota_refusals_total',
+    help: 'Requests and connections refused QUOTA_EXCEEDED, by limit (appendsPerSecond, eventsPerDay, streams, connections, …)',
+    labelNames: ['limit'] as const,
+    registers: [registry],
+  })
+  const authFailures = new Counter({
+    name: 'allsource_auth_failures_total',
+    help: 'Connections refused by the auth callout, by reason (the contract code)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
+  const http = new Histogram({
+    name: 'allsource_http_request_duration_seconds',
+    help: 'HTTP requests by route, method and status, in seconds',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: SECONDS,
+    registers: [registry],
+  })
+
+  new Gauge({
+    name: 'allsource_stream_actors',
+    help: 'Stream actors resident in memory',
+    registers: [registry],
+    collect() {
+      if (sources.resident !== undefined) this.set(sources.resident())
+    },
+  })
+  new Gauge({
+    name: 'allsource_stream_mailbox_depth',
+    help: 'Work queued in all stream actor mailboxes (behind the commits in flight)',
+    registers: [registry],
+    collect() {
+      if (sources.mailbox !== undefined) this.set(sources.mailbox().sum)
+    },
+  })
+  new Gauge({
+    name: 'allsource_stream_mailbox_depth_max',
+    help: 'Work queued in the fullest stream actor mailbox',
+    registers: [registry],
+    collect() {
+      if (sources.mailbox !== undefined) this.set(sources.mailbox().max)
+    },
+  })
+  new Gauge({
+    name: 'allsource_requests_in_flight_max',
+    help: 'The cap on requests in flight (ALLSOURCE_MAX_IN_FLIGHT)',
+    registers: [registry],
+    collect() {
+      if (sources.requests !== undefined) this.set(sources.requests().max)
+    },
+  })
+  // Counters sampled on scrape count up by what their source counted since the last scrape; each
+  // samples in its own collect (prom-client reads a metric right after its own collect).
+  let refusedSeen = 0
+  new Counter({
+    name: 'allsource_requests_refused_total',
+    help: 'Requests refused UNAVAILABLE at once because the in-flight cap was reached',
+    registers: [registry],
+    collect() {
+      if (sources.requests === undefined) return
+      const refused = sources.requests().refused
+      if (refused > refusedSeen) this.inc(refused - refusedSeen)
+      refusedSeen = refused
+    },
+  })
+  new Gauge({
+    name: 'allsource_requests_in_flight',
+    help: 'NATS requests being served now (all endpoints of the processor)',
+    registers: [registry],
+    collect() {
+      if (sources.requests === undefined) return
+      this.set(sources.requests().inFlight)
+    },
+  })
+  const foldedSeen = new Map<string, number>()
+  new Counter({
+    name: 'allsource_projection_events_folded_total',
+    help: 'Events folded by each projection this instance runs (its rate is the fold rate)',
+    labelNames: ['projection'] as const,
+    registers: [registry],
+    collect() {
+      if (sources.projections === undefined) return
+      for (const p of sources.projections()) {
+        const seen = foldedSeen.get(p.name)
+        // A restarted fold counts from 0 again: what it folded since is all new.
+        const delta = seen === undefined || p.folded < seen ? p.folded : p.folded - seen
+        this.inc({ projection: p.name }, delta)
+        foldedSeen.set(p.name, p.folded)
+      }
+    },
+  })
+  new Gauge({
+    name: 'allsource_projection_lag_commits',
+    help: "Commits between each projection's checkpoint and the log's end, as last reported by its fold",
+    labelNames: ['projection'] as const,
+    registers: [registry],
+    collect() {
+      if (sources.projections === undefined) return
+      for (const p of sources.projections()) this.set({ projection: p.name }, p.lag)
+    },
+  })
+  let ingestCache: { at: number; value: Promise<{ pending: number; deadLetters: number } | undefined> } | undefined
+  const ingestFigures = (): Promise<{ pending: number; deadLetters: number } | undefined> => {
+    const source = sources.ingest
+    if (source === undefined) return Promise.resolve(undefined)
+    const now = Date.now()
+    if (ingestCache === undefined || now - ingestCache.at >= ingestCacheMs) {
+      // A failed read (JetStream busy, not yet set up) leaves the gauges where they were.
+      ingestCache = { at: now, value: source().catch(() => undefined) }
+    }
+    return ingestCache.value
+  }
+  new Gauge({
+    name: 'allsource_ingest_dlq_messages',
+    help: 'Messages held in the dead-letter stream ALLSOURCE_DLQ',
+    registers: [registry],
+    async collect() {
+      const f = await ingestFigures()
+      if (f !== undefined) this.set(f.deadLetters)
+    },
+  })
+  new Gauge({
+    name: 'allsource_ingest_pending_messages',
+    help: 'Ingest messages stored and not yet appended (the work-queue stream ALLSOURCE_INGEST)',
+    registers: [registry],
+    async collect() {
+      const f = await ingestFigures()
+      if (f !== undefined) this.set(f.pending)
+    },
+  })
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    text: () => registry.metrics(),
+    appendDone(source: AppendSource, outcome: string, seconds: number, limit?: string) {
+      const key = `${source} ${outcome}`
+      let child = appendChildren.get(key)
+      if (child === undefined) appendChildren.set(key, (child = appends.labels(source, outcome)))
+      child.observe(seconds)
+      if (limit !== undefined) quotaRefusals.inc({ limit })
+    },
+    authRefused(reason: string, quota?: string) {
+      authFailures.inc({ reason })
+      if (quota !== undefined) quotaRefusals.inc({ limit: quota })
+    },
+    httpRequestDone(route: string, method: string, status: number, seconds: number) {
+      http.observe({ route, method, status: String(status) }, seconds)
+    },
+    watch(more: MetricSources) {
+      Object.assign(sources, more)
+    },
+  }
+}
