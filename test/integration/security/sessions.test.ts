@@ -115,7 +115,7 @@ describe('accepting an invitation over NATS', () => {
       await expect(nc.request(subject, encodeMsgpack({}), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
     }
     expect((await call(nc, 'allsource.auth.accept-invite', { inviteToken: token, password: 'short' })).error?.code).toBe('VALIDATION_FAILED')
-    expect((await call(nc, 'allsource.auth.accept-invite', { inviteToken: `${token.slice(0, -1)}x`, password: PW.newbie })).error?.code).toBe('UNAUTHORIZED')
+    expect((await call(nc, 'allsource.auth.accept-invite', { inviteToken: `${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}`, password: PW.newbie })).error?.code).toBe('UNAUTHORIZED')
     expect((await call(nc, 'allsource.auth.accept-invite', { inviteToken: token })).error?.code).toBe('BAD_REQUEST')
     const accepted = ok(await call(nc, 'allsource.auth.accept-invite', { inviteToken: token, password: PW.newbie }))
     expect(accepted).toMatchObject({ tenant: 'acme', username: 'newbie', role: 'admin', invitePending: false })
@@ -128,6 +128,8 @@ describe('accepting an invitation over NATS', () => {
     expect(entries.map((e) => e.outcome)).toEqual(['failed', 'denied', 'succeeded', 'denied'])
     expect(entries[2]).toMatchObject({ who: { kind: 'user', id: 'newbie', tenant: 'acme' }, target: 'user:newbie' })
     expect(JSON.stringify(entries)).not.toContain(token)
+    const connects = await auditOf('acme', 'auth.connect')
+    expect(connects.filter((e) => e.who.id === 'newbie').map((e) => e.details?.scope ?? null)).toEqual(['invitation', null])
   })
 })
 
@@ -305,4 +307,35 @@ describe('session endpoints: fuzzed bodies', () => {
     )
     expect(answered).toBeGreaterThan(0)
   }, fuzzTimeout(60, 400, 120_000))
+})
+
+describe('accept-invite: fuzzed bodies', () => {
+  it('from an invitation connection every body gets one well-formed reply, never INTERNAL; nothing is written but by the real token', async () => {
+    const invited = ok(await call(admin, 'allsource.admin.acme.users.invite', { username: 'fuzzee', role: 'reader' }))
+    const token = invited.inviteToken as string
+    const nc = await connectWith(invitationConnectOptions('acme', 'fuzzee', token))
+    const jsm = await jetstreamManager(processorNc)
+    const lastSeq = async () => (await jsm.streams.info('KV_ALLSOURCE_USERS')).state.last_seq
+    const codes = new Set(Object.keys(statusOf))
+    const password = fc.oneof(fc.constantFrom('a fine long password', 'short', 'x'.repeat(1100), 'fuzzee'), anything)
+    const wrong = `${token.slice(0, -1)}${token.endsWith('Z') ? 'Y' : 'Z'}`
+    const inviteToken = fc.oneof(fc.constantFrom(wrong, 'asi_AAAAAAAAAAAA_' + 'A'.repeat(43), 'asi_', ''), anything)
+    const body = fc.oneof(rec({ inviteToken, password, extra: anything }), anything, fc.constant(undefined))
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        const before = await lastSeq()
+        const m = await nc.request('allsource.auth.accept-invite', b === undefined ? new Uint8Array() : encodeMsgpack(b), { timeout: 5_000 })
+        const reply = decodeMsgpack(m.data) as Reply
+        expect(reply.error).toBeDefined() // never the real token, so never accepted
+        expect(codes.has(reply.error!.code)).toBe(true)
+        expect(reply.error!.code).not.toBe('INTERNAL')
+        expect(m.headers?.get('Nats-Service-Error-Code')).toBe(String(statusOf[reply.error!.code]))
+        expect(await lastSeq()).toBe(before)
+        expect(td.decode(m.data)).not.toContain(token)
+      }),
+      { numRuns: fuzzRuns(40), ...fuzzSeed(13) },
+    )
+    // The real token still works afterwards: nothing above spent it.
+    expect(ok(await call(nc, 'allsource.auth.accept-invite', { inviteToken: token, password: 'fuzzee chose well' }))).toMatchObject({ username: 'fuzzee', invitePending: false })
+  }, fuzzTimeout(40, 400, 120_000))
 })

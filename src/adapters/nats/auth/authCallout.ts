@@ -21,6 +21,8 @@ export interface CalloutDecision {
   /** Granted: the identity admitted and the principal (keyId) that names it; `who` in structured form. */
   readonly identity?: Identity
   readonly principal?: string
+  /** Granted with a narrowed grant: `invitation` (a connection that may only accept its invitation). */
+  readonly scope?: 'invitation'
   /** Refused: the wire code of the refusal (`UNAUTHORIZED`, `TENANT_NOT_FOUND`, `TENANT_SUSPENDED`, `QUOTA_EXCEEDED` (the `connections` quota), `UNAVAILABLE`, `INTERNAL`). */
   readonly code?: string
   /** Refused for a tenant's state (`TENANT_NOT_FOUND`, `TENANT_SUSPENDED`): that tenant, as the verified credential named it. */
@@ -162,7 +164,7 @@ export const startAuthCallout = (nc: NatsConnection, o: AuthCalloutOptions): Aut
           at,
         )
         body = { jwt }
-        decision = { outcome: 'granted', who, identity, principal, client, ms: 0 }
+        decision = { outcome: 'granted', who, identity, principal, client, ms: 0, ...(r.right.scope !== undefined ? { scope: r.right.scope } : {}) }
       }
     } catch {
       body = { error: 'INTERNAL' }

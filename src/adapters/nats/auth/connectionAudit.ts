@@ -8,7 +8,8 @@ import type { CalloutDecision } from './authCallout.js'
  *
  * - granted → `auth.connect`, `allowed`; `who` = the key (`id` = keyId, its tenant and role) or
  *   the user (`id` = username, from its principal `u_<name>`; a password or access-token login) in
- *   that tenant's scope, or the operator (`id` = its keyId) as a platform entry;
+ *   that tenant's scope, or the operator (`id` = its keyId) as a platform entry; a connection made
+ *   with an invitation token has `details.scope: "invitation"` (its grant is accept-invite only);
  * - refused → `auth.connect.refused`, `denied` (`failed` when the refusal is the callout's own
  *   trouble: `UNAVAILABLE`, `INTERNAL`), `reason` = the wire code, `who` anonymous; in the
  *   tenant's scope when the refusal is about a verified key's tenant (`TENANT_SUSPENDED`,
@@ -35,7 +36,7 @@ export const connectionAudit = (d: CalloutDecision): AuditDraft => {
           tenant: identity.tenant,
           action: 'auth.connect',
           outcome: 'allowed',
-          details,
+          details: d.scope !== undefined ? { ...details, scope: d.scope } : details,
         }
   }
   return {
