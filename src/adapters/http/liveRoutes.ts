@@ -1,0 +1,161 @@
+import websocket, { type WebsocketPluginOptions } from '@fastify/websocket'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import * as E from 'fp-ts/lib/Either.js'
+import type { WebSocket } from 'ws'
+import { notFound } from '../../application/streams/errors.js'
+import { type EventsLiveRequest, type ProjectionLiveRequest, validateEventsLive, validateProjectionLive } from '../../domain/reading/liveRequest.js'
+import { badRequest } from '../../domain/streams/errors.js'
+import type { ReplayedEvent } from '../nats/reading/replay.js'
+import { failureOf } from '../nats/service/failureOf.js'
+import type { AuthorizeHttp } from './gatewayAuth.js'
+import { authorizationOf, selectLiveProtocol } from './liveCredentials.js'
+import { closeOnFailure, pumpEvents } from './liveEvents.js'
+import { pumpProjection } from './liveProjections.js'
+import { CLOSE, defaultLiveLimits, type LiveLimits, type LiveSocket, liveSocket } from './liveSocket.js'
+import type { LiveEventSource, LiveProjectionSource } from './liveSources.js'
+import { sendProblem } from './problem.js'
+
+export interface LiveRoutesDeps {
+  /** The gateway's check of a credential against the permission table (events: `read`, projections: `subscribe`). */
+  readonly authorize: AuthorizeHttp
+  readonly events: LiveEventSource
+  readonly projections: LiveProjectionSource
+  readonly limits?: Partial<LiveLimits>
+  /** Told of failures behind a stream (never a credential, a URL or a payload). */
+  readonly log?: (line: string) => void
+}
+
+/** The live routes' counters, for tests and metrics. */
+export interface LiveStats {
+  /** Live connections open now. */
+  readonly open: number
+  /** Connections dropped as slow consumers (close 1008) since start. */
+  readonly dropped: number
+  /** The most bytes any one connection held unsent at once since start. */
+  readonly peakBufferedBytes: number
+}
+
+export interface LiveRoutes {
+  stats(): LiveStats
+}
+
+/** The `@fastify/websocket` options the live routes need, for a gateway that registers the plugin itself. */
+export const liveWebsocketOptions: WebsocketPluginOptions = {
+  // Clients send nothing on a live stream; anything they do send is read and ignored.
+  options: { maxPayload: 64 * 1024, handleProtocols: (protocols) => selectLiveProtocol(protocols) },
+}
+
+type Parsed = { readonly kind: 'events'; readonly request: EventsLiveRequest } | { readonly kind: 'projection'; readonly request: ProjectionLiveRequest }
+
+const notUpgraded = (_req: FastifyRequest, reply: FastifyReply): FastifyReply =>
+  sendProblem(reply, badRequest('this is a WebSocket endpoint: connect with an Upgrade: websocket request'))
+
+/**
+ * Registers `GET /v1/tenants/{tenant}/events/live` and `GET /v1/tenants/{tenant}/projections/{name}/live`
+ * (docs/http-live.md). Everything that can fail is checked before the upgrade and answered as a
+ * problem: bad parameters 400 (`INVALID_ID`, `BAD_REQUEST`), a missing or bad credential 401, a
+ * role without the operation or another tenant 403, an unknown projection 404. Registers
+ * `@fastify/websocket` (with {@link liveWebsocketOptions}) unless the instance has it already.
+ */
+export const registerLiveRoutes = async (app: FastifyInstance, deps: LiveRoutesDeps): Promise<LiveRoutes> => {
+  if (!app.hasDecorator('websocketServer')) await app.register(websocket, liveWebsocketOptions)
+  const limits: LiveLimits = { ...defaultLiveLimits, ...deps.limits }
+  const parsed = new WeakMap<FastifyRequest, Parsed>()
+  const sessions = new Set<LiveSocket>()
+  let dropped = 0
+  let peak = 0
+
+  const open = (socket: WebSocket, onEnd: () => void): LiveSocket => {
+    const sock: LiveSocket = liveSocket(socket, limits, {
+      onEnd: () => {
+        sessions.delete(sock)
+        peak = Math.max(peak, sock.stats.peakBuffered)
+        onEnd()
+      },
+      onDrop: () => dropped++,
+    })
+    sessions.add(sock)
+    return sock
+  }
+
+  const admit = async (req: FastifyRequest, reply: FastifyReply, p: E.Either<Parameters<typeof sendProblem>[1], Parsed>): Promise<FastifyReply | undefined> => {
+    if (E.isLeft(p)) return sendProblem(reply, p.left)
+    const tenant = p.right.request.tenant
+    const query = (req.query ?? {}) as Record<string, unknown>
+    const caller = await deps.authorize(authorizationOf(req.headers, query), tenant, p.right.kind === 'events' ? 'read' : 'subscribe')
+    if (E.isLeft(caller)) return sendProblem(reply, caller.left)
+    if (p.right.kind === 'projection') {
+      const name = p.right.request.projection
+      let exists: boolean
+      try {
+        exists = await deps.projections.exists(name)
+      } catch (e) {
+        return sendProblem(reply, failureOf(e))
+      }
+      if (!exists) return sendProblem(reply, notFound(`no projection "${name}"`))
+    }
+    parsed.set(req, p.right)
+    return undefined
+  }
+
+  app.route({
+    method: 'GET',
+    url: '/v1/tenants/:tenant/events/live',
+    preValidation: async (req, reply) => {
+      const params = req.params as Record<string, unknown>
+      const r = validateEventsLive(params.tenant, (req.query ?? {}) as Record<string, unknown>)
+      return admit(req, reply, E.map((request: EventsLiveRequest): Parsed => ({ kind: 'events', request }))(r))
+    },
+    handler: notUpgraded,
+    wsHandler: (socket, req) => {
+      const p = parsed.get(req)
+      if (p?.kind !== 'events') return socket.close(CLOSE.internal, 'internal error')
+      let events: AsyncIterator<ReplayedEvent> | undefined
+      const sock = open(socket, () => void events?.return?.())
+      socket.on('message', () => undefined)
+      deps.events.follow(p.request).then(
+        (it) => {
+          events = it
+          if (!sock.open) return void it.return?.()
+          return pumpEvents(sock, it)
+        },
+        (e: unknown) => {
+          deps.log?.(`live events for tenant ${p.request.tenant} could not start: ${e instanceof Error ? e.message : String(e)}`)
+          closeOnFailure(sock, e)
+        },
+      )
+    },
+  })
+
+  app.route({
+    method: 'GET',
+    url: '/v1/tenants/:tenant/projections/:name/live',
+    preValidation: async (req, reply) => {
+      const params = req.params as Record<string, unknown>
+      const r = validateProjectionLive(params.tenant, params.name, (req.query ?? {}) as Record<string, unknown>)
+      return admit(req, reply, E.map((request: ProjectionLiveRequest): Parsed => ({ kind: 'projection', request }))(r))
+    },
+    handler: notUpgraded,
+    wsHandler: (socket, req) => {
+      const p = parsed.get(req)
+      if (p?.kind !== 'projection') return socket.close(CLOSE.internal, 'internal error')
+      let stop: (() => void) | undefined
+      const sock = open(socket, () => stop?.())
+      socket.on('message', () => undefined)
+      stop = pumpProjection(sock, deps.projections, p.request)
+      if (!sock.open) stop()
+    },
+  })
+
+  app.addHook('preClose', async () => {
+    for (const s of [...sessions]) s.close(CLOSE.goingAway, 'server shutting down; resume from your last offset')
+  })
+
+  return {
+    stats: () => ({
+      open: sessions.size,
+      dropped,
+      peakBufferedBytes: Math.max(peak, ...[...sessions].map((s) => s.stats.peakBuffered)),
+    }),
+  }
+}
