@@ -46,7 +46,7 @@ export const pumpProjection = (sock: LiveSocket, source: LiveProjectionSource, r
   if (r.fromOffset === undefined) return stop
   const from = r.fromOffset
 
-  void (async () => {
+  ;(async () => {
     try {
       const keys = r.key !== undefined ? [r.key] : (await source.keys(r.projection, r.tenant)).filter((k) => keyMatches(r, k))
       const sentAt = new Map<string, number>()
@@ -67,6 +67,6 @@ export const pumpProjection = (sock: LiveSocket, source: LiveProjectionSource, r
     } catch (e) {
       closeOnFailure(sock, e)
     }
-  })()
+  })().catch(() => undefined)
   return stop
 }

@@ -7,6 +7,7 @@ import { type EventsLiveRequest, type ProjectionLiveRequest, validateEventsLive,
 import { badRequest } from '../../domain/streams/errors.js'
 import type { ReplayedEvent } from '../nats/reading/replay.js'
 import { failureOf } from '../nats/service/failureOf.js'
+import type { WireFailure } from '../nats/service/errorCodes.js'
 import type { AuthorizeHttp } from './gatewayAuth.js'
 import { authorizationOf, selectLiveProtocol } from './liveCredentials.js'
 import { closeOnFailure, pumpEvents } from './liveEvents.js'
@@ -45,7 +46,12 @@ export const liveWebsocketOptions: WebsocketPluginOptions = {
   options: { maxPayload: 64 * 1024, handleProtocols: (protocols) => selectLiveProtocol(protocols) },
 }
 
-type Parsed = { readonly kind: 'events'; readonly request: EventsLiveRequest } | { readonly kind: 'projection'; readonly request: ProjectionLiveRequest }
+type Parsed = { readonly kind: 'events'; readonly request: EventsLiveRequest & { readonly fromOffset: number } } | { readonly kind: 'projection'; readonly request: ProjectionLiveRequest }
+
+/** Stops a replay (its consumer is deleted); it never throws, and nothing waits for it. */
+const stopQuietly = (it: AsyncIterator<unknown> | undefined): void => {
+  Promise.resolve(it?.return?.()).catch(() => undefined)
+}
 
 const notUpgraded = (_req: FastifyRequest, reply: FastifyReply): FastifyReply =>
   sendProblem(reply, badRequest('this is a WebSocket endpoint: connect with an Upgrade: websocket request'))
@@ -78,23 +84,24 @@ export const registerLiveRoutes = async (app: FastifyInstance, deps: LiveRoutesD
     return sock
   }
 
-  const admit = async (req: FastifyRequest, reply: FastifyReply, p: E.Either<Parameters<typeof sendProblem>[1], Parsed>): Promise<FastifyReply | undefined> => {
-    if (E.isLeft(p)) return sendProblem(reply, p.left)
-    const tenant = p.right.request.tenant
-    const query = (req.query ?? {}) as Record<string, unknown>
-    const caller = await deps.authorize(authorizationOf(req.headers, query), tenant, p.right.kind === 'events' ? 'read' : 'subscribe')
+  /** Authorizes a valid request, then settles what the stream needs before the upgrade; a problem otherwise. */
+  const admit = async (req: FastifyRequest, reply: FastifyReply, r: E.Either<WireFailure, EventsLiveRequest | ProjectionLiveRequest>): Promise<FastifyReply | undefined> => {
+    if (E.isLeft(r)) return sendProblem(reply, r.left)
+    const request = r.right
+    const isProjection = 'projection' in request
+    const caller = await deps.authorize(authorizationOf(req.headers, (req.query ?? {}) as Record<string, unknown>), request.tenant, isProjection ? 'subscribe' : 'read')
     if (E.isLeft(caller)) return sendProblem(reply, caller.left)
-    if (p.right.kind === 'projection') {
-      const name = p.right.request.projection
-      let exists: boolean
-      try {
-        exists = await deps.projections.exists(name)
-      } catch (e) {
-        return sendProblem(reply, failureOf(e))
+    try {
+      if (isProjection) {
+        if (!(await deps.projections.exists(request.projection))) return sendProblem(reply, notFound(`no projection "${request.projection}"`))
+        parsed.set(req, { kind: 'projection', request })
+      } else {
+        // "From now" is fixed before the upgrade: what is appended once the client sees the connection open is delivered.
+        parsed.set(req, { kind: 'events', request: { ...request, fromOffset: request.fromOffset ?? (await deps.events.end()) + 1 } })
       }
-      if (!exists) return sendProblem(reply, notFound(`no projection "${name}"`))
+    } catch (e) {
+      return sendProblem(reply, failureOf(e))
     }
-    parsed.set(req, p.right)
     return undefined
   }
 
@@ -104,26 +111,26 @@ export const registerLiveRoutes = async (app: FastifyInstance, deps: LiveRoutesD
     preValidation: async (req, reply) => {
       const params = req.params as Record<string, unknown>
       const r = validateEventsLive(params.tenant, (req.query ?? {}) as Record<string, unknown>)
-      return admit(req, reply, E.map((request: EventsLiveRequest): Parsed => ({ kind: 'events', request }))(r))
+      return admit(req, reply, r)
     },
     handler: notUpgraded,
     wsHandler: (socket, req) => {
       const p = parsed.get(req)
       if (p?.kind !== 'events') return socket.close(CLOSE.internal, 'internal error')
       let events: AsyncIterator<ReplayedEvent> | undefined
-      const sock = open(socket, () => void events?.return?.())
+      const sock = open(socket, () => stopQuietly(events))
       socket.on('message', () => undefined)
       deps.events.follow(p.request).then(
         (it) => {
           events = it
-          if (!sock.open) return void it.return?.()
+          if (!sock.open) return stopQuietly(it)
           return pumpEvents(sock, it)
         },
         (e: unknown) => {
           deps.log?.(`live events for tenant ${p.request.tenant} could not start: ${e instanceof Error ? e.message : String(e)}`)
           closeOnFailure(sock, e)
         },
-      )
+      ).catch(() => undefined)
     },
   })
 
@@ -133,7 +140,7 @@ export const registerLiveRoutes = async (app: FastifyInstance, deps: LiveRoutesD
     preValidation: async (req, reply) => {
       const params = req.params as Record<string, unknown>
       const r = validateProjectionLive(params.tenant, params.name, (req.query ?? {}) as Record<string, unknown>)
-      return admit(req, reply, E.map((request: ProjectionLiveRequest): Parsed => ({ kind: 'projection', request }))(r))
+      return admit(req, reply, r)
     },
     handler: notUpgraded,
     wsHandler: (socket, req) => {

@@ -27,7 +27,9 @@ export const defaultLiveLimits: LiveLimits = { maxBufferBytes: 8 * 1024 * 1024, 
 /** Close codes a live stream ends with (RFC 6455): 1001 going away, 1008 policy (slow consumer), 1011 internal, 1013 try again later. */
 export const CLOSE = { goingAway: 1001, policy: 1008, internal: 1011, tryAgainLater: 1013 } as const
 
-const mib = (n: number): string => (n >= 1024 * 1024 && n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`)
+/** A byte count as a close reason says it: `8 MiB`, `256 KiB`, else `1000 bytes`. */
+export const sizeText = (n: number): string =>
+  n >= 1 << 20 && n % (1 << 20) === 0 ? `${n / (1 << 20)} MiB` : n >= 1 << 10 && n % (1 << 10) === 0 ? `${n / (1 << 10)} KiB` : `${n} bytes`
 
 /** One live connection's outgoing side: sends, backpressure, the buffer bound, stall and heartbeat. */
 export interface LiveSocket {
@@ -143,7 +145,7 @@ export const liveSocket = (ws: WebSocket, limits: LiveLimits, hooks: { readonly 
       return open
     },
     close,
-    dropOverBound: () => close(CLOSE.policy, `slow consumer: buffer over ${mib(limits.maxBufferBytes)}`),
+    dropOverBound: () => close(CLOSE.policy, `slow consumer: buffer over ${sizeText(limits.maxBufferBytes)}`),
     get stats() {
       return { sent, peakBuffered: peak }
     },

@@ -12,13 +12,15 @@ import type { ReplayedEvent, ReplayOptions } from '../nats/reading/replay.js'
 
 /** What the event stream follows: the processor's `replay` (`AllSource.replay`). */
 export interface LiveEventSource {
+  /** The log's last offset now (0 when empty): a stream "from now" starts after it. */
+  end(): Promise<number>
   /**
-   * The tenant's events from `fromOffset` (inclusive; undefined: after the log's end as of the
-   * call, i.e. new events only), following the log, in offset order and version order within a
-   * commit, with backpressure (nothing is read ahead of the caller but one pull). `return()` stops
-   * it and deletes its consumer. Rejects (on open or on any `next`) when the log cannot be read.
+   * The tenant's events from `fromOffset` (inclusive), following the log, in offset order and
+   * version order within a commit, with backpressure (nothing is read ahead of the caller but one
+   * pull). `return()` stops it and deletes its consumer. Rejects (on open or on any `next`) when
+   * the log cannot be read.
    */
-  follow(options: { readonly tenant: string; readonly stream?: string; readonly type?: string; readonly fromOffset?: number }): Promise<AsyncIterator<ReplayedEvent>>
+  follow(options: { readonly tenant: string; readonly stream?: string; readonly type?: string; readonly fromOffset: number }): Promise<AsyncIterator<ReplayedEvent>>
 }
 
 /** What the projection stream reads: the projection topic, and the read models for the catch-up. */
@@ -39,16 +41,17 @@ export const replayEventSource = (
   replay: (options: Omit<ReplayOptions, 'prefix' | 'streamName'>) => AsyncIterableIterator<ReplayedEvent>,
   streamName: string = EVENT_STREAM,
 ): LiveEventSource => ({
-  async follow(o) {
-    const fromOffset = o.fromOffset ?? (await (await jetstreamManager(nc)).streams.info(streamName)).state.last_seq + 1
-    return replay({
-      tenant: o.tenant,
-      ...(o.stream !== undefined ? { stream: o.stream } : {}),
-      ...(o.type !== undefined ? { type: o.type } : {}),
-      fromOffset: Math.max(1, fromOffset),
-      follow: true,
-    })
-  },
+  end: async () => (await (await jetstreamManager(nc)).streams.info(streamName)).state.last_seq,
+  follow: (o) =>
+    Promise.resolve(
+      replay({
+        tenant: o.tenant,
+        ...(o.stream !== undefined ? { stream: o.stream } : {}),
+        ...(o.type !== undefined ? { type: o.type } : {}),
+        fromOffset: Math.max(1, o.fromOffset),
+        follow: true,
+      }),
+    ),
 })
 
 /** The projection source over the topic and a projection reader (`createProjectionReader`). */
