@@ -125,8 +125,10 @@ export interface Received {
 export const receive = (ws: WebSocket): Received => {
   const messages: Record<string, unknown>[] = []
   let wake: (() => void) | undefined
+  let isClosed = false
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.once('close', (code, reason) => {
+      isClosed = true
       resolve({ code, reason: reason.toString() })
       wake?.()
     }),
@@ -135,8 +137,6 @@ export const receive = (ws: WebSocket): Received => {
     messages.push(JSON.parse(String(data)) as Record<string, unknown>)
     wake?.()
   })
-  let isClosed = false
-  void closed.then(() => (isClosed = true))
   return {
     messages,
     closed,

@@ -40,10 +40,20 @@ export interface LiveRoutes {
   stats(): LiveStats
 }
 
-/** The `@fastify/websocket` options the live routes need, for a gateway that registers the plugin itself. */
+const SHUTDOWN_REASON = 'server shutting down; resume from your last offset'
+
+/**
+ * The `@fastify/websocket` options the live routes need, for a gateway that registers the plugin
+ * itself (before any route): the subprotocol choice, a small `maxPayload` (clients send nothing),
+ * and a shutdown that tells every client 1001 with a reason (the plugin's default sends no code).
+ */
 export const liveWebsocketOptions: WebsocketPluginOptions = {
-  // Clients send nothing on a live stream; anything they do send is read and ignored.
   options: { maxPayload: 64 * 1024, handleProtocols: (protocols) => selectLiveProtocol(protocols) },
+  preClose(done) {
+    for (const client of this.websocketServer.clients) client.close(CLOSE.goingAway, SHUTDOWN_REASON)
+    this.websocketServer.close()
+    done()
+  },
 }
 
 type Parsed = { readonly kind: 'events'; readonly request: EventsLiveRequest & { readonly fromOffset: number } } | { readonly kind: 'projection'; readonly request: ProjectionLiveRequest }
@@ -64,12 +74,16 @@ const notUpgraded = (_req: FastifyRequest, reply: FastifyReply): FastifyReply =>
  * `@fastify/websocket` (with {@link liveWebsocketOptions}) unless the instance has it already.
  */
 export const registerLiveRoutes = async (app: FastifyInstance, deps: LiveRoutesDeps): Promise<LiveRoutes> => {
-  if (!app.hasDecorator('websocketServer')) await app.register(websocket, liveWebsocketOptions)
   const limits: LiveLimits = { ...defaultLiveLimits, ...deps.limits }
   const parsed = new WeakMap<FastifyRequest, Parsed>()
   const sessions = new Set<LiveSocket>()
   let dropped = 0
   let peak = 0
+  // Before the plugin's own (when this registers it): streams end with 1001 and stop their sources at once.
+  app.addHook('preClose', async () => {
+    for (const s of [...sessions]) s.close(CLOSE.goingAway, SHUTDOWN_REASON)
+  })
+  if (!app.hasDecorator('websocketServer')) await app.register(websocket, liveWebsocketOptions)
 
   const open = (socket: WebSocket, onEnd: () => void): LiveSocket => {
     const sock: LiveSocket = liveSocket(socket, limits, {
@@ -152,10 +166,6 @@ export const registerLiveRoutes = async (app: FastifyInstance, deps: LiveRoutesD
       stop = pumpProjection(sock, deps.projections, p.request)
       if (!sock.open) stop()
     },
-  })
-
-  app.addHook('preClose', async () => {
-    for (const s of [...sessions]) s.close(CLOSE.goingAway, 'server shutting down; resume from your last offset')
   })
 
   return {
