@@ -3,22 +3,33 @@ import { isUnavailable } from '../nats/service/failureOf.js'
 import { jsonReplacer } from '../nats/service/wireCodec.js'
 import { CLOSE, type LiveSocket } from './liveSocket.js'
 
+/**
+ * A value as JSON the way the query reply writes it (`jsonReplacer`: dates as ISO-8601 UTC, big
+ * integers as numbers when safe, else decimal strings). Without a replacer first: `Date.toJSON` is
+ * already `toISOString`, so only a BigInt needs the (several times slower) replacer, and
+ * `JSON.stringify` throws on one, so that throw is the test.
+ */
+export const toJson = (value: unknown): string => {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return JSON.stringify(value, jsonReplacer)
+  }
+}
+
 /** One event as a live message: the query reply's event shape (`timestamp` an ISO-8601 UTC string). */
 export const eventMessage = (e: ReplayedEvent): string =>
-  JSON.stringify(
-    {
-      tenant: e.tenant,
-      stream: e.stream,
-      offset: e.offset,
-      id: e.id,
-      type: e.type,
-      version: e.version,
-      timestamp: e.timestamp,
-      payload: e.payload,
-      ...(e.metadata !== undefined ? { metadata: e.metadata } : {}),
-    },
-    jsonReplacer,
-  )
+  toJson({
+    tenant: e.tenant,
+    stream: e.stream,
+    offset: e.offset,
+    id: e.id,
+    type: e.type,
+    version: e.version,
+    timestamp: e.timestamp,
+    payload: e.payload,
+    ...(e.metadata !== undefined ? { metadata: e.metadata } : {}),
+  })
 
 /** How a live stream ends when its source fails: 1013 when retrying later can help, else 1011. Reasons never carry secrets. */
 export const closeOnFailure = (sock: LiveSocket, e: unknown): void =>

@@ -1,13 +1,12 @@
 import { keyMatches, type ProjectionLiveRequest } from '../../domain/reading/liveRequest.js'
 import type { TopicChange } from '../nats/projections/topicSubscription.js'
-import { jsonReplacer } from '../nats/service/wireCodec.js'
-import { closeOnFailure } from './liveEvents.js'
+import { closeOnFailure, toJson } from './liveEvents.js'
 import type { LiveProjectionSource } from './liveSources.js'
 import type { LiveSocket } from './liveSocket.js'
 
 /** One change as a live message: `{ projection, tenant, key, state, offset }`, as on the projection topic. */
 export const changeMessage = (c: TopicChange): string =>
-  JSON.stringify({ projection: c.projection, tenant: c.tenant, key: c.key, state: c.state, offset: c.offset }, jsonReplacer)
+  toJson({ projection: c.projection, tenant: c.tenant, key: c.key, state: c.state, offset: c.offset })
 
 /**
  * Streams a projection's changes to `sock` (filtered by `key` or `prefix`) until the connection

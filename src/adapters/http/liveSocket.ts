@@ -102,6 +102,16 @@ export const liveSocket = (ws: WebSocket, limits: LiveLimits, hooks: { readonly 
     }
   }
 
+  // Messages sent in one turn of the event loop go out in one write (one syscall, not one each):
+  // the socket is corked at the first and uncorked after the turn's I/O. `_socket` is ws's
+  // underlying net.Socket (a stable field of ws 8).
+  const raw = (ws as unknown as { readonly _socket?: { cork(): void; uncork(): void } })._socket
+  let corked = false
+  const uncork = (): void => {
+    corked = false
+    raw?.uncork()
+  }
+
   const heartbeat = setInterval(() => {
     if (!open) return
     if (!pong) {
@@ -123,6 +133,11 @@ export const liveSocket = (ws: WebSocket, limits: LiveLimits, hooks: { readonly 
   return {
     send(text) {
       if (!open) return
+      if (!corked && raw !== undefined) {
+        corked = true
+        raw.cork()
+        setImmediate(uncork)
+      }
       ws.send(text, { binary: false }, written)
       sent++
       const b = ws.bufferedAmount
