@@ -205,7 +205,7 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
 
   if (o.only === 'live') {
     const mine = await step('live WebSocket', () => liveRows(o.quick, R))
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `live rows (15; ${R} rounds, fresh server per round)`)
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `live rows (15; ${R} rounds, fresh server per round; ${['fastify', '@fastify/websocket', 'ws'].map((p) => `${p} ${versionOf(p)}`).join(', ')})`)
     writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
     return mine
   }
