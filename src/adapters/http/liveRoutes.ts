@@ -103,9 +103,9 @@ export const registerLiveRoutes = async (app: FastifyInstance, deps: LiveRoutesD
     if (E.isLeft(r)) return sendProblem(reply, r.left)
     const request = r.right
     const isProjection = 'projection' in request
-    const caller = await deps.authorize(authorizationOf(req.headers, (req.query ?? {}) as Record<string, unknown>), request.tenant, isProjection ? 'subscribe' : 'read')
-    if (E.isLeft(caller)) return sendProblem(reply, caller.left)
     try {
+      const caller = await deps.authorize(authorizationOf(req.headers, (req.query ?? {}) as Record<string, unknown>), request.tenant, isProjection ? 'subscribe' : 'read')
+      if (E.isLeft(caller)) return sendProblem(reply, caller.left)
       if (isProjection) {
         if (!(await deps.projections.exists(request.projection))) return sendProblem(reply, notFound(`no projection "${request.projection}"`))
         parsed.set(req, { kind: 'projection', request })
@@ -114,6 +114,7 @@ export const registerLiveRoutes = async (app: FastifyInstance, deps: LiveRoutesD
         parsed.set(req, { kind: 'events', request: { ...request, fromOffset: request.fromOffset ?? (await deps.events.end()) + 1 } })
       }
     } catch (e) {
+      // A store that does not answer is 503; anything else thrown is a defect, 500 (never the credential).
       return sendProblem(reply, failureOf(e))
     }
     return undefined
