@@ -156,6 +156,8 @@ export interface LiveFixture {
   readonly gw: { readonly app: FastifyInstance; readonly live: LiveRoutes; readonly url: string }
   /** The live routes with `tight` limits (slow-consumer tests). */
   readonly tight: { readonly app: FastifyInstance; readonly live: LiveRoutes; readonly url: string }
+  /** What the gateways were built from, for a test's own gateway. */
+  readonly deps: LiveRoutesDeps
   /** Ephemeral consumers on the log now (each live event stream holds one). */
   logConsumers(): Promise<number>
 }
@@ -175,7 +177,7 @@ export const withLiveFixture = (tight: Partial<LiveLimits>): (() => LiveFixture)
     await app.startProjections([entityState, eventCounter] as ProjectionDefinition<unknown>[])
     reader = await createProjectionReader(nc)
     const auth = await testAuth()
-    const deps = { authorize: auth.authorize, events: replayEventSource(nc, app.replay), projections: natsProjectionSource(nc, reader) }
+    const deps: LiveRoutesDeps = { authorize: auth.authorize, events: replayEventSource(nc, app.replay), projections: natsProjectionSource(nc, reader) }
     const gw = await liveGateway(deps)
     gateways.push(gw.app)
     const t = await liveGateway({ ...deps, limits: tight })
@@ -187,6 +189,7 @@ export const withLiveFixture = (tight: Partial<LiveLimits>): (() => LiveFixture)
       auth,
       gw,
       tight: t,
+      deps,
       logConsumers: async () => (await (await jetstreamManager(conn)).consumers.list(EVENT_STREAM).next()).filter((c) => c.config.durable_name === undefined).length,
     }
   })

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type WebSocket from 'ws'
 import type { ReplayedEvent } from '../../../src/adapters/nats/reading/replay.js'
-import { connectLive, receive, withLiveFixture } from '../../support/liveGateway.js'
+import { cleanUp } from '../../support/cleanUp.js'
+import { connectLive, liveGateway, receive, withLiveFixture } from '../../support/liveGateway.js'
 
 const KiB = 1024
 
@@ -157,5 +158,32 @@ describe('live events over WebSocket (real processor and nats-server)', () => {
     // It did reach the low-water mark (so the pause was tested), and never went much past it.
     for (const p of peaks) expect(p).toBeGreaterThanOrEqual(64 * KiB)
     for (const p of peaks) expect(p).toBeLessThanOrEqual(64 * KiB + 16 * KiB)
+  })
+
+  it('a reader that keeps up, however slowly, is never dropped: backpressure holds the log back instead', async () => {
+    // The same small bounds, but no stall rule in play: only the byte bound could drop it.
+    const slowOk = await liveGateway({ ...fx().deps, limits: { maxBufferBytes: 256 * KiB, lowWaterBytes: 64 * KiB } })
+    try {
+      const big = 'z'.repeat(1_000)
+      const first = await append('steady-0', [{ type: 'steady', payload: { big } }])
+      for (let i = 0; i < 600; i++) await append(`steady-${i % 5}`, Array.from({ length: 10 }, (_, k) => ({ type: 'steady', payload: { i, k, big } })))
+      const expected = (await all(fx().app.replay({ tenant: 'acme', type: 'steady', fromOffset: first.offset }))).map((e) => e.id)
+      const ws = await open(`${slowOk.url}/v1/tenants/acme/events/live?fromOffset=${first.offset}&type=steady`, await fx().auth.keyFor('acme', 'reader'))
+      const rx = receive(ws)
+      // Read in small bursts with pauses: ~6 MB through a 256 KiB bound.
+      ws.on('message', () => {
+        if (rx.messages.length % 200 === 0) {
+          ws.pause()
+          setTimeout(() => ws.resume(), 5)
+        }
+      })
+      const got = await rx.until(expected.length)
+      ws.close()
+      expect(got.map((e) => e.id)).toEqual(expected)
+      expect(slowOk.live.stats().dropped).toBe(0)
+      expect(slowOk.live.stats().peakBufferedBytes).toBeLessThanOrEqual(64 * KiB + 16 * KiB)
+    } finally {
+      await cleanUp(() => slowOk.app.close())
+    }
   })
 })
