@@ -65,6 +65,7 @@ export const liveSocket = (ws: WebSocket, limits: LiveLimits, hooks: { readonly 
 
   const end = (): void => {
     if (stall !== undefined) clearTimeout(stall)
+    stall = undefined
     clearInterval(heartbeat)
     const w = waiter
     waiter = undefined
@@ -90,6 +91,7 @@ export const liveSocket = (ws: WebSocket, limits: LiveLimits, hooks: { readonly 
 
   /** A frame went out: the client is reading. Wakes a waiting stream, and restarts or clears the stall clock. */
   const written = (): void => {
+    if (!open) return
     const b = ws.bufferedAmount
     if (b === 0 && stall !== undefined) {
       clearTimeout(stall)
