@@ -18,6 +18,7 @@ import { forwarder, type ServiceResult, service, serviceWithoutActor } from './s
 import { median, type Row, table, writeReport } from './report.js'
 import { actorFloor, actorPath } from './scenarios/actorFloor.js'
 import { type ConnectResult, connectAuthOff, connectAuthOn, serviceAuthOff, serviceAuthOn } from './scenarios/auth.js'
+import { liveRows } from './scenarios/live.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -33,7 +34,7 @@ export interface BenchOptions {
    * Run only these scenarios (`BENCH_ONLY=auth`: 12 and 13) and merge their rows into the
    * previous `latest.json` (and so `benchmarks.md`), keeping every other row and its environment.
    */
-  readonly only?: 'auth'
+  readonly only?: 'auth' | 'live'
 }
 
 /** Compiles the project (`npm run build`) and returns the path of a file under `dist/`. */
@@ -202,6 +203,13 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
     return mine
   }
 
+  if (o.only === 'live') {
+    const mine = await step('live WebSocket', () => liveRows(o.quick, R))
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `live rows (15; ${R} rounds, fresh server per round; ${['fastify', '@fastify/websocket', 'ws'].map((p) => `${p} ${versionOf(p)}`).join(', ')})`)
+    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
+    return mine
+  }
+
   rows.push(rate('1 raw-limit', 'throughput', await step('raw-limit', () => rounds(R, (b) => rawLimit(b, N, S)))))
   rows.push(rate('2 naive', 'throughput', await step('naive', () => rounds(R, (b) => naive(b, N, S))), { baseline: '1 raw-limit/throughput' }))
   rows.push(
@@ -321,6 +329,7 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   rows.push(...serviceRows('11 durable service', durableSvc, { baseline: '11 durable raw-limit/throughput' }))
 
   rows.push(...(await authRows(o, R, N, S, step)))
+  rows.push(...(await step('live WebSocket', () => liveRows(o.quick, R))))
 
   writeReport(o.outDir, o.jsonDir, rows, await environment(o, R, N, S), METHOD)
   return rows
@@ -406,6 +415,13 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   server without auth. CPU per connection over both phases: nats-server's, and with auth on the
   bench process's, which then does nothing but the callout (and the idle auth plane). Alternating
   order, fresh servers per round.
+- **15 live WebSocket**: a 200,000-event log (commits of 10 over 1,000 streams, written raw as in
+  7), a processor and the live routes (\`registerLiveRoutes\`, auth off, default limits) on
+  Fastify in the bench process, and one reader in a separate process (\`bench/liveClient.ts\`,
+  the \`ws\` client) on \`/v1/tenants/bench/events/live?fromOffset=1\` that \`JSON.parse\`s every
+  message until it has all 200,000: events per second from the socket's open to the last
+  message. The library iterator's rate on the same log in the same round is the ceiling beside
+  it. CPU per event: the reader process, and the bench process (replay, JSON, socket writes).
 `
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
@@ -413,10 +429,10 @@ if (isMain) {
   const started = performance.now()
   const quick = process.env.BENCH_QUICK === '1'
   const only = process.env.BENCH_ONLY
-  if (only !== undefined && only !== '' && only !== 'auth') throw new Error(`BENCH_ONLY=${only}: the only subset is "auth" (scenarios 12 and 13)`)
+  if (only !== undefined && only !== '' && only !== 'auth' && only !== 'live') throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13) and "live" (15)`)
   const rows = await runBench({
     quick,
-    ...(only === 'auth' ? { only } : {}),
+    ...(only === 'auth' || only === 'live' ? { only } : {}),
     rounds: Number(process.env.BENCH_ROUNDS ?? 3),
     outDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'docs'),
     jsonDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'bench/results'),
