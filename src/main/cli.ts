@@ -1,3 +1,4 @@
+import type { Filter } from '../domain/reading/filter.js'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { AllSourceError, type AllSourceClient, createAllSourceClient } from '../adapters/nats/service/client.js'
@@ -28,7 +29,7 @@ const USAGE = `usage: npm run cli -- <command>   (connects to NATS_URL, default 
   state <tenant> <stream> --version N | --time <ISO time>
   dlq list [--tenant T] [--limit N]
   dlq redrive <id> [--content-type application/json]   (re-sends the body, with a corrected Content-Type if given)
-  sub create <tenant> <name> [--stream S] [--from start|end|<offset>|<ISO time>]
+  sub create <tenant> <name> [--stream S] [--from start|end|<offset>|<ISO time>] [--where '<filter: JSON or text>']
   sub position <tenant> <name>
   sub reset <tenant> <name> --to <offset>|<ISO time>
   sub delete <tenant> <name>
@@ -134,7 +135,10 @@ const run = async (nc: NatsConnection, argv: string[], clientOptions: { readonly
     let r: E.Either<SubscriptionError, unknown>
     if (sub === 'create') {
       const stream = flag(args, '--stream')
-      r = await subs.create(name, { tenant, from: at(flag(args, '--from')) ?? 'start', ...(stream !== undefined ? { stream } : {}) })
+      const where = flag(args, '--where')
+      // JSON form when it parses as a JSON object, else the text form.
+      const filter = where === undefined ? undefined : where.trimStart().startsWith('{') ? (JSON.parse(where) as Filter) : where
+      r = await subs.create(name, { tenant, from: at(flag(args, '--from')) ?? 'start', ...(stream !== undefined ? { stream } : {}), ...(filter !== undefined ? { where: filter } : {}) })
     } else if (sub === 'position') r = await subs.position(tenant, name)
     else if (sub === 'reset') {
       const to = at(flag(args, '--to'))
