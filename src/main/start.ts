@@ -2,11 +2,12 @@ import { registeredModules } from './modules.js'
 import { entityState, eventCounter, eventFrequency } from '../domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../domain/projections/projection.js'
 import { createAllSource } from './allSource.js'
-import { loadConfig } from './config.js'
+import { type Config, loadConfig } from './config.js'
 import { connectToNats } from './connectToNats.js'
 import { createShutdown } from './shutdown.js'
 import { subjects } from '../adapters/nats/subjects.js'
 import { startAuthPlane, type AuthPlane } from './auth/authPlane.js'
+import { type RunningGateway, startGateway } from './http/startGateway.js'
 
 const log = (message: string): void => {
   process.stdout.write(`${new Date().toISOString()} allsource ${message}\n`)
@@ -59,6 +60,7 @@ const main = async (): Promise<void> => {
     await app.startProjections([entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[])
     log(`projecting entity-state, event-counter, event-frequency as instance ${config.instance} (ALLSOURCE_PROJECTIONS)`)
   }
+  const gateway = await startHttp(config, { nc, app, ...(authPlane !== undefined ? { plane: authPlane } : {}) })
   log('ready')
   log(`serving ${config.prefix}.append|read.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id})`)
 
@@ -67,6 +69,7 @@ const main = async (): Promise<void> => {
     steps: () => [
       // Stop intake, answer what was taken; appends still being written get the same budget.
       { name: `draining ${app.requests.inFlight} requests in flight`, deadlineMs: config.shutdownTimeoutMs, run: () => app.stopServing() },
+      ...(gateway !== undefined ? [{ name: 'closing the HTTP gateway', deadlineMs: config.shutdownTimeoutMs, run: () => gateway.close() }] : []),
       { name: 'closing ingest, projections and the log', deadlineMs: config.shutdownTimeoutMs + 2_000, run: () => app.close() },
       ...(authPlane !== undefined ? [{ name: 'stopping the auth callout', deadlineMs: config.shutdownTimeoutMs + 3_000, run: () => authPlane.stop() }] : []),
       { name: 'draining the NATS connection', deadlineMs: config.shutdownTimeoutMs + 5_000, run: () => nc.drain() },
@@ -95,6 +98,30 @@ const main = async (): Promise<void> => {
       }
     })
     .catch(() => process.exit(1))
+}
+
+/**
+ * Starts the HTTP gateway unless `ALLSOURCE_HTTP_PORT` is 0, and logs its URL. A port already taken
+ * is a warning naming the variable, not a failure: NATS is served either way.
+ */
+const startHttp = async (config: Config, o: { readonly nc: Parameters<typeof startGateway>[0]['nc']; readonly app: Parameters<typeof startGateway>[0]['app']; readonly plane?: AuthPlane }): Promise<RunningGateway | undefined> => {
+  if (config.httpPort === 0) {
+    log('HTTP gateway off (ALLSOURCE_HTTP_PORT=0)')
+    return undefined
+  }
+  try {
+    const gateway = await startGateway({ ...o, prefix: config.prefix, maxEventsPerCommit: config.maxEventsPerCommit, port: config.httpPort, host: config.httpHost, log })
+    log(`HTTP gateway on ${gateway.url} (docs ${gateway.url}/docs, OpenAPI ${gateway.url}/openapi.json)`)
+    return gateway
+  } catch (e) {
+    const code = (e as { code?: unknown }).code
+    log(
+      code === 'EADDRINUSE'
+        ? `warning: HTTP gateway not started: ${config.httpHost}:${config.httpPort} is taken; set ALLSOURCE_HTTP_PORT to another port (0 = off). NATS is served as usual`
+        : `warning: HTTP gateway not started (${e instanceof Error ? e.message : String(e)}); check ALLSOURCE_HTTP_PORT and ALLSOURCE_HTTP_HOST. NATS is served as usual`,
+    )
+    return undefined
+  }
 }
 
 main().catch((e: unknown) => {

@@ -33,7 +33,7 @@ export interface GatewayDeps {
 }
 
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/
-const JSON_TYPES = ['application/json', /^application\/[a-z0-9.+-]*\+json$/]
+const JSON_TYPES = /^application\/(?:[a-z0-9.+-]*\+)?json(?:\s*;.*)?$/i
 const decoder = new TextDecoder()
 
 /** Marks the errors our own JSON parser raises, so the error handler answers them as they are. */
@@ -77,6 +77,8 @@ export const createGateway = async (deps: GatewayDeps): Promise<FastifyInstance>
   // The io-ts codecs validate (route.ts); the schemas attached to routes only document.
   app.setValidatorCompiler(() => (data) => ({ value: data }))
   app.setSerializerCompiler(() => (data) => JSON.stringify(data, jsonReplacer))
+  // Our parser alone (the built-in JSON one would skip the nesting scan; text/plain is not JSON: 415).
+  app.removeAllContentTypeParsers()
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (_req: FastifyRequest, body: Buffer, done: (e: Error | null, v?: unknown) => void) => {
     if (body.length === 0) return done(null, undefined)
     // Before anything recursive touches it: a deeply nested body would overflow the stack later.

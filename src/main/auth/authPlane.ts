@@ -18,7 +18,7 @@ import { durableName } from '../../domain/projections/operations.js'
 import { systemClock } from '../../adapters/system/systemClock.js'
 import { createDropAuditor } from '../../application/audit/dropAudit.js'
 import type { AuditLog } from '../../application/audit/ports.js'
-import { authenticate } from '../../application/auth/authenticate.js'
+import { authenticate, type OperatorKey } from '../../application/auth/authenticate.js'
 import type { ApiKeyHasher, ApiKeyStore } from '../../application/auth/ports.js'
 import type { TenantStore } from '../../application/tenants/ports.js'
 import type { AllSourceOptions } from '../allSource.js'
@@ -58,6 +58,8 @@ export interface AuthPlane {
   readonly audit: AuditLog
   /** Reports a request dropped unanswered to the audit log (`request.denied`, at most one entry per tenant a minute; see `createDropAuditor`). */
   readonly onDropped: (d: DroppedRequest) => void
+  /** The operator key's id and keyed hash (never the key): the HTTP gateway authenticates with the callout's `authenticate`. */
+  readonly operator: OperatorKey
   stop(): Promise<void>
 }
 
@@ -207,6 +209,7 @@ export const startAuthPlane = async (
     userPlane,
     audit,
     onDropped,
+    operator: op.operator,
     async stop() {
       policies.stop()
       await callout.stop()

@@ -29,6 +29,9 @@ const guarded = async <A>(f: () => Promise<E.Either<never, A> | E.Either<unknown
   }
 }
 
+/** JetStream's "stream not found" (10059). */
+const isStreamNotFound = (e: unknown): boolean => (e as { code?: unknown; api_error?: { err_code?: unknown } } | null)?.api_error?.err_code === 10059 || /stream not found/i.test(e instanceof Error ? e.message : '')
+
 const startOf = (from: string | number | undefined): StartAt =>
   from === undefined || from === 'start' ? 'start' : from === 'end' ? 'end' : typeof from === 'number' ? { offset: from } : { time: new Date(from) }
 
@@ -91,7 +94,11 @@ export const createGatewayData = (d: GatewayDataDeps): GatewayData => {
       guarded(async () => {
         const t = validateTenant(tenant)
         if (E.isLeft(t)) return t
-        const letters = await listDeadLetters(d.nc, { tenant: t.right, limit: Math.max(1, Math.min(limit, 1000)), prefix: d.prefix })
+        // No ALLSOURCE_DLQ yet (ingest never started anywhere): no dead letters.
+        const letters = await listDeadLetters(d.nc, { tenant: t.right, limit: Math.max(1, Math.min(limit, 1000)), prefix: d.prefix }).catch((e: unknown) => {
+          if (isStreamNotFound(e)) return []
+          throw e
+        })
         return E.right(letters.map(({ data, ...rest }) => ({ ...rest, data: Buffer.from(data).toString('base64') })))
       }),
     redrive: (tenant, id, contentType) =>
