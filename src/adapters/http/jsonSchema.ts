@@ -52,8 +52,10 @@ const convert = (codec: t.Mixed): JsonSchema => {
     case 'AnyType':
       return {}
     case 'UnknownRecordType':
+    case 'AnyDictionaryType':
       return { type: 'object' }
     case 'UnknownArrayType':
+    case 'AnyArrayType':
       return { type: 'array' }
     case 'LiteralType':
       return literalSchema(c.value)
