@@ -28,8 +28,8 @@ export interface GatewayDeps {
   readonly bodyLimit?: number
   /** Version announced in the OpenAPI document. */
   readonly version?: string
-  /** More plugins to register (the WebSocket live routes). */
-  readonly plugins?: readonly ((app: FastifyInstance) => Promise<void> | void)[]
+  /** More plugins to register after the routes (the WebSocket live routes), given the gateway's auth. */
+  readonly plugins?: readonly ((app: FastifyInstance, auth: GatewayAuth) => Promise<void> | void)[]
 }
 
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/
@@ -153,6 +153,6 @@ export const createGateway = async (deps: GatewayDeps): Promise<FastifyInstance>
   registerDataRoutes(app, deps.auth, deps.data)
   registerAdminRoutes(app, deps.auth, deps.admin)
   registerCompatRoutes(app, deps.auth, deps.data)
-  for (const plugin of deps.plugins ?? []) await plugin(app)
+  for (const plugin of deps.plugins ?? []) await plugin(app, deps.auth)
   return app
 }
