@@ -6,8 +6,8 @@ import { payload } from './scenarios/common.js'
 /**
  * The gateway scenario's client, as a separate process. Modes:
  * - `http <baseUrl> <events> <streams>`: `streams` loops at once, each appending sequentially with
- *   `POST /v1/tenants/bench/streams/s-<n>` over one keep-alive undici Pool (256 connections,
- *   pipelining 4: every loop has its request in flight, as the NATS client's loops do);
+ *   `POST /v1/tenants/bench/streams/s-<n>` over one keep-alive undici Pool of 1,000 connections
+ *   (no pipelining): every loop has its request in flight, as the NATS client's loops do;
  * - `http-seq <baseUrl> <events>` and `nats-seq <natsUrl> <events>`: sequential appends to one
  *   stream, after 50 unmeasured warm-up appends; each append's latency.
  * Prints one JSON line: count, elapsed ms, this process's CPU microseconds, and for the
@@ -21,7 +21,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const report = (o: Record<string, number>) => process.stdout.write(`${JSON.stringify(o)}\n`)
 
 if (mode === 'http' || mode === 'http-seq') {
-  const pool = new Pool(url, { connections: mode === 'http' ? 256 : 1, pipelining: mode === 'http' ? 4 : 1, keepAliveTimeout: 60_000 })
+  const pool = new Pool(url, { connections: mode === 'http' ? 1_000 : 1, pipelining: 1, keepAliveTimeout: 60_000 })
   const append = async (stream: string, i: number, s: number) => {
     const res = await pool.request({ path: `/v1/tenants/bench/streams/${stream}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i, s) })
     const text = await res.body.text()

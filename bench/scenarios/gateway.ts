@@ -113,8 +113,8 @@ export const GATEWAY_METHOD = `- **14 gateway**: per round, on a fresh server, t
   and its HTTP gateway (\`startGateway\`, auth off) in the bench process; clients in other
   processes. NATS: 3b's client (\`createAllSourceClient(nc).append\`, 1,000 loops, each sequential
   on its stream). HTTP: \`bench/httpClient.ts\`, the same appends as \`POST
-  /v1/tenants/bench/streams/s-<n>\` (JSON) over one keep-alive undici \`Pool\` (256 connections,
-  pipelining 4, so all 1,000 loops have a request in flight), the order of the two alternating
+  /v1/tenants/bench/streams/s-<n>\` (JSON) over one keep-alive undici \`Pool\` of 1,000
+  connections (no pipelining: all 1,000 loops have a request in flight), the order of the two alternating
   between rounds. CPU per append as in 3b; "cpu gateway" is the processor's CPU per append over
   HTTP minus over NATS (the gateway's parsing, routing, validation and JSON replies, less the NATS
   request decoding it replaces). Sequential: 1,000 appends to one stream after 50 warm-up ones,

@@ -95,8 +95,10 @@ export const createGateway = async (deps: GatewayDeps): Promise<FastifyInstance>
   app.addHook('onRoute', (r) => {
     for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (m !== 'HEAD') routes.push({ method: m, pattern: patternOf(r.url ?? '') })
   })
-  app.addHook('onSend', async (request, reply) => {
+  // A callback hook: an async one would cost a promise per response.
+  app.addHook('onSend', (request, reply, payload, next) => {
     reply.header('x-request-id', request.id)
+    next(null, payload)
   })
   const done = deps.onRequestDone
   if (done !== undefined) {
