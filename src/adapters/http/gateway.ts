@@ -34,7 +34,6 @@ export interface GatewayDeps {
 
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/
 const JSON_TYPES = /^application\/(?:[a-z0-9.+-]*\+)?json(?:\s*;.*)?$/i
-const decoder = new TextDecoder()
 
 /** Marks the errors our own JSON parser raises, so the error handler answers them as they are. */
 class BodyError extends Error {
@@ -43,6 +42,19 @@ class BodyError extends Error {
     readonly statusCode = 400,
   ) {
     super(message)
+  }
+}
+
+/**
+ * A reply as JSON. Dates already serialise as ISO-8601 (`toJSON`); only a 64-bit integer from a
+ * msgpack payload (a BigInt) needs the wire codec's replacer, which costs a call per key: so it is
+ * used only when plain `JSON.stringify` refuses the value.
+ */
+const serialize = (data: unknown): string => {
+  try {
+    return JSON.stringify(data)
+  } catch {
+    return JSON.stringify(data, jsonReplacer)
   }
 }
 
@@ -76,7 +88,7 @@ export const createGateway = async (deps: GatewayDeps): Promise<FastifyInstance>
   })
   // The io-ts codecs validate (route.ts); the schemas attached to routes only document.
   app.setValidatorCompiler(() => (data) => ({ value: data }))
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data, jsonReplacer))
+  app.setSerializerCompiler(() => serialize)
   // Our parser alone (the built-in JSON one would skip the nesting scan; text/plain is not JSON: 415).
   app.removeAllContentTypeParsers()
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (_req: FastifyRequest, body: Buffer, done: (e: Error | null, v?: unknown) => void) => {
@@ -85,7 +97,7 @@ export const createGateway = async (deps: GatewayDeps): Promise<FastifyInstance>
     const scan = scanNesting('json', body)
     if (!scan.ok) return done(new BodyError(scan.message))
     try {
-      done(null, JSON.parse(decoder.decode(body)))
+      done(null, JSON.parse(body.toString('utf8')))
     } catch (e) {
       done(new BodyError(`malformed JSON body: ${e instanceof Error ? e.message : String(e)}`))
     }

@@ -92,11 +92,19 @@ export const defineRoute = <B = undefined, Q = undefined>(app: FastifyInstance, 
     schema: openApiOf(spec as RouteSpec<unknown, unknown>),
     handler: async (request, reply) => {
       const authorization = request.headers.authorization
-      if (auth.enabled && spec.access.kind !== 'public') {
+      const params = request.params as Record<string, string>
+      const access = spec.access
+      // The tenant in the path: authorize first (401/403 before anything in the input is looked at).
+      const early = access.kind === 'tenant' && spec.tenantOf === undefined
+      let caller: HttpCaller = undefined
+      if (early) {
+        const r = await auth.authorizeHttp(authorization, params.tenant ?? '', access.operation)
+        if (E.isLeft(r)) return sendProblem(reply, r.left)
+        caller = r.right
+      } else if (auth.enabled && access.kind !== 'public') {
         const who = await auth.identify(authorization)
         if (E.isLeft(who)) return sendProblem(reply, who.left)
       }
-      const params = request.params as Record<string, string>
       let query = undefined as Q
       if (spec.query !== undefined) {
         const q = decodeWith(spec.query, request.query ?? {}, 'query')
@@ -110,37 +118,38 @@ export const defineRoute = <B = undefined, Q = undefined>(app: FastifyInstance, 
         if (E.isLeft(b)) return sendProblem(reply, b.left)
         body = b.right
       }
-      let caller: HttpCaller
-      switch (spec.access.kind) {
-        case 'tenant': {
-          const tenant = spec.tenantOf !== undefined ? spec.tenantOf({ params, body, query }) : (params.tenant ?? '')
-          const r = await auth.authorizeHttp(authorization, tenant, spec.access.operation)
-          if (E.isLeft(r)) return sendProblem(reply, r.left)
-          caller = r.right
-          break
-        }
-        case 'platform': {
-          const r = await auth.identify(authorization)
-          if (E.isLeft(r)) return sendProblem(reply, r.left)
-          if (r.right !== undefined) {
-            const allowed = authorize(r.right.identity, spec.access.operation)
-            if (E.isLeft(allowed)) return sendProblem(reply, allowed.left)
+      if (!early) {
+        switch (access.kind) {
+          case 'tenant': {
+            const tenant = spec.tenantOf !== undefined ? spec.tenantOf({ params, body, query }) : (params.tenant ?? '')
+            const r = await auth.authorizeHttp(authorization, tenant, access.operation)
+            if (E.isLeft(r)) return sendProblem(reply, r.left)
+            caller = r.right
+            break
           }
-          caller = r.right
-          break
-        }
-        case 'identity': {
-          const r = await auth.identify(authorization)
-          if (E.isLeft(r)) return sendProblem(reply, r.left)
-          caller = r.right
-          break
-        }
-        case 'public':
-          caller = undefined
-          break
-        default: {
-          const never: never = spec.access
-          return never
+          case 'platform': {
+            const r = await auth.identify(authorization)
+            if (E.isLeft(r)) return sendProblem(reply, r.left)
+            if (r.right !== undefined) {
+              const allowed = authorize(r.right.identity, access.operation)
+              if (E.isLeft(allowed)) return sendProblem(reply, allowed.left)
+            }
+            caller = r.right
+            break
+          }
+          case 'identity': {
+            const r = await auth.identify(authorization)
+            if (E.isLeft(r)) return sendProblem(reply, r.left)
+            caller = r.right
+            break
+          }
+          case 'public':
+            caller = undefined
+            break
+          default: {
+            const never: never = access
+            return never
+          }
         }
       }
       const r = await spec.run({ params, body, query, caller, request, reply })
