@@ -68,8 +68,9 @@ const main = async (): Promise<void> => {
     log,
     steps: () => [
       // Stop intake, answer what was taken; appends still being written get the same budget.
-      { name: `draining ${app.requests.inFlight} requests in flight`, deadlineMs: config.shutdownTimeoutMs, run: () => app.stopServing() },
+      // HTTP first: its appends in flight are answered by the stream actors, which run until `close`.
       ...(gateway !== undefined ? [{ name: 'closing the HTTP gateway', deadlineMs: config.shutdownTimeoutMs, run: () => gateway.close() }] : []),
+      { name: `draining ${app.requests.inFlight} requests in flight`, deadlineMs: config.shutdownTimeoutMs, run: () => app.stopServing() },
       { name: 'closing ingest, projections and the log', deadlineMs: config.shutdownTimeoutMs + 2_000, run: () => app.close() },
       ...(authPlane !== undefined ? [{ name: 'stopping the auth callout', deadlineMs: config.shutdownTimeoutMs + 3_000, run: () => authPlane.stop() }] : []),
       { name: 'draining the NATS connection', deadlineMs: config.shutdownTimeoutMs + 5_000, run: () => nc.drain() },
