@@ -13,6 +13,7 @@ import {
   DlqReply,
   ProjectionEntryReply,
   ProjectionQuery,
+  ProjectionStatusReply,
   ProjectionsReply,
   QueriedEvent,
   QueryQuery,
@@ -143,6 +144,16 @@ export const registerDataRoutes = (app: FastifyInstance, auth: GatewayAuth, data
       const r = await data.projections()
       return E.isLeft(r) ? fail(r.left) : E.right({ projections: r.right })
     },
+  })
+
+  defineRoute(app, auth, {
+    method: 'GET',
+    url: '/v1/tenants/:tenant/projections/:name',
+    summary: "One projection's status (state, checkpoint, lag, events/s)",
+    tag: 'projections',
+    access: { kind: 'tenant', operation: 'read' },
+    reply: ProjectionStatusReply,
+    run: async ({ params }) => answer(await data.projectionStatus(params.name ?? '')),
   })
 
   defineRoute(app, auth, {

@@ -22,6 +22,8 @@ export interface GatewayData {
   query(tenant: string, request: Readonly<Record<string, unknown>>): Answer<{ readonly events: readonly unknown[]; readonly nextOffset?: number }>
   /** Every projection's status. */
   projections(): Answer<readonly unknown[]>
+  /** One projection's status (`NOT_FOUND` for a projection that never ran). */
+  projectionStatus(name: string): Answer<unknown>
   /** One key of a projection for `tenant`; with `minOffset`, first waits (at most `timeoutMs`) until the projection folded it. */
   projection(tenant: string, name: string, key: string, minOffset: number | undefined, timeoutMs: number | undefined): Answer<{ readonly key: string; readonly state: unknown; readonly offset: number }>
   subscriptionCreate(tenant: string, name: string, stream: string | undefined, from: string | number | undefined): Answer<unknown>

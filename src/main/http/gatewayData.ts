@@ -91,6 +91,12 @@ export const createGatewayData = (d: GatewayDataDeps): GatewayData => {
     read: (tenant, stream, request) => guarded(() => d.app.read(tenant, stream, request)),
     query: (tenant, request) => guarded(() => d.app.query(tenant, request)),
     projections: () => guarded(async () => E.right(await d.reader.catalog.statuses())),
+    projectionStatus: (name) =>
+      guarded(async () => {
+        if (!isProjectionName(name)) return E.left(invalidId('projection', 'a projection name is 1–64 of A–Z a–z 0–9 _ -'))
+        const status = (await d.reader.pointer(name)) === undefined ? undefined : await d.reader.catalog.status(name)
+        return status === undefined ? E.left(notFound(`no projection "${name}"`)) : E.right(status)
+      }),
     projection: (tenant, name, key, minOffset, timeoutMs) =>
       guarded(async () => {
         const t = validateTenant(tenant)

@@ -85,6 +85,8 @@ describe('query, event by id, projections', () => {
     expectProblem(await call(base, 'GET', '/v1/tenants/pj/projections/entity-state/no-key'), 404, 'NOT_FOUND')
     expectProblem(await call(base, 'GET', '/v1/tenants/pj/projections/no-such/k'), 404, 'NOT_FOUND')
     expectProblem(await call(base, 'GET', '/v1/tenants/pj/projections/entity-state/bad..key'), 400, 'INVALID_ID')
+    expect((await call(base, 'GET', '/v1/tenants/pj/projections/entity-state')).body).toMatchObject({ name: 'entity-state' })
+    expectProblem(await call(base, 'GET', '/v1/tenants/pj/projections/no-such'), 404, 'NOT_FOUND')
     const list = await call(base, 'GET', '/v1/tenants/pj/projections')
     expect((list.body.projections as { name: string }[]).map((p) => p.name).sort()).toEqual(['entity-state', 'event-counter'])
   })

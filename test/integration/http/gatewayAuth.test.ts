@@ -103,6 +103,7 @@ describe('crossing into another tenant', () => {
       ['GET', '/v1/tenants/globex/events', undefined, dev],
       ['GET', '/v1/tenants/globex/events/some-id', undefined, dev],
       ['GET', '/v1/tenants/globex/projections', undefined, dev],
+      ['GET', '/v1/tenants/globex/projections/entity-state', undefined, dev],
       ['GET', '/v1/tenants/globex/projections/entity-state/secret-1', undefined, dev],
       ['POST', '/v1/tenants/globex/subscriptions', { name: 'spy' }, dev],
       ['GET', '/v1/tenants/globex/subscriptions/spy', undefined, dev],

@@ -34,6 +34,7 @@ const ROUTES: readonly [string, string][] = [
   ['GET', '/v1/tenants/{t}/events'],
   ['GET', '/v1/tenants/{t}/events/{s}'],
   ['GET', '/v1/tenants/{t}/projections'],
+  ['GET', '/v1/tenants/{t}/projections/{s}'],
   ['GET', '/v1/tenants/{t}/projections/{s}/{s}'],
   ['POST', '/v1/tenants/{t}/subscriptions'],
   ['GET', '/v1/tenants/{t}/subscriptions/{s}'],
