@@ -4,7 +4,24 @@ import type { GatewayAuth } from './gatewayAuth.js'
 import type { GatewayAdmin } from './ports.js'
 import { sendProblem } from './problem.js'
 import { answer, defineRoute, type RouteSpec } from './route.js'
-import { AdminBody, AdminReply, AuditQueryString, LoginBody, RefreshBody, TenantListQuery, TokensReply, UserListQuery } from './schemas.js'
+import {
+  AdminBody,
+  AdminReply,
+  AuditQueryString,
+  KeyCreateBody,
+  KeyCreatedReply,
+  KeyListReply,
+  KeyRevokedReply,
+  LoginBody,
+  RefreshBody,
+  TenantListQuery,
+  TenantListReply,
+  TenantReply,
+  TokensReply,
+  UserListQuery,
+  UserListReply,
+  UserReply,
+} from './schemas.js'
 
 /** A body-less command is sent to the use case as "no body" (the NATS door's empty body). */
 const optionalBody = { body: AdminBody, bodyRequired: false } as const
@@ -34,7 +51,7 @@ export const registerAdminRoutes = (app: FastifyInstance, auth: GatewayAuth, adm
       access: { kind: 'platform', operation: 'manageTenants' },
       ...(method === 'GET' || method === 'DELETE' ? {} : optionalBody),
       ...(command === 'list' ? { query: TenantListQuery as never } : {}),
-      reply: AdminReply,
+      reply: command === 'list' ? TenantListReply : TenantReply,
       status,
       run: async ({ params, body, query }) => {
         const list = command === 'list' ? { ...query, ...(query?.includeDeleted !== undefined ? { includeDeleted: query.includeDeleted === 'true' } : {}) } : undefined
@@ -50,14 +67,14 @@ export const registerAdminRoutes = (app: FastifyInstance, auth: GatewayAuth, adm
   tenantCommand('POST', '/v1/admin/tenants/:tenant/activate', 'activate', 'Activate a tenant')
   tenantCommand('DELETE', '/v1/admin/tenants/:tenant', 'delete', 'Delete a tenant (soft)')
 
-  route<Record<string, unknown>, undefined>({ method: 'POST', url: '/v1/admin/:tenant/keys', summary: 'Create an API key (the key is shown once)', tag: 'admin: keys', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, body: AdminBody, reply: AdminReply, status: 201, run: async ({ params, body, caller }) => answer(await admin.key(params.tenant ?? '', 'create', body, caller)) })
-  route({ method: 'GET', url: '/v1/admin/:tenant/keys', summary: "The tenant's keys (no secrets)", tag: 'admin: keys', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, reply: AdminReply, run: async ({ params, caller }) => answer(await admin.key(params.tenant ?? '', 'list', undefined, caller)) })
-  route({ method: 'DELETE', url: '/v1/admin/:tenant/keys/:keyId', summary: 'Revoke a key', tag: 'admin: keys', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, reply: AdminReply, run: async ({ params, caller }) => answer(await admin.key(params.tenant ?? '', 'revoke', { keyId: params.keyId }, caller)) })
+  route<Record<string, unknown>, undefined>({ method: 'POST', url: '/v1/admin/:tenant/keys', summary: 'Create an API key (the key is shown once)', tag: 'admin: keys', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, body: AdminBody, documentedBody: KeyCreateBody, reply: KeyCreatedReply, status: 201, run: async ({ params, body, caller }) => answer(await admin.key(params.tenant ?? '', 'create', body, caller)) })
+  route({ method: 'GET', url: '/v1/admin/:tenant/keys', summary: "The tenant's keys (no secrets)", tag: 'admin: keys', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, reply: KeyListReply, run: async ({ params, caller }) => answer(await admin.key(params.tenant ?? '', 'list', undefined, caller)) })
+  route({ method: 'DELETE', url: '/v1/admin/:tenant/keys/:keyId', summary: 'Revoke a key', tag: 'admin: keys', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, reply: KeyRevokedReply, run: async ({ params, caller }) => answer(await admin.key(params.tenant ?? '', 'revoke', { keyId: params.keyId }, caller)) })
 
-  route<Record<string, unknown>, undefined>({ method: 'POST', url: '/v1/admin/:tenant/users', summary: 'Create a user', tag: 'admin: users', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, body: AdminBody, reply: AdminReply, status: 201, run: async ({ params, body, caller }) => answer(await admin.user(params.tenant ?? '', 'create', body, caller)) })
+  route<Record<string, unknown>, undefined>({ method: 'POST', url: '/v1/admin/:tenant/users', summary: 'Create a user', tag: 'admin: users', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, body: AdminBody, reply: UserReply, status: 201, run: async ({ params, body, caller }) => answer(await admin.user(params.tenant ?? '', 'create', body, caller)) })
   route<Record<string, unknown>, undefined>({ method: 'POST', url: '/v1/admin/:tenant/users/invite', summary: 'Invite a user (the invitation token is shown once)', tag: 'admin: users', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, body: AdminBody, reply: AdminReply, status: 201, run: async ({ params, body, caller }) => answer(await admin.user(params.tenant ?? '', 'invite', body, caller)) })
-  route<undefined, { includeDeleted?: 'true' | 'false' }>({ method: 'GET', url: '/v1/admin/:tenant/users', summary: "The tenant's users (no hashes)", tag: 'admin: users', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, query: UserListQuery, reply: AdminReply, run: async ({ params, query, caller }) => answer(await admin.user(params.tenant ?? '', 'list', query.includeDeleted !== undefined ? { includeDeleted: query.includeDeleted === 'true' } : undefined, caller)) })
-  route({ method: 'DELETE', url: '/v1/admin/:tenant/users/:username', summary: 'Delete a user (soft; its sessions are revoked)', tag: 'admin: users', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, reply: AdminReply, run: async ({ params, caller }) => answer(await admin.user(params.tenant ?? '', 'delete', { username: params.username }, caller)) })
+  route<undefined, { includeDeleted?: 'true' | 'false' }>({ method: 'GET', url: '/v1/admin/:tenant/users', summary: "The tenant's users (no hashes)", tag: 'admin: users', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, query: UserListQuery, reply: UserListReply, run: async ({ params, query, caller }) => answer(await admin.user(params.tenant ?? '', 'list', query.includeDeleted !== undefined ? { includeDeleted: query.includeDeleted === 'true' } : undefined, caller)) })
+  route({ method: 'DELETE', url: '/v1/admin/:tenant/users/:username', summary: 'Delete a user (soft; its sessions are revoked)', tag: 'admin: users', access: { kind: 'tenant', operation: 'manageUsersAndKeys' }, reply: UserReply, run: async ({ params, caller }) => answer(await admin.user(params.tenant ?? '', 'delete', { username: params.username }, caller)) })
 
   route<Record<string, unknown>, undefined>({ method: 'POST', url: '/v1/admin/:tenant/policies', summary: 'Create a policy rule', tag: 'admin: policies', access: { kind: 'tenant', operation: 'managePolicies' }, body: AdminBody, reply: AdminReply, status: 201, run: async ({ params, body, caller }) => answer(await admin.policy(params.tenant ?? '', 'create', body, caller)) })
   route({ method: 'GET', url: '/v1/admin/:tenant/policies', summary: "The tenant's rules in evaluation order", tag: 'admin: policies', access: { kind: 'tenant', operation: 'managePolicies' }, reply: AdminReply, run: async ({ params, caller }) => answer(await admin.policy(params.tenant ?? '', 'list', undefined, caller)) })

@@ -39,6 +39,12 @@ export interface RouteSpec<B, Q> {
   /** The tenant the access check is about (default: the `tenant` path parameter). */
   readonly tenantOf?: (ctx: { readonly params: Readonly<Record<string, string>>; readonly body: B; readonly query: Q }) => string
   readonly body?: t.Type<B, unknown, unknown>
+  /**
+   * The codec that documents the body when another one decodes it (admin bodies: the domain's
+   * closed-body validators decide, so unknown fields are refused, which an io-ts exact codec would
+   * silently strip).
+   */
+  readonly documentedBody?: t.Mixed
   readonly bodyRequired?: boolean
   readonly query?: t.Type<Q, unknown, unknown>
   readonly reply?: t.Mixed
@@ -68,7 +74,7 @@ const openApiOf = (spec: RouteSpec<unknown, unknown>): Record<string, unknown> =
     ...(spec.description !== undefined ? { description: spec.description } : {}),
     ...(params.length > 0 ? { params: { type: 'object', properties: Object.fromEntries(params.map((p) => [p, { type: 'string' }])), required: params } } : {}),
     ...(spec.query !== undefined ? { querystring: toJsonSchema(spec.query) } : {}),
-    ...(spec.body !== undefined ? { body: toJsonSchema(spec.body) } : {}),
+    ...(spec.body !== undefined ? { body: toJsonSchema(spec.documentedBody ?? spec.body) } : {}),
     ...(secured ? { security: [{ bearer: [] }, { apiKey: [] }] } : {}),
     response: {
       [spec.status ?? 200]: ok,

@@ -3,6 +3,9 @@ import type { AppendResult } from '../../application/streams/appendResult.js'
 import { Payload, ProposedEvent } from '../../domain/streams/event.js'
 import { ExpectedVersion } from '../../domain/streams/expectedVersion.js'
 import { CommitId, EventId, EventType, StreamId, TenantId, Version } from '../../domain/streams/ids.js'
+import { ApiKeyId, ApiKeyView, CreateKeyRequest } from '../../domain/security/apiKey.js'
+import { UserView } from '../../domain/security/user.js'
+import { IsoTimestamp, Tenant } from '../../domain/tenants/tenant.js'
 import { annotate } from './jsonSchema.js'
 
 /**
@@ -90,9 +93,17 @@ export const DlqReply = t.type({ deadLetters: t.array(DeadLetterReply) }, 'DeadL
 export const RedriveBody = t.partial({ contentType: t.string }, 'RedriveBody')
 export const RedriveReply = t.type({ ingestSubject: t.string, ingestSequence: t.number }, 'Redriven')
 
-/** Admin bodies are validated by the domain's closed-body validators; documented as objects. */
+/** Admin bodies are validated by the domain's closed-body validators (unknown fields refused); documented by the domain codecs where there are some. */
 export const AdminBody = t.UnknownRecord
 export const AdminReply = t.UnknownRecord
+export const TenantReply = Tenant
+export const TenantListReply = t.intersection([t.type({ tenants: t.array(Tenant) }), t.partial({ next: TenantId })], 'TenantList')
+export const KeyCreateBody = CreateKeyRequest
+export const KeyCreatedReply = t.type({ keyId: ApiKeyId, key: annotate(new t.StringType(), { description: 'the API key: shown in this reply only' }) }, 'KeyCreated')
+export const KeyListReply = t.type({ keys: t.array(ApiKeyView) }, 'KeyList')
+export const KeyRevokedReply = t.type({ keyId: ApiKeyId, revokedAt: IsoTimestamp }, 'KeyRevoked')
+export const UserReply = UserView
+export const UserListReply = t.type({ users: t.array(UserView) }, 'UserList')
 export const TenantListQuery = t.partial({ after: TenantId, limit: IntFromString, includeDeleted: t.keyof({ true: null, false: null }) }, 'TenantListQuery')
 export const UserListQuery = t.partial({ includeDeleted: t.keyof({ true: null, false: null }) }, 'UserListQuery')
 export const AuditQueryString = t.partial({ since: IsoTime, until: IsoTime, action: t.string, user: t.string, limit: IntFromString, after: t.string }, 'AuditQuery')

@@ -3,6 +3,7 @@
  * (keys, the operator key, users' access tokens), the permission table, attempts to cross into
  * another tenant on every route, rate limits (429), and no secret in any answer but its own.
  */
+import { validate } from '@readme/openapi-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { call } from '../../support/gatewayFixture.js'
 import { type AuthGatewayFixture, startAuthGatewayFixture } from '../../support/authGatewayFixture.js'
@@ -156,5 +157,16 @@ describe('quotas and suspension', () => {
     expect((await call(base, 'POST', '/v1/admin/tenants/tiny/suspend', { headers: op() })).body).toMatchObject({ status: 'suspended' })
     const refused = await call(base, 'GET', '/v1/tenants/tiny/streams/s', { headers: op() })
     expect(refused.body).toMatchObject({ code: 'TENANT_SUSPENDED' })
+  })
+})
+
+describe('the OpenAPI document in auth mode', () => {
+  it('documents the admin and auth routes too, with the domain codecs, and is valid', async () => {
+    const doc = (await call(base, 'GET', '/openapi.json')).body
+    const paths = doc.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }> }>>
+    for (const p of ['/v1/admin/tenants', '/v1/admin/{tenant}/keys', '/v1/admin/{tenant}/users', '/v1/admin/{tenant}/policies', '/v1/auth/login', '/v1/auth/token']) expect(Object.keys(paths)).toContain(p)
+    expect(Object.keys(paths['/v1/admin/tenants/{tenant}']?.get?.responses['200']?.content?.['application/json']?.schema.properties ?? {})).toEqual(['tenant', 'name', 'status', 'tier', 'quotas', 'createdAt'])
+    const result = await validate(structuredClone(doc) as never)
+    expect(result.valid ? [] : result.errors).toEqual([])
   })
 })
