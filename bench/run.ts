@@ -19,6 +19,7 @@ import { median, type Row, table, writeReport } from './report.js'
 import { actorFloor, actorPath } from './scenarios/actorFloor.js'
 import { type ConnectResult, connectAuthOff, connectAuthOn, serviceAuthOff, serviceAuthOn } from './scenarios/auth.js'
 import { liveRows } from './scenarios/live.js'
+import { GATEWAY_METHOD, gatewayRows } from './scenarios/gateway.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -34,7 +35,7 @@ export interface BenchOptions {
    * Run only these scenarios (`BENCH_ONLY=auth`: 12 and 13) and merge their rows into the
    * previous `latest.json` (and so `benchmarks.md`), keeping every other row and its environment.
    */
-  readonly only?: 'auth' | 'live'
+  readonly only?: 'auth' | 'gateway' | 'live'
 }
 
 /** Compiles the project (`npm run build`) and returns the path of a file under `dist/`. */
@@ -195,9 +196,9 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
     return r
   }
 
-  if (o.only === 'auth') {
-    const mine = await authRows(o, R, N, S, step)
-    const label = `auth rows (12, 13; ${R} rounds, fresh server per round)`
+  if (o.only === 'auth' || o.only === 'gateway') {
+    const mine = o.only === 'auth' ? await authRows(o, R, N, S, step) : await gatewayRows(o, R, N, S, step)
+    const label = o.only === 'auth' ? `auth rows (12, 13; ${R} rounds, fresh server per round)` : `gateway rows (14; ${R} rounds, fresh server per round)`
     const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), label)
     writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
     return mine
@@ -329,6 +330,7 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   rows.push(...serviceRows('11 durable service', durableSvc, { baseline: '11 durable raw-limit/throughput' }))
 
   rows.push(...(await authRows(o, R, N, S, step)))
+  rows.push(...(await gatewayRows(o, R, N, S, step)))
   rows.push(...(await step('live WebSocket', () => liveRows(o.quick, R))))
 
   writeReport(o.outDir, o.jsonDir, rows, await environment(o, R, N, S), METHOD)
@@ -422,17 +424,17 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   message until it has all 200,000: events per second from the socket's open to the last
   message. The library iterator's rate on the same log in the same round is the ceiling beside
   it. CPU per event: the reader process, and the bench process (replay, JSON, socket writes).
-`
+${GATEWAY_METHOD}`
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
   const started = performance.now()
   const quick = process.env.BENCH_QUICK === '1'
   const only = process.env.BENCH_ONLY
-  if (only !== undefined && only !== '' && only !== 'auth' && only !== 'live') throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13) and "live" (15)`)
+  if (only !== undefined && only !== '' && only !== 'auth' && only !== 'gateway' && only !== 'live') throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13), "gateway" (14) and "live" (15)`)
   const rows = await runBench({
     quick,
-    ...(only === 'auth' || only === 'live' ? { only } : {}),
+    ...(only === 'auth' || only === 'gateway' || only === 'live' ? { only } : {}),
     rounds: Number(process.env.BENCH_ROUNDS ?? 3),
     outDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'docs'),
     jsonDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'bench/results'),

@@ -56,6 +56,10 @@ export interface Config {
   readonly auth: AuthMode
   /** `ALLSOURCE_BOOTSTRAP_KEY`: the operator key to use; otherwise one is generated once into `<dataDir>/auth/operator.key` (0600). */
   readonly bootstrapKey: string | undefined
+  /** `ALLSOURCE_HTTP_PORT` (default 3900; 0 = no HTTP gateway): the HTTP gateway's port. */
+  readonly httpPort: number
+  /** `ALLSOURCE_HTTP_HOST` (default 127.0.0.1): the address the HTTP gateway listens on. */
+  readonly httpHost: string
   /** `ALLSOURCE_AUTH_GRANT_TTL_MS` (default 600000 = 10 min): how long a connection's grant lives before it must authenticate again. */
   readonly grantTtlMs: number
 }
@@ -66,6 +70,12 @@ const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
   const n = Number(raw)
   if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}; got "${raw}"`)
   return n
+}
+
+const httpPortOf = (env: NodeJS.ProcessEnv): number => {
+  const port = int(env, 'ALLSOURCE_HTTP_PORT', 3900, 0)
+  if (port > 65535) throw new Error(`ALLSOURCE_HTTP_PORT must be a port from 0 (off) to 65535; got "${env.ALLSOURCE_HTTP_PORT}"`)
+  return port
 }
 
 /** Reads the configuration; throws one clear message for a malformed setting. */
@@ -82,6 +92,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     auth,
     bootstrapKey: env.ALLSOURCE_BOOTSTRAP_KEY === '' ? undefined : env.ALLSOURCE_BOOTSTRAP_KEY,
     grantTtlMs: int(env, 'ALLSOURCE_AUTH_GRANT_TTL_MS', 600_000, 10_000),
+    httpPort: httpPortOf(env),
+    httpHost: env.ALLSOURCE_HTTP_HOST === undefined || env.ALLSOURCE_HTTP_HOST === '' ? '127.0.0.1' : env.ALLSOURCE_HTTP_HOST,
     natsUrl: env.NATS_URL === '' ? undefined : env.NATS_URL,
     probeUrl: env.ALLSOURCE_PROBE_URL ?? '127.0.0.1:4222',
     embedded,

@@ -2,7 +2,7 @@ import { registeredModules } from './modules.js'
 import { entityState, eventCounter, eventFrequency } from '../domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../domain/projections/projection.js'
 import { createAllSource } from './allSource.js'
-import { loadConfig } from './config.js'
+import { type Config, loadConfig } from './config.js'
 import { connectToNats } from './connectToNats.js'
 import { createShutdown } from './shutdown.js'
 import { subjects } from '../adapters/nats/subjects.js'
@@ -10,6 +10,7 @@ import { startAuthPlane, type AuthPlane } from './auth/authPlane.js'
 import { lineLog, loggerFromEnv } from '../adapters/logging/pinoLogger.js'
 import { createProcessorMetrics } from '../adapters/metrics/processorMetrics.js'
 import { tracingFromEnv } from '../adapters/tracing/tracingFromEnv.js'
+import { type RunningGateway, startGateway } from './http/startGateway.js'
 
 /** Structured logs (docs/observability.md): JSON lines unless stdout is a terminal, or as ALLSOURCE_LOG_FORMAT says. */
 const logger = loggerFromEnv()
@@ -69,6 +70,13 @@ const main = async (): Promise<void> => {
     await app.startProjections([entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[])
     log(`projecting entity-state, event-counter, event-frequency as instance ${config.instance} (ALLSOURCE_PROJECTIONS)`)
   }
+  const gateway = await startHttp(config, {
+    nc,
+    app,
+    ...(authPlane !== undefined ? { plane: authPlane } : {}),
+    // /metrics serves this processor's registry; every HTTP response is timed into it.
+    extra: { metrics, onRequestDone: (route, method, status, seconds) => metrics.httpRequestDone(route, method, status, seconds) },
+  })
   log('ready')
   log(`serving ${config.prefix}.append|read.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id})`)
 
@@ -76,6 +84,8 @@ const main = async (): Promise<void> => {
     log,
     steps: () => [
       // Stop intake, answer what was taken; appends still being written get the same budget.
+      // HTTP first: its appends in flight are answered by the stream actors, which run until `close`.
+      ...(gateway !== undefined ? [{ name: 'closing the HTTP gateway', deadlineMs: config.shutdownTimeoutMs, run: () => gateway.close() }] : []),
       { name: `draining ${app.requests.inFlight} requests in flight`, deadlineMs: config.shutdownTimeoutMs, run: () => app.stopServing() },
       { name: 'closing ingest, projections and the log', deadlineMs: config.shutdownTimeoutMs + 2_000, run: () => app.close() },
       ...(authPlane !== undefined ? [{ name: 'stopping the auth callout', deadlineMs: config.shutdownTimeoutMs + 3_000, run: () => authPlane.stop() }] : []),
@@ -106,6 +116,33 @@ const main = async (): Promise<void> => {
       }
     })
     .catch(() => process.exit(1))
+}
+
+/**
+ * Starts the HTTP gateway unless `ALLSOURCE_HTTP_PORT` is 0, and logs its URL. A port already taken
+ * is a warning naming the variable, not a failure: NATS is served either way.
+ */
+const startHttp = async (
+  config: Config,
+  o: { readonly nc: Parameters<typeof startGateway>[0]['nc']; readonly app: Parameters<typeof startGateway>[0]['app']; readonly plane?: AuthPlane; readonly extra?: Parameters<typeof startGateway>[0]['extra'] },
+): Promise<RunningGateway | undefined> => {
+  if (config.httpPort === 0) {
+    log('HTTP gateway off (ALLSOURCE_HTTP_PORT=0)')
+    return undefined
+  }
+  try {
+    const gateway = await startGateway({ ...o, prefix: config.prefix, maxEventsPerCommit: config.maxEventsPerCommit, port: config.httpPort, host: config.httpHost, log })
+    log(`HTTP gateway on ${gateway.url} (docs ${gateway.url}/docs, OpenAPI ${gateway.url}/openapi.json)`)
+    return gateway
+  } catch (e) {
+    const code = (e as { code?: unknown }).code
+    log(
+      code === 'EADDRINUSE'
+        ? `warning: HTTP gateway not started: ${config.httpHost}:${config.httpPort} is taken; set ALLSOURCE_HTTP_PORT to another port (0 = off). NATS is served as usual`
+        : `warning: HTTP gateway not started (${e instanceof Error ? e.message : String(e)}); check ALLSOURCE_HTTP_PORT and ALLSOURCE_HTTP_HOST. NATS is served as usual`,
+    )
+    return undefined
+  }
 }
 
 main().catch((e: unknown) => {

@@ -26,7 +26,8 @@ export const spawnProcessor = (
   const [command, args] = options.npmStart === true ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx', resolve(root, 'src/main/start.ts')]]
   const proc = spawn(command as string, args as string[], {
     cwd: root,
-    env: { ...process.env, ...env },
+    // Never the default HTTP port 3900 (not ours to take): off unless the test gives a port.
+    env: { ...process.env, ALLSOURCE_HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached === true,
   })

@@ -19,7 +19,7 @@ import { systemClock } from '../../adapters/system/systemClock.js'
 import { createDropAuditor } from '../../application/audit/dropAudit.js'
 import type { AuditLog } from '../../application/audit/ports.js'
 import type { AuthObserver } from '../../application/observability/ports.js'
-import { authenticate } from '../../application/auth/authenticate.js'
+import { authenticate, type OperatorKey } from '../../application/auth/authenticate.js'
 import { createLoginThrottle, type LoginThrottle } from '../../application/auth/loginThrottle.js'
 import { createWindowedAuditor } from '../../application/audit/windowedAudit.js'
 import type { ApiKeyHasher, ApiKeyStore } from '../../application/auth/ports.js'
@@ -64,6 +64,8 @@ export interface AuthPlane {
   readonly audit: AuditLog
   /** Reports a request dropped unanswered to the audit log (`request.denied`, at most one entry per tenant a minute; see `createDropAuditor`). */
   readonly onDropped: (d: DroppedRequest) => void
+  /** The operator key's id and keyed hash (never the key): the HTTP gateway authenticates with the callout's `authenticate`. */
+  readonly operator: OperatorKey
   stop(): Promise<void>
 }
 
@@ -225,6 +227,7 @@ export const startAuthPlane = async (
     loginThrottle,
     audit,
     onDropped,
+    operator: op.operator,
     async stop() {
       policies.stop()
       await callout.stop()

@@ -1,0 +1,63 @@
+import type * as E from 'fp-ts/lib/Either.js'
+import type { AppendResult } from '../../application/streams/appendResult.js'
+import type { StreamPage } from '../../application/reading/readStream.js'
+import type { AppendCommand } from '../../domain/streams/appendRequest.js'
+import type { WireFailure } from '../nats/service/errorCodes.js'
+import type { HttpCaller } from './gatewayAuth.js'
+
+/** What a gateway route asks of the application: every failure a value, never a throw it expects. */
+export type Answer<A> = Promise<E.Either<WireFailure, A>>
+
+/**
+ * The data side the gateway calls: the same application functions the NATS endpoints use (the
+ * composition root builds it from `AllSource` and, in auth mode, the control plane's `guardAppend`).
+ */
+export interface GatewayData {
+  /** Validates an append body for `tenant`/`stream` (the domain's rules and limits) into a command. */
+  validateAppend(tenant: string, stream: string, body: unknown): E.Either<WireFailure, AppendCommand>
+  /** Appends through the stream's actor; in auth mode through `guardAppend` (policies, quotas, rates) for `caller`. */
+  append(command: AppendCommand, caller: HttpCaller): Answer<AppendResult>
+  read(tenant: string, stream: string, request: { readonly fromVersion?: number; readonly limit?: number }): Answer<StreamPage>
+  /** A query (`{ id?, stream?, type?, since?, until?, fromOffset?, limit?, where? }`). */
+  query(tenant: string, request: Readonly<Record<string, unknown>>): Answer<{ readonly events: readonly unknown[]; readonly nextOffset?: number }>
+  /** Every projection's status. */
+  projections(): Answer<readonly unknown[]>
+  /** One projection's status (`NOT_FOUND` for a projection that never ran). */
+  projectionStatus(name: string): Answer<unknown>
+  /** One key of a projection for `tenant`; with `minOffset`, first waits (at most `timeoutMs`) until the projection folded it. */
+  projection(tenant: string, name: string, key: string, minOffset: number | undefined, timeoutMs: number | undefined): Answer<{ readonly key: string; readonly state: unknown; readonly offset: number }>
+  subscriptionCreate(tenant: string, name: string, stream: string | undefined, from: string | number | undefined): Answer<unknown>
+  subscriptionPosition(tenant: string, name: string): Answer<unknown>
+  subscriptionReset(tenant: string, name: string, to: string | number): Answer<unknown>
+  subscriptionDelete(tenant: string, name: string): Answer<void>
+  deadLetters(tenant: string, limit: number): Answer<readonly unknown[]>
+  /** Re-drives dead letter `id` if it is `tenant`'s (another tenant's is `NOT_FOUND`). */
+  redrive(tenant: string, id: number, contentType: string | undefined): Answer<unknown>
+}
+
+/** Admin and auth, mirroring the NATS admin API; absent when auth is off. Each checks `caller` again (defence in depth). */
+export interface GatewayAdmin {
+  tenant(command: string, body: unknown, caller: HttpCaller): Answer<unknown>
+  key(tenant: string, command: string, body: unknown, caller: HttpCaller): Answer<unknown>
+  user(tenant: string, command: string, body: unknown, caller: HttpCaller): Answer<unknown>
+  policy(tenant: string, command: string, body: unknown, caller: HttpCaller): Answer<unknown>
+  stats(tenant: string, caller: HttpCaller): Answer<unknown>
+  audit(tenant: string, query: unknown, caller: HttpCaller): Answer<unknown>
+  login(tenant: string, username: string, password: string): Answer<unknown>
+  refresh(tenant: string, username: string, refreshToken: string): Answer<unknown>
+  token(caller: HttpCaller): Answer<unknown>
+}
+
+/** Liveness and readiness, for `/health` and `/ready`. */
+export interface GatewayHealth {
+  /** Ready: connected to NATS and serving. */
+  ready(): boolean
+  /** Extra facts for `/health` (versions, the NATS server). */
+  info?(): Readonly<Record<string, unknown>>
+}
+
+/** The Prometheus registry, served at `/metrics` (another module builds it). */
+export interface GatewayMetrics {
+  readonly contentType: string
+  text(): Promise<string>
+}
