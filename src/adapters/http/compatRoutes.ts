@@ -1,3 +1,4 @@
+import { requestContextOf } from './requestContext.js'
 import type { FastifyInstance } from 'fastify'
 import * as E from 'fp-ts/lib/Either.js'
 import { notFound } from '../../application/streams/errors.js'
@@ -37,12 +38,12 @@ export const registerCompatRoutes = (app: FastifyInstance, auth: GatewayAuth, da
     body: CompatEventBody,
     query: CompatStateQuery,
     reply: CompatEventReply,
-    run: async ({ body, query, caller }) => {
+    run: async ({ body, query, caller, request }) => {
       const tenant = body.tenant_id ?? query.tenant_id ?? COMPAT_DEFAULT_TENANT
       const event = { type: body.event_type, payload: body.payload, ...(body.metadata !== undefined ? { metadata: body.metadata } : {}) }
       const command = data.validateAppend(tenant, body.entity_id, { events: [event] })
       if (E.isLeft(command)) return fail(command.left)
-      const r = await data.append(command.right, caller)
+      const r = await data.append(command.right, caller, requestContextOf(request))
       if (E.isLeft(r)) return fail(r.left)
       // The reply names the stored timestamp, which the append result does not carry: one read.
       const page = await data.read(tenant, body.entity_id, { fromVersion: r.right.toVersion, limit: 1 })

@@ -1,3 +1,4 @@
+import { requestContextOf } from './requestContext.js'
 import type { FastifyInstance } from 'fastify'
 import * as E from 'fp-ts/lib/Either.js'
 import type { AppendError } from '../../application/streams/errors.js'
@@ -78,7 +79,7 @@ export const registerDataRoutes = (app: FastifyInstance, auth: GatewayAuth, data
       }
       const command = data.validateAppend(params.tenant ?? '', params.stream ?? '', fromHeader === undefined ? body : { ...body, expectedVersion: fromHeader })
       if (E.isLeft(command)) return fail(command.left)
-      const r = await data.append(command.right, caller)
+      const r = await data.append(command.right, caller, requestContextOf(request))
       if (E.isLeft(r)) return fail(r.left, r.left._tag === 'WrongExpectedVersion' && fromHeader !== undefined ? 412 : undefined)
       reply.header('etag', `"${r.right.toVersion}"`)
       return r

@@ -1,3 +1,4 @@
+import type { RequestContext } from '../../application/observability/ports.js'
 import type * as E from 'fp-ts/lib/Either.js'
 import type { AppendResult } from '../../application/streams/appendResult.js'
 import type { StreamPage } from '../../application/reading/readStream.js'
@@ -16,7 +17,8 @@ export interface GatewayData {
   /** Validates an append body for `tenant`/`stream` (the domain's rules and limits) into a command. */
   validateAppend(tenant: string, stream: string, body: unknown): E.Either<WireFailure, AppendCommand>
   /** Appends through the stream's actor; in auth mode through `guardAppend` (policies, quotas, rates) for `caller`. */
-  append(command: AppendCommand, caller: HttpCaller): Answer<AppendResult>
+  /** `context`: the request's id (`X-Request-Id`) and `traceparent`, carried into the commit's headers. */
+  append(command: AppendCommand, caller: HttpCaller, context?: RequestContext): Answer<AppendResult>
   read(tenant: string, stream: string, request: { readonly fromVersion?: number; readonly limit?: number }): Answer<StreamPage>
   /** A query (`{ id?, stream?, type?, since?, until?, fromOffset?, limit?, where? }`). */
   query(tenant: string, request: Readonly<Record<string, unknown>>): Answer<{ readonly events: readonly unknown[]; readonly nextOffset?: number }>

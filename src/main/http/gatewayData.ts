@@ -1,3 +1,4 @@
+import type { RequestContext } from '../../application/observability/ports.js'
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
@@ -35,8 +36,12 @@ const isStreamNotFound = (e: unknown): boolean => (e as { code?: unknown; api_er
 const startOf = (from: string | number | undefined): StartAt =>
   from === undefined || from === 'start' ? 'start' : from === 'end' ? 'end' : typeof from === 'number' ? { offset: from } : { time: new Date(from) }
 
-const callerOf = (caller: HttpCaller): AppendCaller | undefined =>
-  caller === undefined ? undefined : { principal: caller.identity.role === 'operator' ? OPERATOR_PRINCIPAL : caller.principal }
+const callerOf = (caller: HttpCaller, context: RequestContext | undefined): AppendCaller | undefined =>
+  caller === undefined
+    ? context === undefined
+      ? undefined
+      : { context }
+    : { principal: caller.identity.role === 'operator' ? OPERATOR_PRINCIPAL : caller.principal, ...(context !== undefined ? { context } : {}) }
 
 /**
  * Runs work at the next check phase, together with everything else queued before it. HTTP
@@ -79,12 +84,12 @@ export const createGatewayData = (d: GatewayDataDeps): GatewayData => {
   const together = coalesce()
   return {
     validateAppend: (tenant, stream, body) => validateAppendRequest(tenant, stream, body, d.limits),
-    append: (command, caller) =>
+    append: (command, caller, context) =>
       together(() => guarded(async () => {
-        const append = () => d.app.supervisor.append(command)
+        const append = () => d.app.supervisor.append(command, context)
         const auth = d.auth
         if (auth === undefined) return append()
-        if (auth.guardAppend !== undefined) return auth.guardAppend(command, callerOf(caller), append)
+        if (auth.guardAppend !== undefined) return auth.guardAppend(command, callerOf(caller, context), append)
         const admitted = await auth.admit(command.tenant)
         return E.isLeft(admitted) ? admitted : append()
       })),

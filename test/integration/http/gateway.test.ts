@@ -1,3 +1,4 @@
+import { jetstreamManager } from '@nats-io/jetstream'
 /**
  * The HTTP gateway against a real nats-server and processor (auth off): every data route, the
  * compatibility routes, the documents, and each kind of bad input answered as problem details.
@@ -181,6 +182,15 @@ describe('bad input', () => {
     expect(r.body.instance).toBe('req-42')
     const gen = await call(base, 'GET', '/health', { headers: { 'x-request-id': 'has space' } })
     expect(gen.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+  })
+  it('carries the request id and traceparent of an HTTP append into the commit headers', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const r = await call(base, 'POST', '/v1/tenants/acme/streams/traced-1', { body: { events: [{ type: 't', payload: {} }] }, headers: { 'x-request-id': 'req-http-1', traceparent } })
+    expect(r.status).toBe(201)
+    const stored = await (await jetstreamManager(f.nc)).streams.getMessage('ALLSOURCE_EVENTS', { seq: (r.body as { offset: number }).offset })
+    expect(stored?.header.get('AllSource-Request-Id')).toBe('req-http-1')
+    // Tracing is off here: the client's trace context passes through unchanged.
+    expect(stored?.header.get('traceparent')).toBe(traceparent)
   })
 })
 
