@@ -1,9 +1,10 @@
-import { jetstreamManager } from '@nats-io/jetstream'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node'
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { unpack } from 'msgpackr'
+import { pack, unpack } from 'msgpackr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tracingWith } from '../../../src/adapters/tracing/tracingFromEnv.js'
+import { ensureIngestStreams } from '../../../src/adapters/nats/ingest/ingestStreams.js'
 import { eventCounter } from '../../../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../../../src/domain/projections/projection.js'
 import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
@@ -114,5 +115,20 @@ describe('request ids and traces: from the request through the stream actor into
     expect(stored.traceparent.split('-')[1]).toBe(traceId)
     const append = exporter.getFinishedSpans().find((s) => s.name === 'allsource.append' && s.spanContext().traceId === traceId)
     expect(append?.parentSpanContext?.spanId).toBe('b'.repeat(16))
+  })
+
+  it('an ingest message\'s request id and traceparent headers reach its commit', async () => {
+    const c = nc as NatsConnection
+    await ensureIngestStreams(await jetstreamManager(c))
+    const h = headers()
+    h.set('AllSource-Request-Id', 'req-ingest-1')
+    h.set('traceparent', `00-${'e'.repeat(32)}-${'f'.repeat(16)}-01`)
+    await jetstream(c).publish('allsource.ingest.acme.ingested-ctx', pack({ type: 'order.placed', payload: {} }), { headers: h })
+    const ingest = await (app as AllSource).startIngest({ lease: false })
+    await waitFor(() => ingest.appended === 1, 30_000, 'the ingest append')
+    const m = await (await jetstreamManager(c)).direct.getMessage('ALLSOURCE_EVENTS', { last_by_subj: 'allsource.events.acme.ingested-ctx' })
+    expect(m?.header.get('AllSource-Request-Id')).toBe('req-ingest-1')
+    expect(m?.header.get('traceparent').split('-')[1]).toBe('e'.repeat(32))
+    await ingest.stop()
   })
 })

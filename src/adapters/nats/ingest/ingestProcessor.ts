@@ -6,6 +6,7 @@ import { type AppendLimits, defaultAppendLimits, validateAppendRequest } from '.
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
 import type { Appender } from '../../../application/streams/appender.js'
 import { type AppendError, internal } from '../../../application/streams/errors.js'
+import { isRequestId, type RequestContext } from '../../../application/observability/ports.js'
 import { toWireError } from '../service/errorCodes.js'
 import { DEFAULT_MAX_PAYLOAD, defaultIngestNames, ensureIngestStreams, type IngestNames } from './ingestStreams.js'
 import { decodeBody } from '../service/wireCodec.js'
@@ -52,6 +53,15 @@ export interface IngestProcessor {
 const MAX_QUOTA_WAIT_MS = 5_000
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** The ingest message's `AllSource-Request-Id` (when usable) and `traceparent` headers, as the append's context; undefined without either. */
+const ingestContext = (m: JsMsg): { readonly context: RequestContext } | undefined => {
+  const requestId = m.headers?.get('AllSource-Request-Id')
+  const traceparent = m.headers?.get('traceparent')
+  const usable = isRequestId(requestId)
+  if (!usable && (traceparent === undefined || traceparent === '')) return undefined
+  return { context: { ...(usable ? { requestId } : {}), ...(traceparent !== undefined && traceparent !== '' ? { traceparent } : {}) } }
+}
 
 /**
  * Appends what clients publish to `allsource.ingest.<tenant>.<stream>`, in publish order per
@@ -159,8 +169,10 @@ export const startIngestProcessor = async (
       checked.add(m.subject)
     }
     // `failures`: earlier attempts at this message that threw a defect (see drain).
+    // A publisher's request id and trace context (headers of the ingest message) go into the commit.
+    const context = ingestContext(m)
     for (let attempt = 0, internals = failures; ; attempt++) {
-      const r = await appender.append(command.right)
+      const r = await appender.append(command.right, context)
       if (E.isRight(r)) {
         m.ack()
         stats.appended++
