@@ -32,6 +32,7 @@ const main = async (): Promise<void> => {
     prefix: config.prefix,
     replicas: config.replicas,
     duplicateWindowMs: config.duplicateWindowMs,
+    appendDeadlineMs: config.appendDeadlineMs,
     maxEventsPerCommit: config.maxEventsPerCommit,
     maxResidentStreams: config.maxResidentStreams,
     maxInFlight: config.maxInFlight,
@@ -45,6 +46,7 @@ const main = async (): Promise<void> => {
       onStateChange: (s) => log(`projection ${s.name}: ${s.state}${s.lastError !== undefined ? ` (${s.lastError.message}${s.lastError.offset !== undefined ? ` at offset ${s.lastError.offset}` : ''})` : ''}`),
     },
     warn: (m) => log(`warning: ${m}`),
+    info: log,
   })
   const service = await app.serve()
   if (config.ingest) {

@@ -34,6 +34,8 @@ export interface IngestOptions extends IngestNames {
   readonly maxCheckedStreams: number
   /** Most bytes one pull asks for (default 8 MiB), so a batch of large messages cannot swamp the connection. */
   readonly maxPullBytes: number
+  /** Replicas of `ALLSOURCE_INGEST` and `ALLSOURCE_DLQ` when they are created (default 1; `ALLSOURCE_REPLICAS`). */
+  readonly replicas: number
 }
 
 /** Errors that come from a bug or a body the code could not cope with, not from NATS. */
@@ -88,6 +90,7 @@ export const startIngestProcessor = async (
     maxAttempts: 5,
     maxCheckedStreams: 10_000,
     maxPullBytes: 8 * 2 ** 20,
+    replicas: 1,
     ...options,
   }
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD
@@ -95,7 +98,7 @@ export const startIngestProcessor = async (
   // keeping ack_wait at most half the duplicate window lets the log's dedupe absorb that redelivery.
   const ackWaitMs = Math.max(1_000, Math.min(60_000, Math.floor(o.duplicateWindowMs / 2)))
   const jsm = await jetstreamManager(nc)
-  await ensureIngestStreams(jsm, o, 1, maxPayload)
+  await ensureIngestStreams(jsm, o, o.replicas, maxPayload)
   await jsm.consumers.delete(o.ingest, o.consumer).catch(() => undefined)
   await jsm.consumers.add(o.ingest, {
     durable_name: o.consumer,

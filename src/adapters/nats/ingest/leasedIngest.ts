@@ -20,6 +20,8 @@ export interface LeasedIngestOptions {
   /** Called when this instance starts or stops running ingest. */
   readonly onChange?: (active: boolean) => void
   readonly log?: (message: string) => void
+  /** Replicas of `ALLSOURCE_LEASES` when it is created (default 1). */
+  readonly replicas?: number
 }
 
 /**
@@ -33,7 +35,7 @@ export interface LeasedIngestOptions {
  * Resolves once the first attempt at the lease is settled (running, or standing by).
  */
 export const startLeasedIngest = async (nc: NatsConnection, start: () => Promise<IngestProcessor>, o: LeasedIngestOptions): Promise<LeasedIngest> => {
-  const kv = await new Kvm(nc).create(LEASE_BUCKET, { history: 1 })
+  const kv = await new Kvm(nc).create(LEASE_BUCKET, { history: 1, replicas: o.replicas ?? 1 })
   const lease = new KvLease(kv, 'ingest', o.owner, o.ttlMs ?? 10_000, (m) => o.log?.(`ingest ${m}`))
   const stopping = new AbortController()
   const totals = { appended: 0, deadLettered: 0 }

@@ -24,6 +24,8 @@ export interface FoldTarget {
 
 export interface FoldOptions extends ChunkedFoldOptions {
   readonly prefix: string
+  /** Replicas of the read-model bucket when it is created (default 1). */
+  readonly replicas?: number
 }
 
 export interface RunningFold {
@@ -113,7 +115,7 @@ export const runFold = async <S>(
   options: FoldOptions,
   listener: FoldListener,
 ): Promise<RunningFold> => {
-  const kv = await new Kvm(nc).create(target.bucket, { history: 1 })
+  const kv = await new Kvm(nc).create(target.bucket, { history: 1, replicas: options.replicas ?? 1 })
   await ensureFoldConsumer(nc, target, options.prefix)
   const consumer = await jetstream(nc).consumers.get(LOG_STREAM, target.durable)
   const initial = await consumer.info()

@@ -38,7 +38,7 @@ export const createQuery = (
 ) => {
   const subj = subjects(o.prefix ?? defaultPrefix)
   const name = EVENT_STREAM
-  const jsmP = jetstreamManager(nc)
+  const jsmP = jetstreamManager(nc, { checkAPI: false }) // no request: a timeout kept here would fail every later call
   const consumers = o.consumers ?? createLogConsumers(nc)
 
   const scan = async (tenant: string, q: QueryRequest, startAt: number | undefined, budget: PageBudget | undefined): Promise<E.Either<DomainError, QueryPage>> => {

@@ -71,7 +71,7 @@ const startConfig = async (jsm: JetStreamManager, from: StartAt): Promise<E.Eith
  * skipped). One reader per subscription at a time.
  */
 export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix) => {
-  const jsmP = jetstreamManager(nc)
+  const jsmP = jetstreamManager(nc, { checkAPI: false }) // no request: a timeout kept here would fail every later call
   const filterOf = (tenant: string, stream?: string) => subjects(prefix).eventsOf(tenant, stream)
 
   const check = (tenant: string, name: string, stream?: string): E.Either<DomainError, void> => {
