@@ -46,6 +46,12 @@ export interface IngestProcessor {
   /** Messages appended (or found already appended) and acked since start. */
   readonly appended: number
   readonly deadLettered: number
+  /**
+   * Why ingest stopped taking messages on its own (its consumer ended with an error), undefined
+   * while it runs. It takes nothing more; whoever started it should stop it and start it again
+   * (the lease holder does), which resumes at the oldest unacked message, in order.
+   */
+  readonly failure?: string
   /** Stops taking messages and waits for those in hand; anything unacked is redelivered, in order, on the next start. */
   stop(): Promise<void>
 }
@@ -113,7 +119,9 @@ export const startIngestProcessor = async (
   // Bounded by bytes: 1,000 messages of up to max_payload each could exceed what the server lets
   // pile up for one connection, and it would cut the processor off as a slow consumer. (nats.js
   // takes either a byte or a message cap per pull; with bytes it asks for up to 100 messages.)
-  const messages = await consumer.consume({ max_bytes: Math.max(o.maxPullBytes, maxPayload) })
+  // A short pull expiry (5 s, not nats.js's 30 s): a pull lost in a leader election is noticed after
+  // two missed heartbeats, 5 s instead of a minute of ingest standing still.
+  const messages = await consumer.consume({ max_bytes: Math.max(o.maxPullBytes, maxPayload), expires: 5_000 })
   const dlqLog = rateLimitedLog(o.log, 'dead letters')
   const quotaLog = rateLimitedLog(o.log, 'quota waits')
 
@@ -221,6 +229,7 @@ export const startIngestProcessor = async (
     }
   }
 
+  let failure: string | undefined
   const loop = (async () => {
     for await (const m of messages) {
       const queue = queues.get(m.subject)
@@ -231,7 +240,17 @@ export const startIngestProcessor = async (
         drain(m.subject, q).catch((e: unknown) => o.log(`ingest ${m.subject}: ${messageOf(e)}`))
       }
     }
-  })()
+  })().then(
+    () => {
+      if (!stopping) failure = 'the ingest consumer ended'
+    },
+    // Observed here, at once: a rejection left for stop() to find would be unhandled (and fatal) until then.
+    (e: unknown) => {
+      if (stopping) return
+      failure = `the ingest consumer failed: ${messageOf(e)}`
+      o.log(`ingest: ${failure}; it takes no more messages until restarted`)
+    },
+  )
 
   return {
     get appended() {
@@ -240,11 +259,14 @@ export const startIngestProcessor = async (
     get deadLettered() {
       return stats.deadLettered
     },
+    get failure() {
+      return failure
+    },
     async stop() {
       stopping = true
       stopSignal.abort()
       messages.stop()
-      await loop.catch(() => undefined)
+      await loop
       if (active > 0) await new Promise<void>((resolve) => (idle = resolve))
       dlqLog.flush()
       quotaLog.flush()

@@ -119,7 +119,9 @@ export const runFold = async <S>(
   await ensureFoldConsumer(nc, target, options.prefix)
   const consumer = await jetstream(nc).consumers.get(LOG_STREAM, target.durable)
   const initial = await consumer.info()
-  const messages = await consumer.consume({ max_messages: await foldPullBatch(nc) })
+  // Pulls expire after 5 s (nats.js: 30 s), so one lost in a leader election stalls the fold for
+  // about 5 s (two missed heartbeats) rather than a minute.
+  const messages = await consumer.consume({ max_messages: await foldPullBatch(nc), expires: 5_000 })
   const publisher = new PipelinedPublisher(nc)
   listener.progress({ checkpoint: initial.ack_floor.stream_seq, lag: initial.num_pending + initial.num_ack_pending, folded: 0 })
 
