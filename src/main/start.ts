@@ -7,6 +7,7 @@ import { connectToNats } from './connectToNats.js'
 import { createShutdown } from './shutdown.js'
 import { subjects } from '../adapters/nats/subjects.js'
 import { startAuthPlane, type AuthPlane } from './auth/authPlane.js'
+import { retryStartup } from './retryStartup.js'
 
 const log = (message: string): void => {
   process.stdout.write(`${new Date().toISOString()} allsource ${message}\n`)
@@ -25,7 +26,8 @@ const main = async (): Promise<void> => {
   const { nc, server } = session
   log(`connected to ${session.where}; nats-server ${nc.info?.version ?? '?'}`)
   const authPlane: AuthPlane | undefined = session.auth === undefined ? undefined : await startAuthPlane(nc, session.auth, config, log)
-  const app = await createAllSource({
+  // Each step is tried again while JetStream does not answer (a leader election, a cluster regaining quorum).
+  const app = await retryStartup('creating the event log', () => createAllSource({
     ...(authPlane !== undefined ? { auth: authPlane.serviceAuth } : {}),
     nc,
     modules: registeredModules(config),
@@ -47,18 +49,20 @@ const main = async (): Promise<void> => {
     },
     warn: (m) => log(`warning: ${m}`),
     info: log,
-  })
-  const service = await app.serve()
+  }), log)
+  const service = await retryStartup('serving', () => app.serve(), log)
   if (config.ingest) {
-    await app.startIngest({
+    await retryStartup('starting ingest', () => app.startIngest({
       maxAttempts: config.ingestMaxAttempts,
       lease: { owner: config.instance, ttlMs: config.leaseMs, onChange: (active) => log(active ? 'ingest: active (this instance holds the ingest lease)' : 'ingest: standby') },
-    })
+    }), log)
     log(`ingest of ${subjects(config.prefix).ingest('<tenant>', '<stream>')} on (ALLSOURCE_INGEST; one instance at a time; dead letters in ALLSOURCE_DLQ)`)
   }
-  if (config.idIndex) await app.startIdIndexer()
+  if (config.idIndex) await retryStartup('starting the event id index', () => app.startIdIndexer(), log)
   if (config.projections) {
-    await app.startProjections([entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[])
+    for (const def of [entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[]) {
+      await retryStartup(`starting projection ${def.name}`, () => app.startProjections([def]), log)
+    }
     log(`projecting entity-state, event-counter, event-frequency as instance ${config.instance} (ALLSOURCE_PROJECTIONS)`)
   }
   log('ready')
