@@ -60,7 +60,9 @@ describe('appends while the ALLSOURCE_EVENTS leader is killed (3-node cluster, R
     })
     await processor.ready(60_000)
     client = await connect({ servers: [...cluster.urls] })
-    const allsource = createAllSourceClient(client, { timeoutMs: 5_000 })
+    // 5 s (the client default is 10 s), below the processor's 10 s append deadline: some requests
+    // time out while the processor still retries, so their retries meet stored commits.
+    const allsource = createAllSourceClient(client, { timeoutMs: Number(process.env.ELECTION_CLIENT_TIMEOUT_MS ?? 5_000) })
 
     const acked: Acked[] = []
     const wrong: { stream: string; commitId: string; error: AllSourceError }[] = []

@@ -68,6 +68,8 @@ describe('ALLSOURCE_REPLICAS=3 on a 3-node cluster', () => {
       NATS_URL: cluster.urls.join(','),
       ALLSOURCE_AUTH: 'off',
       ALLSOURCE_REPLICAS: '3',
+      // REPLICATION_LEASE_MS=2000 makes the kill cost ingest its lease (docs/reliability.md measures both).
+      ALLSOURCE_LEASE_MS: process.env.REPLICATION_LEASE_MS ?? '10000',
       ALLSOURCE_HTTP_PORT: '0',
       ALLSOURCE_DATA_DIR: dir,
     })
@@ -126,7 +128,7 @@ describe('ALLSOURCE_REPLICAS=3 on a 3-node cluster', () => {
     await waitFor(() => count().then((n) => n >= expected, () => false), 60_000, `${expected} commits in the log`)
     const resumedAfterMs = Date.now() - t0
     // Give a duplicate (a redelivery the dedupe missed) the chance to show up before counting.
-    console.log('ingest leader kill figures', JSON.stringify({ killed: leader, allAppendedAfterKillMs: resumedAfterMs }))
+    console.log('ingest leader kill figures', JSON.stringify({ killed: leader, allAppendedAfterKillMs: resumedAfterMs, leaseLost: /ingest lease lost/.test(processor.output()) }))
     await sleep(1_000)
     const log = await readWholeLog(client)
     for (const s of streams) {

@@ -22,16 +22,17 @@ const settled = async (jsm: JetStreamManager, stream: string, replicas: number, 
 
 /** What {@link raiseReplicas} did to one stream. */
 export type ReplicaChange =
-  | { readonly _tag: 'Raised'; readonly stream: string; readonly from: number; readonly to: number }
+  | { readonly _tag: 'Raised'; readonly stream: string; readonly from: number; readonly to: number; readonly inStep: boolean }
   | { readonly _tag: 'Failed'; readonly stream: string; readonly from: number; readonly to: number; readonly reason: string }
 
 /**
  * Brings every AllSource stream and KV bucket (see {@link isAllSourceStream}) that has fewer than
  * `replicas` replicas up to `replicas`, in place (JetStream copies the data to the new peers;
  * nothing is lost and the stream stays usable meanwhile). A stream with more replicas is left as it
- * is: lowering the replica count is an operator's decision. A stream JetStream refuses to change
- * (a single server has no peers to add) is reported as `Failed` and left as it was: the processor
- * still runs, with less redundancy than configured. Resolves with what changed (nothing at R1).
+ * is: lowering the replica count is an operator's decision. Each raise waits (up to 15 s) until the
+ * new peers are in step. A stream JetStream refuses to change (too few nodes) is reported as
+ * `Failed` and left as it was: the processor still runs, with less redundancy than configured.
+ * Resolves with what changed (nothing at R1).
  */
 export const raiseReplicas = async (jsm: JetStreamManager, replicas: number): Promise<readonly ReplicaChange[]> => {
   if (replicas <= 1) return []
@@ -44,8 +45,11 @@ export const raiseReplicas = async (jsm: JetStreamManager, replicas: number): Pr
     const from = info.config.num_replicas ?? 1
     try {
       await jsm.streams.update(info.config.name, { ...info.config, num_replicas: replicas })
-      await settled(jsm, info.config.name, replicas)
-      changes.push({ _tag: 'Raised', stream: info.config.name, from, to: replicas })
+      const inStep = await settled(jsm, info.config.name, replicas).then(
+        () => true,
+        () => false, // raised all the same; the new peers go on catching up
+      )
+      changes.push({ _tag: 'Raised', stream: info.config.name, from, to: replicas, inStep })
     } catch (e) {
       changes.push({ _tag: 'Failed', stream: info.config.name, from, to: replicas, reason: e instanceof Error ? e.message : String(e) })
     }
@@ -56,5 +60,5 @@ export const raiseReplicas = async (jsm: JetStreamManager, replicas: number): Pr
 /** One log line per change: what was raised, or why it could not be. */
 export const describeReplicaChange = (c: ReplicaChange): string =>
   c._tag === 'Raised'
-    ? `stream ${c.stream}: replicas raised from ${c.from} to ${c.to} (ALLSOURCE_REPLICAS)`
+    ? `stream ${c.stream}: replicas raised from ${c.from} to ${c.to} (ALLSOURCE_REPLICAS)${c.inStep ? '' : '; the new replicas are still catching up'}`
     : `stream ${c.stream} stays at ${c.from} replica${c.from === 1 ? '' : 's'}, below ALLSOURCE_REPLICAS=${c.to}: JetStream refused the change (${c.reason})`
