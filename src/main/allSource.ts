@@ -12,6 +12,7 @@ import { readStream, type StreamPage } from '../application/reading/readStream.j
 import { validateReadRequest } from '../domain/reading/readRequest.js'
 import type { AppendError } from '../application/streams/errors.js'
 import { EVENT_STREAM, ensureEventStream } from '../adapters/nats/log/eventStream.js'
+import { describeReplicaChange, raiseReplicas } from '../adapters/nats/log/replicas.js'
 import { replayEvents, type ReplayedEvent, type ReplayOptions } from '../adapters/nats/reading/replay.js'
 import { createKvSnapshotStore } from '../adapters/nats/log/kvSnapshotStore.js'
 import { type ProjectionRunner, type ProjectionRunnerOptions, startProjection } from '../adapters/nats/projections/projectionRunner.js'
@@ -48,6 +49,12 @@ export interface AllSourceOptions {
   readonly modules?: readonly StreamModule[]
   /** Subject prefix. Default `allsource`. */
   readonly prefix?: string
+  /**
+   * Replicas of every stream and KV bucket the processor creates (default 1): the log, ingest and
+   * dead letters, leases, snapshots, the event-id index, projection control and read models. An
+   * existing one with fewer is raised to this on start (see {@link raiseReplicas}); with more, it is
+   * left alone.
+   */
   readonly replicas?: number
   /** Exactly-once window for commitIds. Default 120000 (2 min). */
   readonly duplicateWindowMs?: number
@@ -67,6 +74,12 @@ export interface AllSourceOptions {
    */
   readonly projectionOptions?: Omit<ProjectionRunnerOptions, 'prefix'>
   readonly publishTimeoutMs?: number
+  /**
+   * How long an append keeps re-publishing what a leader election answers (a timeout, no
+   * responders, "temporarily unavailable") with the same commitId before it answers UNAVAILABLE;
+   * default 10000. See `docs/writing.md`, Appends during a leader election.
+   */
+  readonly appendDeadlineMs?: number
   /** Snapshot module streams every this many events into KV `ALLSOURCE_SNAPSHOTS` (default 100; 0 = never). */
   readonly snapshotEvery?: number
   /** The processor's budget of ephemeral log consumers (cap, wait for a slot, inactivity threshold, bytes per pull). */
@@ -83,6 +96,8 @@ export interface AllSourceOptions {
    */
   readonly queryScanBudget?: number
   readonly warn?: (message: string) => void
+  /** Informational lines (a stream's replicas raised); default: none. */
+  readonly info?: (message: string) => void
   /**
    * Structured logs: failures answered 5xx with their request ids, slow requests at debug, and the
    * warnings (`warn` defaults to its `warn`). Default: none (warnings to the console).
@@ -211,7 +226,12 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     duplicateWindowMs: o.duplicateWindowMs ?? 120_000,
     replicas: o.replicas ?? 1,
   }
-  await ensureEventStream(o.nc, await jetstreamManager(o.nc), streamOptions, o.warn)
+  const jsm = await jetstreamManager(o.nc)
+  await ensureEventStream(o.nc, jsm, streamOptions, o.warn)
+  for (const change of await raiseReplicas(jsm, streamOptions.replicas)) {
+    if (change._tag === 'Raised') o.info?.(describeReplicaChange(change))
+    else (o.warn ?? console.warn)(describeReplicaChange(change))
+  }
   const consumers = createLogConsumers(o.nc, o.consumers)
   const replayConsumers = createLogConsumers(o.nc, o.consumers)
   const tracing = o.tracing ?? noTracing
@@ -221,6 +241,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     consumers,
     tracing,
     ...(o.publishTimeoutMs !== undefined ? { publishTimeoutMs: o.publishTimeoutMs } : {}),
+    ...(o.appendDeadlineMs !== undefined ? { appendDeadlineMs: o.appendDeadlineMs } : {}),
     ...(o.commitLookup?.timeoutMs !== undefined ? { probeTimeoutMs: o.commitLookup.timeoutMs } : {}),
     ...(o.commitLookup?.concurrency !== undefined ? { maxConcurrentProbes: o.commitLookup.concurrency } : {}),
   })
@@ -260,7 +281,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const requests = limitInFlight(o.nc, o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: StreamService[] = []
-  const index = await openEventIdIndex(o.nc)
+  const index = await openEventIdIndex(o.nc, streamOptions.replicas)
   const query = createQuery(o.nc, { prefix, index, consumers, ...(o.queryScanBudget !== undefined ? { scanBudget: o.queryScanBudget } : {}) })
   const indexers: { stop(): Promise<void> }[] = []
   const ingests: IngestProcessor[] = []
@@ -348,7 +369,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     },
     async startIdIndexer() {
       // Its own pool of one: the long-lived indexer never waits behind reads, nor they behind it.
-      const indexer = await startEventIdIndexer(o.nc, prefix, (e) => warn(`event id index: ${e instanceof Error ? e.message : String(e)}; retrying from its checkpoint`), createLogConsumers(o.nc, { ...o.consumers, max: 1 }))
+      const indexer = await startEventIdIndexer(o.nc, prefix, (e) => warn(`event id index: ${e instanceof Error ? e.message : String(e)}; retrying from its checkpoint`), createLogConsumers(o.nc, { ...o.consumers, max: 1 }), streamOptions.replicas)
       indexers.push(indexer)
       return indexer
     },
@@ -360,12 +381,13 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
           limits,
           lastCommitId: (tenant, stream) => log.lastCommitId(tenant, stream),
           log: warn,
+          replicas: streamOptions.replicas,
           ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
         })
       const ingest =
         options.lease === false
           ? Object.assign(await start(), { active: true })
-          : await startLeasedIngest(o.nc, start, { owner: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`, ...options.lease, log: warn })
+          : await startLeasedIngest(o.nc, start, { owner: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`, replicas: streamOptions.replicas, ...options.lease, log: warn })
       ingests.push(ingest)
       return ingest
     },
@@ -374,14 +396,14 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       for (const def of definitions) {
         if (!isProjectionName(def.name)) throw new Error(`projection name "${def.name}" is not 1–64 of A–Z a–z 0–9 _ -`)
         if (projections.has(def.name)) throw new Error(`projection "${def.name}" is already running`)
-        const runner = await startProjection(o.nc, def, { prefix, onError: warn, tracing, ...o.projectionOptions })
+        const runner = await startProjection(o.nc, def, { prefix, onError: warn, tracing, replicas: streamOptions.replicas, ...o.projectionOptions })
         projections.set(def.name, { def, runner })
         started.push(runner)
       }
       return started
     },
     async serve() {
-      const reader = await createProjectionReader(o.nc, warn, consumers)
+      const reader = await createProjectionReader(o.nc, warn, consumers, streamOptions.replicas)
       readers.push(reader)
       const service = await startStreamService(
         o.nc,

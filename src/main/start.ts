@@ -11,6 +11,7 @@ import { lineLog, loggerFromEnv } from '../adapters/logging/pinoLogger.js'
 import { createProcessorMetrics } from '../adapters/metrics/processorMetrics.js'
 import { tracingFromEnv } from '../adapters/tracing/tracingFromEnv.js'
 import { type RunningGateway, startGateway } from './http/startGateway.js'
+import { retryStartup } from './retryStartup.js'
 
 /** Structured logs (docs/observability.md): JSON lines unless stdout is a terminal, or as ALLSOURCE_LOG_FORMAT says. */
 const logger = loggerFromEnv()
@@ -33,7 +34,8 @@ const main = async (): Promise<void> => {
   const traces = tracingFromEnv()
   if (traces.exportingTo !== undefined) log(`tracing on: spans exported over OTLP/HTTP to ${traces.exportingTo}`)
   const authPlane: AuthPlane | undefined = session.auth === undefined ? undefined : await startAuthPlane(nc, session.auth, config, log, metrics)
-  const app = await createAllSource({
+  // Each step is tried again while JetStream does not answer (a leader election, a cluster regaining quorum).
+  const app = await retryStartup('creating the event log', () => createAllSource({
     logger,
     metrics,
     tracing: traces.tracing,
@@ -43,6 +45,7 @@ const main = async (): Promise<void> => {
     prefix: config.prefix,
     replicas: config.replicas,
     duplicateWindowMs: config.duplicateWindowMs,
+    appendDeadlineMs: config.appendDeadlineMs,
     maxEventsPerCommit: config.maxEventsPerCommit,
     maxResidentStreams: config.maxResidentStreams,
     maxInFlight: config.maxInFlight,
@@ -56,18 +59,21 @@ const main = async (): Promise<void> => {
       onStateChange: (s) => logger.info(`projection ${s.name}: ${s.state}${s.lastError !== undefined ? ` (${s.lastError.message}${s.lastError.offset !== undefined ? ` at offset ${s.lastError.offset}` : ''})` : ''}`),
     },
     warn: (m) => logger.warn(m),
-  })
-  const service = await app.serve()
+    info: log,
+  }), log)
+  const service = await retryStartup('serving', () => app.serve(), log)
   if (config.ingest) {
-    await app.startIngest({
+    await retryStartup('starting ingest', () => app.startIngest({
       maxAttempts: config.ingestMaxAttempts,
       lease: { owner: config.instance, ttlMs: config.leaseMs, onChange: (active) => log(active ? 'ingest: active (this instance holds the ingest lease)' : 'ingest: standby') },
-    })
+    }), log)
     log(`ingest of ${subjects(config.prefix).ingest('<tenant>', '<stream>')} on (ALLSOURCE_INGEST; one instance at a time; dead letters in ALLSOURCE_DLQ)`)
   }
-  if (config.idIndex) await app.startIdIndexer()
+  if (config.idIndex) await retryStartup('starting the event id index', () => app.startIdIndexer(), log)
   if (config.projections) {
-    await app.startProjections([entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[])
+    for (const def of [entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[]) {
+      await retryStartup(`starting projection ${def.name}`, () => app.startProjections([def]), log)
+    }
     log(`projecting entity-state, event-counter, event-frequency as instance ${config.instance} (ALLSOURCE_PROJECTIONS)`)
   }
   const gateway = await startHttp(config, {

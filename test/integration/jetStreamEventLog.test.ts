@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureEventStream, defaultEventStreamOptions } from '../../src/adapters/nats/log/eventStream.js'
 import { createJetStreamEventLog, type JetStreamEventLog } from '../../src/adapters/nats/log/jetStreamEventLog.js'
-import { PipelinedPublisher, type Publisher } from '../../src/adapters/nats/log/pipelinedPublisher.js'
+import { PipelinedPublisher, type Publisher, type PublishResult } from '../../src/adapters/nats/log/pipelinedPublisher.js'
 import { commitOf, eventLogContract } from '../support/eventLogContract.js'
 import { withNatsServer } from '../support/natsServer.js'
 
@@ -111,5 +111,83 @@ describe('JetStream event log: acks lost in transit', () => {
     expect(seen.size).toBe(5)
     log.close()
     await nc.close()
+  })
+})
+
+describe('JetStream event log: what a leader election answers', () => {
+  const server = withNatsServer()
+  let nc: NatsConnection
+  beforeAll(async () => {
+    nc = await connect({ servers: server().url })
+    await ensureEventStream(nc, await jetstreamManager(nc))
+  })
+  afterAll(() => nc?.close())
+
+  /** The real publisher, except that the first `answers.length` publishes are answered with these, and not sent. */
+  const scripted = (answers: PublishResult[]) => {
+    const real = new PipelinedPublisher(nc)
+    const calls = { count: 0 }
+    const publisher: Publisher = {
+      publish: (subject, data, h) => {
+        calls.count++
+        const next = answers.shift()
+        return next !== undefined ? Promise.resolve(next) : real.publish(subject, data, h)
+      },
+      close: () => real.close(),
+    }
+    return { publisher, calls }
+  }
+  const stored = async (stream: string) => (await (await jetstreamManager(nc)).streams.info('ALLSOURCE_EVENTS', { subjects_filter: `allsource.events.acme.${stream}` })).state.subjects?.[`allsource.events.acme.${stream}`] ?? 0
+
+  it('publishes again after no responders and "temporarily unavailable" refusals (10008, 10163), and appends once', async () => {
+    const { publisher, calls } = scripted([
+      { _tag: 'NoResponders' },
+      { _tag: 'Rejected', errCode: 10163, description: 'expected last sequence per subject temporarily unavailable' },
+      { _tag: 'Rejected', errCode: 10008, description: 'JetStream system temporarily unavailable' },
+    ])
+    const log = createJetStreamEventLog(nc, {}, publisher)
+    const r = await log.append(commitOf('acme', 'election-1', 0), 0)
+    expect(r._tag).toBe('Appended')
+    expect(calls.count).toBe(4)
+    expect(await stored('election-1')).toBe(1)
+    log.close()
+  })
+
+  it('after a timed-out attempt, a wrong last sequence on the retry is checked against the stored commit: its own commit is appended', async () => {
+    const real = new PipelinedPublisher(nc)
+    let attempt = 0
+    // The first attempt is stored but its ack is lost; the retry meets "no responders", then the
+    // server's answer to the same bytes again (a duplicate, or 10071 where the expected sequence is checked first).
+    const publisher: Publisher = {
+      publish: async (subject, data, h) => {
+        attempt++
+        if (attempt === 1) {
+          await real.publish(subject, data, h)
+          return { _tag: 'TimedOut' }
+        }
+        if (attempt === 2) return { _tag: 'NoResponders' }
+        return { _tag: 'Rejected', errCode: 10071, description: 'wrong last sequence: 1' }
+      },
+      close: () => real.close(),
+    }
+    const log = createJetStreamEventLog(nc, {}, publisher)
+    const r = await log.append(commitOf('acme', 'election-2', 0), 0)
+    expect(r).toMatchObject({ _tag: 'Appended' })
+    expect(await stored('election-2')).toBe(1)
+    log.close()
+  })
+
+  it('answers Unavailable once the deadline passes, having stored nothing; a refusal that is final is not repeated', async () => {
+    const forever: Publisher = { publish: () => Promise.resolve({ _tag: 'NoResponders' }), close: () => undefined }
+    const log = createJetStreamEventLog(nc, { appendDeadlineMs: 500 }, forever)
+    const r = await log.append(commitOf('acme', 'election-3', 0), 0)
+    expect(r).toMatchObject({ _tag: 'Unavailable', message: expect.stringMatching(/within 500 ms \(\d+ attempts; last: no responders/) })
+    expect(await stored('election-3')).toBe(0)
+
+    const { publisher, calls } = scripted([{ _tag: 'Rejected', errCode: 10059, description: 'stream not found' }])
+    const final = createJetStreamEventLog(nc, {}, publisher)
+    expect(await final.append(commitOf('acme', 'election-4', 0), 0)).toMatchObject({ _tag: 'Unavailable', message: expect.stringMatching(/stream not found/) })
+    expect(calls.count).toBe(1)
+    final.close()
   })
 })

@@ -15,6 +15,11 @@ export interface NatsTopology {
   /** Stream replicas this topology supports (1 or 3). */
   readonly replicas: number
   readonly nodes: readonly RunningNatsServer[]
+  /**
+   * Starts node `i` again (after a kill or stop) with its config, ports and store, and puts it in
+   * `nodes[i]`; resolves once it answers (clusters only).
+   */
+  restart?(i: number): Promise<RunningNatsServer>
   /** Stops every node and removes the temp dir. */
   stop(): Promise<void>
 }
@@ -70,9 +75,8 @@ export const startCluster = async (name: string, binary: string, size = 3): Prom
         return file
       }),
     )
-    const launched = await Promise.allSettled(
-      configs.map((configFile, i) => launchNatsServer({ binary, configFile, port: clientPorts[i] as number, storeDir: join(dir, `store-${i}`), startTimeoutMs: 20_000 })),
-    )
+    const launch = (i: number) => launchNatsServer({ binary, configFile: configs[i] as string, port: clientPorts[i] as number, storeDir: join(dir, `store-${i}`), startTimeoutMs: 20_000 })
+    const launched = await Promise.allSettled(configs.map((_, i) => launch(i)))
     for (const l of launched) if (l.status === 'fulfilled') started.push(l.value)
     const failed = launched.find((l): l is PromiseRejectedResult => l.status === 'rejected')
     if (failed !== undefined) throw failed.reason
@@ -81,6 +85,12 @@ export const startCluster = async (name: string, binary: string, size = 3): Prom
       urls: started.map((n) => n.url),
       replicas: 3,
       nodes: started,
+      restart: async (i) => {
+        await started[i]?.stop()
+        const node = await launch(i)
+        started[i] = node
+        return node
+      },
       stop: async () => {
         await Promise.all(started.map((n) => n.stop()))
         await rm(dir, { recursive: true, force: true })

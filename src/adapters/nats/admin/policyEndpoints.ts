@@ -150,7 +150,7 @@ export const startPolicyEndpoints = (nc: NatsConnection, o: PolicyEndpointsOptio
       const record = E.isRight(admitted) ? admitted.right : admitted.left._tag === 'TenantSuspended' ? undefined : admitted
       if (record !== undefined && !('quotas' in record)) return record
       try {
-        jsm ??= jetstreamManager(nc)
+        jsm ??= jetstreamManager(nc, { checkAPI: false }) // no request, so no failure to keep
         const usage = await logUsageOf(await jsm, o.prefix, tenant)
         const quotas = record?.quotas ?? null
         const budget = o.limiter.budget(tenant, quotas?.appendsPerSecond ?? null)

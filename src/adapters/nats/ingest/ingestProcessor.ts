@@ -35,6 +35,8 @@ export interface IngestOptions extends IngestNames {
   readonly maxCheckedStreams: number
   /** Most bytes one pull asks for (default 8 MiB), so a batch of large messages cannot swamp the connection. */
   readonly maxPullBytes: number
+  /** Replicas of `ALLSOURCE_INGEST` and `ALLSOURCE_DLQ` when they are created (default 1; `ALLSOURCE_REPLICAS`). */
+  readonly replicas: number
 }
 
 /** Errors that come from a bug or a body the code could not cope with, not from NATS. */
@@ -45,6 +47,12 @@ export interface IngestProcessor {
   /** Messages appended (or found already appended) and acked since start. */
   readonly appended: number
   readonly deadLettered: number
+  /**
+   * Why ingest stopped taking messages on its own (its consumer ended with an error), undefined
+   * while it runs. It takes nothing more; whoever started it should stop it and start it again
+   * (the lease holder does), which resumes at the oldest unacked message, in order.
+   */
+  readonly failure?: string
   /** Stops taking messages and waits for those in hand; anything unacked is redelivered, in order, on the next start. */
   stop(): Promise<void>
 }
@@ -98,6 +106,7 @@ export const startIngestProcessor = async (
     maxAttempts: 5,
     maxCheckedStreams: 10_000,
     maxPullBytes: 8 * 2 ** 20,
+    replicas: 1,
     ...options,
   }
   const maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD
@@ -105,7 +114,7 @@ export const startIngestProcessor = async (
   // keeping ack_wait at most half the duplicate window lets the log's dedupe absorb that redelivery.
   const ackWaitMs = Math.max(1_000, Math.min(60_000, Math.floor(o.duplicateWindowMs / 2)))
   const jsm = await jetstreamManager(nc)
-  await ensureIngestStreams(jsm, o, 1, maxPayload)
+  await ensureIngestStreams(jsm, o, o.replicas, maxPayload)
   await jsm.consumers.delete(o.ingest, o.consumer).catch(() => undefined)
   await jsm.consumers.add(o.ingest, {
     durable_name: o.consumer,
@@ -120,7 +129,9 @@ export const startIngestProcessor = async (
   // Bounded by bytes: 1,000 messages of up to max_payload each could exceed what the server lets
   // pile up for one connection, and it would cut the processor off as a slow consumer. (nats.js
   // takes either a byte or a message cap per pull; with bytes it asks for up to 100 messages.)
-  const messages = await consumer.consume({ max_bytes: Math.max(o.maxPullBytes, maxPayload) })
+  // A short pull expiry (5 s, not nats.js's 30 s): a pull lost in a leader election is noticed after
+  // two missed heartbeats, 5 s instead of a minute of ingest standing still.
+  const messages = await consumer.consume({ max_bytes: Math.max(o.maxPullBytes, maxPayload), expires: 5_000 })
   const dlqLog = rateLimitedLog(o.log, 'dead letters')
   const quotaLog = rateLimitedLog(o.log, 'quota waits')
 
@@ -230,6 +241,7 @@ export const startIngestProcessor = async (
     }
   }
 
+  let failure: string | undefined
   const loop = (async () => {
     for await (const m of messages) {
       const queue = queues.get(m.subject)
@@ -240,7 +252,17 @@ export const startIngestProcessor = async (
         drain(m.subject, q).catch((e: unknown) => o.log(`ingest ${m.subject}: ${messageOf(e)}`))
       }
     }
-  })()
+  })().then(
+    () => {
+      if (!stopping) failure = 'the ingest consumer ended'
+    },
+    // Observed here, at once: a rejection left for stop() to find would be unhandled (and fatal) until then.
+    (e: unknown) => {
+      if (stopping) return
+      failure = `the ingest consumer failed: ${messageOf(e)}`
+      o.log(`ingest: ${failure}; it takes no more messages until restarted`)
+    },
+  )
 
   return {
     get appended() {
@@ -249,11 +271,14 @@ export const startIngestProcessor = async (
     get deadLettered() {
       return stats.deadLettered
     },
+    get failure() {
+      return failure
+    },
     async stop() {
       stopping = true
       stopSignal.abort()
       messages.stop()
-      await loop.catch(() => undefined)
+      await loop
       if (active > 0) await new Promise<void>((resolve) => (idle = resolve))
       dlqLog.flush()
       quotaLog.flush()

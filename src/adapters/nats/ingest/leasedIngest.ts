@@ -20,6 +20,8 @@ export interface LeasedIngestOptions {
   /** Called when this instance starts or stops running ingest. */
   readonly onChange?: (active: boolean) => void
   readonly log?: (message: string) => void
+  /** Replicas of `ALLSOURCE_LEASES` when it is created (default 1). */
+  readonly replicas?: number
 }
 
 /**
@@ -33,7 +35,7 @@ export interface LeasedIngestOptions {
  * Resolves once the first attempt at the lease is settled (running, or standing by).
  */
 export const startLeasedIngest = async (nc: NatsConnection, start: () => Promise<IngestProcessor>, o: LeasedIngestOptions): Promise<LeasedIngest> => {
-  const kv = await new Kvm(nc).create(LEASE_BUCKET, { history: 1 })
+  const kv = await new Kvm(nc).create(LEASE_BUCKET, { history: 1, replicas: o.replicas ?? 1 })
   const lease = new KvLease(kv, 'ingest', o.owner, o.ttlMs ?? 10_000, (m) => o.log?.(`ingest ${m}`))
   const stopping = new AbortController()
   const totals = { appended: 0, deadLettered: 0 }
@@ -41,18 +43,23 @@ export const startLeasedIngest = async (nc: NatsConnection, start: () => Promise
   let settled: () => void = () => undefined
   const firstAttempt = new Promise<void>((resolve) => (settled = resolve))
 
-  /** Renews the lease until it is lost or stop() is called; a NATS failure is retried until the lease would have expired. */
-  const hold = async (): Promise<void> => {
+  /**
+   * Renews the lease until it is lost or stop() is called (a NATS failure is retried until the
+   * lease would have expired), or until ingest failed on its own: then true, to restart it.
+   */
+  const hold = async (): Promise<boolean> => {
     while (!stopping.signal.aborted) {
       await sleep(lease.renewEveryMs, stopping.signal)
-      if (stopping.signal.aborted) return
+      if (stopping.signal.aborted) return false
+      if (current?.failure !== undefined) return true
       try {
-        if (!(await lease.renew())) return
+        if (!(await lease.renew())) return false
       } catch (e) {
         o.log?.(`ingest lease: renewal failed: ${e instanceof Error ? e.message : String(e)}; retrying`)
-        if (!lease.isHeld()) return
+        if (!lease.isHeld()) return false
       }
     }
+    return false
   }
 
   let failures = 0
@@ -88,7 +95,7 @@ export const startLeasedIngest = async (nc: NatsConnection, start: () => Promise
       failures = 0
       o.onChange?.(true)
       settled()
-      await hold()
+      const failed = await hold()
       const p = current
       current = undefined
       await p.stop().catch((e: unknown) => o.log?.(`ingest stop: ${e instanceof Error ? e.message : String(e)}`))
@@ -96,7 +103,8 @@ export const startLeasedIngest = async (nc: NatsConnection, start: () => Promise
       totals.deadLettered += p.deadLettered
       o.onChange?.(false)
       if (stopping.signal.aborted) break
-      o.log?.('ingest lease lost; standing by')
+      // Still the holder after a failure: the next acquire is immediate, and ingest starts afresh.
+      o.log?.(failed ? `ingest stopped (${p.failure ?? 'failed'}); restarting it` : 'ingest lease lost; standing by')
     }
     settled()
   })()

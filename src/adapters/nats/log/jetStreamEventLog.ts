@@ -19,8 +19,15 @@ const TRACEPARENT_TEXT = /^[!-~]{1,256}$/
 export interface JetStreamEventLogOptions extends EventStreamOptions {
   /** How long one publish waits for its ack before it is retried. */
   readonly publishTimeoutMs: number
-  /** Retries of a timed-out publish (same bytes, same `Nats-Msg-Id`). */
-  readonly publishRetries: number
+  /**
+   * How long an append keeps re-publishing (same bytes, same `Nats-Msg-Id`, backing off from 100 ms
+   * to 1 s) while JetStream cannot take it: an ack that timed out, no responders, or a refusal that
+   * says "try again" (see {@link isTransientRejection}), as during a leader election. It answers
+   * `Unavailable` only once the deadline has passed; as an attempt in flight is awaited, that is at
+   * most this plus one `publishTimeoutMs` after its first publish. Default 10000
+   * (`ALLSOURCE_APPEND_DEADLINE_MS`).
+   */
+  readonly appendDeadlineMs: number
   /** How long one lookup of a commitId (see {@link JetStreamEventLog.findDuplicate}) may take, queueing included. */
   readonly probeTimeoutMs: number
   /** Most commitId lookups running at once; more wait for a turn (within `probeTimeoutMs`). */
@@ -38,13 +45,24 @@ export const COMMIT_TRACEPARENT_HEADER = 'traceparent'
 export const defaultEventLogOptions: JetStreamEventLogOptions = {
   ...defaultEventStreamOptions,
   publishTimeoutMs: 5_000,
-  publishRetries: 2,
+  appendDeadlineMs: 10_000,
   probeTimeoutMs: 5_000,
   maxConcurrentProbes: 8,
 }
 
 /** JetStream's "wrong last sequence" (`Nats-Expected-Last-Subject-Sequence` did not hold). */
 const WRONG_LAST_SEQUENCE = 10071
+/**
+ * Refusals that mean "not now" rather than "no": the JetStream system or the stream has no leader
+ * (10008 temporarily unavailable, 10118 stream offline), or a new stream leader cannot check the
+ * expected last subject sequence yet (10163, nats-server ≥ 2.11, for a few seconds after an
+ * election). Nothing was stored; the same publish is tried again.
+ */
+const TRANSIENT_REJECTIONS: ReadonlySet<number> = new Set([10008, 10118, 10163])
+
+/** Whether a JetStream refusal of a publish is worth repeating unchanged (see {@link TRANSIENT_REJECTIONS}). */
+export const isTransientRejection = (r: PublishResult): boolean =>
+  r._tag === 'Rejected' && (TRANSIENT_REJECTIONS.has(r.errCode) || (r.errCode !== 0 && /temporarily unavailable|not available|offline/i.test(r.description)))
 /**
  * How far before `now - duplicate window` a lookup starts reading: covers a clock of this process
  * that runs ahead of the server's. Reading a little more of one stream costs little.
@@ -107,7 +125,8 @@ export const createJetStreamEventLog = (
 ): JetStreamEventLog => {
   const o = { ...defaultEventLogOptions, ...options }
   const subj = subjects(o.prefix)
-  const jsmP: Promise<JetStreamManager> = jetstreamManager(nc)
+  // No API check: that is a request, and a rejected promise kept here would fail every later read (and go unobserved until one).
+  const jsmP: Promise<JetStreamManager> = jetstreamManager(nc, { checkAPI: false })
   const js = jetstream(nc)
   const consumers = o.consumers ?? createLogConsumers(nc)
 
@@ -217,6 +236,7 @@ export const createJetStreamEventLog = (
         // an older commit under the same commitId (a client retry): only the stored commit tells.
         return settledBy(await commitAt(r.seq), commit, retried)
       case 'Rejected': {
+        if (isTransientRejection(r)) return 'retry'
         if (r.errCode !== WRONG_LAST_SEQUENCE) return { _tag: 'Unavailable', message: `JetStream refused the commit: ${r.description}` }
         if (retried) {
           // An earlier attempt may have been stored and only its ack lost (a server that checks the
@@ -228,7 +248,6 @@ export const createJetStreamEventLog = (
         return actual?.[1] !== undefined ? { _tag: 'Conflict', actualLastOffset: Number(actual[1]) } : { _tag: 'Conflict' }
       }
       case 'NoResponders':
-        return { _tag: 'Unavailable', message: `event log stream ${o.name} is not available (no responders)` }
       case 'TimedOut':
         return 'retry'
       default: {
@@ -238,19 +257,44 @@ export const createJetStreamEventLog = (
     }
   }
 
-  /** Turns a publish result into an outcome, retrying a timed-out publish with the same bytes. */
-  const settle = async (first: PublishResult, commit: Commit, subject: string, data: Uint8Array, h: WireHeaders): Promise<AppendOutcome> => {
+  /** Why the last attempt did not settle, for the `Unavailable` answer. */
+  const reasonOf = (r: PublishResult): string =>
+    r._tag === 'TimedOut'
+      ? `no acknowledgement within ${o.publishTimeoutMs} ms`
+      : r._tag === 'NoResponders'
+        ? `no responders for ${o.name}`
+        : r._tag === 'Rejected'
+          ? `${r.description} (${r.errCode})`
+          : 'stored'
+
+  /**
+   * Turns a publish result into an outcome. What an election answers (a timeout, no responders, a
+   * transient refusal) is published again, same bytes and `Nats-Msg-Id`, with backoff, until
+   * `appendDeadlineMs` after the first attempt. Once an attempt timed out it may have been stored,
+   * so what later attempts meet (a duplicate, a wrong last sequence) is checked against the stored
+   * commit: our own commit counts as appended.
+   */
+  const settle = async (first: PublishResult, commit: Commit, subject: string, data: Uint8Array, h: WireHeaders, startedAt: number): Promise<AppendOutcome> => {
+    const deadline = startedAt + o.appendDeadlineMs
     let r = first
+    let mayBeStored = false
     for (let attempt = 0; ; attempt++) {
       let outcome: AppendOutcome | 'retry'
       try {
-        outcome = await outcomeOf(r, commit, attempt > 0)
+        outcome = await outcomeOf(r, commit, mayBeStored)
       } catch (e) {
         // Reading the stored commit failed: whether this commit is stored is not known.
         return { _tag: 'Unavailable', message: e instanceof ProbeFailed ? e.message : `could not read the stored commit: ${messageOf(e)}` }
       }
       if (outcome !== 'retry') return outcome
-      if (attempt >= o.publishRetries) return { _tag: 'Unavailable', message: `JetStream did not acknowledge the commit in ${o.publishTimeoutMs} ms` }
+      if (r._tag === 'TimedOut') mayBeStored = true
+      if (Date.now() >= deadline) {
+        return { _tag: 'Unavailable', message: `JetStream did not take the commit within ${o.appendDeadlineMs} ms (${attempt + 1} attempt${attempt === 0 ? '' : 's'}; last: ${reasonOf(r)})` }
+      }
+      // A timed-out attempt has already waited; the others are answered at once, so back off (the
+      // last pause ends at the deadline, for one more attempt there).
+      const pause = r._tag === 'TimedOut' ? 0 : Math.min(1_000, 100 * 2 ** attempt, deadline - Date.now())
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause))
       r = await publisher.publish(subject, data, h)
     }
   }
@@ -291,10 +335,11 @@ export const createJetStreamEventLog = (
           span.end('TooLarge')
           return Promise.resolve({ _tag: 'TooLarge', size, max: maxPayload() })
         }
+        const startedAt = Date.now()
         // The common case settles in one step; anything else (duplicate, rejection, timeout) goes the long way.
         const outcome = publisher
           .publish(subject, data, h)
-          .then((r): AppendOutcome | Promise<AppendOutcome> => (r._tag === 'Stored' && !r.duplicate ? { _tag: 'Appended', offset: r.seq } : settle(r, commit, subject, data, h)))
+          .then((r): AppendOutcome | Promise<AppendOutcome> => (r._tag === 'Stored' && !r.duplicate ? { _tag: 'Appended', offset: r.seq } : settle(r, commit, subject, data, h, startedAt)))
         if (!tracing.enabled) return outcome
         return outcome.then(
           (r) => {

@@ -32,6 +32,8 @@ export interface FoldOptions extends ChunkedFoldOptions {
    * to KV, published on the topic). Default off.
    */
   readonly tracing?: Tracing
+  /** Replicas of the read-model bucket when it is created (default 1). */
+  readonly replicas?: number
 }
 
 export interface RunningFold {
@@ -167,11 +169,13 @@ export const runFold = async <S>(
   options: FoldOptions,
   listener: FoldListener,
 ): Promise<RunningFold> => {
-  const kv = await new Kvm(nc).create(target.bucket, { history: 1 })
+  const kv = await new Kvm(nc).create(target.bucket, { history: 1, replicas: options.replicas ?? 1 })
   await ensureFoldConsumer(nc, target, options.prefix)
   const consumer = await jetstream(nc).consumers.get(LOG_STREAM, target.durable)
   const initial = await consumer.info()
-  const messages = await consumer.consume({ max_messages: await foldPullBatch(nc) })
+  // Pulls expire after 5 s (nats.js: 30 s), so one lost in a leader election stalls the fold for
+  // about 5 s (two missed heartbeats) rather than a minute.
+  const messages = await consumer.consume({ max_messages: await foldPullBatch(nc), expires: 5_000 })
   const publisher = new PipelinedPublisher(nc)
   listener.progress({ checkpoint: initial.ack_floor.stream_seq, lag: initial.num_pending + initial.num_ack_pending, folded: 0 })
 

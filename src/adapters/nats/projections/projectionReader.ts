@@ -43,8 +43,10 @@ export const createProjectionReader = async (
    * here and deleted when the listing ends (default: a budget of the reader's own).
    */
   consumers: LogConsumers = createLogConsumers(nc),
+  /** Replicas of the control bucket, should the reader be the first to create it (default 1). */
+  replicas = 1,
 ): Promise<ProjectionReader> => {
-  const catalog = await openProjectionCatalog(nc, { consumers })
+  const catalog = await openProjectionCatalog(nc, { consumers, replicas })
   const jsm = await jetstreamManager(nc)
   const pointers = new Map<string, ReadModelPointer>()
   const buckets = new Map<string, Promise<KV>>()

@@ -34,6 +34,8 @@ export interface ProjectionRunnerOptions {
    * retired again by the next owner's first start). Default: ignored.
    */
   readonly onError?: (message: string) => void
+  /** Replicas of the control bucket and the read-model buckets when they are created (default 1; `ALLSOURCE_REPLICAS`). */
+  readonly replicas?: number
 }
 
 export interface ProjectionRunner {
@@ -61,7 +63,7 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
   if (where !== undefined && E.isLeft(where)) throw new Error(`projection "${def.name}": where: ${where.left.path === '' ? 'the filter' : where.left.path}: ${where.left.message}`)
   const prefix = options.prefix ?? defaultPrefix
   const owner = options.owner ?? randomOwner()
-  const catalog: ProjectionCatalog = await openProjectionCatalog(nc)
+  const catalog: ProjectionCatalog = await openProjectionCatalog(nc, options.replicas !== undefined ? { replicas: options.replicas } : {})
   const lease = new KvLease(catalog.kv, `${def.name}.lease`, owner, options.leaseTtlMs ?? 10_000)
   const retireAfterMs = options.retireAfterMs ?? 30_000
   const folds = new Set<Promise<void>>()
@@ -144,6 +146,7 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
           if (cancelled) return
           running = await runFold(nc, def, target, {
             prefix,
+            ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
             chunk: options.chunk,
             cacheKeys: options.cacheKeys,
             publishAfter: () => publishedThrough,

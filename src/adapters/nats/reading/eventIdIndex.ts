@@ -22,11 +22,11 @@ export interface EventIdIndex {
   checkpoint(): Promise<number>
 }
 
-const openBucket = (nc: NatsConnection): Promise<KV> => new Kvm(nc).create(ID_INDEX_BUCKET, { history: 1 })
+const openBucket = (nc: NatsConnection, replicas = 1): Promise<KV> => new Kvm(nc).create(ID_INDEX_BUCKET, { history: 1, replicas })
 
 /** Reads the index that {@link startEventIdIndexer} maintains. */
-export const openEventIdIndex = async (nc: NatsConnection): Promise<EventIdIndex> => {
-  const kv = await openBucket(nc)
+export const openEventIdIndex = async (nc: NatsConnection, replicas = 1): Promise<EventIdIndex> => {
+  const kv = await openBucket(nc, replicas)
   const num = async (key: string) => {
     const e = await kv.get(key)
     return e === null || e.operation !== 'PUT' ? undefined : Number(e.string())
@@ -56,8 +56,10 @@ export const startEventIdIndexer = async (
   onError: (error: unknown) => void = () => undefined,
   /** Where its consumer comes from (deleted after each failure, pulls capped by bytes); default: a pool of its own. */
   consumers: LogConsumers = createLogConsumers(nc, { max: 1 }),
+  /** Replicas of `ALLSOURCE_EVENT_IDS` when it is created (default 1). */
+  replicas = 1,
 ): Promise<{ stop(): Promise<void> }> => {
-  const kv = await openBucket(nc)
+  const kv = await openBucket(nc, replicas)
   const publisher = new PipelinedPublisher(nc, 30_000)
   let messages: ConsumerMessages | undefined
   let stopped = false

@@ -58,7 +58,7 @@ export const createQuery = (
 ) => {
   const subj = subjects(o.prefix ?? defaultPrefix)
   const name = EVENT_STREAM
-  const jsmP = jetstreamManager(nc)
+  const jsmP = jetstreamManager(nc, { checkAPI: false }) // no request: a timeout kept here would fail every later call
   const consumers = o.consumers ?? createLogConsumers(nc)
   const scanBudget = Math.max(1, o.scanBudget ?? defaultScanBudget)
 

@@ -104,7 +104,7 @@ export interface SubscriptionsOptions {
 }
 
 export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix, options: SubscriptionsOptions = {}) => {
-  const jsmP = jetstreamManager(nc)
+  const jsmP = jetstreamManager(nc, { checkAPI: false }) // no request: a timeout kept here would fail every later call
   const filterOf = (tenant: string, stream?: string) => subjects(prefix).eventsOf(tenant, stream)
 
   const check = (tenant: string, name: string, stream?: string): E.Either<DomainError, void> => {

@@ -10,6 +10,7 @@ import { isProjectionName } from '../../../domain/projections/projection.js'
 import type { ProjectionEntry } from '../projections/projectionReader.js'
 import type { QueryPage } from '../reading/query.js'
 import { defaultPrefix, subjects } from '../subjects.js'
+import { uuidv7 } from '../../system/uuidv7.js'
 
 /** The service's defaults: the most events `read` and `query` return when no `limit` is given. */
 const DEFAULT_LIMIT = 1_000
@@ -27,7 +28,30 @@ export interface AppendOptions {
   readonly expectedVersion?: number | 'any' | 'no_stream' | 'exists'
   /** Idempotency key: a retry with the same id inside the duplicate window writes nothing. */
   readonly commitId?: string
+  /** How long one request waits for its reply (default: the client's `timeoutMs`, 10 s). */
   readonly timeoutMs?: number
+  /**
+   * Retry the append while the answer is `UNAVAILABLE` (a timeout, no processor serving, a leader
+   * election in JetStream, a full mailbox or in-flight cap), always with the same commitId (a UUIDv7
+   * is generated when `commitId` is absent), so the commit is stored at most once and a retry of a
+   * stored commit answers it with `duplicate: true`. `true` uses the defaults. Off by default.
+   */
+  readonly retry?: boolean | AppendRetry
+}
+
+/** How {@link AppendOptions.retry} retries. */
+export interface AppendRetry {
+  /**
+   * Retries go on until this long after the first attempt (default 30000): the last starts at the
+   * deadline and may take its `timeoutMs` beyond it. Its `UNAVAILABLE` is then the answer, with
+   * `commitId` and `attempts` in its details.
+   */
+  readonly deadlineMs?: number
+  /** First pause between attempts (default 100), doubled each time up to `maxDelayMs` (default 2000); a reply's `retryAfterMs` is waited at least. */
+  readonly initialDelayMs?: number
+  readonly maxDelayMs?: number
+  /** Told of every `UNAVAILABLE` answer that is retried (for logs and metrics). */
+  readonly onRetry?: (error: AllSourceError, attempt: number) => void
 }
 
 /** A failure reply from AllSource, thrown by {@link AllSourceClient.append}. */
@@ -186,11 +210,30 @@ export const createAllSourceClient = (
   const admin = <T>(name: string, command: string, body?: unknown): Promise<T> =>
     isProjectionName(name) ? orThrow(request<T>(subj.adminProjection(name, command), `projection ${command}`, body, timeout)) : Promise.reject(badName(name))
 
-  const tryAppend: AllSourceClient['tryAppend'] = (tenant, stream, events, opts = {}) => {
+  const appendOnce = (tenant: string, stream: string, events: readonly NewEvent[], opts: AppendOptions): Promise<E.Either<AllSourceError, AppendResult>> => {
     const body: Record<string, unknown> = { events }
     if (opts.expectedVersion !== undefined) body.expectedVersion = opts.expectedVersion
     if (opts.commitId !== undefined) body.commitId = opts.commitId
     return call<AppendResult>('append', tenant, stream, body, opts.timeoutMs ?? timeout, opts.commitId)
+  }
+
+  const tryAppend: AllSourceClient['tryAppend'] = async (tenant, stream, events, opts = {}) => {
+    if (opts.retry === undefined || opts.retry === false) return appendOnce(tenant, stream, events, opts)
+    const r = opts.retry === true ? {} : opts.retry
+    const deadline = Date.now() + (r.deadlineMs ?? 30_000)
+    const once = { ...opts, commitId: opts.commitId ?? uuidv7() }
+    for (let attempt = 1; ; attempt++) {
+      const result = await appendOnce(tenant, stream, events, once)
+      if (E.isRight(result) || result.left.code !== 'UNAVAILABLE') return result
+      if (Date.now() >= deadline) {
+        return E.left(new AllSourceError('UNAVAILABLE', result.left.message, { ...result.left.details, commitId: once.commitId, attempts: attempt }))
+      }
+      const hinted = result.left.details.retryAfterMs
+      const backoff = Math.max(typeof hinted === 'number' ? hinted : 0, Math.min(r.maxDelayMs ?? 2_000, (r.initialDelayMs ?? 100) * 2 ** (attempt - 1)))
+      const pause = Math.min(backoff, Math.max(0, deadline - Date.now()))
+      r.onRetry?.(result.left, attempt)
+      await new Promise((resolve) => setTimeout(resolve, pause))
+    }
   }
 
   /** Follows pages (bounded by count and by the server's max payload) until `limit` events or the end. */
