@@ -100,7 +100,7 @@ export const registerAuthCommands = (program: Command): void => {
       const f = flagsOf(cmd)
       const store = contextStore(configDir())
       const current = must(store.current())
-      const which = name ?? f.context ?? process.env.ALLSOURCE_CONTEXT ?? current
+      const which = [name, f.context, process.env.ALLSOURCE_CONTEXT, current].find((n) => n !== undefined && n !== '')
       if (which === undefined) throw new CliError('no context selected: `allsource context use <name>` (or `context ls`)')
       const c = must(store.load(which))
       if (c === undefined) throw new CliError(`no context "${which}": list them with \`allsource context ls\``)
