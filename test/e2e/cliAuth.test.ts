@@ -294,6 +294,14 @@ describe('the allsource CLI (built) against a processor in auth mode', () => {
     const read = await cli(['read', 'acme', 'order-1', '--json'])
     expect(read.code, read.err).toBe(0)
     expect(json(read)).toMatchObject({ version: 1 })
+    // Less than 10 minutes left (as the CLI sees it): the next command refreshes the login.
+    writeFileSync(file, JSON.stringify({ ...saved, expiresAt: new Date(Date.now() + 60_000).toISOString() }))
+    expect((await cli(['read', 'acme', 'order-1', '--json'])).code).toBe(0)
+    const refreshed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>
+    expect(refreshed.accessToken).not.toBe(saved.accessToken)
+    expect(refreshed.refreshToken).not.toBe(saved.refreshToken)
+    expect(Date.parse(refreshed.expiresAt ?? '')).toBeGreaterThan(Date.now() + 60_000)
+    expect((await cli(['read', 'acme', 'order-1', '--json'])).code).toBe(0)
     const wrong = await cli(['login', '--tenant', 'acme', '--user', 'ann', '--password-stdin'], {}, 'wrong\n')
     expect(wrong.code).toBe(1)
     expect(wrong.err).toContain('refused acme/ann')

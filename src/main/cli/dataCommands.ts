@@ -2,9 +2,7 @@ import { type Command, Option } from 'commander'
 import * as E from 'fp-ts/lib/Either.js'
 import { toWireError } from '../../adapters/nats/service/errorCodes.js'
 import { AllSourceError, type NewEvent } from '../../adapters/nats/service/client.js'
-import { createAllSource } from '../allSource.js'
 import { loadConfig } from '../config.js'
-import { registeredModules } from '../modules.js'
 import { act, intArg, jsonArg, orFail, timeArg } from './action.js'
 import { CliError, cell, fields, table, toJson } from './output.js'
 
@@ -19,6 +17,12 @@ const expectedVersionArg = (v: string): number | 'any' | 'no_stream' | 'exists' 
   if (/^\d+$/.test(v)) return Number(v)
   if (v === 'any' || v === 'no_stream' || v === 'exists') return v
   throw new CliError(`--expected-version is a number, any, no_stream or exists; got "${v}"`, 2)
+}
+
+/** The in-process app (modules, actors): loaded only by the commands that need it, so the others start fast. */
+const inProcessApp = async (nc: Parameters<typeof import('../allSource.js')['createAllSource']>[0]['nc']) => {
+  const [{ createAllSource }, { registeredModules }] = await Promise.all([import('../allSource.js'), import('../modules.js')])
+  return createAllSource({ nc, modules: registeredModules(loadConfig()), warn: () => undefined })
 }
 
 const wireFailure = (e: Parameters<typeof toWireError>[0]): AllSourceError => {
@@ -102,7 +106,7 @@ export const registerDataCommands = (program: Command): void => {
     .argument('<stream>')
     .action(
       act(async (s, [tenant, stream]) => {
-        const app = await createAllSource({ nc: await s.nc(), modules: registeredModules(loadConfig()), warn: () => undefined })
+        const app = await inProcessApp(await s.nc())
         try {
           const r = await app.snapshot(tenant as string, stream as string)
           if (E.isLeft(r)) throw wireFailure(r.left)
@@ -124,7 +128,7 @@ export const registerDataCommands = (program: Command): void => {
     .action(
       act(async (s, [tenant, stream], o) => {
         if (o.version === undefined && o.time === undefined) throw new CliError('state needs --version N or --time <ISO time>', 2)
-        const app = await createAllSource({ nc: await s.nc(), modules: registeredModules(loadConfig()), warn: () => undefined })
+        const app = await inProcessApp(await s.nc())
         try {
           const r = await app.stateAt(tenant as string, stream as string, o.version !== undefined ? { version: Number(o.version) } : { time: new Date(String(o.time)) })
           if (E.isLeft(r)) throw wireFailure(r.left)

@@ -56,15 +56,46 @@ export const explainConnectError = (e: unknown, url: string, c: Credential): Cli
   return new CliError(`cannot connect to ${url}: ${why}`)
 }
 
+/** Refresh when less than this much of a login's access token is left. */
+const REFRESH_BEFORE_MS = 10 * 60_000
+
+/**
+ * Keeps a login alive: on a connection made with the context's access token, when less than
+ * {@link REFRESH_BEFORE_MS} of it is left, trades the refresh token for a new pair
+ * (`allsource.auth.token` with `{ refreshToken }`, asked on this very connection, whose inbox
+ * names the user) and saves it in the context (0600). A failed refresh only warns: the current
+ * token still works until it expires.
+ */
+const refreshLogin = async (c: NatsConnection, settings: Settings): Promise<void> => {
+  const ctx = settings.context
+  const name = settings.contextName
+  if (settings.credential.kind !== 'access' || ctx?.refreshToken === undefined || name === undefined || settings.credential.token !== ctx.accessToken) return
+  const expires = Date.parse(ctx.expiresAt ?? '')
+  if (!Number.isNaN(expires) && expires - Date.now() > REFRESH_BEFORE_MS) return
+  try {
+    const m = await c.request('allsource.auth.token', encodeMsgpack({ refreshToken: ctx.refreshToken }), { timeout: 10_000 })
+    const r = decodeMsgpack(m.data) as { error?: { code: string }; accessToken?: string; refreshToken?: string; expiresAt?: string }
+    if (r.error !== undefined || r.accessToken === undefined || r.refreshToken === undefined) throw new Error(r.error?.code ?? 'no tokens in the reply')
+    settings.store.save(name, { ...ctx, accessToken: r.accessToken, refreshToken: r.refreshToken, ...(r.expiresAt !== undefined ? { expiresAt: r.expiresAt } : {}) })
+  } catch (e) {
+    process.stderr.write(`allsource: could not refresh the login of context "${name}" (${e instanceof Error ? e.message : String(e)}); run \`allsource login\` before ${ctx.expiresAt ?? 'it expires'}\n`)
+  }
+}
+
 /** Opens a session for a command; nothing connects until a command asks for it. */
 export const openSession = (flags: GlobalFlags): Session => {
   const out = createOutput(flags.json === true)
   const settings = resolveSettings(flags)
   let ncP: Promise<NatsConnection> | undefined
   const nc = () =>
-    (ncP ??= connect({ servers: settings.url, reconnect: false, timeout: 5_000, name: 'allsource-cli', ...connectOptionsOf(settings.credential) }).catch((e: unknown) => {
-      throw explainConnectError(e, settings.url, settings.credential)
-    }))
+    (ncP ??= connect({ servers: settings.url, reconnect: false, timeout: 5_000, name: 'allsource-cli', ...connectOptionsOf(settings.credential) })
+      .catch((e: unknown) => {
+        throw explainConnectError(e, settings.url, settings.credential)
+      })
+      .then(async (c) => {
+        await refreshLogin(c, settings)
+        return c
+      }))
   const tenantReplies = settings.credential.kind === 'operator'
   return {
     settings,
