@@ -165,7 +165,7 @@ describe('the allsource CLI (built) against a processor in auth mode', () => {
   })
 
   it('saves contexts (0600, secrets masked) and uses them after flags and env', async () => {
-    const saved = await cli(['context', 'save', 'acme-dev', '--url', url, '--token', key, '--tenant', 'acme', '--json'])
+    const saved = await cli(['context', 'save', 'acme-dev', '--url', url, '--token', key, '--tenant', 'acme', '--select', '--json'])
     expect(saved.code, saved.err).toBe(0)
     expect(saved.out).not.toContain(key)
     expect(statSync(join(configDir, 'contexts', 'acme-dev.json')).mode & 0o777).toBe(0o600)

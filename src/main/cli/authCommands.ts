@@ -41,7 +41,7 @@ export const registerAuthCommands = (program: Command): void => {
   const context = program.command('context').alias('ctx').description('named contexts: a URL and credentials, stored 0600 under $ALLSOURCE_CONFIG_DIR (default ~/.config/allsource)')
   context
     .command('save')
-    .description('create or update a context from --url, --token, --tenant (the global flags) and select it with --select')
+    .description('create or update a context from --url, --token, --tenant (the global flags); --select makes it the current one')
     .argument('<name>')
     .option('--user <username>', 'the user it logs in as (see `allsource login`)')
     .option('--description <text>')
@@ -55,10 +55,9 @@ export const registerAuthCommands = (program: Command): void => {
       const base: Context = f.token !== undefined ? { ...old, accessToken: undefined, refreshToken: undefined, expiresAt: undefined } : old
       const next: Context = JSON.parse(JSON.stringify({ ...base, ...(f.url !== undefined ? { url: f.url } : {}), ...(f.token !== undefined ? { token: f.token } : {}), ...(f.tenant !== undefined ? { tenant: f.tenant } : {}), ...(typeof o.user === 'string' ? { user: o.user } : {}), ...(typeof o.description === 'string' ? { description: o.description } : {}) })) as Context
       store.save(name, next)
-      const current = must(store.current())
-      if (o.select === true || current === undefined) store.select(name)
+      if (o.select === true) store.select(name)
       const out = createOutput(f.json === true)
-      const doc = shown(name, next, o.select === true || current === undefined || current === name)
+      const doc = shown(name, next, o.select === true || must(store.current()) === name)
       out.result(doc, () => `${fields(doc)}\nsaved in ${store.fileOf(name)} (mode 0600)`)
     })
   context

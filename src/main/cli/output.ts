@@ -41,16 +41,19 @@ export interface Progress {
   stop(): void
 }
 
+/** No line between rows: compact, still aligned. */
+const compact = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' }
+
 /** A table with a header row. */
 export const table = (head: readonly string[], rows: readonly (readonly unknown[])[]): string => {
-  const t = new Table({ head: [...head], style: { head: [], border: [] } })
+  const t = new Table({ head: [...head], chars: compact, style: { head: [], border: [] } })
   for (const r of rows) t.push(r.map(cell))
   return t.toString()
 }
 
 /** A two-column table of an object's fields. */
 export const fields = (o: Readonly<Record<string, unknown>>): string => {
-  const t = new Table({ style: { head: [], border: [] } })
+  const t = new Table({ chars: compact, style: { head: [], border: [] } })
   for (const [k, v] of Object.entries(o)) if (v !== undefined) t.push({ [k]: cell(v) })
   return t.toString()
 }
