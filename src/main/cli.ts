@@ -17,7 +17,7 @@ export const buildProgram = (): Command => {
     .option('--tenant <tenant>', "the token's tenant (a tenant key or access token), and the tenant of commands that take none (env ALLSOURCE_TENANT)")
     .option('--context <name>', 'use this saved context (env ALLSOURCE_CONTEXT)')
     .option('--json', 'print JSON for scripts (NDJSON for streams of events)')
-    .showHelpAfterError('(run `allsource help <command>` for its usage)')
+    .showHelpAfterError()
     .showSuggestionAfterError()
     .exitOverride()
   registerDataCommands(program)

@@ -1,12 +1,11 @@
 import type { Command } from 'commander'
 import type { ProjectionStatus } from '../../domain/projections/operations.js'
 import { act, intArg } from './action.js'
-import { fields, table } from './output.js'
+import { CliError, fields, table } from './output.js'
 
 const statusRow = (p: ProjectionStatus) => [p.name, p.state, p.generation ?? '', p.checkpoint, p.lag, p.eventsPerSecond, p.rebuild !== undefined ? `${p.rebuild.checkpoint} (lag ${p.rebuild.lag})` : '', p.owner ?? '', p.lastError?.message ?? '']
 const STATUS_HEAD = ['projection', 'state', 'generation', 'checkpoint', 'lag', 'events/s', 'rebuild', 'owner', 'last error']
 
-/** Polls until `until` holds, at most every 250 ms (no deadline: Ctrl-C stops it). */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** `proj status|get|keys|pause|resume|rebuild`: operate and read projections. */
@@ -93,6 +92,12 @@ export const registerProjCommands = (program: Command): void => {
           for (;;) {
             now = await client.projectionStatus(name as string)
             if ((now.generation ?? 0) >= target && now.state === 'live' && now.lag === 0) break
+            // States a rebuild does not leave by itself: say so rather than wait for ever.
+            if (now.state === 'failed' || now.state === 'stopped' || now.state === 'paused') {
+              throw new CliError(
+                `the rebuild of ${r.name} is requested, but the projection is ${now.state}${now.lastError !== undefined ? ` (last error: ${now.lastError.message})` : ''}: ${now.state === 'paused' ? `resume it with \`allsource proj resume ${r.name}\`` : 'check the processor\'s log (`npm start`)'}; the rebuild goes on once it runs`,
+              )
+            }
             if (now.rebuild !== undefined) bar.update(now.rebuild.checkpoint, now.rebuild.checkpoint + now.rebuild.lag)
             await sleep(250)
           }
