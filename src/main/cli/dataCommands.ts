@@ -5,6 +5,7 @@ import { AllSourceError, type NewEvent } from '../../adapters/nats/service/clien
 import { loadConfig } from '../config.js'
 import { act, intArg, jsonArg, orFail, timeArg } from './action.js'
 import { CliError, cell, fields, table, toJson } from './output.js'
+import { readStdin } from './password.js'
 
 /** One event as a table row: where it is, what it is, its payload (cut to fit a terminal). */
 export const eventRow = (e: { offset?: number; stream?: string; version: number; type: string; timestamp: unknown; payload: unknown; id: string }) => {
@@ -37,12 +38,12 @@ export const registerDataCommands = (program: Command): void => {
     .description('append events to a stream as one atomic commit')
     .argument('<tenant>')
     .argument('<stream>')
-    .argument('<events>', 'JSON: one event {type, payload, metadata?, id?} or an array of them')
+    .argument('<events>', 'JSON: one event {type, payload, metadata?, id?} or an array of them; - reads it from stdin')
     .option('--expected-version <v>', 'a number (0 = empty), any, no_stream or exists')
     .option('--commit-id <id>', 'idempotency key: a retry with the same id inside the duplicate window writes nothing')
     .action(
       act(async (s, [tenant, stream, events], o) => {
-        const parsed = jsonArg(events as string, 'the events argument')
+        const parsed = jsonArg(events === '-' ? await readStdin() : (events as string), events === '-' ? 'stdin' : 'the events argument')
         const list = (Array.isArray(parsed) ? parsed : [parsed]) as NewEvent[]
         const r = orFail(
           await (await s.client()).tryAppend(tenant as string, stream as string, list, {

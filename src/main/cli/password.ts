@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline'
 import { CliError } from './output.js'
 
-/** Reads all of stdin as text. */
-const readStdin = async (): Promise<string> => {
+/** Reads all of stdin as text (for `--password-stdin` and `append … -`). */
+export const readStdin = async (): Promise<string> => {
   const chunks: Buffer[] = []
   for await (const c of process.stdin) chunks.push(c as Buffer)
   return Buffer.concat(chunks).toString('utf8')
