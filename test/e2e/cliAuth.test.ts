@@ -118,7 +118,7 @@ describe('the allsource CLI (built) against a processor in auth mode', () => {
     plain = await startNatsServer()
     const idle = await cli(['read', 'acme', 's-1', '--json'], { NATS_URL: plain.url })
     expect(idle.code).toBe(1)
-    expect(idle.err).toContain(`no processor answered on ${plain.url}: start one with \`npm start\``)
+    expect(idle.err).toContain(`no processor answered on ${plain.url} (read): start one with \`npm start\``)
     expect(json(idle)).toMatchObject({ error: { code: 'UNAVAILABLE' } })
   })
 

@@ -48,6 +48,8 @@ export const errorBody = (e: AllSourceError) => ({ error: { code: e.code, messag
 export const explain = (e: unknown, url: string): CliError => {
   if (e instanceof CliError) return e
   if (e instanceof AllSourceError) {
+    const serving = /^no AllSource processor is serving (.*)$/.exec(e.message)
+    if (e.code === 'UNAVAILABLE' && serving !== null) return new CliError(`no processor answered on ${url} (${serving[1] ?? ''}): start one with \`npm start\` (or \`allsource serve\`)`, 1, errorBody(e))
     const next = nextStep(e, url)
     return new CliError(`${e.code}: ${e.message}${detailText(e.details)}${next === '' ? '' : `\n  ${next}`}`, 1, errorBody(e))
   }
@@ -60,6 +62,9 @@ export const explain = (e: unknown, url: string): CliError => {
   }
   if (e instanceof natsErrors.TimeoutError || (e instanceof Error && e.cause instanceof natsErrors.TimeoutError) || /timeout/i.test(msg)) {
     return new CliError(`no answer from the processor on ${url} in time: check it is running (\`npm start\`) and not overloaded`, 1, { error: { code: 'UNAVAILABLE', message: 'timeout' } })
+  }
+  if (/jetstream is not enabled|jetstream not enabled/i.test(msg)) {
+    return new CliError(`the NATS server at ${url} has no JetStream, so it is not AllSource's: start the processor with \`npm start\` (or \`allsource serve\`), or point --url / NATS_URL / the context at its server`)
   }
   if (/closed|disconnect/i.test(msg)) return new CliError(`the connection to ${url} was closed: ${msg}`)
   return new CliError(msg)
