@@ -274,6 +274,13 @@ describe('the allsource CLI (built) against a processor in auth mode', () => {
     expect(gone.code).toBe(1)
     expect(json(gone)).toMatchObject({ error: { code: 'NOT_FOUND' } })
 
+    // A tenant developer key manages its own subscriptions too (start, end or a time).
+    const own = await cli(['subs', 'create', 'acme', 'own', '--from', 'start', '--json'], asAcme())
+    expect(own.code, own.err).toBe(0)
+    expect(json(await cli(['subs', 'info', 'acme', 'own', '--json'], asAcme()))).toMatchObject({ name: 'own', tenant: 'acme' })
+    expect((await cli(['subs', 'reset', 'acme', 'own', '--to', new Date().toISOString()], asAcme())).code).toBe(0)
+    expect((await cli(['subs', 'delete', 'acme', 'own'], asAcme())).code).toBe(0)
+
     const status = await cli(['proj', 'status', '--json'])
     expect(status.code, status.err).toBe(0)
     expect(lines(status).map((p) => p.name)).toEqual(expect.arrayContaining(['entity-state', 'event-counter']))

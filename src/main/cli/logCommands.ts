@@ -5,7 +5,7 @@ import { openNamedReplay, type NamedReplay } from '../../adapters/nats/reading/n
 import type { ReplayedEvent } from '../../adapters/nats/reading/replay.js'
 import { act, intArg, orFail, tenantOf, timeArg } from './action.js'
 import { eventRow } from './dataCommands.js'
-import { planImport } from './importPlan.js'
+import { type ImportBatch, planImport } from './importPlan.js'
 import { CliError, fields } from './output.js'
 import type { Session } from './session.js'
 
@@ -119,11 +119,22 @@ export const registerLogCommands = (program: Command): void => {
         let done = 0
         let commits = 0
         let duplicates = 0
+        let throttled = 0
+        /** Appends one batch; a rate limit or a busy processor (retryAfterMs ≤ 10 s) is waited out and retried with the same commitId. */
+        const send = async (b: ImportBatch) => {
+          for (;;) {
+            const r = await client.tryAppend(tenant, b.stream, b.events, { commitId: b.commitId })
+            const wait = E.isLeft(r) && (r.left.code === 'QUOTA_EXCEEDED' || r.left.code === 'UNAVAILABLE') ? r.left.details.retryAfterMs : undefined
+            if (typeof wait !== 'number' || wait > 10_000) return orFail(r)
+            throttled++
+            await new Promise((res) => setTimeout(res, Math.max(wait, 10)))
+          }
+        }
         const queue = [...plan.right.streams.values()]
         const worker = async () => {
           for (let batches = queue.shift(); batches !== undefined; batches = queue.shift()) {
             for (const b of batches) {
-              const r = orFail(await client.tryAppend(tenant, b.stream, b.events, { commitId: b.commitId }))
+              const r = await send(b)
               commits++
               if (r.duplicate === true) duplicates++
               done += b.events.length
@@ -136,7 +147,7 @@ export const registerLogCommands = (program: Command): void => {
         } finally {
           bar.stop()
         }
-        const summary = { tenant, file, events: plan.right.events, streams: plan.right.streams.size, commits, duplicates, hash: plan.right.hash }
+        const summary = { tenant, file, events: plan.right.events, streams: plan.right.streams.size, commits, duplicates, throttled, hash: plan.right.hash }
         s.out.result(summary, () => fields(summary))
       }),
     )

@@ -28,7 +28,7 @@ const orFail = <T>(r: E.Either<SubscriptionError, T>): T => {
 
 /** `subs create|info|reset|delete` (alias `sub`, `position` for `info`) and `dlq list|redrive`. */
 export const registerSubsCommands = (program: Command): void => {
-  const subs = program.command('subs').alias('sub').description('durable named subscriptions on the log (JetStream durable consumers; operator)')
+  const subs = program.command('subs').alias('sub').description('durable named subscriptions on the log (JetStream durable consumers)')
   subs
     .command('create')
     .argument('<tenant>')

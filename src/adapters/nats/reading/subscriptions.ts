@@ -71,7 +71,8 @@ const startConfig = async (jsm: JetStreamManager, from: StartAt): Promise<E.Eith
  * skipped). One reader per subscription at a time.
  */
 export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix) => {
-  const jsmP = jetstreamManager(nc)
+  // No $JS.API.INFO probe: tenant credentials may not ask it (docs/security.md), and every call reports its own failure.
+  const jsmP = jetstreamManager(nc, { checkAPI: false })
   const filterOf = (tenant: string, stream?: string) => subjects(prefix).eventsOf(tenant, stream)
 
   const check = (tenant: string, name: string, stream?: string): E.Either<DomainError, void> => {
