@@ -4,7 +4,10 @@ import { promisify } from 'node:util'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { connect, headers } from '@nats-io/transport-node'
 import { pack } from 'msgpackr'
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
 import { listDeadLetters } from '../../src/adapters/nats/ingest/deadLetters.js'
 import { ensureIngestStreams } from '../../src/adapters/nats/ingest/ingestStreams.js'
 import { bankAccountModule } from '../../src/domain/examples/bankAccount.js'
@@ -14,11 +17,14 @@ import { root } from '../support/processor.js'
 import { eventCounter } from '../../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../../src/domain/projections/projection.js'
 
+const configDir = mkdtempSync(join(tmpdir(), 'allsource-cli-config-'))
+
 const cli = async (url: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args], {
+    // --json: one JSON document (NDJSON for lists) on stdout, and the error document on failure.
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args, '--json'], {
       cwd: root,
-      env: { ...process.env, NATS_URL: url },
+      env: { ...process.env, NATS_URL: url, ALLSOURCE_CONFIG_DIR: configDir, ALLSOURCE_CONTEXT: '', ALLSOURCE_TOKEN: '', ALLSOURCE_TENANT: '' },
     })
     return { code: 0, out: stdout, err: stderr }
   } catch (e) {
@@ -29,6 +35,7 @@ const cli = async (url: string, ...args: string[]): Promise<{ code: number; out:
 
 describe('the CLI', () => {
   const server = withNatsServer()
+  afterAll(() => rmSync(configDir, { recursive: true, force: true }))
 
   it('appends and reads, and lists and re-drives dead letters', async () => {
     const url = server().url

@@ -22,6 +22,7 @@ describe('npm start (literally: build, then the compiled processor)', () => {
       ALLSOURCE_PROBE_URL: `127.0.0.1:${probePort}`,
       ALLSOURCE_EMBEDDED_PORT: String(port),
       ALLSOURCE_DATA_DIR: dir,
+      ALLSOURCE_HTTP_PORT: '0',
     }, { npmStart: true })
     let pid = 0
     try {
@@ -60,13 +61,15 @@ describe('npm start (literally: build, then the compiled processor)', () => {
 
       // The CLI finds the operator key in the data dir by itself.
       const cli = async (...args: string[]) =>
-        promisify(execFile)(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args], {
+        promisify(execFile)(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args, '--json'], {
           cwd: root,
-          env: { ...process.env, NATS_URL: `127.0.0.1:${port}`, ALLSOURCE_DATA_DIR: dir, ALLSOURCE_TOKEN: '', ALLSOURCE_BOOTSTRAP_KEY: '' },
+          env: { ...process.env, NATS_URL: `127.0.0.1:${port}`, ALLSOURCE_DATA_DIR: dir, ALLSOURCE_CONFIG_DIR: join(dir, 'cli-config'), ALLSOURCE_CONTEXT: '', ALLSOURCE_TOKEN: '', ALLSOURCE_TENANT: '', ALLSOURCE_BOOTSTRAP_KEY: '' },
         })
       expect(JSON.parse((await cli('tenants', 'create', 'globex')).stdout)).toMatchObject({ tenant: 'globex', status: 'active' })
       expect(JSON.parse((await cli('append', 'globex', 'order-1', '[{"type":"order.placed","payload":{"total":42}}]')).stdout)).toMatchObject({ tenant: 'globex', offset: 2 })
       expect(JSON.parse((await cli('keys', 'list', 'acme')).stdout).keys).toHaveLength(1)
+      expect(JSON.parse((await cli('read', 'globex', 'order-1')).stdout)).toMatchObject({ version: 1, events: [{ type: 'order.placed', payload: { total: 42 } }] })
+      expect(JSON.parse((await cli('query', 'globex', '--type', 'order.placed')).stdout).events).toHaveLength(1)
     } catch (e) {
       // Never leave the processor (and its embedded server) running after a failure.
       p.proc.kill('SIGTERM')

@@ -104,7 +104,9 @@ export interface SubscriptionsOptions {
 }
 
 export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix, options: SubscriptionsOptions = {}) => {
-  const jsmP = jetstreamManager(nc, { checkAPI: false }) // no request: a timeout kept here would fail every later call
+  // No $JS.API.INFO probe: tenant credentials may not ask it (docs/security.md), and a timeout kept
+  // here would fail every later call; every call reports its own failure.
+  const jsmP = jetstreamManager(nc, { checkAPI: false })
   const filterOf = (tenant: string, stream?: string) => subjects(prefix).eventsOf(tenant, stream)
 
   const check = (tenant: string, name: string, stream?: string): E.Either<DomainError, void> => {
