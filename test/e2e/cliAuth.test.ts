@@ -67,7 +67,7 @@ describe('the allsource CLI (built) against a processor in auth mode', () => {
     processor.stderr?.on('data', (d: Buffer) => (processorOut += d.toString()))
     await new Promise<void>((res, rej) => {
       const tick = setInterval(() => {
-        if (/allsource ready/.test(processorOut)) {
+        if (/allsource ready|"msg":"ready"/.test(processorOut)) {
           clearInterval(tick)
           res()
         } else if (processor?.exitCode !== null) {

@@ -16,8 +16,19 @@ export interface LoggedCommit {
 
 /** Reads every message of ALLSOURCE_EVENTS with a raw ordered consumer (no AllSource code path). */
 export const readWholeLog = async (nc: NatsConnection, stream = 'ALLSOURCE_EVENTS'): Promise<LoggedCommit[]> => {
-  const jsm = await jetstreamManager(nc)
-  const info = await jsm.streams.info(stream)
+  const jsm = await jetstreamManager(nc, { checkAPI: false })
+  // Right after a fault (a node killed, a leader elected) JetStream may not answer for a while: ask
+  // again for up to 30 s before giving up.
+  const info = await (async () => {
+    for (let until = Date.now() + 30_000; ; ) {
+      try {
+        return await jsm.streams.info(stream)
+      } catch (e) {
+        if (Date.now() > until) throw e
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
+  })()
   const last = info.state.last_seq
   const out: LoggedCommit[] = []
   if (info.state.messages === 0) return out
