@@ -82,6 +82,8 @@ const main = async (): Promise<void> => {
     ...(authPlane !== undefined ? { plane: authPlane } : {}),
     // /metrics serves this processor's registry; every HTTP response is timed into it.
     extra: { metrics, onRequestDone: (route, method, status, seconds) => metrics.httpRequestDone(route, method, status, seconds) },
+    tracing: traces.tracing,
+    observer: metrics,
   })
   log('ready')
   log(`serving ${config.prefix}.append|read.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id})`)
@@ -130,7 +132,7 @@ const main = async (): Promise<void> => {
  */
 const startHttp = async (
   config: Config,
-  o: { readonly nc: Parameters<typeof startGateway>[0]['nc']; readonly app: Parameters<typeof startGateway>[0]['app']; readonly plane?: AuthPlane; readonly extra?: Parameters<typeof startGateway>[0]['extra'] },
+  o: { readonly nc: Parameters<typeof startGateway>[0]['nc']; readonly app: Parameters<typeof startGateway>[0]['app']; readonly plane?: AuthPlane } & Pick<Parameters<typeof startGateway>[0], 'extra' | 'tracing' | 'observer'>,
 ): Promise<RunningGateway | undefined> => {
   if (config.httpPort === 0) {
     log('HTTP gateway off (ALLSOURCE_HTTP_PORT=0)')

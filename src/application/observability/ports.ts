@@ -4,8 +4,8 @@
  * `tracing` implement them). Every method must be cheap and must not throw.
  */
 
-/** Where an append came from: a NATS request, the library (or the HTTP gateway through it), durable ingest. */
-export type AppendSource = 'service' | 'library' | 'ingest'
+/** Where an append came from: a NATS request, the HTTP gateway, the library, durable ingest. */
+export type AppendSource = 'service' | 'http' | 'library' | 'ingest'
 
 /**
  * Told of every append once it is answered. `outcome` is `ok`, `duplicate` (a retried commitId)

@@ -1,4 +1,5 @@
-import type { RequestContext } from '../../application/observability/ports.js'
+import { type AppendObserver, noTracing, type RequestContext, type Tracing } from '../../application/observability/ports.js'
+import { appendOutcomeOf } from '../../adapters/nats/service/appendOutcome.js'
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
@@ -72,6 +73,10 @@ export interface GatewayDataDeps {
   readonly limits: AppendLimits
   /** Auth mode's request path (`AuthPlane.serviceAuth`): appends through `guardAppend`. */
   readonly auth?: AllSourceOptions['auth']
+  /** Spans `allsource.append` (door `http`) for each append, parent of the actor's and the publish's (docs/observability.md). Default off. */
+  readonly tracing?: Tracing
+  /** Told of each append's outcome and time (source `http`), as NATS appends tell theirs. */
+  readonly observer?: AppendObserver
 }
 
 /**
@@ -82,17 +87,29 @@ export interface GatewayDataDeps {
 export const createGatewayData = (d: GatewayDataDeps): GatewayData => {
   const jsm = jetstreamManager(d.nc)
   const together = coalesce()
+  const tracing = d.tracing ?? noTracing
   return {
     validateAppend: (tenant, stream, body) => validateAppendRequest(tenant, stream, body, d.limits),
-    append: (command, caller, context) =>
-      together(() => guarded(async () => {
-        const append = () => d.app.supervisor.append(command, context)
-        const auth = d.auth
-        if (auth === undefined) return append()
-        if (auth.guardAppend !== undefined) return auth.guardAppend(command, callerOf(caller, context), append)
-        const admitted = await auth.admit(command.tenant)
-        return E.isLeft(admitted) ? admitted : append()
-      })),
+    append: async (command, caller, given) => {
+      const started = performance.now()
+      const span = tracing.start('allsource.append', given?.traceparent, tracing.enabled ? { 'allsource.request_id': given?.requestId ?? '', 'allsource.door': 'http' } : undefined)
+      // The actor's and the publish's spans are children of this one (of the client's, tracing off).
+      const context = given === undefined ? undefined : span.traceparent !== undefined ? { ...given, traceparent: span.traceparent } : given
+      const r = await together(() =>
+        guarded(async () => {
+          const append = () => d.app.supervisor.append(command, context)
+          const auth = d.auth
+          if (auth === undefined) return append()
+          if (auth.guardAppend !== undefined) return auth.guardAppend(command, callerOf(caller, context), append)
+          const admitted = await auth.admit(command.tenant)
+          return E.isLeft(admitted) ? admitted : append()
+        }),
+      )
+      const outcome = appendOutcomeOf(r)
+      span.end(outcome.outcome === 'ok' || outcome.outcome === 'duplicate' ? undefined : outcome.outcome)
+      d.observer?.appendDone('http', outcome.outcome, (performance.now() - started) / 1_000, outcome.limit)
+      return r
+    },
     read: (tenant, stream, request) => guarded(() => d.app.read(tenant, stream, request)),
     query: (tenant, request) => guarded(() => d.app.query(tenant, request)),
     projections: () => guarded(async () => E.right(await d.reader.catalog.statuses())),

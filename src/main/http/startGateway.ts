@@ -1,3 +1,4 @@
+import type { AppendObserver, Tracing } from '../../application/observability/ports.js'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyInstance } from 'fastify'
 import { createGateway, type GatewayDeps } from '../../adapters/http/gateway.js'
@@ -25,6 +26,10 @@ export interface GatewayOptions {
   readonly host: string
   readonly version?: string
   readonly log: (message: string) => void
+  /** Spans of HTTP appends (`allsource.append`, door `http`); default off. */
+  readonly tracing?: Tracing
+  /** Append outcomes and times of HTTP appends (source `http`), e.g. the processor's metrics. */
+  readonly observer?: AppendObserver
   /** Passed through to the gateway (metrics, request observer, more plugins). */
   readonly extra?: Pick<GatewayDeps, 'metrics' | 'onRequestDone' | 'plugins' | 'bodyLimit'>
 }
@@ -57,7 +62,16 @@ export const startGateway = async (o: GatewayOptions): Promise<RunningGateway> =
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   let serving = true
   const server = await createGateway({
-    data: createGatewayData({ nc: o.nc, app: o.app, reader, prefix: o.prefix, limits, ...(plane !== undefined ? { auth: plane.serviceAuth } : {}) }),
+    data: createGatewayData({
+      nc: o.nc,
+      app: o.app,
+      reader,
+      prefix: o.prefix,
+      limits,
+      ...(plane !== undefined ? { auth: plane.serviceAuth } : {}),
+      ...(o.tracing !== undefined ? { tracing: o.tracing } : {}),
+      ...(o.observer !== undefined ? { observer: o.observer } : {}),
+    }),
     auth,
     ...(plane !== undefined ? { admin: createGatewayAdmin(o.nc, plane, { prefix: o.prefix, onRevoked: (p) => auth.forget(p) }) } : {}),
     health: { ready: () => serving && !o.nc.isClosed(), info: () => ({ nats: o.nc.info?.version ?? null, auth: plane !== undefined ? 'on' : 'off' }) },

@@ -8,6 +8,7 @@ import { ensureIngestStreams } from '../../../src/adapters/nats/ingest/ingestStr
 import { eventCounter } from '../../../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../../../src/domain/projections/projection.js'
 import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
+import { startGateway } from '../../../src/main/http/startGateway.js'
 import { cleanUp } from '../../support/cleanUp.js'
 import { startNatsServer, type TestNatsServer } from '../../support/natsServer.js'
 import { waitFor } from '../../support/projections.js'
@@ -78,6 +79,34 @@ describe('request ids and traces: from the request through the stream actor into
     expect(fold?.attributes['allsource.request_id']).toBe('req-obs-1')
     expect(fold?.attributes['allsource.projection']).toBe('event-counter')
     expect(append?.attributes['allsource.request_id']).toBe('req-obs-1')
+  })
+
+  it('an HTTP append through the gateway: allsource.append (door http) → stream.actor → jetstream.publish, in the client\'s trace', async () => {
+    const c = nc as NatsConnection
+    const gateway = await startGateway({ nc: c, app: app as AllSource, prefix: 'allsource', port: 0, host: '127.0.0.1', log: () => undefined, tracing: traced.tracing })
+    try {
+      const traceId = '0af7651916cd43dd8448eb211c80319c'
+      const res = await fetch(`${gateway.url}/v1/tenants/acme/streams/http-1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'req-http-obs', traceparent: `00-${traceId}-${CLIENT_SPAN}-01` },
+        body: JSON.stringify({ events: [{ type: 'order.placed', payload: {} }] }),
+      })
+      expect(res.status).toBe(201)
+      const stored = await storedCommit(c, ((await res.json()) as { offset: number }).offset)
+      expect(stored.requestId).toBe('req-http-obs')
+      const spans = () => exporter.getFinishedSpans().filter((x) => x.spanContext().traceId === traceId)
+      await waitFor(() => spans().some((x) => x.name === 'allsource.append'), 10_000, 'the gateway append span')
+      const byName = (name: string) => spans().find((x) => x.name === name)
+      const [append, actor, publish] = ['allsource.append', 'stream.actor', 'jetstream.publish'].map(byName)
+      expect(append?.attributes['allsource.door']).toBe('http')
+      expect(append?.attributes['allsource.request_id']).toBe('req-http-obs')
+      expect(append?.parentSpanContext?.spanId).toBe(CLIENT_SPAN)
+      expect(actor?.parentSpanContext?.spanId).toBe(append?.spanContext().spanId)
+      expect(publish?.parentSpanContext?.spanId).toBe(actor?.spanContext().spanId)
+      expect(stored.traceparent).toBe(`00-${traceId}-${publish?.spanContext().spanId}-01`)
+    } finally {
+      await gateway.close()
+    }
   })
 
   it('makes a request id when none (or an unusable one) is given, and returns it in the reply', async () => {

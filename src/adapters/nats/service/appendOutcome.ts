@@ -1,6 +1,5 @@
 import type * as E from 'fp-ts/lib/Either.js'
-import type { AppendError } from '../../../application/streams/errors.js'
-import { toWireError } from './errorCodes.js'
+import { toWireError, type WireFailure } from './errorCodes.js'
 
 /** An append's outcome as metrics count it: `ok`, `duplicate`, or the contract's error code (and the refused limit of a QUOTA_EXCEEDED). */
 export interface AppendOutcomeLabel {
@@ -12,7 +11,7 @@ const ok: AppendOutcomeLabel = { outcome: 'ok' }
 const duplicate: AppendOutcomeLabel = { outcome: 'duplicate' }
 
 /** The outcome of an append's answer; cheap for successes (no allocation). */
-export const appendOutcomeOf = (r: E.Either<AppendError, unknown>): AppendOutcomeLabel => {
+export const appendOutcomeOf = (r: E.Either<WireFailure, unknown>): AppendOutcomeLabel => {
   if (r._tag === 'Right') return (r.right as { duplicate?: unknown } | null)?.duplicate === true ? duplicate : ok
   const wire = toWireError(r.left)
   const quota = (wire as { quota?: unknown }).quota
