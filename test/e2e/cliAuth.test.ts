@@ -166,6 +166,16 @@ describe('the allsource CLI (built) against a processor in auth mode', () => {
     expect(read.out).toMatch(/order\.placed.*\{"total":42\}/)
     const q = await cli(['query', 'acme', '--type', 'order.placed', '--json'], asAcme())
     expect(json(q).events).toMatchObject([{ stream: 'order-1', type: 'order.placed' }])
+    // The query language, text and JSON forms (docs/query-language.md).
+    const text = await cli(['query', 'acme', '--where', 'payload.total > 40 and type = "order.placed"', '--json'], asAcme())
+    expect(text.code, text.err).toBe(0)
+    expect(json(text).events).toMatchObject([{ stream: 'order-1', payload: { total: 42 } }])
+    const none = await cli(['query', 'acme', '--where', '{"gt":["payload.total",42]}', '--json'], asAcme())
+    expect(none.code, none.err).toBe(0)
+    expect(json(none).events).toEqual([])
+    const bad = await cli(['query', 'acme', '--where', 'payload.total >', '--json'], asAcme())
+    expect(bad.code).toBe(1)
+    expect(json(bad)).toMatchObject({ error: { code: 'BAD_REQUEST' } })
   })
 
   it('explains an unknown tenant and a quota with what to do next', async () => {

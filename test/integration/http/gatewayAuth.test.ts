@@ -155,7 +155,13 @@ describe('quotas and suspension', () => {
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     expect(typeof limited?.body.retryAfterMs).toBe('number')
     expect((await call(base, 'POST', '/v1/admin/tenants/tiny/suspend', { headers: op() })).body).toMatchObject({ status: 'suspended' })
-    const refused = await call(base, 'GET', '/v1/tenants/tiny/streams/s', { headers: op() })
+    // The suspension reaches the request path through the tenant directory's KV watch (typically
+    // milliseconds, docs/security.md): ask until it is there, for at most 10 s.
+    let refused = await call(base, 'GET', '/v1/tenants/tiny/streams/s', { headers: op() })
+    for (const until = Date.now() + 10_000; refused.status === 200 && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 50))
+      refused = await call(base, 'GET', '/v1/tenants/tiny/streams/s', { headers: op() })
+    }
     expect(refused.body).toMatchObject({ code: 'TENANT_SUSPENDED' })
   })
 })
