@@ -58,3 +58,24 @@ export const runKeyCommand =
       }
     }
   }
+
+/**
+ * The reply body of a key command, the same on every door (NATS and HTTP): `{ keyId, key }` for a
+ * created key (the one place a key leaves the process: its `Secret` is revealed here and nowhere
+ * else), `{ keys }` (no hashes), `{ keyId, revokedAt }`. Pure; side effects of a revocation
+ * (disconnecting, forgetting cached verifications) stay with the door.
+ */
+export const keyCommandReply = (result: KeyCommandResult): unknown => {
+  switch (result._tag) {
+    case 'Created':
+      return { keyId: result.created.keyId, key: result.created.key.reveal() }
+    case 'Listed':
+      return { keys: result.keys }
+    case 'Revoked':
+      return { keyId: result.key.keyId, revokedAt: result.key.revokedAt }
+    default: {
+      const never: never = result
+      return never
+    }
+  }
+}

@@ -66,3 +66,25 @@ export const runUserCommand =
       }
     }
   }
+
+/**
+ * The reply body of a user command, the same on every door (NATS and HTTP): the user (created or
+ * deleted; never a hash), `{ user, inviteToken, expiresAt }` for an invitation (the one place its
+ * token leaves the process), `{ users }`. Pure; what a deletion does to live sessions stays with
+ * the door.
+ */
+export const userCommandReply = (result: UserCommandResult): unknown => {
+  switch (result._tag) {
+    case 'Created':
+    case 'Deleted':
+      return result.user
+    case 'Invited':
+      return { user: result.invitation.user, inviteToken: result.invitation.inviteToken.reveal(), expiresAt: result.invitation.expiresAt }
+    case 'Listed':
+      return { users: result.users }
+    default: {
+      const never: never = result
+      return never
+    }
+  }
+}

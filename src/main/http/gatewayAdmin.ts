@@ -8,9 +8,9 @@ import { isUnavailable, unavailableOf } from '../../adapters/nats/service/failur
 import type { WireFailure } from '../../adapters/nats/service/errorCodes.js'
 import { systemClock } from '../../adapters/system/systemClock.js'
 import { keyCommandAudit, policyCommandAudit, tenantCommandAudit, tokenRequestAudit, userCommandAudit } from '../../application/admin/adminAudit.js'
-import { runKeyCommand } from '../../application/admin/keyAdmin.js'
+import { keyCommandReply, runKeyCommand } from '../../application/admin/keyAdmin.js'
 import { runTenantCommand } from '../../application/admin/tenantAdmin.js'
-import { runUserCommand } from '../../application/admin/userAdmin.js'
+import { runUserCommand, userCommandReply } from '../../application/admin/userAdmin.js'
 import { queryAudit } from '../../application/audit/queryAudit.js'
 import { requestTokens } from '../../application/auth/tokenRequest.js'
 import { login } from '../../application/auth/users.js'
@@ -92,21 +92,11 @@ export const createGatewayAdmin = (nc: NatsConnection, plane: AuthPlane, o: { re
         const r = await keyCommand(t.right, c.right, identityOf(caller))
         record(keyCommandAudit(t.right, c.right, r, actorOf(caller)))
         if (E.isLeft(r)) return r
-        const result = r.right
-        switch (result._tag) {
-          case 'Created':
-            return E.right({ keyId: result.created.keyId, key: result.created.key.reveal() })
-          case 'Listed':
-            return E.right({ keys: result.keys })
-          case 'Revoked':
-            o.onRevoked?.(result.key.keyId)
-            plane.kicker.kick(t.right, result.key.keyId).catch(() => undefined)
-            return E.right({ keyId: result.key.keyId, revokedAt: result.key.revokedAt })
-          default: {
-            const never: never = result
-            return never
-          }
+        if (r.right._tag === 'Revoked') {
+          o.onRevoked?.(r.right.key.keyId)
+          plane.kicker.kick(t.right, r.right.key.keyId).catch(() => undefined)
         }
+        return E.right(keyCommandReply(r.right))
       }),
     user: (tenant, command, body, caller) =>
       guarded(async () => {
@@ -117,26 +107,13 @@ export const createGatewayAdmin = (nc: NatsConnection, plane: AuthPlane, o: { re
         const r = await userCommand(t.right, c.right, identityOf(caller))
         record(userCommandAudit(t.right, c.right, r, actorOf(caller)))
         if (E.isLeft(r)) return r
-        const result = r.right
-        switch (result._tag) {
-          case 'Created':
-            return E.right(result.user)
-          case 'Invited':
-            return E.right({ user: result.invitation.user, inviteToken: result.invitation.inviteToken.reveal(), expiresAt: result.invitation.expiresAt })
-          case 'Listed':
-            return E.right({ users: result.users })
-          case 'Deleted': {
-            const principal = userPrincipal(result.user.username as Username)
-            plane.policies.roles.forget(t.right, principal)
-            o.onRevoked?.(principal)
-            plane.kicker.kick(t.right, principal).catch(() => undefined)
-            return E.right(result.user)
-          }
-          default: {
-            const never: never = result
-            return never
-          }
+        if (r.right._tag === 'Deleted') {
+          const principal = userPrincipal(r.right.user.username as Username)
+          plane.policies.roles.forget(t.right, principal)
+          o.onRevoked?.(principal)
+          plane.kicker.kick(t.right, principal).catch(() => undefined)
         }
+        return E.right(userCommandReply(r.right))
       }),
     policy: (tenant, command, body, caller) =>
       guarded(async () => {

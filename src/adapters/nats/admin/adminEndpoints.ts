@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { keyCommandAudit, tenantCommandAudit } from '../../../application/admin/adminAudit.js'
-import { runKeyCommand } from '../../../application/admin/keyAdmin.js'
+import { keyCommandReply, runKeyCommand } from '../../../application/admin/keyAdmin.js'
 import { runTenantCommand } from '../../../application/admin/tenantAdmin.js'
 import type { ApiKeyHasher, ApiKeyStore } from '../../../application/auth/ports.js'
 import type { Clock } from '../../../application/streams/ports.js'
@@ -101,21 +101,8 @@ export const startAdminEndpoints = (nc: NatsConnection, o: AdminEndpointsOptions
     const draft = o.audit !== undefined ? keyCommandAudit(tenant.right, command.right, r, actorFromReply(request.reply, tenant.right)) : undefined
     if (draft !== undefined) o.audit?.(draft)
     if (E.isLeft(r)) return r
-    const result = r.right
-    switch (result._tag) {
-      case 'Created':
-        // The one place a key leaves the process.
-        return E.right({ keyId: result.created.keyId, key: result.created.key.reveal() })
-      case 'Listed':
-        return E.right({ keys: result.keys })
-      case 'Revoked':
-        o.onKeyRevoked?.(tenant.right, result.key.keyId)
-        return E.right({ keyId: result.key.keyId, revokedAt: result.key.revokedAt })
-      default: {
-        const never: never = result
-        return never
-      }
-    }
+    if (r.right._tag === 'Revoked') o.onKeyRevoked?.(tenant.right, r.right.key.keyId)
+    return E.right(keyCommandReply(r.right))
   })
 
   return [tenants, keys]

@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { tokenRequestAudit, userCommandAudit } from '../../../application/admin/adminAudit.js'
-import { type UserAdminDeps, runUserCommand } from '../../../application/admin/userAdmin.js'
+import { type UserAdminDeps, runUserCommand, userCommandReply } from '../../../application/admin/userAdmin.js'
 import { type TokenRequestDeps, requestTokens } from '../../../application/auth/tokenRequest.js'
 import type { AuditDraft } from '../../../domain/security/audit.js'
 import { parsePrincipal, userPrincipal } from '../../../domain/security/principal.js'
@@ -97,23 +97,8 @@ export const startUserEndpoints = (nc: NatsConnection, o: UserEndpointsOptions):
     const draft = o.audit !== undefined ? userCommandAudit(tenant.right, command.right, r, actorFromReply(request.reply, tenant.right)) : undefined
     if (draft !== undefined) o.audit?.(draft)
     if (E.isLeft(r)) return r
-    const result = r.right
-    switch (result._tag) {
-      case 'Created':
-        return E.right(result.user)
-      case 'Invited':
-        // The one place an invitation token leaves the process.
-        return E.right({ user: result.invitation.user, inviteToken: result.invitation.inviteToken.reveal(), expiresAt: result.invitation.expiresAt })
-      case 'Listed':
-        return E.right({ users: result.users })
-      case 'Deleted':
-        o.onUserDeleted?.(tenant.right, userPrincipal(result.user.username as Username))
-        return E.right(result.user)
-      default: {
-        const never: never = result
-        return never
-      }
-    }
+    if (r.right._tag === 'Deleted') o.onUserDeleted?.(tenant.right, userPrincipal(r.right.user.username as Username))
+    return E.right(userCommandReply(r.right))
   })
 
   const subject = authTokenSubject(p)
