@@ -164,7 +164,18 @@ export const createGatewayAdmin = (nc: NatsConnection, plane: AuthPlane, o: { re
       }),
     login: (tenant, username, password) =>
       guarded(async () => {
+        // The callout's login budgets (docs/security.md "Login rate limits"): while a username's or
+        // its tenant's failures have spent theirs, even the right password is refused, before any
+        // argon2 work; only a failed password takes from them.
+        const throttle = plane.loginThrottle
+        const key = { tenant: tenant.slice(0, 64), username: username.slice(0, 64) }
+        const allowed = throttle.checkLogin(key.tenant, key.username)
+        if (E.isLeft(allowed)) {
+          record({ who: Username.is(username) ? { kind: 'user', id: username, tenant: tenant as TenantId } : { kind: 'anonymous' }, tenant: tenant as TenantId, action: 'auth.login.failed', outcome: 'denied', reason: 'QuotaExceeded' })
+          return allowed
+        }
         const r = await doLogin(tenant, username, password)
+        if (E.isLeft(r) && r.left._tag === 'Unauthorized') throttle.loginFailed(key.tenant, key.username)
         const who: AuditDraft['who'] = Username.is(username) ? { kind: 'user', id: username, tenant: tenant as TenantId } : { kind: 'anonymous' }
         const ok = E.isRight(r)
         record({ who, tenant: tenant as TenantId, action: ok ? 'auth.login' : 'auth.login.failed', outcome: ok ? 'succeeded' : 'denied', ...(ok ? { target: `user:${username}` } : { reason: r.left._tag }) })
@@ -179,6 +190,8 @@ export const createGatewayAdmin = (nc: NatsConnection, plane: AuthPlane, o: { re
         const t = validateTenant(tenant)
         if (E.isLeft(t) || !Username.is(username)) return E.left(unauthorized())
         const principal = userPrincipal(username)
+        const throttled = plane.loginThrottle.takeTokenRequest(t.right, principal)
+        if (E.isLeft(throttled)) return throttled
         const request = { _tag: 'Refresh', refreshToken: secret(refreshToken) } as const
         let reused = false
         const r = await requestTokens({ ...session, tenants: plane.tenants, keys: plane.keys, onReuse: () => (reused = true) })(t.right, principal, request)
@@ -190,6 +203,8 @@ export const createGatewayAdmin = (nc: NatsConnection, plane: AuthPlane, o: { re
         if (caller === undefined) return E.left(unauthorized())
         const id = caller.identity
         if (id.role === 'operator') return E.left(forbidden('role', 'the operator has no access or refresh tokens: it uses the operator key'))
+        const throttled = plane.loginThrottle.takeTokenRequest(id.tenant, caller.principal)
+        if (E.isLeft(throttled)) return throttled
         const r = await tokens(id.tenant, caller.principal, { _tag: 'New' })
         record(tokenRequestAudit(id.tenant, caller.principal, { _tag: 'New' }, r, false))
         return E.isLeft(r) ? r : E.right(revealTokens(r.right))

@@ -92,6 +92,24 @@ describe('credentials', () => {
     expect((await call(base, 'POST', '/v1/auth/refresh', { body: { tenant: 'globex', username: 'ann', refreshToken: refreshed.body.refreshToken } })).status).toBe(401)
     expect((await call(base, 'POST', '/v1/auth/token', { headers: op() })).body).toMatchObject({ code: 'FORBIDDEN' })
   })
+
+  it('password guessing over HTTP spends the same login budget as NATS: past it even the right password is 429', async () => {
+    const created = await call(base, 'POST', '/v1/admin/acme/users', { body: { username: 'bob', password: 'correct horse battery', role: 'reader' }, headers: as('acme-admin') })
+    expect(created.status).toBe(201)
+    const statuses: number[] = []
+    for (let i = 0; i < 14; i++) statuses.push((await call(base, 'POST', '/v1/auth/login', { body: { tenant: 'acme', username: 'bob', password: `guess number ${i}` } })).status)
+    // The per-user burst is 10 failures (5 more a minute): the first ten are 401, then the budget
+    // answers 429 (a slow machine may refill one or two in between, each a 401).
+    expect(statuses.slice(0, 10).every((x) => x === 401)).toBe(true)
+    expect(statuses.every((x) => x === 401 || x === 429)).toBe(true)
+    expect(statuses.filter((x) => x === 401).length).toBeLessThanOrEqual(12)
+    expect(statuses.at(-1)).toBe(429)
+    const right = await call(base, 'POST', '/v1/auth/login', { body: { tenant: 'acme', username: 'bob', password: 'correct horse battery' } })
+    expect(right.status).toBe(429)
+    expect(right.body).toMatchObject({ code: 'QUOTA_EXCEEDED' })
+    expect(typeof right.body.retryAfterMs).toBe('number')
+    expect(Number(right.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+  })
 })
 
 describe('crossing into another tenant', () => {
