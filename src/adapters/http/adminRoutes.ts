@@ -12,7 +12,13 @@ import {
   KeyCreatedReply,
   KeyListReply,
   KeyRevokedReply,
+  AcceptInviteBody,
+  AcceptedUserReply,
+  LogoutReply,
+  MeReply,
+  RotatedReply,
   LoginBody,
+  LogoutBody,
   RefreshBody,
   TenantListQuery,
   TenantListReply,
@@ -99,4 +105,17 @@ export const registerAdminRoutes = (app: FastifyInstance, auth: GatewayAuth, adm
   route({ method: 'POST', url: '/v1/auth/login', summary: 'Log in with a password: access and refresh tokens', tag: 'auth', access: { kind: 'public' }, body: LoginBody, reply: TokensReply, run: async ({ body }) => answer(await admin.login(body.tenant, body.username, body.password)) })
   route({ method: 'POST', url: '/v1/auth/refresh', summary: 'Exchange a refresh token for a new pair (rotation; reuse revokes the family)', tag: 'auth', access: { kind: 'public' }, body: RefreshBody, reply: TokensReply, run: async ({ body }) => answer(await admin.refresh(body.tenant, body.username, body.refreshToken)) })
   route({ method: 'POST', url: '/v1/auth/token', summary: 'An access token for the calling identity (a key or a user)', tag: 'auth', access: { kind: 'identity' }, reply: TokensReply, run: async ({ caller }) => answer(await admin.token(caller)) })
+  route({ method: 'GET', url: '/v1/auth/me', summary: 'Who the calling identity is: tenant, role, and the user record (no hash)', tag: 'auth', access: { kind: 'identity' }, reply: MeReply, run: async ({ caller }) => answer(await admin.me(caller)) })
+  route({ method: 'POST', url: '/v1/auth/logout', summary: 'End one session (its refresh token) or every session of the calling user', tag: 'auth', access: { kind: 'identity' }, body: LogoutBody, reply: LogoutReply, run: async ({ body, caller }) => answer(await admin.logout(caller, body)) })
+  route({
+    method: 'POST',
+    url: '/v1/auth/accept-invite',
+    summary: 'Accept an invitation: set the password (the invitation token works once)',
+    tag: 'auth',
+    access: { kind: 'public' },
+    body: AcceptInviteBody,
+    reply: AcceptedUserReply,
+    run: async ({ body }) => answer(await admin.acceptInvite(body.tenant, body.username, { inviteToken: body.inviteToken, password: body.password })),
+  })
+  route({ method: 'POST', url: '/v1/admin/signing-keys/rotate', summary: 'Rotate the access-token signing key (old tokens verify until they expire)', tag: 'admin: tenants', access: { kind: 'platform', operation: 'manageTenants' }, ...optionalBody, reply: RotatedReply, run: async ({ caller }) => answer(await admin.rotateSigningKey(caller)) })
 }

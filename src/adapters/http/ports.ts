@@ -48,6 +48,14 @@ export interface GatewayAdmin {
   login(tenant: string, username: string, password: string): Answer<unknown>
   refresh(tenant: string, username: string, refreshToken: string): Answer<unknown>
   token(caller: HttpCaller): Answer<unknown>
+  /** `allsource.auth.me`: who the caller is. */
+  me(caller: HttpCaller): Answer<unknown>
+  /** `allsource.auth.logout`: `{ refreshToken }` or `{ all: true }`, for a user caller. */
+  logout(caller: HttpCaller, body: unknown): Answer<unknown>
+  /** `allsource.auth.accept-invite`, public over HTTP: the invitation token is the credential (throttled like a password). */
+  acceptInvite(tenant: string, username: string, body: unknown): Answer<unknown>
+  /** `allsource.admin.signing-keys.rotate` (operator). */
+  rotateSigningKey(caller: HttpCaller): Answer<unknown>
 }
 
 /** Liveness and readiness, for `/health` and `/ready`. */

@@ -109,6 +109,18 @@ export const UserListQuery = t.partial({ includeDeleted: t.keyof({ true: null, f
 export const AuditQueryString = t.partial({ since: IsoTime, until: IsoTime, action: t.string, user: t.string, limit: IntFromString, after: t.string }, 'AuditQuery')
 export const LoginBody = t.type({ tenant: TenantId, username: t.string, password: t.string }, 'LoginBody')
 export const RefreshBody = t.type({ tenant: TenantId, username: t.string, refreshToken: t.string }, 'RefreshBody')
+/** `POST /v1/auth/accept-invite`: the invited user's name, the invitation token and the password it chooses. */
+export const AcceptInviteBody = t.type({ tenant: TenantId, username: t.string, inviteToken: t.string, password: t.string }, 'AcceptInviteBody')
+/** `POST /v1/auth/logout`: `{ refreshToken }` ends that session, `{ all: true }` every session of the user. */
+export const LogoutBody = t.union([t.type({ refreshToken: t.string }), t.type({ all: t.literal(true) })], 'LogoutBody')
+/** `GET /v1/auth/me`: the caller's tenant, role and subject (a user's record without its hash, or the key). */
+export const MeReply = t.intersection([t.type({ tenant: TenantId, role: t.string, subject: t.UnknownRecord }), t.partial({ user: t.UnknownRecord })], 'Me')
+/** `POST /v1/auth/logout`: what was ended. */
+export const LogoutReply = t.type({ revoked: t.keyof({ session: null, all: null }) }, 'LoggedOut')
+/** `POST /v1/auth/accept-invite`: the user, as the users list shows it (no hash). */
+export const AcceptedUserReply = t.UnknownRecord
+/** `POST /v1/admin/signing-keys/rotate`: key ids only, never key material. */
+export const RotatedReply = t.type({ active: t.string, retired: t.array(t.type({ kid: t.string, verifyUntil: t.string })) }, 'Rotated')
 export const TokensReply = t.intersection([t.type({ accessToken: t.string, expiresAt: IsoTime }), t.partial({ refreshToken: t.string, refreshExpiresAt: IsoTime })], 'Tokens')
 
 /** The original AllSource core API (snake_case), `POST /api/v1/events`. */

@@ -14,6 +14,9 @@ import { runUserCommand, userCommandReply } from '../../application/admin/userAd
 import { queryAudit } from '../../application/audit/queryAudit.js'
 import { requestTokens } from '../../application/auth/tokenRequest.js'
 import { login } from '../../application/auth/users.js'
+import { acceptInvitation, logout, whoAmI } from '../../application/auth/sessionRequests.js'
+import { sessionRequestAudit } from '../../application/admin/sessionAudit.js'
+import { validateAcceptInviteRequest, validateLogoutRequest } from '../../domain/security/sessionRequests.js'
 import { createPolicy, deletePolicy, evaluatePolicy, listPolicies } from '../../application/policies/index.js'
 import { type AppendError, internal } from '../../application/streams/errors.js'
 import { msgpackPayloadBytes } from '../../adapters/codec/payloadSize.js'
@@ -64,6 +67,9 @@ export const createGatewayAdmin = (nc: NatsConnection, plane: AuthPlane, o: { re
   const userCommand = runUserCommand({ ...session, passwords: up.userAuth.passwords, tenants: plane.tenants })
   const tokens = requestTokens({ ...session, tenants: plane.tenants, keys: plane.keys })
   const doLogin = login({ ...session, passwords: up.userAuth.passwords })
+  const identify = whoAmI({ users: up.users, clock: systemClock, keys: plane.keys, tenants: plane.tenants })
+  const signOut = logout({ ...session, tenants: plane.tenants })
+  const accept = acceptInvitation({ ...session, passwords: up.userAuth.passwords, tenants: plane.tenants })
   const store = plane.policies.store
   const record = (draft: AuditDraft | undefined) => draft !== undefined && plane.audit.record(draft)
   const jsm = jetstreamManager(nc)
@@ -197,6 +203,50 @@ export const createGatewayAdmin = (nc: NatsConnection, plane: AuthPlane, o: { re
         const r = await requestTokens({ ...session, tenants: plane.tenants, keys: plane.keys, onReuse: () => (reused = true) })(t.right, principal, request)
         record(tokenRequestAudit(t.right, principal, request, r, reused))
         return E.isLeft(r) ? r : E.right(revealTokens(r.right))
+      }),
+    me: (caller) =>
+      guarded(async () => {
+        if (caller === undefined) return E.left(unauthorized())
+        const id = caller.identity
+        if (id.role === 'operator') return E.left(forbidden('role', 'the operator has no tenant identity: it uses the operator key'))
+        return identify(id.tenant, caller.principal)
+      }),
+    logout: (caller, body) =>
+      guarded(async () => {
+        if (caller === undefined) return E.left(unauthorized())
+        const id = caller.identity
+        if (id.role === 'operator') return E.left(forbidden('role', 'the operator has no sessions: it uses the operator key'))
+        const request = validateLogoutRequest(body)
+        if (E.isLeft(request)) return request
+        const r = await signOut(id.tenant, caller.principal, request.right)
+        record(sessionRequestAudit('auth.logout', id.tenant, caller.principal, r, { all: request.right._tag === 'All' }))
+        return r
+      }),
+    acceptInvite: (tenant, username, body) =>
+      guarded(async () => {
+        const t = validateTenant(tenant)
+        if (E.isLeft(t) || !Username.is(username)) return E.left(unauthorized())
+        const request = validateAcceptInviteRequest(body)
+        if (E.isLeft(request)) return request
+        // The invitation token is a secret to guess: the same budget as a password.
+        const allowed = plane.loginThrottle.checkLogin(t.right, username)
+        if (E.isLeft(allowed)) return allowed
+        const principal = userPrincipal(username)
+        const r = await accept(t.right, principal, request.right)
+        if (E.isLeft(r) && r.left._tag === 'Unauthorized') plane.loginThrottle.loginFailed(t.right, username)
+        record(sessionRequestAudit('user.accept', t.right, principal, r))
+        return r
+      }),
+    rotateSigningKey: (caller) =>
+      guarded(async () => {
+        if (caller?.identity.role !== 'operator') return E.left(forbidden('role', 'only the operator rotates signing keys'))
+        const r = await up.rotateSigningKey()
+        record({
+          who: { kind: 'operator' },
+          action: 'signingkey.rotate',
+          ...(E.isRight(r) ? { outcome: 'succeeded' as const, target: `signingkey:${r.right.active}`, details: { retired: r.right.retired.length } } : { outcome: 'failed' as const, reason: r.left._tag }),
+        })
+        return r
       }),
     token: (caller) =>
       guarded(async () => {

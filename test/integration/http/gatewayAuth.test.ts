@@ -93,6 +93,36 @@ describe('credentials', () => {
     expect((await call(base, 'POST', '/v1/auth/token', { headers: op() })).body).toMatchObject({ code: 'FORBIDDEN' })
   })
 
+  it('me, logout, accept-invite and signing-key rotation mirror the NATS subjects', async () => {
+    const invited = await call(base, 'POST', '/v1/admin/acme/users/invite', { body: { username: 'cat', role: 'reader' }, headers: as('acme-admin') })
+    expect(invited.status, invited.text).toBeLessThan(300)
+    const inviteToken = String(invited.body.inviteToken)
+    expect((await call(base, 'POST', '/v1/auth/accept-invite', { body: { tenant: 'acme', username: 'cat', inviteToken: 'not the token', password: 'a long enough secret' } })).status).toBe(401)
+    const accepted = await call(base, 'POST', '/v1/auth/accept-invite', { body: { tenant: 'acme', username: 'cat', inviteToken, password: 'a long enough secret' } })
+    expect(accepted.status, accepted.text).toBe(200)
+    expect(accepted.text).not.toContain('a long enough secret')
+    // The token works once.
+    expect((await call(base, 'POST', '/v1/auth/accept-invite', { body: { tenant: 'acme', username: 'cat', inviteToken, password: 'another long secret' } })).status).toBe(401)
+    const login = await call(base, 'POST', '/v1/auth/login', { body: { tenant: 'acme', username: 'cat', password: 'a long enough secret' } })
+    expect(login.status).toBe(200)
+    const bearer = { authorization: `Bearer ${String(login.body.accessToken)}` }
+    expect((await call(base, 'GET', '/v1/auth/me', { headers: bearer })).body).toMatchObject({ tenant: 'acme', role: 'reader', subject: { kind: 'user', username: 'cat' } })
+    expect((await call(base, 'GET', '/v1/auth/me', { headers: as('acme-dev') })).body).toMatchObject({ tenant: 'acme', role: 'developer', subject: { kind: 'key' } })
+
+    // Rotation: the operator only; a token signed by the old key keeps working.
+    expect((await call(base, 'POST', '/v1/admin/signing-keys/rotate', { headers: as('acme-admin') })).status).toBe(403)
+    const rotated = await call(base, 'POST', '/v1/admin/signing-keys/rotate', { headers: op() })
+    expect(rotated.status, rotated.text).toBe(200)
+    expect(rotated.body.retired).toEqual(expect.arrayContaining([expect.objectContaining({ kid: expect.any(String) })]))
+    expect((await call(base, 'GET', '/v1/auth/me', { headers: bearer })).status).toBe(200)
+
+    // Logout ends the session: its refresh token is refused afterwards.
+    expect((await call(base, 'POST', '/v1/auth/logout', { body: { refreshToken: login.body.refreshToken }, headers: bearer })).body).toMatchObject({ revoked: 'session' })
+    expect((await call(base, 'POST', '/v1/auth/refresh', { body: { tenant: 'acme', username: 'cat', refreshToken: login.body.refreshToken } })).status).toBe(401)
+    expect((await call(base, 'POST', '/v1/auth/logout', { body: { all: true }, headers: as('acme-dev') })).status).toBe(401)
+    expect((await call(base, 'POST', '/v1/auth/logout', { body: { nonsense: 1 }, headers: bearer })).status).toBe(400)
+  })
+
   it('password guessing over HTTP spends the same login budget as NATS: past it even the right password is 429', async () => {
     const created = await call(base, 'POST', '/v1/admin/acme/users', { body: { username: 'bob', password: 'correct horse battery', role: 'reader' }, headers: as('acme-admin') })
     expect(created.status).toBe(201)
