@@ -93,8 +93,9 @@ const timed = async (n: number, once: (i: number) => Promise<void>): Promise<Seq
 /**
  * One round of issue 14's hot-stream figures on a fresh server, `n` sequential single-event
  * appends to one stream each way: raw JetStream (the commit's bytes with the expected last subject
- * sequence), the library (`app.append` in this process), and the NATS service (the processor in
- * this process, `createAllSourceClient(nc).append` in a client process).
+ * sequence), the echo and forwarder stand-ins, the library (`app.append` in this process), and the
+ * NATS service (the processor in this process). The last three run the same client process
+ * (`createAllSourceClient(nc).append`).
  */
 export const sequentialRound = async (b: BenchServer, n: number): Promise<SequentialRound> => {
   await createEventStream(b.nc)
@@ -162,11 +163,14 @@ export const sequentialRows = async (quick: boolean, R: number): Promise<Row[]> 
 }
 
 export const SEQUENTIAL_METHOD = `- **16 sequential**: per round, on a fresh server, 5,000 sequential single-event appends to one
-  stream three ways, each after 50 unmeasured warm-up appends: raw (the commit's bytes published
+  stream five ways, each after 50 unmeasured warm-up appends: raw (the commit's bytes published
   through \`PipelinedPublisher\` with \`Nats-Expected-Last-Subject-Sequence\`, in the bench
-  process), the library (\`app.append\` in the bench process), and the NATS service (the same
-  processor's \`serve()\` in the bench process; \`bench/httpClient.ts nats-seq\`, i.e.
-  \`createAllSourceClient(nc).append\`, in a client process). p50 and p99 of each append's
-  latency; CPU µs per append of the bench process (for the service: the processor alone, over
-  the client's whole run including its start, so an upper bound); the service's p50 minus raw's.
+  process); echo (a subscriber in the bench process on the service's subjects that answers at
+  once); forwarder (that subscriber publishing the commit's bytes as raw does before it answers:
+  the floor of any append service); the library (\`app.append\` in the bench process); and the
+  NATS service (the same processor's \`serve()\` in the bench process). Echo, forwarder and
+  service are driven by \`bench/httpClient.ts nats-seq\` (\`createAllSourceClient(nc).append\`) in
+  a client process. p50 and p99 of each append's latency; CPU µs per append of the bench process
+  (with a client process: over its whole run including its start, so an upper bound); the
+  service's p50 minus raw's.
 `
