@@ -11,6 +11,7 @@ import type { ProjectionEntry } from '../projections/projectionReader.js'
 import type { QueryPage } from '../reading/query.js'
 import { defaultPrefix, subjects } from '../subjects.js'
 import { uuidv7 } from '../../system/uuidv7.js'
+import { createInboxRequester } from './inboxRequester.js'
 
 /** The service's defaults: the most events `read` and `query` return when no `limit` is given. */
 const DEFAULT_LIMIT = 1_000
@@ -161,13 +162,17 @@ export const createAllSourceClient = (
     return { reply: `_INBOX.${end === -1 ? rest : rest.slice(0, end)}._op.${nuid.next()}`, noMux: true }
   }
 
+  const requester = createInboxRequester(nc)
+
   /** One msgpack request; a failure reply or a transport failure becomes an {@link AllSourceError}. */
   const request = async <T>(subject: string, what: string, body: unknown, timeoutMs: number, commitId?: string): Promise<E.Either<AllSourceError, T>> => {
     const data = body === undefined ? new Uint8Array() : encodeMsgpack(body)
     const max = nc.info?.max_payload
     if (max !== undefined && data.length > max) return E.left(tooLarge(data.length, max))
     try {
-      const reply = await nc.request(subject, data, { timeout: timeoutMs, ...replyFor(subject) })
+      const own = replyFor(subject)
+      // A reply subject of the operator's in the tenant's inbox goes through nats.js; the rest share one inbox subscription.
+      const reply = 'reply' in own ? await nc.request(subject, data, { timeout: timeoutMs, ...own }) : await requester.request(subject, data, timeoutMs)
       const decoded = decodeMsgpack(reply.data) as { error?: WireError }
       return decoded.error !== undefined ? E.left(fromWire(decoded.error)) : E.right(decoded as T)
     } catch (e) {
