@@ -128,9 +128,11 @@ export const eventFrequency: ProjectionDefinition<EventFrequencyState> = {
     let { newest, minutes, hours } = s
     if (b.minute > newest) {
       // The floors move only when the newest hour or day does.
-      const floors = floorsOf(ms)
-      if (b.hour !== newest.slice(0, 13)) minutes = prune(minutes, floors.hour)
-      if (b.day !== newest.slice(0, 10)) hours = prune(hours, floors.day)
+      if (!newest.startsWith(b.hour)) {
+        const floors = floorsOf(ms)
+        minutes = prune(minutes, floors.hour)
+        if (!newest.startsWith(b.day)) hours = prune(hours, floors.day)
+      }
       newest = b.minute
     }
     // An event older than the newest one is counted only where its bucket is still kept; a kept
