@@ -45,7 +45,7 @@ describe('event-frequency version 2 on a real nats-server', () => {
   it('rebuilds a version 1 read model with the same counts, then folds incrementally and rebuilds to the pure fold', async () => {
     const { nc } = fixture()
     const ask = async (subject: string, body: unknown) => unpack((await nc.request(subject, pack(body), { timeout: 10_000 })).data) as Record<string, unknown>
-    // 8,000 events in time order over 75 days (a minute or so apart, with a gap of days now and then).
+    // 8,000 events in time order, a minute or so apart, with a gap of 5 days now and then (weeks in all).
     const random = rng(7)
     let t = T0
     await writeCommitsToLog(nc, 2_000, 50, { at: () => new Date((t += random() < 0.001 ? 5 * 86_400_000 : Math.floor(random() * 2 * MIN))) })
