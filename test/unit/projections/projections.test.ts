@@ -1,6 +1,5 @@
-import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { entityState, eventCounter, eventFrequency } from '../../../src/domain/projections/builtins.js'
+import { entityState, eventCounter } from '../../../src/domain/projections/builtins.js'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { startProjection } from '../../../src/adapters/nats/projections/projectionRunner.js'
 import type { Filter } from '../../../src/domain/reading/filter.js'
@@ -31,46 +30,6 @@ describe('projections (pure)', () => {
     const m = foldAll(eventCounter, [ev('a', 's', 1), ev('b', 's', 1), ev('a', 't', 1)])
     expect(m.get('acme.a')).toEqual({ count: 2 })
     expect(m.get('acme.b')).toEqual({ count: 1 })
-  })
-
-  it('event-frequency counts per minute, hour and day, and drops minute buckets older than a day', () => {
-    const m = foldAll(eventFrequency, [ev('a', 's', 1, '2026-11-24T10:15:30Z'), ev('a', 's', 1, '2026-11-24T10:15:59Z'), ev('a', 's', 1, '2026-11-24T11:00:00Z')])
-    expect(m.get('acme.a')).toEqual({
-      minutes: { '2026-11-24T10:15': 2, '2026-11-24T11:00': 1 },
-      hours: { '2026-11-24T10': 2, '2026-11-24T11': 1 },
-      days: { '2026-11-24': 3 },
-    })
-    const later = foldAll(eventFrequency, [ev('a', 's', 1, '2026-11-24T10:15:30Z'), ev('a', 's', 1, '2026-11-26T10:00:00Z')])
-    expect(Object.keys((later.get('acme.a') as { minutes: object }).minutes)).toEqual(['2026-11-26T10:00'])
-    expect((later.get('acme.a') as { days: object }).days).toEqual({ '2026-11-24': 1, '2026-11-26': 1 })
-  })
-
-  it('event-frequency prunes lazily yet gives the state of pruning on every event (any order of times)', () => {
-    const pad = (x: number) => String(x).padStart(2, '0')
-    const minuteOf = (d: Date) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`
-    const prune = (b: Record<string, number>, oldest: string) => Object.fromEntries(Object.entries(b).filter(([k]) => k >= oldest))
-    type F = { minutes: Record<string, number>; hours: Record<string, number>; days: Record<string, number> }
-    // The definition before the lazy pruning: prune everything on every event.
-    const eager = (s: F, e: ProjectedEvent): F => {
-      const at = new Date(e.timestamp)
-      const m = minuteOf(at)
-      return {
-        minutes: prune({ ...s.minutes, [m]: (s.minutes[m] ?? 0) + 1 }, minuteOf(new Date(at.getTime() - 24 * 3_600_000))),
-        hours: prune({ ...s.hours, [m.slice(0, 13)]: (s.hours[m.slice(0, 13)] ?? 0) + 1 }, minuteOf(new Date(at.getTime() - 30 * 86_400_000)).slice(0, 13)),
-        days: { ...s.days, [m.slice(0, 10)]: (s.days[m.slice(0, 10)] ?? 0) + 1 },
-      }
-    }
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 90 * 24 * 60 }), fc.integer({ min: -180, max: 30 })), { maxLength: 200 }), (steps) => {
-        let t = Date.parse('2026-01-01T00:00:00Z')
-        const events = steps.map(([forward, jitter]) => {
-          t += (forward % 97) * 60_000 * (forward % 5 === 0 ? 300 : 1) // mostly small steps, sometimes days
-          return ev('a', 's', 1, new Date(t + jitter * 60_000).toISOString())
-        })
-        expect(foldAll(eventFrequency, events)).toEqual(foldAll({ ...eventFrequency, fold: eager as never }, events))
-      }),
-      { numRuns: 200 },
-    )
   })
 
   it('filters by type, category and tenant, and skips events without a key', () => {
