@@ -162,12 +162,9 @@ export const createAllSourceClient = (
     return { reply: `_INBOX.${end === -1 ? rest : rest.slice(0, end)}._op.${nuid.next()}`, noMux: true }
   }
 
-  // A tenant's connection (auth mode: it has an `inboxPrefix`) may be refused a publish by NATS;
-  // nats.js ties that permissions violation to an `nc.request`, while a shared inbox would see a
-  // timeout (a wrong "may have been stored"). Such connections keep `nc.request`; open and
-  // operator connections share one inbox subscription (cheaper: docs/performance.md).
-  const restricted = (nc as { readonly options?: { readonly inboxPrefix?: string } }).options?.inboxPrefix !== undefined
-  const requester = restricted ? undefined : createInboxRequester(nc)
+  // One inbox subscription for every request (cheaper than nc.request: docs/performance.md); a
+  // publish NATS refuses fails its request with the permissions violation, as nc.request would.
+  const requester = createInboxRequester(nc)
 
   /** One msgpack request; a failure reply or a transport failure becomes an {@link AllSourceError}. */
   const request = async <T>(subject: string, what: string, body: unknown, timeoutMs: number, commitId?: string): Promise<E.Either<AllSourceError, T>> => {
@@ -176,8 +173,8 @@ export const createAllSourceClient = (
     if (max !== undefined && data.length > max) return E.left(tooLarge(data.length, max))
     try {
       const own = replyFor(subject)
-      // A reply subject of the operator's in the tenant's inbox, and a tenant's connection, go through nats.js; the rest share one inbox subscription.
-      const reply = 'reply' in own || requester === undefined ? await nc.request(subject, data, { timeout: timeoutMs, ...own }) : await requester.request(subject, data, timeoutMs)
+      // A reply subject of the operator's in the tenant's inbox goes through nats.js; the rest share one inbox subscription.
+      const reply = 'reply' in own ? await nc.request(subject, data, { timeout: timeoutMs, ...own }) : await requester.request(subject, data, timeoutMs)
       const decoded = decodeMsgpack(reply.data) as { error?: WireError }
       return decoded.error !== undefined ? E.left(fromWire(decoded.error)) : E.right(decoded as T)
     } catch (e) {

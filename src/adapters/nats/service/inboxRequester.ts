@@ -41,6 +41,32 @@ export const createInboxRequester = (nc: NatsConnection): Requester => {
     pending.clear()
   }
 
+  /**
+   * NATS refuses a publish outside the connection's permissions with a protocol error naming the
+   * subject, which nats.js reports on `status()` (and ties to an `nc.request` itself). The oldest
+   * pending request to that subject fails with it, as `nc.request` would, instead of timing out
+   * (a tenant connection in auth mode: docs/security.md). One watch per requester, ended with
+   * the connection.
+   */
+  let watching = false
+  const watchRefusals = (): void => {
+    if (watching) return
+    watching = true
+    const watch = async (): Promise<void> => {
+      for await (const s of nc.status()) {
+        if (s.type !== 'error' || !(s.error instanceof natsErrors.PermissionViolationError) || s.error.operation !== 'publish') continue
+        for (const [token, p] of pending) {
+          if (p.subject !== s.error.subject) continue
+          pending.delete(token)
+          clearTimeout(p.timer)
+          p.reject(s.error)
+          break
+        }
+      }
+    }
+    watch().catch(() => undefined)
+  }
+
   const open = (): void => {
     inbox = createInbox(prefix)
     const root = `${inbox}.`
@@ -57,6 +83,7 @@ export const createInboxRequester = (nc: NatsConnection): Requester => {
       },
     })
     sub = s
+    watchRefusals()
     const ended = (): void => {
       if (sub === s) sub = undefined
       failAll(new natsErrors.ClosedConnectionError())
