@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node'
@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { localNatsServerPath } from '../../../src/main/natsServer/findNatsServer.js'
 import { freePort } from '../../../src/main/natsServer/launchNatsServer.js'
 import { serversOf } from '../../../src/main/natsConnection.js'
-import { cleanUp } from '../../support/cleanUp.js'
+import { stopClusterParts } from '../../support/clusterParts.js'
 import { type NatsTopology, startCluster } from '../../support/natsTopologies.js'
 import { type ProcessorProcess, spawnProcessor } from '../../support/processor.js'
 
@@ -40,19 +40,7 @@ describe('npm start joins an existing cluster given several URLs', () => {
   let cluster: NatsTopology | undefined
   let processor: ProcessorProcess | undefined
   let client: NatsConnection | undefined
-  afterAll(() =>
-    cleanUp(
-      () => client?.close(),
-      async () => {
-        if (processor !== undefined && processor.proc.exitCode === null) {
-          processor.proc.kill('SIGTERM')
-          await processor.exited()
-        }
-      },
-      () => cluster?.stop(),
-      () => rmSync(dir, { recursive: true, force: true }),
-    ),
-  )
+  afterAll(() => stopClusterParts({ client: () => client, processor: () => processor, cluster: () => cluster, dir }))
 
   it('parses a comma-separated NATS_URL into its servers', () => {
     expect(serversOf('nats://a:4222, nats://b:4222,,nats://c:4222 ')).toEqual(['nats://a:4222', 'nats://b:4222', 'nats://c:4222'])

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { jetstreamManager } from '@nats-io/jetstream'
@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type AllSourceError, createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { localNatsServerPath } from '../../../src/main/natsServer/findNatsServer.js'
-import { cleanUp } from '../../support/cleanUp.js'
+import { stopClusterParts } from '../../support/clusterParts.js'
 import { readWholeLog } from '../../support/eventLogReader.js'
 import { type NatsTopology, startCluster } from '../../support/natsTopologies.js'
 import { type ProcessorProcess, spawnProcessor } from '../../support/processor.js'
@@ -32,19 +32,7 @@ describe('appends while the ALLSOURCE_EVENTS leader is killed (3-node cluster, R
   let cluster: NatsTopology | undefined
   let processor: ProcessorProcess | undefined
   let client: NatsConnection | undefined
-  afterAll(() =>
-    cleanUp(
-      () => client?.close(),
-      async () => {
-        if (processor !== undefined && processor.proc.exitCode === null && processor.proc.signalCode === null) {
-          processor.proc.kill('SIGTERM')
-          await processor.exited()
-        }
-      },
-      () => cluster?.stop(),
-      () => rmSync(dir, { recursive: true, force: true }),
-    ),
-  )
+  afterAll(() => stopClusterParts({ client: () => client, processor: () => processor, cluster: () => cluster, dir }))
 
   it('loses no acked append, stores none twice, keeps versions gapless, and never answers a stored commit WRONG_EXPECTED_VERSION', async () => {
     cluster = await startCluster('election', localNatsServerPath())

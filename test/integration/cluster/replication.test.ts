@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream'
@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { isAllSourceStream } from '../../../src/adapters/nats/log/replicas.js'
 import { localNatsServerPath } from '../../../src/main/natsServer/findNatsServer.js'
-import { cleanUp } from '../../support/cleanUp.js'
+import { stopClusterParts } from '../../support/clusterParts.js'
 import { readWholeLog } from '../../support/eventLogReader.js'
 import { type NatsTopology, startCluster } from '../../support/natsTopologies.js'
 import { type ProcessorProcess, spawnProcessor } from '../../support/processor.js'
@@ -42,19 +42,7 @@ describe('ALLSOURCE_REPLICAS=3 on a 3-node cluster', () => {
   let cluster: NatsTopology | undefined
   let processor: ProcessorProcess | undefined
   let client: NatsConnection | undefined
-  afterAll(() =>
-    cleanUp(
-      () => client?.close(),
-      async () => {
-        if (processor !== undefined && processor.proc.exitCode === null && processor.proc.signalCode === null) {
-          processor.proc.kill('SIGTERM')
-          await processor.exited()
-        }
-      },
-      () => cluster?.stop(),
-      () => rmSync(dir, { recursive: true, force: true }),
-    ),
-  )
+  afterAll(() => stopClusterParts({ client: () => client, processor: () => processor, cluster: () => cluster, dir }))
 
   it('puts every AllSource stream and KV bucket at R3, raising the ones an earlier R1 start left', async () => {
     cluster = await startCluster('replication', localNatsServerPath())

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { localNatsServerPath } from '../../../src/main/natsServer/findNatsServer.js'
-import { cleanUp } from '../../support/cleanUp.js'
+import { stopClusterParts } from '../../support/clusterParts.js'
 import { type NatsTopology, startCluster } from '../../support/natsTopologies.js'
 import { type ProcessorProcess, spawnProcessor } from '../../support/processor.js'
 import { waitFor } from '../../support/projections.js'
@@ -15,19 +15,7 @@ describe('npm start while the cluster has no JetStream quorum', () => {
   let cluster: NatsTopology | undefined
   let processor: ProcessorProcess | undefined
   let client: NatsConnection | undefined
-  afterAll(() =>
-    cleanUp(
-      () => client?.close(),
-      async () => {
-        if (processor !== undefined && processor.proc.exitCode === null && processor.proc.signalCode === null) {
-          processor.proc.kill('SIGTERM')
-          await processor.exited()
-        }
-      },
-      () => cluster?.stop(),
-      () => rmSync(dir, { recursive: true, force: true }),
-    ),
-  )
+  afterAll(() => stopClusterParts({ client: () => client, processor: () => processor, cluster: () => cluster, dir }))
 
   it('waits for JetStream instead of exiting, and serves once two nodes are back', async () => {
     cluster = await startCluster('quorum', localNatsServerPath())
