@@ -9,7 +9,8 @@ import type { AppendCaller } from '../streams/appender.js'
 import type { AppendError } from '../streams/errors.js'
 import type { DailyEventCounter } from './dailyEvents.js'
 import type { RateLimiter } from './rateLimiter.js'
-import type { StoredBytesQuota } from './storedBytes.js'
+import type { BytesReservation, StoredBytesQuota } from './storedBytes.js'
+import { isPending, type MaybePromise } from '../maybePromise.js'
 import type { StreamQuota } from './streamQuota.js'
 
 /** The roles that may append at all: what an append of unknown role is evaluated as. */
@@ -25,9 +26,11 @@ export interface AppendGuardDeps {
   /** The `storedBytes` quota; absent, not enforced. */
   readonly storedBytes?: StoredBytesQuota
   /** The role of a principal of `tenant`, if it can be told (cached: no store read per append); undefined: unknown. */
-  readonly roleOf?: (tenant: string, principal: string) => Promise<Role | undefined>
+  readonly roleOf?: (tenant: string, principal: string) => MaybePromise<Role | undefined>
   /** Told of an append let through with a `warn` decision (before the quotas are checked), with who asked. */
   readonly onWarn?: (command: AppendCommand, result: PolicyResult, caller: AppendCaller | undefined) => void
+  /** Told of every append that failed, refused by a check or by the append itself (auth mode audits refusals). */
+  readonly onFailed?: (command: AppendCommand, error: AppendError, caller: AppendCaller | undefined) => void
 }
 
 /**
@@ -63,58 +66,117 @@ const checkPolicy = (deps: AppendGuardDeps, command: AppendCommand, role: Role |
  *    given back);
  * 6. `append()`; a failed append gives the reservations back (a duplicate gives the bytes back: it
  *    wrote nothing); a stored one is told to `deps.streams`.
+ * Every failure, refusals and failed appends alike, is told to `deps.onFailed` once.
  *
  * Guarantees: no store read per append (policies, buckets and counts are in memory; `roleOf` is
  * the caller's to cache; the `streams` quota reads the log only to refresh a tenant's stream count,
  * at most once per its TTL, and once per append that may start a stream while the tenant is at its quota); a refused append never reaches `append` and leaves the day's count as it
  * was; the role is the principal's when `roleOf` tells it, else unknown, evaluated strictly (see
  * {@link checkPolicy}).
+ *
+ * Cost: a check that answers from memory (a value, not a promise) is taken synchronously, so an
+ * append whose checks all answer from memory costs one promise hop (the append's own), not one per
+ * check; written as stages for that reason rather than as one `async` function.
  */
-export const createAppendGuard =
-  (deps: AppendGuardDeps) =>
-  async (
+export const createAppendGuard = (deps: AppendGuardDeps) => {
+  const failed = <T extends E.Either<AppendError, unknown>>(r: T, command: AppendCommand, caller: AppendCaller | undefined): T => {
+    if (E.isLeft(r)) deps.onFailed?.(command, r.left, caller)
+    return r
+  }
+  const releaseBytes = (bytes: BytesReservation | undefined): void => {
+    if (bytes !== undefined) deps.storedBytes?.release(bytes)
+  }
+
+  // 5–6: day and rate (synchronous), then the append; reservations given back on failure.
+  const appendStage = (
+    tenant: Tenant,
+    command: AppendCommand,
+    caller: AppendCaller | undefined,
+    bytes: BytesReservation | undefined,
+    append: () => Promise<E.Either<AppendError, AppendResult>>,
+  ): Promise<E.Either<AppendError, AppendResult>> => {
+    const reserved = deps.daily.reserve(command.tenant, command.events.length, tenant.quotas.eventsPerDay)
+    if (E.isLeft(reserved)) {
+      releaseBytes(bytes)
+      return Promise.resolve(failed(reserved, command, caller))
+    }
+    const principal = caller?.principal
+    const rate = deps.limiter.take({ tenant: command.tenant, tenantRate: tenant.quotas.appendsPerSecond, ...(principal !== undefined ? { keyId: principal } : {}) })
+    if (E.isLeft(rate)) {
+      deps.daily.release(reserved.right)
+      releaseBytes(bytes)
+      return Promise.resolve(failed(rate, command, caller))
+    }
+    return append().then((r) => {
+      if (E.isLeft(r)) {
+        deps.daily.release(reserved.right)
+        releaseBytes(bytes)
+        deps.onFailed?.(command, r.left, caller)
+      } else {
+        if (r.right.duplicate === true) releaseBytes(bytes)
+        deps.streams?.appended(r.right)
+      }
+      return r
+    })
+  }
+
+  // 3: stored bytes.
+  const afterBytes = (
+    bytes: E.Either<AppendError, BytesReservation>,
+    tenant: Tenant,
+    command: AppendCommand,
+    caller: AppendCaller | undefined,
+    append: () => Promise<E.Either<AppendError, AppendResult>>,
+  ): Promise<E.Either<AppendError, AppendResult>> =>
+    E.isLeft(bytes) ? Promise.resolve(failed(bytes, command, caller)) : appendStage(tenant, command, caller, bytes.right, append)
+  const bytesStage = (
+    tenant: Tenant,
+    command: AppendCommand,
+    caller: AppendCaller | undefined,
+    append: () => Promise<E.Either<AppendError, AppendResult>>,
+  ): Promise<E.Either<AppendError, AppendResult>> => {
+    if (deps.storedBytes === undefined) return appendStage(tenant, command, caller, undefined, append)
+    const bytes = deps.storedBytes.reserve(tenant, command)
+    return isPending(bytes) ? bytes.then((b) => afterBytes(b, tenant, command, caller, append)) : afterBytes(bytes, tenant, command, caller, append)
+  }
+  const afterStreams = (
+    streams: E.Either<AppendError, void>,
+    tenant: Tenant,
+    command: AppendCommand,
+    caller: AppendCaller | undefined,
+    append: () => Promise<E.Either<AppendError, AppendResult>>,
+  ): Promise<E.Either<AppendError, AppendResult>> =>
+    E.isLeft(streams) ? Promise.resolve(failed(streams, command, caller)) : bytesStage(tenant, command, caller, append)
+
+  // 1–2: policies, then the `streams` quota.
+  const policyStage = (
+    tenant: Tenant,
+    command: AppendCommand,
+    caller: AppendCaller | undefined,
+    role: Role | undefined,
+    append: () => Promise<E.Either<AppendError, AppendResult>>,
+  ): Promise<E.Either<AppendError, AppendResult>> => {
+    const decided = checkPolicy(deps, command, role)
+    if (E.isLeft(decided)) return Promise.resolve(failed(decided, command, caller))
+    if (decided.right.decision === 'warn') {
+      deps.onWarn?.(command, decided.right, caller)
+      if (decided.right.rule !== undefined) caller?.onPolicyWarning?.(decided.right.rule)
+    }
+    if (deps.streams === undefined) return bytesStage(tenant, command, caller, append)
+    const streams = deps.streams.check(tenant, command)
+    return isPending(streams) ? streams.then((r) => afterStreams(r, tenant, command, caller, append)) : afterStreams(streams, tenant, command, caller, append)
+  }
+
+  return (
     tenant: Tenant,
     command: AppendCommand,
     caller: AppendCaller | undefined,
     append: () => Promise<E.Either<AppendError, AppendResult>>,
   ): Promise<E.Either<AppendError, AppendResult>> => {
     const principal = caller?.principal
-    const role = principal === undefined || deps.roleOf === undefined ? undefined : await deps.roleOf(command.tenant, principal)
-    const decided = checkPolicy(deps, command, role)
-    if (E.isLeft(decided)) return decided
-    if (decided.right.decision === 'warn') {
-      deps.onWarn?.(command, decided.right, caller)
-      if (decided.right.rule !== undefined) caller?.onPolicyWarning?.(decided.right.rule)
-    }
-    if (deps.streams !== undefined) {
-      const streams = await deps.streams.check(tenant, command)
-      if (E.isLeft(streams)) return streams
-    }
-    const bytes = deps.storedBytes === undefined ? undefined : await deps.storedBytes.reserve(tenant, command)
-    if (bytes !== undefined && E.isLeft(bytes)) return bytes
-    const releaseBytes = (): void => {
-      if (bytes !== undefined && E.isRight(bytes)) deps.storedBytes?.release(bytes.right)
-    }
-    const reserved = deps.daily.reserve(command.tenant, command.events.length, tenant.quotas.eventsPerDay)
-    if (E.isLeft(reserved)) {
-      releaseBytes()
-      return reserved
-    }
-    const rate = deps.limiter.take({ tenant: command.tenant, tenantRate: tenant.quotas.appendsPerSecond, ...(principal !== undefined ? { keyId: principal } : {}) })
-    if (E.isLeft(rate)) {
-      deps.daily.release(reserved.right)
-      releaseBytes()
-      return rate
-    }
-    const r = await append()
-    if (E.isLeft(r)) {
-      deps.daily.release(reserved.right)
-      releaseBytes()
-    } else {
-      if (r.right.duplicate === true) releaseBytes()
-      deps.streams?.appended(r.right)
-    }
-    return r
+    const role = principal === undefined || deps.roleOf === undefined ? undefined : deps.roleOf(command.tenant, principal)
+    return isPending(role) ? role.then((r) => policyStage(tenant, command, caller, r, append)) : policyStage(tenant, command, caller, role, append)
   }
+}
 
 export type AppendGuard = ReturnType<typeof createAppendGuard>

@@ -5,6 +5,7 @@ import type { TenantId } from '../../domain/streams/ids.js'
 import type { Tenant } from '../../domain/tenants/tenant.js'
 import type { AppendError } from '../streams/errors.js'
 import type { Clock } from '../streams/ports.js'
+import { isPending, type MaybePromise } from '../maybePromise.js'
 
 /** How many bytes of the log a tenant's events take now (auth mode: from JetStream, `logUsage.ts`). Rejects when the log cannot tell. */
 export type TenantBytesSource = (tenant: TenantId) => Promise<number>
@@ -24,7 +25,7 @@ export interface StoredBytesQuota {
    * Counts the command's bytes for `tenant` if they fit under its `storedBytes` quota, else
    * `QuotaExceeded` (`quota: "storedBytes"`, `limit`, `used`, `retryAfterMs` = the resync interval).
    */
-  reserve(tenant: Tenant, command: AppendCommand): Promise<E.Either<AppendError, BytesReservation>>
+  reserve(tenant: Tenant, command: AppendCommand): MaybePromise<E.Either<AppendError, BytesReservation>>
   /** Gives a reservation back (the append failed or was a duplicate that wrote nothing). */
   release(reservation: BytesReservation): void
   /** The tenant's bytes as this processor counts them now, or undefined when not counted yet. */
@@ -100,26 +101,31 @@ export const createStoredBytesQuota = (deps: {
     return r
   }
 
-  const countOf = async (tenant: TenantId): Promise<Count | undefined> => {
+  const countOf = (tenant: TenantId): MaybePromise<Count | undefined> => {
     const held = counts.get(tenant)
     if (held === undefined) return read(tenant)
     if (deps.clock.now().getTime() - held.at >= resyncMs) read(tenant).catch(() => undefined)
     return held
   }
 
+  // Counts `bytes` if they fit under `limit`; a count not known yet lets the append through uncounted.
+  const take = (count: Count | undefined, limit: number, bytes: number, command: AppendCommand): E.Either<AppendError, BytesReservation> => {
+    if (count === undefined) return E.right({ tenant: command.tenant, bytes: 0 })
+    if (count.bytes + bytes > limit) {
+      const message = `storedBytes quota of ${limit} bytes is spent (${count.bytes} used, this append needs ${bytes}); it does not reset by itself: delete data or raise the quota`
+      return E.left(quotaExceeded('storedBytes', limit, resyncMs, { used: count.bytes, message }))
+    }
+    count.bytes += bytes
+    return E.right({ tenant: command.tenant, bytes })
+  }
+
   return {
-    async reserve(tenant, command) {
+    reserve(tenant, command) {
       const limit = tenant.quotas.storedBytes
       if (limit === null) return E.right({ tenant: command.tenant, bytes: 0 })
       const bytes = deps.size(command)
-      const count = await countOf(command.tenant)
-      if (count === undefined) return E.right({ tenant: command.tenant, bytes: 0 })
-      if (count.bytes + bytes > limit) {
-        const message = `storedBytes quota of ${limit} bytes is spent (${count.bytes} used, this append needs ${bytes}); it does not reset by itself: delete data or raise the quota`
-        return E.left(quotaExceeded('storedBytes', limit, resyncMs, { used: count.bytes, message }))
-      }
-      count.bytes += bytes
-      return E.right({ tenant: command.tenant, bytes })
+      const count = countOf(command.tenant)
+      return isPending(count) ? count.then((c) => take(c, limit, bytes, command)) : take(count, limit, bytes, command)
     },
     release(r) {
       const held = counts.get(r.tenant)

@@ -6,6 +6,7 @@ import type { Tenant } from '../../domain/tenants/tenant.js'
 import type { AppendResult } from '../streams/appendResult.js'
 import type { AppendError } from '../streams/errors.js'
 import type { Clock } from '../streams/ports.js'
+import { isPending, type MaybePromise } from '../maybePromise.js'
 
 /** What the log can tell about a tenant's streams (auth mode: JetStream, `jetStreamStreamCatalog.ts`). */
 export interface StreamCatalog {
@@ -18,10 +19,12 @@ export interface StreamCatalog {
 /** The `streams` quota on the append path. */
 export interface StreamQuota {
   /** Whether `command` may append for `tenant` as far as its `streams` quota goes (see {@link createStreamQuota}). */
-  check(tenant: Tenant, command: AppendCommand): Promise<E.Either<AppendError, void>>
+  check(tenant: Tenant, command: AppendCommand): MaybePromise<E.Either<AppendError, void>>
   /** Tells the quota of an append that was stored: one that started a stream counts it at once. */
   appended(result: AppendResult): void
 }
+
+const PASS: E.Either<AppendError, void> = E.right(undefined)
 
 /** How long a tenant's stream count is used before it is read again from the log. Default of {@link createStreamQuota}. */
 export const STREAM_COUNT_TTL_MS = 5_000
@@ -55,10 +58,10 @@ export const createStreamQuota = (deps: { readonly catalog: StreamCatalog; reado
   const counts = new Map<string, Counted>()
   const reading = new Map<string, Promise<Counted | undefined>>()
 
-  const countOf = (tenant: TenantId): Promise<Counted | undefined> => {
+  const countOf = (tenant: TenantId): MaybePromise<Counted | undefined> => {
     const now = deps.clock.now().getTime()
     const held = counts.get(tenant)
-    if (held !== undefined && now - held.at < ttl) return Promise.resolve(held)
+    if (held !== undefined && now - held.at < ttl) return held
     let r = reading.get(tenant)
     if (r === undefined) {
       r = deps.catalog
@@ -78,17 +81,25 @@ export const createStreamQuota = (deps: { readonly catalog: StreamCatalog; reado
     return r
   }
 
+  // Under the quota (or the count unknown): passes; at it, a new stream is refused (`any`: after one `exists` read).
+  const decide = (counted: Counted | undefined, limit: number, command: AppendCommand): MaybePromise<E.Either<AppendError, void>> => {
+    if (counted === undefined || counted.count < limit) return PASS
+    const refused = E.left(quotaExceeded('streams', limit, ttl))
+    const ev = command.expectedVersion
+    if (ev === 'no_stream' || ev === 0) return refused
+    return deps.catalog.exists(command.tenant, command.stream).then(
+      (exists) => (exists ? PASS : refused),
+      () => PASS,
+    )
+  }
+
   return {
-    async check(tenant, command) {
+    check(tenant, command) {
       const limit = tenant.quotas.streams
       const ev = command.expectedVersion
-      if (limit === null || ev === 'exists' || (typeof ev === 'number' && ev > 0)) return E.right(undefined)
-      const counted = await countOf(command.tenant)
-      if (counted === undefined || counted.count < limit) return E.right(undefined)
-      const refused = E.left(quotaExceeded('streams', limit, ttl))
-      if (ev === 'no_stream' || ev === 0) return refused
-      const exists = await deps.catalog.exists(command.tenant, command.stream).catch(() => true)
-      return exists ? E.right(undefined) : refused
+      if (limit === null || ev === 'exists' || (typeof ev === 'number' && ev > 0)) return PASS
+      const counted = countOf(command.tenant)
+      return isPending(counted) ? counted.then((c) => decide(c, limit, command)) : decide(counted, limit, command)
     },
     appended(result) {
       if (result.fromVersion !== 1 || result.duplicate === true) return

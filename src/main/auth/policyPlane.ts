@@ -29,6 +29,10 @@ import { parsePrincipal } from '../../domain/security/principal.js'
 import type { Role } from '../../domain/security/roles.js'
 import { TenantId } from '../../domain/streams/ids.js'
 import type { AllSourceOptions } from '../allSource.js'
+import type { MaybePromise } from '../../application/maybePromise.js'
+import type { AppendCommand } from '../../domain/streams/appendRequest.js'
+import type { AppendError } from '../../application/streams/errors.js'
+import type { AppendCaller } from '../../application/streams/appender.js'
 
 /** Policies, quotas and rates of auth mode (issue 11 items 6 and 7), for `startAuthPlane`. */
 export interface PolicyPlane {
@@ -60,7 +64,7 @@ const MAX_CACHED_ROLES = 100_000
 
 /** The role of a reply principal of a tenant (undefined: unknown), and `forget` to drop one principal's cached role. */
 export interface PrincipalRoles {
-  (tenant: string, principal: string): Promise<Role | undefined>
+  (tenant: string, principal: string): MaybePromise<Role | undefined>
   forget(tenant: string, principal: string): void
 }
 
@@ -86,11 +90,7 @@ export const principalRoles = (keys: ApiKeyStore, users?: UserStore): PrincipalR
     const record = E.isRight(found) ? found.right?.record : undefined
     return record === undefined || record.deletedAt !== undefined ? undefined : record.role
   }
-  const roleOf = async (tenant: string, principal: string): Promise<Role | undefined> => {
-    if (principal === OPERATOR_PRINCIPAL) return 'operator'
-    const id = `${tenant}.${principal}`
-    const held = cache.get(id)
-    if (held !== undefined) return held
+  const remember = async (id: string, tenant: string, principal: string): Promise<Role | undefined> => {
     try {
       const role = await lookup(tenant, principal)
       if (role === undefined) return undefined
@@ -100,6 +100,12 @@ export const principalRoles = (keys: ApiKeyStore, users?: UserStore): PrincipalR
     } catch {
       return undefined
     }
+  }
+  // A cached role is answered as a value (the append guard takes it without a promise hop).
+  const roleOf = (tenant: string, principal: string): MaybePromise<Role | undefined> => {
+    if (principal === OPERATOR_PRINCIPAL) return 'operator'
+    const id = `${tenant}.${principal}`
+    return cache.get(id) ?? remember(id, tenant, principal)
   }
   return Object.assign(roleOf, { forget: (tenant: string, principal: string) => void cache.delete(`${tenant}.${principal}`) })
 }
@@ -157,6 +163,12 @@ export const startPolicyPlane = async (
   const warnLog = rateLimitedLog(deps.log, 'policy warnings')
   // Warned appends are audited (policy.warned, at most one entry per tenant and rule a minute).
   const warned = deps.audit === undefined ? undefined : createPolicyWarnAuditor(deps.audit)
+  // Policy denies, quota refusals and refused tenants are audited (request.denied, rate-limited).
+  const audited = deps.audit === undefined ? undefined : createRefusalAuditor(deps.audit)
+  const onFailed = (command: AppendCommand, error: AppendError, caller: AppendCaller | undefined): void => {
+    const principal = caller?.principal
+    audited?.({ tenant: command.tenant, operation: principal !== undefined ? 'append' : 'ingest', error, ...(principal !== undefined ? { principal } : {}) })
+  }
   const guard = createAppendGuard({
     policy: checkAppendPolicy({ cache, payloadBytes: msgpackPayloadBytes }),
     limiter,
@@ -170,15 +182,16 @@ export const startPolicyPlane = async (
         warned({ tenant: command.tenant, rule: result.rule, stream: command.stream, operation: caller?.principal !== undefined ? 'append' : 'ingest', ...(caller?.principal !== undefined ? { principal: caller.principal } : {}) })
       }
     },
+    ...(audited !== undefined ? { onFailed } : {}),
   })
-  // Policy denies, quota refusals and refused tenants are audited (request.denied, rate-limited).
-  const audited = deps.audit === undefined ? undefined : createRefusalAuditor(deps.audit)
-  const guardAppend: PolicyPlane['guardAppend'] = async (command, caller, append) => {
-    const tenant = await deps.directory.admit(command.tenant)
-    const r = E.isLeft(tenant) ? tenant : await guard(tenant.right, command, caller, append)
-    if (E.isLeft(r) && audited !== undefined) {
-      audited({ tenant: command.tenant, operation: caller?.principal !== undefined ? 'append' : 'ingest', error: r.left, ...(caller?.principal !== undefined ? { principal: caller.principal } : {}) })
-    }
+  // The tenant is admitted from memory when the directory holds it (no promise hop), else looked up.
+  const guardAppend: PolicyPlane['guardAppend'] = (command, caller, append) => {
+    const held = deps.directory.peek(command.tenant)
+    if (held !== undefined) return E.isLeft(held) ? Promise.resolve(refused(held, command, caller)) : guard(held.right, command, caller, append)
+    return deps.directory.admit(command.tenant).then((t) => (E.isLeft(t) ? refused(t, command, caller) : guard(t.right, command, caller, append)))
+  }
+  const refused = <T extends E.Left<AppendError>>(r: T, command: AppendCommand, caller: AppendCaller | undefined): T => {
+    if (audited !== undefined) onFailed(command, r.left, caller)
     return r
   }
   const endpoints: PolicyPlane['endpoints'] = (base) =>

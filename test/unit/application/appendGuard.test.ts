@@ -48,7 +48,7 @@ describe('the day counter', () => {
   })
 })
 
-const setup = async (rules: readonly PolicyRule[], quotas: QuotaOverrides, now = Date.UTC(2030, 0, 1)) => {
+const setup = async (rules: readonly PolicyRule[], quotas: QuotaOverrides, now = Date.UTC(2030, 0, 1), roleOf?: (t: string, p: string) => Role | undefined | Promise<Role | undefined>) => {
   const store = createInMemoryPolicyStore()
   if (rules.length > 0) await store.put('acme' as TenantId, rules, 0)()
   const cache = await startPolicyCache(store)()
@@ -59,8 +59,10 @@ const setup = async (rules: readonly PolicyRule[], quotas: QuotaOverrides, now =
     policy: checkAppendPolicy({ cache: cache.right, payloadBytes: msgpackPayloadBytes }),
     limiter: createInMemoryRateLimiter({ clock: at(now) }),
     daily,
-    roleOf: async (_t, p) => roles[p],
+    roleOf: roleOf ?? (async (_t, p) => roles[p]),
+    onFailed: (_c, error) => failures.push(error._tag),
   })
+  const failures: string[] = []
   const tenant = newTenant('acme' as TenantId, new Date(now).toISOString() as IsoTimestamp, { quotas })
   const calls: string[] = []
   const append = (type: string, principal?: string, fail = false) => {
@@ -71,7 +73,7 @@ const setup = async (rules: readonly PolicyRule[], quotas: QuotaOverrides, now =
       return fail ? E.left(internal('boom')) : E.right({} as AppendResult)
     })
   }
-  return { append, calls, daily }
+  return { append, calls, daily, failures }
 }
 
 describe('the append guard', () => {
@@ -94,5 +96,25 @@ describe('the append guard', () => {
     expect(refused).toMatchObject({ _tag: 'Left', left: { _tag: 'QuotaExceeded', quota: 'appendsPerSecond', limit: 2 } })
     expect(calls).toEqual(['a.b', 'a.b'])
     expect(daily.today('acme')).toBe(1)
+  })
+
+  it('answers from memory take no promise hop: the append starts in the same tick as the call (a role given as a promise still works)', async () => {
+    const sync = await setup([], { appendsPerSecond: null } as QuotaOverrides, undefined, () => 'developer')
+    const pending = sync.append('a.b', 'k1')
+    expect(sync.calls).toEqual(['a.b'])
+    expect(E.isRight(await pending)).toBe(true)
+    const later = await setup([], { appendsPerSecond: null } as QuotaOverrides)
+    const p = later.append('a.b', 'k1')
+    expect(later.calls).toEqual([])
+    expect(E.isRight(await p)).toBe(true)
+    expect(later.calls).toEqual(['a.b'])
+  })
+
+  it('tells onFailed of every failure once: a refusal and a failed append; never of a success', async () => {
+    const { append, failures } = await setup([{ id: 'no', effect: 'deny', match: { eventType: 'bad.*' } }], { appendsPerSecond: null } as QuotaOverrides)
+    expect(E.isLeft(await append('bad.x', 'k1'))).toBe(true)
+    expect(E.isLeft(await append('a.b', 'k1', true))).toBe(true)
+    expect(E.isRight(await append('a.b', 'k1'))).toBe(true)
+    expect(failures).toEqual(['Forbidden', 'Internal'])
   })
 })

@@ -31,7 +31,7 @@ export interface PolicyEndpointsOptions {
   /** The `storedBytes` quota's count (stats shows it as `usage.storedBytes`); absent, stats shows `bytes` as its `used`. */
   readonly storedBytes?: StoredBytesQuota
   /** The caller's role from its reply principal (`evaluate`'s default role); undefined: `admin`, the least role that may call it. */
-  readonly roleOf?: (tenant: string, principal: string) => Promise<Role | undefined>
+  readonly roleOf?: (tenant: string, principal: string) => Role | undefined | Promise<Role | undefined>
   /** Auth mode: requests whose reply is outside `_INBOX.<tenant>.` are dropped unanswered. */
   readonly tenantReplies?: boolean
   /** Auth mode's audit trail: told one draft per `policies.create|delete` whose body is a rule (a rule id), whatever its result; `who` from the reply inbox. */

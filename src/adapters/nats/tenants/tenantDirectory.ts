@@ -17,6 +17,12 @@ export interface TenantDirectory {
    * `TENANT_SUSPENDED`, registry unreachable on a first lookup → `UNAVAILABLE`.
    */
   admit(tenant: string): Promise<E.Either<AppendError, Tenant>>
+  /**
+   * `admit`'s answer when memory holds it (a tenant the watch or a lookup has seen, or an absent one
+   * within its miss cache), else undefined: then `admit` must ask the registry. No I/O, no promise:
+   * the append path's fast check.
+   */
+  peek(tenant: string): E.Either<AppendError, Tenant> | undefined
   stop(): void
 }
 
@@ -86,6 +92,11 @@ export const createKvTenantDirectory = async (
   }
 
   return {
+    peek: (tenant) => {
+      if (known.has(tenant)) return admit(tenant as Tenant['tenant'], known.get(tenant))
+      const missed = missedAt.get(tenant)
+      return missed !== undefined && Date.now() - missed < MISS_TTL_MS ? admit(tenant as Tenant['tenant'], undefined) : undefined
+    },
     admit: async (tenant) => {
       const r = await lookup(tenant)
       return E.isLeft(r) ? r : admit(tenant as Tenant['tenant'], r.right)
