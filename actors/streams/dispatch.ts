@@ -14,7 +14,6 @@ import {
   prepareDecision,
 } from '../../src/application/streams/prepareCommit.js'
 import type { Work } from './work.js'
-import type { RequestContext } from '../../src/application/observability/ports.js'
 
 /** Which stream an actor serves and what it decides with; fixed for the actor's life. */
 export interface StreamIdentity {
@@ -24,41 +23,44 @@ export interface StreamIdentity {
   readonly deps: PrepareDeps
 }
 
-/** The part of a stream actor's context that deciding the next piece of work reads and writes. */
-export interface MailboxState {
-  readonly loaded: LoadedStream | undefined
-  readonly mailbox: readonly Work[]
+/**
+ * The part of a stream actor's context that deciding the next piece of work reads and writes:
+ * one mutable object per actor, held by reference in the xstate context and changed in place.
+ *
+ * Why mutable: xstate copies the context on every `assign`, and a stream actor takes an event or
+ * two per append; changing this object in place costs no copy, no new arrays, no garbage
+ * (issue 14 item 7). Who writes it: only the actor's own actions, and the supervisor's idle fast
+ * path (`StreamSupervisor`), which runs the same {@link serve} step while the actor is `ready`
+ * with nothing in flight and nothing queued, between two of the actor's (synchronous)
+ * transitions. So writes never interleave, and the mailbox keeps arrival order.
+ */
+export class Mailbox {
+  loaded: LoadedStream | undefined = undefined
+  /** Work waiting behind `current`, in arrival order. */
+  readonly queue: Work[] = []
   /** The work whose commit is being written or probed. */
-  readonly current: Work | undefined
-  readonly prepared: PreparedCommit | undefined
+  current: Work | undefined = undefined
+  prepared: PreparedCommit | undefined = undefined
   /** The rejection of `current` while its commitId is probed for a duplicate. */
-  readonly rejection: AppendError | undefined
-  readonly conflicts: number
+  rejection: AppendError | undefined = undefined
+  conflicts = 0
+
+  /** Nothing in flight and nothing queued. */
+  get idle(): boolean {
+    return this.current === undefined && this.queue.length === 0
+  }
+
+  /** Forgets `current` (answered, or given up). */
+  settle(): void {
+    this.current = undefined
+    this.prepared = undefined
+    this.rejection = undefined
+    this.conflicts = 0
+  }
 }
 
-/** A reply to send once the transition is taken. */
-export interface Answer {
-  readonly work: Work
-  readonly result: E.Either<AppendError, AppendResult>
-}
-
-/** What to do after looking at the mailbox: replies, and at most one commit to write or probe. */
-export interface Dispatch {
-  readonly next: MailboxState
-  readonly answers: readonly Answer[]
-  /** `meta`: the work itself, as the commit's request id and trace context. */
-  readonly effect: { readonly _tag: 'Write'; readonly commit: Commit; readonly expectedLastOffset: number; readonly meta: RequestContext } | { readonly _tag: 'Probe' } | undefined
-}
-
-/** A state with a fixed shape (cheap to create and to read on the hot path). */
-export const mailboxState = (
-  loaded: LoadedStream | undefined,
-  mailbox: readonly Work[],
-  current: Work | undefined,
-  prepared: PreparedCommit | undefined,
-  rejection: AppendError | undefined,
-  conflicts: number,
-): MailboxState => ({ loaded, mailbox, current, prepared, rejection, conflicts })
+/** What {@link serve} leaves to do: write `prepared`'s commit, probe `current`'s commitId, or nothing. */
+export type Next = 'write' | 'probe' | 'none'
 
 const prepareWork = (s: StreamIdentity, w: Work, loaded: LoadedStream): E.Either<AppendError, PreparedCommit | undefined> => {
   try {
@@ -85,41 +87,57 @@ const noopResult = (s: StreamIdentity, loaded: LoadedStream): AppendResult => ({
 
 /**
  * Serves the mailbox until a piece of work needs the log: rejections and no-op decisions are
- * answered at once, in order; the first commit to write (or commitId to probe) stops the loop.
- * `retry` re-decides `current` (after a conflict) before taking new work. Pure.
+ * answered at once, in order; the first commit to write (left in `box.current`/`box.prepared`,
+ * to append after `box.loaded`'s head) or commitId to probe (`box.rejection` kept) stops the loop.
+ * `retry` re-decides `current` (after a conflict) before taking new work. Nothing happens before
+ * the stream is loaded. No I/O: the caller does what the answer says.
  */
-export const dispatch = (id: StreamIdentity, s: MailboxState, retry: boolean): Dispatch => {
-  const answers: Answer[] = []
-  const loaded = s.loaded
-  let mailbox = s.mailbox
-  let work: Work | undefined = retry ? s.current : undefined
-  let conflicts = retry ? s.conflicts : 0
-  if (loaded === undefined) {
-    return { next: mailboxState(loaded, mailbox, s.current, undefined, undefined, conflicts), answers, effect: undefined }
-  }
+export const serve = (id: StreamIdentity, box: Mailbox, retry: boolean): Next => {
+  const loaded = box.loaded
+  if (loaded === undefined) return 'none'
+  let work: Work | undefined = retry ? box.current : undefined
+  if (!retry) box.conflicts = 0
   for (;;) {
     if (work === undefined) {
-      if (mailbox.length === 0) break
-      work = mailbox[0] as Work
-      mailbox = mailbox.length === 1 ? [] : mailbox.slice(1)
-      conflicts = 0
+      work = box.queue.shift()
+      if (work === undefined) break
+      box.conflicts = 0
     }
     const p = prepareWork(id, work, loaded)
     if (E.isRight(p) && p.right !== undefined) {
-      const prepared = p.right
-      return {
-        next: mailboxState(loaded, mailbox, work, prepared, undefined, conflicts),
-        answers,
-        effect: { _tag: 'Write', commit: prepared.commit, expectedLastOffset: loaded.head.lastOffset, meta: work },
-      }
+      box.current = work
+      box.prepared = p.right
+      box.rejection = undefined
+      return 'write'
     }
     if (E.isLeft(p) && needsProbe(work, p.left)) {
-      return { next: mailboxState(loaded, mailbox, work, undefined, p.left, conflicts), answers, effect: { _tag: 'Probe' } }
+      box.current = work
+      box.prepared = undefined
+      box.rejection = p.left
+      return 'probe'
     }
-    answers.push({ work, result: E.isLeft(p) ? p : E.right(noopResult(id, loaded)) })
+    work.reply(E.isLeft(p) ? p : E.right(noopResult(id, loaded)))
     work = undefined
   }
-  return { next: mailboxState(loaded, mailbox, undefined, undefined, undefined, 0), answers, effect: undefined }
+  box.settle()
+  return 'none'
+}
+
+/**
+ * Settles `box.current` after its commit was stored at `offset`: the head and state move on and
+ * the work is answered. Returns the version before, for the snapshot schedule.
+ */
+export const settleAppended = (box: Mailbox, offset: number): number => {
+  const work = box.current
+  const prepared = box.prepared
+  const before = box.loaded?.head.version ?? 0
+  if (work === undefined || prepared === undefined) return before
+  const commit: Commit = prepared.commit
+  const last = commit.events[commit.events.length - 1]
+  box.loaded = { head: { version: last?.version ?? before, lastOffset: offset }, state: prepared.nextState }
+  box.settle()
+  work.reply(E.right(appendResultOf({ offset, commit }, false)))
+  return before
 }
 
 /** The reply for a commitId the log already holds: the first result, or BAD_REQUEST if it was another stream's. */

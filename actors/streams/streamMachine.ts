@@ -1,17 +1,16 @@
 import * as E from 'fp-ts/lib/Either.js'
-import { assign, enqueueActions, fromPromise, raise, setup } from 'xstate'
+import { fromPromise, setup } from 'xstate'
 import type { Commit } from '../../src/domain/streams/event.js'
 import type { StreamId, TenantId } from '../../src/domain/streams/ids.js'
 import type { StreamModule } from '../../src/domain/streams/module.js'
 import { tooLarge } from '../../src/domain/streams/errors.js'
-import { appendResultOf } from '../../src/application/streams/appendResult.js'
 import { type AppendError, internal, ModuleFailed, unavailable } from '../../src/application/streams/errors.js'
 import type { AppendOutcome, StoredCommit } from '../../src/application/streams/ports.js'
 import { snapshotDue } from '../../src/application/streams/loadStream.js'
 import type { LoadedStream } from '../../src/application/streams/prepareCommit.js'
-import { type Answer, type Dispatch, type MailboxState, type StreamIdentity, dispatch, duplicateResult, mailboxState } from './dispatch.js'
-import type { Work } from './work.js'
 import type { RequestContext } from '../../src/application/observability/ports.js'
+import { duplicateResult, Mailbox, type Next, serve, settleAppended, type StreamIdentity } from './dispatch.js'
+import type { Work } from './work.js'
 
 export interface StreamActorInput extends StreamIdentity {
   /** Most pieces of work waiting in the mailbox; more are refused with UNAVAILABLE. */
@@ -20,26 +19,37 @@ export interface StreamActorInput extends StreamIdentity {
   readonly maxConflictRetries: number
   /** Snapshot a module stream each time its version crosses a multiple of this (0 = never). */
   readonly snapshotEvery: number
+  /** The actor's hot-path effects (one object per supervisor, shared by its actors). */
+  readonly effects: StreamEffects
 }
 
-/** Kept small and of one shape: xstate copies the context on every assign. */
-interface Context extends MailboxState {
+/** Something that takes the actor's events: the actor itself. */
+export interface EventSink {
+  send(event: StreamActorEvent): void
+}
+
+/**
+ * The effects of the hot path. They are given in the input, not with `.provide()`, so that the
+ * supervisor's idle fast path ({@link takeWork}) and the machine's own actions start the same write.
+ */
+export interface StreamEffects {
+  /** Appends `commit` after `expectedLastOffset` (with `meta` as its headers) and sends `to` `WRITTEN` or `WRITE_FAILED`. */
+  write(commit: Commit, expectedLastOffset: number, meta: RequestContext, to: EventSink): void
+  /** Best effort: a lost snapshot only makes the next hydration fold a longer tail. */
+  snapshot(input: StreamActorInput, s: SnapshotRequest): void
+}
+
+/** One mutable mailbox, held by reference: xstate never copies it (see {@link Mailbox}). */
+export interface Context {
   readonly input: StreamActorInput
+  readonly box: Mailbox
 }
 
-/** A module stream's folded state at a version: the `snapshot` action's params. */
+/** A module stream's folded state at a version: what `StreamEffects.snapshot` saves. */
 export interface SnapshotRequest {
   readonly version: number
   readonly offset: number
   readonly state: unknown
-}
-
-/** A commit to append; the `write` action's params. Its outcome comes back as `WRITTEN`. */
-export interface WriteRequest {
-  readonly commit: Commit
-  readonly expectedLastOffset: number
-  /** The request's id and trace context, stored as the commit's headers. */
-  readonly meta?: RequestContext
 }
 
 export type StreamActorEvent =
@@ -47,8 +57,6 @@ export type StreamActorEvent =
   | { readonly type: 'WRITTEN'; readonly outcome: AppendOutcome }
   | { readonly type: 'WRITE_FAILED'; readonly error: unknown }
   | { readonly type: 'PROBE' }
-  /** Raised after a load or probe: serve the mailbox (or retry `current`). */
-  | { readonly type: 'SERVE' }
   | { readonly type: 'PASSIVATE' }
 
 export type LoadInput = { readonly tenant: TenantId; readonly stream: StreamId; readonly module: StreamModule | undefined }
@@ -59,69 +67,42 @@ const loadInput = ({ context }: { context: Context }): LoadInput => ({
   module: context.input.module,
 })
 
-const cleared = { current: undefined, prepared: undefined, rejection: undefined, conflicts: 0 } as const
+const BUSY = 'stream is busy: its mailbox is full; retry with the same commitId'
 
-const busy = (w: Work): Answer => ({ work: w, result: E.left(unavailable('stream is busy: its mailbox is full; retry with the same commitId')) })
-
-/** What one step of a ready actor does; `next` replaces the mailbox state. */
-interface Plan {
-  readonly next: MailboxState | undefined
-  readonly answers: readonly Answer[]
-  readonly effect: Dispatch['effect']
-  readonly snapshot?: SnapshotRequest
+/** Does what {@link serve} left to do: start the write of the prepared commit, or go probing. */
+const act = (input: StreamActorInput, box: Mailbox, next: Next, self: EventSink): void => {
+  if (next === 'write') {
+    const current = box.current as Work
+    input.effects.write((box.prepared as { commit: Commit }).commit, box.loaded?.head.lastOffset ?? 0, current, self)
+  } else if (next === 'probe') self.send({ type: 'PROBE' })
 }
-
-const withAnswer = (d: Dispatch, first: Answer, snapshot?: SnapshotRequest): Plan => ({
-  next: d.next,
-  answers: [first, ...d.answers],
-  effect: d.effect,
-  ...(snapshot !== undefined ? { snapshot } : {}),
-})
 
 /**
- * The hot path of a ready stream actor, as a pure function of its context and the event:
- * new work is taken at once when nothing is in flight (else queued); an appended commit updates
- * the head and state, is answered, and the next work is taken in the same step; any other event
- * (a load or probe finished) serves the mailbox, retrying `current` after a conflict.
+ * Takes new work: refused when the mailbox is full, queued behind work in flight, else served
+ * at once (its commit's write started). The machine's `WORK` in `ready`, and the supervisor's
+ * fast path for an actor that is `ready` and idle, so that such an append costs the actor one
+ * event (`WRITTEN`), not two.
  */
-export const planStep = (context: Context, event: StreamActorEvent | { readonly type: string }): Plan => {
-  if (event.type === 'WORK') {
-    const work = (event as { work: Work }).work
-    if (context.mailbox.length >= context.input.maxMailbox) return { next: undefined, answers: [busy(work)], effect: undefined }
-    const mailbox = context.mailbox.length === 0 ? [work] : [...context.mailbox, work]
-    const s = mailboxState(context.loaded, mailbox, context.current, context.prepared, context.rejection, context.conflicts)
-    if (context.current !== undefined) return { next: s, answers: [], effect: undefined }
-    return dispatch(context.input, s, false)
+export const takeWork = (input: StreamActorInput, box: Mailbox, work: Work, self: EventSink): void => {
+  if (box.queue.length >= input.maxMailbox) {
+    work.reply(E.left(unavailable(BUSY)))
+    return
   }
-  if (event.type === 'WRITTEN' && context.current !== undefined && context.prepared !== undefined) {
-    const o = (event as { outcome: AppendOutcome }).outcome
-    const work = context.current
-    if (o._tag === 'Appended') {
-      const { commit, nextState } = context.prepared
-      const last = commit.events[commit.events.length - 1]
-      const loaded: LoadedStream = { head: { version: last?.version ?? 0, lastOffset: o.offset }, state: nextState }
-      const answer: Answer = { work, result: E.right(appendResultOf({ offset: o.offset, commit }, false)) }
-      const before = context.loaded?.head.version ?? 0
-      const due = context.input.module !== undefined && snapshotDue(before, loaded.head.version, context.input.snapshotEvery)
-      const snapshot = due ? { version: loaded.head.version, offset: o.offset, state: nextState } : undefined
-      return withAnswer(dispatch(context.input, mailboxState(loaded, context.mailbox, undefined, undefined, undefined, 0), false), answer, snapshot)
-    }
-    if (o._tag === 'TooLarge') {
-      const answer: Answer = { work, result: E.left(tooLarge(o.size, o.max)) }
-      return withAnswer(dispatch(context.input, mailboxState(context.loaded, context.mailbox, undefined, undefined, undefined, 0), false), answer)
-    }
-  }
-  return dispatch(context.input, context, context.current !== undefined)
+  box.queue.push(work)
+  if (box.current === undefined) act(input, box, serve(input, box, false), self)
 }
 
+/** Serves the mailbox after a load, a probe or a settled write (retrying `current` after a reload). */
+const serveNow = ({ context, self }: { context: Context; self: EventSink }): void =>
+  act(context.input, context.box, serve(context.input, context.box, context.box.current !== undefined), self)
 
 /**
  * One generic stream actor. It hydrates its stream, then serves its mailbox in arrival order,
  * one commit in flight at a time, against the state it holds; on a conflict with another writer
- * it reloads and decides the same work again. Effects are named here and supplied with
- * `.provide()`: `load` and `findDuplicate` (promise actors) and the `write` action, which
- * appends a commit and sends `WRITTEN` (or `WRITE_FAILED`) back, so the hot path spawns nothing.
- * Rules live in the pure core (`dispatch`).
+ * it reloads and decides the same work again. `load` and `findDuplicate` are promise actors
+ * supplied with `.provide()`; the write is `input.effects.write`, which sends `WRITTEN` (or
+ * `WRITE_FAILED`) back, so the hot path spawns nothing. Rules live in `dispatch.ts`; no action
+ * assigns (the context's one mailbox is changed in place), so xstate copies nothing per event.
  */
 const streamSetup = setup({
   types: {
@@ -138,31 +119,49 @@ const streamSetup = setup({
     }),
   },
   guards: {
-    isIdle: ({ context }) => context.current === undefined && context.mailbox.length === 0,
+    isIdle: ({ context }) => context.box.idle,
     retryConflict: ({ context, event }) =>
-      event.type === 'WRITTEN' && event.outcome._tag === 'Conflict' && context.conflicts < context.input.maxConflictRetries,
+      event.type === 'WRITTEN' && event.outcome._tag === 'Conflict' && context.box.conflicts < context.input.maxConflictRetries,
     settledInPlace: ({ event }) => event.type === 'WRITTEN' && (event.outcome._tag === 'Appended' || event.outcome._tag === 'TooLarge'),
   },
   actions: {
-    write: (_, _params: WriteRequest) => {
-      throw new Error('write not provided')
-    },
-    /** Best effort: a lost snapshot only makes the next hydration fold a longer tail. */
-    snapshot: (_, _params: SnapshotRequest) => undefined,
-    enqueue: enqueueActions(({ context, event, enqueue }) => {
+    /** Work while loading, reloading or probing: queued (or refused when the mailbox is full). */
+    enqueue: ({ context, event }) => {
       if (event.type !== 'WORK') return
-      if (context.mailbox.length >= context.input.maxMailbox) {
-        const w = event.work
-        enqueue(() => w.reply(E.left(unavailable('stream is busy: its mailbox is full; retry with the same commitId'))))
-      } else {
-        enqueue.assign({ mailbox: [...context.mailbox, event.work] })
+      if (context.box.queue.length >= context.input.maxMailbox) event.work.reply(E.left(unavailable(BUSY)))
+      else context.box.queue.push(event.work)
+    },
+    take: ({ context, event, self }) => {
+      if (event.type === 'WORK') takeWork(context.input, context.box, event.work, self)
+    },
+    /** A stored or too-large commit: answered, and the next work served in the same step. */
+    settle: ({ context, event, self }) => {
+      if (event.type !== 'WRITTEN') return
+      const { input, box } = context
+      const o = event.outcome
+      if (o._tag === 'Appended') {
+        const before = settleAppended(box, o.offset)
+        const loaded = box.loaded
+        if (input.module !== undefined && loaded !== undefined && snapshotDue(before, loaded.head.version, input.snapshotEvery)) {
+          input.effects.snapshot(input, { version: loaded.head.version, offset: o.offset, state: loaded.state })
+        }
+      } else if (o._tag === 'TooLarge') {
+        const work = box.current
+        box.settle()
+        work?.reply(E.left(tooLarge(o.size, o.max)))
       }
-    }),
+      act(input, box, serve(input, box, false), self)
+    },
+    loaded: ({ context, event }) => {
+      context.box.loaded = (event as unknown as { output: LoadedStream }).output
+    },
+    serve: serveNow,
     /** Answers the current work after an outcome that leaves the actor's state in doubt. */
-    abandon: enqueueActions(({ context, event, enqueue }) => {
-      const work = context.current
+    abandon: ({ context, event }) => {
+      const box = context.box
+      const work = box.current
       if (work === undefined) return
-      let result: E.Either<AppendError, ReturnType<typeof appendResultOf>>
+      let result: E.Either<AppendError, never> | ReturnType<typeof duplicateResult>
       if (event.type === 'WRITTEN' && event.outcome._tag === 'Duplicate') result = duplicateResult(context.input, event.outcome.original)
       else if (event.type === 'WRITTEN' && event.outcome._tag === 'Unavailable') {
         result = E.left(unavailable(event.outcome.message, { commitId: work.commitId }))
@@ -170,10 +169,12 @@ const streamSetup = setup({
         result = E.left(unavailable('stream is contended: other writers kept winning; retry', { commitId: work.commitId }))
       } else if (event.type === 'WRITE_FAILED') result = E.left(internal(`append failed: ${String(event.error)}`))
       else result = E.left(internal(`unexpected ${event.type} while appending`))
-      enqueue.assign(cleared)
-      enqueue(() => work.reply(result))
-    }),
-    countConflict: assign({ conflicts: ({ context }) => context.conflicts + 1 }),
+      box.settle()
+      work.reply(result)
+    },
+    countConflict: ({ context }) => {
+      context.box.conflicts++
+    },
     failAll: ({ context, event }) => {
       const cause = (event as { error?: unknown }).error
       // A module's evolve that throws is a defect (INTERNAL), as during an append; anything else
@@ -185,30 +186,17 @@ const streamSetup = setup({
         cause instanceof ModuleFailed
           ? internal(`stream could not be loaded: ${cause.message}`)
           : unavailable(`stream could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { retryAfterMs })
-      context.current?.reply(E.left(err))
-      for (const w of context.mailbox) w.reply(E.left(err))
+      const box = context.box
+      const waiting = box.current === undefined ? box.queue.splice(0) : [box.current, ...box.queue.splice(0)]
+      box.settle()
+      for (const w of waiting) w.reply(E.left(err))
     },
   },
 })
 
-/** Takes new work, settles a written commit, or serves the mailbox after a load: see `planStep`. */
-const step = streamSetup.enqueueActions(({ context, event, enqueue }) => {
-  const p = planStep(context, event)
-  if (p.next !== undefined) enqueue.assign(p.next)
-  const answers = p.answers
-  if (answers.length > 0) {
-    enqueue(() => {
-      for (const a of answers) a.work.reply(a.result)
-    })
-  }
-  if (p.snapshot !== undefined) enqueue({ type: 'snapshot', params: p.snapshot })
-  if (p.effect?._tag === 'Write') enqueue({ type: 'write', params: { commit: p.effect.commit, expectedLastOffset: p.effect.expectedLastOffset, meta: p.effect.meta } })
-  else if (p.effect?._tag === 'Probe') enqueue.raise({ type: 'PROBE' })
-})
-
 export const streamMachine = streamSetup.createMachine({
   id: 'stream',
-  context: ({ input }) => ({ input, ...mailboxState(undefined, [], undefined, undefined, undefined, 0) }),
+  context: ({ input }) => ({ input, box: new Mailbox() }),
   on: { WORK: { actions: 'enqueue' } },
   initial: 'loading',
   states: {
@@ -217,16 +205,15 @@ export const streamMachine = streamSetup.createMachine({
         id: 'load',
         src: 'load',
         input: loadInput,
-        onDone: { target: 'ready', actions: [assign({ loaded: ({ event }) => event.output }), raise({ type: 'SERVE' })] },
+        onDone: { target: 'ready', actions: ['loaded', 'serve'] },
         onError: { target: 'failed', actions: 'failAll' },
       },
     },
     ready: {
       on: {
-        WORK: { actions: step },
-        SERVE: { actions: step },
+        WORK: { actions: 'take' },
         WRITTEN: [
-          { guard: 'settledInPlace', actions: step },
+          { guard: 'settledInPlace', actions: 'settle' },
           { guard: 'retryConflict', target: 'reloading', actions: 'countConflict' },
           { target: 'reloading', actions: 'abandon' },
         ],
@@ -240,17 +227,19 @@ export const streamMachine = streamSetup.createMachine({
         id: 'probe',
         src: 'findDuplicate',
         input: ({ context }) => ({
-          commit: { commitId: context.current?.commitId as Commit['commitId'], tenant: context.input.tenant, stream: context.input.stream, events: [] },
+          commit: { commitId: context.box.current?.commitId as Commit['commitId'], tenant: context.input.tenant, stream: context.input.stream, events: [] },
         }),
         onDone: {
           target: 'ready',
           actions: [
             ({ context, event }) => {
-              const rejection = context.rejection ?? internal('no rejection recorded')
-              context.current?.reply(event.output !== undefined ? duplicateResult(context.input, event.output) : E.left(rejection))
+              const box = context.box
+              const work = box.current
+              const rejection = box.rejection ?? internal('no rejection recorded')
+              box.settle()
+              work?.reply(event.output !== undefined ? duplicateResult(context.input, event.output) : E.left(rejection))
             },
-            assign(cleared),
-            raise({ type: 'SERVE' }),
+            'serve',
           ],
         },
         onError: {
@@ -258,12 +247,13 @@ export const streamMachine = streamSetup.createMachine({
           // Whether the commitId is stored is unknown: the original rejection might be untrue.
           actions: [
             ({ context, event }) => {
-              const commitId = context.current?.commitId
+              const box = context.box
+              const work = box.current
               const why = event.error instanceof Error ? event.error.message : String(event.error)
-              context.current?.reply(E.left(unavailable(`duplicate check failed: ${why}`, { commitId })))
+              box.settle()
+              work?.reply(E.left(unavailable(`duplicate check failed: ${why}`, { commitId: work.commitId })))
             },
-            assign(cleared),
-            raise({ type: 'SERVE' }),
+            'serve',
           ],
         },
       },
@@ -273,7 +263,7 @@ export const streamMachine = streamSetup.createMachine({
         id: 'reload',
         src: 'load',
         input: loadInput,
-        onDone: { target: 'ready', actions: [assign({ loaded: ({ event }) => event.output }), raise({ type: 'SERVE' })] },
+        onDone: { target: 'ready', actions: ['loaded', 'serve'] },
         onError: { target: 'failed', actions: 'failAll' },
       },
     },

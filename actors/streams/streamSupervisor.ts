@@ -8,8 +8,9 @@ import type { AppendResult } from '../../src/application/streams/appendResult.js
 import { type AppendError, internal, unavailable } from '../../src/application/streams/errors.js'
 import { loadStream } from '../../src/application/streams/loadStream.js'
 import type { Clock, EventLog, IdGenerator, SnapshotStore } from '../../src/application/streams/ports.js'
-import { streamMachine, type SnapshotRequest, type WriteRequest } from './streamMachine.js'
-import type { Reply, Work } from './work.js'
+import { type StreamEffects, streamMachine, takeWork } from './streamMachine.js'
+import type { Mailbox } from './dispatch.js'
+import type { Work } from './work.js'
 import { noTracing, type RequestContext, type Tracing } from '../../src/application/observability/ports.js'
 
 export interface StreamSupervisorOptions {
@@ -41,11 +42,66 @@ const LRU_GRANULARITY_MS = 1_000
 
 interface Entry {
   readonly actor: Actor<typeof streamMachine>
+  /** The actor's mailbox (its context holds it by reference), for the idle fast path. */
+  readonly box: Mailbox
   lastUsed: number
   /** When the entry was last moved to the end of the map: the map is in `movedAt` order. */
   movedAt: number
   /** Work sent to the actor and not answered yet: answered here if the actor dies. */
-  readonly outstanding: Set<Reply>
+  readonly outstanding: Set<Work>
+}
+
+/**
+ * One request's work as the actor sees it, answered exactly once (by the actor, or here if the
+ * actor died). A class, so a request costs no closures: its `reply` is a method.
+ */
+abstract class Job {
+  private answered = false
+  constructor(
+    private readonly resolve: (r: AppendReply) => void,
+    private readonly entry: Entry,
+    private readonly onAnswered: () => void,
+  ) {}
+
+  reply(r: AppendReply): void {
+    if (this.answered) return
+    this.answered = true
+    this.entry.outstanding.delete(this as unknown as Work)
+    this.resolve(r)
+    this.onAnswered()
+  }
+}
+
+class AppendJob extends Job {
+  readonly kind = 'append' as const
+  constructor(
+    resolve: (r: AppendReply) => void,
+    entry: Entry,
+    onAnswered: () => void,
+    readonly command: AppendCommand,
+    readonly commitId: CommitId,
+    readonly clientCommitId: boolean,
+    readonly requestId: string | undefined,
+    readonly traceparent: string | undefined,
+  ) {
+    super(resolve, entry, onAnswered)
+  }
+}
+
+class ExecuteJob extends Job {
+  readonly kind = 'execute' as const
+  constructor(
+    resolve: (r: AppendReply) => void,
+    entry: Entry,
+    onAnswered: () => void,
+    readonly tenant: TenantId,
+    readonly stream: StreamId,
+    readonly command: unknown,
+    readonly commitId: CommitId,
+    readonly clientCommitId: boolean,
+  ) {
+    super(resolve, entry, onAnswered)
+  }
 }
 
 /**
@@ -58,6 +114,11 @@ interface Entry {
 export class StreamSupervisor {
   private readonly actors = new Map<string, Entry>()
   private readonly machine
+  private readonly effects: StreamEffects
+  private readonly answered = (): void => {
+    this.pending--
+    if (this.pending === 0 && this.drained !== undefined) this.drained()
+  }
   private readonly maxResident: number
   private readonly idleTimeoutMs: number
   private readonly maxMailbox: number
@@ -81,20 +142,20 @@ export class StreamSupervisor {
         load: fromPromise(({ input }) => loadStream(log, input.module, input.tenant, input.stream, snapshots)),
         findDuplicate: fromPromise(({ input }) => log.findDuplicate(input.commit)),
       },
-      actions: {
-        snapshot: ({ context }, s: SnapshotRequest) => {
-          if (snapshots === undefined || context.input.module === undefined) return
-          const snapshot = { stateVersion: context.input.module.stateVersion, version: s.version, offset: s.offset, state: s.state, takenAt: opts.clock.now() }
-          snapshots.save(context.input.tenant, context.input.stream, snapshot).catch((e: unknown) => opts.onSnapshotError?.(e))
-        },
-        write: ({ self }, w: WriteRequest) => {
-          log.append(w.commit, w.expectedLastOffset, w.meta).then(
-            (outcome) => self.send({ type: 'WRITTEN', outcome }),
-            (error: unknown) => self.send({ type: 'WRITE_FAILED', error }),
-          )
-        },
-      },
     })
+    this.effects = {
+      write: (commit, expectedLastOffset, meta, to) => {
+        log.append(commit, expectedLastOffset, meta).then(
+          (outcome) => to.send({ type: 'WRITTEN', outcome }),
+          (error: unknown) => to.send({ type: 'WRITE_FAILED', error }),
+        )
+      },
+      snapshot: (input, s) => {
+        if (snapshots === undefined || input.module === undefined) return
+        const snapshot = { stateVersion: input.module.stateVersion, version: s.version, offset: s.offset, state: s.state, takenAt: opts.clock.now() }
+        snapshots.save(input.tenant, input.stream, snapshot).catch((e: unknown) => opts.onSnapshotError?.(e))
+      },
+    }
     this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.floor(this.idleTimeoutMs / 2)))
     this.sweeper.unref()
   }
@@ -117,7 +178,7 @@ export class StreamSupervisor {
     let sum = 0
     let max = 0
     for (const { actor } of this.actors.values()) {
-      const n = actor.getSnapshot().context.mailbox.length
+      const n = actor.getSnapshot().context.box.queue.length
       sum += n
       if (n > max) max = n
     }
@@ -135,7 +196,7 @@ export class StreamSupervisor {
     const span = this.tracing.start('stream.actor', context?.traceparent, this.tracing.enabled ? { 'allsource.tenant': command.tenant, 'allsource.stream': command.stream, 'allsource.commit_id': commitId } : undefined)
     const requestId = context?.requestId
     const traceparent = span.traceparent
-    const answered = this.submit(command.tenant, command.stream, (reply) => ({ kind: 'append', command, commitId, clientCommitId, reply, requestId, traceparent }))
+    const answered = this.submit(command.tenant, command.stream, (resolve, entry) => new AppendJob(resolve, entry, this.answered, command, commitId, clientCommitId, requestId, traceparent))
     // Tracing off: no extra promise turn on the hot path.
     if (!this.tracing.enabled) return answered
     return answered.then((r) => {
@@ -150,15 +211,7 @@ export class StreamSupervisor {
    */
   execute(tenant: TenantId, stream: StreamId, command: unknown, commitId?: CommitId): Promise<AppendReply> {
     const id = commitId ?? this.opts.ids.commitId()
-    return this.submit(tenant, stream, (reply) => ({
-      kind: 'execute',
-      tenant,
-      stream,
-      command,
-      commitId: id,
-      clientCommitId: commitId !== undefined,
-      reply,
-    }))
+    return this.submit(tenant, stream, (resolve, entry) => new ExecuteJob(resolve, entry, this.answered, tenant, stream, command, id, commitId !== undefined))
   }
 
   /**
@@ -174,22 +227,22 @@ export class StreamSupervisor {
     })())
   }
 
-  private submit(tenant: TenantId, stream: StreamId, make: (reply: Reply) => Work): Promise<AppendReply> {
+  /**
+   * Hands the work to its stream's actor. An actor that is `ready` with nothing in flight and
+   * nothing queued takes it here, in this call, by the same step its `WORK` event runs
+   * (`takeWork`): one xstate event per append (`WRITTEN`) instead of two, and the same order,
+   * since nothing else can touch the mailbox between the actor's synchronous transitions.
+   */
+  private submit(tenant: TenantId, stream: StreamId, make: (resolve: (r: AppendReply) => void, entry: Entry) => Work): Promise<AppendReply> {
     if (this.closing !== undefined) return Promise.resolve(E.left(unavailable('processor is shutting down; retry with the same commitId')))
     return new Promise<AppendReply>((resolve) => {
       this.pending++
       const entry = this.entryFor(tenant, stream)
-      let answered = false
-      const reply: Reply = (r) => {
-        if (answered) return
-        answered = true
-        entry.outstanding.delete(reply)
-        this.pending--
-        resolve(r)
-        if (this.pending === 0 && this.drained !== undefined) this.drained()
-      }
-      entry.outstanding.add(reply)
-      entry.actor.send({ type: 'WORK', work: make(reply) })
+      const work = make(resolve, entry)
+      entry.outstanding.add(work)
+      const snapshot = entry.actor.getSnapshot()
+      if (snapshot.value === 'ready' && entry.box.idle) takeWork(snapshot.context.input, entry.box, work, entry.actor)
+      else entry.actor.send({ type: 'WORK', work })
     })
   }
 
@@ -217,9 +270,10 @@ export class StreamSupervisor {
         maxMailbox: this.maxMailbox,
         maxConflictRetries: this.maxConflictRetries,
         snapshotEvery: this.opts.snapshots === undefined ? 0 : (this.opts.snapshotEvery ?? 100),
+        effects: this.effects,
       },
     })
-    const entry: Entry = { actor, lastUsed: now, movedAt: now, outstanding: new Set() }
+    const entry: Entry = { actor, box: actor.getSnapshot().context.box, lastUsed: now, movedAt: now, outstanding: new Set() }
     const forget = () => {
       if (this.actors.get(key) === entry) this.actors.delete(key)
     }
@@ -228,7 +282,7 @@ export class StreamSupervisor {
       error: (err: unknown) => {
         // A defect inside the actor: it is gone, but nobody waiting on it may hang.
         forget()
-        for (const reply of [...entry.outstanding]) reply(E.left(internal(`stream actor failed: ${String(err)}`)))
+        for (const work of [...entry.outstanding]) work.reply(E.left(internal(`stream actor failed: ${String(err)}`)))
       },
     })
     this.actors.set(key, entry)
@@ -239,7 +293,7 @@ export class StreamSupervisor {
 
   private isIdle(entry: Entry): boolean {
     const s = entry.actor.getSnapshot()
-    return s.status === 'active' && s.value === 'ready' && s.context.current === undefined && s.context.mailbox.length === 0
+    return s.status === 'active' && s.value === 'ready' && s.context.box.idle
   }
 
   private evict(count: number): void {

@@ -1,139 +1,192 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
-import { initialTransition, transition } from 'xstate'
-import { dispatch, mailboxState, type StreamIdentity } from '../../../actors/streams/dispatch.js'
-import { streamMachine, type StreamActorEvent } from '../../../actors/streams/streamMachine.js'
-import type { Reply, Work } from '../../../actors/streams/work.js'
+import { createActor, fromPromise } from 'xstate'
+import { Mailbox, serve, type StreamIdentity } from '../../../actors/streams/dispatch.js'
+import { type StreamActorInput, type StreamEffects, streamMachine, takeWork } from '../../../actors/streams/streamMachine.js'
+import type { Work } from '../../../actors/streams/work.js'
 import { validateAppendRequest } from '../../../src/domain/streams/appendRequest.js'
+import type { Commit } from '../../../src/domain/streams/event.js'
 import type { CommitId, EventId, StreamId, TenantId } from '../../../src/domain/streams/ids.js'
 import type { LoadedStream } from '../../../src/application/streams/prepareCommit.js'
+import type { AppendError } from '../../../src/application/streams/errors.js'
+import type { AppendResult } from '../../../src/application/streams/appendResult.js'
+import type { StoredCommit } from '../../../src/application/streams/ports.js'
 
 let n = 0
 const deps = { clock: { now: () => new Date(0) }, ids: { eventId: () => `e-${++n}` as EventId, commitId: () => `c-${++n}` as CommitId } }
 const id: StreamIdentity = { tenant: 'acme' as TenantId, stream: 's-1' as StreamId, module: undefined, deps }
-const input = { ...id, maxMailbox: 2, maxConflictRetries: 3, snapshotEvery: 0 }
-const noReply: Reply = () => undefined
 
-const work = (body: Record<string, unknown>, commitId = `w-${++n}`, clientCommitId = false): Work => {
+type Result = E.Either<AppendError, AppendResult>
+/** A piece of work that records its answers (it must be answered exactly once). */
+const work = (body: Record<string, unknown>, commitId = `w-${++n}`, clientCommitId = false): Work & { answers: Result[] } => {
   const c = validateAppendRequest('acme', 's-1', { events: [{ type: 'a', payload: 1 }], ...body })
   if (E.isLeft(c)) throw new Error('bad command')
-  return { kind: 'append', command: c.right, commitId: commitId as CommitId, clientCommitId, reply: noReply }
+  const answers: Result[] = []
+  return { kind: 'append', command: c.right, commitId: commitId as CommitId, clientCommitId, reply: (r) => void answers.push(r), answers }
 }
 const at = (version: number, lastOffset: number): LoadedStream => ({ head: { version, lastOffset }, state: undefined })
-
-/** The event xstate sends when an invoked promise (`load`, `reload`, `probe`) resolves. */
-const done = (invokeId: string, output: unknown) => ({ type: `xstate.done.actor.${invokeId}`, output, actorId: invokeId }) as unknown as StreamActorEvent
-
-/** A machine that has loaded a stream at `version`/`lastOffset`. */
-const readyAt = (version: number, lastOffset: number) => {
-  const [s0] = initialTransition(streamMachine, input)
-  return transition(streamMachine, s0, done('load', at(version, lastOffset)))[0]
+const boxOf = (loaded: LoadedStream | undefined, queue: Work[], current?: Work, conflicts = 0): Mailbox => {
+  const b = new Mailbox()
+  b.loaded = loaded
+  b.queue.push(...queue)
+  b.current = current
+  b.conflicts = conflicts
+  return b
 }
 
-describe('dispatch (pure mailbox logic)', () => {
+describe('serve (the mailbox step)', () => {
   it('answers rejections in order without I/O and stops at the first commit to write', () => {
     const stale = work({ expectedVersion: 0 })
     const alsoStale = work({ expectedVersion: 'no_stream' })
     const fine = work({ expectedVersion: 3 })
     const later = work({})
-    const d = dispatch(id, mailboxState(at(3, 10), [stale, alsoStale, fine, later], undefined, undefined, undefined, 0), false)
-    expect(d.answers.map((a) => a.work)).toEqual([stale, alsoStale])
-    expect(d.answers.map((a) => E.isLeft(a.result) && a.result.left._tag)).toEqual(['WrongExpectedVersion', 'WrongExpectedVersion'])
-    expect(d.effect).toMatchObject({ _tag: 'Write', expectedLastOffset: 10, commit: { commitId: fine.commitId, events: [{ version: 4 }] } })
-    expect(d.next.current).toBe(fine)
-    expect(d.next.mailbox).toEqual([later])
+    const box = boxOf(at(3, 10), [stale, alsoStale, fine, later])
+    expect(serve(id, box, false)).toBe('write')
+    expect([...stale.answers, ...alsoStale.answers].map((a) => E.isLeft(a) && a.left._tag)).toEqual(['WrongExpectedVersion', 'WrongExpectedVersion'])
+    expect(box.current).toBe(fine)
+    expect(box.prepared?.commit).toMatchObject({ commitId: fine.commitId, events: [{ version: 4 }] })
+    expect(box.queue).toEqual([later])
+    expect(fine.answers).toEqual([])
   })
 
   it('probes for a duplicate when a client commitId meets a stale expectedVersion', () => {
     const retry = work({ expectedVersion: 0 }, 'client-1', true)
-    const d = dispatch(id, mailboxState(at(5, 9), [retry], undefined, undefined, undefined, 0), false)
-    expect(d.effect).toEqual({ _tag: 'Probe' })
-    expect(d.answers).toEqual([])
-    expect(d.next.rejection).toMatchObject({ _tag: 'WrongExpectedVersion', actual: 5 })
+    const box = boxOf(at(5, 9), [retry])
+    expect(serve(id, box, false)).toBe('probe')
+    expect(retry.answers).toEqual([])
+    expect(box.rejection).toMatchObject({ _tag: 'WrongExpectedVersion', actual: 5 })
   })
 
-  it('on retry after a conflict decides `current` again against the reloaded state', () => {
+  it('on retry after a conflict decides `current` again against the reloaded state, keeping the conflict count', () => {
     const any = work({})
-    const d = dispatch(id, mailboxState(at(7, 20), [], any, undefined, undefined, 2), true)
-    expect(d.effect).toMatchObject({ _tag: 'Write', expectedLastOffset: 20, commit: { events: [{ version: 8 }] } })
-    expect(d.next.conflicts).toBe(2)
+    const box = boxOf(at(7, 20), [], any, 2)
+    expect(serve(id, box, true)).toBe('write')
+    expect(box.prepared?.commit.events[0]?.version).toBe(8)
+    expect(box.conflicts).toBe(2)
   })
 
   it('does nothing before the stream is loaded', () => {
-    const d = dispatch(id, mailboxState(undefined, [work({})], undefined, undefined, undefined, 0), false)
-    expect(d.effect).toBeUndefined()
-    expect(d.next.mailbox).toHaveLength(1)
+    const box = boxOf(undefined, [work({})])
+    expect(serve(id, box, false)).toBe('none')
+    expect(box.queue).toHaveLength(1)
   })
 })
 
-describe('stream machine (pure transitions)', () => {
-  it('serves work queued during the load once the load is done', () => {
-    const [s0] = initialTransition(streamMachine, input)
-    const [s1] = transition(streamMachine, s0, { type: 'WORK', work: work({}) })
-    const [s2, actions] = transition(streamMachine, s1, done('load', at(4, 8)))
-    expect(s2.value).toBe('ready')
-    expect(actions.map((a) => a.type)).toContain('xstate.raise')
-    const [s3, a3] = transition(streamMachine, s2, { type: 'SERVE' })
-    expect(s3.context.prepared?.commit.events[0]?.version).toBe(5)
-    expect(a3.map((a) => a.type)).toContain('write')
+/** A live stream actor with a log the test drives by hand: `load`/`findDuplicate` resolve when told, writes are recorded. */
+const harness = (maxMailbox = 2) => {
+  const loads: ((l: LoadedStream) => void)[] = []
+  const writes: { commit: Commit; expectedLastOffset: number }[] = []
+  const effects: StreamEffects = {
+    write: (commit, expectedLastOffset) => void writes.push({ commit, expectedLastOffset }),
+    snapshot: () => undefined,
+  }
+  const machine = streamMachine.provide({
+    actors: {
+      load: fromPromise(() => new Promise<LoadedStream>((resolve) => loads.push(resolve))),
+      findDuplicate: fromPromise<StoredCommit | undefined, { commit: Commit }>(async () => undefined),
+    },
+  })
+  const input: StreamActorInput = { ...id, maxMailbox, maxConflictRetries: 3, snapshotEvery: 0, effects }
+  const actor = createActor(machine, { input }).start()
+  const box = actor.getSnapshot().context.box
+  const flush = () => new Promise((r) => setTimeout(r, 0))
+  const load = async (l: LoadedStream) => {
+    loads.shift()?.(l)
+    await flush()
+  }
+  return { actor, box, writes, load, input, flush }
+}
+
+describe('stream actor', () => {
+  it('loads first, queueing work that arrives meanwhile, and serves it once loaded', async () => {
+    const h = harness()
+    expect(h.actor.getSnapshot().value).toBe('loading')
+    h.actor.send({ type: 'WORK', work: work({}) })
+    expect(h.box.queue).toHaveLength(1)
+    expect(h.writes).toHaveLength(0)
+    await h.load(at(4, 8))
+    expect(h.actor.getSnapshot().value).toBe('ready')
+    expect(h.writes).toMatchObject([{ expectedLastOffset: 8, commit: { events: [{ version: 5 }] } }])
   })
 
-  it('loads first, queueing work that arrives meanwhile', () => {
-    const [s0] = initialTransition(streamMachine, input)
-    expect(s0.value).toBe('loading')
-    const [s1] = transition(streamMachine, s0, { type: 'WORK', work: work({}) })
-    expect(s1.value).toBe('loading')
-    expect(s1.context.mailbox).toHaveLength(1)
+  it('takes work at once when ready and idle (one write); queues behind work in flight up to the mailbox limit, then refuses', async () => {
+    const h = harness()
+    await h.load(at(0, 0))
+    h.actor.send({ type: 'WORK', work: work({}) })
+    expect(h.box.current).toBeDefined()
+    expect(h.writes).toHaveLength(1)
+    h.actor.send({ type: 'WORK', work: work({}) })
+    h.actor.send({ type: 'WORK', work: work({}) })
+    expect(h.box.queue).toHaveLength(2)
+    const refused = work({})
+    h.actor.send({ type: 'WORK', work: refused })
+    expect(h.box.queue).toHaveLength(2)
+    expect(refused.answers).toMatchObject([{ _tag: 'Left', left: { _tag: 'Unavailable' } }])
+    expect(h.writes).toHaveLength(1)
   })
 
-  it('takes work at once when ready and idle, and emits one write', () => {
-    const ready = readyAt(0, 0)
-    const [s1, actions] = transition(streamMachine, ready, { type: 'WORK', work: work({}) })
-    expect(s1.context.current).toBeDefined()
-    expect(actions.map((a) => a.type)).toContain('write')
-    // More work while a commit is in flight queues up to the mailbox limit, then is refused.
-    const [s2] = transition(streamMachine, s1, { type: 'WORK', work: work({}) })
-    const [s3] = transition(streamMachine, s2, { type: 'WORK', work: work({}) })
-    expect(s3.context.mailbox).toHaveLength(2)
-    const refused: unknown[] = []
-    const [s4, a4] = transition(streamMachine, s3, { type: 'WORK', work: { ...work({}), reply: (r) => refused.push(r) } })
-    expect(s4.context.mailbox).toHaveLength(2)
-    for (const a of a4) (a as { exec?: (...x: unknown[]) => void }).exec?.(a.info, a.params)
-    expect(refused).toMatchObject([{ _tag: 'Left', left: { _tag: 'Unavailable' } }])
+  it('the supervisor fast path (takeWork) does what WORK does, with no event', async () => {
+    const h = harness()
+    await h.load(at(2, 5))
+    const w = work({ expectedVersion: 2 })
+    takeWork(h.input, h.box, w, h.actor)
+    expect(h.writes).toMatchObject([{ expectedLastOffset: 5, commit: { events: [{ version: 3 }] } }])
+    h.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Appended', offset: 6 } })
+    expect(w.answers).toMatchObject([{ _tag: 'Right', right: { fromVersion: 3, toVersion: 3, offset: 6 } }])
+    expect(h.box.idle).toBe(true)
   })
 
-  it('settles an appended commit: the head moves, and the next queued work is written in the same step', () => {
-    const ready = readyAt(0, 0)
-    const [s1] = transition(streamMachine, ready, { type: 'WORK', work: work({}) })
-    const [s2] = transition(streamMachine, s1, { type: 'WORK', work: work({ expectedVersion: 1 }) })
-    const [s3, actions] = transition(streamMachine, s2, { type: 'WRITTEN', outcome: { _tag: 'Appended', offset: 42 } })
-    expect(s3.value).toBe('ready')
-    expect(s3.context.loaded?.head).toEqual({ version: 1, lastOffset: 42 })
-    expect(s3.context.prepared?.commit.events[0]?.version).toBe(2)
-    expect(actions.filter((a) => a.type === 'write')).toHaveLength(1)
+  it('settles an appended commit: the head moves, the work is answered, and the next queued work is written in the same step', async () => {
+    const h = harness()
+    await h.load(at(0, 0))
+    const first = work({})
+    h.actor.send({ type: 'WORK', work: first })
+    h.actor.send({ type: 'WORK', work: work({ expectedVersion: 1 }) })
+    h.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Appended', offset: 42 } })
+    expect(h.actor.getSnapshot().value).toBe('ready')
+    expect(h.box.loaded?.head).toEqual({ version: 1, lastOffset: 42 })
+    expect(first.answers).toHaveLength(1)
+    expect(h.writes).toMatchObject([{ expectedLastOffset: 0 }, { expectedLastOffset: 42, commit: { events: [{ version: 2 }] } }])
   })
 
-  it('reloads after a conflict and keeps the work; gives up after maxConflictRetries', () => {
-    const ready = readyAt(0, 0)
-    let [s] = transition(streamMachine, ready, { type: 'WORK', work: work({}) })
+  it('reloads after a conflict and keeps the work; gives up after maxConflictRetries with UNAVAILABLE', async () => {
+    const h = harness()
+    await h.load(at(0, 0))
+    const w = work({})
+    h.actor.send({ type: 'WORK', work: w })
     for (let i = 1; i <= 3; i++) {
-      ;[s] = transition(streamMachine, s, { type: 'WRITTEN', outcome: { _tag: 'Conflict' } })
-      expect(s.value).toBe('reloading')
-      expect(s.context.conflicts).toBe(i)
-      ;[s] = transition(streamMachine, s, done('reload', at(i, i * 10)))
-      expect(s.value).toBe('ready')
-      ;[s] = transition(streamMachine, s, { type: 'SERVE' })
-      expect(s.context.prepared?.commit.events[0]?.version).toBe(i + 1)
+      h.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Conflict' } })
+      expect(h.actor.getSnapshot().value).toBe('reloading')
+      expect(h.box.conflicts).toBe(i)
+      await h.load(at(i, i * 10))
+      expect(h.actor.getSnapshot().value).toBe('ready')
+      expect(h.writes.at(-1)).toMatchObject({ expectedLastOffset: i * 10, commit: { events: [{ version: i + 1 }] } })
     }
-    ;[s] = transition(streamMachine, s, { type: 'WRITTEN', outcome: { _tag: 'Conflict' } })
-    expect(s.value).toBe('reloading')
-    expect(s.context.current).toBeUndefined()
+    h.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Conflict' } })
+    expect(h.actor.getSnapshot().value).toBe('reloading')
+    expect(h.box.current).toBeUndefined()
+    expect(w.answers).toMatchObject([{ _tag: 'Left', left: { _tag: 'Unavailable' } }])
   })
 
-  it('passivates only when idle', () => {
-    const ready = readyAt(0, 0)
-    const [busy] = transition(streamMachine, ready, { type: 'WORK', work: work({}) })
-    expect(transition(streamMachine, busy, { type: 'PASSIVATE' })[0].value).toBe('ready')
-    expect(transition(streamMachine, ready, { type: 'PASSIVATE' })[0].value).toBe('passivated')
+  it('a client commitId with a stale expectedVersion is probed, and answered with the rejection when nothing is stored', async () => {
+    const h = harness()
+    await h.load(at(5, 9))
+    const retry = work({ expectedVersion: 0 }, 'client-2', true)
+    h.actor.send({ type: 'WORK', work: retry })
+    await h.flush()
+    expect(retry.answers).toMatchObject([{ _tag: 'Left', left: { _tag: 'WrongExpectedVersion', actual: 5 } }])
+    expect(h.actor.getSnapshot().value).toBe('ready')
+    expect(h.box.idle).toBe(true)
+  })
+
+  it('passivates only when idle', async () => {
+    const h = harness()
+    await h.load(at(0, 0))
+    h.actor.send({ type: 'WORK', work: work({}) })
+    h.actor.send({ type: 'PASSIVATE' })
+    expect(h.actor.getSnapshot().value).toBe('ready')
+    h.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Appended', offset: 1 } })
+    h.actor.send({ type: 'PASSIVATE' })
+    expect(h.actor.getSnapshot().value).toBe('passivated')
   })
 })

@@ -154,7 +154,7 @@ describe('stream supervisor and actors over an in-memory log', () => {
     await sup.close()
   })
 
-  it('keeps resident actors under the cap however many streams are touched', async () => {
+  it('keeps resident actors under the cap however many streams are touched', { timeout: 30_000 }, async () => {
     const sup = supervisor(createInMemoryEventLog(), [], { maxResident: 100 })
     for (let i = 0; i < 2_000; i += 50) {
       await Promise.all(Array.from({ length: 50 }, (_, j) => sup.append(one(`many-${i + j}`))))

@@ -10,7 +10,7 @@ const td = new TextDecoder()
 const seedOf = (kp: { getSeed(): Uint8Array }) => td.decode(kp.getSeed())
 
 describe('Ed25519 nkeys through node:crypto', () => {
-  it('signs what @nats-io/nkeys verifies, and verifies what it signs', () => {
+  it('signs what @nats-io/nkeys verifies, and verifies what it signs', { timeout: 60_000 }, () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 512 }), (data) => {
         const kp = createAccount()
