@@ -15,14 +15,15 @@ export interface IdWindow {
   /** How far after the id's millisecond the commit may be stored (publish latency, retries, server clock ahead). */
   readonly afterMs: number
   /**
-   * Where the first pass starts, before the id's millisecond: with clocks in step the commit is
-   * stored just after it, so the first pass finds it after few commits; the rest of `beforeMs` is
-   * searched only when the first pass misses.
+   * The first pass: from `nearMs` before the id's millisecond to `nearAfterMs` after it. With
+   * clocks in step the commit is stored just after the id was minted, so the first pass finds it
+   * after few commits; the rest of the window (before, then after) is searched only when it misses.
    */
   readonly nearMs: number
+  readonly nearAfterMs: number
 }
 
-export const defaultIdWindow: IdWindow = { beforeMs: 1_000, afterMs: 2_000, nearMs: 20 }
+export const defaultIdWindow: IdWindow = { beforeMs: 1_000, afterMs: 2_000, nearMs: 20, nearAfterMs: 500 }
 
 const UUIDV7 = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$/
 
@@ -49,13 +50,17 @@ export interface IdScanPass {
 
 /**
  * The passes that cover the window of a UUIDv7 id, in the order to run them (stop at the first
- * hit): first from just before the id's millisecond to the window's end, then the rest of the
- * window before it. Empty for an id that is not a UUIDv7.
+ * hit): the near pass around the id's millisecond, then the rest of the window before it, then
+ * the rest after it. Empty for an id that is not a UUIDv7.
  */
 export const planIdScan = (id: string, w: IdWindow = defaultIdWindow): readonly IdScanPass[] => {
   const ms = uuidv7Millis(id)
   if (ms === undefined) return []
-  const near = Math.min(w.nearMs, w.beforeMs)
-  const first = { fromMs: ms - near, untilMs: ms + w.afterMs }
-  return near < w.beforeMs ? [first, { fromMs: ms - w.beforeMs, untilMs: ms - near - 1 }] : [first]
+  const before = Math.min(w.nearMs, w.beforeMs)
+  const after = Math.min(w.nearAfterMs, w.afterMs)
+  return [
+    { fromMs: ms - before, untilMs: ms + after },
+    ...(before < w.beforeMs ? [{ fromMs: ms - w.beforeMs, untilMs: ms - before - 1 }] : []),
+    ...(after < w.afterMs ? [{ fromMs: ms + after + 1, untilMs: ms + w.afterMs }] : []),
+  ]
 }

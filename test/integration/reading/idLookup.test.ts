@@ -137,7 +137,7 @@ describe('lookup by event id: by the time in a UUIDv7, else the supplied-id inde
       // The default window: found by time exactly when the indexer would leave it out.
       expect((await noTailScan('acme', id)).events.length).toBe(findableByTime(id, m?.time.getTime() ?? 0) ? 1 : 0)
       // A window whose edge is 1 ms beyond the store time finds it; one whose edge stops 1 ms short does not.
-      const within = { beforeMs: Math.max(0, -delta) + 2, afterMs: Math.max(0, delta) + 2, nearMs: 1 }
+      const within = { beforeMs: Math.max(0, -delta) + 2, afterMs: Math.max(0, delta) + 2, nearMs: 1, nearAfterMs: 1 }
       await expectFound(queryWith(1, within), 'acme', id)
       if (delta !== 0) {
         const short = delta > 0 ? { ...within, afterMs: delta - 1 } : { ...within, beforeMs: -delta - 1 }

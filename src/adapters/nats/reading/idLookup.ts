@@ -5,6 +5,12 @@ import { decodeCommit } from '../../codec/commitCodec.js'
 import { EVENT_STREAM } from '../log/eventStream.js'
 import type { LogConsumers } from './logConsumer.js'
 
+/**
+ * Bytes one pull of a lookup asks for: a lookup usually stops after a few hundred commits, and
+ * what the server sent past the hit is read for nothing (nats.js tops the pull up as it goes).
+ */
+const LOOKUP_PULL_BYTES = 256 * 1024
+
 /** A commit of the tenant that holds the event looked up. */
 export interface FoundCommit {
   readonly offset: number
@@ -50,7 +56,7 @@ export const createTimeWindowLookup = (
     })
     try {
       if ((await lease.consumer.info(true)).num_pending === 0) return undefined
-      for await (const m of await lease.consume()) {
+      for await (const m of await lease.consume({ maxBytes: LOOKUP_PULL_BYTES })) {
         if (storeMillis(m.info.timestampNanos) > p.untilMs) return undefined
         const commit = commitHolding(m.data, m.seq, id, idBytes)
         if (commit !== undefined) return { offset: m.seq, commit }
