@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { encodeCommit, typesHeader } from '../../../src/adapters/codec/commitCodec.js'
 import { PipelinedPublisher } from '../../../src/adapters/nats/log/pipelinedPublisher.js'
 import { WireHeaders } from '../../../src/adapters/nats/log/wireHeaders.js'
-import { ID_INDEX_BUCKET, openEventIdIndex } from '../../../src/adapters/nats/reading/eventIdIndex.js'
+import { ID_INDEX_BUCKET, LEGACY_ID_INDEX_BUCKET, legacyIndexPresent, openEventIdIndex } from '../../../src/adapters/nats/reading/eventIdIndex.js'
 import { createQuery, type QueryPage } from '../../../src/adapters/nats/reading/query.js'
 import type { ReplayedEvent } from '../../../src/adapters/nats/reading/replay.js'
 import { uuidv7 } from '../../../src/adapters/system/uuidv7.js'
@@ -15,6 +15,9 @@ import type { Commit } from '../../../src/domain/streams/event.js'
 import { startGateway } from '../../../src/main/http/startGateway.js'
 import { call } from '../../support/gatewayFixture.js'
 import { withProcessor } from '../../support/processorFixture.js'
+import { startNatsServer } from '../../support/natsServer.js'
+import { createAllSource } from '../../../src/main/allSource.js'
+import { connect } from '@nats-io/transport-node'
 
 /** A UUIDv7 text with the given Unix milliseconds. */
 const v7At = (ms: number): string => {
@@ -199,6 +202,26 @@ describe('lookup by event id: by the time in a UUIDv7, else the supplied-id inde
       expect((await call(gateway.url, 'GET', `/v1/tenants/other/events/${encodeURIComponent(id)}`)).status).toBe(404)
     } finally {
       await gateway.close()
+    }
+  })
+})
+
+describe('upgrading from the per-event index', () => {
+  it('leaves ALLSOURCE_EVENT_IDS in place and says once at start that it can be deleted', async () => {
+    const server = await startNatsServer()
+    const nc = await connect({ servers: server.url })
+    const said: string[] = []
+    try {
+      await new Kvm(nc).create(LEGACY_ID_INDEX_BUCKET, { history: 1 })
+      const app = await createAllSource({ nc, info: (m) => said.push(m), warn: () => undefined })
+      const indexer = await app.startIdIndexer()
+      await indexer.stop()
+      await app.close()
+      expect(said.filter((m) => m.includes(LEGACY_ID_INDEX_BUCKET))).toEqual([expect.stringContaining(`nats kv del ${LEGACY_ID_INDEX_BUCKET}`)])
+      expect(await legacyIndexPresent(nc)).toBe(true)
+    } finally {
+      await nc.close()
+      await server.stop()
     }
   })
 })
