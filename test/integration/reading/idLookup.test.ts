@@ -184,7 +184,8 @@ describe('lookup by event id: by the time in a UUIDv7, else the supplied-id inde
   })
 
   it('answers empty for ids that were never written, UUIDv7 or not', async () => {
-    for (const id of [uuidv7(), v7At(Date.now() - 500), 'nope', 'order-18']) {
+    const extremes = ['00000000-0000-7000-8000-000000000000', 'ffffffff-ffff-7fff-bfff-ffffffffffff', v7At(Date.UTC(9999, 11, 31, 23, 59, 59, 0))]
+    for (const id of [uuidv7(), v7At(Date.now() - 500), 'nope', 'order-18', ...extremes]) {
       expect((await fullScan('acme', id)).events).toEqual([])
     }
   })

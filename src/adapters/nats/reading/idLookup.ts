@@ -11,6 +11,9 @@ import type { LogConsumers } from './logConsumer.js'
  */
 const LOOKUP_PULL_BYTES = 256 * 1024
 
+/** The last millisecond of the year 9999: ISO-8601 times after it need a sign, which JetStream does not take. */
+const LAST_STORE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
 /** A commit of the tenant that holds the event looked up. */
 export interface FoundCommit {
   readonly offset: number
@@ -52,7 +55,7 @@ export const createTimeWindowLookup = (
     const lease = await consumers.open(EVENT_STREAM, {
       filter_subjects: [tenantFilter(tenant)],
       deliver_policy: DeliverPolicy.StartTime,
-      opt_start_time: new Date(p.fromMs).toISOString(),
+      opt_start_time: new Date(Math.max(0, p.fromMs)).toISOString(),
     })
     try {
       if ((await lease.consumer.info(true)).num_pending === 0) return undefined
@@ -71,6 +74,8 @@ export const createTimeWindowLookup = (
   return async (tenant: string, id: string): Promise<FoundCommit | undefined> => {
     const idBytes = Buffer.from(id, 'latin1')
     for (const p of planIdScan(id, window)) {
+      // A UUIDv7 can name any time up to the year 10889; nothing was stored before 1970 or after 9999.
+      if (p.untilMs < 0 || p.fromMs > LAST_STORE_MS) continue
       const found = await pass(tenant, id, idBytes, p)
       if (found !== undefined) return found
     }
