@@ -19,7 +19,7 @@ import { type ProjectionRunner, type ProjectionRunnerOptions, startProjection } 
 import { createProjectionReader, type ProjectionReader } from '../adapters/nats/projections/projectionReader.js'
 import { startProjectionEndpoints } from '../adapters/nats/projections/projectionEndpoints.js'
 import { isProjectionName, type ProjectionDefinition } from '../domain/projections/projection.js'
-import { openEventIdIndex, startEventIdIndexer } from '../adapters/nats/reading/eventIdIndex.js'
+import { LEGACY_ID_INDEX_BUCKET, legacyIndexPresent, openEventIdIndex, startEventIdIndexer } from '../adapters/nats/reading/eventIdIndex.js'
 import { createQuery, type QueryPage } from '../adapters/nats/reading/query.js'
 import { validateQueryRequest } from '../domain/reading/queryRequest.js'
 import { createSubscriptions, type Subscriptions, type SubscriptionsOptions } from '../adapters/nats/reading/subscriptions.js'
@@ -189,7 +189,7 @@ export interface AllSource {
   startIngest(options?: { readonly lease?: false | Omit<LeasedIngestOptions, 'log'>; readonly maxAttempts?: number }): Promise<IngestProcessor & { readonly active: boolean }>
   /** Queries a tenant's log: `{ id?, stream?, type?, since?, until?, fromOffset?, limit? }`. */
   query(tenant: string, request: Record<string, unknown>): Promise<E.Either<AppendError, QueryPage>>
-  /** Keeps the event-id index (`ALLSOURCE_EVENT_IDS`) in step with the log, off the write path. */
+  /** Keeps the supplied-id index (`ALLSOURCE_SUPPLIED_IDS`: the event ids a lookup by time cannot find) in step with the log, off the write path. */
   startIdIndexer(): Promise<{ stop(): Promise<void> }>
   /** Starts folding projections into their read models (built-ins or your own definitions). */
   startProjections(definitions: readonly ProjectionDefinition<unknown>[]): Promise<readonly ProjectionRunner[]>
@@ -376,6 +376,9 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     },
     async startIdIndexer() {
       // Its own pool of one: the long-lived indexer never waits behind reads, nor they behind it.
+      if (await legacyIndexPresent(o.nc)) {
+        o.info?.(`event id index: bucket ${LEGACY_ID_INDEX_BUCKET} (a key per event, from an earlier version) is no longer used; once no older processor runs, delete it: nats kv del ${LEGACY_ID_INDEX_BUCKET}`)
+      }
       const indexer = await startEventIdIndexer(o.nc, prefix, (e) => warn(`event id index: ${e instanceof Error ? e.message : String(e)}; retrying from its checkpoint`), createLogConsumers(o.nc, { ...o.consumers, max: 1 }), streamOptions.replicas)
       indexers.push(indexer)
       return indexer

@@ -72,7 +72,7 @@ describe('ALLSOURCE_REPLICAS=3 on a 3-node cluster', () => {
         'ALLSOURCE_INGEST',
         'ALLSOURCE_DLQ',
         'KV_ALLSOURCE_LEASES',
-        'KV_ALLSOURCE_EVENT_IDS',
+        'KV_ALLSOURCE_SUPPLIED_IDS',
         'KV_ALLSOURCE_SNAPSHOTS',
         'KV_ALLSOURCE_PROJECTIONS',
         'KV_ALLSOURCE_PROJ_entity-state_1',

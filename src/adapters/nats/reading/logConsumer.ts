@@ -38,8 +38,11 @@ export class ConsumerUnavailable extends Error {
 /** An ephemeral ordered consumer holding one slot; `close()` frees both, whatever happened. */
 export interface LogConsumer {
   readonly consumer: Consumer
-  /** Starts pulling, each pull capped by bytes (`pullBytes`); `expires`: how long one pull waits (default 30 s). */
-  consume(options?: { readonly expires?: number }): Promise<ConsumerMessages>
+  /**
+   * Starts pulling, each pull capped by bytes (`pullBytes`, or `maxBytes` when smaller: a reader
+   * that expects to stop early asks for less); `expires`: how long one pull waits (default 30 s).
+   */
+  consume(options?: { readonly expires?: number; readonly maxBytes?: number }): Promise<ConsumerMessages>
   /** Stops pulling, deletes the consumer on the server and frees the slot. Idempotent, never throws. */
   close(): void
   /** Settles when the delete of a closed consumer has been answered (or failed). */
@@ -103,7 +106,7 @@ export const createLogConsumers = (nc: NatsConnection, options: Partial<LogConsu
         consumer,
         async consume(options = {}) {
           if (closing !== undefined) throw new Error('log consumer is closed')
-          messages = await consumer.consume({ max_bytes: pullBytes(), ...(options.expires !== undefined ? { expires: options.expires } : {}) })
+          messages = await consumer.consume({ max_bytes: options.maxBytes !== undefined ? Math.min(options.maxBytes, pullBytes()) : pullBytes(), ...(options.expires !== undefined ? { expires: options.expires } : {}) })
           // Closed while the pull was being set up: stop it at once.
           if (closing !== undefined) messages.stop()
           return messages

@@ -8,6 +8,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { DomainError } from '../../../domain/streams/errors.js'
 import { fits, type PageBudget, tooLargeCommit } from '../../../application/reading/readStream.js'
 import type { EventIdIndex } from './eventIdIndex.js'
+import { createTimeWindowLookup, type FoundCommit } from './idLookup.js'
+import type { IdWindow } from '../../../domain/reading/idWindow.js'
 import type { ReplayedEvent } from './replay.js'
 import { createLogConsumers, type LogConsumers } from './logConsumer.js'
 import { defaultPrefix, subjects } from '../subjects.js'
@@ -35,7 +37,9 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  * and its `where` (`planScan`): a subject filter for the tenant or the streams the filter
  * names (up to 16), a start at an offset or (for a time lower bound alone) a time, the `AllSource-Types`
  * header to skip commits that cannot match without decoding them, an end at an offset or time
- * upper bound, and the event-id index for `id`; then the filter on each decoded event.
+ * upper bound; then the filter on each decoded event. An `id` is looked up by the time in its
+ * UUIDv7 (a short window of the tenant's log), then in the supplied-id index, then in the log
+ * after the index's checkpoint (docs/reading.md, "Lookup by event id").
  *
  * Pages hold whole commits and at most `limit` matching events, except that one commit with more
  * matches than `limit` comes whole. With a `budget`, a page also ends before the commit that would
@@ -49,7 +53,10 @@ export const createQuery = (
   nc: NatsConnection,
   o: {
     readonly prefix?: string
+    /** The supplied-id index (ids a lookup by time cannot find); without it, those are found by scanning the log. */
     readonly index?: EventIdIndex
+    /** The window a UUIDv7 id is looked up in; must be the one the indexer uses (default {@link defaultIdWindow}). */
+    readonly idWindow?: IdWindow
     /** The processor's consumer budget. */
     readonly consumers?: LogConsumers
     /** Commits one request may examine (decoded or skipped by their header) before it answers. */
@@ -127,15 +134,29 @@ export const createQuery = (
     return E.right(nextOffset === undefined ? { events } : { events, nextOffset })
   }
 
+  const byTime = createTimeWindowLookup(consumers, (tenant) => subj.eventsOf(tenant), o.idWindow)
+
+  /** The commit holding event `id` of `tenant`: by time for a UUIDv7, then the supplied-id index. */
+  const findById = async (tenant: string, id: string): Promise<FoundCommit | 'not-indexed' | undefined> => {
+    const found = await byTime(tenant, id)
+    if (found !== undefined) return found
+    const offset = o.index === undefined ? undefined : await o.index.lookup(tenant, id)
+    if (offset === undefined) return 'not-indexed'
+    const m = await (await jsmP).direct.getMessage(name, { seq: offset })
+    // The index is keyed by tenant; the subject check keeps a damaged entry from crossing tenants.
+    if (m === null || !m.subject.startsWith(subj.eventsPrefixOf(tenant))) return undefined
+    const commit = decodeCommit(m.data, m.seq)
+    return commit.events.some((e) => e.id === id) ? { offset, commit } : undefined
+  }
+
   /** One page of the query; with a `budget`, bounded by the encoded size of its events too. */
   return async (tenant: string, q: QueryRequest, budget?: PageBudget): Promise<E.Either<DomainError, QueryPage>> => {
-    if (q.id === undefined || o.index === undefined) return scan(tenant, q, undefined, budget)
-    const offset = await o.index.lookup(tenant, q.id)
-    if (offset === undefined) return scan(tenant, q, (await o.index.checkpoint()) + 1, budget)
-    if (q.fromOffset !== undefined && offset < q.fromOffset) return E.right({ events: [] })
-    const m = await (await jsmP).direct.getMessage(name, { seq: offset })
-    if (m === null || !m.subject.startsWith(subj.eventsPrefixOf(tenant))) return E.right({ events: [] })
-    const commit = decodeCommit(m.data, m.seq)
+    if (q.id === undefined) return scan(tenant, q, undefined, budget)
+    const found = await findById(tenant, q.id)
+    // Not found by time nor in the index: the event can only be after the index's checkpoint.
+    if (found === 'not-indexed') return scan(tenant, q, (o.index === undefined ? 0 : await o.index.checkpoint()) + 1, budget)
+    if (found === undefined || (q.fromOffset !== undefined && found.offset < q.fromOffset)) return E.right({ events: [] })
+    const { offset, commit } = found
     const plan = planScan(queryFilter(q), q.fromOffset)
     const events = commit.events.map((e) => ({ ...e, offset, tenant: commit.tenant, stream: commit.stream })).filter(plan.matches)
     const size = fits(budget, 0, events)
