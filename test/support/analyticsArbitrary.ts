@@ -44,7 +44,7 @@ export const analyticsLog: fc.Arbitrary<FilterableEvent[]> = fc
     return out
   })
 
-const world: FilterWorld = {
+const defaultWorld: FilterWorld = {
   types: [...analyticsTypes],
   streams: [...analyticsStreams],
   stamps: [0, 1, 3, 12, 30, 48].map((h) => new Date(analyticsBase + h * 3_600_000).toISOString()),
@@ -52,27 +52,41 @@ const world: FilterWorld = {
   maxVersion: 20,
 }
 
-/** Filters that often match part of such a log: by type, and random ones of the query language. */
-export const analyticsFilter: fc.Arbitrary<Filter> = fc.oneof(
-  fc.constantFrom(...analyticsTypes).map((t): Filter => ({ eq: ['type', t] })),
-  fc.constantFrom(...analyticsTypes).map((t): Filter => ({ and: [{ eq: ['type', t] }, { gte: ['payload.n', 2] }] })),
-  worldFilter(world, 2),
-)
+/** Filters that often match part of a log of `world`: by type, and random ones of the query language. */
+export const analyticsFilterOf = (world: FilterWorld): fc.Arbitrary<Filter> =>
+  fc.oneof(
+    fc.constantFrom(...world.types).map((t): Filter => ({ eq: ['type', t] })),
+    fc.constantFrom(...world.types).map((t): Filter => ({ and: [{ eq: ['type', t] }, { gte: ['payload.n', 2] }] })),
+    worldFilter(world, 2),
+  )
 
-const within = fc.oneof(fc.constantFrom(0, 60_000, 3_600_000, DAY), fc.integer({ min: 0, max: 3 * DAY }))
-const time = fc.integer({ min: -DAY, max: 3 * DAY }).map((d) => new Date(analyticsBase + d))
-const scope = fc.record({ since: time, until: time, where: analyticsFilter }, { requiredKeys: [] }).map((s) => (s.since !== undefined && s.until !== undefined && s.since > s.until ? { ...s, since: s.until, until: s.since } : s))
+const within = fc.oneof(fc.constantFrom(0, 1, 50, 60_000, 3_600_000, DAY), fc.integer({ min: 0, max: 3 * DAY }))
 
-/** Valid requests of every kind (as `validateAnalyticsRequest` gives them). */
-export const analyticsRequest: fc.Arbitrary<AnalyticsRequest> = fc.oneof(
-  fc.tuple(scope, fc.constantFrom('minute', 'hour', 'day' as const)).map(([s, bucket]): AnalyticsRequest => ({ ...s, kind: 'frequency', bucket })),
-  fc.tuple(scope, fc.integer({ min: 1, max: 5 })).map(([s, top]): AnalyticsRequest => ({ ...s, kind: 'summary', top })),
-  fc.tuple(scope, fc.array(analyticsFilter, { minLength: 1, maxLength: 4 }), within).map(([s, steps, withinMs]): AnalyticsRequest => ({ ...s, kind: 'funnel', steps, withinMs })),
-  fc.tuple(scope, fc.constantFrom('day', 'week' as const)).map(([s, period]): AnalyticsRequest => ({ ...s, kind: 'retention', period })),
-  fc.tuple(scope, analyticsFilter, analyticsFilter, within).map(([s, a, b, withinMs]): AnalyticsRequest => ({ ...s, kind: 'correlation', a, b, withinMs })),
-  // Thresholds no simple z equals: a z exactly on the threshold would depend on the order of float sums.
-  fc.tuple(scope, fc.constantFrom('minute', 'hour', 'day' as const), fc.constantFrom(0.77, 1.33, 2.21)).map(([s, bucket, threshold]): AnalyticsRequest => ({ ...s, kind: 'anomalies', bucket, threshold })),
-)
+/** Valid requests of every kind (as `validateAnalyticsRequest` gives them), `since`/`until` from `time`, filters over `world`. */
+export const analyticsRequestOf = (world: FilterWorld, time: fc.Arbitrary<Date>): fc.Arbitrary<AnalyticsRequest> => {
+  const filter = analyticsFilterOf(world)
+  const scope = fc
+    .record({ since: time, until: time, where: filter }, { requiredKeys: [] })
+    .map((s) => (s.since !== undefined && s.until !== undefined && s.since > s.until ? { ...s, since: s.until, until: s.since } : s))
+  return fc.oneof(
+    fc.tuple(scope, fc.constantFrom('minute', 'hour', 'day' as const)).map(([s, bucket]): AnalyticsRequest => ({ ...s, kind: 'frequency', bucket })),
+    fc.tuple(scope, fc.integer({ min: 1, max: 5 })).map(([s, top]): AnalyticsRequest => ({ ...s, kind: 'summary', top })),
+    fc.tuple(scope, fc.array(filter, { minLength: 1, maxLength: 4 }), within).map(([s, steps, withinMs]): AnalyticsRequest => ({ ...s, kind: 'funnel', steps, withinMs })),
+    fc.tuple(scope, fc.constantFrom('day', 'week' as const)).map(([s, period]): AnalyticsRequest => ({ ...s, kind: 'retention', period })),
+    fc.tuple(scope, filter, filter, within).map(([s, a, b, withinMs]): AnalyticsRequest => ({ ...s, kind: 'correlation', a, b, withinMs })),
+    // Thresholds no simple z equals: a z exactly on the threshold would depend on the order of float sums.
+    fc.tuple(scope, fc.constantFrom('minute', 'hour', 'day' as const), fc.constantFrom(0.77, 1.33, 2.21)).map(([s, bucket, threshold]): AnalyticsRequest => ({ ...s, kind: 'anomalies', bucket, threshold })),
+  )
+}
+
+/** Requests over {@link analyticsLog}s. */
+export const analyticsRequest = analyticsRequestOf(defaultWorld, fc.integer({ min: -DAY, max: 3 * DAY }).map((d) => new Date(analyticsBase + d)))
+
+/** A request as a client sends it in JSON: times as ISO strings, the kind in the subject. */
+export const wireBody = (r: AnalyticsRequest): Record<string, unknown> => {
+  const { kind: _kind, since, until, ...rest } = r
+  return { ...rest, ...(since !== undefined ? { since: since.toISOString() } : {}), ...(until !== undefined ? { until: until.toISOString() } : {}) }
+}
 
 /** A reply with every `z` rounded to 9 decimals (the fold and the brute force sum in different orders). */
 export const roundZ = (r: unknown): unknown =>
