@@ -82,10 +82,10 @@ const rawScan = async (b: BenchServer, expected: number): Promise<number> => {
   return performance.now() - t0
 }
 
-/** The events of the analytics log: `BENCH_ANALYTICS_EVENTS`, else 1,000,000 (20,000 in quick mode). */
+/** The events of the analytics log: `BENCH_ANALYTICS_EVENTS`, else 1,000,000 (10,000 in quick mode). */
 export const analyticsEvents = (quick: boolean): number => {
   const n = Number(process.env.BENCH_ANALYTICS_EVENTS)
-  const events = Number.isSafeInteger(n) && n > 0 ? n : quick ? 20_000 : 1_000_000
+  const events = Number.isSafeInteger(n) && n > 0 ? n : quick ? 10_000 : 1_000_000
   // Whole commits on every stream.
   return Math.max(1, Math.ceil(events / (PER_COMMIT * STREAMS))) * PER_COMMIT * STREAMS
 }
@@ -137,7 +137,7 @@ export const analyticsRows = async (quick: boolean, rounds: number, log: (l: str
 export const ANALYTICS_METHOD = `- **17 analytics**: one log per run on a fresh server, written as AllSource stores it (commits of
   10 events over 1,000 streams, every header of a real commit; types cycling cart, viewed,
   checkout, viewed, paid; timestamps over 30 days): 1,000,000 events, or \`BENCH_ANALYTICS_EVENTS\`
-  (20,000 in quick mode). The processor (\`createAllSource\` + \`serve()\`, scan limit = the log)
+  (10,000 in quick mode). The processor (\`createAllSource\` + \`serve()\`, scan limit = the log)
   runs in the bench process; each round times a raw ordered consumer reading and decoding the
   tenant's whole log (msgpackr, 512 per pull), then each kind over the whole log through
   \`createAllSourceClient(nc).analytics\` (request to reply): frequency by hour, summary top 10,
