@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { badRequest, type DomainError } from '../streams/errors.js'
 import type { Filter } from '../reading/filter.js'
 import { parseWhere } from '../reading/where.js'
-import { type Bucket, buckets, type Period, periods } from './buckets.js'
+import { type Bucket, buckets, indexOf, type Period, periods } from './buckets.js'
 
 /** The analytics kinds, the last token of `allsource.analytics.<tenant>.<kind>`. */
 export const analyticsKinds = ['frequency', 'summary', 'funnel', 'retention', 'correlation', 'anomalies'] as const
@@ -79,7 +79,10 @@ const integer = (u: unknown, path: string, min: number, max: number, fallback?: 
 
 const filterAt = (u: unknown, path: string): V<Filter> => (u === undefined || u === null ? E.left(fault(path, 'is required (a filter)')) : parseWhere(u, path))
 
-const kindFields = (kind: AnalyticsKind, b: Record<string, unknown>): V<Omit<AnalyticsRequest, keyof AnalyticsScope>> => {
+/** A request's own fields, kind by kind (an `Omit` that keeps the union). */
+type KindFields = AnalyticsRequest extends infer R ? (R extends AnalyticsRequest ? Omit<R, keyof AnalyticsScope> : never) : never
+
+const kindFields = (kind: AnalyticsKind, b: Record<string, unknown>): V<KindFields> => {
   switch (kind) {
     case 'frequency':
       return E.map((bucket: Bucket) => ({ kind, bucket }))(oneOf(b.bucket, 'bucket', buckets, 'hour'))
@@ -146,6 +149,13 @@ export const validateAnalyticsRequest = (kind: AnalyticsKind, body: unknown): V<
   if (where !== undefined && E.isLeft(where)) return where
   const rest = kindFields(kind, b)
   if (E.isLeft(rest)) return rest
+  // A series `since`..`until` too long for anomalies is refused before any scan (the fold checks ranges set by the events).
+  if (rest.right.kind === 'anomalies' && since.right !== undefined && until.right !== undefined) {
+    const n = indexOf(until.right.getTime(), rest.right.bucket) - indexOf(since.right.getTime(), rest.right.bucket) + 1
+    if (n > analyticsLimits.maxAnomalyBuckets) {
+      return E.left(fault('bucket', `since..until spans ${n} ${rest.right.bucket} buckets, more than ${analyticsLimits.maxAnomalyBuckets}; narrow since/until or use a longer bucket`, { buckets: n, max: analyticsLimits.maxAnomalyBuckets }))
+    }
+  }
   const scope: AnalyticsScope = {
     ...(since.right !== undefined ? { since: since.right } : {}),
     ...(until.right !== undefined ? { until: until.right } : {}),

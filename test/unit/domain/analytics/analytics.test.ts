@@ -142,10 +142,13 @@ describe('analytics request validation: BAD_REQUEST with the path of the fault',
     expect(validateAnalyticsRequest('retention', {})).toEqual(E.right({ kind: 'retention', period: 'week' }))
     expect(validateAnalyticsRequest('anomalies', {})).toEqual(E.right({ kind: 'anomalies', bucket: 'hour', threshold: 3 }))
   })
-  it('a series too long for anomalies is BAD_REQUEST, not a huge reply', () => {
-    const r = validateAnalyticsRequest('anomalies', { bucket: 'minute', since: '2026-01-01', until: '2026-12-01' })
+  it('a series too long for anomalies is BAD_REQUEST, not a huge reply: before the scan when since..until says so, after it when the events do', () => {
+    expect(fault('anomalies', { bucket: 'minute', since: '2026-01-01', until: '2026-12-01' })).toMatchObject({ path: 'bucket', max: 100_000 })
+    const r = validateAnalyticsRequest('anomalies', { bucket: 'minute', since: '2026-01-01' })
     if (E.isLeft(r)) throw new Error('rejected')
-    const out = analyticsFold(r.right).result()
+    const fold = analyticsFold(r.right)
+    fold.add(ev('x', 1, 'a', '2026-12-01T00:00:00Z'), Date.parse('2026-12-01T00:00:00Z'))
+    const out = fold.result()
     expect(E.isLeft(out) && out.left._tag === 'BadRequest' ? out.left.details : undefined).toMatchObject({ path: 'bucket', max: 100_000 })
   })
 })
