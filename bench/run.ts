@@ -23,6 +23,7 @@ import { GATEWAY_METHOD, gatewayRows } from './scenarios/gateway.js'
 import { SEQUENTIAL_METHOD, sequentialRows } from './scenarios/sequential.js'
 import { ID_LOOKUP_METHOD, idLookupRows } from './scenarios/idLookup.js'
 import { FEATURES_METHOD, featuresRows } from './scenarios/features.js'
+import { ANALYTICS_METHOD, analyticsRows } from './scenarios/analytics.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -38,7 +39,7 @@ export interface BenchOptions {
    * Run only these scenarios (`BENCH_ONLY=auth`: 12 and 13) and merge their rows into the
    * previous `latest.json` (and so `benchmarks.md`), keeping every other row and its environment.
    */
-  readonly only?: 'auth' | 'gateway' | 'live' | 'sequential' | 'idlookup' | 'features'
+  readonly only?: 'auth' | 'gateway' | 'live' | 'sequential' | 'idlookup' | 'features' | 'analytics'
 }
 
 /** Compiles the project (`npm run build`) and returns the path of a file under `dist/`. */
@@ -222,6 +223,13 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
     return mine
   }
 
+  if (o.only === 'analytics') {
+    const mine = await step('analytics', () => analyticsRows(o.quick, R, o.log))
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `analytics rows (17; ${R} rounds on one log)`)
+    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
+    return mine
+  }
+
   if (o.only === 'live') {
     const mine = await step('live WebSocket', () => liveRows(o.quick, R))
     const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `live rows (15; ${R} rounds, fresh server per round; ${['fastify', '@fastify/websocket', 'ws'].map((p) => `${p} ${versionOf(p)}`).join(', ')})`)
@@ -353,6 +361,7 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   rows.push(...(await step('sequential', () => sequentialRows(o.quick, R))))
   rows.push(...(await step('id lookup', () => idLookupRows(o.quick, o.log))))
   rows.push(...(await featuresRows(R, N, S, step)))
+  rows.push(...(await step('analytics', () => analyticsRows(o.quick, R, o.log))))
 
   writeReport(o.outDir, o.jsonDir, rows, await environment(o, R, N, S), METHOD)
   return rows
@@ -445,16 +454,16 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   message until it has all 200,000: events per second from the socket's open to the last
   message. The library iterator's rate on the same log in the same round is the ceiling beside
   it. CPU per event: the reader process, and the bench process (replay, JSON, socket writes).
-${GATEWAY_METHOD}${SEQUENTIAL_METHOD}${ID_LOOKUP_METHOD}${FEATURES_METHOD}`
+${GATEWAY_METHOD}${SEQUENTIAL_METHOD}${ANALYTICS_METHOD}${ID_LOOKUP_METHOD}${FEATURES_METHOD}`
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
   const started = performance.now()
   const quick = process.env.BENCH_QUICK === '1'
   const only = process.env.BENCH_ONLY
-  const subsets = ['auth', 'gateway', 'live', 'sequential', 'idlookup', 'features'] as const
+  const subsets = ['auth', 'gateway', 'live', 'sequential', 'idlookup', 'features', 'analytics'] as const
   const isSubset = (x: string): x is (typeof subsets)[number] => (subsets as readonly string[]).includes(x)
-  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13), "gateway" (14), "live" (15), "sequential" (16), "idlookup" (20) and "features" (21)`)
+  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13), "gateway" (14), "live" (15), "sequential" (16), "analytics" (17), "idlookup" (20) and "features" (21)`)
   const rows = await runBench({
     quick,
     ...(only !== undefined && isSubset(only) ? { only } : {}),

@@ -21,6 +21,10 @@ import { startProjectionEndpoints } from '../adapters/nats/projections/projectio
 import { isProjectionName, type ProjectionDefinition } from '../domain/projections/projection.js'
 import { LEGACY_ID_INDEX_BUCKET, legacyIndexPresent, openEventIdIndex, startEventIdIndexer } from '../adapters/nats/reading/eventIdIndex.js'
 import { createQuery, type QueryPage } from '../adapters/nats/reading/query.js'
+import { createAnalyticsScan } from '../adapters/nats/analytics/analyticsScan.js'
+import { startAnalyticsEndpoint } from '../adapters/nats/analytics/analyticsEndpoint.js'
+import { runAnalytics } from '../application/analytics/runAnalytics.js'
+import type { AnalyticsReply } from '../domain/analytics/fold.js'
 import { validateQueryRequest } from '../domain/reading/queryRequest.js'
 import { createSubscriptions, type Subscriptions, type SubscriptionsOptions } from '../adapters/nats/reading/subscriptions.js'
 import { type IngestProcessor, startIngestProcessor } from '../adapters/nats/ingest/ingestProcessor.js'
@@ -95,6 +99,8 @@ export interface AllSourceOptions {
    * (default 20,000; docs/query-language.md).
    */
   readonly queryScanBudget?: number
+  /** Events one analytics request may read from the log (default 1,000,000; more is `TOO_LARGE`). */
+  readonly analyticsScanLimit?: number
   readonly warn?: (message: string) => void
   /** Informational lines (a stream's replicas raised); default: none. */
   readonly info?: (message: string) => void
@@ -189,6 +195,11 @@ export interface AllSource {
   startIngest(options?: { readonly lease?: false | Omit<LeasedIngestOptions, 'log'>; readonly maxAttempts?: number }): Promise<IngestProcessor & { readonly active: boolean }>
   /** Queries a tenant's log: `{ id?, stream?, type?, since?, until?, fromOffset?, limit? }`. */
   query(tenant: string, request: Record<string, unknown>): Promise<E.Either<AppendError, QueryPage>>
+  /**
+   * Runs an analytics request (`frequency|summary|funnel|retention|correlation|anomalies`) over a
+   * tenant's log, as `allsource.analytics.<tenant>.<kind>` does (docs/analytics.md).
+   */
+  analytics(tenant: string, kind: string, request?: unknown): Promise<E.Either<AppendError, AnalyticsReply>>
   /** Keeps the supplied-id index (`ALLSOURCE_SUPPLIED_IDS`: the event ids a lookup by time cannot find) in step with the log, off the write path. */
   startIdIndexer(): Promise<{ stop(): Promise<void> }>
   /** Starts folding projections into their read models (built-ins or your own definitions). */
@@ -290,6 +301,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const services: StreamService[] = []
   const index = await openEventIdIndex(o.nc, streamOptions.replicas)
   const query = createQuery(o.nc, { prefix, index, consumers, ...(o.queryScanBudget !== undefined ? { scanBudget: o.queryScanBudget } : {}) })
+  const analytics = runAnalytics(createAnalyticsScan(o.nc, { prefix, consumers, ...(o.analyticsScanLimit !== undefined ? { scanLimit: o.analyticsScanLimit } : {}) }))
   const indexers: { stop(): Promise<void> }[] = []
   const ingests: IngestProcessor[] = []
   const projections = new Map<string, { readonly def: ProjectionDefinition<unknown>; readonly runner: ProjectionRunner }>()
@@ -374,6 +386,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       if (Ei.isLeft(q)) return q
       return query(t.right, q.right)
     },
+    analytics: (tenant, kind, request) => analytics(tenant, kind, request),
     async startIdIndexer() {
       // Its own pool of one: the long-lived indexer never waits behind reads, nor they behind it.
       if (await legacyIndexPresent(o.nc)) {
@@ -430,7 +443,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
           ...(logger !== undefined ? { logger } : {}),
           ...(observer !== undefined ? { observer } : {}),
         },
-        (base) => [...startProjectionEndpoints(o.nc, reader, base), ...(auth?.endpoints?.(base) ?? [])],
+        (base) => [...startProjectionEndpoints(o.nc, reader, base), startAnalyticsEndpoint(o.nc, analytics, base), ...(auth?.endpoints?.(base) ?? [])],
       )
       services.push(service)
       return service

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { registerAdminCommands } from './cli/adminCommands.js'
 import { registerAuthCommands } from './cli/authCommands.js'
 import { registerDataCommands } from './cli/dataCommands.js'
+import { registerAnalyticsCommands } from './cli/analyticsCommands.js'
 import { registerLogCommands } from './cli/logCommands.js'
 import { registerOpsCommands } from './cli/opsCommands.js'
 import { CliError, toJson } from './cli/output.js'
@@ -21,6 +22,7 @@ export const buildProgram = (): Command => {
     .showSuggestionAfterError()
     .exitOverride()
   registerDataCommands(program)
+  registerAnalyticsCommands(program)
   registerLogCommands(program)
   registerSubsCommands(program)
   registerProjCommands(program)

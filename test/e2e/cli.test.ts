@@ -123,6 +123,25 @@ describe('the CLI', () => {
     await nc.close()
   }, 120_000)
 
+  it('runs analytics: the flags build the request; an unknown kind is NOT_FOUND', async () => {
+    const url = server().url
+    const nc = await connect({ servers: url })
+    const app = await createAllSource({ nc, snapshotEvery: 0 })
+    await app.serve()
+    try {
+      await app.append('shop', 'o-1', [{ type: 'cart', payload: {} }, { type: 'paid', payload: { total: 5 } }])
+      await app.append('shop', 'o-2', [{ type: 'cart', payload: {} }])
+      const funnel = await cli(url, 'analytics', 'funnel', 'shop', '--step', 'type = "cart"', '--step', '{"eq":["type","paid"]}', '--within-ms', '3600000', '--where', 'stream != "nope"')
+      expect(funnel.code).toBe(0)
+      expect(JSON.parse(funnel.out)).toEqual({ steps: [{ count: 2 }, { count: 1 }] })
+      const trends = await cli(url, 'analytics', 'trends', 'shop')
+      expect([trends.code, JSON.parse(trends.out).error.code]).toEqual([1, 'NOT_FOUND'])
+    } finally {
+      await app.close()
+      await nc.close()
+    }
+  }, 60_000)
+
   it('shows projection status, reads keys and pages, pauses, resumes and rebuilds', async () => {
     const url = server().url
     const nc = await connect({ servers: url })

@@ -9,6 +9,7 @@ import { jsonReplacer } from '../nats/service/wireCodec.js'
 import { registerAdminRoutes } from './adminRoutes.js'
 import { registerCompatRoutes } from './compatRoutes.js'
 import { registerDataRoutes } from './dataRoutes.js'
+import { registerAnalyticsRoutes } from './analyticsRoutes.js'
 import type { GatewayAuth } from './gatewayAuth.js'
 import type { GatewayAdmin, GatewayData, GatewayHealth, GatewayMetrics } from './ports.js'
 import { sendProblem } from './problem.js'
@@ -165,6 +166,7 @@ export const createGateway = async (deps: GatewayDeps): Promise<FastifyInstance>
 
   registerOpsRoutes(app, deps)
   registerDataRoutes(app, deps.auth, deps.data)
+  registerAnalyticsRoutes(app, deps.auth, deps.data)
   registerAdminRoutes(app, deps.auth, deps.admin)
   registerCompatRoutes(app, deps.auth, deps.data)
   for (const plugin of deps.plugins ?? []) await plugin(app, deps.auth)

@@ -22,6 +22,8 @@ export interface GatewayData {
   read(tenant: string, stream: string, request: { readonly fromVersion?: number; readonly limit?: number }): Answer<StreamPage>
   /** A query (`{ id?, stream?, type?, since?, until?, fromOffset?, limit?, where? }`). */
   query(tenant: string, request: Readonly<Record<string, unknown>>): Answer<{ readonly events: readonly unknown[]; readonly nextOffset?: number }>
+  /** An analytics request `allsource.analytics.<tenant>.<kind>` (docs/analytics.md). */
+  analytics(tenant: string, kind: string, body: unknown): Answer<unknown>
   /** Every projection's status. */
   projections(): Answer<readonly unknown[]>
   /** One projection's status (`NOT_FOUND` for a projection that never ran). */

@@ -20,6 +20,8 @@ export interface Subjects {
   read(tenant: string, stream: string): string
   /** `allsource.query.<tenant>`: query the log (request-reply). */
   query(tenant: string): string
+  /** `allsource.analytics.<tenant>.<kind>`: an analytics request (request-reply; docs/analytics.md). */
+  analytics(tenant: string, kind: string): string
   /** `allsource.ingest.<tenant>.<stream>`: durable publish (stream `ALLSOURCE_INGEST`). */
   ingest(tenant: string, stream: string): string
   /** `allsource.ingest.>`: every ingest subject. */
@@ -90,6 +92,7 @@ const buildSubjects = (prefix: string): Subjects => ({
   append: (tenant, stream) => `${prefix}.append.${tenant}.${stream}`,
   read: (tenant, stream) => `${prefix}.read.${tenant}.${stream}`,
   query: (tenant) => `${prefix}.query.${tenant}`,
+  analytics: (tenant, kind) => `${prefix}.analytics.${tenant}.${kind}`,
   ingest: (tenant, stream) => `${prefix}.ingest.${tenant}.${stream}`,
   ingestWildcard: `${prefix}.ingest.>`,
   dlq: (tenant, stream) => `${prefix}.dlq.${tenant}.${stream}`,

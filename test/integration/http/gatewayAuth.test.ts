@@ -157,6 +157,8 @@ describe('crossing into another tenant', () => {
       ['POST', '/v1/tenants/globex/subscriptions', { name: 'spy' }, dev],
       ['GET', '/v1/tenants/globex/subscriptions/spy', undefined, dev],
       ['GET', '/v1/tenants/globex/dlq', undefined, dev],
+      ['POST', '/v1/tenants/globex/analytics/summary', {}, dev],
+      ['POST', '/v1/tenants/globex/analytics/frequency', undefined, dev],
       ['POST', '/v1/tenants/globex/dlq/1/redrive', {}, dev],
       ['POST', '/api/v1/events', { event_type: 'x', entity_id: 'secret-1', payload: {}, tenant_id: 'globex' }, dev],
       ['GET', '/api/v1/events/query?tenant_id=globex', undefined, dev],

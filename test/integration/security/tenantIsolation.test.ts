@@ -161,6 +161,30 @@ describe('a tenant connection', () => {
     expect(E.isRight(r) && r.right.events.length).toBe(0)
   })
 
+  it('runs analytics on its own tenant only: another tenant\'s analytics subject is refused by NATS, a foreign reply is dropped', async () => {
+    const { nc, errors } = await connectAs('acme-reader', 'acme')
+    const client = createAllSourceClient(nc)
+    // A reader may query, so it may run analytics, and sees only its own tenant's events.
+    const own = await client.analytics('acme', 'summary', {})
+    expect(JSON.stringify(own)).not.toContain('globex')
+    for (const kind of ['summary', 'frequency', 'funnel']) {
+      await expect(nc.request(`allsource.analytics.globex.${kind}`, encodeMsgpack({}), { timeout: 2_000 })).rejects.toThrow(/Permissions Violation/)
+    }
+    // The client passes the refusal on as the other methods do (a permissions violation, not a timeout).
+    await expect(client.tryAnalytics('globex', 'summary', {})).rejects.toThrow(/Permissions Violation/)
+    expect(await eventually(() => errors.filter((e) => /Permissions Violation for Publish to "allsource.analytics.globex/.test(e)).length >= 4)).toBe(true)
+    // Its own analytics subject with a reply aimed at globex's inbox is dropped unanswered.
+    const victim = (await connectAs('globex-dev', 'globex')).nc
+    const received: Msg[] = []
+    const inbox = `_INBOX.globex.${keys['globex-dev']!.keyId}.analytics`
+    victim.subscribe(inbox, { callback: (_e, m) => void received.push(m) })
+    await victim.flush()
+    nc.publish('allsource.analytics.acme.summary', encodeMsgpack({}), { reply: inbox })
+    await nc.flush()
+    await sleep(500)
+    expect(received).toEqual([])
+  })
+
   it('replays its own events through a consumer filtered in the create subject, and no one else\'s', async () => {
     const { nc, errors } = await connectAs('acme-dev', 'acme')
     const js = jetstream(nc)

@@ -19,6 +19,7 @@ describe('NATS micro discovery', () => {
       { name: 'projection', subject: 'allsource.projection.*.*', queue_group: 'allsource', metadata: {} },
       { name: 'projections-status', subject: 'allsource.admin.projections', queue_group: 'allsource', metadata: {} },
       { name: 'projection-admin', subject: 'allsource.admin.projection.*.*', queue_group: 'allsource', metadata: {} },
+      { name: 'analytics', subject: 'allsource.analytics.*.*', queue_group: 'allsource', metadata: {} },
     ])
 
     const client = createAllSourceClient(fixture().nc)

@@ -36,7 +36,7 @@ describe('wire edges: nesting, big integers, JSON without Content-Type, subject 
     await app.startProjections([eventCounter] as ProjectionDefinition<unknown>[])
   })
 
-  const subjects = ['allsource.append.acme.deep-1', 'allsource.read.acme.deep-1', 'allsource.query.acme', 'allsource.projection.acme.event-counter']
+  const subjects = ['allsource.append.acme.deep-1', 'allsource.read.acme.deep-1', 'allsource.query.acme', 'allsource.projection.acme.event-counter', 'allsource.analytics.acme.summary']
 
   it.each(subjects)('answers a 10,000-level nested body on %s with BAD_REQUEST, in JSON and msgpack', async (subject) => {
     const deepJson = text(`{"events":${'['.repeat(10_000)}${']'.repeat(10_000)}}`)
@@ -75,6 +75,8 @@ describe('wire edges: nesting, big integers, JSON without Content-Type, subject 
     ['query', 'allsource.query.acme.x'],
     ['projection', 'allsource.projection.acme.event-counter.x'],
     ['projection admin', 'allsource.admin.projection.event-counter.status.x'],
+    ['analytics', 'allsource.analytics.acme.summary.x'],
+    ['analytics with one token', 'allsource.analytics.acme'],
     ['append with no tokens', 'allsource.append'],
     ['read with one token', 'allsource.read.acme'],
   ])('answers a %s subject with an extra token (an id with a dot) with INVALID_ID, not "no responders"', async (_name, subject) => {

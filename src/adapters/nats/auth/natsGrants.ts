@@ -44,7 +44,7 @@ const consumerVerbs = ['CREATE', 'DURABLE.CREATE', 'INFO', 'MSG.NEXT', 'DELETE',
  *
  * Guarantees:
  * - a tenant identity is confined to its tenant's subjects: requests on its own
- *   `append|ingest|read|query|projection|admin` subjects as its role allows (`may`), the
+ *   `append|ingest|read|query|analytics|projection|admin` subjects as its role allows (`may`), the
  *   projection topics `allsource.projections.<t>.>` with `subscribe`, and replies only under its
  *   own inbox `_INBOX.<t>.<principal>.>` (never `_INBOX.>`);
  * - JetStream: only named consumers whose filter, given in the create subject, lies inside
@@ -84,7 +84,7 @@ export const grantFor = (identity: Identity, principal: string, options: GrantOp
       `$JS.ACK.${EVENT_STREAM}.*.>`,
     )
   }
-  if (can('query')) pub.push(s.query(t))
+  if (can('query')) pub.push(s.query(t), s.analytics(t, '*'))
   if (can('subscribe')) sub.push(`${p}.projections.${t}.>`)
   if (can('manageUsersAndKeys')) pub.push(`${p}.admin.${t}.keys.*`, `${p}.admin.${t}.users.*`)
   if (can('managePolicies')) pub.push(`${p}.admin.${t}.policies.*`)

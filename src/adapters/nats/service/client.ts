@@ -9,6 +9,7 @@ import type { ProjectionControl, ProjectionStatus } from '../../../domain/projec
 import { isProjectionName } from '../../../domain/projections/projection.js'
 import type { ProjectionEntry } from '../projections/projectionReader.js'
 import type { QueryPage } from '../reading/query.js'
+import type { AnalyticsReply } from '../../../domain/analytics/fold.js'
 import { defaultPrefix, subjects } from '../subjects.js'
 import { uuidv7 } from '../../system/uuidv7.js'
 import { createInboxRequester } from './inboxRequester.js'
@@ -108,6 +109,15 @@ export interface AllSourceClient {
   query(tenant: string, request?: Readonly<Record<string, unknown>>, options?: { readonly timeoutMs?: number }): Promise<QueryPage>
   /** As `query`, with the failure as a value. */
   tryQuery(tenant: string, request?: Readonly<Record<string, unknown>>, options?: { readonly timeoutMs?: number }): Promise<E.Either<AllSourceError, QueryPage>>
+  /**
+   * An analytics request on `allsource.analytics.<tenant>.<kind>` (docs/analytics.md): `kind` is
+   * `frequency|summary|funnel|retention|correlation|anomalies`, `request` `{ since?, until?, where?, … }`.
+   * A scan over up to a million events takes seconds: the default timeout is 60 s (or the client's,
+   * if longer). Rejects with {@link AllSourceError}.
+   */
+  analytics(tenant: string, kind: string, request?: Readonly<Record<string, unknown>>, options?: { readonly timeoutMs?: number }): Promise<AnalyticsReply>
+  /** As `analytics`, with the failure as a value. */
+  tryAnalytics(tenant: string, kind: string, request?: Readonly<Record<string, unknown>>, options?: { readonly timeoutMs?: number }): Promise<E.Either<AllSourceError, AnalyticsReply>>
   /** One key of a projection's read model; `NOT_FOUND` if absent, `UNAVAILABLE` if `minOffset` was not reached in time. */
   projection(tenant: string, name: string, key: string, options?: ProjectionReadOptions): Promise<ProjectionEntry>
   /** As `projection`, with the failure as a value. */
@@ -122,6 +132,9 @@ export interface AllSourceClient {
   resumeProjection(name: string): Promise<{ readonly name: string; readonly control: ProjectionControl }>
   rebuildProjection(name: string, options?: { readonly fromOffset?: number }): Promise<{ readonly name: string; readonly control: ProjectionControl }>
 }
+
+/** The default timeout of an analytics request: a scan of up to a million events takes seconds. */
+const ANALYTICS_TIMEOUT_MS = 60_000
 
 /** A request larger than the server's `max_payload`: refused here, as the server would refuse it. */
 const tooLarge = (size: number, max: number): AllSourceError =>
@@ -151,7 +164,7 @@ export const createAllSourceClient = (
 ): AllSourceClient => {
   const subj = subjects(options.prefix ?? defaultPrefix)
   const timeout = options.timeoutMs ?? 10_000
-  const tenantScoped = ['append', 'read', 'query', 'projection'].map((v) => `${subj.prefix}.${v}.`)
+  const tenantScoped = ['append', 'read', 'query', 'projection', 'analytics'].map((v) => `${subj.prefix}.${v}.`)
   /** `{ reply, noMux }` for a tenant-scoped subject when `tenantReplies` is on; nothing otherwise. */
   const replyFor = (subject: string): { readonly reply: string; readonly noMux: true } | Record<string, never> => {
     if (options.tenantReplies !== true) return {}
@@ -284,6 +297,14 @@ export const createAllSourceClient = (
     }
   }
 
+  const tryAnalytics: AllSourceClient['tryAnalytics'] = async (tenant, kind, body = {}, opts = {}) => {
+    const t = validateTenant(tenant)
+    if (E.isLeft(t)) return E.left(fromWire(toWireError(t.left)))
+    // A subject token, so a kind can never widen the subject; the service says which kinds exist.
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(kind)) return E.left(new AllSourceError('INVALID_ID', 'an analytics kind is 1–64 of A–Z a–z 0–9 _ -', { field: 'kind' }))
+    return request<AnalyticsReply>(subj.analytics(t.right, kind), 'analytics', body, opts.timeoutMs ?? Math.max(timeout, ANALYTICS_TIMEOUT_MS))
+  }
+
   const orThrow = async <T>(r: Promise<E.Either<AllSourceError, T>>): Promise<T> => {
     const x = await r
     if (E.isLeft(x)) throw x.left
@@ -312,5 +333,7 @@ export const createAllSourceClient = (
     read: (tenant, stream, opts) => orThrow(tryRead(tenant, stream, opts)),
     tryQuery,
     query: (tenant, req, opts) => orThrow(tryQuery(tenant, req, opts)),
+    tryAnalytics,
+    analytics: (tenant, kind, req, opts) => orThrow(tryAnalytics(tenant, kind, req, opts)),
   }
 }

@@ -1,0 +1,1 @@
+export { runAnalytics, type RunAnalytics, type ScopedEventScan } from './runAnalytics.js'
