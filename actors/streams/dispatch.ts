@@ -47,7 +47,11 @@ export interface Dispatch {
   readonly next: MailboxState
   readonly answers: readonly Answer[]
   /** `meta`: the work itself, as the commit's request id and trace context. */
-  readonly effect: { readonly _tag: 'Write'; readonly commit: Commit; readonly expectedLastOffset: number; readonly meta: RequestContext } | { readonly _tag: 'Probe' } | undefined
+  readonly effect:
+    | { readonly _tag: 'Write'; readonly commit: Commit; readonly expectedLastOffset: number; readonly meta: RequestContext }
+    | { readonly _tag: 'Probe' }
+    | { readonly _tag: 'Reload' }
+    | undefined
 }
 
 /** A state with a fixed shape (cheap to create and to read on the hot path). */
@@ -74,6 +78,16 @@ const prepareWork = (s: StreamIdentity, w: Work, loaded: LoadedStream): E.Either
 const needsProbe = (w: Work, e: AppendError): boolean =>
   w.clientCommitId && (e._tag === 'WrongExpectedVersion' || e._tag === 'ValidationFailed')
 
+/**
+ * A `WrongExpectedVersion` the actor's own copy of the stream may have caused: the client expects
+ * more than this actor has seen (a number above its version, or `exists` while it holds none). The
+ * actor's copy only ever lags the log (another processor may have appended since it loaded), so
+ * only these can be untrue; an expectation below what it holds is wrong whatever the log says.
+ */
+const mayBeStale = (e: AppendError, loaded: LoadedStream): boolean =>
+  e._tag === 'WrongExpectedVersion' &&
+  ((typeof e.expected === 'number' && e.expected > loaded.head.version) || (e.expected === 'exists' && loaded.head.version === 0))
+
 const noopResult = (s: StreamIdentity, loaded: LoadedStream): AppendResult => ({
   tenant: s.tenant,
   stream: s.stream,
@@ -85,7 +99,8 @@ const noopResult = (s: StreamIdentity, loaded: LoadedStream): AppendResult => ({
 
 /**
  * Serves the mailbox until a piece of work needs the log: rejections and no-op decisions are
- * answered at once, in order; the first commit to write (or commitId to probe) stops the loop.
+ * answered at once, in order; the first commit to write (or commitId to probe) stops the loop, and
+ * so does a `WrongExpectedVersion` that a stale copy may have caused (reload, then decide again).
  * `retry` re-decides `current` (after a conflict) before taking new work. Pure.
  */
 export const dispatch = (id: StreamIdentity, s: MailboxState, retry: boolean): Dispatch => {
@@ -112,6 +127,11 @@ export const dispatch = (id: StreamIdentity, s: MailboxState, retry: boolean): D
         answers,
         effect: { _tag: 'Write', commit: prepared.commit, expectedLastOffset: loaded.head.lastOffset, meta: work },
       }
+    }
+    // Reload once before refusing: the refusal must hold against the log, not against a stale copy
+    // (`rejection` on a retried `current` marks that this work was already re-decided after a reload).
+    if (E.isLeft(p) && mayBeStale(p.left, loaded) && !(retry && work === s.current && s.rejection !== undefined)) {
+      return { next: mailboxState(loaded, mailbox, work, undefined, p.left, conflicts), answers, effect: { _tag: 'Reload' } }
     }
     if (E.isLeft(p) && needsProbe(work, p.left)) {
       return { next: mailboxState(loaded, mailbox, work, undefined, p.left, conflicts), answers, effect: { _tag: 'Probe' } }

@@ -47,6 +47,7 @@ export type StreamActorEvent =
   | { readonly type: 'WRITTEN'; readonly outcome: AppendOutcome }
   | { readonly type: 'WRITE_FAILED'; readonly error: unknown }
   | { readonly type: 'PROBE' }
+  | { readonly type: 'RELOAD' }
   /** Raised after a load or probe: serve the mailbox (or retry `current`). */
   | { readonly type: 'SERVE' }
   | { readonly type: 'PASSIVATE' }
@@ -204,6 +205,7 @@ const step = streamSetup.enqueueActions(({ context, event, enqueue }) => {
   if (p.snapshot !== undefined) enqueue({ type: 'snapshot', params: p.snapshot })
   if (p.effect?._tag === 'Write') enqueue({ type: 'write', params: { commit: p.effect.commit, expectedLastOffset: p.effect.expectedLastOffset, meta: p.effect.meta } })
   else if (p.effect?._tag === 'Probe') enqueue.raise({ type: 'PROBE' })
+  else if (p.effect?._tag === 'Reload') enqueue.raise({ type: 'RELOAD' })
 })
 
 export const streamMachine = streamSetup.createMachine({
@@ -232,6 +234,7 @@ export const streamMachine = streamSetup.createMachine({
         ],
         WRITE_FAILED: { target: 'reloading', actions: 'abandon' },
         PROBE: { target: 'probing' },
+        RELOAD: { target: 'reloading' },
         PASSIVATE: { guard: 'isIdle', target: 'passivated' },
       },
     },

@@ -52,6 +52,20 @@ describe('dispatch (pure mailbox logic)', () => {
     expect(d.next.rejection).toMatchObject({ _tag: 'WrongExpectedVersion', actual: 5 })
   })
 
+  it('reloads before refusing an expectedVersion above its copy (another processor may have appended), once', () => {
+    for (const body of [{ expectedVersion: 6 }, { expectedVersion: 'exists' }]) {
+      const ahead = work(body, `client-${++n}`, true)
+      const from = body.expectedVersion === 'exists' ? at(0, 0) : at(5, 9)
+      const d = dispatch(id, mailboxState(from, [ahead], undefined, undefined, undefined, 0), false)
+      expect(d.effect).toEqual({ _tag: 'Reload' })
+      expect(d.answers).toEqual([])
+      expect(d.next.current).toBe(ahead)
+      // Reloaded and still refused: now the refusal holds against the log (probed, as any client commitId).
+      const again = dispatch(id, { ...d.next }, true)
+      expect(again.effect).toEqual({ _tag: 'Probe' })
+    }
+  })
+
   it('on retry after a conflict decides `current` again against the reloaded state', () => {
     const any = work({})
     const d = dispatch(id, mailboxState(at(7, 20), [], any, undefined, undefined, 2), true)
@@ -128,6 +142,19 @@ describe('stream machine (pure transitions)', () => {
     ;[s] = transition(streamMachine, s, { type: 'WRITTEN', outcome: { _tag: 'Conflict' } })
     expect(s.value).toBe('reloading')
     expect(s.context.current).toBeUndefined()
+  })
+
+  it('a WRONG_EXPECTED_VERSION from a stale copy: reloads, then writes against the log it found', () => {
+    let answer: unknown
+    const w = { ...work({ expectedVersion: 3 }, 'client-ahead', true), reply: (r: unknown) => (answer = r) }
+    let [s] = transition(streamMachine, readyAt(2, 5), { type: 'WORK', work: w })
+    ;[s] = transition(streamMachine, s, { type: 'RELOAD' })
+    expect(s.value).toBe('reloading')
+    ;[s] = transition(streamMachine, s, done('reload', at(3, 8)))
+    ;[s] = transition(streamMachine, s, { type: 'SERVE' })
+    expect(s.context.prepared?.commit.events[0]?.version).toBe(4)
+    expect(s.context.rejection).toBeUndefined()
+    expect(answer).toBeUndefined()
   })
 
   it('passivates only when idle', () => {
