@@ -184,11 +184,13 @@ export const runChaos = async (o: ChaosOptions): Promise<FaultResult[]> => {
         ALLSOURCE_EXAMPLE_MODULES: '0',
         ALLSOURCE_INSTANCE: `p${i}`,
         ALLSOURCE_DATA_DIR: join(dir, `p${i}`),
+        ALLSOURCE_SHUTDOWN_TIMEOUT_MS: '3000',
       })
       processors[i] = p
       await p.ready(120_000)
       return p
     }
+    log(`cluster up`)
     for (let i = 0; i < procCount; i++) await spawn(i)
     log(`cluster ${c.urls.join(' ')}; ${procCount} processor(s) ready`)
     // The test's client prefers the last node, the processors the first ones.
@@ -221,10 +223,12 @@ export const runChaos = async (o: ChaosOptions): Promise<FaultResult[]> => {
         first === undefined ? undefined : await until('the projection past the fault', async () => checkpoints.find((p) => p.checkpoint >= first.offset), 180_000, 250).catch(() => undefined)
       polling = false
       await poller
+      log(`${fault}: recovered; waiting for all replicas to be current`)
       await healthy(env)
       for (const [i, p] of processors.entries()) if (p === undefined || p.proc.exitCode !== null || p.proc.signalCode !== null) await spawn(i)
       await l.stop()
       load = undefined
+      log(`${fault}: load stopped; checking the log`)
       const verdict = await verify({ log: await readWholeLog(nc), load: l, tenant: TENANT, client, reader })
       const failures: Record<string, number> = {}
       const examples = new Map<string, string>()
@@ -261,7 +265,8 @@ export const runChaos = async (o: ChaosOptions): Promise<FaultResult[]> => {
       ...procs.map((p) => async () => {
         if (p !== undefined && p.proc.exitCode === null && p.proc.signalCode === null) {
           p.proc.kill('SIGTERM')
-          await Promise.race([p.exited(), sleep(15_000).then(() => p.proc.kill('SIGKILL'))])
+          await Promise.race([p.exited(), sleep(5_000).then(() => p.proc.kill('SIGKILL'))])
+          await p.exited()
         }
       }),
       async () => void (await cluster?.stop()),

@@ -79,7 +79,7 @@ export const startDurableReader = async (nc: NatsConnection, tenant: string, nam
       stopping = true
       // Deleting the durable ends its pull; the iterator cannot be interrupted while it waits.
       await subs.remove(tenant, name).catch(() => undefined)
-      await Promise.race([loop, sleep(5_000)])
+      await Promise.race([loop, sleep(1_000)])
     },
   }
 }
