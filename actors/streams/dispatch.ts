@@ -59,8 +59,11 @@ export class Mailbox {
   }
 }
 
-/** What {@link serve} leaves to do: write `prepared`'s commit, probe `current`'s commitId, or nothing. */
-export type Next = 'write' | 'probe' | 'none'
+/**
+ * What {@link serve} leaves to do: write `prepared`'s commit, probe `current`'s commitId, reload
+ * the stream before deciding `current` again, or nothing.
+ */
+export type Next = 'write' | 'probe' | 'reload' | 'none'
 
 const prepareWork = (s: StreamIdentity, w: Work, loaded: LoadedStream): E.Either<AppendError, PreparedCommit | undefined> => {
   try {
@@ -76,6 +79,16 @@ const prepareWork = (s: StreamIdentity, w: Work, loaded: LoadedStream): E.Either
 const needsProbe = (w: Work, e: AppendError): boolean =>
   w.clientCommitId && (e._tag === 'WrongExpectedVersion' || e._tag === 'ValidationFailed')
 
+/**
+ * A `WrongExpectedVersion` the actor's own copy of the stream may have caused: the client expects
+ * more than this actor has seen (a number above its version, or `exists` while it holds none). The
+ * actor's copy only ever lags the log (another processor may have appended since it loaded), so
+ * only these can be untrue; an expectation below what it holds is wrong whatever the log says.
+ */
+const mayBeStale = (e: AppendError, loaded: LoadedStream): boolean =>
+  e._tag === 'WrongExpectedVersion' &&
+  ((typeof e.expected === 'number' && e.expected > loaded.head.version) || (e.expected === 'exists' && loaded.head.version === 0))
+
 const noopResult = (s: StreamIdentity, loaded: LoadedStream): AppendResult => ({
   tenant: s.tenant,
   stream: s.stream,
@@ -88,7 +101,9 @@ const noopResult = (s: StreamIdentity, loaded: LoadedStream): AppendResult => ({
 /**
  * Serves the mailbox until a piece of work needs the log: rejections and no-op decisions are
  * answered at once, in order; the first commit to write (left in `box.current`/`box.prepared`,
- * to append after `box.loaded`'s head) or commitId to probe (`box.rejection` kept) stops the loop.
+ * to append after `box.loaded`'s head) or commitId to probe (`box.rejection` kept) stops the loop,
+ * and so does a `WrongExpectedVersion` that a stale copy may have caused (reload, then decide
+ * again, once: `box.rejection` on a retried `current` marks that it was already re-decided).
  * `retry` re-decides `current` (after a conflict) before taking new work. Nothing happens before
  * the stream is loaded. No I/O: the caller does what the answer says.
  */
@@ -109,6 +124,13 @@ export const serve = (id: StreamIdentity, box: Mailbox, retry: boolean): Next =>
       box.prepared = p.right
       box.rejection = undefined
       return 'write'
+    }
+    // Reload once before refusing: the refusal must hold against the log, not against a stale copy.
+    if (E.isLeft(p) && mayBeStale(p.left, loaded) && !(retry && work === box.current && box.rejection !== undefined)) {
+      box.current = work
+      box.prepared = undefined
+      box.rejection = p.left
+      return 'reload'
     }
     if (E.isLeft(p) && needsProbe(work, p.left)) {
       box.current = work

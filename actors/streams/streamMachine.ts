@@ -57,6 +57,7 @@ export type StreamActorEvent =
   | { readonly type: 'WRITTEN'; readonly outcome: AppendOutcome }
   | { readonly type: 'WRITE_FAILED'; readonly error: unknown }
   | { readonly type: 'PROBE' }
+  | { readonly type: 'RELOAD' }
   | { readonly type: 'PASSIVATE' }
 
 export type LoadInput = { readonly tenant: TenantId; readonly stream: StreamId; readonly module: StreamModule | undefined }
@@ -69,12 +70,13 @@ const loadInput = ({ context }: { context: Context }): LoadInput => ({
 
 const BUSY = 'stream is busy: its mailbox is full; retry with the same commitId'
 
-/** Does what {@link serve} left to do: start the write of the prepared commit, or go probing. */
+/** Does what {@link serve} left to do: start the write of the prepared commit, go probing, or reload. */
 const act = (input: StreamActorInput, box: Mailbox, next: Next, self: EventSink): void => {
   if (next === 'write') {
     const current = box.current as Work
     input.effects.write((box.prepared as { commit: Commit }).commit, box.loaded?.head.lastOffset ?? 0, current, self)
   } else if (next === 'probe') self.send({ type: 'PROBE' })
+  else if (next === 'reload') self.send({ type: 'RELOAD' })
 }
 
 /**
@@ -219,6 +221,7 @@ export const streamMachine = streamSetup.createMachine({
         ],
         WRITE_FAILED: { target: 'reloading', actions: 'abandon' },
         PROBE: { target: 'probing' },
+        RELOAD: { target: 'reloading' },
         PASSIVATE: { guard: 'isIdle', target: 'passivated' },
       },
     },

@@ -38,7 +38,7 @@ import { type StreamService, startStreamService } from '../adapters/nats/service
 import type { Endpoint, EndpointBase } from '../adapters/nats/service/endpoint.js'
 import type { AppendCaller, Appender } from '../application/streams/appender.js'
 import type { AppendCommand } from '../domain/streams/appendRequest.js'
-import { DEFAULT_MAX_IN_FLIGHT, type InFlightLimit, limitInFlight } from '../adapters/nats/service/inFlightLimit.js'
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_QUEUE_MS, type InFlightLimit, limitInFlight } from '../adapters/nats/service/inFlightLimit.js'
 import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 import { createLogConsumers, type LogConsumerOptions, type LogConsumers } from '../adapters/nats/reading/logConsumer.js'
 import { defaultPrefix } from '../adapters/nats/subjects.js'
@@ -71,6 +71,8 @@ export interface AllSourceOptions {
    * it a request is answered UNAVAILABLE (503, `retryAfterMs`) at once instead of queueing.
    */
   readonly maxInFlight?: number
+  /** Work let in flight, in ms at the measured completion rate (default 2000; 0: the fixed `maxInFlight` only). */
+  readonly maxQueueMs?: number
   /**
    * Lease, retirement and chunk settings for the projections this instance runs. Background
    * failures they survive (a control watch reopened, a generation not retired) go to `onError`,
@@ -208,7 +210,7 @@ export interface AllSource {
   serve(): Promise<StreamService>
   readonly supervisor: StreamSupervisor
   /** Requests being served now, and the cap (`maxInFlight`). */
-  readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused'>
+  readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused' | 'limit' | 'ratePerSecond' | 'lastRefusedAt'>
   /** Durable named subscriptions on the log: create, position, reset, open, remove. */
   readonly subscriptions: Subscriptions
   /** The processor's ephemeral log consumers: every read, query, replay and hydration holds one while it runs. */
@@ -296,7 +298,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   // Ingest's appends are observed here; the service observes its own at the endpoint.
   const ingestAppender = observedAppender(appender, observer, 'ingest')
   const append = libraryAppend({ supervisor, tracing, ...(observer !== undefined ? { observer } : {}), ...(o.logger !== undefined ? { logger: o.logger } : {}) })
-  const requests = limitInFlight(o.nc, o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)
+  const requests = limitInFlight(o.nc, o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, o.maxQueueMs ?? DEFAULT_MAX_QUEUE_MS)
   const limits = { ...defaultAppendLimits, ...(o.maxEventsPerCommit !== undefined ? { maxEventsPerCommit: o.maxEventsPerCommit } : {}) }
   const services: StreamService[] = []
   const index = await openEventIdIndex(o.nc, streamOptions.replicas)

@@ -45,6 +45,8 @@ export interface Config {
    * it a request is answered UNAVAILABLE (503, `retryAfterMs`) at once.
    */
   readonly maxInFlight: number
+  /** `ALLSOURCE_MAX_QUEUE_MS` (default 2000; 0 = off): work let in flight, in ms at the measured completion rate (docs/reliability.md#overload). */
+  readonly maxQueueMs: number
   /**
    * `ALLSOURCE_SHUTDOWN_TIMEOUT_MS` (default 10000): how long SIGINT/SIGTERM wait for requests in
    * flight to be answered before closing anyway.
@@ -117,6 +119,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     projectionChunk: int(env, 'ALLSOURCE_PROJECTION_CHUNK', 16_384, 1),
     instance: env.ALLSOURCE_INSTANCE !== undefined && env.ALLSOURCE_INSTANCE !== '' ? env.ALLSOURCE_INSTANCE : `${hostname()}-${process.pid}`,
     maxInFlight: int(env, 'ALLSOURCE_MAX_IN_FLIGHT', 5_000, 1),
+    maxQueueMs: int(env, 'ALLSOURCE_MAX_QUEUE_MS', 2_000, 0),
     shutdownTimeoutMs: int(env, 'ALLSOURCE_SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',
     maxReadConsumers: int(env, 'ALLSOURCE_MAX_READ_CONSUMERS', 32, 1),

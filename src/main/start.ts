@@ -49,6 +49,7 @@ const main = async (): Promise<void> => {
     maxEventsPerCommit: config.maxEventsPerCommit,
     maxResidentStreams: config.maxResidentStreams,
     maxInFlight: config.maxInFlight,
+    maxQueueMs: config.maxQueueMs,
     idleTimeoutMs: config.idleTimeoutMs,
     snapshotEvery: config.snapshotEvery,
     consumers: { max: config.maxReadConsumers },

@@ -64,6 +64,8 @@ export interface GatewayAdmin {
 export interface GatewayHealth {
   /** Ready: connected to NATS and serving. */
   ready(): boolean
+  /** Why the processor is overloaded (it refused requests in the last second), or undefined: `/ready` answers 503 with it. */
+  overloaded?(): string | undefined
   /** Extra facts for `/health` (versions, the NATS server). */
   info?(): Readonly<Record<string, unknown>>
 }

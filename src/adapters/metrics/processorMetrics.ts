@@ -8,7 +8,7 @@ export interface MetricSources {
   /** Work queued in the stream actors' mailboxes: sum and largest. */
   readonly mailbox?: () => { readonly sum: number; readonly max: number }
   /** The in-flight limit: requests being served, the cap, and requests refused so far. */
-  readonly requests?: () => { readonly inFlight: number; readonly max: number; readonly refused: number }
+  readonly requests?: () => { readonly inFlight: number; readonly max: number; readonly refused: number; readonly limit?: number }
   /** Each projection this instance runs: its lag (commits behind the log's end) and events folded so far. */
   readonly projections?: () => readonly { readonly name: string; readonly lag: number; readonly folded: number }[]
   /** Ingest messages not yet appended and dead letters held (JetStream info; cached, see `ingestCacheMs`). */
@@ -107,6 +107,15 @@ export const createProcessorMetrics = (options: ProcessorMetricsOptions = {}): P
     registers: [registry],
     collect() {
       if (sources.requests !== undefined) this.set(sources.requests().max)
+    },
+  })
+  new Gauge({
+    name: 'allsource_requests_in_flight_limit',
+    help: 'The limit on requests in flight now: ALLSOURCE_MAX_QUEUE_MS of work at the measured completion rate, at most the cap',
+    registers: [registry],
+    collect() {
+      const r = sources.requests?.()
+      if (r !== undefined) this.set(r.limit ?? r.max)
     },
   })
   // Counters sampled on scrape count up by what their source counted since the last scrape; each

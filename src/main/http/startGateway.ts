@@ -13,6 +13,7 @@ import { createGatewayAdmin } from './gatewayAdmin.js'
 import { createGatewayData } from './gatewayData.js'
 import { registerLiveRoutes } from '../../adapters/http/liveRoutes.js'
 import { natsProjectionSource, replayEventSource } from '../../adapters/http/liveSources.js'
+import { overloadOf } from '../../adapters/nats/service/inFlightLimit.js'
 
 export interface GatewayOptions {
   readonly nc: NatsConnection
@@ -74,7 +75,11 @@ export const startGateway = async (o: GatewayOptions): Promise<RunningGateway> =
     }),
     auth,
     ...(plane !== undefined ? { admin: createGatewayAdmin(o.nc, plane, { prefix: o.prefix, onRevoked: (p) => auth.forget(p) }) } : {}),
-    health: { ready: () => serving && !o.nc.isClosed(), info: () => ({ nats: o.nc.info?.version ?? null, auth: plane !== undefined ? 'on' : 'off' }) },
+    health: {
+      ready: () => serving && !o.nc.isClosed(),
+      overloaded: () => overloadOf(o.app.requests),
+      info: () => ({ nats: o.nc.info?.version ?? null, auth: plane !== undefined ? 'on' : 'off', requests: { inFlight: o.app.requests.inFlight, limit: o.app.requests.limit, refused: o.app.requests.refused } }),
+    },
     ...(o.version !== undefined ? { version: o.version } : {}),
     ...o.extra,
     // The WebSocket live streams (docs/http-live.md), authorized by the same gateway auth.

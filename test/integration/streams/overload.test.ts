@@ -1,7 +1,8 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { startGateway } from '../../../src/main/http/startGateway.js'
 import { withProcessor } from '../../support/processorFixture.js'
 
 setFlagsFromString('--expose-gc')
@@ -43,7 +44,15 @@ describe('overload: ten times the in-flight cap', () => {
   const fixture = withProcessor({ maxInFlight: cap })
 
   it(`answers every request (OK or UNAVAILABLE at once, no timeouts) for ${seconds} s, keeps the heap flat and recovers`, async () => {
-    const { server, app } = fixture()
+    const { server, app, nc: processorNc } = fixture()
+    // The HTTP gateway's /ready reports the overload (503 while requests are being refused).
+    const gateway = await startGateway({ nc: processorNc, app, prefix: 'allsource', port: 0, host: '127.0.0.1', log: () => undefined })
+    onTestFinished(() => gateway.close())
+    const ready = async (): Promise<{ status: number; detail?: string }> => {
+      const r = await fetch(`${gateway.url}/ready`)
+      return { status: r.status, ...(r.status === 200 ? {} : { detail: ((await r.json()) as { detail?: string }).detail ?? '' }) }
+    }
+    const readyDuringLoad: { status: number; detail?: string }[] = []
     const clients = await Promise.all([1, 2].map(() => connect({ servers: server.url })))
     const counts = new Map<Outcome, number>()
     const latency = { ok: [] as number[], unavailable: [] as number[] }
@@ -67,6 +76,7 @@ describe('overload: ten times the in-flight cap', () => {
       await new Promise((r) => setTimeout(r, 250))
       maxInFlight = Math.max(maxInFlight, app.requests.inFlight)
       if (s % 4 === 3) heap.push(heapMb())
+      if (s % 4 === 1) readyDuringLoad.push(await ready())
     }
     stop = true
     await Promise.all(workers)
@@ -89,6 +99,10 @@ describe('overload: ten times the in-flight cap', () => {
     // Recovers: with the load gone, plain appends are served again.
     for (let i = 0; i < 20; i++) expect(await append(clients[0] as NatsConnection, 'after-load', i)).toBe('ok')
     expect(app.requests.inFlight).toBe(0)
+    expect(readyDuringLoad.filter((r) => r.status === 503 && /^overloaded: refusing requests/.test(r.detail ?? '')).length).toBeGreaterThan(0)
+    // Ready again once nothing was refused for a second.
+    await new Promise((r) => setTimeout(r, 1_100))
+    expect(await ready()).toEqual({ status: 200 })
     await Promise.all(clients.map((c) => c.close()))
   })
 })

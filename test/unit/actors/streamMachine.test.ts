@@ -57,6 +57,18 @@ describe('serve (the mailbox step)', () => {
     expect(box.rejection).toMatchObject({ _tag: 'WrongExpectedVersion', actual: 5 })
   })
 
+  it('reloads before refusing an expectedVersion above its copy (another processor may have appended), once', () => {
+    for (const body of [{ expectedVersion: 6 }, { expectedVersion: 'exists' }]) {
+      const ahead = work(body, `client-${++n}`, true)
+      const box = boxOf(body.expectedVersion === 'exists' ? at(0, 0) : at(5, 9), [ahead])
+      expect(serve(id, box, false)).toBe('reload')
+      expect(ahead.answers).toEqual([])
+      expect(box.current).toBe(ahead)
+      // Reloaded and still refused: now the refusal holds against the log (probed, as any client commitId).
+      expect(serve(id, box, true)).toBe('probe')
+    }
+  })
+
   it('on retry after a conflict decides `current` again against the reloaded state, keeping the conflict count', () => {
     const any = work({})
     const box = boxOf(at(7, 20), [], any, 2)
@@ -177,6 +189,18 @@ describe('stream actor', () => {
     expect(retry.answers).toMatchObject([{ _tag: 'Left', left: { _tag: 'WrongExpectedVersion', actual: 5 } }])
     expect(h.actor.getSnapshot().value).toBe('ready')
     expect(h.box.idle).toBe(true)
+  })
+
+  it('a WRONG_EXPECTED_VERSION from a stale copy: reloads, then writes against the log it found', async () => {
+    const h = harness()
+    await h.load(at(2, 5))
+    const w = work({ expectedVersion: 3 }, 'client-ahead', true)
+    h.actor.send({ type: 'WORK', work: w })
+    expect(h.actor.getSnapshot().value).toBe('reloading')
+    await h.load(at(3, 8))
+    expect(h.writes).toMatchObject([{ expectedLastOffset: 8, commit: { events: [{ version: 4 }] } }])
+    expect(h.box.rejection).toBeUndefined()
+    expect(w.answers).toEqual([])
   })
 
   it('passivates only when idle', async () => {

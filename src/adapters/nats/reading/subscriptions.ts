@@ -61,6 +61,8 @@ const notFound = (name: string): SubscriptionError => ({ _tag: 'NotFound', messa
 /** The consumer metadata key that holds a subscription's filter (its JSON form). */
 const WHERE_KEY = 'allsource_where'
 const MAX_STORED_WHERE = 65_536
+/** How long one pull of an open subscription waits (docs/reliability.md: a lost pull costs at most about this). */
+const SUBSCRIPTION_PULL_EXPIRES_MS = 5_000
 
 /** The filter stored with a durable, if any; a stored value that no longer validates is a defect. */
 const storedWhere = (metadata: Record<string, string> | undefined): Filter | undefined => {
@@ -235,7 +237,9 @@ export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix, 
         const consumer = await jetstream(nc).consumers.get(STREAM, durable(tenant, name))
         async function* deliveries(): AsyncGenerator<Delivery> {
           // Pulls capped by bytes (as the log consumers': each top-up fits the largest commit), so a backlog of big commits cannot overrun the connection.
-        const messages = await consumer.consume({ max_bytes: 4 * ((nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024) })
+          // Each pull expires after 5 s (nats.js: 30 s): a pull lost when the consumer's leader moves
+          // (a node killed or cut off) is renewed within seconds, not after half a minute of silence.
+          const messages = await consumer.consume({ max_bytes: 4 * ((nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024), expires: SUBSCRIPTION_PULL_EXPIRES_MS })
           try {
             for await (const m of messages) {
               const types = m.headers?.get('AllSource-Types')

@@ -194,7 +194,7 @@ export const startEndpoint = (
   /** Past the processor's in-flight cap: UNAVAILABLE at once, before the body is even decoded (counted, not logged). */
   const refuse = (msg: Msg): void => {
     try {
-      fail(msg, formatOf(msg), unavailable(`overloaded: ${limit.max} requests in flight; retry later`, { retryAfterMs: OVERLOAD_RETRY_AFTER_MS }), requestIdOf(msg), false)
+      fail(msg, formatOf(msg), unavailable(`overloaded: ${limit.inFlight} requests in flight (limit ${limit.limit}); retry later`, { retryAfterMs: OVERLOAD_RETRY_AFTER_MS }), requestIdOf(msg), false)
     } catch {
       // the connection closed under us: nothing left to answer on
     }

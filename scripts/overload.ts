@@ -1,0 +1,197 @@
+/**
+ * The overload run (`npm run chaos -- --overload [--seconds 60] [--factor 10]`): one nats-server and
+ * one processor (a child process, HTTP gateway on a free port), started here and stopped by PID.
+ * 1. Sustainable rate: after one append to each of the 1000 streams (so their actors are loaded),
+ *    64 closed-loop writers for 10 s; their commits per second is the rate.
+ * 2. Overload: `factor` × that rate, open loop (requests sent on a clock, not after answers), for
+ *    `seconds`, with the client's default 10 s timeout and no retries; every second it records the
+ *    processor's RSS, `/ready`, and the micro stats' error count.
+ * 3. Recovery: 5 s of quiet, then 10 s of the closed-loop writers again.
+ * It prints how the overload was answered (successes, `UNAVAILABLE` refusals and how fast they came,
+ * timeouts), RSS over time, and checks every acknowledged commit is stored once.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import * as E from 'fp-ts/lib/Either.js'
+import { createAllSourceClient, type AllSourceClient } from '../src/adapters/nats/service/client.js'
+import { localNatsServerPath } from '../src/main/natsServer/findNatsServer.js'
+import { freePort, launchNatsServer, type RunningNatsServer } from '../src/main/natsServer/launchNatsServer.js'
+import { cleanUp } from '../test/support/cleanUp.js'
+import { readWholeLog } from '../test/support/eventLogReader.js'
+import { spawnProcessor, type ProcessorProcess } from '../test/support/processor.js'
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+const rssMb = (pid: number | undefined): number | undefined => {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kb === undefined ? undefined : Math.round(Number(kb) / 1024)
+  } catch {
+    return undefined
+  }
+}
+const quantile = (xs: readonly number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? Number.NaN : (s[Math.min(s.length - 1, Math.floor(q * s.length))] as number)
+}
+
+interface Outcome {
+  readonly commitId: string
+  readonly ms: number
+  readonly kind: 'ok' | 'refused' | 'timeout' | 'other'
+  readonly code?: string
+  readonly message?: string
+}
+
+const TENANT = 'overload'
+const STREAMS = 1_000
+
+/** One append without retries: ok, refused (UNAVAILABLE answered by the service), timeout (no answer in time), other. */
+const once = async (client: AllSourceClient, commitId: string, i: number): Promise<Outcome> => {
+  const t = performance.now()
+  const r = await client.tryAppend(TENANT, `s${i % STREAMS}`, [{ type: 'overload.tick', payload: { i } }], { commitId })
+  const ms = performance.now() - t
+  if (E.isRight(r)) return { commitId, ms, kind: 'ok' }
+  const timedOut = r.left.code === 'UNAVAILABLE' && /timed out|timeout/i.test(r.left.message) && r.left.details.retryAfterMs === undefined
+  return { commitId, ms, kind: r.left.code === 'UNAVAILABLE' ? (timedOut ? 'timeout' : 'refused') : 'other', code: r.left.code, message: r.left.message }
+}
+
+const closedLoop = async (client: AllSourceClient, seconds: number, tag: string): Promise<Outcome[]> => {
+  const out: Outcome[] = []
+  const end = Date.now() + seconds * 1_000
+  let n = 0
+  await Promise.all(
+    [...Array(64).keys()].map(async () => {
+      while (Date.now() < end) {
+        const i = n++
+        out.push(await once(client, `${tag}-${i}`, i))
+      }
+    }),
+  )
+  return out
+}
+
+const summary = (os: readonly Outcome[]) => {
+  const of = (k: Outcome['kind']) => os.filter((o) => o.kind === k)
+  const ms = (xs: readonly Outcome[]) => ({ p50: Math.round(quantile(xs.map((o) => o.ms), 0.5)), p99: Math.round(quantile(xs.map((o) => o.ms), 0.99)), max: Math.round(Math.max(0, ...xs.map((o) => o.ms))) })
+  return {
+    requests: os.length,
+    ok: of('ok').length,
+    okMs: ms(of('ok')),
+    refused: of('refused').length,
+    refusedMs: ms(of('refused')),
+    refusedExample: of('refused')[0]?.message,
+    timeouts: of('timeout').length,
+    other: of('other').length,
+    otherExample: of('other')[0] === undefined ? undefined : `${of('other')[0]?.code}: ${of('other')[0]?.message}`,
+  }
+}
+
+export const runOverload = async (o: { readonly seconds: number; readonly factor: number }): Promise<number> => {
+  const dir = mkdtempSync(join(tmpdir(), 'allsource-overload-'))
+  let server: RunningNatsServer | undefined
+  let processor: ProcessorProcess | undefined
+  let nc: NatsConnection | undefined
+  try {
+    server = await launchNatsServer({ binary: localNatsServerPath(), port: 0, storeDir: join(dir, 'store') })
+    const httpPort = await freePort()
+    processor = spawnProcessor({
+      NATS_URL: server.url,
+      ALLSOURCE_AUTH: 'off',
+      ALLSOURCE_INGEST: '0',
+      ALLSOURCE_ID_INDEX: '0',
+      ALLSOURCE_EXAMPLE_MODULES: '0',
+      ALLSOURCE_HTTP_PORT: String(httpPort),
+      ALLSOURCE_DATA_DIR: join(dir, 'processor'),
+    })
+    await processor.ready(120_000)
+    const pid = processor.proc.pid
+    nc = await connect({ servers: server.url })
+    const client = createAllSourceClient(nc)
+    const ready = async (): Promise<string> => {
+      try {
+        const r = await fetch(`http://127.0.0.1:${httpPort}/ready`, { signal: AbortSignal.timeout(2_000) })
+        const body = (await r.json()) as { detail?: string }
+        return r.status === 200 ? '200' : `${r.status} ${body.detail ?? ''}`
+      } catch (e) {
+        return `no answer (${e instanceof Error ? e.message : String(e)})`
+      }
+    }
+    const microErrors = async (): Promise<string> => {
+      try {
+        const m = await nc?.request('$SRV.STATS.allsource', '', { timeout: 2_000 })
+        const s = m?.json<{ endpoints?: { name: string; num_requests: number; num_errors: number; last_error?: string }[] }>()
+        const append = s?.endpoints?.find((e) => e.name === 'append')
+        return append === undefined ? 'no append endpoint' : `${append.num_requests} requests, ${append.num_errors} errors, last "${append.last_error ?? ''}"`
+      } catch (e) {
+        return `no answer (${e instanceof Error ? e.message : String(e)})`
+      }
+    }
+
+    console.log(`processor pid ${pid}, RSS ${rssMb(pid)} MB, load average ${loadavg()[0]?.toFixed(1)}; warming up (one append to each of the ${STREAMS} streams), then measuring the sustainable rate (64 closed-loop writers, 10 s)`)
+    const warm: Outcome[] = []
+    for (let i = 0; i < STREAMS; i += 100) warm.push(...(await Promise.all([...Array(100).keys()].map((k) => once(client, `warm-${i + k}`, i + k)))))
+    const base = [...warm.filter((x) => x.kind === 'ok'), ...(await closedLoop(client, 10, 'base'))]
+    const sustainable = (base.filter((x) => x.kind === 'ok').length - STREAMS) / 10
+    const target = Math.round(sustainable * o.factor)
+    console.log(`sustainable: ${sustainable.toFixed(0)} commits/s ${JSON.stringify(summary(base))}`)
+    console.log(`overload: ${target} requests/s (${o.factor}x) for ${o.seconds} s, open loop, no retries`)
+
+    const outcomes: Promise<Outcome>[] = []
+    const samples: { s: number; rssMb?: number; ready: string; pending: number; micro: string }[] = []
+    const started = Date.now()
+    let sent = 0
+    let settled = 0
+    let sampling = true
+    const sampler = (async () => {
+      while (sampling) {
+        await sleep(1_000)
+        samples.push({ s: Math.round((Date.now() - started) / 1_000), ...(rssMb(pid) !== undefined ? { rssMb: rssMb(pid) } : {}), ready: await ready(), pending: sent - settled, micro: await microErrors() })
+        const last = samples.at(-1)
+        if (last !== undefined && last.s % 5 === 0) console.log(JSON.stringify(last))
+      }
+    })()
+    while (Date.now() - started < o.seconds * 1_000) {
+      // Send what the clock says is due (batches every 10 ms), whatever came back.
+      const due = Math.floor(((Date.now() - started) / 1_000) * target)
+      for (; sent < due; sent++) {
+        outcomes.push(once(client, `over-${sent}`, sent).finally(() => settled++))
+      }
+      await sleep(10)
+    }
+    const over = await Promise.all(outcomes)
+    console.log(`offered ${(sent / o.seconds).toFixed(0)} requests/s; answers: ${JSON.stringify(summary(over))}`)
+    await sleep(5_000)
+    sampling = false
+    await sampler
+    const afterRss = rssMb(pid)
+    const after = await closedLoop(client, 10, 'after')
+    console.log(`recovery (64 closed-loop writers, 10 s, after 5 s of quiet): ${JSON.stringify(summary(after))}; /ready ${await ready()}; RSS ${afterRss} MB`)
+
+    const log = await readWholeLog(nc)
+    const stored = new Map<string, number>()
+    for (const c of log) stored.set(c.msgId, (stored.get(c.msgId) ?? 0) + 1)
+    const acked = [...base, ...over, ...after].filter((x) => x.kind === 'ok')
+    const lost = acked.filter((a) => stored.get(a.commitId) === undefined).length
+    const dup = [...stored.values()].filter((n) => n > 1).length
+    const refusedStored = over.filter((x) => x.kind === 'refused' && stored.has(x.commitId)).length
+    const rss = samples.map((s) => s.rssMb).filter((v): v is number => v !== undefined)
+    console.log(JSON.stringify({ lost, duplicated: dup, refusedButStored: refusedStored, rssMb: { min: Math.min(...rss), max: Math.max(...rss), afterRecovery: afterRss }, notReadySamples: samples.filter((s) => s.ready !== '200').length, samples: samples.length }))
+    console.log('RSS per second (MB):', rss.join(' '))
+    return lost === 0 && dup === 0 && refusedStored === 0 ? 0 : 1
+  } finally {
+    await cleanUp(
+      async () => void (await nc?.close()),
+      async () => {
+        const p = processor
+        if (p !== undefined && p.proc.exitCode === null && p.proc.signalCode === null) {
+          p.proc.kill('SIGTERM')
+          await Promise.race([p.exited(), sleep(15_000).then(() => p.proc.kill('SIGKILL'))])
+        }
+      },
+      async () => void (await server?.stop()),
+      () => rmSync(dir, { recursive: true, force: true }),
+    )
+  }
+}
