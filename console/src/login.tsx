@@ -12,13 +12,13 @@ interface Me {
 /** Who the credential is (`GET /v1/auth/me`), as a session; the operator looks at `tenant` (or the first tenant). */
 const sessionOf = async (credential: Credential, tenant: string): Promise<{ session?: Session; problem?: Problem }> => {
   const me = await call<Me>(credential, 'GET', '/v1/auth/me')
-  if (!me.ok) return { problem: me.problem }
-  let t = me.data.tenant ?? tenant
-  if (t === '' && me.data.role === 'operator') {
-    const list = await call<{ tenants: readonly { id: string }[] }>(credential, 'GET', '/v1/admin/tenants?limit=1')
-    t = list.ok ? (list.data.tenants[0]?.id ?? '') : ''
-  }
-  return { session: { credential, tenant: t, role: me.data.role, subject: me.data.subject } }
+  if (me.ok) return { session: { credential, tenant: me.data.tenant ?? tenant, role: me.data.role, subject: me.data.subject } }
+  // `me` answers FORBIDDEN for the operator key (it has no tenant identity): the operator is the
+  // credential that may list tenants.
+  if (me.problem.status !== 403) return { problem: me.problem }
+  const list = await call<{ tenants: readonly { tenant: string }[] }>(credential, 'GET', '/v1/admin/tenants?limit=1')
+  if (!list.ok) return { problem: me.problem }
+  return { session: { credential, tenant: tenant !== '' ? tenant : (list.data.tenants[0]?.tenant ?? ''), role: 'operator', subject: 'operator' } }
 }
 
 /** Login with an API key (the operator key too) or a tenant user's name and password. */

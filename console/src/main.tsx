@@ -32,8 +32,8 @@ const currentPage = (): string => location.hash.replace(/^#\/?/, '') || 'overvie
 const TenantPicker = ({ session, onChange }: { readonly session: Session; readonly onChange: (tenant: string) => void }) => {
   const [tenants, setTenants] = useState<readonly string[]>([])
   useEffect(() => {
-    void call<{ tenants: readonly { id: string }[] }>(session.credential, 'GET', '/v1/admin/tenants?limit=1000').then((r) => {
-      if (r.ok) setTenants(r.data.tenants.map((t) => t.id))
+    void call<{ tenants: readonly { tenant: string }[] }>(session.credential, 'GET', '/v1/admin/tenants?limit=1000').then((r) => {
+      if (r.ok) setTenants(r.data.tenants.map((t) => t.tenant))
     })
   }, [session.credential])
   return (

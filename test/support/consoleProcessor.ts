@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { NatsConnection } from '@nats-io/transport-node'
 import { buildConsoleIfStale } from '../../scripts/buildConsole.mjs'
 import { loadOrCreateAuthMaterial } from '../../src/main/auth/authMaterial.js'
 import { freePort } from '../../src/main/natsServer/launchNatsServer.js'
@@ -16,6 +17,8 @@ export interface ConsoleProcessor {
   readonly processor: ProcessorProcess
   /** A call of the gateway's API with a key, as the tests' own client. */
   api(method: string, path: string, key: string, body?: unknown): Promise<{ readonly status: number; readonly body: Record<string, unknown> }>
+  /** A NATS connection as the processor (to publish what no HTTP route takes, e.g. a bad ingest message). */
+  nats(): Promise<NatsConnection>
   stop(): Promise<void>
 }
 
@@ -50,7 +53,8 @@ export const startConsoleProcessor = async (env: Record<string, string> = {}): P
       const text = await res.text()
       return { status: res.status, body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> }
     }
-    return { url, operatorKey, processor: p.processor, api, stop }
+    const server = p.server
+    return { url, operatorKey, processor: p.processor, api, nats: () => server.processor(), stop }
   } catch (e) {
     await stop()
     throw e

@@ -137,7 +137,7 @@ export const StreamsPage = ({ session }: { readonly session: Session }) => {
                 <tr key={ev.id} class={selected?.id === ev.id ? 'selected' : ''}>
                   <td>{ev.version}</td>
                   <td>
-                    <button type="button" class="link" onClick={() => setSelected(ev)} aria-label={`Show event ${ev.version} (${ev.type})`}>
+                    <button type="button" class="link" onClick={() => setSelected(ev)} aria-label={`${ev.type}, version ${ev.version}`}>
                       {ev.type}
                     </button>
                   </td>

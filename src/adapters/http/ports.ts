@@ -28,6 +28,12 @@ export interface GatewayData {
   projectionStatus(name: string): Answer<unknown>
   /** One key of a projection for `tenant`; with `minOffset`, first waits (at most `timeoutMs`) until the projection folded it. */
   projection(tenant: string, name: string, key: string, minOffset: number | undefined, timeoutMs: number | undefined): Answer<{ readonly key: string; readonly state: unknown; readonly offset: number }>
+  /**
+   * A projection operator's command, `status|pause|resume|rebuild` (body `{ fromOffset? }` for a
+   * rebuild), the same call as `allsource.admin.projection.<name>.<command>`: stored in the
+   * projection's control and carried out by the lease holder; progress shows in its status.
+   */
+  projectionCommand(name: string, command: string, body: unknown): Answer<unknown>
   subscriptionCreate(tenant: string, name: string, stream: string | undefined, from: string | number | undefined): Answer<unknown>
   subscriptionPosition(tenant: string, name: string): Answer<unknown>
   subscriptionReset(tenant: string, name: string, to: string | number): Answer<unknown>

@@ -7,6 +7,7 @@ import type { HttpCaller } from '../../adapters/http/gatewayAuth.js'
 import type { Answer, GatewayData } from '../../adapters/http/ports.js'
 import { defaultIngestNames } from '../../adapters/nats/ingest/ingestStreams.js'
 import { listDeadLetters, redriveDeadLetter } from '../../adapters/nats/ingest/deadLetters.js'
+import { createProjectionCommands } from '../../adapters/nats/projections/projectionCommands.js'
 import type { ProjectionReader } from '../../adapters/nats/projections/projectionReader.js'
 import type { StartAt } from '../../adapters/nats/reading/subscriptions.js'
 import { isUnavailable, unavailableOf } from '../../adapters/nats/service/failureOf.js'
@@ -87,6 +88,7 @@ export interface GatewayDataDeps {
 export const createGatewayData = (d: GatewayDataDeps): GatewayData => {
   const jsm = jetstreamManager(d.nc)
   const together = coalesce()
+  const commands = createProjectionCommands(d.nc, d.reader)
   const tracing = d.tracing ?? noTracing
   return {
     validateAppend: (tenant, stream, body) => validateAppendRequest(tenant, stream, body, d.limits),
@@ -136,6 +138,7 @@ export const createGatewayData = (d: GatewayDataDeps): GatewayData => {
         const entry = await d.reader.get(name, t.right, r.key)
         return entry === undefined ? E.left(notFound(`no key "${r.key}" in projection "${name}" for tenant "${t.right}"`)) : E.right(entry)
       }),
+    projectionCommand: (name, command, body) => guarded(() => commands.run(name, command, body)),
     subscriptionCreate: (tenant, name, stream, from) => guarded(() => d.app.subscriptions.create(name, { tenant, from: startOf(from), ...(stream !== undefined ? { stream } : {}) })),
     subscriptionPosition: (tenant, name) => guarded(() => d.app.subscriptions.position(tenant, name)),
     subscriptionReset: (tenant, name, to) => guarded(() => d.app.subscriptions.reset(tenant, name, startOf(to))),

@@ -168,6 +168,9 @@ describe('crossing into another tenant', () => {
       ['GET', '/v1/admin/globex/stats', undefined, admin],
       ['GET', '/v1/admin/globex/audit', undefined, admin],
       ['GET', '/v1/admin/tenants/globex', undefined, admin],
+      // Projections are the platform's: pausing one would stop it for every tenant.
+      ['POST', '/v1/admin/projections/entity-state/pause', {}, admin],
+      ['POST', '/v1/admin/projections/entity-state/rebuild', { fromOffset: 0 }, dev],
     ]
     for (const [method, path, body, headers] of attempts) {
       const r = await call(base, method, path, { ...(body !== undefined ? { body } : {}), headers: headers ?? {} })
@@ -176,6 +179,26 @@ describe('crossing into another tenant', () => {
     }
     const read = await call(base, 'GET', '/v1/tenants/globex/streams/secret-1', { headers: as('globex-dev') })
     expect(read.body).toMatchObject({ version: 1 })
+  })
+
+  it('projection commands over HTTP: only the operator pauses, resumes and rebuilds; bad names and commands are typed errors', async () => {
+    const paused = await call(base, 'POST', '/v1/admin/projections/entity-state/pause', { body: {}, headers: op() })
+    expect([paused.status, paused.body]).toEqual([200, { name: 'entity-state', control: expect.objectContaining({ paused: true }) }])
+    const resumed = await call(base, 'POST', '/v1/admin/projections/entity-state/resume', { headers: op() })
+    expect(resumed.body).toMatchObject({ name: 'entity-state', control: { paused: false } })
+    const rebuilt = await call(base, 'POST', '/v1/admin/projections/entity-state/rebuild', { body: { fromOffset: 0 }, headers: op() })
+    expect(rebuilt.body).toMatchObject({ name: 'entity-state', control: { rebuild: { fromOffset: 0 } } })
+    expect((await call(base, 'POST', '/v1/admin/projections/entity-state/status', { headers: op() })).body).toMatchObject({ name: 'entity-state' })
+    expect((await call(base, 'POST', '/v1/admin/projections/entity-state/rebuild', { body: { fromOffset: 10 ** 12 }, headers: op() })).body).toMatchObject({ code: 'BAD_REQUEST' })
+    expect((await call(base, 'POST', '/v1/admin/projections/entity-state/rebuild', { body: { fromOffset: 'x' }, headers: op() })).body).toMatchObject({ code: 'BAD_REQUEST' })
+    expect((await call(base, 'POST', '/v1/admin/projections/entity-state/explode', { headers: op() })).body).toMatchObject({ code: 'BAD_REQUEST' })
+    expect((await call(base, 'POST', '/v1/admin/projections/no-such/pause', { headers: op() })).status).toBe(404)
+    expect((await call(base, 'POST', '/v1/admin/projections/a.b/pause', { headers: op() })).body).toMatchObject({ code: 'INVALID_ID' })
+    for (const who of ['acme-admin', 'acme-dev', 'acme-reader']) {
+      const r = await call(base, 'POST', '/v1/admin/projections/entity-state/pause', { headers: as(who) })
+      expect([who, r.status, r.body.code]).toEqual([who, 403, 'FORBIDDEN'])
+    }
+    expect((await call(base, 'POST', '/v1/admin/projections/entity-state/pause')).status).toBe(401)
   })
 
   it('a tenant in the path cannot be widened: ids with dots, wildcards or spaces are INVALID_ID', async () => {

@@ -42,6 +42,8 @@ const ROUTES: readonly [string, string][] = [
   ['DELETE', '/v1/tenants/{t}/subscriptions/{s}'],
   ['GET', '/v1/tenants/{t}/dlq'],
   ['POST', '/v1/tenants/{t}/dlq/{s}/redrive'],
+  ['POST', '/v1/admin/projections/{s}/{s}'],
+  ['POST', '/v1/admin/projections/{s}/rebuild'],
   ['POST', '/api/v1/events'],
   ['GET', '/api/v1/events/query'],
   ['GET', '/api/v1/entities/{s}/state'],
@@ -77,6 +79,7 @@ const body = fc.oneof(
   fc.record({ events: fc.array(validEvent, { minLength: 1, maxLength: 3 }) }, { requiredKeys: [] }),
   fc.record({ events: fc.array(fc.anything(), { maxLength: 3 }), expectedVersion: fc.oneof(fc.integer(), fc.string(), fc.constant('any')), commitId: fc.string() }, { requiredKeys: [] }),
   fc.record({ event_type: fc.string(), entity_id: fc.string(), payload: fc.jsonValue(), tenant_id: fc.string() }, { requiredKeys: [] }),
+  fc.record({ fromOffset: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(2 ** 60)) }, { requiredKeys: [] }),
   fc.record({ tenant: token, role: fc.constantFrom('admin', 'reader', 'god'), name: fc.string(), username: fc.string(), password: fc.string(), to: fc.oneof(fc.string(), fc.nat()) }, { requiredKeys: [] }),
   fc.jsonValue(),
 )
