@@ -21,32 +21,22 @@ interface StreamPage {
 }
 
 const PAGE = 20
-/** Pages of the log the prefix search reads (1,000 events each). */
-const SCAN_PAGES = 10
+const LISTED = 200
 
-/**
- * Streams whose name starts with `prefix`, found by reading the tenant's log through the query
- * API (`GET …/events`, the first `SCAN_PAGES` pages from `fromOffset`): the gateway has no route
- * that lists streams, so the console does what any client can.
- */
-const findStreams = async (s: Session, prefix: string): Promise<{ streams: Map<string, number>; scanned: number; more: boolean; problem?: Problem }> => {
-  const streams = new Map<string, number>()
-  let from: number | undefined
-  let scanned = 0
-  for (let i = 0; i < SCAN_PAGES; i++) {
-    const r = await call<{ events: readonly StoredEvent[]; nextOffset?: number }>(s.credential, 'GET', tenantPath(s, `/events?limit=1000${from !== undefined ? `&fromOffset=${from}` : ''}`))
-    if (!r.ok) return { streams, scanned, more: false, problem: r.problem }
-    scanned += r.data.events.length
-    for (const e of r.data.events) if (e.stream !== undefined && e.stream.startsWith(prefix)) streams.set(e.stream, Math.max(streams.get(e.stream) ?? 0, e.version))
-    if (r.data.nextOffset === undefined) return { streams, scanned, more: false }
-    from = r.data.nextOffset
-  }
-  return { streams, scanned, more: true }
+/** Streams whose name starts with `prefix` (`GET …/streams?prefix`), in name order, the first {@link LISTED}. */
+const findStreams = async (s: Session, prefix: string): Promise<{ found?: Found; problem?: Problem }> => {
+  const r = await call<{ streams: readonly { stream: string; commits: number }[]; next?: string }>(s.credential, 'GET', tenantPath(s, `/streams?limit=${LISTED}${prefix !== '' ? `&prefix=${enc(prefix)}` : ''}`))
+  return r.ok ? { found: { streams: r.data.streams, more: r.data.next !== undefined } } : { problem: r.problem }
+}
+
+interface Found {
+  readonly streams: readonly { readonly stream: string; readonly commits: number }[]
+  readonly more: boolean
 }
 
 export const StreamsPage = ({ session }: { readonly session: Session }) => {
   const [prefix, setPrefix] = useState('')
-  const [found, setFound] = useState<{ streams: Map<string, number>; scanned: number; more: boolean } | undefined>()
+  const [found, setFound] = useState<Found | undefined>()
   const [stream, setStream] = useState('')
   const [page, setPage] = useState<StreamPage | undefined>()
   const [from, setFrom] = useState(1)
@@ -59,7 +49,7 @@ export const StreamsPage = ({ session }: { readonly session: Session }) => {
     e.preventDefault()
     const r = await findStreams(session, prefix.trim())
     setProblem(r.problem)
-    setFound(r)
+    setFound(r.found)
   }
   const open = async (name: string, fromVersion: number) => {
     setStream(name)
@@ -103,15 +93,15 @@ export const StreamsPage = ({ session }: { readonly session: Session }) => {
       {found !== undefined && (
         <Section title="Streams found">
           <p class="hint">
-            {found.streams.size} stream(s) in the first {found.scanned.toLocaleString('en')} events of the log{found.more ? ' (more not scanned)' : ''}.
+            {found.streams.length} stream(s){found.more ? `: the first ${LISTED}, narrow the prefix for the others` : ''}.
           </p>
           <ul class="streams" data-testid="stream-list">
-            {[...found.streams].sort(([x], [y]) => x.localeCompare(y)).map(([name, version]) => (
+            {found.streams.map(({ stream: name, commits }) => (
               <li key={name}>
                 <button type="button" class="link" onClick={() => void open(name, 1)}>
                   {name}
                 </button>{' '}
-                <span class="muted">v{version}</span>
+                <span class="muted">{commits} commit(s)</span>
               </li>
             ))}
           </ul>

@@ -13,6 +13,8 @@ import {
   DlqQuery,
   DlqReply,
   ProjectionCommandBody,
+  StreamListQuery,
+  StreamListReply,
   ProjectionCommandReply,
   ProjectionEntryReply,
   ProjectionQuery,
@@ -86,6 +88,18 @@ export const registerDataRoutes = (app: FastifyInstance, auth: GatewayAuth, data
       reply.header('etag', `"${r.right.toVersion}"`)
       return r
     },
+  })
+
+  defineRoute(app, auth, {
+    method: 'GET',
+    url: '/v1/tenants/:tenant/streams',
+    summary: "The tenant's streams, by name prefix",
+    description: '`prefix` (the start of a stream name), `after` (the previous page\'s `next`), `limit` (1–1000, default 100) → `{ streams: [{ stream, commits }], next? }` in name order. `commits` counts log messages (one per commit).',
+    tag: 'streams',
+    access: { kind: 'tenant', operation: 'read' },
+    query: StreamListQuery,
+    reply: StreamListReply,
+    run: async ({ params, query }) => answer(await data.streams(params.tenant ?? '', query)),
   })
 
   defineRoute(app, auth, {

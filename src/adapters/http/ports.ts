@@ -20,6 +20,8 @@ export interface GatewayData {
   /** `context`: the request's id (`X-Request-Id`) and `traceparent`, carried into the commit's headers. */
   append(command: AppendCommand, caller: HttpCaller, context?: RequestContext): Answer<AppendResult>
   read(tenant: string, stream: string, request: { readonly fromVersion?: number; readonly limit?: number }): Answer<StreamPage>
+  /** The tenant's streams starting with `prefix`, in name order, after `after`, at most `limit` (1–1000). */
+  streams(tenant: string, request: { readonly prefix?: string; readonly after?: string; readonly limit?: number }): Answer<{ readonly streams: readonly { readonly stream: string; readonly commits: number }[]; readonly next?: string }>
   /** A query (`{ id?, stream?, type?, since?, until?, fromOffset?, limit?, where? }`). */
   query(tenant: string, request: Readonly<Record<string, unknown>>): Answer<{ readonly events: readonly unknown[]; readonly nextOffset?: number }>
   /** Every projection's status. */

@@ -149,6 +149,7 @@ describe('crossing into another tenant', () => {
     const attempts: [string, string, unknown?, Record<string, string>?][] = [
       ['POST', '/v1/tenants/globex/streams/secret-1', { events: [{ type: 'x', payload: 1 }] }, dev],
       ['GET', '/v1/tenants/globex/streams/secret-1', undefined, dev],
+      ['GET', '/v1/tenants/globex/streams?prefix=secret', undefined, dev],
       ['GET', '/v1/tenants/globex/events', undefined, dev],
       ['GET', '/v1/tenants/globex/events/some-id', undefined, dev],
       ['GET', '/v1/tenants/globex/projections', undefined, dev],
@@ -179,6 +180,22 @@ describe('crossing into another tenant', () => {
     }
     const read = await call(base, 'GET', '/v1/tenants/globex/streams/secret-1', { headers: as('globex-dev') })
     expect(read.body).toMatchObject({ version: 1 })
+  })
+
+  it('lists a tenant\'s own streams by prefix, in name order, in pages; never another tenant\'s; bad input is typed', async () => {
+    for (const s of ['list-b', 'list-a', 'list-c', 'other-1']) {
+      expect((await call(base, 'POST', `/v1/tenants/acme/streams/${s}`, { body: { events: [{ type: 'x', payload: 1 }, { type: 'y', payload: 2 }] }, headers: as('acme-dev') })).status).toBe(201)
+    }
+    const first = await call(base, 'GET', '/v1/tenants/acme/streams?prefix=list-&limit=2', { headers: as('acme-reader') })
+    expect(first.body).toEqual({ streams: [{ stream: 'list-a', commits: 1 }, { stream: 'list-b', commits: 1 }], next: 'list-b' })
+    const second = await call(base, 'GET', '/v1/tenants/acme/streams?prefix=list-&limit=2&after=list-b', { headers: as('acme-reader') })
+    expect(second.body).toEqual({ streams: [{ stream: 'list-c', commits: 1 }] })
+    const all = await call(base, 'GET', '/v1/tenants/acme/streams', { headers: as('acme-reader') })
+    expect(all.text).not.toContain('secret-1')
+    expect((all.body.streams as { stream: string }[]).map((s) => s.stream)).toContain('other-1')
+    expect((await call(base, 'GET', '/v1/tenants/globex/streams', { headers: op() })).body).toEqual({ streams: [{ stream: 'secret-1', commits: 1 }] })
+    for (const q of ['prefix=a.b', 'prefix=*', 'prefix=%3E', 'after=x%20y']) expect([q, (await call(base, 'GET', `/v1/tenants/acme/streams?${q}`, { headers: op() })).body.code]).toEqual([q, 'INVALID_ID'])
+    for (const q of ['limit=0', 'limit=1001', 'limit=x']) expect([q, (await call(base, 'GET', `/v1/tenants/acme/streams?${q}`, { headers: op() })).status]).toEqual([q, 400])
   })
 
   it('projection commands over HTTP: only the operator pauses, resumes and rebuilds; bad names and commands are typed errors', async () => {

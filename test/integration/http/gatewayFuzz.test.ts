@@ -31,6 +31,7 @@ afterAll(async () => {
 const ROUTES: readonly [string, string][] = [
   ['POST', '/v1/tenants/{t}/streams/{s}'],
   ['GET', '/v1/tenants/{t}/streams/{s}'],
+  ['GET', '/v1/tenants/{t}/streams'],
   ['GET', '/v1/tenants/{t}/events'],
   ['GET', '/v1/tenants/{t}/events/{s}'],
   ['GET', '/v1/tenants/{t}/projections'],
@@ -91,7 +92,7 @@ const raw = fc.oneof(
   fc.constant(`{"events":[{"type":"x","payload":"${'y'.repeat(17 * 1024)}"}]}`),
   fc.constant(undefined),
 )
-const query = fc.dictionary(fc.constantFrom('limit', 'fromVersion', 'fromOffset', 'since', 'until', 'type', 'stream', 'id', 'where', 'minOffset', 'timeoutMs', 'tenant_id', 'as_of', 'entity_id', 'includeDeleted'), fc.oneof(fc.string({ maxLength: 12 }), fc.nat().map(String), fc.constant('{"eq":["type","x"]}')), { maxKeys: 3 })
+const query = fc.dictionary(fc.constantFrom('limit', 'prefix', 'after', 'fromVersion', 'fromOffset', 'since', 'until', 'type', 'stream', 'id', 'where', 'minOffset', 'timeoutMs', 'tenant_id', 'as_of', 'entity_id', 'includeDeleted'), fc.oneof(fc.string({ maxLength: 12 }), fc.nat().map(String), fc.constant('{"eq":["type","x"]}')), { maxKeys: 3 })
 const request = fc.record({
   route: fc.constantFrom(...ROUTES),
   method: fc.oneof(fc.constant(undefined), fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH')),
