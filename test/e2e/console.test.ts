@@ -156,9 +156,11 @@ describe.skipIf(blocked !== undefined)('the web console in headless chromium', (
     await poll(() => page.getByTestId('state-entity-state').textContent()).toContain('paused')
     await page.getByRole('button', { name: 'Resume entity-state' }).click()
     await poll(() => page.getByTestId('state-entity-state').textContent()).not.toContain('paused')
+    expect(await page.getByTestId('state-entity-state').textContent()).toContain('generation 1')
     await page.getByRole('button', { name: 'Rebuild entity-state' }).click()
     await poll(() => page.getByRole('status').first().textContent()).toContain('rebuild of entity-state requested')
-    // The rebuild switches to a new read model holding the same state.
+    // The rebuild folds into a new read model (generation 2), which then serves the same state.
+    await poll(() => page.getByTestId('state-entity-state').textContent()).toContain('generation 2')
     await poll(readKey).toContain('"paid": true')
     await checkAndShoot('projections')
     await logout()

@@ -75,6 +75,7 @@ export const ProjectionsPage = ({ session }: { readonly session: Session }) => {
               <td data-testid={`state-${s.name}`}>
                 {s.state}
                 {s.stale === true ? ' (stale)' : ''}
+                {s.generation !== undefined ? `, generation ${s.generation}` : ''}
               </td>
               <td data-testid={`checkpoint-${s.name}`}>{s.checkpoint}</td>
               <td>{s.lag}</td>
