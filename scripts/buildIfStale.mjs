@@ -7,11 +7,13 @@
 // modification time of each) is written to dist/.build-fingerprint after a build succeeds; a build
 // runs when the file is missing, differs, or the compiled entry point is missing. A file added,
 // changed, touched or deleted changes the fingerprint. ALLSOURCE_FORCE_BUILD=1 always builds.
+// Then the web console (scripts/buildConsole.mjs), with a fingerprint of its own over console/.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { buildConsoleIfStale } from './buildConsole.mjs'
 
 export const INPUT_DIRS = ['src', 'actors', 'bench']
 export const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json']
@@ -57,8 +59,7 @@ export const staleReason = (root, force = false) => {
   return previous === fingerprint(root) ? undefined : 'sources changed since the last build'
 }
 
-const main = () => {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const buildProcessor = (root) => {
   const reason = staleReason(root, process.env.ALLSOURCE_FORCE_BUILD === '1')
   if (reason === undefined) return
   const before = fingerprint(root)
@@ -72,4 +73,15 @@ const main = () => {
   writeFileSync(join(root, FINGERPRINT_FILE), `${before}\n`)
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main()
+const main = async () => {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+  buildProcessor(root)
+  try {
+    await buildConsoleIfStale(root, process.env.ALLSOURCE_FORCE_BUILD === '1')
+  } catch (e) {
+    process.stderr.write(`web console build failed: ${e instanceof Error ? e.message : String(e)}\n`)
+    process.exit(1)
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main()

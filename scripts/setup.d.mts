@@ -17,8 +17,13 @@ export declare const findNatsServer: (
   candidates: readonly string[],
   versionOf: (path: string) => string | undefined,
 ) => { readonly path: string; readonly version: string } | undefined
+export declare const chromiumCandidates: (env: NodeJS.ProcessEnv) => string[]
 export declare const plan: (o: {
   readonly env: NodeJS.ProcessEnv
   readonly npmCi: string | undefined
   readonly natsServer: { readonly path: string; readonly version: string } | undefined
-}) => Array<{ readonly step: 'npm ci' | 'nats-server'; readonly why: string }>
+  /** Whether the browser tests' chromium is wanted (`--browser`, from `pretest`). */
+  readonly browser?: boolean
+  /** Whether a chromium was found. */
+  readonly chromium?: boolean
+}) => Array<{ readonly step: 'npm ci' | 'nats-server' | 'chromium'; readonly why: string }>

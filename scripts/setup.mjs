@@ -2,6 +2,10 @@
 //  1. `npm ci` when node_modules is missing or does not match package-lock.json;
 //  2. `npm run nats-server` (scripts/ensureNatsServer.ts, which needs the tsx from step 1) when no
 //     nats-server >= 2.12 is found (NATS_SERVER_BIN, PATH, /usr/sbin, /usr/local/bin, ./.nats-server).
+//  3. with --browser (`pretest` only): Debian's `chromium` for the web console's browser tests
+//     (test/e2e/console.test.ts), installed with `apt-get install -y chromium` (as root, or through
+//     passwordless sudo; DEBIAN_FRONTEND=noninteractive) when no chromium is found. Without a usable
+//     apt-get it says so loudly and the browser tier skips itself, as loudly.
 // It says what it does, and nothing when there is nothing to do. ALLSOURCE_SKIP_SETUP=1 skips it.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { accessSync, constants, existsSync, lstatSync, readFileSync } from 'node:fs'
@@ -65,13 +69,29 @@ export const findNatsServer = (candidates, versionOf) => {
   return undefined
 }
 
+/** Where Debian's chromium is looked for (the browser tests look in the same places: test/support/browser.ts). */
+export const chromiumCandidates = (env) => [...(env.CHROMIUM_BIN ? [env.CHROMIUM_BIN] : []), '/usr/bin/chromium', '/usr/bin/chromium-browser']
+
 /** What setup will do, as steps with their reasons (pure given its inputs). */
-export const plan = ({ env, npmCi, natsServer }) => {
+export const plan = ({ env, npmCi, natsServer, browser = false, chromium = true }) => {
   if (env.ALLSOURCE_SKIP_SETUP === '1') return []
   const steps = []
   if (npmCi !== undefined) steps.push({ step: 'npm ci', why: npmCi })
   if (natsServer === undefined) steps.push({ step: 'nats-server', why: `no nats-server >= ${MIN_NATS_SERVER} found` })
+  if (browser && !chromium) steps.push({ step: 'chromium', why: 'no chromium found for the browser tests' })
   return steps
+}
+
+const commandExists = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0
+
+/** `apt-get install -y chromium` as root or through passwordless sudo; false when apt is not usable or fails. */
+const installChromium = () => {
+  if (!commandExists('apt-get')) return false
+  const root = process.getuid?.() === 0
+  if (!root && !(commandExists('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0)) return false
+  const run = (args) => spawnSync(root ? 'apt-get' : 'sudo', root ? args : ['-n', 'apt-get', ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0
+  // A fresh machine may have no package lists yet: update once when the first try fails.
+  return run(['install', '-y', '--no-install-recommends', 'chromium']) || (run(['update']) && run(['install', '-y', '--no-install-recommends', 'chromium']))
 }
 
 const versionOf = (path) => {
@@ -104,7 +124,14 @@ const main = () => {
   })
   // Checked after npm ci would be pointless: npm ci does not install nats-server.
   const natsServer = findNatsServer(natsServerCandidates(env, root), versionOf)
-  for (const { step, why } of plan({ env, npmCi, natsServer })) {
+  const browser = process.argv.includes('--browser')
+  const chromium = chromiumCandidates(env).some((p) => existsSync(p))
+  for (const { step, why } of plan({ env, npmCi, natsServer, browser, chromium })) {
+    if (step === 'chromium') {
+      say(`${why}: installing Debian's chromium (apt-get install -y chromium)`)
+      if (!installChromium()) say('!!! could not install chromium (no apt-get, or not root and no passwordless sudo): THE BROWSER TESTS WILL BE SKIPPED !!!')
+      continue
+    }
     if (step === 'npm ci' && isSymlink(join(root, 'node_modules'))) {
       // A node_modules shared with another checkout (a git worktree) is not this one's to replace.
       say(`${why}, but node_modules is a symlink (shared with another checkout): not running npm ci; run it where it points`)

@@ -141,7 +141,7 @@ const startHttp = async (
   }
   try {
     const gateway = await startGateway({ ...o, prefix: config.prefix, maxEventsPerCommit: config.maxEventsPerCommit, port: config.httpPort, host: config.httpHost, log })
-    log(`HTTP gateway on ${gateway.url} (docs ${gateway.url}/docs, OpenAPI ${gateway.url}/openapi.json)`)
+    log(`HTTP gateway on ${gateway.url} (console ${gateway.url}/console, docs ${gateway.url}/docs, OpenAPI ${gateway.url}/openapi.json)`)
     return gateway
   } catch (e) {
     const code = (e as { code?: unknown }).code

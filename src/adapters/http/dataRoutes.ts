@@ -12,6 +12,10 @@ import {
   AppendReply,
   DlqQuery,
   DlqReply,
+  ProjectionCommandBody,
+  StreamListQuery,
+  StreamListReply,
+  ProjectionCommandReply,
   ProjectionEntryReply,
   ProjectionQuery,
   ProjectionStatusReply,
@@ -84,6 +88,18 @@ export const registerDataRoutes = (app: FastifyInstance, auth: GatewayAuth, data
       reply.header('etag', `"${r.right.toVersion}"`)
       return r
     },
+  })
+
+  defineRoute(app, auth, {
+    method: 'GET',
+    url: '/v1/tenants/:tenant/streams',
+    summary: "The tenant's streams, by name prefix",
+    description: '`prefix` (the start of a stream name), `after` (the previous page\'s `next`), `limit` (1–1000, default 100) → `{ streams: [{ stream, commits }], next? }` in name order. `commits` counts log messages (one per commit).',
+    tag: 'streams',
+    access: { kind: 'tenant', operation: 'read' },
+    query: StreamListQuery,
+    reply: StreamListReply,
+    run: async ({ params, query }) => answer(await data.streams(params.tenant ?? '', query)),
   })
 
   defineRoute(app, auth, {
@@ -167,6 +183,19 @@ export const registerDataRoutes = (app: FastifyInstance, auth: GatewayAuth, data
     query: ProjectionQuery,
     reply: ProjectionEntryReply,
     run: async ({ params, query }) => answer(await data.projection(params.tenant ?? '', params.name ?? '', params.key ?? '', query.minOffset, query.timeoutMs)),
+  })
+
+  defineRoute(app, auth, {
+    method: 'POST',
+    url: '/v1/admin/projections/:name/:command',
+    summary: 'Pause, resume or rebuild a projection (operator)',
+    description:
+      '`command`: `pause`, `resume`, `rebuild` (body `{ fromOffset? }`, 0 = the whole log) or `status`. Projections are the platform\'s: only the operator may. The command is stored and carried out by the processor holding the projection\'s lease; the reply is the stored control, and the progress of a rebuild shows in the status (`rebuild.checkpoint`, `rebuild.lag`). Same call as `allsource.admin.projection.<name>.<command>`.',
+    tag: 'projections',
+    access: { kind: 'platform', operation: 'manageProjections' },
+    body: ProjectionCommandBody,
+    reply: ProjectionCommandReply,
+    run: async ({ params, body }) => answer(await data.projectionCommand(params.name ?? '', params.command ?? '', body ?? {})),
   })
 
   defineRoute(app, auth, {

@@ -8,6 +8,7 @@ import { scanNesting } from '../codec/nestingScan.js'
 import { jsonReplacer } from '../nats/service/wireCodec.js'
 import { registerAdminRoutes } from './adminRoutes.js'
 import { registerCompatRoutes } from './compatRoutes.js'
+import { type ConsoleFiles, registerConsoleRoutes } from './consoleRoutes.js'
 import { registerDataRoutes } from './dataRoutes.js'
 import { registerAnalyticsRoutes } from './analyticsRoutes.js'
 import type { GatewayAuth } from './gatewayAuth.js'
@@ -31,6 +32,8 @@ export interface GatewayDeps {
   readonly version?: string
   /** More plugins to register after the routes (the WebSocket live routes), given the gateway's auth. */
   readonly plugins?: readonly ((app: FastifyInstance, auth: GatewayAuth) => Promise<void> | void)[]
+  /** The built web console served at `/console` (docs/console.md); absent, `/console` says how to build it. */
+  readonly console?: ConsoleFiles
 }
 
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/
@@ -169,6 +172,7 @@ export const createGateway = async (deps: GatewayDeps): Promise<FastifyInstance>
   registerAnalyticsRoutes(app, deps.auth, deps.data)
   registerAdminRoutes(app, deps.auth, deps.admin)
   registerCompatRoutes(app, deps.auth, deps.data)
+  registerConsoleRoutes(app, deps.console)
   for (const plugin of deps.plugins ?? []) await plugin(app, deps.auth)
   return app
 }

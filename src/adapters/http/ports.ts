@@ -20,6 +20,8 @@ export interface GatewayData {
   /** `context`: the request's id (`X-Request-Id`) and `traceparent`, carried into the commit's headers. */
   append(command: AppendCommand, caller: HttpCaller, context?: RequestContext): Answer<AppendResult>
   read(tenant: string, stream: string, request: { readonly fromVersion?: number; readonly limit?: number }): Answer<StreamPage>
+  /** The tenant's streams starting with `prefix`, in name order, after `after`, at most `limit` (1–1000). */
+  streams(tenant: string, request: { readonly prefix?: string; readonly after?: string; readonly limit?: number }): Answer<{ readonly streams: readonly { readonly stream: string; readonly commits: number }[]; readonly next?: string }>
   /** A query (`{ id?, stream?, type?, since?, until?, fromOffset?, limit?, where? }`). */
   query(tenant: string, request: Readonly<Record<string, unknown>>): Answer<{ readonly events: readonly unknown[]; readonly nextOffset?: number }>
   /** An analytics request `allsource.analytics.<tenant>.<kind>` (docs/analytics.md). */
@@ -30,6 +32,12 @@ export interface GatewayData {
   projectionStatus(name: string): Answer<unknown>
   /** One key of a projection for `tenant`; with `minOffset`, first waits (at most `timeoutMs`) until the projection folded it. */
   projection(tenant: string, name: string, key: string, minOffset: number | undefined, timeoutMs: number | undefined): Answer<{ readonly key: string; readonly state: unknown; readonly offset: number }>
+  /**
+   * A projection operator's command, `status|pause|resume|rebuild` (body `{ fromOffset? }` for a
+   * rebuild), the same call as `allsource.admin.projection.<name>.<command>`: stored in the
+   * projection's control and carried out by the lease holder; progress shows in its status.
+   */
+  projectionCommand(name: string, command: string, body: unknown): Answer<unknown>
   subscriptionCreate(tenant: string, name: string, stream: string | undefined, from: string | number | undefined): Answer<unknown>
   subscriptionPosition(tenant: string, name: string): Answer<unknown>
   subscriptionReset(tenant: string, name: string, to: string | number): Answer<unknown>

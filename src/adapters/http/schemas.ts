@@ -74,6 +74,10 @@ export const QueryReply = t.intersection([t.type({ events: t.array(QueriedEvent)
 export const ProjectionQuery = t.partial({ minOffset: IntFromString, timeoutMs: IntFromString }, 'ProjectionQuery')
 export const ProjectionEntryReply = t.type({ key: t.string, state: t.unknown, offset: t.number }, 'ProjectionEntry')
 export const ProjectionStatusReply = t.UnknownRecord
+export const StreamListQuery = t.partial({ prefix: t.string, after: t.string, limit: IntFromString }, 'StreamListQuery')
+export const StreamListReply = t.intersection([t.type({ streams: t.array(t.type({ stream: t.string, commits: t.number })) }), t.partial({ next: t.string })], 'StreamList')
+export const ProjectionCommandBody = t.partial({ fromOffset: t.number }, 'ProjectionCommand')
+export const ProjectionCommandReply = t.UnknownRecord
 export const ProjectionsReply = t.type({ projections: t.array(t.UnknownRecord) }, 'Projections')
 
 export const SubscriptionStart = t.union([t.literal('start'), t.literal('end'), IntFromString, IsoTime], 'SubscriptionStart')

@@ -7,8 +7,10 @@ import type { HttpCaller } from '../../adapters/http/gatewayAuth.js'
 import type { Answer, GatewayData } from '../../adapters/http/ports.js'
 import { defaultIngestNames } from '../../adapters/nats/ingest/ingestStreams.js'
 import { listDeadLetters, redriveDeadLetter } from '../../adapters/nats/ingest/deadLetters.js'
+import { createProjectionCommands } from '../../adapters/nats/projections/projectionCommands.js'
 import type { ProjectionReader } from '../../adapters/nats/projections/projectionReader.js'
 import type { StartAt } from '../../adapters/nats/reading/subscriptions.js'
+import { listStreams } from '../../adapters/nats/reading/streamList.js'
 import { isUnavailable, unavailableOf } from '../../adapters/nats/service/failureOf.js'
 import { subjects } from '../../adapters/nats/subjects.js'
 import type { AppendCaller } from '../../application/streams/appender.js'
@@ -16,7 +18,7 @@ import { internal, notFound, unavailable } from '../../application/streams/error
 import { isProjectionName } from '../../domain/projections/projection.js'
 import { validateProjectionRequest } from '../../domain/projections/projectionRequest.js'
 import { type AppendLimits, validateAppendRequest, validateTenant } from '../../domain/streams/appendRequest.js'
-import { invalidId } from '../../domain/streams/errors.js'
+import { badRequest, invalidId } from '../../domain/streams/errors.js'
 import type { AllSource, AllSourceOptions } from '../allSource.js'
 
 /** The reply principal the operator uses on NATS (`_INBOX.<tenant>._op`): the append guard knows it as the operator. */
@@ -65,6 +67,9 @@ export const coalesce = (): (<A>(work: () => Promise<A>) => Promise<A>) => {
     })
 }
 
+/** The characters of a stream name (DESIGN.md ids), for a prefix of one. */
+const STREAM_NAME_PART = /^[A-Za-z0-9_=-]{1,200}$/
+
 export interface GatewayDataDeps {
   readonly nc: NatsConnection
   readonly app: AllSource
@@ -87,6 +92,7 @@ export interface GatewayDataDeps {
 export const createGatewayData = (d: GatewayDataDeps): GatewayData => {
   const jsm = jetstreamManager(d.nc)
   const together = coalesce()
+  const commands = createProjectionCommands(d.nc, d.reader)
   const tracing = d.tracing ?? noTracing
   return {
     validateAppend: (tenant, stream, body) => validateAppendRequest(tenant, stream, body, d.limits),
@@ -110,6 +116,22 @@ export const createGatewayData = (d: GatewayDataDeps): GatewayData => {
       d.observer?.appendDone('http', outcome.outcome, (performance.now() - started) / 1_000, outcome.limit)
       return r
     },
+    streams: (tenant, request) =>
+      guarded(async () => {
+        const t = validateTenant(tenant)
+        if (E.isLeft(t)) return t
+        const limit = request.limit ?? 100
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return E.left(badRequest('limit must be an integer from 1 to 1000', { limit }))
+        // A prefix or an `after` is a stream name or the start of one: anything else could widen the subject filter.
+        for (const [field, v] of [['prefix', request.prefix], ['after', request.after]] as const) {
+          if (v !== undefined && v !== '' && !STREAM_NAME_PART.test(v)) return E.left(invalidId(field, 'a stream name (or its start) is 1–200 of A–Z a–z 0–9 _ = -'))
+        }
+        const page = await listStreams(await jsm, d.prefix, t.right, { namePrefix: request.prefix ?? '', limit, ...(request.after !== undefined && request.after !== '' ? { after: request.after } : {}) }).catch((e: unknown) => {
+          if (isStreamNotFound(e)) return { streams: [] }
+          throw e
+        })
+        return E.right(page)
+      }),
     read: (tenant, stream, request) => guarded(() => d.app.read(tenant, stream, request)),
     query: (tenant, request) => guarded(() => d.app.query(tenant, request)),
     analytics: (tenant, kind, body) => guarded(() => d.app.analytics(tenant, kind, body)),
@@ -137,6 +159,7 @@ export const createGatewayData = (d: GatewayDataDeps): GatewayData => {
         const entry = await d.reader.get(name, t.right, r.key)
         return entry === undefined ? E.left(notFound(`no key "${r.key}" in projection "${name}" for tenant "${t.right}"`)) : E.right(entry)
       }),
+    projectionCommand: (name, command, body) => guarded(() => commands.run(name, command, body)),
     subscriptionCreate: (tenant, name, stream, from) => guarded(() => d.app.subscriptions.create(name, { tenant, from: startOf(from), ...(stream !== undefined ? { stream } : {}) })),
     subscriptionPosition: (tenant, name) => guarded(() => d.app.subscriptions.position(tenant, name)),
     subscriptionReset: (tenant, name, to) => guarded(() => d.app.subscriptions.reset(tenant, name, startOf(to))),

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { AppendObserver, Tracing } from '../../application/observability/ports.js'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyInstance } from 'fastify'
@@ -14,6 +17,13 @@ import { createGatewayData } from './gatewayData.js'
 import { registerLiveRoutes } from '../../adapters/http/liveRoutes.js'
 import { natsProjectionSource, replayEventSource } from '../../adapters/http/liveSources.js'
 import { overloadOf } from '../../adapters/nats/service/inFlightLimit.js'
+
+/** `dist/console` of the package this module belongs to, from `src/main/http` (tsx) or `dist/src/main/http` (built). */
+export const defaultConsoleDir = (): string => {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 6 && !existsSync(join(dir, 'package.json')); i++) dir = dirname(dir)
+  return join(dir, 'dist', 'console')
+}
 
 export interface GatewayOptions {
   readonly nc: NatsConnection
@@ -33,6 +43,8 @@ export interface GatewayOptions {
   readonly observer?: AppendObserver
   /** Passed through to the gateway (metrics, request observer, more plugins). */
   readonly extra?: Pick<GatewayDeps, 'metrics' | 'onRequestDone' | 'plugins' | 'bodyLimit'>
+  /** The built web console's directory; default `dist/console` of this package (docs/console.md). */
+  readonly consoleDir?: string
 }
 
 export interface RunningGateway {
@@ -81,6 +93,7 @@ export const startGateway = async (o: GatewayOptions): Promise<RunningGateway> =
       info: () => ({ nats: o.nc.info?.version ?? null, auth: plane !== undefined ? 'on' : 'off', requests: { inFlight: o.app.requests.inFlight, limit: o.app.requests.limit, refused: o.app.requests.refused } }),
     },
     ...(o.version !== undefined ? { version: o.version } : {}),
+    console: { dir: o.consoleDir ?? defaultConsoleDir() },
     ...o.extra,
     // The WebSocket live streams (docs/http-live.md), authorized by the same gateway auth.
     plugins: [

@@ -149,6 +149,7 @@ describe('crossing into another tenant', () => {
     const attempts: [string, string, unknown?, Record<string, string>?][] = [
       ['POST', '/v1/tenants/globex/streams/secret-1', { events: [{ type: 'x', payload: 1 }] }, dev],
       ['GET', '/v1/tenants/globex/streams/secret-1', undefined, dev],
+      ['GET', '/v1/tenants/globex/streams?prefix=secret', undefined, dev],
       ['GET', '/v1/tenants/globex/events', undefined, dev],
       ['GET', '/v1/tenants/globex/events/some-id', undefined, dev],
       ['GET', '/v1/tenants/globex/projections', undefined, dev],
@@ -170,6 +171,9 @@ describe('crossing into another tenant', () => {
       ['GET', '/v1/admin/globex/stats', undefined, admin],
       ['GET', '/v1/admin/globex/audit', undefined, admin],
       ['GET', '/v1/admin/tenants/globex', undefined, admin],
+      // Projections are the platform's: pausing one would stop it for every tenant.
+      ['POST', '/v1/admin/projections/entity-state/pause', {}, admin],
+      ['POST', '/v1/admin/projections/entity-state/rebuild', { fromOffset: 0 }, dev],
     ]
     for (const [method, path, body, headers] of attempts) {
       const r = await call(base, method, path, { ...(body !== undefined ? { body } : {}), headers: headers ?? {} })
@@ -178,6 +182,42 @@ describe('crossing into another tenant', () => {
     }
     const read = await call(base, 'GET', '/v1/tenants/globex/streams/secret-1', { headers: as('globex-dev') })
     expect(read.body).toMatchObject({ version: 1 })
+  })
+
+  it('lists a tenant\'s own streams by prefix, in name order, in pages; never another tenant\'s; bad input is typed', async () => {
+    for (const s of ['list-b', 'list-a', 'list-c', 'other-1']) {
+      expect((await call(base, 'POST', `/v1/tenants/acme/streams/${s}`, { body: { events: [{ type: 'x', payload: 1 }, { type: 'y', payload: 2 }] }, headers: as('acme-dev') })).status).toBe(201)
+    }
+    const first = await call(base, 'GET', '/v1/tenants/acme/streams?prefix=list-&limit=2', { headers: as('acme-reader') })
+    expect(first.body).toEqual({ streams: [{ stream: 'list-a', commits: 1 }, { stream: 'list-b', commits: 1 }], next: 'list-b' })
+    const second = await call(base, 'GET', '/v1/tenants/acme/streams?prefix=list-&limit=2&after=list-b', { headers: as('acme-reader') })
+    expect(second.body).toEqual({ streams: [{ stream: 'list-c', commits: 1 }] })
+    const all = await call(base, 'GET', '/v1/tenants/acme/streams', { headers: as('acme-reader') })
+    expect(all.text).not.toContain('secret-1')
+    expect((all.body.streams as { stream: string }[]).map((s) => s.stream)).toContain('other-1')
+    expect((await call(base, 'GET', '/v1/tenants/globex/streams', { headers: op() })).body).toEqual({ streams: [{ stream: 'secret-1', commits: 1 }] })
+    for (const q of ['prefix=a.b', 'prefix=*', 'prefix=%3E', 'after=x%20y']) expect([q, (await call(base, 'GET', `/v1/tenants/acme/streams?${q}`, { headers: op() })).body.code]).toEqual([q, 'INVALID_ID'])
+    for (const q of ['limit=0', 'limit=1001', 'limit=x']) expect([q, (await call(base, 'GET', `/v1/tenants/acme/streams?${q}`, { headers: op() })).status]).toEqual([q, 400])
+  })
+
+  it('projection commands over HTTP: only the operator pauses, resumes and rebuilds; bad names and commands are typed errors', async () => {
+    const paused = await call(base, 'POST', '/v1/admin/projections/entity-state/pause', { body: {}, headers: op() })
+    expect([paused.status, paused.body]).toEqual([200, { name: 'entity-state', control: expect.objectContaining({ paused: true }) }])
+    const resumed = await call(base, 'POST', '/v1/admin/projections/entity-state/resume', { headers: op() })
+    expect(resumed.body).toMatchObject({ name: 'entity-state', control: { paused: false } })
+    const rebuilt = await call(base, 'POST', '/v1/admin/projections/entity-state/rebuild', { body: { fromOffset: 0 }, headers: op() })
+    expect(rebuilt.body).toMatchObject({ name: 'entity-state', control: { rebuild: { fromOffset: 0 } } })
+    expect((await call(base, 'POST', '/v1/admin/projections/entity-state/status', { headers: op() })).body).toMatchObject({ name: 'entity-state' })
+    expect((await call(base, 'POST', '/v1/admin/projections/entity-state/rebuild', { body: { fromOffset: 10 ** 12 }, headers: op() })).body).toMatchObject({ code: 'BAD_REQUEST' })
+    expect((await call(base, 'POST', '/v1/admin/projections/entity-state/rebuild', { body: { fromOffset: 'x' }, headers: op() })).body).toMatchObject({ code: 'BAD_REQUEST' })
+    expect((await call(base, 'POST', '/v1/admin/projections/entity-state/explode', { headers: op() })).body).toMatchObject({ code: 'BAD_REQUEST' })
+    expect((await call(base, 'POST', '/v1/admin/projections/no-such/pause', { headers: op() })).status).toBe(404)
+    expect((await call(base, 'POST', '/v1/admin/projections/a.b/pause', { headers: op() })).body).toMatchObject({ code: 'INVALID_ID' })
+    for (const who of ['acme-admin', 'acme-dev', 'acme-reader']) {
+      const r = await call(base, 'POST', '/v1/admin/projections/entity-state/pause', { headers: as(who) })
+      expect([who, r.status, r.body.code]).toEqual([who, 403, 'FORBIDDEN'])
+    }
+    expect((await call(base, 'POST', '/v1/admin/projections/entity-state/pause')).status).toBe(401)
   })
 
   it('a tenant in the path cannot be widened: ids with dots, wildcards or spaces are INVALID_ID', async () => {

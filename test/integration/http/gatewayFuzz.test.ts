@@ -31,6 +31,7 @@ afterAll(async () => {
 const ROUTES: readonly [string, string][] = [
   ['POST', '/v1/tenants/{t}/streams/{s}'],
   ['GET', '/v1/tenants/{t}/streams/{s}'],
+  ['GET', '/v1/tenants/{t}/streams'],
   ['GET', '/v1/tenants/{t}/events'],
   ['GET', '/v1/tenants/{t}/events/{s}'],
   ['GET', '/v1/tenants/{t}/projections'],
@@ -45,6 +46,8 @@ const ROUTES: readonly [string, string][] = [
   ['POST', '/v1/tenants/{t}/analytics/{s}'],
   ['POST', '/v1/tenants/{t}/analytics/summary'],
   ['POST', '/v1/tenants/{t}/analytics/funnel'],
+  ['POST', '/v1/admin/projections/{s}/{s}'],
+  ['POST', '/v1/admin/projections/{s}/rebuild'],
   ['POST', '/api/v1/events'],
   ['GET', '/api/v1/events/query'],
   ['GET', '/api/v1/entities/{s}/state'],
@@ -80,6 +83,7 @@ const body = fc.oneof(
   fc.record({ events: fc.array(validEvent, { minLength: 1, maxLength: 3 }) }, { requiredKeys: [] }),
   fc.record({ events: fc.array(fc.anything(), { maxLength: 3 }), expectedVersion: fc.oneof(fc.integer(), fc.string(), fc.constant('any')), commitId: fc.string() }, { requiredKeys: [] }),
   fc.record({ event_type: fc.string(), entity_id: fc.string(), payload: fc.jsonValue(), tenant_id: fc.string() }, { requiredKeys: [] }),
+  fc.record({ fromOffset: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(2 ** 60)) }, { requiredKeys: [] }),
   fc.record({ tenant: token, role: fc.constantFrom('admin', 'reader', 'god'), name: fc.string(), username: fc.string(), password: fc.string(), to: fc.oneof(fc.string(), fc.nat()) }, { requiredKeys: [] }),
   fc.jsonValue(),
 )
@@ -91,7 +95,7 @@ const raw = fc.oneof(
   fc.constant(`{"events":[{"type":"x","payload":"${'y'.repeat(17 * 1024)}"}]}`),
   fc.constant(undefined),
 )
-const query = fc.dictionary(fc.constantFrom('limit', 'fromVersion', 'fromOffset', 'since', 'until', 'type', 'stream', 'id', 'where', 'minOffset', 'timeoutMs', 'tenant_id', 'as_of', 'entity_id', 'includeDeleted'), fc.oneof(fc.string({ maxLength: 12 }), fc.nat().map(String), fc.constant('{"eq":["type","x"]}')), { maxKeys: 3 })
+const query = fc.dictionary(fc.constantFrom('limit', 'prefix', 'after', 'fromVersion', 'fromOffset', 'since', 'until', 'type', 'stream', 'id', 'where', 'minOffset', 'timeoutMs', 'tenant_id', 'as_of', 'entity_id', 'includeDeleted'), fc.oneof(fc.string({ maxLength: 12 }), fc.nat().map(String), fc.constant('{"eq":["type","x"]}')), { maxKeys: 3 })
 const request = fc.record({
   route: fc.constantFrom(...ROUTES),
   method: fc.oneof(fc.constant(undefined), fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH')),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { atLeast, findNatsServer, natsServerCandidates, npmCiReason, parseVersion, plan } from '../../../scripts/setup.mjs'
+import { atLeast, chromiumCandidates, findNatsServer, natsServerCandidates, npmCiReason, parseVersion, plan } from '../../../scripts/setup.mjs'
 
 const lock = {
   packages: {
@@ -39,5 +39,13 @@ describe('scripts/setup.mjs decisions (nothing is installed here)', () => {
     expect(plan({ env: {}, npmCi: 'node_modules is missing', natsServer: undefined }).map((s) => s.step)).toEqual(['npm ci', 'nats-server'])
     expect(plan({ env: {}, npmCi: undefined, natsServer: server })).toEqual([])
     expect(plan({ env: { ALLSOURCE_SKIP_SETUP: '1' }, npmCi: 'node_modules is missing', natsServer: undefined })).toEqual([])
+  })
+
+  it('plans chromium only for the tests (--browser) and only when none is found', () => {
+    const server = { path: '/usr/sbin/nats-server', version: '2.15.1' }
+    expect(plan({ env: {}, npmCi: undefined, natsServer: server, browser: true, chromium: false }).map((s) => s.step)).toEqual(['chromium'])
+    expect(plan({ env: {}, npmCi: undefined, natsServer: server, browser: true, chromium: true })).toEqual([])
+    expect(plan({ env: {}, npmCi: undefined, natsServer: server, browser: false, chromium: false })).toEqual([])
+    expect(chromiumCandidates({ CHROMIUM_BIN: '/opt/c' })).toEqual(['/opt/c', '/usr/bin/chromium', '/usr/bin/chromium-browser'])
   })
 })

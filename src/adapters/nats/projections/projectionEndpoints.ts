@@ -1,21 +1,11 @@
-import { jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import { type AppendError, notFound, unavailable } from '../../../application/streams/errors.js'
-import type { ProjectionStatus } from '../../../domain/projections/operations.js'
-import { isProjectionName } from '../../../domain/projections/projection.js'
-import { checkRebuildOffset, validateProjectionCommand, validateProjectionRequest } from '../../../domain/projections/projectionRequest.js'
-import { invalidId } from '../../../domain/streams/errors.js'
+import { notFound, unavailable } from '../../../application/streams/errors.js'
+import { validateProjectionRequest } from '../../../domain/projections/projectionRequest.js'
 import { validateTenant } from '../../../domain/streams/appendRequest.js'
 import { type Endpoint, type EndpointBase, startEndpoint } from '../service/endpoint.js'
-import { LOG_STREAM } from './projectionFold.js'
+import { createProjectionCommands, withStaleness } from './projectionCommands.js'
 import type { ProjectionReader } from './projectionReader.js'
-
-/** A status report older than this (and not `stopped`) is marked `stale`: its owner may be gone. */
-const STALE_MS = 15_000
-
-const withStaleness = (s: ProjectionStatus, now: number): ProjectionStatus & { readonly stale?: true } =>
-  s.state !== 'stopped' && s.updatedAt !== undefined && now - Date.parse(s.updatedAt) > STALE_MS ? { ...s, stale: true } : s
 
 /**
  * The projection API, served by every processor instance in the queue group:
@@ -31,14 +21,9 @@ export const startProjectionEndpoints = (
   reader: ProjectionReader,
   o: EndpointBase,
 ): Endpoint[] => {
-  const known = async (name: string | undefined): Promise<E.Either<AppendError, string>> => {
-    if (name === undefined || !isProjectionName(name)) return E.left(invalidId('projection', 'a projection name is 1–64 of A–Z a–z 0–9 _ -'))
-    return (await reader.pointer(name)) === undefined ? E.left(notFound(`no projection "${name}"`)) : E.right(name)
-  }
-  const statusOf = async (name: string): Promise<ProjectionStatus & { readonly stale?: true }> => {
-    const s = await reader.catalog.status(name)
-    return s === undefined ? { name, version: 0, state: 'standby', checkpoint: 0, lag: 0, eventsPerSecond: 0 } : withStaleness(s, Date.now())
-  }
+  const commands = createProjectionCommands(nc, reader)
+  const known = commands.known
+  const statusOf = commands.status
 
   const read = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'projection', tokens: 2, emptyBody: 'allowed', tenantReplies: o.tenantReplies ?? false, ...(o.onDropped !== undefined ? { onDropped: o.onDropped } : {}) }, async (tokens, body) => {
     const tenant = validateTenant(tokens[0])
@@ -79,33 +64,9 @@ export const startProjectionEndpoints = (
     return E.right({ projections: (await reader.catalog.statuses()).map((s) => withStaleness(s, now)) })
   })
 
-  const admin = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'admin.projection', name: 'projection-admin', tokens: 2, emptyBody: 'allowed' }, async (tokens, body) => {
-    const name = await known(tokens[0])
-    if (E.isLeft(name)) return name
-    const command = validateProjectionCommand(tokens[1] ?? '', body)
-    if (E.isLeft(command)) return command
-    const c = command.right
-    switch (c._tag) {
-      case 'Status':
-        return E.right(await statusOf(name.right))
-      case 'Pause':
-        return E.right({ name: name.right, control: await reader.catalog.updateControl(name.right, (x) => ({ ...x, paused: true })) })
-      case 'Resume':
-        return E.right({ name: name.right, control: await reader.catalog.updateControl(name.right, (x) => ({ ...x, paused: false, retry: x.retry + 1 })) })
-      case 'Rebuild': {
-        // Only a rebuild needs the end of the log (one stream-info round trip).
-        const logEnd = (await (await jetstreamManager(nc)).streams.info(LOG_STREAM)).state.last_seq
-        const ok = checkRebuildOffset(c.fromOffset, logEnd)
-        if (E.isLeft(ok)) return ok
-        const rebuild = { id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, fromOffset: c.fromOffset }
-        return E.right({ name: name.right, control: await reader.catalog.updateControl(name.right, (x) => ({ ...x, rebuild })) })
-      }
-      default: {
-        const never: never = c
-        return never
-      }
-    }
-  })
+  const admin = startEndpoint(nc, { prefix: o.prefix, queue: o.queue, verb: 'admin.projection', name: 'projection-admin', tokens: 2, emptyBody: 'allowed' }, async (tokens, body) =>
+    commands.run(tokens[0], tokens[1] ?? '', body),
+  )
 
   return [read, all, admin]
 }
