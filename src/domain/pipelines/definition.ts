@@ -5,7 +5,7 @@ import { parseWhere } from '../reading/where.js'
 import { isProjectionKey, isProjectionName } from '../projections/projection.js'
 import { badRequest, type DomainError } from '../streams/errors.js'
 import { EventType, StreamId } from '../streams/ids.js'
-import { boundedArray, boundedInt, checkedString, closedObject, describeFailure } from '../security/ruleCodecs.js'
+import { boundedInt, checkedString, closedObject, describeFailure } from '../security/ruleCodecs.js'
 import type { Aggregate } from './aggregates.js'
 import type { PipelineRecord } from './records.js'
 import type { WindowSpec } from './windows.js'
@@ -102,6 +102,22 @@ const fieldMap = <A>(name: string, value: t.Type<A, A, unknown>, max: number): t
   return new t.Type(name, (u): u is Readonly<Record<string, A>> => E.isRight(validate(u, [])), validate, t.identity)
 }
 
+/** A list of at most `max` values, keeping what each value decoded to (a text filter becomes its JSON form). */
+const list = <A>(item: t.Type<A, A, unknown>, max: number): t.Type<readonly A[], readonly A[], unknown> => {
+  const validate = (u: unknown, c: t.Context): t.Validation<readonly A[]> => {
+    if (!Array.isArray(u)) return t.failure(u, c, 'must be a list')
+    if (u.length > max) return t.failure(u, c, `must hold at most ${max} entries (got ${u.length})`)
+    const out: A[] = []
+    for (let i = 0; i < u.length; i++) {
+      const r = item.validate(u[i], t.appendContext(c, String(i), item, u[i]))
+      if (E.isLeft(r)) return r
+      out.push(r.right)
+    }
+    return t.success(out)
+  }
+  return new t.Type(`Array<${item.name}>`, (u): u is readonly A[] => E.isRight(validate(u, [])), validate, t.identity)
+}
+
 /** An object with exactly one of the given fields (a tagged union keyed by field), with the field in the path. */
 const oneOf = <A>(name: string, cases: Readonly<Record<string, t.Mixed>>): t.Type<A, A, unknown> => {
   const known = Object.keys(cases)
@@ -150,7 +166,7 @@ const StageCodec = oneOf<Stage>('Stage', {
   filter: Where,
   map: closedObject('Map', { fields: fieldMap('Fields', Path, pipelineLimits.maxFields) }, {}),
   enrich: closedObject('Enrich', { projection: Name, key: Path, as: Field }, {}),
-  branch: boundedArray(closedObject('Branch', { where: Where, to: Route }, {}), pipelineLimits.maxBranches),
+  branch: list(closedObject('Branch', { where: Where, to: Route }, {}), pipelineLimits.maxBranches),
   reduce: ReduceCodec,
 })
 
@@ -161,7 +177,7 @@ const SinkCodec = oneOf<Sink>('Sink', {
 
 const PipelineCodec = closedObject(
   'Pipeline',
-  { name: Name, stages: boundedArray(StageCodec, pipelineLimits.maxStages), sink: SinkCodec },
+  { name: Name, stages: list(StageCodec, pipelineLimits.maxStages), sink: SinkCodec },
   { version: boundedInt('version', 1, 1_000_000), description: checkedString('Description', (s) => (s.length <= 1_000 ? undefined : 'must be at most 1000 characters')) },
 )
 

@@ -160,3 +160,10 @@ describe('reduce, against a brute force over the same events', () => {
     expect(outs).toEqual([[], [], [['stats', 'p.window', { key: 'all', start: new Date(T0).toISOString(), end: new Date(T0 + 1_000).toISOString(), n: 2 }]], [['stats', 'p.window', { key: 'all', start: new Date(T0 + 1_000).toISOString(), end: new Date(T0 + 2_000).toISOString(), n: 1 }]]])
   })
 })
+
+describe('text filters', () => {
+  it('a filter in its text form decodes to its JSON form, in filter and branch stages', () => {
+    const def = ok({ name: 'p', stages: [{ filter: 'payload.total > 40' }, { branch: [{ where: 'type = "a"', to: 'x' }] }], sink: { readModel: {} } })
+    expect(def.stages).toEqual([{ filter: { gt: ['payload.total', 40] } }, { branch: [{ where: { eq: ['type', 'a'] }, to: 'x' }] }])
+  })
+})
