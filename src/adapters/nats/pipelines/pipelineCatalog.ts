@@ -71,7 +71,7 @@ export const runtimeDefinition = (p: StoredPipeline): E.Either<string, PipelineD
 /** Deletes what a pipeline's projection left: its generations' consumers and buckets, and its control records. */
 export const retirePipeline = async (nc: NatsConnection, projection: string): Promise<void> => {
   const jsm = await jetstreamManager(nc)
-  const control = await new Kvm(nc).create(CONTROL_BUCKET, { history: 1 })
+  const control = await new Kvm(nc).open(CONTROL_BUCKET)
   const active = await control.get(`${projection}.active`)
   const generation = active !== null && active.operation === 'PUT' ? (active.json() as { generation: number }).generation : 1
   const gone = (code: number) => (e: unknown) => {
