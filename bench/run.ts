@@ -24,6 +24,7 @@ import { SEQUENTIAL_METHOD, sequentialRows } from './scenarios/sequential.js'
 import { ID_LOOKUP_METHOD, idLookupRows } from './scenarios/idLookup.js'
 import { FEATURES_METHOD, featuresRows } from './scenarios/features.js'
 import { ANALYTICS_METHOD, analyticsRows } from './scenarios/analytics.js'
+import { PIPELINES_METHOD, pipelineRows } from './scenarios/pipelines.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -39,7 +40,7 @@ export interface BenchOptions {
    * Run only these scenarios (`BENCH_ONLY=auth`: 12 and 13) and merge their rows into the
    * previous `latest.json` (and so `benchmarks.md`), keeping every other row and its environment.
    */
-  readonly only?: 'auth' | 'gateway' | 'live' | 'sequential' | 'idlookup' | 'features' | 'analytics'
+  readonly only?: 'auth' | 'gateway' | 'live' | 'sequential' | 'idlookup' | 'features' | 'analytics' | 'pipelines'
 }
 
 /** Compiles the project (`npm run build`) and returns the path of a file under `dist/`. */
@@ -204,6 +205,14 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
     const mine = o.only === 'auth' ? await authRows(o, R, N, S, step) : await gatewayRows(o, R, N, S, step)
     const label = o.only === 'auth' ? `auth rows (12, 13; ${R} rounds, fresh server per round)` : `gateway rows (14; ${R} rounds, fresh server per round)`
     const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), label)
+    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
+    return mine
+  }
+
+  if (o.only === 'pipelines') {
+    const events = process.env.BENCH_EVENTS !== undefined ? Number(process.env.BENCH_EVENTS) : undefined
+    const mine = await step('pipelines', () => pipelineRows(o.quick, R, events))
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `pipeline rows (17; ${R} rounds, fresh server per round)`)
     writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
     return mine
   }
@@ -454,16 +463,16 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   message until it has all 200,000: events per second from the socket's open to the last
   message. The library iterator's rate on the same log in the same round is the ceiling beside
   it. CPU per event: the reader process, and the bench process (replay, JSON, socket writes).
-${GATEWAY_METHOD}${SEQUENTIAL_METHOD}${ANALYTICS_METHOD}${ID_LOOKUP_METHOD}${FEATURES_METHOD}`
+${GATEWAY_METHOD}${SEQUENTIAL_METHOD}${ANALYTICS_METHOD}${PIPELINES_METHOD}${ID_LOOKUP_METHOD}${FEATURES_METHOD}`
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
   const started = performance.now()
   const quick = process.env.BENCH_QUICK === '1'
   const only = process.env.BENCH_ONLY
-  const subsets = ['auth', 'gateway', 'live', 'sequential', 'idlookup', 'features', 'analytics'] as const
+  const subsets = ['auth', 'gateway', 'live', 'sequential', 'idlookup', 'features', 'analytics', 'pipelines'] as const
   const isSubset = (x: string): x is (typeof subsets)[number] => (subsets as readonly string[]).includes(x)
-  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13), "gateway" (14), "live" (15), "sequential" (16), "analytics" (17), "idlookup" (20) and "features" (21)`)
+  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13), "gateway" (14), "live" (15), "sequential" (16), "analytics" (17), "pipelines" (18), "idlookup" (20) and "features" (21)`)
   const rows = await runBench({
     quick,
     ...(only !== undefined && isSubset(only) ? { only } : {}),

@@ -9,7 +9,7 @@ import type { CommitId, EventId, EventType, StreamId, TenantId, Version } from '
 import { type BenchServer, createEventStream, payload } from './common.js'
 
 /** Writes `events` events as commits of `perCommit` over `streams` streams, as AllSource stores them. */
-export const writeLog = async (b: BenchServer, events: number, streams: number, perCommit: number): Promise<void> => {
+export const writeLog = async (b: BenchServer, events: number, streams: number, perCommit: number, timeOf?: (stream: number, commit: number) => Date): Promise<void> => {
   await createEventStream(b.nc)
   const pub = new PipelinedPublisher(b.nc, 60_000)
   const commitsPerStream = Math.ceil(events / perCommit / streams)
@@ -26,7 +26,7 @@ export const writeLog = async (b: BenchServer, events: number, streams: number, 
             id: `e-${s}-${c}-${k}` as EventId,
             type: 'thing.happened' as EventType,
             version: (c * perCommit + k + 1) as Version,
-            timestamp: at,
+            timestamp: timeOf === undefined ? at : timeOf(s, c),
             payload: payload(c, s),
           })),
         }

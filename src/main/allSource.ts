@@ -18,6 +18,11 @@ import { createKvSnapshotStore } from '../adapters/nats/log/kvSnapshotStore.js'
 import { type ProjectionRunner, type ProjectionRunnerOptions, startProjection } from '../adapters/nats/projections/projectionRunner.js'
 import { createProjectionReader, type ProjectionReader } from '../adapters/nats/projections/projectionReader.js'
 import { startProjectionEndpoints } from '../adapters/nats/projections/projectionEndpoints.js'
+import { startPipeline } from '../adapters/nats/pipelines/pipelineRunner.js'
+import { hostPipelines, openPipelineCatalog, type PipelineHost } from '../adapters/nats/pipelines/pipelineCatalog.js'
+import { startPipelineEndpoints } from '../adapters/nats/pipelines/pipelineEndpoints.js'
+import type { PipelineDefinition } from '../domain/pipelines/definition.js'
+import { compilePipeline } from '../domain/pipelines/pipeline.js'
 import { isProjectionName, type ProjectionDefinition } from '../domain/projections/projection.js'
 import { LEGACY_ID_INDEX_BUCKET, legacyIndexPresent, openEventIdIndex, startEventIdIndexer } from '../adapters/nats/reading/eventIdIndex.js'
 import { createQuery, type QueryPage } from '../adapters/nats/reading/query.js'
@@ -206,7 +211,15 @@ export interface AllSource {
   startIdIndexer(): Promise<{ stop(): Promise<void> }>
   /** Starts folding projections into their read models (built-ins or your own definitions). */
   startProjections(definitions: readonly ProjectionDefinition<unknown>[]): Promise<readonly ProjectionRunner[]>
-  /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
+  /**
+   * Starts pipelines defined in TypeScript (docs/pipelines.md): each runs as a projection of the
+   * same name. Pipelines defined as JSON through the admin API are run by `serve()`.
+   */
+  startPipelines(definitions: readonly PipelineDefinition[]): Promise<readonly ProjectionRunner[]>
+  /**
+   * Serves `allsource.append.*.*` (with micro discovery) on the connection, and the pipeline admin
+   * API; runs the pipelines stored through it; resolves once subscribed.
+   */
   serve(): Promise<StreamService>
   readonly supervisor: StreamSupervisor
   /** Requests being served now, and the cap (`maxInFlight`). */
@@ -308,6 +321,21 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const ingests: IngestProcessor[] = []
   const projections = new Map<string, { readonly def: ProjectionDefinition<unknown>; readonly runner: ProjectionRunner }>()
   const readers: ProjectionReader[] = []
+  const pipelineHosts: PipelineHost[] = []
+  /** The reader `enrich` stages read through (made on first need). */
+  let pipelineReader: Promise<ProjectionReader> | undefined
+  const readerForPipelines = (): Promise<ProjectionReader> =>
+    (pipelineReader ??= createProjectionReader(o.nc, warn, consumers, streamOptions.replicas).then((r) => (readers.push(r), r)))
+  const runPipeline = async (def: PipelineDefinition): Promise<ProjectionRunner> =>
+    startPipeline(o.nc, def, {
+      prefix,
+      onError: warn,
+      tracing,
+      replicas: streamOptions.replicas,
+      ...o.projectionOptions,
+      tenantReplies: auth !== undefined,
+      ...(def.stages.some((st) => 'enrich' in st) ? { reader: await readerForPipelines() } : {}),
+    })
   /** The module of a valid tenant/stream pair, or the typed error. */
   const moduleStream = (tenant: string, stream: string) => {
     const t = validateTenant(tenant)
@@ -427,9 +455,21 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       }
       return started
     },
+    async startPipelines(definitions) {
+      const started: ProjectionRunner[] = []
+      for (const def of definitions) {
+        if (projections.has(def.name)) throw new Error(`projection or pipeline "${def.name}" is already running`)
+        const runner = await runPipeline(def)
+        projections.set(def.name, { def: compilePipeline(def).projection as ProjectionDefinition<unknown>, runner })
+        started.push(runner)
+      }
+      return started
+    },
     async serve() {
       const reader = await createProjectionReader(o.nc, warn, consumers, streamOptions.replicas)
       readers.push(reader)
+      const pipelineCatalog = await openPipelineCatalog(o.nc, { consumers, replicas: streamOptions.replicas })
+      if (pipelineHosts.length === 0) pipelineHosts.push(await hostPipelines(o.nc, pipelineCatalog, runPipeline, warn))
       const service = await startStreamService(
         o.nc,
         appender,
@@ -445,7 +485,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
           ...(logger !== undefined ? { logger } : {}),
           ...(observer !== undefined ? { observer } : {}),
         },
-        (base) => [...startProjectionEndpoints(o.nc, reader, base), startAnalyticsEndpoint(o.nc, analytics, base), ...(auth?.endpoints?.(base) ?? [])],
+        (base) => [...startProjectionEndpoints(o.nc, reader, base), startAnalyticsEndpoint(o.nc, analytics, base), startPipelineEndpoints(o.nc, pipelineCatalog, reader.catalog, base), ...(auth?.endpoints?.(base) ?? [])],
       )
       services.push(service)
       return service
@@ -457,6 +497,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
         ...ingests.map((i) => i.stop()),
         ...indexers.map((i) => i.stop()),
         ...[...projections.values()].map((p) => p.runner.stop()),
+        ...pipelineHosts.splice(0).map((h) => h.stop()),
       ])
       for (const r of readers) r.close()
       await supervisor.close()

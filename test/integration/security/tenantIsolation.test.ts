@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node'
+import { connect, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tenantConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
@@ -248,6 +248,33 @@ describe('a tenant connection', () => {
     expect(topic.dropped()).toBeGreaterThan(0)
     await jsm.consumers.delete('ALLSOURCE_EVENTS', name)
     literal.unsubscribe()
+  })
+
+  it('manages its own pipelines only: another tenant and the reader role are refused by NATS, and a pipeline sees only its tenant', async () => {
+    const json = { 'Content-Type': 'application/json' }
+    const hdr = () => {
+      const h = natsHeaders()
+      for (const [k, v] of Object.entries(json)) h.set(k, v)
+      return h
+    }
+    const req = async (nc: NatsConnection, subject: string, body: unknown) =>
+      JSON.parse(new TextDecoder().decode((await nc.request(subject, te.encode(JSON.stringify(body)), { timeout: 5_000, headers: hdr() })).data)) as Record<string, unknown>
+    const dev = (await connectAs('acme-dev', 'acme')).nc
+    const def = { name: 'all-types', stages: [{ reduce: { key: 'type', aggregates: { n: { count: true } } } }], sink: { readModel: {} } }
+    expect(await req(dev, 'allsource.admin.acme.pipelines.create', def)).toMatchObject({ name: 'all-types', projection: 'acme--all-types' })
+    const mine = await createAllSourceClient(dev).append('acme', 'order-9', [{ type: 'acme.mine', payload: {} }])
+    const read = (key: string) => req(dev, 'allsource.projection.acme.acme--all-types', { key, minOffset: mine.offset, timeoutMs: 30_000 })
+    expect(await read('acme.mine')).toMatchObject({ state: { value: { n: 1 } } })
+    expect(await read('globex.secret')).toMatchObject({ error: { code: 'NOT_FOUND' } })
+
+    const globex = (await connectAs('globex-dev', 'globex')).nc
+    for (const cmd of ['list', 'get', 'pause', 'delete', 'create'])
+      await expect(globex.request(`allsource.admin.acme.pipelines.${cmd}`, te.encode(JSON.stringify({ name: 'all-types' })), { timeout: 2_000, headers: hdr() })).rejects.toThrow(/Permissions Violation/)
+    const reader = (await connectAs('acme-reader', 'acme')).nc
+    await expect(reader.request('allsource.admin.acme.pipelines.create', te.encode(JSON.stringify(def)), { timeout: 2_000, headers: hdr() })).rejects.toThrow(/Permissions Violation/)
+    // globex's own list does not show acme's pipeline.
+    expect(await req(globex, 'allsource.admin.globex.pipelines.list', {})).toEqual({ pipelines: [] })
+    expect(await req(dev, 'allsource.admin.acme.pipelines.delete', { name: 'all-types' })).toEqual({ name: 'all-types', deleted: true })
   })
 
   it('a reader may read but not append', async () => {

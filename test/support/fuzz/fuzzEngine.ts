@@ -160,8 +160,9 @@ const verbOf: Readonly<Record<Op, string>> = {
   projection: 'projection',
   projectionAdmin: 'admin.projection',
   projectionsStatus: 'admin.projections',
+  pipelineAdmin: 'admin',
 }
-const areaOf = (op: Op): Failure['area'] => (op === 'projectionAdmin' || op === 'projectionsStatus' ? 'projection' : op)
+const areaOf = (op: Op): Failure['area'] => (op === 'projectionAdmin' || op === 'projectionsStatus' || op === 'pipelineAdmin' ? 'projection' : op)
 
 const normalize = (s: string): string =>
   s

@@ -7,7 +7,7 @@ import { worldFilter } from '../filterArbitrary.js'
  * plain wrong.
  */
 
-export type Op = 'append' | 'read' | 'query' | 'projection' | 'projectionAdmin' | 'projectionsStatus'
+export type Op = 'append' | 'read' | 'query' | 'projection' | 'projectionAdmin' | 'projectionsStatus' | 'pipelineAdmin'
 
 /** A body before encoding. `value` is encoded as `format`; the others are raw. */
 export type BodySpec =
@@ -122,6 +122,20 @@ const bodyValue = (op: Op): fc.Arbitrary<unknown> => {
       return record({ fromOffset: num })
     case 'projectionsStatus':
       return anything
+    case 'pipelineAdmin': {
+      // Definitions near the valid ones (few names, so the run creates few pipelines), and anything.
+      const stage = fc.oneof(
+        fc.record({ filter: where }),
+        fc.record({ map: fc.oneof(fc.record({ fields: fc.dictionary(fc.constantFrom('a', 'b', '1x', ''), fc.constantFrom('type', 'payload.n', 'nope', '')) }), anything) }),
+        fc.record({ reduce: fc.record({ key: fc.oneof(fc.constant('stream'), anything), aggregates: fc.oneof(fc.constant({ n: { count: true } }), anything), window: fc.oneof(fc.constant({ tumbling: { sizeMs: 60_000 } }), fc.constant({ session: { gapMs: 0 } }), anything) }, { requiredKeys: ['aggregates'] }) }),
+        anything,
+      )
+      const sink = fc.oneof(fc.constant({ readModel: {} }), fc.record({ stream: fc.record({ name: fc.oneof(validId, oddToken) }) }), anything)
+      return fc.oneof(
+        record({ name: fc.oneof(fc.constantFrom('fz-a', 'fz-b'), oddToken, anything), version: num, stages: fc.oneof(fc.array(stage, { maxLength: 4 }), anything), sink }),
+        record({ name: fc.oneof(fc.constantFrom('fz-a', 'fz-b', 'ghost'), oddToken, anything), fromOffset: num }),
+      )
+    }
     default: {
       const never: never = op
       return never
@@ -168,6 +182,8 @@ const tokensFor = (op: Op): fc.Arbitrary<readonly string[]> => {
       )
     case 'projectionsStatus':
       return fc.constant([])
+    case 'pipelineAdmin':
+      return fc.tuple(tenantToken, fc.constant('pipelines'), fc.constantFrom('create', 'list', 'get', 'delete', 'pause', 'resume', 'rebuild', 'explode', '*'))
     default: {
       const never: never = op
       return never
@@ -175,7 +191,7 @@ const tokensFor = (op: Op): fc.Arbitrary<readonly string[]> => {
   }
 }
 
-const ops: readonly Op[] = ['append', 'read', 'query', 'projection', 'projectionAdmin', 'projectionsStatus']
+const ops: readonly Op[] = ['append', 'read', 'query', 'projection', 'projectionAdmin', 'projectionsStatus', 'pipelineAdmin']
 const request: fc.Arbitrary<RequestInput> = fc
   .constantFrom(...ops)
   .chain((op) => fc.record({ kind: fc.constant('request' as const), op: fc.constant(op), tokens: tokensFor(op), body: body(op), headers: headerList }))

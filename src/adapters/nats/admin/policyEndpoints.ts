@@ -47,7 +47,7 @@ const POLICY_COMMANDS = ['create', 'list', 'delete', 'evaluate'] as const
  * A route for `<prefix>.admin.<tenant>.<word>[.<command>]`: listens on `…admin.*.<word>` and
  * `…admin.*.<word>.>`; answers `[tenant, ...commands]` when exactly `commands` tokens follow.
  */
-const tenantAdminRoute = (prefix: string, word: string, commands: number): EndpointRoute => {
+export const tenantAdminRoute = (prefix: string, word: string, commands: number): EndpointRoute => {
   const head = `${prefix}.admin.`
   const shape = `${head}<tenant>.${word}${commands === 1 ? '.<command>' : ''}`
   return {

@@ -88,6 +88,7 @@ export const grantFor = (identity: Identity, principal: string, options: GrantOp
   if (can('subscribe')) sub.push(`${p}.projections.${t}.>`)
   if (can('manageUsersAndKeys')) pub.push(`${p}.admin.${t}.keys.*`, `${p}.admin.${t}.users.*`)
   if (can('managePolicies')) pub.push(`${p}.admin.${t}.policies.*`)
+  if (can('manageProjections')) pub.push(`${p}.admin.${t}.pipelines.*`)
   if (can('readStats')) pub.push(`${p}.admin.${t}.stats`)
   if (can('readAudit')) pub.push(`${p}.admin.${t}.audit.*`)
   pub.push(...sessionSubjects(p))

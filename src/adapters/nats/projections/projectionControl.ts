@@ -28,8 +28,8 @@ export interface ProjectionCatalog {
   readonly kv: KV
   /** The read-model pointer, or undefined if the projection never ran. */
   pointer(name: string): Promise<ReadModelPointer | undefined>
-  /** The pointer, created for `version` if the projection never ran. */
-  ensurePointer(name: string, version: number): Promise<ReadModelPointer>
+  /** The pointer, created for `version` (folding from `fromOffset`, default 1) if the projection never ran. */
+  ensurePointer(name: string, version: number, fromOffset?: number): Promise<ReadModelPointer>
   /** Switches the pointer, only if it still is `from` (compare-and-set). */
   switchPointer(name: string, from: ReadModelPointer, to: ReadModelPointer): Promise<void>
   control(name: string): Promise<ProjectionControl>
@@ -147,7 +147,7 @@ export const openProjectionCatalog = async (
   return {
     kv,
     pointer: async (name) => json(await kv.get(`${name}.active`)) as ReadModelPointer | undefined,
-    ensurePointer: (name, version) => casLoop<ReadModelPointer>(`${name}.active`, (p) => p ?? firstPointer(version)),
+    ensurePointer: (name, version, fromOffset = 1) => casLoop<ReadModelPointer>(`${name}.active`, (p) => p ?? { ...firstPointer(version), fromOffset: Math.max(1, fromOffset) }),
     async switchPointer(name, from, to) {
       const e = await kv.get(`${name}.active`)
       const now = json(e) as ReadModelPointer | undefined

@@ -3,7 +3,7 @@ import { Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Commit } from '../../../domain/streams/event.js'
 import type { ProjectionDefinition } from '../../../domain/projections/projection.js'
-import type { CommitFeed, FeedMessage } from '../../../application/projections/ports.js'
+import type { CommitFeed, FeedMessage, ReadModelStore } from '../../../application/projections/ports.js'
 import { type ChunkedFoldOptions, type FoldListener, runChunkedFold } from '../../../application/projections/runChunkedFold.js'
 import { decodeCommit } from '../../codec/commitCodec.js'
 import { EVENT_STREAM as LOG_STREAM } from '../log/eventStream.js'
@@ -34,6 +34,14 @@ export interface FoldOptions extends ChunkedFoldOptions {
   readonly tracing?: Tracing
   /** Replicas of the read-model bucket when it is created (default 1). */
   readonly replicas?: number
+  /** Wraps this fold's store and feed (pipelines: the derived-stream sink, enrich lookups); default none. */
+  readonly decorate?: FoldDecorators
+}
+
+/** Decorators of a fold's ports: each gets the NATS one and returns what the fold uses. */
+export interface FoldDecorators {
+  readonly store?: <S>(store: ReadModelStore<S>) => ReadModelStore<S>
+  readonly feed?: (feed: CommitFeed) => CommitFeed
 }
 
 export interface RunningFold {
@@ -180,8 +188,11 @@ export const runFold = async <S>(
   listener.progress({ checkpoint: initial.ack_floor.stream_seq, lag: initial.num_pending + initial.num_ack_pending, folded: 0 })
 
   const spans = options.tracing?.enabled === true ? new FoldSpans(options.tracing, def.name) : undefined
-  const feed: CommitFeed = { messages: feedOf(messages, spans), stop: () => messages.stop() }
-  const fold = runChunkedFold(def, kvReadModelStore<S>(kv, target.bucket, publisher), feed, natsTopicSink(nc, options.prefix), options, listener)
+  const natsFeed: CommitFeed = { messages: feedOf(messages, spans), stop: () => messages.stop() }
+  const feed = options.decorate?.feed?.(natsFeed) ?? natsFeed
+  const natsStore = kvReadModelStore<S>(kv, target.bucket, publisher)
+  const store = options.decorate?.store?.(natsStore) ?? natsStore
+  const fold = runChunkedFold(def, store, feed, natsTopicSink(nc, options.prefix), options, listener)
   const closed = fold.done.finally(() => {
     spans?.abandon()
     publisher.close()

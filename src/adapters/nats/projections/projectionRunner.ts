@@ -8,7 +8,7 @@ import { validateFilter } from '../../../domain/reading/filter.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { KvLease } from '../log/kvLease.js'
 import { openProjectionCatalog, type ProjectionCatalog } from './projectionControl.js'
-import { LOG_STREAM, runFold, type RunningFold } from './projectionFold.js'
+import { type FoldDecorators, LOG_STREAM, runFold, type RunningFold } from './projectionFold.js'
 import { defaultPrefix } from '../subjects.js'
 import type { Tracing } from '../../../application/observability/ports.js'
 
@@ -36,6 +36,10 @@ export interface ProjectionRunnerOptions {
   readonly onError?: (message: string) => void
   /** Replicas of the control bucket and the read-model buckets when they are created (default 1; `ALLSOURCE_REPLICAS`). */
   readonly replicas?: number
+  /** Wraps every fold's store and feed (pipelines); default none. */
+  readonly decorate?: FoldDecorators
+  /** The first log offset folded when the projection has never run (default 1, the whole log). */
+  readonly startOffset?: number
 }
 
 export interface ProjectionRunner {
@@ -128,7 +132,7 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
       }),
       prepare: fromPromise(async () => {
         await Promise.all(folds) // a fold from before (a switch, a retry) must be done before another starts
-        const pointer = await catalog.ensurePointer(def.name, def.version)
+        const pointer = await catalog.ensurePointer(def.name, def.version, options.startOffset)
         // The generation before the active one outlives a switch-over only by `retireAfterMs`, unless its
         // owner died first: a new owner retires it.
         if (firstPrepare && pointer.generation > 1) await retire(pointer.generation - 1).catch((e: unknown) => reportError(`retiring generation ${pointer.generation - 1}`, e))
@@ -153,6 +157,7 @@ export const startProjection = async <S>(nc: NatsConnection, def: ProjectionDefi
             published: (offset) => (publishedThrough = Math.max(publishedThrough, offset)),
             mayWrite: () => lease.isHeld() && !cancelled,
             ...(options.tracing !== undefined ? { tracing: options.tracing } : {}),
+            ...(options.decorate !== undefined ? { decorate: options.decorate } : {}),
           }, {
             progress: (p) => !cancelled && sendBack({ type: 'PROGRESS', role, ...p } satisfies ProjectionActorEvent),
             poison: (p) => !cancelled && sendBack({ type: 'POISON', role, ...p } satisfies ProjectionActorEvent),

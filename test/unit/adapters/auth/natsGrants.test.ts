@@ -110,6 +110,9 @@ const rowsFor = (p: string): readonly Row[] => [
   row('pub', `${p}.admin.globex.keys.create`, 'never'),
   row('pub', `${p}.admin.acme.policies.create`, 'managePolicies'),
   row('pub', `${p}.admin.globex.policies.create`, 'never'),
+  row('pub', `${p}.admin.acme.pipelines.create`, 'manageProjections'),
+  row('pub', `${p}.admin.acme.pipelines.rebuild`, 'manageProjections'),
+  row('pub', `${p}.admin.globex.pipelines.create`, 'never'),
   row('pub', `${p}.admin.acme.stats`, 'readStats'),
   row('pub', `${p}.admin.globex.stats`, 'never'),
   row('pub', `${p}.admin.acme.audit.query`, 'readAudit'),
@@ -206,9 +209,9 @@ describe('grantFor: each role × each subject family, as the permission table sa
     }
   })
 
-  it('every operation but manageProjections/manageSubscriptions (no NATS subject of their own yet) has a subject row', () => {
+  it('every operation but manageSubscriptions (no NATS subject of its own yet) has a subject row', () => {
     const covered = new Set(rowsFor('allsource').flatMap((r) => (typeof r.need === 'object' ? [r.need.op] : [])))
-    expect(operations.filter((op) => !covered.has(op))).toEqual(['manageProjections', 'manageSubscriptions'])
+    expect(operations.filter((op) => !covered.has(op))).toEqual(['manageSubscriptions'])
   })
 
   it('hand-written spot checks, so the derivation above is not vacuous', () => {
@@ -219,6 +222,8 @@ describe('grantFor: each role × each subject family, as the permission table sa
     expect(allowed(g('service'), 'pub', 'allsource.append.acme.s1')).toBe(true)
     expect(allowed(g('service'), 'sub', 'allsource.projections.acme.p.k')).toBe(false)
     expect(allowed(g('developer'), 'pub', 'allsource.admin.acme.keys.create')).toBe(false)
+    expect(allowed(g('developer'), 'pub', 'allsource.admin.acme.pipelines.create')).toBe(true)
+    expect(allowed(g('reader'), 'pub', 'allsource.admin.acme.pipelines.create')).toBe(false)
     expect(allowed(g('admin'), 'pub', 'allsource.admin.acme.keys.create')).toBe(true)
     expect(allowed(g('admin'), 'pub', 'allsource.admin.tenants.create')).toBe(false)
     expect(allowed(g('admin'), 'pub', 'allsource.append.globex.s1')).toBe(false)
