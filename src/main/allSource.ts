@@ -39,7 +39,7 @@ import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 import { createLogConsumers, type LogConsumerOptions, type LogConsumers } from '../adapters/nats/reading/logConsumer.js'
 import { defaultPrefix } from '../adapters/nats/subjects.js'
 import { type AppendObserver, type Logger, noTracing, type RequestContext, type Tracing } from '../application/observability/ports.js'
-import { libraryAppend, observedAppender } from './observedAppends.js'
+import { countingConflicts, libraryAppend, observedAppender } from './observedAppends.js'
 import type { ProcessorMetrics } from '../adapters/metrics/processorMetrics.js'
 import { ingestBacklog } from '../adapters/nats/ingest/ingestBacklog.js'
 
@@ -67,6 +67,14 @@ export interface AllSourceOptions {
    * it a request is answered UNAVAILABLE (503, `retryAfterMs`) at once instead of queueing.
    */
   readonly maxInFlight?: number
+  /**
+   * Route appends by partition (docs/operations.md, "Several processors"): `serve()` also listens on
+   * the routed subjects of the partitions this instance owns among the live instances. `partitions`
+   * must equal the server's `{{partition(n,1,2)}}` mapping; `member` names this instance (a KV key
+   * token, unique); `ttlMs` (default 3000) is how long a silent instance keeps its partitions.
+   * Without it, or against a server without the mapping, every instance serves every stream.
+   */
+  readonly routing?: { readonly partitions: number; readonly member: string; readonly ttlMs?: number; readonly handoffMs?: number }
   /**
    * Lease, retirement and chunk settings for the projections this instance runs. Background
    * failures they survive (a control watch reopened, a generation not retired) go to `onError`,
@@ -196,6 +204,8 @@ export interface AllSource {
   /** Serves `allsource.append.*.*` (with micro discovery) on the connection; resolves once subscribed. */
   serve(): Promise<StreamService>
   readonly supervisor: StreamSupervisor
+  /** Appends the log refused since start because another writer (another instance) moved the stream on; each cost a reload. */
+  conflicts(): number
   /** Requests being served now, and the cap (`maxInFlight`). */
   readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused'>
   /** Durable named subscriptions on the log: create, position, reset, open, remove. */
@@ -250,8 +260,10 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const snapshots = snapshotEvery > 0 ? await createKvSnapshotStore(o.nc, { replicas: streamOptions.replicas }) : undefined
   const logger = o.logger
   const warn = o.warn ?? (logger !== undefined ? (m: string) => logger.warn(m) : (m: string) => console.warn(m))
+  // The stream actors append through this: it counts conflicts (another instance moved a stream on).
+  const counted = countingConflicts(log)
   const supervisor = new StreamSupervisor({
-    log,
+    log: counted,
     modules,
     ...(snapshots !== undefined ? { snapshots, snapshotEvery } : {}),
     onSnapshotError: (e) => warn(`snapshot not saved: ${e instanceof Error ? e.message : String(e)}`),
@@ -302,6 +314,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     resident: () => supervisor.resident,
     mailbox: () => supervisor.mailboxDepth(),
     requests: () => requests,
+    conflicts: () => counted.conflicts(),
     projections: () => [...projections.values()].map(({ runner }) => ({ name: runner.name, lag: runner.status().lag, folded: runner.folded() })),
     ingest: () => ingestBacklog(o.nc),
   })
@@ -315,6 +328,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     consumers,
     replayConsumers,
     requests,
+    conflicts: () => counted.conflicts(),
     subscriptions: createSubscriptions(o.nc, prefix, o.auth?.beforeSubscriptionCreate !== undefined ? { beforeCreate: o.auth.beforeSubscriptionCreate } : {}),
     append(tenant, stream, events, options = {}) {
       const { context, ...request } = options
@@ -419,6 +433,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
           ...(auth?.onDropped !== undefined ? { onDropped: auth.onDropped } : {}),
           ...(logger !== undefined ? { logger } : {}),
           ...(observer !== undefined ? { observer } : {}),
+          ...(o.routing !== undefined ? { routing: { ...o.routing, replicas: streamOptions.replicas, log: o.info ?? warn } } : {}),
         },
         (base) => [...startProjectionEndpoints(o.nc, reader, base), ...(auth?.endpoints?.(base) ?? [])],
       )

@@ -16,6 +16,19 @@ export interface Subjects {
   readonly eventsWildcard: string
   /** `allsource.append.<tenant>.<stream>`: append (request-reply). */
   append(tenant: string, stream: string): string
+  /**
+   * `allsource.routed.<tenant>.<stream>.<partition>`: where the server's partition mapping
+   * ({@link Subjects.appendMapping}) delivers an append; clients keep publishing to {@link Subjects.append}.
+   * The tenant stays the third token, as in every tenant subject (grants name it there).
+   */
+  routedAppend(tenant: string, stream: string, partition: number | '*'): string
+  /** The tokens `[tenant, stream]` of a routed append subject (whatever the client sent after them), or undefined for another subject. */
+  routedAppendTokens(subject: string): readonly string[] | undefined
+  /**
+   * The subject mapping that routes appends by partition, for the server configuration (per
+   * account): `allsource.append.*.*` → `allsource.routed.{{wildcard(1)}}.{{wildcard(2)}}.{{partition(n,1,2)}}`.
+   */
+  appendMapping(partitions: number): { readonly source: string; readonly destination: string }
   /** `allsource.read.<tenant>.<stream>`: read one stream (request-reply). */
   read(tenant: string, stream: string): string
   /** `allsource.query.<tenant>`: query the log (request-reply). */
@@ -88,6 +101,12 @@ const buildSubjects = (prefix: string): Subjects => ({
   eventsPrefixOf: (tenant) => `${prefix}.events.${tenant}.`,
   eventsWildcard: `${prefix}.events.>`,
   append: (tenant, stream) => `${prefix}.append.${tenant}.${stream}`,
+  routedAppend: (tenant, stream, partition) => `${prefix}.routed.${tenant}.${stream}.${partition}`,
+  routedAppendTokens: (subject) => (subject.startsWith(`${prefix}.routed.`) ? subject.slice(`${prefix}.routed.`.length).split('.').slice(0, -1) : undefined),
+  appendMapping: (partitions) => ({
+    source: `${prefix}.append.*.*`,
+    destination: `${prefix}.routed.{{wildcard(1)}}.{{wildcard(2)}}.{{partition(${partitions},1,2)}}`,
+  }),
   read: (tenant, stream) => `${prefix}.read.${tenant}.${stream}`,
   query: (tenant) => `${prefix}.query.${tenant}`,
   ingest: (tenant, stream) => `${prefix}.ingest.${tenant}.${stream}`,

@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { createAccount, createCurve, createUser, fromCurveSeed, fromSeed } from '@nats-io/nkeys'
 import * as t from 'io-ts'
 import * as E from 'fp-ts/lib/Either.js'
+import { defaultPrefix, subjects } from '../../adapters/nats/subjects.js'
+import { DEFAULT_PARTITIONS } from '../config.js'
 
 /**
  * The secrets of auth mode, generated once per data dir and kept in `<dataDir>/auth/secrets.json`
@@ -98,12 +100,15 @@ export const publicKeys = (m: AuthMaterial) => ({
  * itself with the processor, callout and system users exempt (`auth_users`). Every other client
  * is authenticated by the callout.
  */
-export const serverAuthBlock = (m: AuthMaterial): string => {
+export const serverAuthBlock = (m: AuthMaterial, routing: { readonly prefix: string; readonly partitions: number } = { prefix: defaultPrefix, partitions: DEFAULT_PARTITIONS }): string => {
   const k = publicKeys(m)
+  const mapping = subjects(routing.prefix).appendMapping(routing.partitions)
+  // The append mapping lives in the application account (mappings are per account; docs/operations.md).
+  const mappings = routing.partitions > 0 ? `, mappings: { "${mapping.source}": "${mapping.destination}" }` : ''
   return [
     '# AllSource auth mode (generated; see docs/security.md). Public keys only.',
     'accounts {',
-    `  ${APP_ACCOUNT} { jetstream: enabled, users: [ { nkey: ${k.processor} } ] }`,
+    `  ${APP_ACCOUNT} { jetstream: enabled, users: [ { nkey: ${k.processor} } ]${mappings} }`,
     `  ${AUTH_ACCOUNT} { users: [ { nkey: ${k.callout} } ] }`,
     `  ${SYSTEM_ACCOUNT} { users: [ { nkey: ${k.system} } ] }`,
     '}',
