@@ -65,7 +65,7 @@ export interface Config {
   /** `ALLSOURCE_AUTH_GRANT_TTL_MS` (default 600000 = 10 min): how long a connection's grant lives before it must authenticate again. */
   readonly grantTtlMs: number
   /**
-   * `ALLSOURCE_PARTITIONS` (default 16; 0 = off): the partitions of the server's append mapping
+   * `ALLSOURCE_PARTITIONS` (default 32; 0 = off): the partitions of the server's append mapping
    * (`{{partition(n,1,2)}}`, docs/operations.md "Several processors"); each instance serves the
    * partitions it owns, so a stream's appends go to one instance. Must equal the server's.
    */
@@ -75,7 +75,7 @@ export interface Config {
 }
 
 /** The partition count of the append mapping in `nats.conf` and the generated auth block. */
-export const DEFAULT_PARTITIONS = 16
+export const DEFAULT_PARTITIONS = 32
 
 const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number => {
   const raw = env[name]

@@ -29,8 +29,12 @@ const mix = (x: number): number => {
   return (h ^ (h >>> 16)) >>> 0
 }
 
-/** The rendezvous weight of `member` for `partition`: the highest weight owns the partition. */
-const weight = (member: string, partition: number): number => mix(fnv1a32(`${partition}`, fnv1a32(member)))
+/**
+ * The rendezvous weight of `member` for `partition`: the highest weight owns the partition. The
+ * member's hash, mixed, against the partition spread by the golden ratio, mixed again (hashing
+ * `member + partition` with FNV alone gave one of two short names every partition).
+ */
+const weight = (member: string, partition: number): number => mix(mix(fnv1a32(member)) ^ Math.imul(partition + 1, 0x9e3779b9))
 
 /**
  * The owner of each partition among `members` by rendezvous (highest random weight) hashing:
