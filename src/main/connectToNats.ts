@@ -141,7 +141,7 @@ export const connectToNats = async (config: Config, log: (message: string) => vo
   else moveAccountStore(storeDir, APP_ACCOUNT, '$G', log)
   if (config.auth === 'off') log('WARNING: ALLSOURCE_AUTH=off: the embedded server runs OPEN (any client can act on every tenant); for development only')
   const launched = await launchNatsServer({
-    ...(material !== undefined ? { appendConfig: serverAuthBlock(material, { prefix: config.prefix, partitions: config.partitions }), probeAuth: processorAuth(material) } : {}),
+    ...(material !== undefined ? { appendConfig: serverAuthBlock(material), probeAuth: processorAuth(material) } : {}),
     configFile: resolve(root, 'nats.conf'),
     storeDir,
     // A Ctrl-C reaches the processor only; it stops the server last, after draining.

@@ -150,6 +150,16 @@ const buildSubjects = (prefix: string): Subjects => ({
 /** `$SRV.<verb>`, `$SRV.<verb>.<name>`, `$SRV.<verb>.<name>.<id>`: the NATS micro discovery subjects one service answers for a verb (`PING|INFO|STATS`). */
 export const microDiscoverySubjects = (verb: string, name: string, id: string): readonly string[] => [`$SRV.${verb}`, `$SRV.${verb}.${name}`, `$SRV.${verb}.${name}.${id}`]
 
+/**
+ * The contract subject a routed append came from: `<prefix>.routed.<tenant>.<stream>.<p>` →
+ * `<prefix>.append.<tenant>.<stream>`; `subject` itself for any other. NATS names the mapped
+ * subject when it refuses a mapped publish, so a requester matches refusals through this.
+ */
+export const unroutedSubject = (subject: string): string => {
+  const t = subject.split('.')
+  return t.length === 5 && t[1] === 'routed' ? `${t[0]}.append.${t[2]}.${t[3]}` : subject
+}
+
 /** `$KV.<bucket>.<key>`: the subject a KV entry is stored under (for publishing entries directly). */
 export const kvSubject = (bucket: string, key: string): string => `$KV.${bucket}.${key}`
 

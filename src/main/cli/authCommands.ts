@@ -154,7 +154,6 @@ export const registerAuthCommands = (program: Command): void => {
     .command('server-config')
     .description("print the auth block to add to an external nats-server's configuration (from the data dir's auth material, created if missing)")
     .action(() => {
-      const config = loadConfig()
-      process.stdout.write(`${serverAuthBlock(loadOrCreateAuthMaterial(resolve(projectRoot(), config.dataDir)), { prefix: config.prefix, partitions: config.partitions })}\n`)
+      process.stdout.write(`${serverAuthBlock(loadOrCreateAuthMaterial(resolve(projectRoot(), loadConfig().dataDir)))}\n`)
     })
 }

@@ -40,8 +40,10 @@ export interface StreamServiceOptions {
   readonly tracing?: Tracing
   /**
    * Routes appends by partition (see {@link startPartitionRouting}): also listens on the routed
-   * subjects of the partitions this instance owns. Without it, appends are served on the contract
-   * subject only, in the shared queue group (as they are anyway when the server has no mapping).
+   * subjects of the partitions this instance owns. Without it, every routed subject is served in
+   * the shared queue group, as the contract subject is (when the server has no mapping): every
+   * instance serves every stream. Do not mix instances with and without routing on one server
+   * (a routed append would reach one of each).
    */
   readonly routing?: Omit<PartitionRoutingOptions, 'prefix'>
 }
@@ -138,6 +140,8 @@ export const startStreamService = async (
     () => endpoints.map((e) => e.micro),
   )
   await nc.flush()
+  // Without routing, every partition the server's mapping makes is served here too, in the shared group.
+  if (o.routing === undefined) await append.attach(subjects(o.prefix).routedAppend('*', '*', '*'), o.queue)
   const routing = o.routing === undefined ? undefined : await startPartitionRouting(nc, append, { prefix: o.prefix, ...o.routing })
   return {
     id: discovery.id,
