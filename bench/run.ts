@@ -21,6 +21,8 @@ import { type ConnectResult, connectAuthOff, connectAuthOn, serviceAuthOff, serv
 import { liveRows } from './scenarios/live.js'
 import { GATEWAY_METHOD, gatewayRows } from './scenarios/gateway.js'
 import { SEQUENTIAL_METHOD, sequentialRows } from './scenarios/sequential.js'
+import { PROCESSORS_METHOD, processorsRows } from './scenarios/processors.js'
+import { REPLICAS_METHOD, replicasRows } from './scenarios/replicas.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -36,8 +38,13 @@ export interface BenchOptions {
    * Run only these scenarios (`BENCH_ONLY=auth`: 12 and 13) and merge their rows into the
    * previous `latest.json` (and so `benchmarks.md`), keeping every other row and its environment.
    */
-  readonly only?: 'auth' | 'gateway' | 'live' | 'sequential'
+  readonly only?: Subset
 }
+
+/** The scenarios `BENCH_ONLY` can run alone (merged into the previous report). */
+const SUBSETS = ['auth', 'gateway', 'live', 'sequential', 'processors', 'replicas'] as const
+type Subset = (typeof SUBSETS)[number]
+const isSubset = (s: string | undefined): s is Subset => (SUBSETS as readonly (string | undefined)[]).includes(s)
 
 /** Compiles the project (`npm run build`) and returns the path of a file under `dist/`. */
 const built = async (file: string): Promise<string> => {
@@ -212,6 +219,14 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
     return mine
   }
 
+  if (o.only === 'processors' || o.only === 'replicas') {
+    const mine = o.only === 'processors' ? await step('processors', () => processorsRows(o.quick, R)) : await step('replicas', () => replicasRows(o.quick, R))
+    const label = o.only === 'processors' ? `processors rows (17; ${R} rounds, fresh server per round)` : `replicas rows (18; ${R} rounds, fresh 3-node cluster per round and replica count)`
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), label)
+    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
+    return mine
+  }
+
   if (o.only === 'live') {
     const mine = await step('live WebSocket', () => liveRows(o.quick, R))
     const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `live rows (15; ${R} rounds, fresh server per round; ${['fastify', '@fastify/websocket', 'ws'].map((p) => `${p} ${versionOf(p)}`).join(', ')})`)
@@ -341,6 +356,8 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   rows.push(...(await gatewayRows(o, R, N, S, step)))
   rows.push(...(await step('live WebSocket', () => liveRows(o.quick, R))))
   rows.push(...(await step('sequential', () => sequentialRows(o.quick, R))))
+  rows.push(...(await step('processors', () => processorsRows(o.quick, R))))
+  rows.push(...(await step('replicas', () => replicasRows(o.quick, R))))
 
   writeReport(o.outDir, o.jsonDir, rows, await environment(o, R, N, S), METHOD)
   return rows
@@ -433,17 +450,17 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   message until it has all 200,000: events per second from the socket's open to the last
   message. The library iterator's rate on the same log in the same round is the ceiling beside
   it. CPU per event: the reader process, and the bench process (replay, JSON, socket writes).
-${GATEWAY_METHOD}${SEQUENTIAL_METHOD}`
+${GATEWAY_METHOD}${SEQUENTIAL_METHOD}${PROCESSORS_METHOD}${REPLICAS_METHOD}`
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
   const started = performance.now()
   const quick = process.env.BENCH_QUICK === '1'
   const only = process.env.BENCH_ONLY
-  if (only !== undefined && only !== '' && only !== 'auth' && only !== 'gateway' && only !== 'live' && only !== 'sequential') throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13), "gateway" (14), "live" (15) and "sequential" (16)`)
+  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13), "gateway" (14), "live" (15), "sequential" (16), "processors" (17) and "replicas" (18)`)
   const rows = await runBench({
     quick,
-    ...(only === 'auth' || only === 'gateway' || only === 'live' || only === 'sequential' ? { only } : {}),
+    ...(isSubset(only) ? { only } : {}),
     rounds: Number(process.env.BENCH_ROUNDS ?? 3),
     outDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'docs'),
     jsonDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'bench/results'),
