@@ -64,10 +64,11 @@ const spawnProcessor = async (url: string, name: string, partitions: number): Pr
   return { proc, metricsUrl: `http://127.0.0.1:${port}/metrics`, output: () => out }
 }
 
-const until = async (cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> => {
+/** Waits for `cond`; a shared, loaded machine can take a minute to start a tsx process, hence the long timeout. */
+const until = async (cond: () => boolean, what: string, procs: readonly Processor[], timeoutMs = 240_000): Promise<void> => {
   const t0 = Date.now()
   while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`processors bench: timed out waiting for ${what}`)
+    if (Date.now() - t0 > timeoutMs) throw new Error(`processors bench: timed out waiting for ${what}:\n${procs.map((p) => p.output().slice(-2_000)).join('\n---\n')}`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }
@@ -99,9 +100,9 @@ export const processorsRound = async (b: BenchServer, count: number, routed: boo
   const procs: Processor[] = []
   try {
     for (let i = 0; i < count; i++) procs.push(await spawnProcessor(b.server.url, `p${i}`, routed ? PARTITIONS : 0))
-    await until(() => procs.every((p) => /\bready\b/.test(p.output())), 'ready')
+    await until(() => procs.every((p) => /\bready\b/.test(p.output())), 'ready', procs)
     // Each instance has logged a member list with every instance in it (rendezvous needs the same view).
-    if (routed && count > 1) await until(() => procs.every((p) => membersSeen(p) === count), 'the members')
+    if (routed && count > 1) await until(() => procs.every((p) => membersSeen(p) === count), 'the members', procs)
     const r = await drive(b, events, streams)
     const conflicts = (await Promise.all(procs.map(conflictsOf))).reduce((a, c) => a + c, 0)
     const appends = Math.ceil(events / streams) * streams
