@@ -1,3 +1,4 @@
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { partitionsOwnedBy } from '../../../domain/routing/partitions.js'
@@ -74,6 +75,8 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
   const log = o.log ?? (() => undefined)
   const s = subjects(o.prefix)
   const kv: KV = await new Kvm(nc).create(LEASE_BUCKET, { history: 1, replicas: o.replicas ?? 1 })
+  const jsm: JetStreamManager = await jetstreamManager(nc, { checkAPI: false })
+  const memberSubjects = `$KV.${LEASE_BUCKET}.${MEMBER_KEY_PREFIX}>`
   const myKey = `${MEMBER_KEY_PREFIX}${o.member}`
   /** Each member seen: its last revision and when (this clock) it last changed. */
   const seen = new Map<string, { revision: number; changedAt: number }>()
@@ -88,8 +91,9 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
 
   const refreshMembers = async (): Promise<void> => {
     const now = performance.now()
-    const keys: string[] = []
-    for await (const k of await kv.keys(`${MEMBER_KEY_PREFIX}>`)) keys.push(k)
+    // One request (the stream's subjects under the members' prefix), not a consumer as `kv.keys()` makes.
+    const info = await jsm.streams.info(`KV_${LEASE_BUCKET}`, { subjects_filter: memberSubjects })
+    const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(`$KV.${LEASE_BUCKET}.`.length))
     const present = new Set<string>()
     for (const key of keys) {
       const member = key.slice(MEMBER_KEY_PREFIX.length)
