@@ -25,6 +25,8 @@ import { ID_LOOKUP_METHOD, idLookupRows } from './scenarios/idLookup.js'
 import { FEATURES_METHOD, featuresRows } from './scenarios/features.js'
 import { ANALYTICS_METHOD, analyticsRows } from './scenarios/analytics.js'
 import { PIPELINES_METHOD, pipelineRows } from './scenarios/pipelines.js'
+import { PROCESSORS_METHOD, processorsRows } from './scenarios/processors.js'
+import { REPLICAS_METHOD, replicasRows } from './scenarios/replicas.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -40,8 +42,13 @@ export interface BenchOptions {
    * Run only these scenarios (`BENCH_ONLY=auth`: 12 and 13) and merge their rows into the
    * previous `latest.json` (and so `benchmarks.md`), keeping every other row and its environment.
    */
-  readonly only?: 'auth' | 'gateway' | 'live' | 'sequential' | 'idlookup' | 'features' | 'analytics' | 'pipelines'
+  readonly only?: Subset
 }
+
+/** The scenarios `BENCH_ONLY` can run alone (merged into the previous report). */
+const SUBSETS = ['auth', 'gateway', 'live', 'sequential', 'analytics', 'pipelines', 'idlookup', 'features', 'processors', 'replicas'] as const
+type Subset = (typeof SUBSETS)[number]
+const isSubset = (s: string | undefined): s is Subset => (SUBSETS as readonly (string | undefined)[]).includes(s)
 
 /** Compiles the project (`npm run build`) and returns the path of a file under `dist/`. */
 const built = async (file: string): Promise<string> => {
@@ -212,7 +219,7 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   if (o.only === 'pipelines') {
     const events = process.env.BENCH_EVENTS !== undefined ? Number(process.env.BENCH_EVENTS) : undefined
     const mine = await step('pipelines', () => pipelineRows(o.quick, R, events))
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `pipeline rows (17; ${R} rounds, fresh server per round)`)
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `pipeline rows (18; ${R} rounds, fresh server per round)`)
     writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
     return mine
   }
@@ -227,6 +234,14 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   if (o.only === 'idlookup' || o.only === 'features') {
     const mine = o.only === 'idlookup' ? await step('id lookup', () => idLookupRows(o.quick, o.log)) : await featuresRows(R, N, S, step)
     const label = o.only === 'idlookup' ? 'id lookup rows (20; one fresh server, one fill)' : `features rows (21; ${R} rounds, fresh server per round)`
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), label)
+    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
+    return mine
+  }
+
+  if (o.only === 'processors' || o.only === 'replicas') {
+    const mine = o.only === 'processors' ? await step('processors', () => processorsRows(o.quick, R)) : await step('replicas', () => replicasRows(o.quick, R))
+    const label = o.only === 'processors' ? `processors rows (22; ${R} rounds, fresh server per round)` : `replicas rows (23; ${R} rounds, fresh 3-node cluster per round and replica count)`
     const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), label)
     writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
     return mine
@@ -371,6 +386,9 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   rows.push(...(await step('id lookup', () => idLookupRows(o.quick, o.log))))
   rows.push(...(await featuresRows(R, N, S, step)))
   rows.push(...(await step('analytics', () => analyticsRows(o.quick, R, o.log))))
+  rows.push(...(await step('pipelines', () => pipelineRows(o.quick, R, undefined))))
+  rows.push(...(await step('processors', () => processorsRows(o.quick, R))))
+  rows.push(...(await step('replicas', () => replicasRows(o.quick, R))))
 
   writeReport(o.outDir, o.jsonDir, rows, await environment(o, R, N, S), METHOD)
   return rows
@@ -463,19 +481,17 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   message until it has all 200,000: events per second from the socket's open to the last
   message. The library iterator's rate on the same log in the same round is the ceiling beside
   it. CPU per event: the reader process, and the bench process (replay, JSON, socket writes).
-${GATEWAY_METHOD}${SEQUENTIAL_METHOD}${ANALYTICS_METHOD}${PIPELINES_METHOD}${ID_LOOKUP_METHOD}${FEATURES_METHOD}`
+${GATEWAY_METHOD}${SEQUENTIAL_METHOD}${ANALYTICS_METHOD}${PIPELINES_METHOD}${ID_LOOKUP_METHOD}${FEATURES_METHOD}${PROCESSORS_METHOD}${REPLICAS_METHOD}`
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
   const started = performance.now()
   const quick = process.env.BENCH_QUICK === '1'
   const only = process.env.BENCH_ONLY
-  const subsets = ['auth', 'gateway', 'live', 'sequential', 'idlookup', 'features', 'analytics', 'pipelines'] as const
-  const isSubset = (x: string): x is (typeof subsets)[number] => (subsets as readonly string[]).includes(x)
-  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13), "gateway" (14), "live" (15), "sequential" (16), "analytics" (17), "pipelines" (18), "idlookup" (20) and "features" (21)`)
+  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13), "gateway" (14), "live" (15), "sequential" (16), "analytics" (17), "pipelines" (18), "idlookup" (20), "features" (21), "processors" (22) and "replicas" (23)`)
   const rows = await runBench({
     quick,
-    ...(only !== undefined && isSubset(only) ? { only } : {}),
+    ...(isSubset(only) ? { only } : {}),
     rounds: Number(process.env.BENCH_ROUNDS ?? 3),
     outDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'docs'),
     jsonDir: quick ? mkdtempSync(join(tmpdir(), 'allsource-bench-quick-')) : resolve(root, 'bench/results'),

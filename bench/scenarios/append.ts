@@ -13,8 +13,8 @@ const subject = (s: number) => `allsource.events.bench.s-${s}`
  * subject sequence, pipelined on one connection with acks matched on one inbox; each stream's
  * publishes sequential, all streams at once. Events per second.
  */
-export const rawLimit = async (b: BenchServer, events: number, streams: number): Promise<number> => {
-  await createEventStream(b.nc)
+export const rawLimit = async (b: BenchServer, events: number, streams: number, prepare: (nc: BenchServer['nc']) => Promise<void> = createEventStream): Promise<number> => {
+  await prepare(b.nc)
   const bytes = sampleCommitBytes()
   const pub = new PipelinedPublisher(b.nc, 30_000)
   const per = Math.ceil(events / streams)
@@ -44,8 +44,8 @@ export const naive = async (b: BenchServer, events: number, streams: number): Pr
 }
 
 /** AllSource in process: `app.append` of `perCommit` events per commit, sequential per stream. */
-export const library = async (b: BenchServer, events: number, streams: number, perCommit = 1): Promise<number> => {
-  const app = await createAllSource({ nc: b.nc })
+export const library = async (b: BenchServer, events: number, streams: number, perCommit = 1, replicas = 1): Promise<number> => {
+  const app = await createAllSource({ nc: b.nc, replicas })
   const commits = Math.ceil(events / streams / perCommit)
   const ms = await concurrently(streams, async (s) => {
     for (let i = 0; i < commits; i++) {

@@ -48,7 +48,7 @@ import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 import { createLogConsumers, type LogConsumerOptions, type LogConsumers } from '../adapters/nats/reading/logConsumer.js'
 import { defaultPrefix } from '../adapters/nats/subjects.js'
 import { type AppendObserver, type Logger, noTracing, type RequestContext, type Tracing } from '../application/observability/ports.js'
-import { libraryAppend, observedAppender } from './observedAppends.js'
+import { countingConflicts, libraryAppend, observedAppender } from './observedAppends.js'
 import type { ProcessorMetrics } from '../adapters/metrics/processorMetrics.js'
 import { ingestBacklog } from '../adapters/nats/ingest/ingestBacklog.js'
 
@@ -78,6 +78,14 @@ export interface AllSourceOptions {
   readonly maxInFlight?: number
   /** Work let in flight, in ms at the measured completion rate (default 2000; 0: the fixed `maxInFlight` only). */
   readonly maxQueueMs?: number
+  /**
+   * Route appends by partition (docs/operations.md, "Several processors"): `serve()` also listens on
+   * the routed subjects of the partitions this instance owns among the live instances. `partitions`
+   * must equal the server's `{{partition(n,1,2)}}` mapping; `member` names this instance (a KV key
+   * token, unique); `ttlMs` (default 3000) is how long a silent instance keeps its partitions.
+   * Without it, or against a server without the mapping, every instance serves every stream.
+   */
+  readonly routing?: { readonly partitions: number; readonly member: string; readonly ttlMs?: number; readonly handoffMs?: number }
   /**
    * Lease, retirement and chunk settings for the projections this instance runs. Background
    * failures they survive (a control watch reopened, a generation not retired) go to `onError`,
@@ -222,6 +230,8 @@ export interface AllSource {
    */
   serve(): Promise<StreamService>
   readonly supervisor: StreamSupervisor
+  /** Appends the log refused since start because another writer (another instance) moved the stream on; each cost a reload. */
+  conflicts(): number
   /** Requests being served now, and the cap (`maxInFlight`). */
   readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused' | 'limit' | 'ratePerSecond' | 'lastRefusedAt'>
   /** Durable named subscriptions on the log: create, position, reset, open, remove. */
@@ -282,8 +292,10 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const snapshots = snapshotEvery > 0 ? await createKvSnapshotStore(o.nc, { replicas: streamOptions.replicas }) : undefined
   const logger = o.logger
   const warn = o.warn ?? (logger !== undefined ? (m: string) => logger.warn(m) : (m: string) => console.warn(m))
+  // The stream actors append through this: it counts conflicts (another instance moved a stream on).
+  const counted = countingConflicts(log)
   const supervisor = new StreamSupervisor({
-    log,
+    log: counted,
     modules,
     ...(snapshots !== undefined ? { snapshots, snapshotEvery } : {}),
     onSnapshotError: (e) => warn(`snapshot not saved: ${e instanceof Error ? e.message : String(e)}`),
@@ -351,6 +363,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     resident: () => supervisor.resident,
     mailbox: () => supervisor.mailboxDepth(),
     requests: () => requests,
+    conflicts: () => counted.conflicts(),
     projections: () => [...projections.values()].map(({ runner }) => ({ name: runner.name, lag: runner.status().lag, folded: runner.folded() })),
     ingest: () => ingestBacklog(o.nc),
   })
@@ -364,6 +377,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     consumers,
     replayConsumers,
     requests,
+    conflicts: () => counted.conflicts(),
     subscriptions: createSubscriptions(o.nc, prefix, o.auth?.beforeSubscriptionCreate !== undefined ? { beforeCreate: o.auth.beforeSubscriptionCreate } : {}),
     append(tenant, stream, events, options = {}) {
       const { context, ...request } = options
@@ -484,6 +498,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
           ...(auth?.onDropped !== undefined ? { onDropped: auth.onDropped } : {}),
           ...(logger !== undefined ? { logger } : {}),
           ...(observer !== undefined ? { observer } : {}),
+          ...(o.routing !== undefined ? { routing: { ...o.routing, replicas: streamOptions.replicas, log: o.info ?? warn } } : {}),
         },
         (base) => [...startProjectionEndpoints(o.nc, reader, base), startAnalyticsEndpoint(o.nc, analytics, base), startPipelineEndpoints(o.nc, pipelineCatalog, reader.catalog, base), ...(auth?.endpoints?.(base) ?? [])],
       )

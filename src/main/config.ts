@@ -66,7 +66,18 @@ export interface Config {
   readonly httpHost: string
   /** `ALLSOURCE_AUTH_GRANT_TTL_MS` (default 600000 = 10 min): how long a connection's grant lives before it must authenticate again. */
   readonly grantTtlMs: number
+  /**
+   * `ALLSOURCE_PARTITIONS` (default 32; 0 = off): the partitions of the server's append mapping
+   * (`{{partition(n,1,2)}}`, docs/operations.md "Several processors"); each instance serves the
+   * partitions it owns, so a stream's appends go to one instance. Must equal the server's.
+   */
+  readonly partitions: number
+  /** `ALLSOURCE_MEMBER_TTL_MS` (default 3000): how long a silent instance keeps its partitions (it beats every third of it). */
+  readonly memberTtlMs: number
 }
+
+/** The partition count of the append mapping in `nats.conf` and the generated auth block. */
+export const DEFAULT_PARTITIONS = 32
 
 const int = (env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number => {
   const raw = env[name]
@@ -123,5 +134,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     shutdownTimeoutMs: int(env, 'ALLSOURCE_SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     exampleModules: env.ALLSOURCE_EXAMPLE_MODULES !== '0' && env.ALLSOURCE_EXAMPLE_MODULES !== 'false',
     maxReadConsumers: int(env, 'ALLSOURCE_MAX_READ_CONSUMERS', 32, 1),
+    partitions: int(env, 'ALLSOURCE_PARTITIONS', DEFAULT_PARTITIONS, 0),
+    memberTtlMs: int(env, 'ALLSOURCE_MEMBER_TTL_MS', 3_000, 100),
   }
 }

@@ -7,6 +7,9 @@ import { newRequestId } from '../adapters/system/requestIds.js'
 import { type AppendObserver, isRequestId, type Logger, type RequestContext, type Tracing } from '../application/observability/ports.js'
 import type { AppendResult } from '../application/streams/appendResult.js'
 import type { Appender } from '../application/streams/appender.js'
+import type { AppendOutcome, EventLog } from '../application/streams/ports.js'
+
+const ignore = (): void => undefined
 import type { AppendError } from '../application/streams/errors.js'
 import type { DomainError } from '../domain/streams/errors.js'
 import type { AppendCommand } from '../domain/streams/appendRequest.js'
@@ -49,3 +52,27 @@ export const libraryAppend =
     if (ms >= SLOW_REQUEST_MS && logger?.debugEnabled === true) logger.debug(`slow append: ${Math.round(ms)} ms`, { requestId, tenant, stream, ms: Math.round(ms) })
     return r
   }
+
+/**
+ * `log` with a count of the appends it answered `Conflict` (another writer, e.g. another processor
+ * instance, moved the stream on; the stream actor reloads and retries): the conflict rate of
+ * docs/operations.md, "Several processors".
+ */
+export const countingConflicts = (log: EventLog): EventLog & { conflicts(): number } => {
+  let conflicts = 0
+  const count = (r: AppendOutcome): void => {
+    if (r._tag === 'Conflict') conflicts++
+  }
+  return {
+    readHead: (tenant, stream) => log.readHead(tenant, stream),
+    readStream: (tenant, stream, toOffset, fromOffset) => log.readStream(tenant, stream, toOffset, fromOffset),
+    findDuplicate: (commit) => log.findDuplicate(commit),
+    append: (commit, expectedLastOffset, context) => {
+      const r = log.append(commit, expectedLastOffset, context)
+      // Counted beside the caller's chain, not in it: no extra step on the append path.
+      r.then(count, ignore)
+      return r
+    },
+    conflicts: () => conflicts,
+  }
+}

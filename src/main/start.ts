@@ -50,6 +50,7 @@ const main = async (): Promise<void> => {
     maxResidentStreams: config.maxResidentStreams,
     maxInFlight: config.maxInFlight,
     maxQueueMs: config.maxQueueMs,
+    ...(config.partitions > 0 ? { routing: { partitions: config.partitions, member: memberId(config.instance), ttlMs: config.memberTtlMs } } : {}),
     idleTimeoutMs: config.idleTimeoutMs,
     snapshotEvery: config.snapshotEvery,
     consumers: { max: config.maxReadConsumers },
@@ -88,6 +89,7 @@ const main = async (): Promise<void> => {
   })
   log('ready')
   log(`serving ${config.prefix}.append|read.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id})`)
+  if (service.routing !== undefined) log(`routing appends by partition: ${config.partitions} partitions, serving ${service.routing.served().size} of them among ${service.routing.members().length} instances (ALLSOURCE_PARTITIONS; docs/operations.md)`)
 
   const shutdown = createShutdown({
     log,
@@ -126,6 +128,9 @@ const main = async (): Promise<void> => {
     })
     .catch(() => process.exit(1))
 }
+
+/** This instance's routing member id: its name as a KV key token, made unique (two instances may share a name). */
+const memberId = (instance: string): string => `${instance.replace(/[^A-Za-z0-9_=-]/g, '_')}-${Math.random().toString(36).slice(2, 8)}`
 
 /**
  * Starts the HTTP gateway unless `ALLSOURCE_HTTP_PORT` is 0, and logs its URL. A port already taken

@@ -11,6 +11,8 @@ export interface MetricSources {
   readonly requests?: () => { readonly inFlight: number; readonly max: number; readonly refused: number; readonly limit?: number }
   /** Each projection this instance runs: its lag (commits behind the log's end) and events folded so far. */
   readonly projections?: () => readonly { readonly name: string; readonly lag: number; readonly folded: number }[]
+  /** Appends the log refused because another writer moved the stream on (each costs the stream actor a reload), so far. */
+  readonly conflicts?: () => number
   /** Ingest messages not yet appended and dead letters held (JetStream info; cached, see `ingestCacheMs`). */
   readonly ingest?: () => Promise<{ readonly pending: number; readonly deadLetters: number }>
 }
@@ -130,6 +132,18 @@ export const createProcessorMetrics = (options: ProcessorMetricsOptions = {}): P
       const refused = sources.requests().refused
       if (refused > refusedSeen) this.inc(refused - refusedSeen)
       refusedSeen = refused
+    },
+  })
+  let conflictsSeen = 0
+  new Counter({
+    name: 'allsource_append_conflicts_total',
+    help: 'Appends the log refused because another writer (another instance) moved the stream on; each costs a reload',
+    registers: [registry],
+    collect() {
+      if (sources.conflicts === undefined) return
+      const conflicts = sources.conflicts()
+      if (conflicts > conflictsSeen) this.inc(conflicts - conflictsSeen)
+      conflictsSeen = conflicts
     },
   })
   new Gauge({

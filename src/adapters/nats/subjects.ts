@@ -16,6 +16,19 @@ export interface Subjects {
   readonly eventsWildcard: string
   /** `allsource.append.<tenant>.<stream>`: append (request-reply). */
   append(tenant: string, stream: string): string
+  /**
+   * `allsource.routed.<tenant>.<stream>.<partition>`: where the server's partition mapping
+   * ({@link Subjects.appendMapping}) delivers an append; clients keep publishing to {@link Subjects.append}.
+   * The tenant stays the third token, as in every tenant subject (grants name it there).
+   */
+  routedAppend(tenant: string, stream: string, partition: number | '*'): string
+  /** The tokens `[tenant, stream]` of a routed append subject (whatever the client sent after them), or undefined for another subject. */
+  routedAppendTokens(subject: string): readonly string[] | undefined
+  /**
+   * The subject mapping that routes appends by partition, for the server configuration (per
+   * account): `allsource.append.*.*` → `allsource.routed.{{wildcard(1)}}.{{wildcard(2)}}.{{partition(n,1,2)}}`.
+   */
+  appendMapping(partitions: number): { readonly source: string; readonly destination: string }
   /** `allsource.read.<tenant>.<stream>`: read one stream (request-reply). */
   read(tenant: string, stream: string): string
   /** `allsource.query.<tenant>`: query the log (request-reply). */
@@ -90,6 +103,12 @@ const buildSubjects = (prefix: string): Subjects => ({
   eventsPrefixOf: (tenant) => `${prefix}.events.${tenant}.`,
   eventsWildcard: `${prefix}.events.>`,
   append: (tenant, stream) => `${prefix}.append.${tenant}.${stream}`,
+  routedAppend: (tenant, stream, partition) => `${prefix}.routed.${tenant}.${stream}.${partition}`,
+  routedAppendTokens: (subject) => (subject.startsWith(`${prefix}.routed.`) ? subject.slice(`${prefix}.routed.`.length).split('.').slice(0, -1) : undefined),
+  appendMapping: (partitions) => ({
+    source: `${prefix}.append.*.*`,
+    destination: `${prefix}.routed.{{wildcard(1)}}.{{wildcard(2)}}.{{partition(${partitions},1,2)}}`,
+  }),
   read: (tenant, stream) => `${prefix}.read.${tenant}.${stream}`,
   query: (tenant) => `${prefix}.query.${tenant}`,
   analytics: (tenant, kind) => `${prefix}.analytics.${tenant}.${kind}`,
@@ -133,6 +152,16 @@ const buildSubjects = (prefix: string): Subjects => ({
 
 /** `$SRV.<verb>`, `$SRV.<verb>.<name>`, `$SRV.<verb>.<name>.<id>`: the NATS micro discovery subjects one service answers for a verb (`PING|INFO|STATS`). */
 export const microDiscoverySubjects = (verb: string, name: string, id: string): readonly string[] => [`$SRV.${verb}`, `$SRV.${verb}.${name}`, `$SRV.${verb}.${name}.${id}`]
+
+/**
+ * The contract subject a routed append came from: `<prefix>.routed.<tenant>.<stream>.<p>` →
+ * `<prefix>.append.<tenant>.<stream>`; `subject` itself for any other. NATS names the mapped
+ * subject when it refuses a mapped publish, so a requester matches refusals through this.
+ */
+export const unroutedSubject = (subject: string): string => {
+  const t = subject.split('.')
+  return t.length === 5 && t[1] === 'routed' ? `${t[0]}.append.${t[2]}.${t[3]}` : subject
+}
 
 /** `$KV.<bucket>.<key>`: the subject a KV entry is stored under (for publishing entries directly). */
 export const kvSubject = (bucket: string, key: string): string => `$KV.${bucket}.${key}`

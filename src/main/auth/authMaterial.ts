@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { createAccount, createCurve, createUser, fromCurveSeed, fromSeed } from '@nats-io/nkeys'
 import * as t from 'io-ts'
 import * as E from 'fp-ts/lib/Either.js'
+import { subjects } from '../../adapters/nats/subjects.js'
 
 /**
  * The secrets of auth mode, generated once per data dir and kept in `<dataDir>/auth/secrets.json`
@@ -98,12 +99,18 @@ export const publicKeys = (m: AuthMaterial) => ({
  * itself with the processor, callout and system users exempt (`auth_users`). Every other client
  * is authenticated by the callout.
  */
-export const serverAuthBlock = (m: AuthMaterial): string => {
+export const serverAuthBlock = (m: AuthMaterial, routing?: { readonly prefix: string; readonly partitions: number }): string => {
   const k = publicKeys(m)
+  // The append mapping, when asked for, lives in the application account (mappings are per account).
+  // Not by default: NATS checks a tenant's publish against the mapped subject and reports a refusal
+  // under it, so a raw NATS requester waits out its timeout instead of seeing the violation
+  // (docs/operations.md, "Several processors").
+  const mapping = routing !== undefined && routing.partitions > 0 ? subjects(routing.prefix).appendMapping(routing.partitions) : undefined
+  const mappings = mapping !== undefined ? `, mappings: { "${mapping.source}": "${mapping.destination}" }` : ''
   return [
     '# AllSource auth mode (generated; see docs/security.md). Public keys only.',
     'accounts {',
-    `  ${APP_ACCOUNT} { jetstream: enabled, users: [ { nkey: ${k.processor} } ] }`,
+    `  ${APP_ACCOUNT} { jetstream: enabled, users: [ { nkey: ${k.processor} } ]${mappings} }`,
     `  ${AUTH_ACCOUNT} { users: [ { nkey: ${k.callout} } ] }`,
     `  ${SYSTEM_ACCOUNT} { users: [ { nkey: ${k.system} } ] }`,
     '}',

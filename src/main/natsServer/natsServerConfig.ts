@@ -1,3 +1,4 @@
+import { subjects } from '../../adapters/nats/subjects.js'
 /** What {@link deriveNatsConfig} must make a nats-server configuration say. */
 export interface ConfigOverrides {
   /** Absolute JetStream store_dir that must win over the file's. */
@@ -46,4 +47,14 @@ export const deriveNatsConfig = (text: string, overrides: ConfigOverrides): Deri
 export const configuredStoreDir = (text: string): string | undefined => {
   const m = /^\s*store_dir\s*[:=]\s*(?:"([^"]*)"|'([^']*)'|([^\s#;]+))/m.exec(text)
   return m === null ? undefined : (m[1] ?? m[2] ?? m[3])
+}
+
+/**
+ * The top-level `mappings` block that routes appends by partition (docs/operations.md, "Several
+ * processors"), for the default account; auth mode puts the same mapping in its application
+ * account (`serverAuthBlock`). `partitions` must equal the processors' `ALLSOURCE_PARTITIONS`.
+ */
+export const appendMappingConfig = (prefix: string, partitions: number): string => {
+  const m = subjects(prefix).appendMapping(partitions)
+  return `mappings: {\n  "${m.source}": "${m.destination}"\n}`
 }

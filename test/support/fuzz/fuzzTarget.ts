@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { findNatsServer } from '../../../src/main/natsServer/findNatsServer.js'
 import { launchNatsServer, type RunningNatsServer } from '../../../src/main/natsServer/launchNatsServer.js'
+import { appendMappingConfig } from '../../../src/main/natsServer/natsServerConfig.js'
+import { DEFAULT_PARTITIONS } from '../../../src/main/config.js'
 import { type ProcessorProcess, spawnProcessor } from '../processor.js'
 
 /** What the fuzzer drives: a real processor (its own process, as `npm run start:dev`) on its own nats-server. */
@@ -30,13 +32,15 @@ export interface ProcessorStop {
 }
 
 /**
- * Starts a fresh nats-server on a free port with its store in a new temp dir, and the processor
+ * Starts a fresh nats-server on a free port with its store in a new temp dir and the append
+ * mapping (so the processor's routed append endpoint is what gets fuzzed), and the processor
  * as a child process connected to it only (`ALLSOURCE_EMBEDDED=never`), with ingest, the id
  * index and the built-in projections on. Resolves once the processor logs `ready`.
  */
 export const startFuzzTarget = async (): Promise<FuzzTarget> => {
   const dir = await mkdtemp(join(tmpdir(), 'allsource-fuzz-'))
-  const server = await launchNatsServer({ binary: (await findNatsServer()).path, port: 0, storeDir: join(dir, 'store') })
+  // With the append mapping, so appends reach the processor's routed partitions (docs/operations.md, "Several processors").
+  const server = await launchNatsServer({ binary: (await findNatsServer()).path, port: 0, storeDir: join(dir, 'store'), appendConfig: appendMappingConfig('allsource', DEFAULT_PARTITIONS) })
   const processor = spawnProcessor({ NATS_URL: server.url, ALLSOURCE_EMBEDDED: 'never', ALLSOURCE_INSTANCE: 'fuzz', ALLSOURCE_LEASE_MS: '2000' })
   let exited = false
   processor.exited().then(

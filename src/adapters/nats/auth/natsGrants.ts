@@ -70,7 +70,8 @@ export const grantFor = (identity: Identity, principal: string, options: GrantOp
   const pub: string[] = []
   const sub: string[] = [`${inboxPrefix}.>`]
   const can = (op: Parameters<typeof may>[1]): boolean => may(identity.role, op)
-  if (can('append')) pub.push(s.append(t, '*'))
+  // The server checks a publish against the subject its append mapping made of it (docs/operations.md, "Several processors").
+  if (can('append')) pub.push(s.append(t, '*'), s.routedAppend(t, '*', '*'))
   if (can('ingest')) pub.push(s.ingest(t, '*'))
   if (can('read')) {
     pub.push(

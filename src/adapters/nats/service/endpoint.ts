@@ -107,6 +107,13 @@ export interface Endpoint {
   readonly stats: EndpointStats
   /** Requests dropped unanswered: a foreign subject, or (auth mode) a reply outside the tenant's inbox. */
   readonly dropped: () => number
+  /**
+   * Also listens on `subject` in queue group `queue` (the endpoint's routed subjects, see its
+   * `routedTokens` option), until the returned `drain` (which resolves once the server has the
+   * unsubscribe and the messages already delivered are handed to the endpoint) or `stop()`.
+   * Resolves once the server has the subscription.
+   */
+  attach(subject: string, queue: string): Promise<{ drain(): Promise<void> }>
   /** Stops taking requests and waits until those already received are answered. */
   stop(): Promise<void>
 }
@@ -141,14 +148,22 @@ export const startEndpoint = (
     /** Told of every request dropped unanswered, after it is counted in `dropped()`; a throw is swallowed. */
     readonly onDropped?: (d: DroppedRequest) => void
     readonly logger?: Logger
+    /**
+     * The tokens after the verb of a subject attached with `attach` (a routed append,
+     * `allsource.routed.<tenant>.<stream>.<p>`), or undefined for a subject that is not one;
+     * they are checked like the default subject's.
+     */
+    readonly routedTokens?: (subject: string) => readonly string[] | undefined
   },
   handle: Handler,
 ): Endpoint => {
   const { base, announced: defaultAnnounced, listen: defaultListen } = subjects(o.prefix).endpoint(o.verb, o.tokens)
   const skip = base.length + 1
+  const routedTokens = o.routedTokens
   const tokensAfterVerb = (subject: string): E.Either<AppendError, readonly string[]> => {
+    const routed = routedTokens?.(subject)
     const rest = subject.slice(skip)
-    const tokens = rest === '' ? [] : rest.split('.')
+    const tokens = routed ?? (rest === '' ? [] : rest.split('.'))
     return tokens.length === o.tokens
       ? E.right(tokens)
       : E.left(invalidId('subject', `${base} takes ${o.tokens} subject tokens after it, got ${tokens.length}: an id may not contain "."`))
@@ -241,7 +256,7 @@ export const startEndpoint = (
    * answer to, so it is dropped too).
    */
   const misdirected = (msg: Msg, tokens: E.Either<AppendError, readonly string[]>): DroppedRequest['cause'] | undefined => {
-    if (o.route === undefined && !(msg.subject === base || msg.subject.startsWith(`${base}.`))) return 'subject'
+    if (o.route === undefined && !(msg.subject === base || msg.subject.startsWith(`${base}.`)) && routedTokens?.(msg.subject) === undefined) return 'subject'
     if (o.tenantReplies !== true) return undefined
     const tenant = E.isRight(tokens) ? tokens.right[0] : undefined
     if (tenant === undefined || tenant === '') return 'tenant'
@@ -277,13 +292,27 @@ export const startEndpoint = (
   }
   // `<prefix>.<verb>.>` needs one token at least: the bare `<prefix>.<verb>` is answered too.
   const subs: Subscription[] = listen.map((s) => nc.subscribe(s, { queue: o.queue, callback }))
+  const attached = new Set<Subscription>()
 
   return {
     stats,
     dropped: () => dropped,
     micro: { name: o.name ?? o.verb, subject, queue_group: o.queue, stats },
+    async attach(s, queue) {
+      const sub = nc.subscribe(s, { queue, callback })
+      attached.add(sub)
+      await nc.flush()
+      return {
+        drain: async () => {
+          if (!attached.delete(sub)) return
+          await sub.drain().catch(() => undefined) // a closed connection has nothing left to drain
+        },
+      }
+    },
     async stop() {
-      await Promise.all(subs.map((s) => s.drain()))
+      const routed = [...attached]
+      attached.clear()
+      await Promise.all([...subs, ...routed].map((s) => s.drain()))
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve))
     },
   }

@@ -1,4 +1,5 @@
 import { createInbox, errors as natsErrors, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node'
+import { unroutedSubject } from '../subjects.js'
 
 /** One request at a time per call, many calls at once; answers with the reply or rejects. */
 export interface Requester {
@@ -56,7 +57,8 @@ export const createInboxRequester = (nc: NatsConnection): Requester => {
       for await (const s of nc.status()) {
         if (s.type !== 'error' || !(s.error instanceof natsErrors.PermissionViolationError) || s.error.operation !== 'publish') continue
         for (const [token, p] of pending) {
-          if (p.subject !== s.error.subject) continue
+          // A refused append names the subject the server's partition mapping made of it.
+          if (p.subject !== s.error.subject && p.subject !== unroutedSubject(s.error.subject)) continue
           pending.delete(token)
           clearTimeout(p.timer)
           p.reject(s.error)

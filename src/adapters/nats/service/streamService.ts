@@ -11,10 +11,11 @@ import { type Endpoint, type EndpointBase, principalOfReply, startEndpoint } fro
 import type { AppendError } from '../../../application/streams/errors.js'
 import { type EndpointStats, startMicroDiscovery } from './microDiscovery.js'
 import { pageBudget } from './pageBudget.js'
-import { defaultPrefix } from '../subjects.js'
+import { defaultPrefix, subjects } from '../subjects.js'
 import { ReplyWithHeaders } from './wireCodec.js'
 import { type AppendObserver, type Logger, noTracing, type Tracing } from '../../../application/observability/ports.js'
 import { appendOutcomeOf } from './appendOutcome.js'
+import { type PartitionRouting, type PartitionRoutingOptions, startPartitionRouting } from './partitionRouting.js'
 
 /** The append reply header naming the policy `warn` rule that let an append through (auth mode; the body is unchanged). */
 export const POLICY_WARNING_HEADER = 'AllSource-Policy-Warning'
@@ -37,6 +38,14 @@ export interface StreamServiceOptions {
   readonly observer?: AppendObserver
   /** Spans `allsource.append`, child of the request's `traceparent` header. */
   readonly tracing?: Tracing
+  /**
+   * Routes appends by partition (see {@link startPartitionRouting}): also listens on the routed
+   * subjects of the partitions this instance owns. Without it, every routed subject is served in
+   * the shared queue group, as the contract subject is (when the server has no mapping): every
+   * instance serves every stream. Do not mix instances with and without routing on one server
+   * (a routed append would reach one of each).
+   */
+  readonly routing?: Omit<PartitionRoutingOptions, 'prefix'>
 }
 
 export const defaultStreamServiceOptions: StreamServiceOptions = {
@@ -51,6 +60,8 @@ export interface StreamService {
   readonly id: string
   /** Counters of the append endpoint. */
   readonly stats: EndpointStats
+  /** The partition routing, when `routing` was given. */
+  readonly routing?: PartitionRouting
   /** Stops taking requests and waits until those already received are answered. */
   stop(): Promise<void>
 }
@@ -76,7 +87,7 @@ export const startStreamService = async (
   const tracing = o.tracing ?? noTracing
   const observer = o.observer
   const admitted = async (tenant: string): Promise<E.Either<AppendError, unknown>> => (o.admit === undefined ? E.right(undefined) : o.admit(tenant))
-  const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append' }, async (tokens, body, _format, request) => {
+  const append: Endpoint = startEndpoint(nc, { ...base, verb: 'append', routedTokens: subjects(o.prefix).routedAppendTokens }, async (tokens, body, _format, request) => {
     const started = performance.now()
     const span = tracing.start('allsource.append', request.traceparent, tracing.enabled ? { 'allsource.request_id': request.requestId, 'allsource.door': 'nats' } : undefined)
     const command = validateAppendRequest(tokens[0], tokens[1], body, o.limits)
@@ -129,10 +140,16 @@ export const startStreamService = async (
     () => endpoints.map((e) => e.micro),
   )
   await nc.flush()
+  // Without routing, every partition the server's mapping makes is served here too, in the shared group.
+  if (o.routing === undefined) await append.attach(subjects(o.prefix).routedAppend('*', '*', '*'), o.queue)
+  const routing = o.routing === undefined ? undefined : await startPartitionRouting(nc, append, { prefix: o.prefix, ...o.routing })
   return {
     id: discovery.id,
     stats: append.stats,
+    ...(routing !== undefined ? { routing } : {}),
     async stop() {
+      // Hand the partitions over first, while the shared subjects are still served.
+      await routing?.stop()
       discovery.stop()
       await Promise.all(endpoints.map((e) => e.stop()))
     },

@@ -88,6 +88,10 @@ const rowsFor = (p: string): readonly Row[] => [
   row('pub', `${p}.append.globex.s1`, 'never'),
   row('pub', `${p}.append.acme`, 'never'),
   row('pub', `${p}.append.acme.s1.x`, 'never'),
+  // What the server's append mapping makes of an append (checked against the grant after mapping).
+  row('pub', `${p}.routed.acme.s1.7`, 'append'),
+  row('pub', `${p}.routed.globex.s1.7`, 'never'),
+  row('pub', `${p}.routed.acme.s1`, 'never'),
   row('pub', `${p}.ingest.acme.s1`, 'ingest'),
   row('pub', `${p}.ingest.globex.s1`, 'never'),
   row('pub', `${p}.read.acme.s1`, 'read'),

@@ -93,6 +93,9 @@ describe('serverAuthBlock', () => {
     expect(k.xkey).toMatch(/^X/)
     for (const u of [k.processor, k.callout, k.system]) expect(u).toMatch(/^U/)
     expect(block).toContain(`ALLSOURCE { jetstream: enabled, users: [ { nkey: ${k.processor} } ] }`)
+    // The append mapping only when asked for; it follows the prefix and partition count; 0 partitions leaves it out.
+    expect(serverAuthBlock(m, { prefix: 'x', partitions: 4 })).toContain('"x.append.*.*": "x.routed.{{wildcard(1)}}.{{wildcard(2)}}.{{partition(4,1,2)}}"')
+    expect(serverAuthBlock(m, { prefix: 'x', partitions: 0 })).not.toContain('mappings')
     expect(block).toContain(`AUTH { users: [ { nkey: ${k.callout} } ] }`)
     expect(block).toContain(`SYS { users: [ { nkey: ${k.system} } ] }`)
     expect(block).toContain('system_account: SYS')
