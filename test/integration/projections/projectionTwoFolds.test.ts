@@ -48,8 +48,10 @@ describe('two folds of one projection on its durable consumer at once', () => {
           return { stop: async () => undefined }
         })
       const both = await Promise.all([start(0), start(1)])
-      // Each ends: caught up to the end of the log, or stopped by a fence or the other fold.
-      await waitFor(() => ended.size === 2 || (ended.size === 1 && failures.length === 1), 60_000, 'both folds to settle')
+      // One ends (caught up to the end of the log, or stopped by a fence or by the other fold), then
+      // both are stopped: when is not the point, nothing either acked may be lost. (A fold that
+      // stopped may leave commits in its last pull; the other then waits for their redelivery.)
+      await waitFor(() => ended.size >= 1, 60_000, 'a fold to catch up or stop')
       await Promise.all(both.map((f) => f.stop()))
       // The next owner: one fold alone, from the consumer's checkpoint.
       if ((await checkpoint()) < end) {
