@@ -55,6 +55,10 @@ export interface FeedMessage {
 /**
  * The log as one fold reads it: every commit after the checkpoint, in log order, then live ones.
  * An unacknowledged commit is delivered again to the next fold opened on the same feed.
+ *
+ * Since an ack acknowledges every commit before it too, a feed must deliver to this fold alone:
+ * one that finds a commit went elsewhere (another fold pulled it, a delivery was lost) ends the
+ * iteration with an error before yielding anything past it, so nothing past it is written or acked.
  */
 export interface CommitFeed {
   readonly messages: AsyncIterable<FeedMessage>

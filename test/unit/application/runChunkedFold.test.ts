@@ -249,10 +249,10 @@ describe('runChunkedFold: the same read model as foldAll, whatever the chunks, c
   // Found by modelling a stale owner on the same durable consumer: JetStream splits the durable's
   // messages between the two pullers, and with ack policy "all" one owner's ack also acknowledges a
   // commit the other received but never wrote (fenced off, or crashed). That commit is then never
-  // folded. Only the lease keeps two owners off one durable (`mayWrite` before each chunk); a stale
-  // owner paused between that check and its ack can still do it. Kept as a known gap (see the report /
-  // docs/projections.md); when fixed (e.g. a pinned-client priority group, nats-server >= 2.11), make it `it`.
-  it.fails('KNOWN GAP: two owners pulling from one durable can lose a commit (ack policy all acks what the other got)', async () => {
+  // folded. This is why the CommitFeed contract requires a feed to end in an error at a delivery
+  // that was not the next one (the NATS feed checks the consumer's delivery sequence,
+  // src/adapters/nats/projections/projectionFold.ts); a feed without that check loses commits:
+  it.fails('a feed that does not check it is alone: two folds pulling from one durable lose a commit (ack policy all acks what the other got)', async () => {
     const n = 4
     const shared = { ackFloor: 0, next: 1 }
     const splitFeed = (): CommitFeed => {
@@ -277,5 +277,40 @@ describe('runChunkedFold: the same read model as foldAll, whatever the chunks, c
     shared.next = shared.ackFloor + 1
     await runChunkedFold(def, store, splitFeed(), topicLog(), { chunk: 1 }, quiet).done
     expect(store.entries().get('t1.k0')?.state).toEqual(['1:0', '2:0', '3:0', '4:0'])
+  })
+
+  it('a feed that checks it is alone (delivery sequence): two folds pulling from one durable lose nothing', async () => {
+    const n = 8
+    const shared = { ackFloor: 0, next: 1, delivered: 0 }
+    const checkedFeed = (): CommitFeed => {
+      let stopped = false
+      // Starts only when nothing is pending (delivered = acked), from the consumer's delivery count.
+      if (shared.next - 1 !== shared.ackFloor) throw new Error('commits pending: held by another fold')
+      let last = shared.delivered
+      return {
+        messages: {
+          async *[Symbol.asyncIterator](): AsyncGenerator<FeedMessage> {
+            while (!stopped && shared.next <= n) {
+              const offset = shared.next++
+              const delivery = ++shared.delivered
+              if (delivery !== last + 1) throw new Error(`delivery ${delivery}, not ${last + 1}: not alone`)
+              last = delivery
+              yield { offset, pending: n - offset, commit: commitAt({ tenant: 't1', events: [{ type: 'a', key: 'k0' }] }, offset), ack: async () => void (shared.ackFloor = Math.max(shared.ackFloor, offset)) }
+              await new Promise((r) => setImmediate(r))
+            }
+          },
+        },
+        stop: () => void (stopped = true),
+      }
+    }
+    const store = createInMemoryReadModelStore<Positions>()
+    const failures: string[] = []
+    const quiet = { progress: () => undefined, poison: () => undefined, failure: (m: string) => void failures.push(m) }
+    await Promise.all([runChunkedFold(def, store, checkedFeed(), topicLog(), { chunk: 1 }, quiet).done, runChunkedFold(def, store, checkedFeed(), topicLog(), { chunk: 1 }, quiet).done])
+    expect(failures.length).toBeGreaterThan(0) // they did overlap, and noticed
+    // The next owner: the consumer recreated at its ack floor (what ensureFoldConsumer does).
+    shared.next = shared.ackFloor + 1
+    await runChunkedFold(def, store, checkedFeed(), topicLog(), { chunk: 1 }, quiet).done
+    expect(store.entries().get('t1.k0')?.state).toEqual(Array.from({ length: n }, (_, i) => `${i + 1}:0`))
   })
 })

@@ -138,13 +138,41 @@ class TracedFeedMessage extends ConsumerFeedMessage {
   }
 }
 
-/** The consumer's messages as feed messages: a mapping iterator (an async generator here would cost a few more promise turns per commit). */
-const feedOf = (messages: ConsumerMessages, spans: FoldSpans | undefined): AsyncIterable<FeedMessage> => ({
+/**
+ * The consumer delivered to someone else, or a delivery never reached this fold: what it acks from
+ * now on would also acknowledge (ack policy "all") commits it never folded, so it must stop.
+ */
+export class NotAloneOnConsumer extends Error {}
+
+/**
+ * The consumer's messages as feed messages: a mapping iterator (an async generator here would cost a
+ * few more promise turns per commit).
+ *
+ * Exclusive delivery is checked, not assumed: the fold started when nothing was pending on the
+ * consumer (`afterDelivery` is its delivered consumer sequence then), and each delivery's consumer
+ * sequence must be the one after the last. A gap means another fold of the same projection pulled
+ * from the consumer (two instances both believing they hold the lease for a moment) or a delivery
+ * was lost on the way (a reconnect); either way the commits in the gap are not this fold's, and an
+ * ack past them would lose them for good. The iteration then throws {@link NotAloneOnConsumer}
+ * before this message is folded, so nothing past the gap is written or acked.
+ */
+const feedOf = (messages: ConsumerMessages, spans: FoldSpans | undefined, afterDelivery: number): AsyncIterable<FeedMessage> => ({
   [Symbol.asyncIterator]: () => {
     const it = messages[Symbol.asyncIterator]()
+    let delivered = afterDelivery
     return {
       next: () =>
-        it.next().then((r): IteratorResult<FeedMessage> => (r.done === true ? { done: true, value: undefined } : { done: false, value: spans === undefined ? new ConsumerFeedMessage(r.value) : spans.delivered(r.value) })),
+        it.next().then((r): IteratorResult<FeedMessage> => {
+          if (r.done === true) return { done: true, value: undefined }
+          const d = r.value.info.deliverySequence
+          if (d !== delivered + 1) {
+            throw new NotAloneOnConsumer(
+              `commit ${r.value.seq} came as delivery ${d} of the consumer, not ${delivered + 1}: another fold pulls from it (or a delivery was lost); stopping before acknowledging commits this fold did not fold`,
+            )
+          }
+          delivered = d
+          return { done: false, value: spans === undefined ? new ConsumerFeedMessage(r.value) : spans.delivered(r.value) }
+        }),
       return: async (): Promise<IteratorResult<FeedMessage>> => {
         await it.return?.()
         return { done: true, value: undefined }
@@ -181,6 +209,9 @@ export const runFold = async <S>(
   await ensureFoldConsumer(nc, target, options.prefix)
   const consumer = await jetstream(nc).consumers.get(LOG_STREAM, target.durable)
   const initial = await consumer.info()
+  // Commits delivered and not acknowledged belong to another fold (ensureFoldConsumer just found
+  // none): acking past them would lose them. Fail; the retry recreates the consumer at its ack floor.
+  if (initial.num_ack_pending > 0) throw new NotAloneOnConsumer(`${initial.num_ack_pending} commit(s) of consumer ${target.durable} are held by another fold`)
   // Pulls expire after 5 s (nats.js: 30 s), so one lost in a leader election stalls the fold for
   // about 5 s (two missed heartbeats) rather than a minute.
   const messages = await consumer.consume({ max_messages: await foldPullBatch(nc), expires: 5_000 })
@@ -188,7 +219,7 @@ export const runFold = async <S>(
   listener.progress({ checkpoint: initial.ack_floor.stream_seq, lag: initial.num_pending + initial.num_ack_pending, folded: 0 })
 
   const spans = options.tracing?.enabled === true ? new FoldSpans(options.tracing, def.name) : undefined
-  const natsFeed: CommitFeed = { messages: feedOf(messages, spans), stop: () => messages.stop() }
+  const natsFeed: CommitFeed = { messages: feedOf(messages, spans, initial.delivered.consumer_seq), stop: () => messages.stop() }
   const feed = options.decorate?.feed?.(natsFeed) ?? natsFeed
   const natsStore = kvReadModelStore<S>(kv, target.bucket, publisher)
   const store = options.decorate?.store?.(natsStore) ?? natsStore
