@@ -46,7 +46,7 @@ export interface BenchOptions {
 }
 
 /** The scenarios `BENCH_ONLY` can run alone (merged into the previous report). */
-const SUBSETS = ['auth', 'gateway', 'live', 'sequential', 'analytics', 'pipelines', 'idlookup', 'features', 'processors', 'replicas'] as const
+const SUBSETS = ['core', 'auth', 'gateway', 'live', 'sequential', 'analytics', 'pipelines', 'idlookup', 'features', 'processors', 'replicas'] as const
 type Subset = (typeof SUBSETS)[number]
 const isSubset = (s: string | undefined): s is Subset => (SUBSETS as readonly (string | undefined)[]).includes(s)
 
@@ -195,6 +195,41 @@ const mergeWithPrevious = (jsonDir: string, rows: readonly Row[], env: Record<st
   }
 }
 
+/** Scenarios 1–3 (raw limit, naive, library, the actor floor and path, forwarder, service, service without the actor): `BENCH_ONLY=core`. */
+const coreRows = async (o: BenchOptions, R: number, N: number, S: number, step: Step): Promise<Row[]> => {
+  const rows: Row[] = []
+  rows.push(rate('1 raw-limit', 'throughput', await step('raw-limit', () => rounds(R, (b) => rawLimit(b, N, S)))))
+  rows.push(rate('2 naive', 'throughput', await step('naive', () => rounds(R, (b) => naive(b, N, S))), { baseline: '1 raw-limit/throughput' }))
+  rows.push(
+    rate('3a library', 'throughput', await step('library', () => rounds(R, (b) => library(b, N, S))), {
+      baseline: '1 raw-limit/throughput',
+      target: '≥ 0.8×',
+    }),
+  )
+  // The floor of any xstate-actor-per-stream design: what two events per append cost in xstate alone.
+  const floor = await step('actor floor', async () => [1, 2, 3].map(() => actorFloor(o.quick ? 20_000 : 200_000, S)))
+  const rawRate = rows.find((r) => r.scenario === '1 raw-limit')?.value ?? Number.NaN
+  rows.push({ scenario: '3d actor floor', metric: 'xstate alone, 2 events/append', value: median(floor), unit: 'µs cpu/append' })
+  rows.push({ scenario: '3d actor floor', metric: 'raw-limit time per append', value: 1e6 / rawRate, unit: 'µs/append' })
+  rows.push({ scenario: '3d actor floor', metric: 'library budget at 0.8× raw', value: 1e6 / (0.8 * rawRate), unit: 'µs/append' })
+  // Everything a library append costs in memory, before a byte reaches the socket.
+  const path = await step('actor path', async () => {
+    const out: number[] = []
+    for (let i = 0; i < 3; i++) out.push(await actorPath(o.quick ? 20_000 : 200_000, S))
+    return out
+  })
+  rows.push({ scenario: '3e actor path', metric: 'library append without I/O', value: median(path), unit: 'µs cpu/append', target: 'vs 3d budget' })
+  const fwd = await step('forwarder', () => rounds(R, (b) => forwarder(b, N, S)))
+  rows.push(...serviceRows('3c forwarder', fwd, { baseline: '1 raw-limit/throughput' }))
+  const svc = await step('service', () => rounds(R, (b) => service(b, N, S)))
+  rows.push(...serviceRows('3b service', svc, { baseline: '3c forwarder/throughput', target: '≥ 0.85×' }))
+  const bare = await step('service without actor', () => rounds(R, (b) => serviceWithoutActor(b, N, S)))
+  rows.push(...serviceRows('3f service, no actor', bare, { baseline: '3c forwarder/throughput' }))
+  rows.push({ scenario: '3f service, no actor', metric: 'processor budget at 0.85×', value: serviceBudget(fwd), unit: 'µs/append' })
+
+  return rows
+}
+
 /** Every scenario of issue 5 that exists today, side by side with its raw baseline. */
 export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   const R = o.quick ? 1 : o.rounds
@@ -254,6 +289,13 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
     return mine
   }
 
+  if (o.only === 'core') {
+    const mine = await coreRows(o, R, N, S, step)
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `core rows (1–3; ${R} rounds, fresh server per round)`)
+    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
+    return mine
+  }
+
   if (o.only === 'live') {
     const mine = await step('live WebSocket', () => liveRows(o.quick, R))
     const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `live rows (15; ${R} rounds, fresh server per round; ${['fastify', '@fastify/websocket', 'ws'].map((p) => `${p} ${versionOf(p)}`).join(', ')})`)
@@ -261,34 +303,7 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
     return mine
   }
 
-  rows.push(rate('1 raw-limit', 'throughput', await step('raw-limit', () => rounds(R, (b) => rawLimit(b, N, S)))))
-  rows.push(rate('2 naive', 'throughput', await step('naive', () => rounds(R, (b) => naive(b, N, S))), { baseline: '1 raw-limit/throughput' }))
-  rows.push(
-    rate('3a library', 'throughput', await step('library', () => rounds(R, (b) => library(b, N, S))), {
-      baseline: '1 raw-limit/throughput',
-      target: '≥ 0.8×',
-    }),
-  )
-  // The floor of any xstate-actor-per-stream design: what two events per append cost in xstate alone.
-  const floor = await step('actor floor', async () => [1, 2, 3].map(() => actorFloor(o.quick ? 20_000 : 200_000, S)))
-  const rawRate = rows.find((r) => r.scenario === '1 raw-limit')?.value ?? Number.NaN
-  rows.push({ scenario: '3d actor floor', metric: 'xstate alone, 2 events/append', value: median(floor), unit: 'µs cpu/append' })
-  rows.push({ scenario: '3d actor floor', metric: 'raw-limit time per append', value: 1e6 / rawRate, unit: 'µs/append' })
-  rows.push({ scenario: '3d actor floor', metric: 'library budget at 0.8× raw', value: 1e6 / (0.8 * rawRate), unit: 'µs/append' })
-  // Everything a library append costs in memory, before a byte reaches the socket.
-  const path = await step('actor path', async () => {
-    const out: number[] = []
-    for (let i = 0; i < 3; i++) out.push(await actorPath(o.quick ? 20_000 : 200_000, S))
-    return out
-  })
-  rows.push({ scenario: '3e actor path', metric: 'library append without I/O', value: median(path), unit: 'µs cpu/append', target: 'vs 3d budget' })
-  const fwd = await step('forwarder', () => rounds(R, (b) => forwarder(b, N, S)))
-  rows.push(...serviceRows('3c forwarder', fwd, { baseline: '1 raw-limit/throughput' }))
-  const svc = await step('service', () => rounds(R, (b) => service(b, N, S)))
-  rows.push(...serviceRows('3b service', svc, { baseline: '3c forwarder/throughput', target: '≥ 0.85×' }))
-  const bare = await step('service without actor', () => rounds(R, (b) => serviceWithoutActor(b, N, S)))
-  rows.push(...serviceRows('3f service, no actor', bare, { baseline: '3c forwarder/throughput' }))
-  rows.push({ scenario: '3f service, no actor', metric: 'processor budget at 0.85×', value: serviceBudget(fwd), unit: 'µs/append' })
+  rows.push(...(await coreRows(o, R, N, S, step)))
 
   const hot = await step('hot-stream', () => rounds(R, (b) => hotStream(b, o.quick ? 200 : 3_000)))
   rows.push({ scenario: '4 hot-stream raw', metric: 'p50', value: median(hot.map((h) => h.rawP50)), unit: 'ms' })
@@ -488,7 +503,7 @@ if (isMain) {
   const started = performance.now()
   const quick = process.env.BENCH_QUICK === '1'
   const only = process.env.BENCH_ONLY
-  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "auth" (scenarios 12 and 13), "gateway" (14), "live" (15), "sequential" (16), "analytics" (17), "pipelines" (18), "idlookup" (20), "features" (21), "processors" (22) and "replicas" (23)`)
+  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "core" (scenarios 1–3), "auth" (12 and 13), "gateway" (14), "live" (15), "sequential" (16), "analytics" (17), "pipelines" (18), "idlookup" (20), "features" (21), "processors" (22) and "replicas" (23)`)
   const rows = await runBench({
     quick,
     ...(isSubset(only) ? { only } : {}),

@@ -20,6 +20,7 @@ describe('NATS micro discovery', () => {
       { name: 'projections-status', subject: 'allsource.admin.projections', queue_group: 'allsource', metadata: {} },
       { name: 'projection-admin', subject: 'allsource.admin.projection.*.*', queue_group: 'allsource', metadata: {} },
       { name: 'analytics', subject: 'allsource.analytics.*.*', queue_group: 'allsource', metadata: {} },
+      { name: 'pipeline-admin', subject: 'allsource.admin.*.pipelines.*', queue_group: 'allsource-pipelines', metadata: {} },
     ])
 
     const client = createAllSourceClient(fixture().nc)

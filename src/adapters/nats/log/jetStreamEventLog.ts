@@ -183,7 +183,10 @@ export const createJetStreamEventLog = (
   }
 
   const scan = async (commitId: string, subject: string, deadline: number): Promise<StoredCommit | undefined> => {
-    const last = await getMessage({ last_by_subj: subject })
+    // From the stream's leader, not a direct get: on a replicated stream a direct get may be served
+    // by a replica that has not yet stored the commit, and "not stored" would turn a retry of a
+    // stored commit into a wrong 409 (seen in the chaos suite after a leader kill).
+    const last = await (await jsmP).streams.getMessage(o.name, { last_by_subj: subject })
     if (last === null) return undefined
     if (last.header.get('Nats-Msg-Id') === commitId) return stored(last)
     const from = Date.now() - o.duplicateWindowMs - WINDOW_SLACK_MS

@@ -40,6 +40,14 @@ export interface SubscriptionPosition {
   readonly lag: number
 }
 
+/** A subscription's delivery sequence skipped (a delivery lost in a leader change): open the subscription again. */
+export class DeliveryGap extends Error {
+  constructor(name: string, last: number, got: number) {
+    super(`subscription "${name}": delivery ${last + 1} was lost (got ${got} after ${last}, e.g. while the consumer's leader moved); open the subscription again to resume right after the last acknowledged commit`)
+    this.name = 'DeliveryGap'
+  }
+}
+
 /** One commit delivered to a subscription; `ack()` moves the subscription past it. */
 export interface Delivery {
   readonly offset: number
@@ -225,13 +233,16 @@ export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix, 
         if (E.isLeft(ok)) return ok
         const ci = await info(tenant, name)
         if (ci === undefined) return E.left(notFound(name))
-        if (ci.num_ack_pending > 0) {
+        const reanchored = ci.num_ack_pending > 0
+        if (reanchored) {
           await (await jsmP).consumers.delete(STREAM, durable(tenant, name))
           await define(tenant, name, ci.config.filter_subject ?? filterOf(tenant), {
             deliver_policy: DeliverPolicy.StartSequence,
             opt_start_seq: ci.ack_floor.stream_seq + 1,
           }, ci.config.metadata)
         }
+        // A re-created consumer starts its delivery sequence at 1; a kept one after what it delivered.
+        const baseline = reanchored ? 0 : ci.delivered.consumer_seq
         const where = storedWhere(ci.config.metadata)
         const plan = where === undefined ? undefined : planScan(where)
         const consumer = await jetstream(nc).consumers.get(STREAM, durable(tenant, name))
@@ -240,8 +251,17 @@ export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix, 
           // Each pull expires after 5 s (nats.js: 30 s): a pull lost when the consumer's leader moves
           // (a node killed or cut off) is renewed within seconds, not after half a minute of silence.
           const messages = await consumer.consume({ max_bytes: 4 * ((nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024), expires: SUBSCRIPTION_PULL_EXPIRES_MS })
+          // Deliveries must come one after the other (the consumer's delivery sequence): a delivery
+          // lost when the consumer's leader moved would otherwise be skipped, its successor handed
+          // out first. On a gap the iterator fails before yielding anything past it; opening the
+          // subscription again resumes right after the last acknowledged commit (nothing skipped).
+          let delivered = baseline
           try {
             for await (const m of messages) {
+              if (m.info.deliverySequence !== delivered + 1) {
+                throw new DeliveryGap(name, delivered, m.info.deliverySequence)
+              }
+              delivered = m.info.deliverySequence
               const types = m.headers?.get('AllSource-Types')
               if (plan !== undefined && !admitsTypes(plan, types === undefined || types === '' ? undefined : types.split(','))) {
                 m.ack() // nothing here for this subscription: skipped undecoded
