@@ -20,11 +20,12 @@ export interface Appender {
 export interface AppendCaller {
   readonly principal?: string
   /**
-   * Told when a policy `warn` rule let the append through (auth mode), with the rule's id, before
-   * the append is made: a door may tell its client (the NATS append reply's
-   * `AllSource-Policy-Warning` header) once the append succeeds.
+   * Written by the auth-mode guard, before the append is made, with the id of a policy `warn` rule
+   * that let the append through: a door may tell its client (the NATS append reply's
+   * `AllSource-Policy-Warning` header) once the append succeeds. A field rather than a callback,
+   * so a request costs no closure.
    */
-  readonly onPolicyWarning?: (rule: string) => void
+  policyWarning?: string | undefined
   /**
    * The request's id and trace context, carried through the stream actor into the commit's
    * headers (`AllSource-Request-Id`, `traceparent`); absent for ingest.

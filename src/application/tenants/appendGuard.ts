@@ -160,7 +160,7 @@ export const createAppendGuard = (deps: AppendGuardDeps) => {
     if (E.isLeft(decided)) return Promise.resolve(failed(decided, command, caller))
     if (decided.right.decision === 'warn') {
       deps.onWarn?.(command, decided.right, caller)
-      if (decided.right.rule !== undefined) caller?.onPolicyWarning?.(decided.right.rule)
+      if (decided.right.rule !== undefined && caller !== undefined) caller.policyWarning = decided.right.rule
     }
     if (deps.streams === undefined) return bytesStage(tenant, command, caller, append)
     const streams = deps.streams.check(tenant, command)

@@ -4,7 +4,7 @@ import { type AppendLimits, defaultAppendLimits, validateAppendRequest, validate
 import { validateReadRequest } from '../../../domain/reading/readRequest.js'
 import { validateQueryRequest } from '../../../domain/reading/queryRequest.js'
 import type { Query } from '../reading/query.js'
-import type { Appender } from '../../../application/streams/appender.js'
+import type { AppendCaller, Appender } from '../../../application/streams/appender.js'
 import type { EventLog } from '../../../application/streams/ports.js'
 import { readStream } from '../../../application/reading/readStream.js'
 import { type Endpoint, type EndpointBase, principalOfReply, startEndpoint } from './endpoint.js'
@@ -99,14 +99,11 @@ export const startStreamService = async (
       const principal = o.tenantReplies === true ? principalOfReply(command.right.tenant, request.reply) : undefined
       const context = span.traceparent !== undefined ? { requestId: request.requestId, traceparent: span.traceparent } : { requestId: request.requestId }
       // A policy `warn` that let the append through is told in a reply header; the body is the contract's.
-      let warning: string | undefined
-      const caller = {
-        ...(principal !== undefined ? { principal } : {}),
-        context,
-        ...(o.tenantReplies === true ? { onPolicyWarning: (rule: string) => void (warning = rule) } : {}),
-      }
+      // One plain object per append (no spreads, no closure): the guard writes `policyWarning` into it.
+      const caller: AppendCaller = { principal, context, policyWarning: undefined }
       const appended = await appender.append(command.right, caller)
       outcome = appendOutcomeOf(appended)
+      const warning = caller.policyWarning
       r = E.isRight(appended) && warning !== undefined ? E.right(new ReplyWithHeaders(appended.right, { [POLICY_WARNING_HEADER]: warning })) : appended
     }
     span.end(outcome.outcome === 'ok' || outcome.outcome === 'duplicate' ? undefined : outcome.outcome)
