@@ -111,7 +111,7 @@ export interface AllSourceOptions {
   readonly commitLookup?: { readonly timeoutMs?: number; readonly concurrency?: number }
   /**
    * Commits one query request may examine before it answers the page so far with `nextOffset`
-   * (default 20,000; docs/query-language.md).
+   * (default 20,000; docs/querying.md).
    */
   readonly queryScanBudget?: number
   /** Events one analytics request may read from the log (default 1,000,000; more is `TOO_LARGE`). */

@@ -166,7 +166,7 @@ describe('the allsource CLI (built) against a processor in auth mode', () => {
     expect(read.out).toMatch(/order\.placed.*\{"total":42\}/)
     const q = await cli(['query', 'acme', '--type', 'order.placed', '--json'], asAcme())
     expect(json(q).events).toMatchObject([{ stream: 'order-1', type: 'order.placed' }])
-    // The query language, text and JSON forms (docs/query-language.md).
+    // The query language, text and JSON forms (docs/querying.md).
     const text = await cli(['query', 'acme', '--where', 'payload.total > 40 and type = "order.placed"', '--json'], asAcme())
     expect(text.code, text.err).toBe(0)
     expect(json(text).events).toMatchObject([{ stream: 'order-1', payload: { total: 42 } }])

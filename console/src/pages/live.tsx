@@ -119,7 +119,7 @@ export const LivePage = ({ session }: { readonly session: Session }) => {
         </button>
       </form>
       <p id="filter-help" class="hint">
-        The filter runs in this page on every event received; see docs/query-language.md. Paused, the connection stays open and counts; the list stops.
+        The filter runs in this page on every event received; see docs/querying.md. Paused, the connection stays open and counts; the list stops.
       </p>
       {filterError !== undefined && (
         <p class="problem" role="alert">

@@ -8,7 +8,7 @@ import type { GatewayData } from './ports.js'
 import { answer, defineRoute } from './route.js'
 
 const IsoTime = annotate(new t.StringType(), { format: 'date-time' })
-const Where = annotate(t.unknown, { description: 'a filter: JSON ({"eq":["type","a"]}) or its text form ("type = \\"a\\"") — docs/query-language.md' })
+const Where = annotate(t.unknown, { description: 'a filter: JSON ({"eq":["type","a"]}) or its text form ("type = \\"a\\"") — docs/querying.md' })
 const enumOf = <A extends string>(name: string, values: readonly A[]) => t.keyof(Object.fromEntries(values.map((v) => [v, null])) as Record<A, null>, name)
 
 /**

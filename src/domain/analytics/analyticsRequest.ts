@@ -26,7 +26,7 @@ export const analyticsLimits = {
   maxAnomalyBuckets: 100_000,
 } as const
 
-/** What every kind takes: inclusive time bounds on event timestamps and a filter (docs/query-language.md). */
+/** What every kind takes: inclusive time bounds on event timestamps and a filter (docs/querying.md). */
 export interface AnalyticsScope {
   readonly since?: Date
   readonly until?: Date

@@ -28,7 +28,7 @@ export interface ProjectionDefinition<S> {
     readonly tenants?: readonly string[]
   }
   /**
-   * Only events this filter accepts (docs/query-language.md), applied before `key` and `fold`
+   * Only events this filter accepts (docs/querying.md), applied before `key` and `fold`
    * together with `filter`. Part of the fold: changing it needs a new `version`. Checked when the
    * projection starts (an invalid one is refused there).
    */

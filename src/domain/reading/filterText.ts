@@ -3,7 +3,7 @@ import { comparisonOf, filterLimits, pathProblem, scalarOf, validateFilter, type
 import { textFault, tokenize, type TextFault, type Token } from './filterLexer.js'
 
 /**
- * The text form of a filter (docs/query-language.md), parsed by recursive descent into the same
+ * The text form of a filter (docs/querying.md), parsed by recursive descent into the same
  * `Filter` as the JSON form:
  *
  *   filter    := or

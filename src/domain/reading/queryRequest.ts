@@ -16,7 +16,7 @@ export interface QueryRequest {
   /** Start at this log offset (inclusive): where the previous page said to go on. */
   readonly fromOffset?: number
   readonly limit: number
-  /** A filter on the events (docs/query-language.md), in addition to the fields above. */
+  /** A filter on the events (docs/querying.md), in addition to the fields above. */
   readonly where?: Filter
 }
 

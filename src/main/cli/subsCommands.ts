@@ -36,7 +36,7 @@ export const registerSubsCommands = (program: Command): void => {
     .argument('<name>')
     .option('--stream <stream>', 'only this stream')
     .option('--from <where>', 'start, end, an offset or an ISO-8601 time', 'start')
-    .option('--where <filter>', 'deliver only matching events: JSON ({"eq":["type","order.placed"]}) or text (type = "order.placed"); docs/query-language.md')
+    .option('--where <filter>', 'deliver only matching events: JSON ({"eq":["type","order.placed"]}) or text (type = "order.placed"); docs/querying.md')
     .action(
       act(async (s, [tenant, name], o) => {
         // JSON is checked by the subscription API (it answers BAD_REQUEST with the fault's path).

@@ -27,7 +27,7 @@ export interface QueryPage {
  */
 const CLOCK_SLACK_MS = 60_000
 
-/** Commits one query request may examine before it answers the page so far (docs/query-language.md). */
+/** Commits one query request may examine before it answers the page so far (docs/querying.md). */
 export const defaultScanBudget = 20_000
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }

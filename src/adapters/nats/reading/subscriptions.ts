@@ -21,7 +21,7 @@ export interface SubscriptionSpec {
   readonly stream?: string
   readonly from: StartAt
   /**
-   * Only events this filter accepts are delivered (docs/query-language.md; the JSON or the text
+   * Only events this filter accepts are delivered (docs/querying.md; the JSON or the text
    * form). Stored with the subscription; a commit with no accepted event is acknowledged by the
    * subscription itself and never delivered.
    */
