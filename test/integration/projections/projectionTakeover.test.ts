@@ -1,6 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { openProjectionCatalog } from '../../../src/adapters/nats/projections/projectionControl.js'
 import { entityState, eventCounter } from '../../../src/domain/projections/builtins.js'
 import { foldAll, type ProjectionDefinition } from '../../../src/domain/projections/projection.js'
@@ -8,9 +8,13 @@ import { acmeEvents, writeCommitsToLog } from '../../support/logWriter.js'
 import { withNatsServer } from '../../support/natsServer.js'
 import { type ProcessorProcess, spawnProcessor } from '../../support/processor.js'
 import { readModel, waitFor } from '../../support/projections.js'
+import { cleanUp } from '../../support/cleanUp.js'
 
 describe('two processor instances and one projection', () => {
   const server = withNatsServer()
+  // A failed assertion must not leave a processor running (it would outlive its server).
+  const spawned: ProcessorProcess[] = []
+  afterAll(() => cleanUp(...spawned.map((p) => () => (p.proc.exitCode === null && p.proc.signalCode === null ? p.proc.kill('SIGKILL') : undefined))))
 
   it('only the lease holder folds; SIGKILL it and the other takes over, exactly', async () => {
     const nc = await connect({ servers: server().url })
@@ -27,6 +31,7 @@ describe('two processor instances and one projection', () => {
       ALLSOURCE_ID_INDEX: '0',
     })
     const procs: Record<string, ProcessorProcess> = { a: spawnProcessor(env('proc-a')), b: spawnProcessor(env('proc-b')) }
+    spawned.push(...Object.values(procs))
     await Promise.all(Object.values(procs).map((p) => p.ready()))
     const catalog = await openProjectionCatalog(nc)
     const ownerOf = async () => (await catalog.statuses()).find((s) => s.name === 'event-counter')?.owner
