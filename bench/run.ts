@@ -207,7 +207,7 @@ const coreRows = async (o: BenchOptions, R: number, N: number, S: number, step: 
     }),
   )
   // The floor of any xstate-actor-per-stream design: what two events per append cost in xstate alone.
-  const floor = await step('actor floor', async () => [1, 2, 3].map(() => actorFloor(o.quick ? 20_000 : 200_000, S)))
+  const floor = await step('actor floor', async () => [1, 2, 3].map(() => actorFloor(o.quick ? 5_000 : 200_000, S)))
   const rawRate = rows.find((r) => r.scenario === '1 raw-limit')?.value ?? Number.NaN
   rows.push({ scenario: '3d actor floor', metric: 'xstate alone, 2 events/append', value: median(floor), unit: 'µs cpu/append' })
   rows.push({ scenario: '3d actor floor', metric: 'raw-limit time per append', value: 1e6 / rawRate, unit: 'µs/append' })
@@ -215,7 +215,7 @@ const coreRows = async (o: BenchOptions, R: number, N: number, S: number, step: 
   // Everything a library append costs in memory, before a byte reaches the socket.
   const path = await step('actor path', async () => {
     const out: number[] = []
-    for (let i = 0; i < 3; i++) out.push(await actorPath(o.quick ? 20_000 : 200_000, S))
+    for (let i = 0; i < 3; i++) out.push(await actorPath(o.quick ? 5_000 : 200_000, S))
     return out
   })
   rows.push({ scenario: '3e actor path', metric: 'library append without I/O', value: median(path), unit: 'µs cpu/append', target: 'vs 3d budget' })
@@ -321,7 +321,7 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
       baseline: '1 raw-limit/throughput',
     }),
   )
-  const replayEvents = o.quick ? 20_000 : 1_000_000
+  const replayEvents = o.quick ? 5_000 : 1_000_000
   const replay = await step('replay', async () => {
     const b = await freshServer()
     try {

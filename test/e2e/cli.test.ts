@@ -22,7 +22,8 @@ const configDir = mkdtempSync(join(tmpdir(), 'allsource-cli-config-'))
 const cli = async (url: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> => {
   try {
     // --json: one JSON document (NDJSON for lists) on stdout, and the error document on failure.
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args, '--json'], {
+    // The compiled CLI (dist/, built once by the tier's global setup): a process start without tsx's compile.
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [resolve(root, 'dist/src/main/cli.js'), ...args, '--json'], {
       cwd: root,
       env: { ...process.env, NATS_URL: url, ALLSOURCE_CONFIG_DIR: configDir, ALLSOURCE_CONTEXT: '', ALLSOURCE_TOKEN: '', ALLSOURCE_TENANT: '' },
     })

@@ -53,7 +53,7 @@ describe('the allsource CLI (built) against a processor in auth mode', () => {
   const asAcme = () => ({ ALLSOURCE_TOKEN: key, ALLSOURCE_TENANT: 'acme' })
 
   beforeAll(async () => {
-    await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: root })
+    // dist/ is compiled once for the tier by the global setup (test/support/buildOnce.ts).
     const material = loadOrCreateAuthMaterial(dataDir)
     server = await startAuthServer(material)
     url = server.url

@@ -61,7 +61,7 @@ describe('npm start (literally: build, then the compiled processor)', () => {
 
       // The CLI finds the operator key in the data dir by itself.
       const cli = async (...args: string[]) =>
-        promisify(execFile)(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args, '--json'], {
+        promisify(execFile)(process.execPath, [resolve(root, 'dist/src/main/cli.js'), ...args, '--json'], {
           cwd: root,
           env: { ...process.env, NATS_URL: `127.0.0.1:${port}`, ALLSOURCE_DATA_DIR: dir, ALLSOURCE_CONFIG_DIR: join(dir, 'cli-config'), ALLSOURCE_CONTEXT: '', ALLSOURCE_TOKEN: '', ALLSOURCE_TENANT: '', ALLSOURCE_BOOTSTRAP_KEY: '' },
         })
