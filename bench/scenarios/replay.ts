@@ -100,3 +100,30 @@ export const queryLatencies = async (
     ...(idsIndexed ? { 'by event id (indexed)': await time({ id: sample.id }) } : {}),
   }
 }
+
+/**
+ * Issue 13's filtered query rate: `where` over the tenant's whole log through the query (the
+ * processor's `createQuery`, default scan budget), following `nextOffset` page after page until the
+ * end, as `client.query()` does. Events of the log scanned per second (every event, matched or not),
+ * to set beside the raw ordered consumer's rate on the same log. Checks the matches against
+ * `expectedMatches`.
+ */
+export const filteredQueryRate = async (b: BenchServer, logEvents: number, where: unknown, expectedMatches: number): Promise<number> => {
+  const { createQuery } = await import('../../src/adapters/nats/reading/query.js')
+  const { validateQueryRequest } = await import('../../src/domain/reading/queryRequest.js')
+  const query = createQuery(b.nc)
+  const t0 = performance.now()
+  let matched = 0
+  let from: number | undefined = 1
+  while (from !== undefined) {
+    const q = validateQueryRequest({ where, limit: 10_000, fromOffset: from })
+    if (q._tag === 'Left') throw new Error(JSON.stringify(q.left))
+    const r = await query('bench', q.right)
+    if (r._tag === 'Left') throw new Error(JSON.stringify(r.left))
+    matched += r.right.events.length
+    from = r.right.nextOffset
+  }
+  const seconds = (performance.now() - t0) / 1000
+  if (matched !== expectedMatches) throw new Error(`filtered query matched ${matched} events, expected ${expectedMatches}`)
+  return logEvents / seconds
+}

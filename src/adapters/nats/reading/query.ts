@@ -91,7 +91,8 @@ export const createQuery = (
         if (m.seq > end) break
         if (plan.untilMs !== undefined && m.info.timestampNanos / 1e6 > plan.untilMs + CLOCK_SLACK_MS) break
         scanned++
-        const types = m.headers?.get('AllSource-Types')
+        // The header is parsed only when the plan has types to check (nats.js parses every header of the message).
+        const types = plan.types === undefined ? undefined : m.headers?.get('AllSource-Types')
         if (admitsTypes(plan, types === undefined || types === '' ? undefined : types.split(','))) {
           const commit = decodeCommit(m.data, m.seq)
           const hits: ReplayedEvent[] = []

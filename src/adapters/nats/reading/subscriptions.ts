@@ -262,7 +262,8 @@ export const createSubscriptions = (nc: NatsConnection, prefix = defaultPrefix, 
                 throw new DeliveryGap(name, delivered, m.info.deliverySequence)
               }
               delivered = m.info.deliverySequence
-              const types = m.headers?.get('AllSource-Types')
+              // The header is parsed only when the filter has types to check (nats.js parses every header of the message).
+              const types = plan?.types === undefined ? undefined : m.headers?.get('AllSource-Types')
               if (plan !== undefined && !admitsTypes(plan, types === undefined || types === '' ? undefined : types.split(','))) {
                 m.ack() // nothing here for this subscription: skipped undecoded
                 continue
