@@ -3,20 +3,13 @@
  * against a real nats-server in auth mode and a processor: the admin subjects' replies, typed
  * errors with their code and a non-zero exit, usage errors, roles and tenants.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type AuthGatewayFixture, startAuthGatewayFixture } from '../../support/authGatewayFixture.js'
-import { call } from '../../support/gatewayFixture.js'
+import { type AuthGatewayFixture, seedTenantsAndKeys, startAuthGatewayFixture } from '../../support/authGatewayFixture.js'
+import { CLEAN_CLI_ENV, type CliRun, runNode } from '../../support/cliRun.js'
 import { root } from '../../support/processor.js'
-
-interface Run {
-  readonly code: number
-  readonly out: string
-  readonly err: string
-}
 
 const definition = {
   name: 'big-orders',
@@ -30,32 +23,16 @@ describe('allsource pipelines (auth on)', () => {
   let f: AuthGatewayFixture
   const keys: Record<string, string> = {}
 
-  /** Runs the CLI with a clean environment: only the credential the test gives. */
-  const cli = (args: readonly string[], env: Record<string, string>, input?: string): Promise<Run> =>
-    new Promise((res) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args], {
-        cwd: root,
-        env: { ...process.env, CI: 'true', NATS_URL: f.server.url, ALLSOURCE_CONFIG_DIR: join(dir, 'config'), ALLSOURCE_DATA_DIR: join(dir, 'data'), ALLSOURCE_TOKEN: '', ALLSOURCE_TENANT: '', ALLSOURCE_CONTEXT: '', ALLSOURCE_BOOTSTRAP_KEY: '', ...env },
-        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      })
-      let out = ''
-      let err = ''
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
-      child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-      if (input !== undefined) child.stdin?.end(input)
-      child.on('exit', (code) => res({ code: code ?? -1, out, err }))
-    })
+  /** Runs the CLI (the sources) with a clean environment: only the credential the test gives. */
+  const cli = (args: readonly string[], env: Record<string, string>, input?: string): Promise<CliRun> =>
+    runNode(['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args], { ...process.env, ...CLEAN_CLI_ENV, NATS_URL: f.server.url, ALLSOURCE_CONFIG_DIR: join(dir, 'config'), ALLSOURCE_DATA_DIR: join(dir, 'data'), ...env }, input)
   const as = (who: string, tenant = 'acme') => ({ ALLSOURCE_TOKEN: keys[who] ?? '', ALLSOURCE_TENANT: tenant })
   const operator = () => ({ ALLSOURCE_BOOTSTRAP_KEY: f.operatorKey })
-  const json = (r: Run): Record<string, unknown> => JSON.parse(r.out) as Record<string, unknown>
+  const json = (r: CliRun): Record<string, unknown> => JSON.parse(r.out) as Record<string, unknown>
 
   beforeAll(async () => {
     f = await startAuthGatewayFixture()
-    const op = { authorization: `ApiKey ${f.operatorKey}` }
-    for (const tenant of ['acme', 'globex']) expect((await call(f.gateway.url, 'POST', '/v1/admin/tenants', { body: { tenant }, headers: op })).status).toBe(201)
-    for (const [who, tenant, role] of [['dev', 'acme', 'developer'], ['reader', 'acme', 'reader']] as const) {
-      keys[who] = String((await call(f.gateway.url, 'POST', `/v1/admin/${tenant}/keys`, { body: { role }, headers: op })).body.key)
-    }
+    Object.assign(keys, await seedTenantsAndKeys(f, ['acme', 'globex'], [['dev', 'acme', 'developer'], ['reader', 'acme', 'reader']]))
     writeFileSync(defFile, JSON.stringify(definition))
   }, 120_000)
   afterAll(async () => {

@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { headers } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { statusOf } from '../../../src/adapters/nats/service/errorCodes.js'
-import { type AuthGatewayFixture, startAuthGatewayFixture } from '../../support/authGatewayFixture.js'
+import { type AuthGatewayFixture, seedTenantsAndKeys, startAuthGatewayFixture, TENANT_KEYS } from '../../support/authGatewayFixture.js'
 import { pipelineAdminBody } from '../../support/fuzz/fuzzInputs.js'
 import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
 import { call, type GatewayFixture, startGatewayFixture } from '../../support/gatewayFixture.js'
@@ -32,18 +32,7 @@ const definition = {
 beforeAll(async () => {
   f = await startAuthGatewayFixture()
   base = f.gateway.url
-  for (const tenant of ['acme', 'globex']) expect((await call(base, 'POST', '/v1/admin/tenants', { body: { tenant, tier: 'pro' }, headers: op() })).status).toBe(201)
-  for (const [who, tenant, role] of [
-    ['acme-admin', 'acme', 'admin'],
-    ['acme-dev', 'acme', 'developer'],
-    ['acme-reader', 'acme', 'reader'],
-    ['acme-service', 'acme', 'service'],
-    ['globex-dev', 'globex', 'developer'],
-  ] as const) {
-    const r = await call(base, 'POST', `/v1/admin/${tenant}/keys`, { body: { role, name: who }, headers: op() })
-    expect(r.status).toBe(201)
-    keys[who] = String(r.body.key)
-  }
+  Object.assign(keys, await seedTenantsAndKeys(f, ['acme', 'globex'], [...TENANT_KEYS, ['acme-service', 'acme', 'service']]))
   for (const [customer, total] of [['c1', 100], ['c1', 10], ['c2', 50]] as const) {
     const r = await f.app.append('acme', `order-${customer}-${total}`, [{ type: 'order.placed', payload: { customer, total } }])
     if (E.isLeft(r)) throw new Error(JSON.stringify(r.left))
