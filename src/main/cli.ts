@@ -6,6 +6,7 @@ import { registerAnalyticsCommands } from './cli/analyticsCommands.js'
 import { registerLogCommands } from './cli/logCommands.js'
 import { registerOpsCommands } from './cli/opsCommands.js'
 import { CliError, toJson } from './cli/output.js'
+import { registerPipelineCommands } from './cli/pipelineCommands.js'
 import { registerProjCommands } from './cli/projCommands.js'
 import { registerSubsCommands } from './cli/subsCommands.js'
 
@@ -26,6 +27,7 @@ export const buildProgram = (): Command => {
   registerLogCommands(program)
   registerSubsCommands(program)
   registerProjCommands(program)
+  registerPipelineCommands(program)
   registerAdminCommands(program)
   registerAuthCommands(program)
   registerOpsCommands(program)

@@ -10,15 +10,12 @@ import { loadOrCreateAuthMaterial } from '../../src/main/auth/authMaterial.js'
 import { freePort } from '../../src/main/natsServer/launchNatsServer.js'
 import { type AuthTestServer, startAuthServer } from '../support/authServer.js'
 import { cleanUp } from '../support/cleanUp.js'
+import { CLEAN_CLI_ENV, type CliRun, runNode } from '../support/cliRun.js'
 import { startNatsServer, type TestNatsServer } from '../support/natsServer.js'
 import { root } from '../support/processor.js'
 
 /** The built CLI as a user types it: `node dist/src/main/cli.js …`, no terminal, CI=true. */
-interface Run {
-  readonly code: number
-  readonly out: string
-  readonly err: string
-}
+type Run = CliRun
 
 const cliPath = resolve(root, 'dist/src/main/cli.js')
 
@@ -35,19 +32,7 @@ describe('the allsource CLI (built) against a processor in auth mode', () => {
 
   /** Runs the CLI with a clean environment: no credential but what the test gives. */
   const cli = (args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<Run> =>
-    new Promise((res) => {
-      const child = spawn(process.execPath, [cliPath, ...args], {
-        cwd: root,
-        env: { ...process.env, CI: 'true', NATS_URL: url, ALLSOURCE_DATA_DIR: dataDir, ALLSOURCE_CONFIG_DIR: configDir, ALLSOURCE_TOKEN: '', ALLSOURCE_TENANT: '', ALLSOURCE_CONTEXT: '', ALLSOURCE_BOOTSTRAP_KEY: '', ...env },
-        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      })
-      let out = ''
-      let err = ''
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
-      child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-      if (input !== undefined) child.stdin?.end(input)
-      child.on('exit', (code) => res({ code: code ?? -1, out, err }))
-    })
+    runNode([cliPath, ...args], { ...process.env, ...CLEAN_CLI_ENV, NATS_URL: url, ALLSOURCE_DATA_DIR: dataDir, ALLSOURCE_CONFIG_DIR: configDir, ...env }, input)
   const json = (r: Run): Record<string, unknown> => JSON.parse(r.out) as Record<string, unknown>
   const lines = (r: Run): Record<string, unknown>[] => r.out.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
   const asAcme = () => ({ ALLSOURCE_TOKEN: key, ALLSOURCE_TENANT: 'acme' })

@@ -11,6 +11,7 @@ import { entityState } from '../../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../../src/domain/projections/projection.js'
 import { type AuthTestServer, startAuthServer } from './authServer.js'
 import { cleanUp } from './cleanUp.js'
+import { call } from './gatewayFixture.js'
 
 /** A nats-server in auth mode, the real control plane and processor in this process, and the gateway in auth mode on a free port. */
 export interface AuthGatewayFixture {
@@ -51,4 +52,31 @@ export const startAuthGatewayFixture = async (): Promise<AuthGatewayFixture> => 
     await stop()
     throw e
   }
+}
+
+/** The keys most gateway tests use: acme's admin, developer and reader, and a developer of globex (another tenant). */
+export const TENANT_KEYS = [
+  ['acme-admin', 'acme', 'admin'],
+  ['acme-dev', 'acme', 'developer'],
+  ['acme-reader', 'acme', 'reader'],
+  ['globex-dev', 'globex', 'developer'],
+] as const
+
+/**
+ * Creates `tenants` (tier `pro`) and one API key per `[name, tenant, role]` through the gateway, as
+ * the operator; resolves with the keys by name.
+ */
+export const seedTenantsAndKeys = async (f: AuthGatewayFixture, tenants: readonly string[], keys: readonly (readonly [string, string, string])[]): Promise<Record<string, string>> => {
+  const headers = { authorization: `ApiKey ${f.operatorKey}` }
+  for (const tenant of tenants) {
+    const r = await call(f.gateway.url, 'POST', '/v1/admin/tenants', { body: { tenant, tier: 'pro' }, headers })
+    if (r.status !== 201) throw new Error(`tenant ${tenant}: ${r.status} ${r.text}`)
+  }
+  const out: Record<string, string> = {}
+  for (const [name, tenant, role] of keys) {
+    const r = await call(f.gateway.url, 'POST', `/v1/admin/${tenant}/keys`, { body: { role, name }, headers })
+    if (r.status !== 201) throw new Error(`key ${name}: ${r.status} ${r.text}`)
+    out[name] = String(r.body.key)
+  }
+  return out
 }

@@ -11,6 +11,7 @@ import { registerCompatRoutes } from './compatRoutes.js'
 import { type ConsoleFiles, registerConsoleRoutes } from './consoleRoutes.js'
 import { registerDataRoutes } from './dataRoutes.js'
 import { registerAnalyticsRoutes } from './analyticsRoutes.js'
+import { registerPipelineRoutes } from './pipelineRoutes.js'
 import type { GatewayAuth } from './gatewayAuth.js'
 import type { GatewayAdmin, GatewayData, GatewayHealth, GatewayMetrics } from './ports.js'
 import { sendProblem } from './problem.js'
@@ -170,6 +171,7 @@ export const createGateway = async (deps: GatewayDeps): Promise<FastifyInstance>
   registerOpsRoutes(app, deps)
   registerDataRoutes(app, deps.auth, deps.data)
   registerAnalyticsRoutes(app, deps.auth, deps.data)
+  registerPipelineRoutes(app, deps.auth, deps.data)
   registerAdminRoutes(app, deps.auth, deps.admin)
   registerCompatRoutes(app, deps.auth, deps.data)
   registerConsoleRoutes(app, deps.console)

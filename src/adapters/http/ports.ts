@@ -38,6 +38,11 @@ export interface GatewayData {
    * projection's control and carried out by the lease holder; progress shows in its status.
    */
   projectionCommand(name: string, command: string, body: unknown): Answer<unknown>
+  /**
+   * A pipeline admin command, `create|list|get|delete|pause|resume|rebuild` with the NATS body:
+   * the same call as `allsource.admin.<tenant>.pipelines.<command>` (docs/pipelines.md).
+   */
+  pipeline(tenant: string, command: string, body: unknown): Answer<unknown>
   subscriptionCreate(tenant: string, name: string, stream: string | undefined, from: string | number | undefined): Answer<unknown>
   subscriptionPosition(tenant: string, name: string): Answer<unknown>
   subscriptionReset(tenant: string, name: string, to: string | number): Answer<unknown>

@@ -7,6 +7,7 @@ import type { HttpCaller } from '../../adapters/http/gatewayAuth.js'
 import type { Answer, GatewayData } from '../../adapters/http/ports.js'
 import { defaultIngestNames } from '../../adapters/nats/ingest/ingestStreams.js'
 import { listDeadLetters, redriveDeadLetter } from '../../adapters/nats/ingest/deadLetters.js'
+import type { PipelineCommands } from '../../adapters/nats/pipelines/pipelineCommands.js'
 import { createProjectionCommands } from '../../adapters/nats/projections/projectionCommands.js'
 import type { ProjectionReader } from '../../adapters/nats/projections/projectionReader.js'
 import type { StartAt } from '../../adapters/nats/reading/subscriptions.js'
@@ -74,6 +75,8 @@ export interface GatewayDataDeps {
   readonly nc: NatsConnection
   readonly app: AllSource
   readonly reader: ProjectionReader
+  /** The pipeline admin commands (the NATS endpoint's, `createPipelineCommands`). */
+  readonly pipelines: PipelineCommands
   readonly prefix: string
   readonly limits: AppendLimits
   /** Auth mode's request path (`AuthPlane.serviceAuth`): appends through `guardAppend`. */
@@ -160,6 +163,11 @@ export const createGatewayData = (d: GatewayDataDeps): GatewayData => {
         return entry === undefined ? E.left(notFound(`no key "${r.key}" in projection "${name}" for tenant "${t.right}"`)) : E.right(entry)
       }),
     projectionCommand: (name, command, body) => guarded(() => commands.run(name, command, body)),
+    pipeline: (tenant, command, body) =>
+      guarded(async () => {
+        const t = validateTenant(tenant)
+        return E.isLeft(t) ? t : d.pipelines.run(t.right, command, body)
+      }),
     subscriptionCreate: (tenant, name, stream, from) => guarded(() => d.app.subscriptions.create(name, { tenant, from: startOf(from), ...(stream !== undefined ? { stream } : {}) })),
     subscriptionPosition: (tenant, name) => guarded(() => d.app.subscriptions.position(tenant, name)),
     subscriptionReset: (tenant, name, to) => guarded(() => d.app.subscriptions.reset(tenant, name, startOf(to))),

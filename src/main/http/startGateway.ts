@@ -12,6 +12,8 @@ import { authenticate } from '../../application/auth/authenticate.js'
 import { defaultAppendLimits } from '../../domain/streams/appendRequest.js'
 import type { AllSource } from '../allSource.js'
 import type { AuthPlane } from '../auth/authPlane.js'
+import { openPipelineCatalog } from '../../adapters/nats/pipelines/pipelineCatalog.js'
+import { createPipelineCommands } from '../../adapters/nats/pipelines/pipelineCommands.js'
 import { createGatewayAdmin } from './gatewayAdmin.js'
 import { createGatewayData } from './gatewayData.js'
 import { registerLiveRoutes } from '../../adapters/http/liveRoutes.js'
@@ -63,6 +65,12 @@ export interface RunningGateway {
  */
 export const startGateway = async (o: GatewayOptions): Promise<RunningGateway> => {
   const reader = await createProjectionReader(o.nc, (m) => o.log(`warning: gateway projection reader: ${m}`), o.app.consumers)
+  // The bucket exists once the processor serves; opening an existing bucket leaves its configuration as it is.
+  const pipelineCatalog = await openPipelineCatalog(o.nc, { consumers: o.app.consumers }).catch((e: unknown) => {
+    reader.close()
+    throw e
+  })
+  const pipelines = createPipelineCommands(o.nc, pipelineCatalog, reader.catalog)
   const plane = o.plane
   const auth = createGatewayAuth(
     plane === undefined
@@ -79,6 +87,7 @@ export const startGateway = async (o: GatewayOptions): Promise<RunningGateway> =
       nc: o.nc,
       app: o.app,
       reader,
+      pipelines,
       prefix: o.prefix,
       limits,
       ...(plane !== undefined ? { auth: plane.serviceAuth } : {}),

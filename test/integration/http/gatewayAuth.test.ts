@@ -6,7 +6,7 @@
 import { validate } from '@readme/openapi-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { call } from '../../support/gatewayFixture.js'
-import { type AuthGatewayFixture, startAuthGatewayFixture } from '../../support/authGatewayFixture.js'
+import { type AuthGatewayFixture, seedTenantsAndKeys, startAuthGatewayFixture, TENANT_KEYS } from '../../support/authGatewayFixture.js'
 
 let f: AuthGatewayFixture
 let base: string
@@ -17,20 +17,7 @@ const as = (who: string) => ({ authorization: `ApiKey ${keys[who] ?? ''}` })
 beforeAll(async () => {
   f = await startAuthGatewayFixture()
   base = f.gateway.url
-  for (const tenant of ['acme', 'globex']) {
-    const r = await call(base, 'POST', '/v1/admin/tenants', { body: { tenant, tier: 'pro' }, headers: op() })
-    expect(r.status).toBe(201)
-  }
-  for (const [who, tenant, role] of [
-    ['acme-admin', 'acme', 'admin'],
-    ['acme-dev', 'acme', 'developer'],
-    ['acme-reader', 'acme', 'reader'],
-    ['globex-dev', 'globex', 'developer'],
-  ] as const) {
-    const r = await call(base, 'POST', `/v1/admin/${tenant}/keys`, { body: { role, name: who }, headers: op() })
-    expect(r.status).toBe(201)
-    keys[who] = String(r.body.key)
-  }
+  Object.assign(keys, await seedTenantsAndKeys(f, ['acme', 'globex'], TENANT_KEYS))
   const seed = await call(base, 'POST', '/v1/tenants/globex/streams/secret-1', { body: { events: [{ type: 'globex.secret', payload: { plan: 'world domination' } }] }, headers: as('globex-dev') })
   expect(seed.status).toBe(201)
 }, 120_000)
@@ -161,6 +148,9 @@ describe('crossing into another tenant', () => {
       ['POST', '/v1/tenants/globex/analytics/summary', {}, dev],
       ['POST', '/v1/tenants/globex/analytics/frequency', undefined, dev],
       ['POST', '/v1/tenants/globex/dlq/1/redrive', {}, dev],
+      ['POST', '/v1/tenants/globex/pipelines', { name: 'spy', stages: [], sink: { readModel: {} } }, dev],
+      ['GET', '/v1/tenants/globex/pipelines', undefined, admin],
+      ['POST', '/v1/tenants/globex/pipelines/spy/rebuild', {}, dev],
       ['POST', '/api/v1/events', { event_type: 'x', entity_id: 'secret-1', payload: {}, tenant_id: 'globex' }, dev],
       ['GET', '/api/v1/events/query?tenant_id=globex', undefined, dev],
       ['GET', '/api/v1/entities/secret-1/state?tenant_id=globex', undefined, dev],

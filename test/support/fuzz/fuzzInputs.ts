@@ -105,6 +105,20 @@ const where: fc.Arbitrary<unknown> = fc.oneof(
   worldFilter({ types: ['a', 'b'], streams: ['s-1'], stamps: ['2026-01-01T00:00:00Z'], maxOffset: 100, maxVersion: 10 }, 2),
   anything,
 )
+/** A pipeline admin body (`allsource.admin.<t>.pipelines.*`, and the HTTP pipeline routes): definitions near the valid ones (few names, so a run creates few pipelines), `{ name, fromOffset }`, and anything. */
+export const pipelineAdminBody: fc.Arbitrary<unknown> = (() => {
+  const stage = fc.oneof(
+    fc.record({ filter: where }),
+    fc.record({ map: fc.oneof(fc.record({ fields: fc.dictionary(fc.constantFrom('a', 'b', '1x', ''), fc.constantFrom('type', 'payload.n', 'nope', '')) }), anything) }),
+    fc.record({ reduce: fc.record({ key: fc.oneof(fc.constant('stream'), anything), aggregates: fc.oneof(fc.constant({ n: { count: true } }), anything), window: fc.oneof(fc.constant({ tumbling: { sizeMs: 60_000 } }), fc.constant({ session: { gapMs: 0 } }), anything) }, { requiredKeys: ['aggregates'] }) }),
+    anything,
+  )
+  const sink = fc.oneof(fc.constant({ readModel: {} }), fc.record({ stream: fc.record({ name: fc.oneof(validId, oddToken) }) }), anything)
+  return fc.oneof(
+    record({ name: fc.oneof(fc.constantFrom('fz-a', 'fz-b'), oddToken, anything), version: num, stages: fc.oneof(fc.array(stage, { maxLength: 4 }), anything), sink }),
+    record({ name: fc.oneof(fc.constantFrom('fz-a', 'fz-b', 'ghost'), oddToken, anything), fromOffset: num }),
+  )
+})()
 const bodyValue = (op: Op): fc.Arbitrary<unknown> => {
   switch (op) {
     case 'append':
@@ -122,20 +136,8 @@ const bodyValue = (op: Op): fc.Arbitrary<unknown> => {
       return record({ fromOffset: num })
     case 'projectionsStatus':
       return anything
-    case 'pipelineAdmin': {
-      // Definitions near the valid ones (few names, so the run creates few pipelines), and anything.
-      const stage = fc.oneof(
-        fc.record({ filter: where }),
-        fc.record({ map: fc.oneof(fc.record({ fields: fc.dictionary(fc.constantFrom('a', 'b', '1x', ''), fc.constantFrom('type', 'payload.n', 'nope', '')) }), anything) }),
-        fc.record({ reduce: fc.record({ key: fc.oneof(fc.constant('stream'), anything), aggregates: fc.oneof(fc.constant({ n: { count: true } }), anything), window: fc.oneof(fc.constant({ tumbling: { sizeMs: 60_000 } }), fc.constant({ session: { gapMs: 0 } }), anything) }, { requiredKeys: ['aggregates'] }) }),
-        anything,
-      )
-      const sink = fc.oneof(fc.constant({ readModel: {} }), fc.record({ stream: fc.record({ name: fc.oneof(validId, oddToken) }) }), anything)
-      return fc.oneof(
-        record({ name: fc.oneof(fc.constantFrom('fz-a', 'fz-b'), oddToken, anything), version: num, stages: fc.oneof(fc.array(stage, { maxLength: 4 }), anything), sink }),
-        record({ name: fc.oneof(fc.constantFrom('fz-a', 'fz-b', 'ghost'), oddToken, anything), fromOffset: num }),
-      )
-    }
+    case 'pipelineAdmin':
+      return pipelineAdminBody
     default: {
       const never: never = op
       return never

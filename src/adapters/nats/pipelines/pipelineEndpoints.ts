@@ -1,40 +1,20 @@
-import { jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
-import * as E from 'fp-ts/lib/Either.js'
-import { type AppendError, notFound } from '../../../application/streams/errors.js'
-import { runtimeName, validatePipelineCommand } from '../../../domain/pipelines/pipelineRequest.js'
-import { checkRebuildOffset } from '../../../domain/projections/projectionRequest.js'
-import { badRequest } from '../../../domain/streams/errors.js'
 import type { TenantId } from '../../../domain/streams/ids.js'
 import { tenantAdminRoute } from '../admin/policyEndpoints.js'
 import type { ProjectionCatalog } from '../projections/projectionControl.js'
-import { LOG_STREAM } from '../projections/projectionFold.js'
 import { type Endpoint, type EndpointBase, startEndpoint } from '../service/endpoint.js'
-import type { PipelineCatalog, StoredPipeline } from './pipelineCatalog.js'
+import type { PipelineCatalog } from './pipelineCatalog.js'
+import { createPipelineCommands } from './pipelineCommands.js'
 
 /**
  * The pipeline admin API on NATS, request-reply in JSON or msgpack, failures through the one error
- * table (docs/pipelines.md, "Admin API"):
- *
- * - `<prefix>.admin.<tenant>.pipelines.create`: a definition → `{ name, projection, version, definition }`;
- *   a name that exists is replaced, which needs a higher `version` if the definition changed;
- * - `.list` → `{ pipelines: [{ name, projection, version, status? }] }`;
- * - `.get` `{ name }` → `{ name, projection, version, definition, createdAt, status? }`;
- * - `.delete` `{ name }` → `{ name, deleted: true }`;
- * - `.pause` / `.resume` `{ name }`, `.rebuild` `{ name, fromOffset? }` → `{ name, control }`.
- *
- * The definition is stored in the `ALLSOURCE_PIPELINES` bucket; every processor runs it (see
- * `hostPipelines`), confined to the tenant's events, as projection `<tenant>--<name>`. Who may
+ * table (docs/pipelines.md, "As JSON, at run time"): `<prefix>.admin.<tenant>.pipelines.<command>`,
+ * the commands of {@link createPipelineCommands} (the HTTP gateway runs the same ones). Who may
  * call is NATS's to check (the `manageProjections` grant) with the reply-inbox check; the tenant
  * must be admitted (auth mode).
  */
 export const startPipelineEndpoints = (nc: NatsConnection, catalog: PipelineCatalog, control: ProjectionCatalog, o: EndpointBase): Endpoint => {
-  const view = async (p: StoredPipeline) => {
-    const projection = runtimeName(p.tenant, p.name)
-    const status = await control.status(projection)
-    const version = (p.definition as { version?: number }).version ?? 1
-    return { name: p.name, projection, version, ...(status !== undefined ? { status } : {}) }
-  }
+  const commands = createPipelineCommands(nc, catalog, control, o.admit !== undefined ? { admit: o.admit } : {})
   return startEndpoint(
     nc,
     {
@@ -49,53 +29,6 @@ export const startPipelineEndpoints = (nc: NatsConnection, catalog: PipelineCata
       ...(o.onDropped !== undefined ? { onDropped: o.onDropped } : {}),
       ...(o.logger !== undefined ? { logger: o.logger } : {}),
     },
-    async (tokens, body): Promise<E.Either<AppendError, unknown>> => {
-      const tenant = tokens[0] as TenantId
-      const cmd = validatePipelineCommand(tenant, tokens[1] ?? '', body)
-      if (E.isLeft(cmd)) return cmd
-      if (o.admit !== undefined) {
-        const admitted = await o.admit(tenant)
-        if (E.isLeft(admitted)) return admitted
-      }
-      const c = cmd.right
-      if (c._tag === 'List') return E.right({ pipelines: await Promise.all((await catalog.list(tenant)).map(view)) })
-      if (c._tag === 'Create') {
-        const name = c.definition.name
-        const before = await catalog.get(tenant, name)
-        if (before !== undefined) {
-          const was = (before.definition as { version?: number }).version ?? 1
-          const same = JSON.stringify(before.definition) === JSON.stringify(c.json)
-          if (!same && c.definition.version <= was) return E.left(badRequest(`pipeline "${name}" exists at version ${was}: a changed definition needs a higher version`, { field: 'version', version: was }))
-        }
-        const stored: StoredPipeline = { tenant, name, definition: c.json, createdAt: before?.createdAt ?? new Date().toISOString() }
-        await catalog.put(stored)
-        return E.right({ ...(await view(stored)), definition: c.json })
-      }
-      const p = await catalog.get(tenant, c.name)
-      if (p === undefined) return E.left(notFound(`no pipeline "${c.name}" for tenant "${tenant}"`))
-      const projection = runtimeName(tenant, c.name)
-      switch (c._tag) {
-        case 'Get':
-          return E.right({ ...(await view(p)), definition: p.definition, createdAt: p.createdAt })
-        case 'Delete':
-          await catalog.delete(tenant, c.name)
-          return E.right({ name: c.name, deleted: true })
-        case 'Pause':
-          return E.right({ name: c.name, control: await control.updateControl(projection, (x) => ({ ...x, paused: true })) })
-        case 'Resume':
-          return E.right({ name: c.name, control: await control.updateControl(projection, (x) => ({ ...x, paused: false, retry: x.retry + 1 })) })
-        case 'Rebuild': {
-          const logEnd = (await (await jetstreamManager(nc)).streams.info(LOG_STREAM)).state.last_seq
-          const ok = checkRebuildOffset(c.fromOffset, logEnd)
-          if (E.isLeft(ok)) return ok
-          const rebuild = { id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, fromOffset: c.fromOffset }
-          return E.right({ name: c.name, control: await control.updateControl(projection, (x) => ({ ...x, rebuild })) })
-        }
-        default: {
-          const never: never = c
-          return never
-        }
-      }
-    },
+    (tokens, body) => commands.run(tokens[0] as TenantId, tokens[1] ?? '', body),
   )
 }
