@@ -1,5 +1,5 @@
 /**
- * `allsource pipelines …` as a user types it (the sources through tsx, no terminal, CI=true)
+ * `allsource pipelines …` as a user types it (the compiled CLI, built once by the tier's global setup; no terminal, CI=true)
  * against a real nats-server in auth mode and a processor: the admin subjects' replies, typed
  * errors with their code and a non-zero exit, usage errors, roles and tenants.
  */
@@ -25,7 +25,7 @@ describe('allsource pipelines (auth on)', () => {
 
   /** Runs the CLI (the sources) with a clean environment: only the credential the test gives. */
   const cli = (args: readonly string[], env: Record<string, string>, input?: string): Promise<CliRun> =>
-    runNode(['--import', 'tsx', resolve(root, 'src/main/cli.ts'), ...args], { ...process.env, ...CLEAN_CLI_ENV, NATS_URL: f.server.url, ALLSOURCE_CONFIG_DIR: join(dir, 'config'), ALLSOURCE_DATA_DIR: join(dir, 'data'), ...env }, input)
+    runNode([resolve(root, 'dist/src/main/cli.js'), ...args], { ...process.env, ...CLEAN_CLI_ENV, NATS_URL: f.server.url, ALLSOURCE_CONFIG_DIR: join(dir, 'config'), ALLSOURCE_DATA_DIR: join(dir, 'data'), ...env }, input)
   const as = (who: string, tenant = 'acme') => ({ ALLSOURCE_TOKEN: keys[who] ?? '', ALLSOURCE_TENANT: tenant })
   const operator = () => ({ ALLSOURCE_BOOTSTRAP_KEY: f.operatorKey })
   const json = (r: CliRun): Record<string, unknown> => JSON.parse(r.out) as Record<string, unknown>
