@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { defaultProjectionLingerMs } from '../adapters/nats/projections/projectionRunner.js'
 /** How `npm start` finds its NATS server. */
 export type EmbeddedMode = 'auto' | 'always' | 'never'
 /** `ALLSOURCE_AUTH`: `auto` (on for the embedded server; off, with a warning, for an external server without auth), `on`, `off`. */
@@ -38,6 +39,8 @@ export interface Config {
   readonly leaseMs: number
   /** `ALLSOURCE_PROJECTION_CHUNK` (default 16384): commits folded per KV write round while catching up. */
   readonly projectionChunk: number
+  /** `ALLSOURCE_PROJECTION_LINGER_MS` (default 5; 0: at once): how long a live projection's chunk waits for more commits before its write. */
+  readonly projectionLingerMs: number
   /** `ALLSOURCE_INSTANCE` (default `<hostname>-<pid>`): this processor's name in leases and status. */
   readonly instance: string
   /**
@@ -128,6 +131,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     projections: env.ALLSOURCE_PROJECTIONS !== '0' && env.ALLSOURCE_PROJECTIONS !== 'false',
     leaseMs: int(env, 'ALLSOURCE_LEASE_MS', 10_000, 100),
     projectionChunk: int(env, 'ALLSOURCE_PROJECTION_CHUNK', 16_384, 1),
+    projectionLingerMs: int(env, 'ALLSOURCE_PROJECTION_LINGER_MS', defaultProjectionLingerMs, 0),
     instance: env.ALLSOURCE_INSTANCE !== undefined && env.ALLSOURCE_INSTANCE !== '' ? env.ALLSOURCE_INSTANCE : `${hostname()}-${process.pid}`,
     maxInFlight: int(env, 'ALLSOURCE_MAX_IN_FLIGHT', 5_000, 1),
     maxQueueMs: int(env, 'ALLSOURCE_MAX_QUEUE_MS', 2_000, 0),

@@ -58,6 +58,7 @@ const main = async (): Promise<void> => {
       owner: config.instance,
       leaseTtlMs: config.leaseMs,
       chunk: config.projectionChunk,
+      lingerMs: config.projectionLingerMs,
       onStateChange: (s) => logger.info(`projection ${s.name}: ${s.state}${s.lastError !== undefined ? ` (${s.lastError.message}${s.lastError.offset !== undefined ? ` at offset ${s.lastError.offset}` : ''})` : ''}`),
     },
     warn: (m) => logger.warn(m),

@@ -23,6 +23,12 @@ export interface ChunkedFoldOptions {
   readonly chunk?: number
   /** Most keys whose entry and revision are kept in memory; past it the cache is cleared (default 100,000). */
   readonly cacheKeys?: number
+  /**
+   * Caught up (live), how long a chunk waits for more commits before it is written (default 0: at
+   * once). Events that arrive one at a time then share one write per key and one ack instead of
+   * paying for their own; the read model and the checkpoint trail the log by up to this much more.
+   */
+  readonly lingerMs?: number
 }
 
 export interface ChunkedFold {
@@ -33,6 +39,9 @@ export interface ChunkedFold {
 }
 
 class Fenced extends Error {}
+
+/** The linger's time is up (a value no feed yields). */
+const lingered = Symbol('lingered')
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -78,6 +87,7 @@ export const runChunkedFold = <S>(
   listener: FoldListener,
 ): ChunkedFold => {
   const chunkSize = options.chunk ?? 16_384
+  const lingerMs = Math.max(0, options.lingerMs ?? 0)
   const cacheKeys = options.cacheKeys ?? 100_000
   const cache = new Map<string, Known<S>>()
   const validKeys = new Set<string>()
@@ -207,11 +217,34 @@ export const runChunkedFold = <S>(
 
   const done = (async () => {
     let chunk = fresh()
+    /** Set while a caught-up chunk lingers: resolves to `lingered` when its time is up. */
+    let linger: Promise<typeof lingered> | undefined
+    let lingerTimer: ReturnType<typeof setTimeout> | undefined
+    const endLinger = (): void => {
+      if (lingerTimer !== undefined) clearTimeout(lingerTimer)
+      lingerTimer = undefined
+      linger = undefined
+    }
     try {
       // A store empty at the start holds nothing this fold did not write: no key needs a read until
       // the cache is cleared. A rebuild's new generation starts this way.
       startedEmpty = await store.isEmpty()
-      for await (const m of feed.messages) {
+      const messages = feed.messages[Symbol.asyncIterator]()
+      let next: Promise<IteratorResult<FeedMessage>> | undefined
+      for (;;) {
+        next ??= messages.next()
+        const got = linger === undefined ? await next : await Promise.race([next, linger])
+        if (got === lingered) {
+          // Nothing more came in time: write what lingered.
+          endLinger()
+          await flushing
+          startFlush(chunk)
+          chunk = fresh()
+          continue
+        }
+        next = undefined
+        if (got.done === true) break
+        const m = got.value
         try {
           const pending = foldCommit(m, chunk)
           if (pending !== undefined) await pending
@@ -224,18 +257,30 @@ export const runChunkedFold = <S>(
           return
         }
         chunk.msgs.push(m)
-        // Write in chunks while catching up; at once when caught up (live).
-        if (chunk.msgs.length >= chunkSize || m.pending === 0) {
+        // Write in chunks while catching up; when caught up (live), at once or after the linger.
+        if (chunk.msgs.length >= chunkSize || (m.pending === 0 && lingerMs === 0)) {
+          endLinger()
           await flushing // a failed write stops the fold here
           startFlush(chunk)
           chunk = fresh()
+        } else if (m.pending === 0 && linger === undefined) {
+          linger = new Promise((resolve) => {
+            lingerTimer = setTimeout(() => resolve(lingered), lingerMs)
+          })
         }
+      }
+      endLinger()
+      // The feed ended (stopped): what lingered is written too (safe either way: unacked commits come again).
+      if (chunk.msgs.length > 0 && lingerMs > 0) {
+        await flushing
+        startFlush(chunk)
       }
       await flushing
     } catch (err) {
       feed.stop()
       if (!stopped) listener.failure(message(err))
     } finally {
+      endLinger()
       await flushing.catch(() => undefined)
     }
   })()

@@ -79,6 +79,7 @@ interface Scenario {
   /** How many commits are in the log before the folds start; the rest arrive while they run. */
   readonly preloaded: number
   readonly chunk: number
+  readonly lingerMs: number
   readonly cacheKeys: number
   readonly faults: Faults
   readonly ackFails: number
@@ -92,6 +93,7 @@ const scenario: fc.Arbitrary<Scenario> = fc
     commits: fc.array(genCommit, { minLength: 0, maxLength: Number(process.env.FOLD_COMMITS ?? 60) }),
     preloaded: fc.nat(),
     chunk: fc.integer({ min: 1, max: 12 }),
+    lingerMs: fc.constantFrom(0, 0, 1),
     cacheKeys: fc.integer({ min: 0, max: 12 }),
     faults: fc.record({ lost: fc.constantFrom(0, 0.02, 0.1), lostReply: fc.constantFrom(0, 0.02, 0.1), intrude: fc.constantFrom(0, 0, 0.03, 0.15) }),
     ackFails: fc.constantFrom(0, 0, 0.05),
@@ -127,7 +129,7 @@ const foldToEnd = async (
         failures.push(m)
       },
     }
-    const fold = runChunkedFold(def, store, memoryFeed(log, consumer, random, attempt.n < 8 ? s.ackFails : 0, onAck), topic, { chunk: s.chunk, cacheKeys: s.cacheKeys }, listener)
+    const fold = runChunkedFold(def, store, memoryFeed(log, consumer, random, attempt.n < 8 ? s.ackFails : 0, onAck), topic, { chunk: s.chunk, cacheKeys: s.cacheKeys, lingerMs: s.lingerMs }, listener)
     await fold.done
     attempt.n++
     if (poison !== undefined) return { poison, failures }
@@ -312,5 +314,43 @@ describe('runChunkedFold: the same read model as foldAll, whatever the chunks, c
     shared.next = shared.ackFloor + 1
     await runChunkedFold(def, store, checkedFeed(), topicLog(), { chunk: 1 }, quiet).done
     expect(store.entries().get('t1.k0')?.state).toEqual(Array.from({ length: n }, (_, i) => `${i + 1}:0`))
+  })
+  it('caught up, commits arriving one at a time share a write when they come within the linger; the last is written when the feed ends', async () => {
+    const n = 12
+    const trickle = (gapMs: (offset: number) => number): CommitFeed => {
+      let stopped = false
+      return {
+        messages: {
+          async *[Symbol.asyncIterator](): AsyncGenerator<FeedMessage> {
+            for (let offset = 1; offset <= n && !stopped; offset++) {
+              // Each commit is the last the consumer has (pending 0), as on a live log.
+              yield { offset, pending: 0, commit: commitAt({ tenant: 't1', events: [{ type: 'a', key: 'k0' }] }, offset), ack: async () => undefined }
+              await new Promise((r) => setTimeout(r, gapMs(offset)))
+            }
+          },
+        },
+        stop: () => void (stopped = true),
+      }
+    }
+    const writesWith = async (lingerMs: number, gapMs: (offset: number) => number) => {
+      const inner = createInMemoryReadModelStore<Positions>()
+      let puts = 0
+      const store = { ...inner, put: (...a: Parameters<typeof inner.put>) => ((puts += 1), inner.put(...a)) }
+      const checkpoints: number[] = []
+      const listener = { progress: (p: { checkpoint: number }) => void checkpoints.push(p.checkpoint), poison: () => undefined, failure: (m: string) => expect.fail(m) }
+      await runChunkedFold(def, store, trickle(gapMs), topicLog(), { lingerMs }, listener).done
+      expect(inner.entries().get('t1.k0')?.state).toEqual(Array.from({ length: n }, (_, i) => `${i + 1}:0`))
+      expect(checkpoints.at(-1)).toBe(n)
+      return { puts, checkpoints }
+    }
+    // No linger: a write per commit.
+    expect((await writesWith(0, () => 0)).puts).toBe(n)
+    // Commits 1 ms apart within a linger of 1 s: one write for all (the feed's end writes it).
+    expect((await writesWith(1_000, () => 1)).puts).toBe(1)
+    // A gap longer than the linger after commit 6: the first six lingered out (one write when the
+    // 1 ms timers keep time; more on a machine that delays them past 50 ms), then the rest.
+    const gap = await writesWith(50, (o) => (o === 6 ? 300 : 1))
+    expect(gap.checkpoints).toContain(6)
+    expect(gap.puts).toBeGreaterThanOrEqual(2)
   })
 })
