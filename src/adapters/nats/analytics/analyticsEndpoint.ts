@@ -31,7 +31,7 @@ export const startAnalyticsEndpoint = (nc: NatsConnection, run: AnswerAnalytics,
       ...(o.onDropped !== undefined ? { onDropped: o.onDropped } : {}),
       ...(o.logger !== undefined ? { logger: o.logger } : {}),
     },
-    async (tokens, body) => {
+    async (tokens, body, _format, request) => {
       const tenant = validateTenant(tokens[0])
       if (E.isLeft(tenant)) return tenant
       if (o.admit !== undefined) {
@@ -41,6 +41,9 @@ export const startAnalyticsEndpoint = (nc: NatsConnection, run: AnswerAnalytics,
       const answered = await run(tenant.right, tokens[1] ?? '', body)
       if (E.isLeft(answered)) return answered
       const { reply, source, fallback } = answered.right
+      if (fallback !== undefined && o.logger?.debugEnabled === true) {
+        o.logger.debug('analytics scanned instead of reading the event-frequency read model', { requestId: request.requestId, tenant: tenant.right, kind: tokens[1] ?? '', reason: fallback })
+      }
       return E.right(
         new ReplyWithHeaders(reply, {
           [ANALYTICS_SOURCE_HEADER]: source,
