@@ -12,6 +12,8 @@ import type { AnalyticsRequest } from '../../../src/domain/analytics/analyticsRe
 import { type Bucket, indexOf, startOfIndex } from '../../../src/domain/analytics/buckets.js'
 import { eventFrequency } from '../../../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../../../src/domain/projections/projection.js'
+import type { ProjectionRunner } from '../../../src/adapters/nats/projections/projectionRunner.js'
+import { pack } from 'msgpackr'
 import { analyticsTypes, logCommit, roundZ, wireBody } from '../../support/analyticsArbitrary.js'
 import { bruteForce } from '../../support/analyticsBruteForce.js'
 import { withProcessor } from '../../support/processorFixture.js'
@@ -28,6 +30,7 @@ describe('analytics from the event-frequency read model, against a real nats-ser
   const fixture = withProcessor()
   const tenants = ['acme', 'beta'] as const
   const logs = new Map<string, ReplayedEvent[]>()
+  let runner: ProjectionRunner | undefined
 
   const replayed = async (tenant: string): Promise<ReplayedEvent[]> => {
     const events: ReplayedEvent[] = []
@@ -37,7 +40,7 @@ describe('analytics from the event-frequency read model, against a real nats-ser
 
   beforeAll(async () => {
     const { app } = fixture()
-    const [runner] = await app.startProjections([eventFrequency as ProjectionDefinition<unknown>])
+    ;[runner] = await app.startProjections([eventFrequency as ProjectionDefinition<unknown>])
     const random = fc.sample(fc.array(logCommit, { minLength: 25, maxLength: 25 }), { numRuns: tenants.length, seed: 20261205 })
     for (let c = 0; c < 25; c++) {
       for (const [t, tenant] of tenants.entries()) {
@@ -138,10 +141,40 @@ describe('analytics from the event-frequency read model, against a real nats-ser
     const { app, nc } = fixture()
     const answer = answerAnalytics(
       createAnalyticsScan(nc, { consumers: app.consumers }),
-      createFrequencyReadModel(nc, { reader: () => createProjectionReader(nc, undefined, app.consumers), running: () => false }),
+      createFrequencyReadModel(nc, { reader: () => Promise.reject(new Error('not to be read')), running: () => false }),
     )
     const got = await answer('beta', 'frequency', { bucket: 'day' })
     expect(got).toEqual(E.right({ reply: bruteForce({ kind: 'frequency', bucket: 'day' }, logs.get('beta') ?? []), source: 'scan', fallback: expect.stringContaining('not running') }))
+  })
+
+  it('a paused projection is not waited for: the scan answers at once, with the reason; so is one too far behind', async () => {
+    const { app, nc } = fixture()
+    const admin = (op: string) => nc.request(`allsource.admin.projection.${eventFrequency.name}.${op}`, pack({}), { timeout: 10_000 })
+    await admin('pause')
+    await runner?.until((st) => st.state === 'paused')
+    try {
+      await app.append('beta', 's-9', [{ type: 'c', payload: { n: 3 } }])
+      const log = await replayed('beta')
+      const got = await ask('beta', 'frequency', { bucket: 'day' })
+      expect(got.source).toBe('scan')
+      expect(got.fallback).toContain('not running')
+      expect(got.body).toEqual(bruteForce({ kind: 'frequency', bucket: 'day' }, log))
+      // The same lag, with a reader that would wait: more commits behind than maxLag (0) is not waited for.
+      const reader = await createProjectionReader(nc, undefined, app.consumers)
+      try {
+        const behind = answerAnalytics(
+          createAnalyticsScan(nc, { consumers: app.consumers }),
+          createFrequencyReadModel(nc, { reader: async () => reader, running: () => true, maxLag: 0, waitMs: 60_000 }),
+        )
+        expect(await behind('beta', 'frequency', { bucket: 'day' })).toEqual(E.right({ reply: bruteForce({ kind: 'frequency', bucket: 'day' }, log), source: 'scan', fallback: expect.stringContaining('not waited for') }))
+      } finally {
+        reader.close()
+      }
+    } finally {
+      await admin('resume')
+    }
+    await runner?.until((st) => st.state === 'live' && st.lag === 0)
+    expect((await ask('beta', 'frequency', { bucket: 'day' })).source).toBe('read-model')
   })
 
   it('a tenant reads only its own read model: the other tenant with the same types counts nothing of it', async () => {

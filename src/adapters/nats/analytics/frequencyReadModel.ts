@@ -10,6 +10,12 @@ import type { ProjectionEntry, ProjectionReader } from '../projections/projectio
 
 /** How long a request waits, at most, for `event-frequency` to reach the log's end before it scans (docs/analytics.md). */
 export const defaultReadModelWaitMs = 2_000
+/**
+ * Most commits the projection may be behind the log's end for a request to wait for it: further
+ * behind (catching up after a restart, a rebuild from the start), it would not make it within the
+ * wait, so the request scans at once rather than after the wait.
+ */
+export const defaultReadModelMaxLag = 20_000
 /** Most event types a request without `where` reads from the read model; a tenant with more is scanned. */
 export const defaultReadModelMaxTypes = 1_000
 /** Reads of the read model per request: a read that finds a type moved past the checkpoint is tried again (the log grew meanwhile). */
@@ -26,6 +32,7 @@ export interface FrequencyReadModelOptions {
    */
   readonly running: () => boolean
   readonly waitMs?: number
+  readonly maxLag?: number
   readonly maxTypes?: number
 }
 
@@ -42,7 +49,8 @@ const gets = async (reader: ProjectionReader, tenant: string, keys: readonly str
  * 1. The projection must run here (`running`) and its active read model must be this version's
  *    (the pointer's `version`), else Left at once.
  * 2. `end`: the log's last offset now. It waits (at most `waitMs`) until the projection's checkpoint
- *    `c` (its consumer's ack floor: every commit up to `c` is written) reaches `end`.
+ *    `c` (its consumer's ack floor: every commit up to `c` is written) reaches `end`; not at all
+ *    when the checkpoint is more than `maxLag` commits (default 20,000) behind: Left at once.
  * 3. It reads the types' entries (for `All`, the tenant's keys first). Each entry records the
  *    offset of the last event folded into it: if every one is at most `c`, each state holds exactly
  *    its type's events up to `c` (all of them, since `c` was reached before the reads, and none
@@ -58,6 +66,7 @@ export const createFrequencyReadModel = (nc: NatsConnection, o: FrequencyReadMod
   const jsmP = jetstreamManager(nc, { checkAPI: false })
   const waitMs = o.waitMs ?? defaultReadModelWaitMs
   const maxTypes = o.maxTypes ?? defaultReadModelMaxTypes
+  const maxLag = o.maxLag ?? defaultReadModelMaxLag
   const name = eventFrequency.name
 
   const attempt = async (reader: ProjectionReader, tenant: string, types: ReadModelTypes, deadline: number): Promise<E.Either<string, readonly EventFrequencyState[]> | 'again'> => {
@@ -65,6 +74,8 @@ export const createFrequencyReadModel = (nc: NatsConnection, o: FrequencyReadMod
     if (before === undefined) return E.left(`projection ${name} has no read model yet`)
     if (before.version !== eventFrequency.version) return E.left(`the read model of ${name} is version ${before.version}, not ${eventFrequency.version}`)
     const end = (await (await jsmP).streams.info(EVENT_STREAM)).state.last_seq
+    const at = await reader.checkpoint(name)
+    if (end - at > maxLag) return E.left(`projection ${name} is at offset ${at}, more than ${maxLag} commits behind the log's end ${end}: not waited for`)
     const waited = await reader.waitFor(name, end, Math.max(0, deadline - performance.now()))
     if (!waited.reached) return E.left(`projection ${name} is at offset ${waited.checkpoint}, not at the log's end ${end}, after waiting`)
     let keys: readonly string[]
