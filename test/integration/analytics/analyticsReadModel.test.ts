@@ -27,7 +27,8 @@ json.set('Content-Type', 'application/json')
  * a projection that lags or does not run here, are scanned, with the same answer.
  */
 describe('analytics from the event-frequency read model, against a real nats-server', () => {
-  const fixture = withProcessor()
+  // A generous wait: on a loaded machine the projection may take more than the default 2 s to fold an append.
+  const fixture = withProcessor({ analyticsReadModelWaitMs: 30_000 })
   const tenants = ['acme', 'beta'] as const
   const logs = new Map<string, ReplayedEvent[]>()
   let runner: ProjectionRunner | undefined
@@ -116,7 +117,7 @@ describe('analytics from the event-frequency read model, against a real nats-ser
             const waited = await reader.waitFor(eventFrequency.name, Number.MAX_SAFE_INTEGER, 200)
             return E.left(`not at the log's end (checkpoint ${waited.checkpoint})`)
           }
-          return createFrequencyReadModel(nc, { reader: async () => reader, running: () => true }).states(tenant, types)
+          return createFrequencyReadModel(nc, { reader: async () => reader, running: () => true, waitMs: 30_000 }).states(tenant, types)
         },
       })
       await app.append('acme', 's-9', [{ type: 'a', payload: { n: 1 } }])
