@@ -28,7 +28,9 @@ import { LEGACY_ID_INDEX_BUCKET, legacyIndexPresent, openEventIdIndex, startEven
 import { createQuery, type QueryPage } from '../adapters/nats/reading/query.js'
 import { createAnalyticsScan } from '../adapters/nats/analytics/analyticsScan.js'
 import { startAnalyticsEndpoint } from '../adapters/nats/analytics/analyticsEndpoint.js'
-import { runAnalytics } from '../application/analytics/runAnalytics.js'
+import { type AnalyticsAnswer, answerAnalytics } from '../application/analytics/runAnalytics.js'
+import { createFrequencyReadModel } from '../adapters/nats/analytics/frequencyReadModel.js'
+import { eventFrequency } from '../domain/projections/builtins.js'
 import type { AnalyticsReply } from '../domain/analytics/fold.js'
 import { validateQueryRequest } from '../domain/reading/queryRequest.js'
 import { createSubscriptions, type Subscriptions, type SubscriptionsOptions } from '../adapters/nats/reading/subscriptions.js'
@@ -116,6 +118,12 @@ export interface AllSourceOptions {
   readonly queryScanBudget?: number
   /** Events one analytics request may read from the log (default 1,000,000; more is `TOO_LARGE`). */
   readonly analyticsScanLimit?: number
+  /**
+   * How long an analytics request of a shape the `event-frequency` read model answers waits, at
+   * most, for the projection to reach the log's end before it scans instead (default 2000 ms;
+   * docs/analytics.md). The read model is used only while `event-frequency` runs in this process.
+   */
+  readonly analyticsReadModelWaitMs?: number
   readonly warn?: (message: string) => void
   /** Informational lines (a stream's replicas raised); default: none. */
   readonly info?: (message: string) => void
@@ -328,16 +336,29 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const services: StreamService[] = []
   const index = await openEventIdIndex(o.nc, streamOptions.replicas)
   const query = createQuery(o.nc, { prefix, index, consumers, ...(o.queryScanBudget !== undefined ? { scanBudget: o.queryScanBudget } : {}) })
-  const analytics = runAnalytics(createAnalyticsScan(o.nc, { prefix, consumers, ...(o.analyticsScanLimit !== undefined ? { scanLimit: o.analyticsScanLimit } : {}) }))
   const indexers: { stop(): Promise<void> }[] = []
   const ingests: IngestProcessor[] = []
   const projections = new Map<string, { readonly def: ProjectionDefinition<unknown>; readonly runner: ProjectionRunner }>()
   const readers: ProjectionReader[] = []
   const pipelineHosts: PipelineHost[] = []
-  /** The reader `enrich` stages read through (made on first need). */
-  let pipelineReader: Promise<ProjectionReader> | undefined
-  const readerForPipelines = (): Promise<ProjectionReader> =>
-    (pipelineReader ??= createProjectionReader(o.nc, warn, consumers, streamOptions.replicas).then((r) => (readers.push(r), r)))
+  /** The reader `enrich` stages and analytics read through (made on first need). */
+  let sharedReader: Promise<ProjectionReader> | undefined
+  const sharedProjectionReader = (): Promise<ProjectionReader> =>
+    (sharedReader ??= createProjectionReader(o.nc, warn, consumers, streamOptions.replicas).then((r) => (readers.push(r), r)))
+  const answerAnalyticsHere = answerAnalytics(
+    createAnalyticsScan(o.nc, { prefix, consumers, ...(o.analyticsScanLimit !== undefined ? { scanLimit: o.analyticsScanLimit } : {}) }),
+    createFrequencyReadModel(o.nc, {
+      reader: sharedProjectionReader,
+      // The built-in itself (so its read model is this fold's), neither paused nor failed (no use waiting).
+      running: () => {
+        const p = projections.get(eventFrequency.name)
+        if (p?.def !== (eventFrequency as ProjectionDefinition<unknown>)) return false
+        const state = p.runner.status().state
+        return state !== 'paused' && state !== 'failed' && state !== 'stopped'
+      },
+      ...(o.analyticsReadModelWaitMs !== undefined ? { waitMs: o.analyticsReadModelWaitMs } : {}),
+    }),
+  )
   const runPipeline = async (def: PipelineDefinition): Promise<ProjectionRunner> =>
     startPipeline(o.nc, def, {
       prefix,
@@ -346,7 +367,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       replicas: streamOptions.replicas,
       ...o.projectionOptions,
       tenantReplies: auth !== undefined,
-      ...(def.stages.some((st) => 'enrich' in st) ? { reader: await readerForPipelines() } : {}),
+      ...(def.stages.some((st) => 'enrich' in st) ? { reader: await sharedProjectionReader() } : {}),
     })
   /** The module of a valid tenant/stream pair, or the typed error. */
   const moduleStream = (tenant: string, stream: string) => {
@@ -430,7 +451,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       if (Ei.isLeft(q)) return q
       return query(t.right, q.right)
     },
-    analytics: (tenant, kind, request) => analytics(tenant, kind, request),
+    analytics: async (tenant, kind, request) => Ei.map((a: AnalyticsAnswer) => a.reply)(await answerAnalyticsHere(tenant, kind, request)),
     async startIdIndexer() {
       // Its own pool of one: the long-lived indexer never waits behind reads, nor they behind it.
       if (await legacyIndexPresent(o.nc)) {
@@ -500,7 +521,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
           ...(observer !== undefined ? { observer } : {}),
           ...(o.routing !== undefined ? { routing: { ...o.routing, replicas: streamOptions.replicas, log: o.info ?? warn } } : {}),
         },
-        (base) => [...startProjectionEndpoints(o.nc, reader, base), startAnalyticsEndpoint(o.nc, analytics, base), startPipelineEndpoints(o.nc, pipelineCatalog, reader.catalog, base), ...(auth?.endpoints?.(base) ?? [])],
+        (base) => [...startProjectionEndpoints(o.nc, reader, base), startAnalyticsEndpoint(o.nc, answerAnalyticsHere, base), startPipelineEndpoints(o.nc, pipelineCatalog, reader.catalog, base), ...(auth?.endpoints?.(base) ?? [])],
       )
       services.push(service)
       return service

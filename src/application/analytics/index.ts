@@ -1,1 +1,10 @@
-export { runAnalytics, type RunAnalytics, type ScopedEventScan } from './runAnalytics.js'
+export {
+  answerAnalytics,
+  runAnalytics,
+  type AnalyticsAnswer,
+  type AnalyticsSource,
+  type AnswerAnalytics,
+  type FrequencyReadModel,
+  type RunAnalytics,
+  type ScopedEventScan,
+} from './runAnalytics.js'

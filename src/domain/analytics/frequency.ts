@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js'
-import { indexOf, isoStartOf } from './buckets.js'
+import { indexOf } from './buckets.js'
+import { frequencyOfCounts } from './frequencyReadModel.js'
 import type { FrequencyRequest } from './analyticsRequest.js'
 import { type AnalyticsFold, bump, type FrequencyReply } from './fold.js'
 
@@ -8,9 +9,6 @@ export const frequencyFold = (r: Pick<FrequencyRequest, 'bucket'>): AnalyticsFol
   const counts = new Map<number, number>()
   return {
     add: (_e, ms) => bump(counts, indexOf(ms, r.bucket)),
-    result: () =>
-      E.right({
-        buckets: [...counts.entries()].sort((x, y) => x[0] - y[0]).map(([i, count]) => ({ start: isoStartOf(i, r.bucket), count })),
-      }),
+    result: () => E.right(frequencyOfCounts(r.bucket, counts)),
   }
 }

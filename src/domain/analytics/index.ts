@@ -18,3 +18,5 @@ export {
 export { buckets, indexOf, isoDayOf, isoStartOf, periods, startOfIndex, type Bucket, type Period } from './buckets.js'
 export type { AnalyticsFold, AnalyticsReply, AnomaliesReply, CorrelationReply, FrequencyReply, FunnelReply, RetentionReply, SummaryReply } from './fold.js'
 export { maxRetentionPeriods } from './retention.js'
+export { frequencyOfCounts, frequencyReadModelShape, readModelCounts, typesOnly, type ReadModelTypes } from './frequencyReadModel.js'
+export { anomaliesOfCounts } from './anomalies.js'

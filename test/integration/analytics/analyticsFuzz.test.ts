@@ -7,6 +7,8 @@ import { analyticsKinds } from '../../../src/domain/analytics/analyticsRequest.j
 import { worldFilter } from '../../support/filterArbitrary.js'
 import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
 import { withProcessor } from '../../support/processorFixture.js'
+import { eventFrequency } from '../../../src/domain/projections/builtins.js'
+import type { ProjectionDefinition } from '../../../src/domain/projections/projection.js'
 
 const anything = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(null, -1, 0, 1.5, 1e308, -0, '', true, 2 ** 53 + 2))
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined, freq: 2 })
@@ -63,7 +65,10 @@ describe('allsource.analytics.<tenant>.<kind>: fuzzed subjects and bodies', () =
 
   beforeAll(async () => {
     const { app } = fixture()
+    // event-frequency runs, so fuzzed requests of the shapes it answers take the read-model path.
+    const [runner] = await app.startProjections([eventFrequency as ProjectionDefinition<unknown>])
     for (let i = 0; i < 12; i++) await app.append('acme', `s-${i % 3}`, [{ type: i % 2 === 0 ? 'a' : 'b', payload: { n: i } }])
+    await runner?.until((st) => st.state === 'live' && st.lag === 0, 30_000)
   })
 
   it(
@@ -102,6 +107,9 @@ describe('allsource.analytics.<tenant>.<kind>: fuzzed subjects and bodies', () =
       // Still serving, with the right answer.
       const m = await nc.request('allsource.analytics.acme.summary', JSON.stringify({ top: 1 }), { headers: json, timeout: 10_000 })
       expect(m.json()).toMatchObject({ types: [{ type: 'a', count: 6 }], streams: [{ count: 4 }] })
+      const f = await nc.request('allsource.analytics.acme.frequency', JSON.stringify({ bucket: 'day', where: 'type = "a"' }), { headers: json, timeout: 10_000 })
+      expect(f.headers?.get('AllSource-Analytics-Source')).toBe('read-model')
+      expect(f.json()).toMatchObject({ buckets: [{ count: 6 }] })
     },
     fuzzTimeout(150, 200, 30_000),
   )
