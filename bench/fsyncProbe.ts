@@ -12,11 +12,11 @@ import { rawBatches, rawHot, rawHotBatches } from './scenarios/durable.js'
  * server, attaches `strace -f -c` to that server's pid for the measured run only, and prints the
  * rate and the fsync/fdatasync calls per message. Needs strace and ptrace rights over a child.
  *
- *   npx tsx bench/fsyncProbe.ts single|batch10|batch100|hot|hotbatch10 [events]
+ *   npx tsx bench/fsyncProbe.ts single|batch<size>|hot|hotbatch<size> [events]   (e.g. batch100, hotbatch10)
  */
 const mode = process.argv[2] ?? 'single'
 const events = Number(process.argv[3] ?? 2_000)
-const streams = 100
+const streams = Number(process.env.STREAMS ?? 100)
 
 const b = await freshServer(true)
 const dir = mkdtempSync(join(tmpdir(), 'allsource-fsync-'))
@@ -28,13 +28,11 @@ try {
   rate =
     mode === 'single'
       ? await rawLimit(b, events, streams)
-      : mode === 'batch10'
-        ? await rawBatches(b, events, streams, 10)
-        : mode === 'batch100'
-          ? await rawBatches(b, events, streams, 100)
-          : mode === 'hot'
-            ? await rawHot(b, events)
-            : await rawHotBatches(b, events, 10)
+      : mode.startsWith('batch')
+        ? await rawBatches(b, events, streams, Number(mode.slice(5)))
+        : mode === 'hot'
+          ? await rawHot(b, events)
+          : await rawHotBatches(b, events, Number(mode.slice(8)))
 } finally {
   strace.kill('SIGINT')
   await new Promise((r) => strace.once('close', r))

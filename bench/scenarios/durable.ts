@@ -144,9 +144,9 @@ export const libraryHot = async (b: BenchServer, events: number, writers: number
   return n / (ms / 1000)
 }
 
-/** The library over `streams` streams, one event per commit, sequential per stream. */
-export const libraryDurable = async (b: BenchServer, events: number, streams: number): Promise<number> => {
-  const app = await createAllSource({ nc: b.nc })
+/** The library over `streams` streams, one event per commit, sequential per stream; `group`: ALLSOURCE_GROUP_COMMITS. */
+export const libraryDurable = async (b: BenchServer, events: number, streams: number, group = false): Promise<number> => {
+  const app = await createAllSource({ nc: b.nc, groupCommits: group })
   const per = Math.ceil(events / streams)
   const ms = await concurrently(streams, async (s) => {
     for (let i = 0; i < per; i++) {
@@ -158,9 +158,9 @@ export const libraryDurable = async (b: BenchServer, events: number, streams: nu
   return (per * streams) / (ms / 1000)
 }
 
-/** The service of 3b (processor here, client process) over `streams` streams, `writers` client loops per stream. */
-export const serviceDurable = async (b: BenchServer, events: number, streams: number, writers = 1): Promise<ServiceResult> => {
-  const app = await createAllSource({ nc: b.nc })
+/** The service of 3b (processor here, client process) over `streams` streams, `writers` client loops per stream; `group`: ALLSOURCE_GROUP_COMMITS. */
+export const serviceDurable = async (b: BenchServer, events: number, streams: number, writers = 1, group = false): Promise<ServiceResult> => {
+  const app = await createAllSource({ nc: b.nc, groupCommits: group })
   await app.serve()
   const r = await drive(b, events, streams, undefined, writers)
   await app.close()
@@ -176,12 +176,13 @@ export const DURABLE_METHOD = `- **24 durable**: every path against a fresh nats
   \`Nats-Msg-Id\` and \`Nats-Expected-Last-Subject-Sequence\`, all groups at once (the members but
   the last go without a reply subject; the commit's ack gives the last sequence and the count);
   the library (\`app.append\`, sequential per stream); the service (3b's processor and client
-  process). **One hot stream**: raw, one loop publishing with the expected last subject
+  process); then the library and the service again with grouped commits (\`groupCommits: true\`,
+  i.e. \`ALLSOURCE_GROUP_COMMITS=1\`: batches of 32 to 250 commits). **One hot stream**: raw, one loop publishing with the expected last subject
   sequence of the previous ack (one publish in flight, as that check allows); raw atomic batches of
   10 commits of that one subject (only the first carries the expected sequence: the server
   refuses it on later messages of a subject already in the batch); the library with 50 appends
-  in flight; the service with 50 client loops on one stream. Ratios are
-  against raw single publishes of the same round's layout.
+  in flight; the service with 50 client loops on one stream (grouping does not apply: a stream
+  has one commit in flight). Ratios are against raw single publishes of the same layout.
 `
 
 const rate = (scenario: string, metric: string, xs: number[], extra: Partial<Row> = {}): Row => ({ scenario, metric, value: median(xs), unit: 'events/s', rounds: xs, ...extra })
@@ -214,6 +215,10 @@ export const durableRows = async (quick: boolean, R: number, step: <T>(name: str
   const svc = await each('durable service', (b) => serviceDurable(b, N, S))
   rows.push(rate('24 durable service, 1,000 streams', 'throughput', svc.map((r) => r.eventsPerSecond), { baseline: raw, target: '≥ 0.9×' }))
   rows.push({ scenario: '24 durable service, 1,000 streams', metric: 'cpu nats-server', value: median(svc.map((r) => r.serverCpu)), unit: 'µs/append' })
+  rows.push(rate('24 durable library, 1,000 streams', 'grouped commits', await each('durable library, grouped', (b) => libraryDurable(b, N, S, true)), { baseline: raw }))
+  const grouped = await each('durable service, grouped', (b) => serviceDurable(b, N, S, 1, true))
+  rows.push(rate('24 durable service, 1,000 streams', 'grouped commits', grouped.map((r) => r.eventsPerSecond), { baseline: raw, target: '≥ 1×' }))
+  rows.push({ scenario: '24 durable service, 1,000 streams', metric: 'cpu nats-server, grouped', value: median(grouped.map((r) => r.serverCpu)), unit: 'µs/append' })
   rows.push(rate('24 durable raw, hot stream', 'single publishes', await each('durable raw hot', (b) => rawHot(b, H))))
   rows.push(rate('24 durable raw, hot stream', 'atomic batches of 10', await each('durable raw hot batches', (b) => rawHotBatches(b, H, 10)), { baseline: hot }))
   rows.push(rate('24 durable library, hot stream', 'throughput', await each('durable library hot', (b) => libraryHot(b, H, 50)), { baseline: hot }))
