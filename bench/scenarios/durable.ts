@@ -168,21 +168,23 @@ export const serviceDurable = async (b: BenchServer, events: number, streams: nu
 }
 
 /** What the rows below measure, for benchmarks.md's method section. */
-export const DURABLE_METHOD = `- **24 durable**: every path against a fresh nats-server with \`sync_interval: always\` (JetStream
-  fsyncs before it acks), one round each, in the order below, R rounds. **1,000 streams**:
-  raw single publishes (scenario 1's publisher and loops); raw atomic batches (nats-server
+export const DURABLE_METHOD = `
+- **24 durable**: every path against a fresh nats-server with \`sync_interval: always\` (JetStream
+  fsyncs before it acks), R rounds each, in the order below. **1,000 streams**: raw single
+  publishes (scenario 1's publisher and loops, 10,000 events); raw atomic batches (nats-server
   ≥ 2.12, \`allow_atomic: true\` set on the event stream): the streams in groups of 10 or 100,
   each group publishing one commit per member stream as one batch, each message with its own
   \`Nats-Msg-Id\` and \`Nats-Expected-Last-Subject-Sequence\`, all groups at once (the members but
   the last go without a reply subject; the commit's ack gives the last sequence and the count);
   the library (\`app.append\`, sequential per stream); the service (3b's processor and client
   process); then the library and the service again with grouped commits (\`groupCommits: true\`,
-  i.e. \`ALLSOURCE_GROUP_COMMITS=1\`: batches of 32 to 250 commits). **One hot stream**: raw, one loop publishing with the expected last subject
-  sequence of the previous ack (one publish in flight, as that check allows); raw atomic batches of
-  10 commits of that one subject (only the first carries the expected sequence: the server
-  refuses it on later messages of a subject already in the batch); the library with 50 appends
-  in flight; the service with 50 client loops on one stream (grouping does not apply: a stream
-  has one commit in flight). Ratios are against raw single publishes of the same layout.
+  i.e. \`ALLSOURCE_GROUP_COMMITS=1\`: batches of 32 to 250 commits). **One hot stream** (3,000
+  events): raw, one loop publishing with the expected last subject sequence of the previous ack
+  (one publish in flight, as that check allows); raw atomic batches of 10 commits of that one
+  subject (only the first carries the expected sequence: the server refuses it on later
+  messages of a subject already in the batch); the library with 50 appends in flight; the
+  service with 50 client loops on one stream (grouping does not apply: a stream has one commit
+  in flight). Ratios are against raw single publishes of the same layout.
 `
 
 const rate = (scenario: string, metric: string, xs: number[], extra: Partial<Row> = {}): Row => ({ scenario, metric, value: median(xs), unit: 'events/s', rounds: xs, ...extra })
