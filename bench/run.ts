@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -284,8 +284,11 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   }
 
   if (o.only === 'durable') {
+    const load0 = loadavg()[0] ?? 0
     const mine = await durableRows(o.quick, R, step)
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `durable rows (24; ${R} rounds, fresh sync_interval: always server per round and path)`)
+    // Figures taken while other work runs are indicative only: the label keeps the 1-minute load average at start and end.
+    const load = `load average ${load0.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end`
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `durable rows (24; ${R} rounds, fresh sync_interval: always server per round and path; ${load})`)
     writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
     return mine
   }
@@ -418,7 +421,7 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   return rows
 }
 
-const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, published with \`Nats-Msg-Id\` and
+export const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, published with \`Nats-Msg-Id\` and
   \`Nats-Expected-Last-Subject-Sequence\` through \`PipelinedPublisher\` (one inbox subscription,
   acks matched by token); each stream's publishes sequential, all streams at once. Its headers
   are formatted the way AllSource formats its own (\`WireHeaders\`), so the baseline is no slower
