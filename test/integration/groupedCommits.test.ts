@@ -58,7 +58,9 @@ describe('grouped commits (atomic batches)', () => {
       const m = await stored(seq)
       expect(m?.subject).toBe(`allsource.events.g.batch${r}-${k}`)
       expect(m?.header.get('Nats-Msg-Id')).toBe(`b${r}-${k}`)
-      expect(m?.header.get('Nats-Batch-Id')).not.toBe('') // it went out as a batch
+      expect(m?.header.get('Nats-Batch-Id')).not.toBe('') // it went out as a batch, and keeps the batch headers
+      expect(m?.header.get('Nats-Batch-Sequence')).toBe(String(k + 1))
+      expect(m?.header.get('Nats-Batch-Commit')).toBe(k === seqs.length - 1 ? '1' : '')
     }
   })
 
