@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -27,6 +27,7 @@ import { ANALYTICS_METHOD, analyticsRows } from './scenarios/analytics.js'
 import { PIPELINES_METHOD, pipelineRows } from './scenarios/pipelines.js'
 import { PROCESSORS_METHOD, processorsRows } from './scenarios/processors.js'
 import { REPLICAS_METHOD, replicasRows } from './scenarios/replicas.js'
+import { DURABLE_METHOD, durableRows } from './scenarios/durable.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -46,7 +47,7 @@ export interface BenchOptions {
 }
 
 /** The scenarios `BENCH_ONLY` can run alone (merged into the previous report). */
-const SUBSETS = ['core', 'auth', 'gateway', 'live', 'sequential', 'analytics', 'pipelines', 'idlookup', 'features', 'processors', 'replicas'] as const
+const SUBSETS = ['core', 'auth', 'gateway', 'live', 'sequential', 'analytics', 'pipelines', 'idlookup', 'features', 'processors', 'replicas', 'durable'] as const
 type Subset = (typeof SUBSETS)[number]
 const isSubset = (s: string | undefined): s is Subset => (SUBSETS as readonly (string | undefined)[]).includes(s)
 
@@ -282,6 +283,16 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
     return mine
   }
 
+  if (o.only === 'durable') {
+    const load0 = loadavg()[0] ?? 0
+    const mine = await durableRows(o.quick, R, step)
+    // Figures taken while other work runs are indicative only: the label keeps the 1-minute load average at start and end.
+    const load = `load average ${load0.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end`
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `durable rows (24; ${R} rounds, fresh sync_interval: always server per round and path; ${load})`)
+    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
+    return mine
+  }
+
   if (o.only === 'analytics') {
     const mine = await step('analytics', () => analyticsRows(o.quick, R, o.log))
     const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `analytics rows (17; ${R} rounds on one log)`)
@@ -408,12 +419,13 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
   rows.push(...(await step('pipelines', () => pipelineRows(o.quick, R, undefined))))
   rows.push(...(await step('processors', () => processorsRows(o.quick, R))))
   rows.push(...(await step('replicas', () => replicasRows(o.quick, R))))
+  rows.push(...(await durableRows(o.quick, R, step)))
 
   writeReport(o.outDir, o.jsonDir, rows, await environment(o, R, N, S), METHOD)
   return rows
 }
 
-const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, published with \`Nats-Msg-Id\` and
+export const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, published with \`Nats-Msg-Id\` and
   \`Nats-Expected-Last-Subject-Sequence\` through \`PipelinedPublisher\` (one inbox subscription,
   acks matched by token); each stream's publishes sequential, all streams at once. Its headers
   are formatted the way AllSource formats its own (\`WireHeaders\`), so the baseline is no slower
@@ -505,14 +517,14 @@ const METHOD = `- **1 raw-limit**: the bytes of a real one-event commit, publish
   message until it has all 200,000: events per second from the socket's open to the last
   message. The library iterator's rate on the same log in the same round is the ceiling beside
   it. CPU per event: the reader process, and the bench process (replay, JSON, socket writes).
-${GATEWAY_METHOD}${SEQUENTIAL_METHOD}${ANALYTICS_METHOD}${PIPELINES_METHOD}${ID_LOOKUP_METHOD}${FEATURES_METHOD}${PROCESSORS_METHOD}${REPLICAS_METHOD}`
+${GATEWAY_METHOD}${SEQUENTIAL_METHOD}${ANALYTICS_METHOD}${PIPELINES_METHOD}${ID_LOOKUP_METHOD}${FEATURES_METHOD}${PROCESSORS_METHOD}${REPLICAS_METHOD}${DURABLE_METHOD}`
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
   const started = performance.now()
   const quick = process.env.BENCH_QUICK === '1'
   const only = process.env.BENCH_ONLY
-  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "core" (scenarios 1–3), "auth" (12 and 13), "gateway" (14), "live" (15), "sequential" (16), "analytics" (17), "pipelines" (18), "idlookup" (20), "features" (21), "processors" (22) and "replicas" (23)`)
+  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "core" (scenarios 1–3), "auth" (12 and 13), "gateway" (14), "live" (15), "sequential" (16), "analytics" (17), "pipelines" (18), "idlookup" (20), "features" (21), "processors" (22), "replicas" (23) and "durable" (24)`)
   const rows = await runBench({
     quick,
     ...(isSubset(only) ? { only } : {}),

@@ -22,6 +22,8 @@ export interface Config {
   readonly duplicateWindowMs: number
   /** `ALLSOURCE_APPEND_DEADLINE_MS` (default 10000): how long an append retries what a leader election answers before UNAVAILABLE. */
   readonly appendDeadlineMs: number
+  /** `ALLSOURCE_GROUP_COMMITS=1` (default off): group commits of different streams into atomic batches (docs/writing.md). */
+  readonly groupCommits: boolean
   readonly maxEventsPerCommit: number
   readonly maxResidentStreams: number
   readonly idleTimeoutMs: number
@@ -121,6 +123,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     replicas: int(env, 'ALLSOURCE_REPLICAS', 1, 1),
     duplicateWindowMs: int(env, 'ALLSOURCE_DUPLICATE_WINDOW_MS', 120_000, 1_000),
     appendDeadlineMs: int(env, 'ALLSOURCE_APPEND_DEADLINE_MS', 10_000, 0),
+    groupCommits: env.ALLSOURCE_GROUP_COMMITS === '1' || env.ALLSOURCE_GROUP_COMMITS === 'true',
     maxEventsPerCommit: int(env, 'ALLSOURCE_MAX_EVENTS_PER_COMMIT', 1_000, 1),
     maxResidentStreams: int(env, 'ALLSOURCE_MAX_RESIDENT_STREAMS', 10_000, 1),
     idleTimeoutMs: int(env, 'ALLSOURCE_IDLE_TIMEOUT_MS', 60_000, 10),

@@ -46,6 +46,7 @@ const main = async (): Promise<void> => {
     replicas: config.replicas,
     duplicateWindowMs: config.duplicateWindowMs,
     appendDeadlineMs: config.appendDeadlineMs,
+    ...(config.groupCommits ? { groupCommits: true } : {}),
     maxEventsPerCommit: config.maxEventsPerCommit,
     maxResidentStreams: config.maxResidentStreams,
     maxInFlight: config.maxInFlight,

@@ -10,6 +10,8 @@ export interface EventStreamOptions {
   /** Exactly-once window for commitIds. Default 2 minutes. */
   readonly duplicateWindowMs: number
   readonly replicas: number
+  /** Set `allow_atomic` (atomic batch publish, nats-server >= 2.12), for grouped commits. Default: leave it as it is. */
+  readonly allowAtomic?: boolean
 }
 
 /** The JetStream stream that holds the log. */
@@ -40,6 +42,7 @@ export const eventStreamConfig = (o: EventStreamOptions): Partial<StreamConfig> 
   allow_direct: true,
   duplicate_window: o.duplicateWindowMs * NS_PER_MS,
   num_replicas: o.replicas,
+  ...(o.allowAtomic === true ? { allow_atomic: true } : {}),
 })
 
 const parseVersion = (v: string): [number, number, number] => {
@@ -52,6 +55,9 @@ const atLeast = (v: string, min: string): boolean => {
   for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return (x[i] as number) > (y[i] as number)
   return true
 }
+
+/** Whether the connected server can publish atomic batches (nats-server >= 2.12). */
+export const supportsAtomicBatches = (nc: NatsConnection): boolean => atLeast(nc.info?.version ?? '0.0.0', '2.12.0')
 
 /**
  * Checks the server (JetStream on; replicated streams refused before 2.9.21, nats-server issue
@@ -97,7 +103,8 @@ export const ensureEventStream = async (
     existing.allow_direct !== true ||
     existing.duplicate_window !== want.duplicate_window ||
     existing.num_replicas !== want.num_replicas ||
-    existing.discard !== DiscardPolicy.New
+    existing.discard !== DiscardPolicy.New ||
+    (o.allowAtomic === true && existing.allow_atomic !== true)
   if (!drift) return
   try {
     await jsm.streams.update(o.name, { ...existing, ...want, subjects: [...new Set([...(existing.subjects ?? []), ...(want.subjects ?? [])])] })

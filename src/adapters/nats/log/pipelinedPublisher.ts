@@ -2,7 +2,8 @@ import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscrip
 
 /** What the server said to one publish. */
 export type PublishResult =
-  | { readonly _tag: 'Stored'; readonly seq: number; readonly duplicate: boolean }
+  /** `batchCount`: present on the ack of an atomic batch's commit, the number of messages it stored (ending at `seq`). */
+  | { readonly _tag: 'Stored'; readonly seq: number; readonly duplicate: boolean; readonly batchCount?: number }
   | { readonly _tag: 'Rejected'; readonly errCode: number; readonly description: string }
   | { readonly _tag: 'NoResponders' }
   | { readonly _tag: 'TimedOut' }
@@ -21,6 +22,8 @@ interface Pending {
 interface PubAckBody {
   readonly seq?: number
   readonly duplicate?: boolean
+  readonly batch?: string
+  readonly count?: number
   readonly error?: { readonly err_code?: number; readonly code?: number; readonly description?: string }
 }
 
@@ -30,10 +33,11 @@ const decoder = new TextDecoder()
  * The common ack, `{"stream":"…", "seq":N}` (maybe with a domain), read without building an
  * object. Anything else (an error, a duplicate, an unexpected shape) returns undefined and is
  * parsed as JSON: the server formats some acks by hand, spacing included, so only the plain
- * stored ack is read here. A stream name cannot fake `"seq":` since JSON escapes its quotes.
+ * stored ack is read here (not a batch's, whose count is read as JSON). A stream name cannot fake
+ * `"seq":` since JSON escapes its quotes.
  */
 export const storedAck = (text: string): PublishResult | undefined => {
-  if (!text.startsWith('{"stream":') || text.includes('"error"') || text.includes('"duplicate"')) return undefined
+  if (!text.startsWith('{"stream":') || text.includes('"error"') || text.includes('"duplicate"') || text.includes('"batch"')) return undefined
   const at = text.indexOf('"seq":')
   if (at < 0) return undefined
   let i = at + 6
@@ -129,7 +133,9 @@ export class PipelinedPublisher implements Publisher {
     if (ack.error !== undefined) {
       return { _tag: 'Rejected', errCode: ack.error.err_code ?? 0, description: ack.error.description ?? 'rejected' }
     }
-    return { _tag: 'Stored', seq: ack.seq ?? 0, duplicate: ack.duplicate === true }
+    return typeof ack.batch === 'string' && typeof ack.count === 'number'
+      ? { _tag: 'Stored', seq: ack.seq ?? 0, duplicate: ack.duplicate === true, batchCount: ack.count }
+      : { _tag: 'Stored', seq: ack.seq ?? 0, duplicate: ack.duplicate === true }
   }
 
   private expire(): void {
