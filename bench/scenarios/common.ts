@@ -19,7 +19,8 @@ export interface BenchServer {
 export const freshServer = async (syncAlways = false): Promise<BenchServer> => {
   const dir = mkdtempSync(join(tmpdir(), 'allsource-bench-'))
   const server = await launchNatsServer({ storeDir: dir, port: 0, syncAlways })
-  const nc = await connect({ servers: server.url })
+  // As the processor connects (`longLivedConnection`): no stack capture per request.
+  const nc = await connect({ servers: server.url, noAsyncTraces: true })
   return {
     server,
     nc,
