@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 import { hotStream, library, naive, rawLimit } from './scenarios/append.js'
 import { type BenchServer, freshServer } from './scenarios/common.js'
 import { hydration } from './scenarios/hydration.js'
-import { filteredQueryRate, queryLatencies, replayLibrary, replayRaw, writeLog } from './scenarios/replay.js'
+import { filteredQueryRate, filteredQueryRounds, queryLatencies, replayLibrary, replayRaw, writeLog } from './scenarios/replay.js'
 import { ingest } from './scenarios/ingest.js'
 import { createAllSource } from '../src/main/allSource.js'
 import { startProjection } from '../src/adapters/nats/projections/projectionRunner.js'
@@ -47,7 +47,7 @@ export interface BenchOptions {
 }
 
 /** The scenarios `BENCH_ONLY` can run alone (merged into the previous report). */
-const SUBSETS = ['core', 'auth', 'gateway', 'live', 'sequential', 'analytics', 'pipelines', 'idlookup', 'features', 'processors', 'replicas', 'durable'] as const
+const SUBSETS = ['core', 'auth', 'gateway', 'live', 'sequential', 'query', 'analytics', 'pipelines', 'idlookup', 'features', 'processors', 'replicas', 'durable'] as const
 type Subset = (typeof SUBSETS)[number]
 const isSubset = (s: string | undefined): s is Subset => (SUBSETS as readonly (string | undefined)[]).includes(s)
 
@@ -256,6 +256,14 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
     const events = process.env.BENCH_EVENTS !== undefined ? Number(process.env.BENCH_EVENTS) : undefined
     const mine = await step('pipelines', () => pipelineRows(o.quick, R, events))
     const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `pipeline rows (18; ${R} rounds, fresh server per round)`)
+    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
+    return mine
+  }
+
+  if (o.only === 'query') {
+    const q = await step('filtered query', () => filteredQueryRounds(o.quick, R))
+    const mine = [rate('7 replay raw', 'ordered consumer', q.raw), rate('19 filtered query', 'whole log, 10 % matching, events scanned', q.filtered, { baseline: '7 replay raw/ordered consumer', target: '≥ 0.7×' })]
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `filtered query rows (19, with the raw ordered consumer of 7; ${R} rounds on one log)`)
     writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
     return mine
   }
@@ -524,7 +532,7 @@ if (isMain) {
   const started = performance.now()
   const quick = process.env.BENCH_QUICK === '1'
   const only = process.env.BENCH_ONLY
-  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "core" (scenarios 1–3), "auth" (12 and 13), "gateway" (14), "live" (15), "sequential" (16), "analytics" (17), "pipelines" (18), "idlookup" (20), "features" (21), "processors" (22), "replicas" (23) and "durable" (24)`)
+  if (only !== undefined && only !== '' && !isSubset(only)) throw new Error(`BENCH_ONLY=${only}: the subsets are "core" (scenarios 1–3), "auth" (12 and 13), "gateway" (14), "live" (15), "sequential" (16), "analytics" (17), "query" (19), "pipelines" (18), "idlookup" (20), "features" (21), "processors" (22), "replicas" (23) and "durable" (24)`)
   const rows = await runBench({
     quick,
     ...(isSubset(only) ? { only } : {}),

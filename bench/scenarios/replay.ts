@@ -6,7 +6,7 @@ import { PipelinedPublisher } from '../../src/adapters/nats/log/pipelinedPublish
 import { replayEvents } from '../../src/adapters/nats/reading/replay.js'
 import type { Commit } from '../../src/domain/streams/event.js'
 import type { CommitId, EventId, EventType, StreamId, TenantId, Version } from '../../src/domain/streams/ids.js'
-import { type BenchServer, createEventStream, payload } from './common.js'
+import { type BenchServer, createEventStream, freshServer, payload } from './common.js'
 
 /** Writes `events` events as commits of `perCommit` over `streams` streams, as AllSource stores them. */
 export const writeLog = async (b: BenchServer, events: number, streams: number, perCommit: number, timeOf?: (stream: number, commit: number) => Date): Promise<void> => {
@@ -126,4 +126,27 @@ export const filteredQueryRate = async (b: BenchServer, logEvents: number, where
   const seconds = (performance.now() - t0) / 1000
   if (matched !== expectedMatches) throw new Error(`filtered query matched ${matched} events, expected ${expectedMatches}`)
   return logEvents / seconds
+}
+
+/**
+ * Scenario 19 on its own (`BENCH_ONLY=query`): a fresh server, the replay scenario's log (1,000,000
+ * events in commits of 10 over 1,000 streams; 5,000 over 20 in quick mode), then R rounds of the
+ * raw ordered consumer and the filtered query, alternating. Returns both series.
+ */
+export const filteredQueryRounds = async (quick: boolean, R: number): Promise<{ raw: number[]; filtered: number[] }> => {
+  const events = quick ? 5_000 : 1_000_000
+  const streams = quick ? 20 : 1_000
+  const b = await freshServer()
+  try {
+    await writeLog(b, events, streams, 10)
+    const raw: number[] = []
+    const filtered: number[] = []
+    for (let i = 0; i < R; i++) {
+      raw.push(await replayRaw(b, events))
+      filtered.push(await filteredQueryRate(b, events, `payload.s < ${streams / 10}`, events / 10))
+    }
+    return { raw, filtered }
+  } finally {
+    await b.stop()
+  }
 }
