@@ -132,8 +132,18 @@ export const createJetStreamEventLog = (
 
   const maxPayload = (): number => nc.info?.max_payload ?? 1024 * 1024
 
+  /** From the stream's leader, as {@link lastOnLeader}: a replica behind it may not hold the commit yet. */
   const getMessage = async (query: { seq: number } | { last_by_subj: string }): Promise<StoredMsg | null> =>
-    (await jsmP).direct.getMessage(o.name, query)
+    (await jsmP).streams.getMessage(o.name, query)
+
+  /**
+   * A stream's last commit from the stream's leader (the STREAM.MSG.GET API), never a direct get:
+   * on a replicated stream a direct get may be served by a replica that is behind (cut off from its
+   * peers, or not yet caught up), and a stale head makes a stream actor answer a wrong 409 ("the
+   * stream is at 2" while it is at 3; seen in the chaos suite's route cut). During an election this
+   * fails instead, and the append is answered UNAVAILABLE (retried), never wrongly.
+   */
+  const lastOnLeader = async (subject: string): Promise<StoredMsg | null> => (await jsmP).streams.getMessage(o.name, { last_by_subj: subject })
 
   const stored = (m: StoredMsg): StoredCommit => ({ offset: m.seq, commit: decodeCommit(m.data, m.seq) })
 
@@ -186,7 +196,7 @@ export const createJetStreamEventLog = (
     // From the stream's leader, not a direct get: on a replicated stream a direct get may be served
     // by a replica that has not yet stored the commit, and "not stored" would turn a retry of a
     // stored commit into a wrong 409 (seen in the chaos suite after a leader kill).
-    const last = await (await jsmP).streams.getMessage(o.name, { last_by_subj: subject })
+    const last = await lastOnLeader(subject)
     if (last === null) return undefined
     if (last.header.get('Nats-Msg-Id') === commitId) return stored(last)
     const from = Date.now() - o.duplicateWindowMs - WINDOW_SLACK_MS
@@ -304,7 +314,7 @@ export const createJetStreamEventLog = (
 
   return {
     async readHead(tenant: TenantId, stream: StreamId): Promise<StreamHead> {
-      const m = await getMessage({ last_by_subj: subj.events(tenant, stream) })
+      const m = await lastOnLeader(subj.events(tenant, stream))
       if (m === null) return emptyHead
       const header = m.header.get('AllSource-Last-Version')
       const version = header !== '' ? Number(header) : (stored(m).commit.events.at(-1)?.version ?? 0)
@@ -364,7 +374,7 @@ export const createJetStreamEventLog = (
     },
 
     async lastCommitId(tenant: string, stream: string): Promise<string | undefined> {
-      const m = await getMessage({ last_by_subj: subj.events(tenant, stream) })
+      const m = await lastOnLeader(subj.events(tenant, stream))
       return m === null ? undefined : m.header.get('Nats-Msg-Id')
     },
 
