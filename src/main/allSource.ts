@@ -5,6 +5,7 @@ import * as Ei from 'fp-ts/lib/Either.js'
 import { StreamSupervisor } from '../../actors/streams/streamSupervisor.js'
 import { defaultAppendLimits, validateAppendRequest, validateStream, validateTenant } from '../domain/streams/appendRequest.js'
 import { categoryOf, CommitId } from '../domain/streams/ids.js'
+import { partitionOf } from '../domain/routing/partitions.js'
 import { moduleRegistry, type StreamModule } from '../domain/streams/module.js'
 import { badRequest, invalidId } from '../domain/streams/errors.js'
 import type { AppendResult } from '../application/streams/appendResult.js'
@@ -306,6 +307,11 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     ...(o.maxMailbox !== undefined ? { maxMailbox: o.maxMailbox } : {}),
     tracing,
   })
+  /** Partitions moved to or from this instance (routing): their idle stream actors passivate, so none serves from a stale head. */
+  const movedPartitions =
+    (count: number) =>
+    (moved: ReadonlySet<number>): void =>
+      void supervisor.passivateWhere((tenant, stream) => moved.has(partitionOf(tenant, stream, count)))
   const auth = o.auth
   // In auth mode every append (service or ingest) admits its tenant first; the library's own
   // `append`/`execute` calls are the embedding process's and go straight to the supervisor.
@@ -498,7 +504,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
           ...(auth?.onDropped !== undefined ? { onDropped: auth.onDropped } : {}),
           ...(logger !== undefined ? { logger } : {}),
           ...(observer !== undefined ? { observer } : {}),
-          ...(o.routing !== undefined ? { routing: { ...o.routing, replicas: streamOptions.replicas, log: o.info ?? warn } } : {}),
+          ...(o.routing !== undefined ? { routing: { ...o.routing, replicas: streamOptions.replicas, log: o.info ?? warn, onMoved: movedPartitions(o.routing.partitions) } } : {}),
         },
         (base) => [...startProjectionEndpoints(o.nc, reader, base), startAnalyticsEndpoint(o.nc, analytics, base), startPipelineEndpoints(o.nc, pipelineCatalog, reader.catalog, base), ...(auth?.endpoints?.(base) ?? [])],
       )

@@ -89,6 +89,14 @@ const main = async (): Promise<void> => {
   })
   log('ready')
   log(`serving ${config.prefix}.append|read.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id})`)
+  const routing = service.routing
+  if (routing !== undefined)
+    metrics.watch({
+      routing: () => {
+        const f = routing.fencing()
+        return { served: routing.served().size, members: routing.members().length, fences: f.fences, refused: f.refused }
+      },
+    })
   if (service.routing !== undefined) log(`routing appends by partition: ${config.partitions} partitions, serving ${service.routing.served().size} of them among ${service.routing.members().length} instances (ALLSOURCE_PARTITIONS; docs/operations.md)`)
 
   const shutdown = createShutdown({

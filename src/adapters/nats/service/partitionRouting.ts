@@ -31,6 +31,12 @@ export interface PartitionRoutingOptions {
   readonly handoffMs?: number
   /** Replicas of `ALLSOURCE_LEASES` when it is created here (default 1). */
   readonly replicas?: number
+  /**
+   * Told of partitions that moved: those this instance let go (handed off, or fenced) and those it
+   * is about to take (before it subscribes). Streams on them may have been written elsewhere, so
+   * what this instance cached of them is stale (the processor passivates their idle actors).
+   */
+  readonly onMoved?: (partitions: ReadonlySet<number>) => void
   /** Told of each NATS failure (the heartbeat goes on) and of membership changes. */
   readonly log?: (message: string) => void
 }
@@ -143,6 +149,14 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
   let leaving = false
   let lastLateLog = Number.NEGATIVE_INFINITY
 
+  const moved = (partitions: ReadonlySet<number>): void => {
+    if (partitions.size === 0 || o.onMoved === undefined) return
+    try {
+      o.onMoved(partitions)
+    } catch (e) {
+      log(`routing: onMoved failed: ${message(e)}`)
+    }
+  }
   const lapsed = (): boolean => !leaving && performance.now() - renewedAt >= leaseMs
   const fenceFailure = (p: number): WireFailure =>
     unavailable(`partition ${p} is not served here now (this processor's membership heartbeat lapsed); retry`, { retryAfterMs: Math.min(1_000, beatMs) })
@@ -158,7 +172,9 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
       entry.closed = true
       entry.sub?.drain().catch(() => undefined)
     }
+    const released = new Set(subs.keys())
     subs.clear()
+    moved(released)
   }
 
   /** Asked synchronously for every routed request, before anything else is done with it. */
@@ -236,6 +252,7 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
         waiting++
         continue
       }
+      moved(new Set([p]))
       const epoch = fences
       const entry: Subscribed = { closed: false }
       entry.sub = await endpoint.attach(s.routedAppend('*', '*', p), `${o.prefix}-p${p}`, gateOf(p, entry))
@@ -256,6 +273,7 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
       else if (now >= entry.releaseAt) {
         subs.delete(p)
         await entry.sub?.drain()
+        moved(new Set([p]))
       }
     }
   }
