@@ -13,13 +13,15 @@ const [url, eventsArg, streamsArg] = process.argv.slice(2)
 const key = process.env.ALLSOURCE_BENCH_KEY
 const nc = await connect({ servers: url, ...(key !== undefined && key !== '' ? tenantConnectOptions('bench', key) : {}) })
 const client = createAllSourceClient(nc, { timeoutMs: 60_000 })
+// `ALLSOURCE_BENCH_RETRY=1`: retry UNAVAILABLE with the same commitId (the processors scenario, where a partition can move).
+const retry = process.env.ALLSOURCE_BENCH_RETRY === '1'
 const streams = Number(streamsArg)
 const per = Math.ceil(Number(eventsArg) / streams)
 const c0 = process.cpuUsage()
 const t0 = performance.now()
 await Promise.all(
   Array.from({ length: streams }, async (_, s) => {
-    for (let i = 0; i < per; i++) await client.append('bench', `s-${s}`, [{ type: 'thing.happened', payload: payload(i, s) }])
+    for (let i = 0; i < per; i++) await client.append('bench', `s-${s}`, [{ type: 'thing.happened', payload: payload(i, s) }], retry ? { retry: true } : {})
   }),
 )
 const ms = performance.now() - t0
