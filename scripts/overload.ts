@@ -192,8 +192,11 @@ export const runOverload = async (o: { readonly seconds: number; readonly factor
     const sampler = (async () => {
       while (sampling) {
         await sleep(1_000)
-        const heap = await heapMb(httpPort)
-        samples.push({ s: Math.round((Date.now() - started) / 1_000), ...(rssMb(pid) !== undefined ? { rssMb: rssMb(pid) } : {}), ...(heap !== undefined ? { heapMb: heap } : {}), ready: await ready(), micro: await microErrors() })
+        const at = Math.round((Date.now() - started) / 1_000)
+        const rss = rssMb(pid)
+        // The probes at once (each may wait 2 s for a saturated processor), so a sample stays about a second.
+        const [heap, readiness, micro] = await Promise.all([heapMb(httpPort), ready(), microErrors()])
+        samples.push({ s: at, ...(rss !== undefined ? { rssMb: rss } : {}), ...(heap !== undefined ? { heapMb: heap } : {}), ready: readiness, micro })
         const last = samples.at(-1)
         if (last !== undefined && last.s % 5 === 0) console.log(JSON.stringify(last))
       }
@@ -231,6 +234,9 @@ export const runOverload = async (o: { readonly seconds: number; readonly factor
     console.log(JSON.stringify({ lost, duplicated: dup, refusedButStored: refusedStored, rssMb: { min: Math.min(...rss), max: Math.max(...rss), afterRecovery: afterRss }, notReadySamples: samples.filter((s) => s.ready !== '200').length, samples: samples.length }))
     console.log('RSS per second (MB):', rss.join(' '))
     console.log('V8 heap used per second (MB):', samples.map((x) => x.heapMb ?? '?').join(' '))
+    // What the processor said about its connection meanwhile (a slow consumer cut off by the server, reconnects).
+    const connectionLines = processor.output().split('\n').filter((l) => /slow consumer|disconnect|reconnect|stale connection/i.test(l))
+    console.log(`processor connection events: ${connectionLines.length}${connectionLines.length > 0 ? `, first: ${connectionLines.slice(0, 3).join(' | ').slice(0, 600)}` : ''}`)
     return lost === 0 && dup === 0 && refusedStored === 0 ? 0 : 1
   } finally {
     await cleanUp(

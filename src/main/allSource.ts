@@ -41,6 +41,7 @@ import { createJetStreamEventLog } from '../adapters/nats/log/jetStreamEventLog.
 import { AllSourceError } from '../adapters/nats/service/client.js'
 import { toWireError } from '../adapters/nats/service/errorCodes.js'
 import { type StreamService, startStreamService } from '../adapters/nats/service/streamService.js'
+import type { PartitionRoutingOptions } from '../adapters/nats/service/partitionRouting.js'
 import type { Endpoint, EndpointBase } from '../adapters/nats/service/endpoint.js'
 import type { AppendCaller, Appender } from '../application/streams/appender.js'
 import type { AppendCommand } from '../domain/streams/appendRequest.js'
@@ -86,7 +87,7 @@ export interface AllSourceOptions {
    * token, unique); `ttlMs` (default 3000) is how long a silent instance keeps its partitions.
    * Without it, or against a server without the mapping, every instance serves every stream.
    */
-  readonly routing?: { readonly partitions: number; readonly member: string; readonly ttlMs?: number; readonly handoffMs?: number }
+  readonly routing?: Pick<PartitionRoutingOptions, 'partitions' | 'member' | 'ttlMs' | 'handoffMs' | 'heartbeatConnection'>
   /**
    * Lease, retirement and chunk settings for the projections this instance runs. Background
    * failures they survive (a control watch reopened, a generation not retired) go to `onError`,

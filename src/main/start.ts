@@ -50,7 +50,10 @@ const main = async (): Promise<void> => {
     maxResidentStreams: config.maxResidentStreams,
     maxInFlight: config.maxInFlight,
     maxQueueMs: config.maxQueueMs,
-    ...(config.partitions > 0 ? { routing: { partitions: config.partitions, member: memberId(config.instance), ttlMs: config.memberTtlMs } } : {}),
+    // The routing heartbeat beats from a worker thread on a connection of its own (to the server this one reached).
+    ...(config.partitions > 0
+      ? { routing: { partitions: config.partitions, member: memberId(config.instance), ttlMs: config.memberTtlMs, heartbeatConnection: { servers: [nc.getServer()], ...(session.auth !== undefined ? { nkeySeed: session.auth.material.processorSeed } : {}) } } }
+      : {}),
     idleTimeoutMs: config.idleTimeoutMs,
     snapshotEvery: config.snapshotEvery,
     consumers: { max: config.maxReadConsumers },

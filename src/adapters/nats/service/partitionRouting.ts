@@ -7,6 +7,7 @@ import { abortableSleep } from '../../system/abortableSleep.js'
 import { LEASE_BUCKET } from '../ingest/leasedIngest.js'
 import { subjects } from '../subjects.js'
 import type { AttachedSubject, Endpoint } from './endpoint.js'
+import { type Heartbeat, type HeartbeatConnection, startMainThreadHeartbeat, startWorkerHeartbeat } from './heartbeat.js'
 import type { WireFailure } from './errorCodes.js'
 
 /** KV keys of the routing membership in `ALLSOURCE_LEASES`: `routing.members.<member>`. */
@@ -37,6 +38,12 @@ export interface PartitionRoutingOptions {
    * what this instance cached of them is stale (the processor passivates their idle actors).
    */
   readonly onMoved?: (partitions: ReadonlySet<number>) => void
+  /**
+   * Beat from a worker thread with a connection of its own to these servers (the processor passes
+   * its own; heartbeat.ts): a busy main thread then does not make the heartbeat late. Without it
+   * the heartbeat runs on this thread's event loop, on `nc`.
+   */
+  readonly heartbeatConnection?: HeartbeatConnection
   /** Told of each NATS failure (the heartbeat goes on) and of membership changes. */
   readonly log?: (message: string) => void
 }
@@ -84,8 +91,6 @@ interface Subscribed {
   closed: boolean
 }
 
-/** The most heartbeats in flight at once (a put slower than a heartbeat period does not hold up the next). */
-const MAX_BEATS_IN_FLIGHT = 3
 
 /**
  * Routes each stream's appends to one instance (docs/operations.md, "Several processors"). The
@@ -137,17 +142,16 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
   let alive: readonly string[] = [o.member]
   const stopping = new AbortController()
 
-  /** The monotonic time the last acknowledged heartbeat was sent (−∞ before the first). */
-  let renewedAt = Number.NEGATIVE_INFINITY
+  const leaseNs = BigInt(leaseMs) * 1_000_000n
   let fenced = false
   /** After a fence: partitions are taken back only once no live member announces them. */
   let rejoining = false
   let fences = 0
   let refused = 0
-  const beatsInFlight = new Set<Promise<void>>()
   /** Set by `stop()` once the heartbeat is deleted: the others take over at once, so no fence. */
   let leaving = false
   let lastLateLog = Number.NEGATIVE_INFINITY
+  let heartbeat: Heartbeat | undefined
 
   const moved = (partitions: ReadonlySet<number>): void => {
     if (partitions.size === 0 || o.onMoved === undefined) return
@@ -157,7 +161,9 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
       log(`routing: onMoved failed: ${message(e)}`)
     }
   }
-  const lapsed = (): boolean => !leaving && performance.now() - renewedAt >= leaseMs
+  /** Since the last acknowledged heartbeat was sent (ns, process-wide monotonic clock). */
+  const sinceRenewal = (): bigint => process.hrtime.bigint() - (heartbeat?.renewedAt() ?? 0n)
+  const lapsed = (): boolean => !leaving && sinceRenewal() >= leaseNs
   const fenceFailure = (p: number): WireFailure =>
     unavailable(`partition ${p} is not served here now (this processor's membership heartbeat lapsed); retry`, { retryAfterMs: Math.min(1_000, beatMs) })
 
@@ -166,7 +172,7 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
     if (fenced) return
     fenced = true
     fences++
-    const since = Math.round(performance.now() - renewedAt)
+    const since = Number(sinceRenewal() / 1_000_000n)
     log(`routing: heartbeat not renewed for ${since} ms (lease ${leaseMs} ms): stepping back from ${subs.size} partitions until it is`)
     for (const entry of subs.values()) {
       entry.closed = true
@@ -174,6 +180,7 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
     }
     const released = new Set(subs.keys())
     subs.clear()
+    announce()
     moved(released)
   }
 
@@ -186,27 +193,8 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
     return undefined
   }
 
-  const beat = async (): Promise<void> => {
-    const sentAt = performance.now()
-    const served = fenced ? [] : [...subs.keys()].sort((a, b) => a - b)
-    const value: Beat = { at: Date.now(), partitions: o.partitions, serving: served }
-    await kv.put(myKey, JSON.stringify(value))
-    if (sentAt > renewedAt) renewedAt = sentAt
-    if (fenced && !lapsed() && !stopping.signal.aborted) {
-      fenced = false
-      rejoining = true
-      log('routing: heartbeat renewed after a fence; taking partitions back once no live member serves them')
-    }
-  }
-
-  /** One heartbeat on the fixed-rate timer; a put still in flight does not hold it up. */
-  const beatOnTimer = (): void => {
-    if (beatsInFlight.size >= MAX_BEATS_IN_FLIGHT || stopping.signal.aborted) return
-    const p: Promise<void> = beat()
-      .catch((e: unknown) => log(`routing: heartbeat failed: ${message(e)}; retrying`))
-      .finally(() => void beatsInFlight.delete(p))
-    beatsInFlight.add(p)
-  }
+  /** Tells the heartbeat what this instance serves (announced to the others; nothing while fenced). */
+  const announce = (): void => heartbeat?.setServing(fenced ? [] : [...subs.keys()].sort((x, y) => x - y))
 
   const refreshMembers = async (): Promise<void> => {
     // One request (the stream's subjects under the members' prefix), not a consumer as `kv.keys()` makes.
@@ -276,6 +264,7 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
         moved(new Set([p]))
       }
     }
+    announce()
   }
 
   const tick = async (): Promise<void> => {
@@ -289,24 +278,30 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
     await subscribe(partitionsOwnedBy(o.member, alive, o.partitions))
   }
 
-  await beat()
+  heartbeat =
+    o.heartbeatConnection !== undefined
+      ? await startWorkerHeartbeat(o.heartbeatConnection, `$KV.${LEASE_BUCKET}.${myKey}`, beatMs, o.partitions, log)
+      : await startMainThreadHeartbeat(kv, myKey, beatMs, o.partitions, log)
   await tick()
-  // The heartbeat: a fixed-rate timer of its own (not after the members' reads), which also fences.
-  let due = performance.now() + beatMs
-  let beatTimer: NodeJS.Timeout | undefined
-  const onBeatTimer = (): void => {
+  // The lease check: fences when the heartbeat lapsed, rejoins when it is renewed again.
+  let due = performance.now() + beatMs / 2
+  const onCheck = (): void => {
     const now = performance.now()
     const late = now - due
     if (late > beatMs && now - lastLateLog > 10_000) {
       lastLateLog = now
-      log(`routing: heartbeat timer ${Math.round(late)} ms late (the event loop was busy or the process stopped)`)
+      log(`routing: lease check ${Math.round(late)} ms late (the event loop was busy or the process stopped)`)
     }
     if (lapsed()) fence()
-    beatOnTimer()
-    due = Math.max(due + beatMs, now + beatMs / 2)
-    beatTimer = setTimeout(onBeatTimer, Math.max(0, due - performance.now()))
+    else if (fenced && !stopping.signal.aborted) {
+      fenced = false
+      rejoining = true
+      log('routing: heartbeat renewed after a fence; taking partitions back once no live member serves them')
+    }
+    due = now + beatMs / 2
+    checkTimer = setTimeout(onCheck, beatMs / 2)
   }
-  beatTimer = setTimeout(onBeatTimer, beatMs)
+  let checkTimer = setTimeout(onCheck, beatMs / 2)
   const loop = (async () => {
     while (!stopping.signal.aborted) {
       await abortableSleep(beatMs, stopping.signal)
@@ -321,10 +316,10 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
     fencing: () => ({ fences, refused, fenced }),
     async stop() {
       stopping.abort()
-      clearTimeout(beatTimer)
+      clearTimeout(checkTimer)
       await loop
-      await Promise.all(beatsInFlight) // none may put the key back after it is deleted
       leaving = true
+      await heartbeat?.stop() // no put may bring the key back after it is deleted
       // Leave, let the others see it (one heartbeat) and take over (their subscribe), then let go.
       const left = await kv.delete(myKey).then(
         () => true,
