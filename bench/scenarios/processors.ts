@@ -73,6 +73,15 @@ const until = async (cond: () => boolean, what: string, procs: readonly Processo
   }
 }
 
+/** {@link until} for a condition that must be fetched. */
+const untilAsync = async (cond: () => Promise<boolean>, what: string, procs: readonly Processor[], timeoutMs = 240_000): Promise<void> => {
+  const t0 = Date.now()
+  while (!(await cond().catch(() => false))) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`processors bench: timed out waiting for ${what}:\n${procs.map((p) => p.output().slice(-2_000)).join('\n---\n')}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
 /** How many members the processor's last `routing: members a, b, …` line names. */
 const membersSeen = (p: Processor): number => [...p.output().matchAll(/routing: members ([^"\n]*)/g)].at(-1)?.[1]?.split(', ').length ?? 1
 
@@ -106,6 +115,8 @@ export const processorsRound = async (b: BenchServer, count: number, routed: boo
     await until(() => procs.every((p) => /\bready\b/.test(p.output())), 'ready', procs)
     // Each instance has logged a member list with every instance in it (rendezvous needs the same view).
     if (routed && count > 1) await until(() => procs.every((p) => membersSeen(p) === count), 'the members', procs)
+    // …and the handoffs are over: every partition served by one instance (no make-before-break overlap left).
+    if (routed && count > 1) await untilAsync(async () => (await sumOf(procs, 'allsource_routing_partitions_served')) === PARTITIONS, 'the handoffs', procs)
     // The client retries UNAVAILABLE (a fenced instance, no responders while a partition moves) as a real client would.
     const r = await drive(b, events, streams, undefined, { ALLSOURCE_BENCH_RETRY: '1' })
     const conflicts = await sumOf(procs, 'allsource_append_conflicts_total')
@@ -172,7 +183,8 @@ export const PROCESSORS_METHOD = `
   on this server); then 1, 2 and 3 processor processes (\`src/main/start.ts\` through tsx, appends
   only: no ingest, projections or id index), routed by partition, and 2 and 3 in the shared queue
   group (\`ALLSOURCE_PARTITIONS=0\`, every instance serves every stream). The client process of 3b
-  drives ${'20,000'} appends over 1,000 streams (each stream sequential, all at once,
+  drives ${'20,000'} appends over 1,000 streams once every routed instance sees the others and the
+  partitions are served exactly once (the processors' \`allsource_routing_partitions_served\` sum to 32) (each stream sequential, all at once,
   \`expectedVersion: "any"\`). Throughput of 2 and 3 is against 1 processor; the conflict rate is
   the processors' \`allsource_append_conflicts_total\` (appends the log refused because another
   instance moved the stream on; each costs a reload) per append, and the self-fences the routed

@@ -1,3 +1,4 @@
+import type { NatsConnection } from '@nats-io/transport-node'
 import { registeredModules } from './modules.js'
 import { entityState, eventCounter, eventFrequency } from '../domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../domain/projections/projection.js'
@@ -29,6 +30,7 @@ const main = async (): Promise<void> => {
   const session = await connectToNats(config, log)
   const { nc, server } = session
   log(`connected to ${session.where}; nats-server ${nc.info?.version ?? '?'}`)
+  watchConnection(nc)
   // One registry for this processor; the HTTP gateway serves it on /metrics (and feeds it its request timings).
   const metrics = createProcessorMetrics()
   const traces = tracingFromEnv()
@@ -138,6 +140,24 @@ const main = async (): Promise<void> => {
       }
     })
     .catch(() => process.exit(1))
+}
+
+/**
+ * Logs what happens to the NATS connection: a disconnect (the server may cut a processor that reads
+ * too slowly), a reconnect, a stale connection, a client-side slow consumer (at most one line per 10 s).
+ */
+const watchConnection = (nc: NatsConnection): void => {
+  let lastSlow = 0
+  const watch = async (): Promise<void> => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'staleConnection') log(`nats: ${s.type}${'server' in s ? ` (${String(s.server)})` : ''}`)
+      else if (s.type === 'slowConsumer' && Date.now() - lastSlow > 10_000) {
+        lastSlow = Date.now()
+        log('nats: slow consumer (a subscription fell behind; messages dropped by the client)')
+      }
+    }
+  }
+  watch().catch(() => undefined)
 }
 
 /** This instance's routing member id: its name as a KV key token, made unique (two instances may share a name). */
