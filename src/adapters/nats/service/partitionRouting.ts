@@ -98,8 +98,9 @@ interface Subscribed {
  * (`appendMapping`); this instance listens on the partitions `p` it owns, each in queue group
  * `<prefix>-p<p>`. Ownership is rendezvous hashing over the live members (`assignPartitions`),
  * which every instance computes from the heartbeats in KV `ALLSOURCE_LEASES` (keys
- * `routing.members.<member>`, one put every `ttlMs / 3` on its own fixed-rate timer, apart from
- * the reading of the others every `ttlMs / 3`).
+ * `routing.members.<member>`, one put every `ttlMs / 3` on a fixed-rate timer of its own, on a
+ * worker thread with `heartbeatConnection` (heartbeat.ts), apart from the reading of the others
+ * every `ttlMs / 3`).
  *
  * Guarantees and limits:
  * - a member is alive while its key's revision changes within `ttlMs` by the observer's monotonic
