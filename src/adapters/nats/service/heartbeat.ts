@@ -11,6 +11,12 @@ import type { HeartbeatWorkerData } from './heartbeatWorker.js'
 export interface Heartbeat {
   /** `process.hrtime.bigint()` when the last acknowledged put was sent (0n before the first). */
   renewedAt(): bigint
+  /**
+   * How many times the lease lapsed so far: two acknowledged puts sent `leaseMs` or more apart. A
+   * lapse is counted even when the put that ends it came back before anyone looked (a process
+   * resumed after SIGSTOP renews within milliseconds), so the member still steps back.
+   */
+  lapses(): bigint
   /** The partitions announced in the next puts. */
   setServing(partitions: readonly number[]): void
   /** Stops: no put is sent or still in flight once it resolves (the key may be deleted then). */
@@ -25,14 +31,18 @@ const beatValue = (partitions: number, serving: readonly number[]): string => JS
  * next; at most three in flight). A busy event loop makes it late: the member then fences itself
  * rather than be served twice. Resolves once the first put is acknowledged.
  */
-export const startMainThreadHeartbeat = async (kv: KV, key: string, beatMs: number, partitions: number, log: (line: string) => void): Promise<Heartbeat> => {
+export const startMainThreadHeartbeat = async (kv: KV, key: string, beatMs: number, leaseMs: number, partitions: number, log: (line: string) => void): Promise<Heartbeat> => {
+  const leaseNs = BigInt(leaseMs) * 1_000_000n
   let renewed = 0n
+  let lapses = 0n
   let serving: readonly number[] = []
   const inFlight = new Set<Promise<void>>()
   const beat = async (): Promise<void> => {
     const sent = process.hrtime.bigint()
     await kv.put(key, beatValue(partitions, serving))
-    if (sent > renewed) renewed = sent
+    if (sent <= renewed) return
+    if (renewed > 0n && sent - renewed >= leaseNs) lapses++
+    renewed = sent
   }
   await beat()
   let due = performance.now() + beatMs
@@ -57,6 +67,7 @@ export const startMainThreadHeartbeat = async (kv: KV, key: string, beatMs: numb
   let timer = setTimeout(onTimer, beatMs)
   return {
     renewedAt: () => renewed,
+    lapses: () => lapses,
     setServing: (p) => void (serving = p),
     async stop() {
       stopped = true
@@ -79,10 +90,11 @@ export interface HeartbeatConnection {
  * VM) stops the worker too, and the lease lapses as it should. Resolves once the first put is
  * acknowledged; rejects if the worker fails first.
  */
-export const startWorkerHeartbeat = async (conn: HeartbeatConnection, subject: string, beatMs: number, partitions: number, log: (line: string) => void): Promise<Heartbeat> => {
-  const shared = new SharedArrayBuffer(8)
+export const startWorkerHeartbeat = async (conn: HeartbeatConnection, subject: string, beatMs: number, leaseMs: number, partitions: number, log: (line: string) => void): Promise<Heartbeat> => {
+  const shared = new SharedArrayBuffer(16)
   const renewed = new BigInt64Array(shared)
-  const data: HeartbeatWorkerData = { servers: conn.servers, ...(conn.nkeySeed !== undefined ? { nkeySeed: conn.nkeySeed } : {}), name: 'allsource-heartbeat', subject, beatMs, partitions, renewed: shared }
+  const leaseNs = String(BigInt(leaseMs) * 1_000_000n)
+  const data: HeartbeatWorkerData = { servers: conn.servers, ...(conn.nkeySeed !== undefined ? { nkeySeed: conn.nkeySeed } : {}), name: 'allsource-heartbeat', subject, beatMs, partitions, renewed: shared, leaseNs }
   // The build has the .js beside this file. Under tsx (development, tests) the source is TypeScript,
   // and a worker thread does not inherit tsx's loader: a one-line bootstrap registers it first.
   const worker = import.meta.url.endsWith('.ts')
@@ -100,6 +112,7 @@ export const startWorkerHeartbeat = async (conn: HeartbeatConnection, subject: s
   worker.on('error', (e) => log(`routing: heartbeat worker failed: ${e.message}`))
   return {
     renewedAt: () => Atomics.load(renewed, 0),
+    lapses: () => Atomics.load(renewed, 1),
     setServing: (p) => worker.postMessage({ serving: [...p] }),
     async stop() {
       worker.postMessage({ stop: true })

@@ -25,14 +25,20 @@ export interface HeartbeatWorkerData {
   readonly subject: string
   readonly beatMs: number
   readonly partitions: number
-  /** `[0]`: `process.hrtime.bigint()` when the last acknowledged put was sent (0 before the first). */
+  /**
+   * `[0]`: `process.hrtime.bigint()` when the last acknowledged put was sent (0 before the first);
+   * `[1]`: how many times the lease lapsed between two acknowledged puts (sent `leaseNs` or more apart).
+   */
   readonly renewed: SharedArrayBuffer
+  /** The lease (ns, as a decimal string: a bigint does not cross to a worker). */
+  readonly leaseNs: string
 }
 
 const d = workerData as HeartbeatWorkerData
 const port = parentPort
 if (port === null) throw new Error('heartbeatWorker runs as a worker thread')
 const renewed = new BigInt64Array(d.renewed)
+const leaseNs = BigInt(d.leaseNs)
 let serving: readonly number[] = []
 let stopping = false
 let inFlight = 0
@@ -57,7 +63,11 @@ const beat = async (): Promise<void> => {
   const m = await nc.request(d.subject, JSON.stringify({ at: Date.now(), partitions: d.partitions, serving }), { timeout: Math.max(1_000, d.beatMs * 3) })
   const ack = JSON.parse(decoder.decode(m.data)) as { seq?: number; error?: { description?: string } }
   if (ack.error !== undefined || typeof ack.seq !== 'number') throw new Error(`heartbeat not stored: ${ack.error?.description ?? decoder.decode(m.data)}`)
-  if (sent > Atomics.load(renewed, 0)) Atomics.store(renewed, 0, sent)
+  const before = Atomics.load(renewed, 0)
+  if (sent <= before) return
+  // A lease that lapsed (a stop, a stall) is counted even if this put renews it at once: the main thread must still step back.
+  if (before > 0n && sent - before >= leaseNs) Atomics.add(renewed, 1, 1n)
+  Atomics.store(renewed, 0, sent)
 }
 
 let first = true

@@ -164,17 +164,21 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
   }
   /** Since the last acknowledged heartbeat was sent (ns, process-wide monotonic clock). */
   const sinceRenewal = (): bigint => process.hrtime.bigint() - (heartbeat?.renewedAt() ?? 0n)
-  const lapsed = (): boolean => !leaving && sinceRenewal() >= leaseNs
+  /** The heartbeat's lapse count this instance has fenced for. */
+  let lapsesSeen = 0n
+  /** The lease has lapsed now, or lapsed since the last fence (and may be renewed already: a resumed process). */
+  const lapsed = (): boolean => !leaving && (sinceRenewal() >= leaseNs || (heartbeat?.lapses() ?? 0n) !== lapsesSeen)
   const fenceFailure = (p: number): WireFailure =>
     unavailable(`partition ${p} is not served here now (this processor's membership heartbeat lapsed); retry`, { retryAfterMs: Math.min(1_000, beatMs) })
 
   /** Steps back from every partition: each subscription refuses what still arrives and is drained. */
   const fence = (): void => {
+    lapsesSeen = heartbeat?.lapses() ?? 0n
     if (fenced) return
     fenced = true
     fences++
     const since = Number(sinceRenewal() / 1_000_000n)
-    log(`routing: heartbeat not renewed for ${since} ms (lease ${leaseMs} ms): stepping back from ${subs.size} partitions until it is`)
+    log(`routing: heartbeat lapsed (lease ${leaseMs} ms; the last one acknowledged was sent ${since} ms ago): stepping back from ${subs.size} partitions until it is renewed and they are free`)
     for (const entry of subs.values()) {
       entry.closed = true
       entry.sub?.drain().catch(() => undefined)
@@ -281,8 +285,8 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
 
   heartbeat =
     o.heartbeatConnection !== undefined
-      ? await startWorkerHeartbeat(o.heartbeatConnection, `$KV.${LEASE_BUCKET}.${myKey}`, beatMs, o.partitions, log)
-      : await startMainThreadHeartbeat(kv, myKey, beatMs, o.partitions, log)
+      ? await startWorkerHeartbeat(o.heartbeatConnection, `$KV.${LEASE_BUCKET}.${myKey}`, beatMs, leaseMs, o.partitions, log)
+      : await startMainThreadHeartbeat(kv, myKey, beatMs, leaseMs, o.partitions, log)
   await tick()
   // The lease check: fences when the heartbeat lapsed, rejoins when it is renewed again.
   let due = performance.now() + beatMs / 2
