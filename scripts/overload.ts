@@ -141,7 +141,8 @@ export const runOverload = async (o: { readonly seconds: number; readonly factor
   let processor: ProcessorProcess | undefined
   let nc: NatsConnection | undefined
   try {
-    server = await launchNatsServer({ binary: localNatsServerPath(), port: 0, storeDir: join(dir, 'store') })
+    // The embedded server's settings (nats.conf: max_pending 256MB, write_deadline 10s, the append mapping), as `npm start` runs it.
+    server = await launchNatsServer({ binary: localNatsServerPath(), port: 0, storeDir: join(dir, 'store'), configFile: fileURLToPath(new URL('../nats.conf', import.meta.url)) })
     const httpPort = await freePort()
     processor = spawnProcessor({
       NATS_URL: server.url,
