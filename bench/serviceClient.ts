@@ -13,6 +13,8 @@ const [url, eventsArg, streamsArg, writersArg] = process.argv.slice(2)
 const key = process.env.ALLSOURCE_BENCH_KEY
 const nc = await connect({ servers: url, ...(key !== undefined && key !== '' ? tenantConnectOptions('bench', key) : {}) })
 const client = createAllSourceClient(nc, { timeoutMs: 60_000 })
+// `ALLSOURCE_BENCH_RETRY=1`: retry UNAVAILABLE with the same commitId (the processors scenario, where a partition can move).
+const retry = process.env.ALLSOURCE_BENCH_RETRY === '1'
 const streams = Number(streamsArg)
 // Loops per stream (default 1): more than one puts several appends of a stream in flight at once.
 const writers = writersArg === undefined ? 1 : Number(writersArg)
@@ -22,7 +24,7 @@ const t0 = performance.now()
 await Promise.all(
   Array.from({ length: streams * writers }, async (_, l) => {
     const s = l % streams
-    for (let i = 0; i < per; i++) await client.append('bench', `s-${s}`, [{ type: 'thing.happened', payload: payload(i, s) }])
+    for (let i = 0; i < per; i++) await client.append('bench', `s-${s}`, [{ type: 'thing.happened', payload: payload(i, s) }], retry ? { retry: true } : {})
   }),
 )
 const ms = performance.now() - t0

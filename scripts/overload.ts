@@ -1,18 +1,21 @@
 /**
- * The overload run (`npm run chaos -- --overload [--seconds 60] [--factor 10]`): one nats-server and
+ * The overload run (`npm run chaos -- --overload [--seconds 60] [--factor 10] [--generators 2]`): one nats-server and
  * one processor (a child process, HTTP gateway on a free port), started here and stopped by PID.
  * 1. Sustainable rate: after one append to each of the 1000 streams (so their actors are loaded),
  *    64 closed-loop writers for 10 s; their commits per second is the rate.
  * 2. Overload: `factor` × that rate, open loop (requests sent on a clock, not after answers), for
- *    `seconds`, with the client's default 10 s timeout and no retries; every second it records the
- *    processor's RSS, `/ready`, and the micro stats' error count.
+ *    `seconds`, from `generators` child processes (scripts/overloadGenerator.ts: raw publishes on
+ *    one inbox, a 10 s timeout swept once every 100 ms, no retries); every second this process
+ *    records the processor's RSS and V8 heap (its /metrics), `/ready`, and the micro stats.
  * 3. Recovery: 5 s of quiet, then 10 s of the closed-loop writers again.
  * It prints how the overload was answered (successes, `UNAVAILABLE` refusals and how fast they came,
  * timeouts), RSS over time, and checks every acknowledged commit is stored once.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { createAllSourceClient, type AllSourceClient } from '../src/adapters/nats/service/client.js'
@@ -88,13 +91,58 @@ const summary = (os: readonly Outcome[]) => {
   }
 }
 
-export const runOverload = async (o: { readonly seconds: number; readonly factor: number }): Promise<number> => {
+/** What one generator child printed (scripts/overloadGenerator.ts). */
+interface GeneratorResult {
+  readonly sent: number
+  readonly offeredPerSecond: number
+  readonly maxBehindRequests: number
+  readonly ok: number
+  readonly okMs: { p50: number; p99: number; max: number }
+  readonly refused: number
+  readonly refusedMs: { p50: number; p99: number; max: number }
+  readonly refusedExample?: string
+  readonly timeouts: number
+  readonly noResponders: number
+  readonly other: number
+  readonly otherExample?: string
+}
+
+const generatorScript = fileURLToPath(new URL('./overloadGenerator.ts', import.meta.url))
+
+/** Runs one generator child to its end; resolves with its result line. */
+const runGenerator = (config: Record<string, unknown>): Promise<GeneratorResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', generatorScript, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? ''
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as GeneratorResult)
+      else reject(new Error(`load generator exited ${code}: ${err.slice(-2_000)}`))
+    })
+  })
+
+/** The processor's V8 heap in use (MB, from its /metrics), or undefined. */
+const heapMb = async (httpPort: number): Promise<number | undefined> => {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2_000) })).text()
+    const line = text.split('\n').find((l) => l.startsWith('nodejs_heap_size_used_bytes '))
+    return line === undefined ? undefined : Math.round(Number(line.split(' ')[1]) / 1024 / 1024)
+  } catch {
+    return undefined
+  }
+}
+
+export const runOverload = async (o: { readonly seconds: number; readonly factor: number; readonly generators?: number }): Promise<number> => {
   const dir = mkdtempSync(join(tmpdir(), 'allsource-overload-'))
   let server: RunningNatsServer | undefined
   let processor: ProcessorProcess | undefined
   let nc: NatsConnection | undefined
   try {
-    server = await launchNatsServer({ binary: localNatsServerPath(), port: 0, storeDir: join(dir, 'store') })
+    // The embedded server's settings (nats.conf: max_pending 256MB, write_deadline 10s, the append mapping), as `npm start` runs it.
+    server = await launchNatsServer({ binary: localNatsServerPath(), port: 0, storeDir: join(dir, 'store'), configFile: fileURLToPath(new URL('../nats.conf', import.meta.url)) })
     const httpPort = await freePort()
     processor = spawnProcessor({
       NATS_URL: server.url,
@@ -136,38 +184,45 @@ export const runOverload = async (o: { readonly seconds: number; readonly factor
     const sustainable = (base.filter((x) => x.kind === 'ok').length - STREAMS) / 10
     const target = Math.round(sustainable * o.factor)
     console.log(`sustainable: ${sustainable.toFixed(0)} commits/s ${JSON.stringify(summary(base))}`)
-    console.log(`overload: ${target} requests/s (${o.factor}x) for ${o.seconds} s, open loop, no retries`)
 
-    const outcomes: Promise<Outcome>[] = []
-    const samples: { s: number; rssMb?: number; ready: string; pending: number; micro: string }[] = []
+    const generators = Math.max(1, Math.round(o.generators ?? 2))
+    console.log(`overload: ${target} requests/s (${o.factor}x) for ${o.seconds} s, open loop, no retries, from ${generators} generator processes`)
+    const samples: { s: number; rssMb?: number; heapMb?: number; ready: string; micro: string }[] = []
     const started = Date.now()
-    let sent = 0
-    let settled = 0
     let sampling = true
     const sampler = (async () => {
       while (sampling) {
         await sleep(1_000)
-        samples.push({ s: Math.round((Date.now() - started) / 1_000), ...(rssMb(pid) !== undefined ? { rssMb: rssMb(pid) } : {}), ready: await ready(), pending: sent - settled, micro: await microErrors() })
+        const at = Math.round((Date.now() - started) / 1_000)
+        const rss = rssMb(pid)
+        // The probes at once (each may wait 2 s for a saturated processor), so a sample stays about a second.
+        const [heap, readiness, micro] = await Promise.all([heapMb(httpPort), ready(), microErrors()])
+        samples.push({ s: at, ...(rss !== undefined ? { rssMb: rss } : {}), ...(heap !== undefined ? { heapMb: heap } : {}), ready: readiness, micro })
         const last = samples.at(-1)
         if (last !== undefined && last.s % 5 === 0) console.log(JSON.stringify(last))
       }
     })()
-    while (Date.now() - started < o.seconds * 1_000) {
-      // Send what the clock says is due (batches every 10 ms), whatever came back.
-      const due = Math.floor(((Date.now() - started) / 1_000) * target)
-      for (; sent < due; sent++) {
-        outcomes.push(once(client, `over-${sent}`, sent).finally(() => settled++))
-      }
-      await sleep(10)
-    }
-    const over = await Promise.all(outcomes)
-    console.log(`offered ${(sent / o.seconds).toFixed(0)} requests/s; answers: ${JSON.stringify(summary(over))}`)
+    const heapBefore = await heapMb(httpPort)
+    const results = await Promise.all(
+      [...Array(generators).keys()].map((g) =>
+        runGenerator({ url: server?.url, rate: target / generators, seconds: o.seconds, tenant: TENANT, streams: STREAMS, tag: `g${g}`, offset: g, timeoutMs: 10_000, out: join(dir, `g${g}`) }),
+      ),
+    )
+    for (const [g, r] of results.entries()) console.log(`generator ${g}: ${JSON.stringify(r)}`)
+    const total = (f: (r: GeneratorResult) => number) => results.reduce((acc, r) => acc + f(r), 0)
+    const lines = (file: string): string[] => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '')
+    const overOk = results.flatMap((_, g) => lines(join(dir, `g${g}.ok`)))
+    const overRefused = results.flatMap((_, g) => lines(join(dir, `g${g}.refused`)))
+    console.log(
+      `offered ${total((r) => r.offeredPerSecond)} requests/s (target ${target}); sent ${total((r) => r.sent)}: ${total((r) => r.ok)} OK, ${total((r) => r.refused)} refused UNAVAILABLE, ${total((r) => r.timeouts)} timeouts, ${total((r) => r.noResponders)} no responders, ${total((r) => r.other)} other (latencies per generator above)`,
+    )
     await sleep(5_000)
     sampling = false
     await sampler
+    const over: Outcome[] = [...overOk.map((commitId) => ({ commitId, ms: 0, kind: 'ok' as const })), ...overRefused.map((commitId) => ({ commitId, ms: 0, kind: 'refused' as const }))]
     const afterRss = rssMb(pid)
     const after = await closedLoop(client, 10, 'after')
-    console.log(`recovery (64 closed-loop writers, 10 s, after 5 s of quiet): ${JSON.stringify(summary(after))}; /ready ${await ready()}; RSS ${afterRss} MB`)
+    console.log(`recovery (64 closed-loop writers, 10 s, after 5 s of quiet): ${JSON.stringify(summary(after))}; /ready ${await ready()}; RSS ${afterRss} MB; V8 heap used ${heapBefore} MB before the overload, ${await heapMb(httpPort)} MB after the recovery`)
 
     const log = await readWholeLog(nc)
     const stored = new Map<string, number>()
@@ -179,6 +234,10 @@ export const runOverload = async (o: { readonly seconds: number; readonly factor
     const rss = samples.map((s) => s.rssMb).filter((v): v is number => v !== undefined)
     console.log(JSON.stringify({ lost, duplicated: dup, refusedButStored: refusedStored, rssMb: { min: Math.min(...rss), max: Math.max(...rss), afterRecovery: afterRss }, notReadySamples: samples.filter((s) => s.ready !== '200').length, samples: samples.length }))
     console.log('RSS per second (MB):', rss.join(' '))
+    console.log('V8 heap used per second (MB):', samples.map((x) => x.heapMb ?? '?').join(' '))
+    // What the processor said about its connection meanwhile (a slow consumer cut off by the server, reconnects).
+    const connectionLines = processor.output().split('\n').filter((l) => /slow consumer|disconnect|reconnect|stale connection/i.test(l))
+    console.log(`processor connection events: ${connectionLines.length}${connectionLines.length > 0 ? `, first: ${connectionLines.slice(0, 3).join(' | ').slice(0, 600)}` : ''}`)
     return lost === 0 && dup === 0 && refusedStored === 0 ? 0 : 1
   } finally {
     await cleanUp(

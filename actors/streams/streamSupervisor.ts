@@ -291,6 +291,23 @@ export class StreamSupervisor {
     return entry
   }
 
+  /**
+   * Passivates the idle resident actors of the streams `which` picks (partition routing, when this
+   * instance lets a partition go: the next owner writes to them, and a cached head here would cost
+   * a conflict if the partition came back). Busy ones are left to the idle timeout. Returns how many.
+   */
+  passivateWhere(which: (tenant: TenantId, stream: StreamId) => boolean): number {
+    let n = 0
+    for (const entry of this.actors.values()) {
+      const input = entry.actor.getSnapshot().context.input
+      if (this.isIdle(entry) && which(input.tenant, input.stream)) {
+        entry.actor.send({ type: 'PASSIVATE' })
+        n++
+      }
+    }
+    return n
+  }
+
   private isIdle(entry: Entry): boolean {
     const s = entry.actor.getSnapshot()
     return s.status === 'active' && s.value === 'ready' && s.context.box.idle

@@ -73,20 +73,32 @@ const until = async (cond: () => boolean, what: string, procs: readonly Processo
   }
 }
 
+/** {@link until} for a condition that must be fetched. */
+const untilAsync = async (cond: () => Promise<boolean>, what: string, procs: readonly Processor[], timeoutMs = 240_000): Promise<void> => {
+  const t0 = Date.now()
+  while (!(await cond().catch(() => false))) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`processors bench: timed out waiting for ${what}:\n${procs.map((p) => p.output().slice(-2_000)).join('\n---\n')}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
 /** How many members the processor's last `routing: members a, b, …` line names. */
 const membersSeen = (p: Processor): number => [...p.output().matchAll(/routing: members ([^"\n]*)/g)].at(-1)?.[1]?.split(', ').length ?? 1
 
-/** The processor's `allsource_append_conflicts_total` (0 when absent). */
-const conflictsOf = async (p: Processor): Promise<number> => {
+/** A counter of the processor's /metrics (0 when absent). */
+const counterOf = async (p: Processor, name: string): Promise<number> => {
   const text = await (await fetch(p.metricsUrl)).text()
-  const line = text.split('\n').find((l) => l.startsWith('allsource_append_conflicts_total '))
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `))
   return line === undefined ? 0 : Number(line.split(' ')[1])
 }
+const sumOf = async (procs: readonly Processor[], name: string): Promise<number> => (await Promise.all(procs.map((p) => counterOf(p, name)))).reduce((a, c) => a + c, 0)
 
 export interface ProcessorsResult {
   readonly eventsPerSecond: number
   /** Conflicts the log answered (each a reload and a retry in a stream actor) per append. */
   readonly conflictRate: number
+  /** Self-fences of the processors during the round (a heartbeat that lapsed: the instance stepped back from its partitions). */
+  readonly fences: number
 }
 
 /**
@@ -103,10 +115,14 @@ export const processorsRound = async (b: BenchServer, count: number, routed: boo
     await until(() => procs.every((p) => /\bready\b/.test(p.output())), 'ready', procs)
     // Each instance has logged a member list with every instance in it (rendezvous needs the same view).
     if (routed && count > 1) await until(() => procs.every((p) => membersSeen(p) === count), 'the members', procs)
-    const r = await drive(b, events, streams)
-    const conflicts = (await Promise.all(procs.map(conflictsOf))).reduce((a, c) => a + c, 0)
+    // …and the handoffs are over: every partition served by one instance (no make-before-break overlap left).
+    if (routed && count > 1) await untilAsync(async () => (await sumOf(procs, 'allsource_routing_partitions_served')) === PARTITIONS, 'the handoffs', procs)
+    // The client retries UNAVAILABLE (a fenced instance, no responders while a partition moves) as a real client would.
+    const r = await drive(b, events, streams, undefined, 1, { ALLSOURCE_BENCH_RETRY: '1' })
+    const conflicts = await sumOf(procs, 'allsource_append_conflicts_total')
+    const fences = await sumOf(procs, 'allsource_routing_fences_total')
     const appends = Math.ceil(events / streams) * streams
-    return { eventsPerSecond: r.eventsPerSecond, conflictRate: conflicts / appends }
+    return { eventsPerSecond: r.eventsPerSecond, conflictRate: conflicts / appends, fences }
   } finally {
     for (const p of procs) {
       if (p.proc.exitCode === null && p.proc.signalCode === null) {
@@ -156,6 +172,7 @@ export const processorsRows = async (quick: boolean, rounds: number): Promise<Ro
       baseline: c.count === 1 ? '22 processors: raw JetStream/throughput' : '22 processors: 1 processor/throughput',
     })
     rows.push({ scenario: `22 processors: ${c.name}`, metric: 'conflict rate', value: median(rs.map((r) => r.conflictRate)), unit: 'conflicts/append' })
+    if (c.routed && c.count > 1) rows.push({ scenario: `22 processors: ${c.name}`, metric: 'self-fences', value: median(rs.map((r) => r.fences)), unit: 'fences/round', rounds: rs.map((r) => r.fences) })
   }
   return rows
 }
@@ -166,9 +183,12 @@ export const PROCESSORS_METHOD = `
   on this server); then 1, 2 and 3 processor processes (\`src/main/start.ts\` through tsx, appends
   only: no ingest, projections or id index), routed by partition, and 2 and 3 in the shared queue
   group (\`ALLSOURCE_PARTITIONS=0\`, every instance serves every stream). The client process of 3b
-  drives ${'20,000'} appends over 1,000 streams (each stream sequential, all at once,
+  drives ${'20,000'} appends over 1,000 streams once every routed instance sees the others and the
+  partitions are served exactly once (the processors' \`allsource_routing_partitions_served\` sum to 32) (each stream sequential, all at once,
   \`expectedVersion: "any"\`). Throughput of 2 and 3 is against 1 processor; the conflict rate is
   the processors' \`allsource_append_conflicts_total\` (appends the log refused because another
-  instance moved the stream on; each costs a reload) per append. Every process shares the same
+  instance moved the stream on; each costs a reload) per append, and the self-fences the routed
+  processors' \`allsource_routing_fences_total\` counted (a heartbeat that lapsed; the client
+  retries the \`UNAVAILABLE\` answers of a fenced instance, \`ALLSOURCE_BENCH_RETRY=1\`). Every process shares the same
   cores: on a 2-core machine more processors cannot add CPU, so the figure shows the cost of
   routing and conflicts, not scale-out.`

@@ -32,13 +32,13 @@ export interface ServiceResult {
  * With `apiKey` (a key of tenant `bench`), the client connects as that key in auth mode: the key
  * as the connect token and the inbox prefix its grant allows. The key goes by environment, not argv.
  */
-export const drive = async (b: Pick<BenchServer, 'server'>, events: number, streams: number, apiKey?: string, writersPerStream = 1): Promise<ServiceResult> => {
+export const drive = async (b: Pick<BenchServer, 'server'>, events: number, streams: number, apiKey?: string, writersPerStream = 1, env: Record<string, string> = {}): Promise<ServiceResult> => {
   const server0 = procCpuMicros(b.server.pid)
   const self0 = process.cpuUsage()
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', clientScript, b.server.url, String(events), String(streams), String(writersPerStream)], {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
-    ...(apiKey !== undefined ? { env: { ...process.env, ALLSOURCE_BENCH_KEY: apiKey } } : {}),
+    env: { ...process.env, ...env, ...(apiKey !== undefined ? { ALLSOURCE_BENCH_KEY: apiKey } : {}) },
   })
   const self = process.cpuUsage(self0)
   const serverCpu = procCpuMicros(b.server.pid) - server0

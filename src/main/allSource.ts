@@ -5,6 +5,7 @@ import * as Ei from 'fp-ts/lib/Either.js'
 import { StreamSupervisor } from '../../actors/streams/streamSupervisor.js'
 import { defaultAppendLimits, validateAppendRequest, validateStream, validateTenant } from '../domain/streams/appendRequest.js'
 import { categoryOf, CommitId } from '../domain/streams/ids.js'
+import { partitionOf } from '../domain/routing/partitions.js'
 import { moduleRegistry, type StreamModule } from '../domain/streams/module.js'
 import { badRequest, invalidId } from '../domain/streams/errors.js'
 import type { AppendResult } from '../application/streams/appendResult.js'
@@ -44,6 +45,7 @@ import { PipelinedPublisher } from '../adapters/nats/log/pipelinedPublisher.js'
 import { AllSourceError } from '../adapters/nats/service/client.js'
 import { toWireError } from '../adapters/nats/service/errorCodes.js'
 import { type StreamService, startStreamService } from '../adapters/nats/service/streamService.js'
+import type { PartitionRoutingOptions } from '../adapters/nats/service/partitionRouting.js'
 import type { Endpoint, EndpointBase } from '../adapters/nats/service/endpoint.js'
 import type { AppendCaller, Appender } from '../application/streams/appender.js'
 import type { AppendCommand } from '../domain/streams/appendRequest.js'
@@ -89,7 +91,7 @@ export interface AllSourceOptions {
    * token, unique); `ttlMs` (default 3000) is how long a silent instance keeps its partitions.
    * Without it, or against a server without the mapping, every instance serves every stream.
    */
-  readonly routing?: { readonly partitions: number; readonly member: string; readonly ttlMs?: number; readonly handoffMs?: number }
+  readonly routing?: Pick<PartitionRoutingOptions, 'partitions' | 'member' | 'ttlMs' | 'handoffMs' | 'heartbeatConnection'>
   /**
    * Lease, retirement and chunk settings for the projections this instance runs. Background
    * failures they survive (a control watch reopened, a generation not retired) go to `onError`,
@@ -327,6 +329,11 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     ...(o.maxMailbox !== undefined ? { maxMailbox: o.maxMailbox } : {}),
     tracing,
   })
+  /** Partitions moved to or from this instance (routing): their idle stream actors passivate, so none serves from a stale head. */
+  const movedPartitions =
+    (count: number) =>
+    (moved: ReadonlySet<number>): void =>
+      void supervisor.passivateWhere((tenant, stream) => moved.has(partitionOf(tenant, stream, count)))
   const auth = o.auth
   // In auth mode every append (service or ingest) admits its tenant first; the library's own
   // `append`/`execute` calls are the embedding process's and go straight to the supervisor.
@@ -532,7 +539,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
           ...(auth?.onDropped !== undefined ? { onDropped: auth.onDropped } : {}),
           ...(logger !== undefined ? { logger } : {}),
           ...(observer !== undefined ? { observer } : {}),
-          ...(o.routing !== undefined ? { routing: { ...o.routing, replicas: streamOptions.replicas, log: o.info ?? warn } } : {}),
+          ...(o.routing !== undefined ? { routing: { ...o.routing, replicas: streamOptions.replicas, log: o.info ?? warn, onMoved: movedPartitions(o.routing.partitions) } } : {}),
         },
         (base) => [...startProjectionEndpoints(o.nc, reader, base), startAnalyticsEndpoint(o.nc, answerAnalyticsHere, base), startPipelineEndpoints(o.nc, pipelineCatalog, reader.catalog, base), ...(auth?.endpoints?.(base) ?? [])],
       )

@@ -1,3 +1,4 @@
+import type { NatsConnection } from '@nats-io/transport-node'
 import { registeredModules } from './modules.js'
 import { entityState, eventCounter, eventFrequency } from '../domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../domain/projections/projection.js'
@@ -29,6 +30,7 @@ const main = async (): Promise<void> => {
   const session = await connectToNats(config, log)
   const { nc, server } = session
   log(`connected to ${session.where}; nats-server ${nc.info?.version ?? '?'}`)
+  watchConnection(nc)
   // One registry for this processor; the HTTP gateway serves it on /metrics (and feeds it its request timings).
   const metrics = createProcessorMetrics()
   const traces = tracingFromEnv()
@@ -51,7 +53,10 @@ const main = async (): Promise<void> => {
     maxResidentStreams: config.maxResidentStreams,
     maxInFlight: config.maxInFlight,
     maxQueueMs: config.maxQueueMs,
-    ...(config.partitions > 0 ? { routing: { partitions: config.partitions, member: memberId(config.instance), ttlMs: config.memberTtlMs } } : {}),
+    // The routing heartbeat beats from a worker thread on a connection of its own (to the server this one reached).
+    ...(config.partitions > 0
+      ? { routing: { partitions: config.partitions, member: memberId(config.instance), ttlMs: config.memberTtlMs, heartbeatConnection: { servers: [nc.getServer()], ...(session.auth !== undefined ? { nkeySeed: session.auth.material.processorSeed } : {}) } } }
+      : {}),
     idleTimeoutMs: config.idleTimeoutMs,
     snapshotEvery: config.snapshotEvery,
     consumers: { max: config.maxReadConsumers },
@@ -91,6 +96,14 @@ const main = async (): Promise<void> => {
   })
   log('ready')
   log(`serving ${config.prefix}.append|read.<tenant>.<stream> (micro service "${config.prefix}", id ${service.id})`)
+  const routing = service.routing
+  if (routing !== undefined)
+    metrics.watch({
+      routing: () => {
+        const f = routing.fencing()
+        return { served: routing.served().size, members: routing.members().length, fences: f.fences, refused: f.refused }
+      },
+    })
   if (service.routing !== undefined) log(`routing appends by partition: ${config.partitions} partitions, serving ${service.routing.served().size} of them among ${service.routing.members().length} instances (ALLSOURCE_PARTITIONS; docs/operations.md)`)
 
   const shutdown = createShutdown({
@@ -129,6 +142,24 @@ const main = async (): Promise<void> => {
       }
     })
     .catch(() => process.exit(1))
+}
+
+/**
+ * Logs what happens to the NATS connection: a disconnect (the server may cut a processor that reads
+ * too slowly), a reconnect, a stale connection, a client-side slow consumer (at most one line per 10 s).
+ */
+const watchConnection = (nc: NatsConnection): void => {
+  let lastSlow = 0
+  const watch = async (): Promise<void> => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'staleConnection') log(`nats: ${s.type}${'server' in s ? ` (${String(s.server)})` : ''}`)
+      else if (s.type === 'slowConsumer' && Date.now() - lastSlow > 10_000) {
+        lastSlow = Date.now()
+        log('nats: slow consumer (a subscription fell behind; messages dropped by the client)')
+      }
+    }
+  }
+  watch().catch(() => undefined)
 }
 
 /** This instance's routing member id: its name as a KV key token, made unique (two instances may share a name). */

@@ -13,6 +13,8 @@ export interface MetricSources {
   readonly projections?: () => readonly { readonly name: string; readonly lag: number; readonly folded: number }[]
   /** Appends the log refused because another writer moved the stream on (each costs the stream actor a reload), so far. */
   readonly conflicts?: () => number
+  /** Partition routing: partitions served now, members counted alive, self-fences and the requests they answered UNAVAILABLE, so far. */
+  readonly routing?: () => { readonly served: number; readonly members: number; readonly fences: number; readonly refused: number }
   /** Ingest messages not yet appended and dead letters held (JetStream info; cached, see `ingestCacheMs`). */
   readonly ingest?: () => Promise<{ readonly pending: number; readonly deadLetters: number }>
 }
@@ -144,6 +146,46 @@ export const createProcessorMetrics = (options: ProcessorMetricsOptions = {}): P
       const conflicts = sources.conflicts()
       if (conflicts > conflictsSeen) this.inc(conflicts - conflictsSeen)
       conflictsSeen = conflicts
+    },
+  })
+  new Gauge({
+    name: 'allsource_routing_partitions_served',
+    help: 'Append partitions this instance serves now (partition routing; 0 while fenced)',
+    registers: [registry],
+    collect() {
+      const r = sources.routing?.()
+      if (r !== undefined) this.set(r.served)
+    },
+  })
+  new Gauge({
+    name: 'allsource_routing_members',
+    help: 'Routing members this instance counts alive (itself included)',
+    registers: [registry],
+    collect() {
+      const r = sources.routing?.()
+      if (r !== undefined) this.set(r.members)
+    },
+  })
+  let fencesSeen = 0
+  new Counter({
+    name: 'allsource_routing_fences_total',
+    help: 'Times this instance stepped back from its partitions because its membership heartbeat lapsed (self-fencing)',
+    registers: [registry],
+    collect() {
+      const r = sources.routing?.()
+      if (r !== undefined && r.fences > fencesSeen) this.inc(r.fences - fencesSeen)
+      if (r !== undefined) fencesSeen = r.fences
+    },
+  })
+  let fencedSeen = 0
+  new Counter({
+    name: 'allsource_routing_fenced_requests_total',
+    help: 'Routed appends answered UNAVAILABLE because this instance was fenced (a retry reaches the partition\'s owner)',
+    registers: [registry],
+    collect() {
+      const r = sources.routing?.()
+      if (r !== undefined && r.refused > fencedSeen) this.inc(r.refused - fencedSeen)
+      if (r !== undefined) fencedSeen = r.refused
     },
   })
   new Gauge({

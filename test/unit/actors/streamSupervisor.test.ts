@@ -174,6 +174,16 @@ describe('stream supervisor and actors over an in-memory log', () => {
     await sup.close()
   })
 
+  it('passivateWhere drops the idle actors it picks (a partition moved) and leaves the rest', async () => {
+    const sup = supervisor(createInMemoryEventLog())
+    await Promise.all(Array.from({ length: 10 }, (_, i) => sup.append(one(`moved-${i}`))))
+    expect(sup.passivateWhere((tenant, stream) => tenant === 'acme' && Number(stream.split('-')[1]) % 2 === 0)).toBe(5)
+    await vi.waitFor(() => expect(sup.resident).toBe(5), { timeout: 5_000 })
+    const again = await sup.append(one('moved-4'))
+    expect(E.isRight(again) && again.right.toVersion).toBe(2)
+    await sup.close()
+  })
+
   it('close() waits for accepted work, then refuses new work with UNAVAILABLE', async () => {
     const log = createInMemoryEventLog()
     let release: () => void = () => undefined

@@ -102,6 +102,12 @@ export interface EndpointRoute {
   readonly tokensOf: (subject: string, reply?: string) => E.Either<AppendError, readonly string[]> | 'ignore'
 }
 
+/** A subject attached to an endpoint with {@link Endpoint.attach}. */
+export interface AttachedSubject {
+  /** Unsubscribes; resolves once the server has the unsubscribe and what it delivered before is handed to the endpoint. */
+  drain(): Promise<void>
+}
+
 export interface Endpoint {
   readonly micro: MicroEndpoint
   readonly stats: EndpointStats
@@ -111,9 +117,12 @@ export interface Endpoint {
    * Also listens on `subject` in queue group `queue` (the endpoint's routed subjects, see its
    * `routedTokens` option), until the returned `drain` (which resolves once the server has the
    * unsubscribe and the messages already delivered are handed to the endpoint) or `stop()`.
-   * Resolves once the server has the subscription.
+   * Resolves once the server has the subscription. `gate`, when given, is asked synchronously for
+   * every request on `subject` before anything else: a failure it returns is answered at once (not
+   * logged, nothing decoded) instead of serving the request (partition routing's self-fencing:
+   * while it drains a fenced subscription, what still arrives is answered `UNAVAILABLE`).
    */
-  attach(subject: string, queue: string): Promise<{ drain(): Promise<void> }>
+  attach(subject: string, queue: string, gate?: () => WireFailure | undefined): Promise<AttachedSubject>
   /** Stops taking requests and waits until those already received are answered. */
   stop(): Promise<void>
 }
@@ -263,7 +272,8 @@ export const startEndpoint = (
     return msg.reply === undefined || !msg.reply.startsWith(`_INBOX.${tenant}.`) ? 'reply' : undefined
   }
 
-  const callback = (_err: Error | null, msg: Msg) => {
+  const callback = (_err: Error | null, msg: Msg) => handleMessage(msg, undefined)
+  const handleMessage = (msg: Msg, gate: (() => WireFailure | undefined) | undefined): void => {
     const tokens = tokensOf(msg.subject, msg.reply)
     if (tokens === 'ignore') return
     const cause = misdirected(msg, tokens)
@@ -286,6 +296,14 @@ export const startEndpoint = (
       return
     }
     stats.num_requests++
+    const closed = gate?.()
+    if (closed !== undefined) {
+      try {
+        return fail(msg, formatOf(msg), closed, requestIdOf(msg), false)
+      } catch {
+        return // the connection closed under us
+      }
+    }
     if (!limit.tryAcquire()) return refuse(msg)
     inFlight++
     serve(msg, tokens).catch(() => undefined) // serve answers its own failures
@@ -298,8 +316,8 @@ export const startEndpoint = (
     stats,
     dropped: () => dropped,
     micro: { name: o.name ?? o.verb, subject, queue_group: o.queue, stats },
-    async attach(s, queue) {
-      const sub = nc.subscribe(s, { queue, callback })
+    async attach(s, queue, gate) {
+      const sub = nc.subscribe(s, { queue, callback: gate === undefined ? callback : (_e, msg) => handleMessage(msg, gate) })
       attached.add(sub)
       await nc.flush()
       return {
