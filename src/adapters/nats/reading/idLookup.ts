@@ -1,8 +1,10 @@
-import { DeliverPolicy } from '@nats-io/jetstream'
+import { DeliverPolicy, jetstreamManager } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
 import { defaultIdWindow, type IdScanPass, type IdWindow, planIdScan } from '../../../domain/reading/idWindow.js'
 import type { Commit } from '../../../domain/streams/event.js'
 import { decodeCommit } from '../../codec/commitCodec.js'
 import { EVENT_STREAM } from '../log/eventStream.js'
+import { directBatch } from './directBatch.js'
 import type { LogConsumers } from './logConsumer.js'
 
 /**
@@ -39,44 +41,132 @@ export const commitHolding = (body: Uint8Array, offset: number, id: string, idBy
 }
 
 /**
- * Looks a UUIDv7 event id up by time: each pass of {@link planIdScan} is an ordered consumer on
- * the tenant's subjects (`<prefix>.events.<tenant>.>`, so another tenant's events are never
- * seen), started at the pass's store time (`opt_start_time`), reading until the store time passes
- * the pass's end or the log ends. Commits whose body does not contain the id's bytes are skipped
- * undecoded. Resolves to the first commit that holds the id, or undefined when none in the window
- * does (the event may then be in the supplied-id index, or not exist).
+ * Reads one pass of a lookup in store order: each commit of the tenant stored from `p.fromMs` on,
+ * handed to `visit` until it returns true (then resolves true), or until a commit stored after
+ * `p.untilMs` or the end of the log (then resolves false).
  */
-export const createTimeWindowLookup = (
-  consumers: LogConsumers,
-  tenantFilter: (tenant: string) => string,
-  window: IdWindow = defaultIdWindow,
-) => {
-  const pass = async (tenant: string, id: string, idBytes: Uint8Array, p: IdScanPass): Promise<FoundCommit | undefined> => {
+type PassReader = (tenant: string, p: IdScanPass, visit: (seq: number, data: Uint8Array) => boolean) => Promise<boolean>
+
+/** Messages of the first batch of a pass: the hit is usually a few dozen commits in. */
+const FIRST_BATCH = 64
+/** Messages of each later batch. */
+const NEXT_BATCH = 256
+
+/**
+ * A pass by batch direct gets (no consumer): from the pass's start time, then from the sequence
+ * after the last one answered, with the tenant's subject filter (`next_by_subj`), so another
+ * tenant's commits never reach the processor. The first batch is small because the hit is
+ * usually close to the start; later ones larger. Each batch is capped by {@link LOOKUP_PULL_BYTES}
+ * too: the server answers a direct get in the read loop of the processor's connection, so a
+ * batch is kept short. The subject of every commit is checked again here.
+ */
+const directPassReader =
+  (nc: NatsConnection, tenantFilter: (tenant: string) => string, tenantPrefix: (tenant: string) => string): PassReader =>
+  async (tenant, p, visit) => {
+    const filter = tenantFilter(tenant)
+    const prefix = tenantPrefix(tenant)
+    let from: { readonly start_time: string } | { readonly seq: number } = { start_time: new Date(Math.max(0, p.fromMs)).toISOString() }
+    let found = false
+    for (let batch = FIRST_BATCH; ; batch = NEXT_BATCH) {
+      let passed = false
+      const end = await directBatch(nc, EVENT_STREAM, { ...from, next_by_subj: filter, batch, max_bytes: LOOKUP_PULL_BYTES }, (m) => {
+        if (m.storeMs > p.untilMs) return (passed = true)
+        // The filter already keeps other tenants' commits out; checked again all the same.
+        if (!m.subject.startsWith(prefix)) return false
+        return (found = visit(m.seq, m.data))
+      })
+      if (found) return true
+      if (passed || end._tag !== 'EndOfBatch' || end.pending === 0 || end.lastSeq === 0) return false
+      from = { seq: end.lastSeq + 1 }
+    }
+  }
+
+/**
+ * A pass by an ephemeral ordered consumer (servers before 2.11, and replicated streams, whose
+ * direct gets a follower may answer before it has the latest commits): started at the pass's
+ * store time (`opt_start_time`) on the tenant's subjects, read until the store time passes the
+ * pass's end or the log ends.
+ */
+const consumerPassReader =
+  (consumers: LogConsumers, tenantFilter: (tenant: string) => string): PassReader =>
+  async (tenant, p, visit) => {
     const lease = await consumers.open(EVENT_STREAM, {
       filter_subjects: [tenantFilter(tenant)],
       deliver_policy: DeliverPolicy.StartTime,
       opt_start_time: new Date(Math.max(0, p.fromMs)).toISOString(),
     })
     try {
-      if ((await lease.consumer.info(true)).num_pending === 0) return undefined
+      if ((await lease.consumer.info(true)).num_pending === 0) return false
       for await (const m of await lease.consume({ maxBytes: LOOKUP_PULL_BYTES })) {
-        if (storeMillis(m.info.timestampNanos) > p.untilMs) return undefined
-        const commit = commitHolding(m.data, m.seq, id, idBytes)
-        if (commit !== undefined) return { offset: m.seq, commit }
-        if (m.info.pending === 0) return undefined
+        if (storeMillis(m.info.timestampNanos) > p.untilMs) return false
+        if (visit(m.seq, m.data)) return true
+        if (m.info.pending === 0) return false
       }
-      return undefined
+      return false
     } finally {
       lease.close()
     }
   }
 
+/** How often the lookup checks again whether direct gets may serve it (server version, the stream's replicas). */
+const RECHECK_MS = 60_000
+
+/** Whether batch direct gets serve lookups: nats-server 2.11 or newer, `allow_direct` on, a single replica. */
+export const directGetsServe = (version: string | undefined, config: { readonly allow_direct?: boolean; readonly num_replicas?: number }): boolean => {
+  const [major = 0, minor = 0] = (version ?? '0.0.0').split('.').map((x) => parseInt(x, 10) || 0)
+  return (major > 2 || (major === 2 && minor >= 11)) && config.allow_direct === true && (config.num_replicas ?? 1) === 1
+}
+
+/**
+ * Looks a UUIDv7 event id up by time: the passes of {@link planIdScan}, in order, each read in
+ * store order on the tenant's subjects only (`<prefix>.events.<tenant>.>`, so another tenant's
+ * events are never seen), stopping at the first commit that holds the id. A pass is read by batch
+ * direct gets when the server and stream allow it ({@link directGetsServe}), else by an ordered
+ * consumer; both read the same commits. Commits whose body does not contain the id's bytes are
+ * skipped undecoded. Resolves to the first commit that holds the id, or undefined when none in the
+ * window does (the event may then be in the supplied-id index, or not exist).
+ */
+export const createTimeWindowLookup = (
+  nc: NatsConnection,
+  consumers: LogConsumers,
+  tenantFilter: (tenant: string) => string,
+  tenantPrefix: (tenant: string) => string,
+  window: IdWindow = defaultIdWindow,
+  /** Force one way of reading (tests); default: chosen from the server and the stream, rechecked every minute. */
+  mode?: 'direct' | 'consumer',
+) => {
+  const direct = directPassReader(nc, tenantFilter, tenantPrefix)
+  const consumer = consumerPassReader(consumers, tenantFilter)
+  let checked: { readonly at: number; readonly reader: Promise<PassReader> } | undefined
+  const reader = (): Promise<PassReader> => {
+    if (mode !== undefined) return Promise.resolve(mode === 'direct' ? direct : consumer)
+    if (checked === undefined || Date.now() - checked.at > RECHECK_MS) {
+      const r = (async () => {
+        try {
+          const info = await (await jetstreamManager(nc, { checkAPI: false })).streams.info(EVENT_STREAM)
+          return directGetsServe(nc.info?.version, info.config) ? direct : consumer
+        } catch {
+          checked = undefined // asked again next time; the consumer is right whatever the stream
+          return consumer
+        }
+      })()
+      checked = { at: Date.now(), reader: r }
+    }
+    return checked.reader
+  }
+
   return async (tenant: string, id: string): Promise<FoundCommit | undefined> => {
     const idBytes = Buffer.from(id, 'latin1')
+    const read = await reader()
     for (const p of planIdScan(id, window)) {
       // A UUIDv7 can name any time up to the year 10889; nothing was stored before 1970 or after 9999.
       if (p.untilMs < 0 || p.fromMs > LAST_STORE_MS) continue
-      const found = await pass(tenant, id, idBytes, p)
+      let found: FoundCommit | undefined
+      await read(tenant, p, (seq, data) => {
+        const commit = commitHolding(data, seq, id, idBytes)
+        if (commit !== undefined) found = { offset: seq, commit }
+        return found !== undefined
+      })
       if (found !== undefined) return found
     }
     return undefined
