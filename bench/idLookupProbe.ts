@@ -3,9 +3,9 @@
 import { DeliverPolicy, jetstreamManager } from '@nats-io/jetstream'
 import { decodeCommit } from '../src/adapters/codec/commitCodec.js'
 import { directBatch } from '../src/adapters/nats/reading/directBatch.js'
-import { commitHolding, mayHoldId, storeMillis } from '../src/adapters/nats/reading/idLookup.js'
+import { commitHolding, createTimeWindowLookup, mayHoldId, storeMillis } from '../src/adapters/nats/reading/idLookup.js'
 import { createLogConsumers } from '../src/adapters/nats/reading/logConsumer.js'
-import { uuidv7Millis } from '../src/domain/reading/idWindow.js'
+import { defaultIdWindow, uuidv7Millis } from '../src/domain/reading/idWindow.js'
 import { freshServer } from './scenarios/common.js'
 import { fillLog, sample } from './scenarios/idLookup.js'
 
@@ -127,6 +127,19 @@ try {
       table(`B: batch direct get, ${filter === undefined ? 'no filter' : 'tenant filter'}, first batch ${first}`, { 'first message': r.first, 'total to the answer': r.total, requests: r.requests, 'commits read': r.scanned })
     }
   }
+  // D: the lookup as it is now (rings from the id's millisecond), read both ways.
+  for (const mode of ['direct', 'consumer'] as const) {
+    const lookup = createTimeWindowLookup(b.nc, consumers, (t) => `allsource.events.${t}.>`, (t) => `allsource.events.${t}.`, defaultIdWindow, mode)
+    const total: number[] = []
+    for (const { id, offset } of ids) {
+      const t0 = performance.now()
+      const r = await lookup('bench', id)
+      total.push(performance.now() - t0)
+      if (r?.offset !== offset) throw new Error(`${mode}: ${id} at ${r?.offset}, expected ${offset}`)
+    }
+    table(`D: createTimeWindowLookup, ${mode}`, { 'total to the answer': total })
+  }
+
   // C: the fixed cost: one message from a start time (GetSeqFromTime + one load), with and without the filter.
   const c = { plain: [] as number[], filtered: [] as number[], batch1: [] as number[] }
   for (const { id } of ids) {

@@ -54,24 +54,26 @@ const NEXT_BATCH = 256
 
 /**
  * A pass by batch direct gets (no consumer): from the pass's start time, then from the sequence
- * after the last one answered, with the tenant's subject filter (`next_by_subj`), so another
- * tenant's commits never reach the processor. The first batch is small because the hit is
- * usually close to the start; later ones larger. Each batch is capped by {@link LOOKUP_PULL_BYTES}
- * too: the server answers a direct get in the read loop of the processor's connection, so a
- * batch is kept short. The subject of every commit is checked again here.
+ * after the last one answered, every commit in store order, the tenant's kept by their subject
+ * (`<prefix>.events.<tenant>.`) and the others skipped unread. No subject filter is sent: with
+ * one, the server counts the filter's pending messages for every batch request, work that grows
+ * with the number of blocks in the log (nats-server `NumPending`); without, that count is a
+ * subtraction and each next message a plain load, so the cost is the commits in the window,
+ * whatever the log's size. The first batch is small because the hit is usually a few dozen
+ * commits in; later ones larger. Each batch is capped by {@link LOOKUP_PULL_BYTES} too: the server
+ * answers a direct get in the read loop of the processor's connection, so a batch is kept short.
  */
 const directPassReader =
-  (nc: NatsConnection, tenantFilter: (tenant: string) => string, tenantPrefix: (tenant: string) => string): PassReader =>
+  (nc: NatsConnection, tenantPrefix: (tenant: string) => string): PassReader =>
   async (tenant, p, visit) => {
-    const filter = tenantFilter(tenant)
     const prefix = tenantPrefix(tenant)
     let from: { readonly start_time: string } | { readonly seq: number } = { start_time: new Date(Math.max(0, p.fromMs)).toISOString() }
     let found = false
     for (let batch = FIRST_BATCH; ; batch = NEXT_BATCH) {
       let passed = false
-      const end = await directBatch(nc, EVENT_STREAM, { ...from, next_by_subj: filter, batch, max_bytes: LOOKUP_PULL_BYTES }, (m) => {
+      const end = await directBatch(nc, EVENT_STREAM, { ...from, batch, max_bytes: LOOKUP_PULL_BYTES }, (m) => {
         if (m.storeMs > p.untilMs) return (passed = true)
-        // The filter already keeps other tenants' commits out; checked again all the same.
+        // Another tenant's commit (or anything else the stream holds): not even searched.
         if (!m.subject.startsWith(prefix)) return false
         return (found = visit(m.seq, m.data))
       })
@@ -119,8 +121,8 @@ export const directGetsServe = (version: string | undefined, config: { readonly 
 
 /**
  * Looks a UUIDv7 event id up by time: the passes of {@link planIdScan}, in order, each read in
- * store order on the tenant's subjects only (`<prefix>.events.<tenant>.>`, so another tenant's
- * events are never seen), stopping at the first commit that holds the id. A pass is read by batch
+ * store order, only the tenant's commits searched (by their subject `<prefix>.events.<tenant>.…`,
+ * so another tenant's event is never returned), stopping at the first commit that holds the id. A pass is read by batch
  * direct gets when the server and stream allow it ({@link directGetsServe}), else by an ordered
  * consumer; both read the same commits. Commits whose body does not contain the id's bytes are
  * skipped undecoded. Resolves to the first commit that holds the id, or undefined when none in the
@@ -135,7 +137,7 @@ export const createTimeWindowLookup = (
   /** Force one way of reading (tests); default: chosen from the server and the stream, rechecked every minute. */
   mode?: 'direct' | 'consumer',
 ) => {
-  const direct = directPassReader(nc, tenantFilter, tenantPrefix)
+  const direct = directPassReader(nc, tenantPrefix)
   const consumer = consumerPassReader(consumers, tenantFilter)
   let checked: { readonly at: number; readonly reader: Promise<PassReader> } | undefined
   const reader = (): Promise<PassReader> => {
