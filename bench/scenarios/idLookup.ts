@@ -235,7 +235,8 @@ export const ID_LOOKUP_METHOD = `
   the supplied-id indexer runs over the whole log. Lookups one at a time, 300 ids of each kind
   spread evenly over the log: **raw** a direct get of the known offset and a decode; **before**
   a KV get of the id's key, then a direct get and a decode (what the query did with the old index);
-  **after** \`createQuery(...)('bench', { id })\` as the service runs it (by time for a UUIDv7, the
-  supplied-id index for the others); unknown ids are a UUIDv7 of a time inside the log (its
+  **after** \`createQuery(...)('bench', { id })\` as the service runs it (by time for a UUIDv7:
+  passes outwards from the id's millisecond, read by batch direct gets, as on this R1 stream and
+  nats-server ≥ 2.11; the supplied-id index for the others); unknown ids are a UUIDv7 of a time inside the log (its
   whole window scanned) and a supplied id that no event has (one KV get, then the log after the
   index's checkpoint).`

@@ -1,4 +1,5 @@
 import { jetstreamManager } from '@nats-io/jetstream'
+import fc from 'fast-check'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -163,6 +164,37 @@ describe('lookup by time, by batch direct gets and by a consumer alike', () => {
           expect((await wide(mine, id))?.commit.tenant).toBe(mine)
         }
         expect(await wide('nobody', ids.now)).toBeUndefined()
+      })
+
+      it('fuzz: any UUIDv7-shaped id, of any time and case, answers nothing or the tenant’s own commit holding it', async () => {
+        const lookup = lookupWith(nc, mode)
+        const now = Date.now()
+        const known = [ids.now, ids.other, ids.shared, ...sameMs.slice(0, 5)]
+        await fc.assert(
+          fc.asyncProperty(
+            fc.oneof(
+              fc.integer({ min: 0, max: 2 ** 48 - 1 }).map((ms) => v7At(ms)),
+              fc.integer({ min: -5_000, max: 5_000 }).map((d) => v7At(now + d)),
+              fc.constantFrom(...known),
+            ),
+            fc.boolean(),
+            fc.constantFrom('acme', 'other', 'nobody'),
+            async (id, upper, tenant) => {
+              const asked = upper ? id.toUpperCase() : id
+              const r = await lookup(tenant, asked)
+              if (r !== undefined) {
+                expect(r.commit.tenant).toBe(tenant)
+                expect(r.commit.events.map((e) => e.id)).toContain(asked)
+                expect(r.offset).toBe(log.written.get(`${tenant}/${asked}`))
+              } else if (log.written.has(`${tenant}/${asked}`)) {
+                // Only an id stored outside its window is left to the index.
+                const d = await log.delta(tenant, asked)
+                expect(d >= defaultIdWindow.afterMs || d <= -defaultIdWindow.beforeMs).toBe(true)
+              }
+            },
+          ),
+          { numRuns: 40 },
+        )
       })
 
       it('answers undefined for ids never written, at any time', async () => {

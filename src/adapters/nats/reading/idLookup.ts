@@ -50,7 +50,7 @@ type PassReader = (tenant: string, p: IdScanPass, visit: (seq: number, data: Uin
 /** Messages of the first batch of a pass: the hit is usually a few dozen commits in. */
 const FIRST_BATCH = 64
 /** Messages of each later batch. */
-const NEXT_BATCH = 256
+const NEXT_BATCH = 1_024
 
 /**
  * A pass by batch direct gets (no consumer): from the pass's start time, then from the sequence
