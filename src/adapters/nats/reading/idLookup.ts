@@ -47,10 +47,16 @@ export const commitHolding = (body: Uint8Array, offset: number, id: string, idBy
  */
 type PassReader = (tenant: string, p: IdScanPass, visit: (seq: number, data: Uint8Array) => boolean) => Promise<boolean>
 
-/** Messages of the first batch of a pass: the hit is usually a few dozen commits in. */
-const FIRST_BATCH = 64
-/** Messages of each later batch. */
-const NEXT_BATCH = 1_024
+/**
+ * The batches of a pass (messages, bytes), growing: the hit is usually a few dozen commits in and
+ * rarely past a few hundred, and what the server sends past it is read for nothing; a pass that
+ * gets further reads on for a while (a miss reads its whole range), in batches of up to 1 MiB.
+ */
+const BATCHES = [
+  { batch: 64, max_bytes: LOOKUP_PULL_BYTES },
+  { batch: 256, max_bytes: LOOKUP_PULL_BYTES },
+] as const
+const LONG_BATCH = { batch: 4_096, max_bytes: 1024 * 1024 } as const
 
 /**
  * A pass by batch direct gets (no consumer): from the pass's start time, then from the sequence
@@ -59,9 +65,9 @@ const NEXT_BATCH = 1_024
  * one, the server counts the filter's pending messages for every batch request, work that grows
  * with the number of blocks in the log (nats-server `NumPending`); without, that count is a
  * subtraction and each next message a plain load, so the cost is the commits in the window,
- * whatever the log's size. The first batch is small because the hit is usually a few dozen
- * commits in; later ones larger. Each batch is capped by {@link LOOKUP_PULL_BYTES} too: the server
- * answers a direct get in the read loop of the processor's connection, so a batch is kept short.
+ * whatever the log's size. Batches grow ({@link BATCHES}, then {@link LONG_BATCH}) and are
+ * capped by bytes, because the server answers a direct get in the read loop of the processor's
+ * connection: a batch is loaded there at once.
  */
 const directPassReader =
   (nc: NatsConnection, tenantPrefix: (tenant: string) => string): PassReader =>
@@ -69,9 +75,10 @@ const directPassReader =
     const prefix = tenantPrefix(tenant)
     let from: { readonly start_time: string } | { readonly seq: number } = { start_time: new Date(Math.max(0, p.fromMs)).toISOString() }
     let found = false
-    for (let batch = FIRST_BATCH; ; batch = NEXT_BATCH) {
+    for (let i = 0; ; i++) {
+      const limits = BATCHES[i] ?? LONG_BATCH
       let passed = false
-      const end = await directBatch(nc, EVENT_STREAM, { ...from, batch, max_bytes: LOOKUP_PULL_BYTES }, (m) => {
+      const end = await directBatch(nc, EVENT_STREAM, { ...from, ...limits }, (m) => {
         if (m.storeMs > p.untilMs) return (passed = true)
         // Another tenant's commit (or anything else the stream holds): not even searched.
         if (!m.subject.startsWith(prefix)) return false
