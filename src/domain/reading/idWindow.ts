@@ -48,6 +48,8 @@ export interface IdScanPass {
   readonly fromMs: number
   /** The pass stops at the first commit stored after this millisecond. */
   readonly untilMs: number
+  /** Whether it is one of the two near passes (`nearMs` around the id), where the hit usually is. */
+  readonly near: boolean
 }
 
 /**
@@ -70,11 +72,11 @@ export const planIdScan = (id: string, w: IdWindow = defaultIdWindow): readonly 
   const a2 = Math.min(Math.max(w.nearAfterMs, a1), w.afterMs)
   const b1 = Math.min(w.nearMs, w.beforeMs)
   const passes: IdScanPass[] = [
-    { fromMs: ms, untilMs: ms + a1 },
-    { fromMs: ms - b1, untilMs: ms - 1 },
-    { fromMs: ms + a1 + 1, untilMs: ms + a2 },
-    { fromMs: ms - w.beforeMs, untilMs: ms - b1 - 1 },
-    { fromMs: ms + a2 + 1, untilMs: ms + w.afterMs },
+    { fromMs: ms, untilMs: ms + a1, near: true },
+    { fromMs: ms - b1, untilMs: ms - 1, near: true },
+    { fromMs: ms + a1 + 1, untilMs: ms + a2, near: false },
+    { fromMs: ms - w.beforeMs, untilMs: ms - b1 - 1, near: false },
+    { fromMs: ms + a2 + 1, untilMs: ms + w.afterMs, near: false },
   ]
   return passes.filter((p) => p.fromMs <= p.untilMs)
 }

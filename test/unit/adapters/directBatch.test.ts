@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { storeMillisOf } from '../../../src/adapters/nats/reading/directBatch.js'
-import { directGetsServe, storeMillis } from '../../../src/adapters/nats/reading/idLookup.js'
+import { batchSize, directGetsServe, storeMillis } from '../../../src/adapters/nats/reading/idLookup.js'
 
 describe('storeMillisOf (the store time in direct get headers)', () => {
   it('truncates to the millisecond, as a consumer delivery’s nanoseconds are', () => {
@@ -42,5 +42,33 @@ describe('directGetsServe', () => {
     expect(directGetsServe('2.15.1', { ...r1, num_replicas: 3 })).toBe(false)
     expect(directGetsServe('2.15.1', { ...r1, allow_direct: false })).toBe(false)
     expect(directGetsServe('2.15.1', {})).toBe(false)
+  })
+})
+
+describe('batchSize (direct-get batches of a lookup pass)', () => {
+  it('grows 64, 256, 1,024, then 4,096 while nothing says the pass ends sooner', () => {
+    expect([0, 1, 2, 3, 9].map((i) => batchSize(i, undefined, 1_000))).toEqual([64, 256, 1_024, 4_096, 4_096])
+    // 64 commits over 64 ms, 1,000 ms left: more than any batch.
+    expect(batchSize(1, { read: 64, firstMs: 0, lastMs: 63 }, 1_063)).toBe(256)
+  })
+
+  it('asks for no more than the rest of the pass should hold, a quarter more, at least 16', () => {
+    // 64 commits in 4 ms (16 per ms), 16 ms left: 16 × 17 × 1.25 + 16.
+    expect(batchSize(2, { read: 64, firstMs: 100, lastMs: 103 }, 119)).toBe(Math.ceil(17 * 16 * 1.25) + 16)
+    expect(batchSize(1, { read: 64, firstMs: 100, lastMs: 103 }, 119)).toBe(256) // the growth caps it first
+    // Already at the end: just the floor.
+    expect(batchSize(3, { read: 500, firstMs: 0, lastMs: 20 }, 20)).toBe(16 + Math.ceil(500 / 21 * 1.25))
+    expect(batchSize(3, { read: 5, firstMs: 0, lastMs: 500 }, 20)).toBe(16)
+  })
+
+  it('is always a whole number from 16 to 4,096, whatever it is told', () => {
+    fc.assert(
+      fc.property(fc.nat(20), fc.option(fc.record({ read: fc.nat(100_000), firstMs: fc.double(), lastMs: fc.double() }), { nil: undefined }), fc.double(), (i, progress, untilMs) => {
+        const n = batchSize(i, progress, untilMs)
+        expect(Number.isInteger(n)).toBe(true)
+        expect(n).toBeGreaterThanOrEqual(16)
+        expect(n).toBeLessThanOrEqual(4_096)
+      }),
+    )
   })
 })

@@ -55,31 +55,68 @@ type PassReader = (tenant: string, p: IdScanPass, visit: (seq: number, data: Uin
 const BATCHES = [
   { batch: 64, max_bytes: LOOKUP_PULL_BYTES },
   { batch: 256, max_bytes: LOOKUP_PULL_BYTES },
+  { batch: 1_024, max_bytes: 1024 * 1024 },
 ] as const
 const LONG_BATCH = { batch: 4_096, max_bytes: 1024 * 1024 } as const
 
+/** What a pass has read so far: commits, and the store times of the first and last. */
+export interface PassProgress {
+  readonly read: number
+  readonly firstMs: number
+  readonly lastMs: number
+}
+
+/**
+ * Messages to ask for in batch `i` of a pass ending at `untilMs`: the growing size of
+ * {@link BATCHES}, but no more than the commits the rest of the pass should hold at the rate read
+ * so far (a quarter more, and at least 16), since the server cannot stop at a time and sends the
+ * whole batch: a near pass that misses then reads about its 20 ms, not a megabyte past them. Any
+ * size is correct (a batch too small is followed by another); this only bounds what is read for
+ * nothing.
+ */
+export const batchSize = (i: number, progress: PassProgress | undefined, untilMs: number): number => {
+  const grown = (BATCHES[i] ?? LONG_BATCH).batch
+  if (progress === undefined || progress.read === 0) return grown
+  const perMs = progress.read / Math.max(1, progress.lastMs - progress.firstMs + 1)
+  const expected = Math.ceil(Math.max(0, untilMs - progress.lastMs + 1) * perMs * 1.25) + 16
+  return Number.isFinite(expected) ? Math.max(16, Math.min(grown, expected)) : grown
+}
+
 /**
  * A pass by batch direct gets (no consumer): from the pass's start time, then from the sequence
- * after the last one answered, every commit in store order, the tenant's kept by their subject
- * (`<prefix>.events.<tenant>.`) and the others skipped unread. No subject filter is sent: with
- * one, the server counts the filter's pending messages for every batch request, work that grows
- * with the number of blocks in the log (nats-server `NumPending`); without, that count is a
- * subtraction and each next message a plain load, so the cost is the commits in the window,
- * whatever the log's size. Batches grow ({@link BATCHES}, then {@link LONG_BATCH}) and are
+ * after the last one answered, in store order, the tenant's commits kept by their subject
+ * (`<prefix>.events.<tenant>.`) and any other skipped unread.
+ *
+ * The two near passes send no subject filter: with one, the server counts the filter's pending
+ * messages for every batch request (nats-server `NumPending`), work that grows with the number
+ * of blocks in the log; without, that count is a subtraction and each next message a plain load.
+ * They read every tenant's commits in their few milliseconds, which are about the appends that
+ * were in flight with the event's. The far passes, which read up to seconds of the log and are
+ * only reached by a slow publish, a skewed clock or an id that does not exist, filter on the
+ * tenant's subjects (`next_by_subj`), so that their cost is the tenant's commits and not every
+ * tenant's; there the count is paid once per batch of up to 1 MiB.
+ *
+ * Batches grow, but not past the pass's end at the rate read so far ({@link batchSize}), and are
  * capped by bytes, because the server answers a direct get in the read loop of the processor's
  * connection: a batch is loaded there at once.
  */
 const directPassReader =
-  (nc: NatsConnection, tenantPrefix: (tenant: string) => string): PassReader =>
+  (nc: NatsConnection, tenantFilter: (tenant: string) => string, tenantPrefix: (tenant: string) => string): PassReader =>
   async (tenant, p, visit) => {
     const prefix = tenantPrefix(tenant)
+    const filter = p.near ? {} : { next_by_subj: tenantFilter(tenant) }
     let from: { readonly start_time: string } | { readonly seq: number } = { start_time: new Date(Math.max(0, p.fromMs)).toISOString() }
     let found = false
+    let read = 0
+    let firstMs = Number.NaN
+    let lastMs = Number.NaN
     for (let i = 0; ; i++) {
-      const limits = BATCHES[i] ?? LONG_BATCH
+      const batch = batchSize(i, read === 0 ? undefined : { read, firstMs, lastMs }, p.untilMs)
       let passed = false
-      const end = await directBatch(nc, EVENT_STREAM, { ...from, ...limits }, (m) => {
+      const end = await directBatch(nc, EVENT_STREAM, { ...from, ...filter, batch, max_bytes: (BATCHES[i] ?? LONG_BATCH).max_bytes }, (m) => {
         if (m.storeMs > p.untilMs) return (passed = true)
+        if (read++ === 0) firstMs = m.storeMs
+        lastMs = m.storeMs
         // Another tenant's commit (or anything else the stream holds): not even searched.
         if (!m.subject.startsWith(prefix)) return false
         return (found = visit(m.seq, m.data))
@@ -144,7 +181,7 @@ export const createTimeWindowLookup = (
   /** Force one way of reading (tests); default: chosen from the server and the stream, rechecked every minute. */
   mode?: 'direct' | 'consumer',
 ) => {
-  const direct = directPassReader(nc, tenantPrefix)
+  const direct = directPassReader(nc, tenantFilter, tenantPrefix)
   const consumer = consumerPassReader(consumers, tenantFilter)
   let checked: { readonly at: number; readonly reader: Promise<PassReader> } | undefined
   const reader = (): Promise<PassReader> => {

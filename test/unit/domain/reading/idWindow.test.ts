@@ -63,19 +63,19 @@ describe('findableByTime and planIdScan', () => {
 
   it('plans rings outwards from the id: its millisecond on, the near ms before, then further after, before, after', () => {
     expect(planIdScan(id)).toEqual([
-      { fromMs: ms, untilMs: ms + w.nearMs },
-      { fromMs: ms - w.nearMs, untilMs: ms - 1 },
-      { fromMs: ms + w.nearMs + 1, untilMs: ms + w.nearAfterMs },
-      { fromMs: ms - w.beforeMs, untilMs: ms - w.nearMs - 1 },
-      { fromMs: ms + w.nearAfterMs + 1, untilMs: ms + w.afterMs },
+      { fromMs: ms, untilMs: ms + w.nearMs, near: true },
+      { fromMs: ms - w.nearMs, untilMs: ms - 1, near: true },
+      { fromMs: ms + w.nearMs + 1, untilMs: ms + w.nearAfterMs, near: false },
+      { fromMs: ms - w.beforeMs, untilMs: ms - w.nearMs - 1, near: false },
+      { fromMs: ms + w.nearAfterMs + 1, untilMs: ms + w.afterMs, near: false },
     ])
     // Rings wider than the window are clamped to it, and empty passes left out.
     expect(planIdScan(id, { beforeMs: 10, afterMs: 100, nearMs: 50, nearAfterMs: 100 })).toEqual([
-      { fromMs: ms, untilMs: ms + 50 },
-      { fromMs: ms - 10, untilMs: ms - 1 },
-      { fromMs: ms + 51, untilMs: ms + 100 },
+      { fromMs: ms, untilMs: ms + 50, near: true },
+      { fromMs: ms - 10, untilMs: ms - 1, near: true },
+      { fromMs: ms + 51, untilMs: ms + 100, near: false },
     ])
-    expect(planIdScan(id, { beforeMs: 0, afterMs: 0, nearMs: 20, nearAfterMs: 500 })).toEqual([{ fromMs: ms, untilMs: ms }])
+    expect(planIdScan(id, { beforeMs: 0, afterMs: 0, nearMs: 20, nearAfterMs: 500 })).toEqual([{ fromMs: ms, untilMs: ms, near: true }])
     expect(planIdScan('order-17')).toEqual([])
   })
 
