@@ -1,5 +1,7 @@
 // Ad-hoc probe (not part of npm run bench): where the time of a lookup by a UUIDv7 id goes, step
-// by step, on the log scenario 20 builds. EVENTS (default 1,000,000), LOOKUPS (default 200).
+// by step, on the log scenario 20 builds. EVENTS (default 1,000,000), LOOKUPS (default 200),
+// PARTS (default ABCD: A the old first pass by a consumer, step by step; B batch direct gets of the
+// same commits; C fixed costs; D the lookup as it is now, both ways).
 import { DeliverPolicy, jetstreamManager } from '@nats-io/jetstream'
 import { decodeCommit } from '../src/adapters/codec/commitCodec.js'
 import { directBatch } from '../src/adapters/nats/reading/directBatch.js'
@@ -12,6 +14,7 @@ import { fillLog, sample } from './scenarios/idLookup.js'
 const events = Number(process.env.EVENTS ?? 1_000_000)
 const lookups = Number(process.env.LOOKUPS ?? 200)
 const FILTER = 'allsource.events.bench.>'
+const parts = process.env.PARTS ?? 'ABCD'
 
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))] ?? Number.NaN
@@ -44,7 +47,8 @@ try {
   }
   table('position of the commit', { 'store time − id ms (ms)': lagMs, 'commits in [ms−20, ms)': before, 'commits from ms to the hit': between })
 
-  // A: the current pass 1, an ordered consumer, step by step.
+  // A: the old pass 1 (from 20 ms before the id), an ordered consumer, step by step.
+  if (parts.includes('A')) {
   const a = { open: [] as number[], info: [] as number[], consume: [] as number[], first: [] as number[], toHit: [] as number[], total: [] as number[], deleted: [] as number[], scanned: [] as number[], decoded: [] as number[], kb: [] as number[] }
   for (const { id, offset } of ids) {
     const ms = uuidv7Millis(id) ?? 0
@@ -87,8 +91,9 @@ try {
   }
   table('A: ordered consumer (today)', { 'open (create consumer)': a.open, 'info(true)': a.info, 'consume()': a.consume, 'first message': a.first, 'first message → hit': a.toHit, 'total to the answer': a.total, 'delete (after the answer)': a.deleted, 'commits read': a.scanned, 'commits decoded': a.decoded, 'KiB read': a.kb })
 
+  }
   // B: batch direct gets in order, the tenant filter on the server, batches growing from `first`.
-  for (const filter of [FILTER, undefined]) {
+  for (const filter of parts.includes('B') ? [FILTER, undefined] : []) {
     for (const first of [64, 256]) {
       const r = { first: [] as number[], total: [] as number[], requests: [] as number[], scanned: [] as number[] }
       for (const { id, offset } of ids) {
@@ -128,8 +133,9 @@ try {
     }
   }
   // D: the lookup as it is now (rings from the id's millisecond), read both ways.
-  for (const mode of ['direct', 'consumer'] as const) {
-    const lookup = createTimeWindowLookup(b.nc, consumers, (t) => `allsource.events.${t}.>`, (t) => `allsource.events.${t}.`, defaultIdWindow, mode)
+  const unknown = sample(f.v7, 20).map(({ id }) => `${id.slice(0, 19)}bfff-ffffffffffff`)
+  for (const [mode, farFilter] of parts.includes('D') ? ([['direct', true], ['direct', false], ['consumer', true]] as const) : []) {
+    const lookup = createTimeWindowLookup(b.nc, consumers, (t) => `allsource.events.${t}.>`, (t) => `allsource.events.${t}.`, defaultIdWindow, mode, farFilter)
     const total: number[] = []
     for (const { id, offset } of ids) {
       const t0 = performance.now()
@@ -137,12 +143,18 @@ try {
       total.push(performance.now() - t0)
       if (r?.offset !== offset) throw new Error(`${mode}: ${id} at ${r?.offset}, expected ${offset}`)
     }
-    table(`D: createTimeWindowLookup, ${mode}`, { 'total to the answer': total })
+    const none: number[] = []
+    for (const id of unknown) {
+      const t0 = performance.now()
+      if ((await lookup('bench', id)) !== undefined) throw new Error('found an unknown id')
+      none.push(performance.now() - t0)
+    }
+    table(`D: createTimeWindowLookup, ${mode}${mode === 'direct' ? `, far passes ${farFilter ? 'filtered' : 'unfiltered'}` : ''}`, { 'found, total to the answer': total, 'unknown id (whole window)': none })
   }
 
   // C: the fixed cost: one message from a start time (GetSeqFromTime + one load), with and without the filter.
-  const c = { plain: [] as number[], filtered: [] as number[], batch1: [] as number[] }
-  for (const { id } of ids) {
+  const c = { plain: [] as number[], unfiltered: [] as number[], batch1: [] as number[] }
+  for (const { id } of parts.includes('C') ? ids : []) {
     const ms = uuidv7Millis(id) ?? 0
     let t0 = performance.now()
     await jsm.direct.getMessage('ALLSOURCE_EVENTS', { start_time: new Date(ms - 20) })
@@ -152,9 +164,9 @@ try {
     c.batch1.push(performance.now() - t0)
     t0 = performance.now()
     await directBatch(b.nc, 'ALLSOURCE_EVENTS', { start_time: new Date(ms - 20).toISOString(), batch: 1 }, () => false)
-    c.filtered.push(performance.now() - t0)
+    c.unfiltered.push(performance.now() - t0)
   }
-  table('C: fixed cost', { 'direct get at a time (no batch)': c.plain, 'batch of 1, tenant filter': c.batch1, 'batch of 1, no filter': c.filtered })
+  if (parts.includes('C')) table('C: fixed cost', { 'direct get at a time (no batch)': c.plain, 'batch of 1, tenant filter': c.batch1, 'batch of 1, no filter': c.unfiltered })
 } finally {
   await b.stop()
 }

@@ -101,10 +101,10 @@ export const batchSize = (i: number, progress: PassProgress | undefined, untilMs
  * connection: a batch is loaded there at once.
  */
 const directPassReader =
-  (nc: NatsConnection, tenantFilter: (tenant: string) => string, tenantPrefix: (tenant: string) => string): PassReader =>
+  (nc: NatsConnection, tenantFilter: (tenant: string) => string, tenantPrefix: (tenant: string) => string, farFilter: boolean): PassReader =>
   async (tenant, p, visit) => {
     const prefix = tenantPrefix(tenant)
-    const filter = p.near ? {} : { next_by_subj: tenantFilter(tenant) }
+    const filter = p.near || !farFilter ? {} : { next_by_subj: tenantFilter(tenant) }
     let from: { readonly start_time: string } | { readonly seq: number } = { start_time: new Date(Math.max(0, p.fromMs)).toISOString() }
     let found = false
     let read = 0
@@ -180,8 +180,10 @@ export const createTimeWindowLookup = (
   window: IdWindow = defaultIdWindow,
   /** Force one way of reading (tests); default: chosen from the server and the stream, rechecked every minute. */
   mode?: 'direct' | 'consumer',
+  /** Whether the far passes of direct gets filter on the tenant's subjects (default; off only to measure the difference). */
+  farFilter = true,
 ) => {
-  const direct = directPassReader(nc, tenantFilter, tenantPrefix)
+  const direct = directPassReader(nc, tenantFilter, tenantPrefix, farFilter)
   const consumer = consumerPassReader(consumers, tenantFilter)
   let checked: { readonly at: number; readonly reader: Promise<PassReader> } | undefined
   const reader = (): Promise<PassReader> => {
