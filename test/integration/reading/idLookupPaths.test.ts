@@ -9,7 +9,7 @@ import { PipelinedPublisher } from '../../../src/adapters/nats/log/pipelinedPubl
 import { WireHeaders } from '../../../src/adapters/nats/log/wireHeaders.js'
 import { DirectBatchError, directBatch, storeMillisOf } from '../../../src/adapters/nats/reading/directBatch.js'
 import { createTimeWindowLookup } from '../../../src/adapters/nats/reading/idLookup.js'
-import { createLogConsumers } from '../../../src/adapters/nats/reading/logConsumer.js'
+import { ConsumerUnavailable, createLogConsumers } from '../../../src/adapters/nats/reading/logConsumer.js'
 import { createQuery } from '../../../src/adapters/nats/reading/query.js'
 import { uuidv7 } from '../../../src/adapters/system/uuidv7.js'
 import { defaultIdWindow, type IdWindow, uuidv7Millis } from '../../../src/domain/reading/idWindow.js'
@@ -205,6 +205,17 @@ describe('lookup by time, by batch direct gets and by a consumer alike', () => {
       })
     })
   }
+
+  it('direct gets take a slot of the consumer budget while they read: a full budget answers ConsumerUnavailable, none is kept', async () => {
+    const consumers = createLogConsumers(nc, { max: 1, waitMs: 100 })
+    const lookup = createTimeWindowLookup(nc, consumers, (t) => `allsource.events.${t}.>`, (t) => `allsource.events.${t}.`, defaultIdWindow, 'direct')
+    const held = await consumers.slot()
+    await expect(lookup('acme', ids.now)).rejects.toBeInstanceOf(ConsumerUnavailable)
+    held()
+    expect((await lookup('acme', ids.now))?.offset).toBe(log.written.get(`acme/${ids.now}`))
+    expect(await lookup('acme', uuidv7())).toBeUndefined()
+    expect(consumers.inUse).toBe(0)
+  })
 
   it('answers the same through the query, whichever way it reads', async () => {
     for (const idReads of ['direct', 'consumer', undefined] as const) {

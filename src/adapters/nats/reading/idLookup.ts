@@ -100,30 +100,50 @@ export const batchSize = (i: number, progress: PassProgress | undefined, untilMs
  * capped by bytes, because the server answers a direct get in the read loop of the processor's
  * connection: a batch is loaded there at once.
  */
+const readDirect = async (
+  nc: NatsConnection,
+  tenantFilter: (tenant: string) => string,
+  tenantPrefix: (tenant: string) => string,
+  farFilter: boolean,
+  tenant: string,
+  p: IdScanPass,
+  visit: (seq: number, data: Uint8Array) => boolean,
+): Promise<boolean> => {
+  const prefix = tenantPrefix(tenant)
+  const filter = p.near || !farFilter ? {} : { next_by_subj: tenantFilter(tenant) }
+  let from: { readonly start_time: string } | { readonly seq: number } = { start_time: new Date(Math.max(0, p.fromMs)).toISOString() }
+  let found = false
+  let read = 0
+  let firstMs = Number.NaN
+  let lastMs = Number.NaN
+  for (let i = 0; ; i++) {
+    const batch = batchSize(i, read === 0 ? undefined : { read, firstMs, lastMs }, p.untilMs)
+    let passed = false
+    const end = await directBatch(nc, EVENT_STREAM, { ...from, ...filter, batch, max_bytes: (BATCHES[i] ?? LONG_BATCH).max_bytes }, (m) => {
+      if (m.storeMs > p.untilMs) return (passed = true)
+      if (read++ === 0) firstMs = m.storeMs
+      lastMs = m.storeMs
+      // Another tenant's commit (or anything else the stream holds): not even searched.
+      if (!m.subject.startsWith(prefix)) return false
+      return (found = visit(m.seq, m.data))
+    })
+    if (found) return true
+    if (passed || end._tag !== 'EndOfBatch' || end.pending === 0 || end.lastSeq === 0) return false
+    from = { seq: end.lastSeq + 1 }
+  }
+}
+
+/** {@link readDirect} holding a slot of the consumer budget while it reads. */
 const directPassReader =
-  (nc: NatsConnection, tenantFilter: (tenant: string) => string, tenantPrefix: (tenant: string) => string, farFilter: boolean): PassReader =>
+  (nc: NatsConnection, consumers: LogConsumers, tenantFilter: (tenant: string) => string, tenantPrefix: (tenant: string) => string, farFilter: boolean): PassReader =>
   async (tenant, p, visit) => {
-    const prefix = tenantPrefix(tenant)
-    const filter = p.near || !farFilter ? {} : { next_by_subj: tenantFilter(tenant) }
-    let from: { readonly start_time: string } | { readonly seq: number } = { start_time: new Date(Math.max(0, p.fromMs)).toISOString() }
-    let found = false
-    let read = 0
-    let firstMs = Number.NaN
-    let lastMs = Number.NaN
-    for (let i = 0; ; i++) {
-      const batch = batchSize(i, read === 0 ? undefined : { read, firstMs, lastMs }, p.untilMs)
-      let passed = false
-      const end = await directBatch(nc, EVENT_STREAM, { ...from, ...filter, batch, max_bytes: (BATCHES[i] ?? LONG_BATCH).max_bytes }, (m) => {
-        if (m.storeMs > p.untilMs) return (passed = true)
-        if (read++ === 0) firstMs = m.storeMs
-        lastMs = m.storeMs
-        // Another tenant's commit (or anything else the stream holds): not even searched.
-        if (!m.subject.startsWith(prefix)) return false
-        return (found = visit(m.seq, m.data))
-      })
-      if (found) return true
-      if (passed || end._tag !== 'EndOfBatch' || end.pending === 0 || end.lastSeq === 0) return false
-      from = { seq: end.lastSeq + 1 }
+    // No consumer, but a slot of the processor's budget all the same: it bounds how many reads
+    // load the log at once, and a full budget answers UNAVAILABLE as it does for a consumer.
+    const release = await consumers.slot()
+    try {
+      return await readDirect(nc, tenantFilter, tenantPrefix, farFilter, tenant, p, visit)
+    } finally {
+      release()
     }
   }
 
@@ -183,7 +203,7 @@ export const createTimeWindowLookup = (
   /** Whether the far passes of direct gets filter on the tenant's subjects (default; off only to measure the difference). */
   farFilter = true,
 ) => {
-  const direct = directPassReader(nc, tenantFilter, tenantPrefix, farFilter)
+  const direct = directPassReader(nc, consumers, tenantFilter, tenantPrefix, farFilter)
   const consumer = consumerPassReader(consumers, tenantFilter)
   let checked: { readonly at: number; readonly reader: Promise<PassReader> } | undefined
   const reader = (): Promise<PassReader> => {
