@@ -35,18 +35,23 @@ export interface IdLookupResult {
   readonly indexKeys: number
 }
 
+/** An event id written to the log, with the offset of its commit. */
+export interface WrittenId {
+  readonly id: string
+  readonly offset: number
+}
+
 /**
  * Fills the log with `events` events (commits of 10 over 1,000 streams, one tenant, raw pipelined
  * publishes of valid commits, ids minted as they are published, one in ten a supplied `order-…`
- * id), then writes the per-event KV index of earlier versions for the same events (a put per
- * event, pipelined), then runs the supplied-id indexer over the log. Returns the ids by kind.
+ * id, 200 commits in flight). Returns the ids by kind.
  */
-const fill = async (b: BenchServer, events: number, log: (l: string) => void) => {
+export const fillLog = async (b: BenchServer, events: number, log: (l: string) => void, tenant = 'bench') => {
   await createEventStream(b.nc)
   const pub = new PipelinedPublisher(b.nc, 120_000)
   const commits = Math.ceil(events / PER_COMMIT)
-  const v7: { id: string; offset: number }[] = []
-  const supplied: { id: string; offset: number }[] = []
+  const v7: WrittenId[] = []
+  const supplied: WrittenId[] = []
   const t0 = performance.now()
   let n = 0
   // Commits in flight: ids are minted as a commit is handed to the publisher, as the stream actor
@@ -60,7 +65,7 @@ const fill = async (b: BenchServer, events: number, log: (l: string) => void) =>
     const v = Math.floor(c / STREAMS) * PER_COMMIT
     const commit: Commit = {
       commitId: uuidv7() as CommitId,
-      tenant: 'bench' as TenantId,
+      tenant: tenant as TenantId,
       stream: `s-${s}` as StreamId,
       events: Array.from({ length: PER_COMMIT }, (_, k) => ({
         id: (++n % SUPPLIED_EVERY === 0 ? `order-${n}` : uuidv7()) as EventId,
@@ -70,7 +75,7 @@ const fill = async (b: BenchServer, events: number, log: (l: string) => void) =>
         payload: payload(c, s),
       })),
     }
-    const p = pub.publish(`allsource.events.bench.s-${s}`, encodeCommit(commit), WireHeaders.of(['Nats-Msg-Id', commit.commitId], ['AllSource-Types', 'thing.happened'])).then((r) => {
+    const p = pub.publish(`allsource.events.${tenant}.s-${s}`, encodeCommit(commit), WireHeaders.of(['Nats-Msg-Id', commit.commitId], ['AllSource-Types', 'thing.happened'])).then((r) => {
       if (r._tag !== 'Stored') throw new Error(`fill failed: ${JSON.stringify(r)}`)
       for (const e of commit.events) (e.id.startsWith('order-') ? supplied : v7).push({ id: e.id, offset: r.seq })
     })
@@ -87,8 +92,18 @@ const fill = async (b: BenchServer, events: number, log: (l: string) => void) =>
     if (c % 20_000 === 0 && c > 0) log(`    filled ${c * PER_COMMIT} events`)
   }
   await Promise.all(inFlight)
+  pub.close()
   if (failure !== undefined) throw failure
-  const fillSeconds = (performance.now() - t0) / 1000
+  return { v7, supplied, fillSeconds: (performance.now() - t0) / 1000 }
+}
+
+/**
+ * {@link fillLog}, then writes the per-event KV index of earlier versions for the same events (a
+ * put per event, pipelined), then runs the supplied-id indexer over the log.
+ */
+const fill = async (b: BenchServer, events: number, log: (l: string) => void) => {
+  const { v7, supplied, fillSeconds } = await fillLog(b, events, log)
+  const pub = new PipelinedPublisher(b.nc, 120_000)
 
   // The index of earlier versions: a KV key per event, written the way its indexer wrote them.
   await new Kvm(b.nc).create(LEGACY_ID_INDEX_BUCKET, { history: 1 })
@@ -117,7 +132,7 @@ const fill = async (b: BenchServer, events: number, log: (l: string) => void) =>
   return { v7, supplied, fillSeconds, legacyFillSeconds, indexSeconds }
 }
 
-const sample = <T>(xs: readonly T[], k: number): T[] => Array.from({ length: k }, (_, i) => xs[Math.floor(((i + 0.5) * xs.length) / k)] as T)
+export const sample = <T>(xs: readonly T[], k: number): T[] => Array.from({ length: k }, (_, i) => xs[Math.floor(((i + 0.5) * xs.length) / k)] as T)
 
 /** Times `fn` on each item, in turn; milliseconds, sorted. */
 const timeEach = async <T>(items: readonly T[], fn: (x: T) => Promise<void>): Promise<number[]> => {
@@ -220,7 +235,8 @@ export const ID_LOOKUP_METHOD = `
   the supplied-id indexer runs over the whole log. Lookups one at a time, 300 ids of each kind
   spread evenly over the log: **raw** a direct get of the known offset and a decode; **before**
   a KV get of the id's key, then a direct get and a decode (what the query did with the old index);
-  **after** \`createQuery(...)('bench', { id })\` as the service runs it (by time for a UUIDv7, the
-  supplied-id index for the others); unknown ids are a UUIDv7 of a time inside the log (its
+  **after** \`createQuery(...)('bench', { id })\` as the service runs it (by time for a UUIDv7:
+  passes outwards from the id's millisecond, read by batch direct gets, as on this R1 stream and
+  nats-server ≥ 2.11; the supplied-id index for the others); unknown ids are a UUIDv7 of a time inside the log (its
   whole window scanned) and a supplied id that no event has (one KV get, then the log after the
   index's checkpoint).`

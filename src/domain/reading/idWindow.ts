@@ -15,11 +15,13 @@ export interface IdWindow {
   /** How far after the id's millisecond the commit may be stored (publish latency, retries, server clock ahead). */
   readonly afterMs: number
   /**
-   * The first pass: from `nearMs` before the id's millisecond to `nearAfterMs` after it. With
-   * clocks in step the commit is stored just after the id was minted, so the first pass finds it
-   * after few commits; the rest of the window (before, then after) is searched only when it misses.
+   * The first ring: the first pass reads from the id's millisecond to `nearMs` after it, the
+   * second the `nearMs` before it. With clocks in step the commit is stored at or just after the
+   * id's millisecond (it is minted before it is published), so the first pass finds it after the
+   * commits that were in flight with it, and nothing stored before the id is read.
    */
   readonly nearMs: number
+  /** The second ring after the id: the third pass reads on to `nearAfterMs` after it (slow publishes). */
   readonly nearAfterMs: number
 }
 
@@ -46,21 +48,35 @@ export interface IdScanPass {
   readonly fromMs: number
   /** The pass stops at the first commit stored after this millisecond. */
   readonly untilMs: number
+  /** Whether it is one of the two near passes (`nearMs` around the id), where the hit usually is. */
+  readonly near: boolean
 }
 
 /**
  * The passes that cover the window of a UUIDv7 id, in the order to run them (stop at the first
- * hit): the near pass around the id's millisecond, then the rest of the window before it, then
- * the rest after it. Empty for an id that is not a UUIDv7.
+ * hit), in rings growing outwards from the id's millisecond `ms`, after before before:
+ *
+ * 1. `[ms, ms + nearMs]`: the commit of a processor whose clock is in step with the server's;
+ * 2. `[ms - nearMs, ms - 1]`: a server clock up to `nearMs` behind the processor's;
+ * 3. `(ms + nearMs, ms + nearAfterMs]`: a slow publish;
+ * 4. `[ms - beforeMs, ms - nearMs)`: a server clock further behind;
+ * 5. `(ms + nearAfterMs, ms + afterMs]`: the slowest publishes.
+ *
+ * Each clamped to the window, empty ones left out. Together they cover `[ms - beforeMs, ms +
+ * afterMs]`, each store time once. Empty for an id that is not a UUIDv7.
  */
 export const planIdScan = (id: string, w: IdWindow = defaultIdWindow): readonly IdScanPass[] => {
   const ms = uuidv7Millis(id)
   if (ms === undefined) return []
-  const before = Math.min(w.nearMs, w.beforeMs)
-  const after = Math.min(w.nearAfterMs, w.afterMs)
-  return [
-    { fromMs: ms - before, untilMs: ms + after },
-    ...(before < w.beforeMs ? [{ fromMs: ms - w.beforeMs, untilMs: ms - before - 1 }] : []),
-    ...(after < w.afterMs ? [{ fromMs: ms + after + 1, untilMs: ms + w.afterMs }] : []),
+  const a1 = Math.min(w.nearMs, w.afterMs)
+  const a2 = Math.min(Math.max(w.nearAfterMs, a1), w.afterMs)
+  const b1 = Math.min(w.nearMs, w.beforeMs)
+  const passes: IdScanPass[] = [
+    { fromMs: ms, untilMs: ms + a1, near: true },
+    { fromMs: ms - b1, untilMs: ms - 1, near: true },
+    { fromMs: ms + a1 + 1, untilMs: ms + a2, near: false },
+    { fromMs: ms - w.beforeMs, untilMs: ms - b1 - 1, near: false },
+    { fromMs: ms + a2 + 1, untilMs: ms + w.afterMs, near: false },
   ]
+  return passes.filter((p) => p.fromMs <= p.untilMs)
 }

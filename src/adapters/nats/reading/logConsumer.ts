@@ -52,6 +52,12 @@ export interface LogConsumer {
 export interface LogConsumers {
   /** Opens an ordered consumer on `stream` once a slot is free; rejects with {@link ConsumerUnavailable} after `waitMs`. */
   open(stream: string, options: Partial<OrderedConsumerOptions>): Promise<LogConsumer>
+  /**
+   * Takes a slot without a consumer, for a reader that uses direct gets (a lookup by id): the same
+   * bound on concurrent reads, the same {@link ConsumerUnavailable} after `waitMs`. Resolves to the
+   * slot's release (idempotent).
+   */
+  slot(): Promise<() => void>
   /** Slots in use now. */
   readonly inUse: number
   readonly options: LogConsumerOptions
@@ -78,6 +84,7 @@ export const createLogConsumers = (nc: NatsConnection, options: Partial<LogConsu
       return slots.inUse
     },
     options: o,
+    slot: () => slots.acquire(o.waitMs, () => new ConsumerUnavailable(o.max, o.waitMs)),
     async open(stream, opts) {
       const release = await slots.acquire(o.waitMs, () => new ConsumerUnavailable(o.max, o.waitMs))
       let consumer: Consumer

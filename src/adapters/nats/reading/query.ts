@@ -57,6 +57,8 @@ export const createQuery = (
     readonly index?: EventIdIndex
     /** The window a UUIDv7 id is looked up in; must be the one the indexer uses (default {@link defaultIdWindow}). */
     readonly idWindow?: IdWindow
+    /** How a lookup by time reads the log; default: batch direct gets where the server and stream allow, else a consumer (tests force one). */
+    readonly idReads?: 'direct' | 'consumer'
     /** The processor's consumer budget. */
     readonly consumers?: LogConsumers
     /** Commits one request may examine (decoded or skipped by their header) before it answers. */
@@ -135,7 +137,7 @@ export const createQuery = (
     return E.right(nextOffset === undefined ? { events } : { events, nextOffset })
   }
 
-  const byTime = createTimeWindowLookup(consumers, (tenant) => subj.eventsOf(tenant), o.idWindow)
+  const byTime = createTimeWindowLookup(nc, consumers, (tenant) => subj.eventsOf(tenant), (tenant) => subj.eventsPrefixOf(tenant), o.idWindow, o.idReads)
 
   /** The commit holding event `id` of `tenant`: by time for a UUIDv7, then the supplied-id index. */
   const findById = async (tenant: string, id: string): Promise<FoundCommit | 'not-indexed' | undefined> => {

@@ -61,14 +61,27 @@ describe('findableByTime and planIdScan', () => {
     expect(findableByTime('order-17', ms)).toBe(false)
   })
 
-  it('plans a near pass around the id, then the rest of the window before it, then after it', () => {
+  it('plans rings outwards from the id: its millisecond on, the near ms before, then further after, before, after', () => {
     expect(planIdScan(id)).toEqual([
-      { fromMs: ms - w.nearMs, untilMs: ms + w.nearAfterMs },
-      { fromMs: ms - w.beforeMs, untilMs: ms - w.nearMs - 1 },
-      { fromMs: ms + w.nearAfterMs + 1, untilMs: ms + w.afterMs },
+      { fromMs: ms, untilMs: ms + w.nearMs, near: true },
+      { fromMs: ms - w.nearMs, untilMs: ms - 1, near: true },
+      { fromMs: ms + w.nearMs + 1, untilMs: ms + w.nearAfterMs, near: false },
+      { fromMs: ms - w.beforeMs, untilMs: ms - w.nearMs - 1, near: false },
+      { fromMs: ms + w.nearAfterMs + 1, untilMs: ms + w.afterMs, near: false },
     ])
-    expect(planIdScan(id, { beforeMs: 10, afterMs: 100, nearMs: 50, nearAfterMs: 100 })).toEqual([{ fromMs: ms - 10, untilMs: ms + 100 }])
+    // Rings wider than the window are clamped to it, and empty passes left out.
+    expect(planIdScan(id, { beforeMs: 10, afterMs: 100, nearMs: 50, nearAfterMs: 100 })).toEqual([
+      { fromMs: ms, untilMs: ms + 50, near: true },
+      { fromMs: ms - 10, untilMs: ms - 1, near: true },
+      { fromMs: ms + 51, untilMs: ms + 100, near: false },
+    ])
+    expect(planIdScan(id, { beforeMs: 0, afterMs: 0, nearMs: 20, nearAfterMs: 500 })).toEqual([{ fromMs: ms, untilMs: ms, near: true }])
     expect(planIdScan('order-17')).toEqual([])
+  })
+
+  it('starts at the id’s own millisecond: nothing stored before it is read unless the first pass misses', () => {
+    const [first] = planIdScan(id)
+    expect(first?.fromMs).toBe(ms)
   })
 
   it('covers every store time that findableByTime admits, whatever the window, each once', () => {
