@@ -17,6 +17,8 @@ export interface InMemoryRateLimiterOptions {
 
 /** What a rate of 0 answers: nothing is ever admitted; try again in a second (the quota's period), or raise it. */
 const ZERO_RATE_RETRY_MS = 1000
+/** The one answer of every admitted take (an `Either` is immutable: shared, not built per call). */
+const TAKEN: E.Either<DomainError, void> = E.right(undefined)
 const MAX_BUCKET = 1_000_000_000
 
 interface Entry {
@@ -108,21 +110,27 @@ export const createInMemoryRateLimiter = (options: Partial<InMemoryRateLimiterOp
 
   return {
     take(request: RateLimitRequest): E.Either<DomainError, void> {
-      const now = options.clock.now().getTime()
       const keyRate = request.keyRate !== undefined ? request.keyRate : defaultKeyRate === 'tenant' ? request.tenantRate : defaultKeyRate
-      const checks = [
-        check('appendsPerSecond', request.tenantRate, request.tenant, undefined, now),
-        request.keyId === undefined ? undefined : check('keyAppendsPerSecond', keyRate, request.tenant, request.keyId, now),
-      ]
-      const refusals = checks.map(waitOf).filter((e): e is DomainError => e !== undefined)
-      if (refusals.length > 0) {
-        const longest = refusals.reduce((a, b) => (b._tag === 'QuotaExceeded' && a._tag === 'QuotaExceeded' && b.retryAfterMs > a.retryAfterMs ? b : a))
+      const keyed = request.keyId !== undefined && keyRate !== null
+      // Unlimited (no rate to take from): no clock read, no bucket, nothing allocated.
+      if (request.tenantRate === null && !keyed) return TAKEN
+      const now = options.clock.now().getTime()
+      const tenantCheck = check('appendsPerSecond', request.tenantRate, request.tenant, undefined, now)
+      const keyCheck = keyed ? check('keyAppendsPerSecond', keyRate, request.tenant, request.keyId, now) : undefined
+      const tenantRefusal = waitOf(tenantCheck)
+      const keyRefusal = waitOf(keyCheck)
+      if (tenantRefusal !== undefined || keyRefusal !== undefined) {
+        // The longer wait of the two refusals.
+        const longest =
+          tenantRefusal === undefined ? keyRefusal : keyRefusal === undefined ? tenantRefusal : keyRefusal._tag === 'QuotaExceeded' && tenantRefusal._tag === 'QuotaExceeded' && keyRefusal.retryAfterMs > tenantRefusal.retryAfterMs ? keyRefusal : tenantRefusal
         // Touch the buckets (refilled, nothing taken): a refused client is active and must stay least likely to be evicted.
-        for (const c of checks) if (isCheck(c)) store(c.id, { ...c.entry, state: refill(c.entry.cfg, c.entry.state, now) })
-        return E.left(longest)
+        if (isCheck(tenantCheck)) store(tenantCheck.id, { ...tenantCheck.entry, state: refill(tenantCheck.entry.cfg, tenantCheck.entry.state, now) })
+        if (isCheck(keyCheck)) store(keyCheck.id, { ...keyCheck.entry, state: refill(keyCheck.entry.cfg, keyCheck.entry.state, now) })
+        return E.left(longest as DomainError)
       }
-      for (const c of checks) if (isCheck(c)) store(c.id, { ...c.entry, state: c.result.state })
-      return E.right(undefined)
+      if (isCheck(tenantCheck)) store(tenantCheck.id, { ...tenantCheck.entry, state: tenantCheck.result.state })
+      if (isCheck(keyCheck)) store(keyCheck.id, { ...keyCheck.entry, state: keyCheck.result.state })
+      return TAKEN
     },
     budget(tenant, tenantRate): RateBudget {
       const now = options.clock.now().getTime()
