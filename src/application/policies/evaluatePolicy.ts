@@ -3,7 +3,7 @@ import { type PolicyResult, enforce, evaluate, policyRequestOf } from '../../dom
 import { type Role, Role as RoleCodec } from '../../domain/security/roles.js'
 import { type AppendCommand, validateAppendRequest } from '../../domain/streams/appendRequest.js'
 import { badRequest } from '../../domain/streams/errors.js'
-import type { TenantId } from '../../domain/streams/ids.js'
+import type { StreamId, TenantId } from '../../domain/streams/ids.js'
 import type { AppendError } from '../streams/errors.js'
 import { fromStoreError } from './changePolicies.js'
 import type { PolicyCache } from './policyCache.js'
@@ -38,12 +38,15 @@ export const evaluatePolicy =
  * go ahead; a deny is `Forbidden` (`reason: 'policy'`, `rule`, `event`); a tenant whose stored
  * rules are corrupt is `Unavailable` (fail closed).
  */
+/** What a tenant without rules answers every append: `evaluate` with no rule and no event, built once (an `Either` is immutable). */
+const NO_RULES: E.Either<AppendError, PolicyResult> = E.right(evaluate([], { tenant: '' as TenantId, stream: '' as StreamId, role: 'admin', events: [] }))
+
 export const checkAppendPolicy =
   (deps: { readonly cache: PolicyCache; readonly payloadBytes: PayloadSizer }) =>
   (command: AppendCommand, role: Role): E.Either<AppendError, PolicyResult> => {
     const policies = deps.cache.policiesOf(command.tenant)
     if (E.isLeft(policies)) return policies
     // No rules (the common case): allow, without sizing every payload (a msgpack encode each).
-    if (policies.right.rules.length === 0) return E.right(evaluate(policies.right, { tenant: command.tenant, stream: command.stream, role, events: [] }))
+    if (policies.right.rules.length === 0) return NO_RULES
     return enforce(policies.right, policyRequestOf(command, role, deps.payloadBytes))
   }
