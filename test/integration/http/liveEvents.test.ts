@@ -90,10 +90,14 @@ describe('live events over WebSocket (real processor and nats-server)', () => {
     await append('filter-b', [{ type: 'keep', payload: { n: 2 } }])
     await append('filter-a', [{ type: 'keep', payload: { n: 3 } }])
     const key = await fx().auth.keyFor('acme', 'reader')
+    // Each socket's receiver is attached as soon as it is open: the events from `fromOffset` come at
+    // once, and a socket without a 'message' listener drops them (it did while the second socket opened).
     const byStream = await open(`${fx().gw.url}/v1/tenants/acme/events/live?fromOffset=${first.offset}&stream=filter-a`, key)
+    const streamRx = receive(byStream)
     const byType = await open(`${fx().gw.url}/v1/tenants/acme/events/live?fromOffset=${first.offset}&type=keep&stream=filter-a`, key)
-    const s = await receive(byStream).until(3)
-    const t = await receive(byType).until(2)
+    const typeRx = receive(byType)
+    const s = await streamRx.until(3)
+    const t = await typeRx.until(2)
     byStream.close()
     byType.close()
     expect(s.map((e) => [e.stream, e.type])).toEqual([
