@@ -32,7 +32,17 @@ export const readWholeLog = async (nc: NatsConnection, stream = 'ALLSOURCE_EVENT
   const last = info.state.last_seq
   const out: LoggedCommit[] = []
   if (info.state.messages === 0) return out
-  const consumer = await jetstream(nc).consumers.get(stream)
+  // The ordered consumer's create may time out the same way right after a fault: asked again too.
+  const consumer = await (async () => {
+    for (let until = Date.now() + 30_000; ; ) {
+      try {
+        return await jetstream(nc).consumers.get(stream)
+      } catch (e) {
+        if (Date.now() > until) throw e
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
+  })()
   const messages = await consumer.consume({ max_messages: 1000 })
   for await (const m of messages) {
     out.push({
