@@ -264,6 +264,9 @@ describe('a tenant connection', () => {
     expect(await req(dev, 'allsource.admin.acme.pipelines.create', def)).toMatchObject({ name: 'all-types', projection: 'acme--all-types' })
     const mine = await createAllSourceClient(dev).append('acme', 'order-9', [{ type: 'acme.mine', payload: {} }])
     const read = (key: string) => req(dev, 'allsource.projection.acme.acme--all-types', { key, minOffset: mine.offset, timeoutMs: 30_000 })
+    // `create` answers once the definition is stored; every processor then starts the pipeline from
+    // its watch of the bucket, so for a moment its projection may not exist yet ("no projection").
+    await expect.poll(async () => ((await read('acme.mine')).error as { message?: string } | undefined)?.message ?? 'found', { timeout: 30_000 }).not.toMatch(/no projection/)
     expect(await read('acme.mine')).toMatchObject({ state: { value: { n: 1 } } })
     expect(await read('globex.secret')).toMatchObject({ error: { code: 'NOT_FOUND' } })
 
