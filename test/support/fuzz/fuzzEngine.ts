@@ -195,6 +195,19 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
   }
   /** Streams that may hold commits: a successful or unanswered append, an ingest message, a canary. */
   const mayWrite = new Set<string>()
+  /**
+   * The tenant/stream a subject names as the server and the processor read it: by the subject's
+   * own tokens, not the generated token list (one generated token holding a dot, `t.s`, makes the
+   * valid subject `allsource.append.t.s`). Undefined when it does not name one.
+   */
+  const streamOf = (subject: string): string | undefined => {
+    const parts = subject.split('.')
+    return parts.length === 4 ? `${parts[2]}/${parts[3]}` : undefined
+  }
+  const mayHaveWritten = (subject: string): void => {
+    const key = streamOf(subject)
+    if (key !== undefined) mayWrite.add(key)
+  }
   let unique = 0
   let last: readonly [string, string] = ['fuzz', 'none']
   let inputs = 0
@@ -226,7 +239,7 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
       const noResponders = e instanceof natsErrors.NoRespondersError || (e instanceof natsErrors.RequestError && e.isNoResponders())
       const timeout = e instanceof natsErrors.TimeoutError || (e instanceof Error && e.cause instanceof natsErrors.TimeoutError)
       if (noResponders && unroutable(tokens)) return void count('unroutable')
-      if (input.op === 'append' && tokens.length === 2) mayWrite.add(`${tokens[0]}/${tokens[1]}`)
+      if (input.op === 'append') mayHaveWritten(subject)
       if (noResponders) return fail({ signature: `${area} no-responders`, area, detail: 'no responders on a subject the processor serves', example })
       if (timeout) {
         hangs++
@@ -245,10 +258,8 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     const error = body?.error
     if (error === undefined) {
       count('ok')
-      if (input.op === 'append' && tokens.length === 2) {
-        mayWrite.add(`${tokens[0]}/${tokens[1]}`)
-        last = [tokens[0] as string, tokens[1] as string]
-      }
+      if (input.op === 'append') mayHaveWritten(subject)
+      if (input.op === 'append' && tokens.length === 2) last = [tokens[0] as string, tokens[1] as string]
       return
     }
     const code = String(error.code)
@@ -274,10 +285,11 @@ export const runFuzz = async (target: FuzzTarget, options: FuzzOptions): Promise
     } catch {
       return void count('client-refused')
     }
-    if (tokens.length === 2) mayWrite.add(`${tokens[0]}/${tokens[1]}`)
+    const ingestSubject = ['allsource', 'ingest', ...tokens].join('.')
+    mayHaveWritten(ingestSubject)
     requests++
     try {
-      await jetstream(nc).publish(['allsource', 'ingest', ...tokens].join('.'), data, { timeout: 10_000, ...(h !== undefined ? { headers: h } : {}) })
+      await jetstream(nc).publish(ingestSubject, data, { timeout: 10_000, ...(h !== undefined ? { headers: h } : {}) })
       count('ingest-stored')
     } catch (e) {
       // Refused by the client or by JetStream (no stream for a wildcard subject, max_payload): not the processor's business.
