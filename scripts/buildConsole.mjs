@@ -5,10 +5,10 @@
 // Runs from `prestart` (scripts/buildIfStale.mjs) only when the console's inputs changed: every
 // file under console/ plus package-lock.json (a new preact is a new bundle). Their fingerprint
 // (path, size, mtime) is kept in dist/console/.build-fingerprint after a successful build.
-import { createHash } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { filesUnder, fingerprintOf } from './fingerprint.mjs'
 
 export const CONSOLE_SOURCE = 'console'
 export const CONSOLE_OUT = join('dist', 'console')
@@ -16,31 +16,8 @@ export const CONSOLE_FINGERPRINT = join(CONSOLE_OUT, '.build-fingerprint')
 /** The files a build writes; the gateway serves exactly these. */
 export const CONSOLE_FILES = ['index.html', 'app.js', 'style.css']
 
-const walk = (dir, out) => {
-  let entries
-  try {
-    entries = readdirSync(dir, { withFileTypes: true })
-  } catch {
-    return out
-  }
-  for (const e of entries) {
-    const path = join(dir, e.name)
-    if (e.isDirectory()) walk(path, out)
-    else if (e.isFile()) out.push(path)
-  }
-  return out
-}
-
 /** Fingerprint of the console's inputs under `root` (path, size and mtime of each, in path order). */
-export const consoleFingerprint = (root) => {
-  const files = [...walk(join(root, CONSOLE_SOURCE), []), join(root, 'package-lock.json')].filter((f) => existsSync(f)).sort()
-  const hash = createHash('sha256')
-  for (const f of files) {
-    const s = statSync(f)
-    hash.update(`${relative(root, f)}\0${s.size}\0${s.mtimeMs}\n`)
-  }
-  return `${files.length} files ${hash.digest('hex')}`
-}
+export const consoleFingerprint = (root) => fingerprintOf(root, [...filesUnder(join(root, CONSOLE_SOURCE)), join(root, 'package-lock.json')])
 
 /** Why the console must be built, or undefined when dist/console is up to date. */
 export const consoleStaleReason = (root, force = false) => {

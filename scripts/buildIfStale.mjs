@@ -9,42 +9,20 @@
 // changed, touched or deleted changes the fingerprint. ALLSOURCE_FORCE_BUILD=1 always builds.
 // Then the web console (scripts/buildConsole.mjs), with a fingerprint of its own over console/.
 import { spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { buildConsoleIfStale } from './buildConsole.mjs'
+import { filesUnder, fingerprintOf } from './fingerprint.mjs'
 
 export const INPUT_DIRS = ['src', 'actors', 'bench']
 export const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json']
 export const FINGERPRINT_FILE = join('dist', '.build-fingerprint')
 export const ENTRY = join('dist', 'src', 'main', 'start.js')
 
-const walk = (dir, out) => {
-  let entries
-  try {
-    entries = readdirSync(dir, { withFileTypes: true })
-  } catch {
-    return out
-  }
-  for (const e of entries) {
-    const path = join(dir, e.name)
-    if (e.isDirectory()) walk(path, out)
-    else if (e.isFile()) out.push(path)
-  }
-  return out
-}
-
 /** The fingerprint of the build's inputs under `root`: a hash over each file's path, size and mtime, in path order. */
-export const fingerprint = (root) => {
-  const files = [...INPUT_DIRS.flatMap((d) => walk(join(root, d), [])), ...INPUT_FILES.map((f) => join(root, f)).filter((f) => existsSync(f))].sort()
-  const hash = createHash('sha256')
-  for (const f of files) {
-    const s = statSync(f)
-    hash.update(`${relative(root, f)}\0${s.size}\0${s.mtimeMs}\n`)
-  }
-  return `${files.length} files ${hash.digest('hex')}`
-}
+export const fingerprint = (root) =>
+  fingerprintOf(root, [...INPUT_DIRS.flatMap((d) => filesUnder(join(root, d))), ...INPUT_FILES.map((f) => join(root, f))])
 
 /** Why the build must run, or undefined when dist/ is up to date. */
 export const staleReason = (root, force = false) => {
