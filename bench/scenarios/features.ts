@@ -1,8 +1,10 @@
-import { jetstreamManager } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { openEventIdIndex } from '../../src/adapters/nats/reading/eventIdIndex.js'
 import { entityState, eventCounter, eventFrequency } from '../../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../../src/domain/projections/projection.js'
 import { createAllSource } from '../../src/main/allSource.js'
+import { encodeMsgpack } from '../../src/adapters/codec/msgpack.js'
+import { MSGPACK_HEADERS } from '../../src/adapters/nats/service/wireCodec.js'
 import { type BenchServer, freshServer } from './common.js'
 import { median, type Row } from '../report.js'
 import { drive, type ServiceResult } from './service.js'
@@ -35,6 +37,42 @@ export const serviceWithFeatures = async (b: BenchServer, events: number, stream
   return { ...r, catchUpSeconds }
 }
 
+/**
+ * The floor of any design that folds the log live in the processor's process: scenario 3b's
+ * service plus one durable consumer on the log that receives every commit and acknowledges it in
+ * chunks (ack policy all, one ack per 1,024 commits or when caught up), and does nothing else: no
+ * decode, no fold, no read-model write, no topic publish. A built-in projection costs at least
+ * this one delivery per commit, whether each has its own consumer or they share one.
+ */
+export const serviceWithBareConsumer = async (b: BenchServer, events: number, streams: number, topics = 0): Promise<FeaturesResult> => {
+  const app = await createAllSource({ nc: b.nc })
+  await app.serve()
+  const jsm = await jetstreamManager(b.nc)
+  await jsm.consumers.add('ALLSOURCE_EVENTS', { durable_name: 'bench_floor', ack_policy: AckPolicy.All, max_ack_pending: 50_000, deliver_policy: DeliverPolicy.All })
+  const messages = await (await jetstream(b.nc).consumers.get('ALLSOURCE_EVENTS', 'bench_floor')).consume({ max_messages: 4_096, expires: 5_000 })
+  let seen = 0
+  let last = 0
+  // What the smallest topic update (`{ projection, tenant, key, state, offset }` of event-counter) weighs.
+  const update = encodeMsgpack({ projection: 'event-counter', tenant: 'bench', key: 'bench.appended', state: { count: 1 }, offset: 1 })
+  const reading = (async () => {
+    let n = 0
+    for await (const m of messages) {
+      seen = m.seq
+      for (let t = 0; t < topics; t++) b.nc.publish(`allsource.projections.bench.floor${t}.s${m.seq % 1_000}`, update, { headers: MSGPACK_HEADERS })
+      if (++n % 1_024 === 0 || m.info.pending === 0) m.ack()
+    }
+  })()
+  const r = await drive(b, events, streams)
+  const t0 = performance.now()
+  last = (await jsm.streams.info('ALLSOURCE_EVENTS')).state.last_seq
+  while (seen < last) await new Promise((res) => setTimeout(res, 5))
+  const catchUpSeconds = (performance.now() - t0) / 1000
+  messages.stop()
+  await reading
+  await app.close()
+  return { ...r, catchUpSeconds }
+}
+
 const startFeatures = async (app: Awaited<ReturnType<typeof createAllSource>>) => {
   await app.startIngest()
   await app.startIdIndexer()
@@ -45,12 +83,19 @@ const startFeatures = async (app: Awaited<ReturnType<typeof createAllSource>>) =
 export const featuresRows = async (R: number, N: number, S: number, step: <T>(name: string, fn: () => Promise<T>) => Promise<T>): Promise<Row[]> => {
   const off: FeaturesResult[] = []
   const on: FeaturesResult[] = []
-  await step('service, features off/on', async () => {
+  const floor: FeaturesResult[] = []
+  const floorTopics: FeaturesResult[] = []
+  const sides = ['off', 'on', 'floor', 'floorTopics'] as const
+  await step('service, features off/on/bare consumer', async () => {
     for (let i = 0; i < R; i++) {
-      for (const side of i % 2 === 0 ? [false, true] : [true, false]) {
+      // Rotated per round, so no side always runs first on a cold process.
+      for (let j = 0; j < sides.length; j++) {
+        const side = sides[(i + j) % sides.length] as (typeof sides)[number]
         const b = await freshServer()
         try {
-          ;(side ? on : off).push(await serviceWithFeatures(b, N, S, side))
+          if (side === 'floor') floor.push(await serviceWithBareConsumer(b, N, S))
+          else if (side === 'floorTopics') floorTopics.push(await serviceWithBareConsumer(b, N, S, 3))
+          else (side === 'on' ? on : off).push(await serviceWithFeatures(b, N, S, side === 'on'))
         } finally {
           await b.stop()
         }
@@ -66,8 +111,15 @@ export const featuresRows = async (R: number, N: number, S: number, step: <T>(na
     ...rows('21 service, features off', off, {}),
     ...rows('21 service, npm start features on', on, { baseline: '21 service, features off/throughput', target: '≥ 0.8×' }),
     { scenario: '21 service, npm start features on', metric: 'catch-up after the last append', value: median(on.map((r) => r.catchUpSeconds)), unit: 's', rounds: on.map((r) => r.catchUpSeconds) },
+    ...rows(FLOOR_SCENARIO, floor, { baseline: '21 service, features off/throughput' }),
+    ...rows(FLOOR_TOPICS_SCENARIO, floorTopics, { baseline: '21 service, features off/throughput' }),
   ]
 }
+
+/** The scenario of the bare-consumer floor rows (the report's verdict reads it). */
+export const FLOOR_SCENARIO = '21 service + one bare log consumer (floor)'
+/** The same consumer publishing three topic updates per commit (the fewest the three built-ins' contract allows). */
+export const FLOOR_TOPICS_SCENARIO = '21 service + bare consumer + 3 topic publishes (floor)'
 
 export const FEATURES_METHOD = `
 - **21 service, features off/on**: scenario 3b (same client process and workload), on a fresh
@@ -75,4 +127,14 @@ export const FEATURES_METHOD = `
   what \`npm start\` starts by default: durable ingest (idle), the supplied-id indexer, and the
   built-in projections entity-state, event-counter and event-frequency, in the processor's
   process. Throughput is the client's; the catch-up row is the time from the client's last reply
-  until the indexer and every projection reached the end of the log.`
+  until the indexer and every projection reached the end of the log.
+- **21 service + one bare log consumer (floor)**: off's service plus one durable consumer on the
+  log (ack policy all, one ack per 1,024 commits or when caught up) that receives every commit and
+  does nothing with it. Any design that folds the log live in the processor pays at least this one
+  delivery per commit; its ratio bounds what the built-ins can reach.
+- **21 service + bare consumer + 3 topic publishes (floor)**: the same consumer also publishes three
+  small topic updates per commit (a pre-encoded event-counter update, no subscriber). Every commit
+  changes at least one key of each of the three built-ins (entity-state's key is the stream,
+  event-counter's and event-frequency's the type), and the contract publishes every change: this
+  is the least work any design of the built-ins does per commit, with nothing decoded, folded or
+  written.`
