@@ -102,10 +102,12 @@ describe('projections: fold the log into KV and publish every change', () => {
     const { nc } = fixture()
     const def: ProjectionDefinition<Record<string, unknown>> = { ...entityState, name: 'topic-entities' }
     const seen = new Map<string, { offset: number; state: unknown }[]>()
+    const contentTypes = new Set<string>()
     const sub = nc.subscribe('allsource.projections.acme.topic-entities.>', {
       callback: (_e, m: Msg) => {
         const u = unpack(m.data) as { key: string; offset: number; state: unknown; projection: string; tenant: string }
         expect(u).toMatchObject({ projection: 'topic-entities', tenant: 'acme' })
+        if (m.headers?.get('Content-Type') !== 'application/msgpack') contentTypes.add(m.headers?.get('Content-Type') ?? '(none)')
         seen.set(u.key, [...(seen.get(u.key) ?? []), { offset: u.offset, state: u.state }])
       },
     })
@@ -122,6 +124,7 @@ describe('projections: fold the log into KV and publish every change', () => {
       expect(await reader.get(def.name, 'acme', key)).toMatchObject({ key, offset: updates.at(-1)?.offset })
     }
     expect(seen.size).toBe([...model.keys()].filter((k) => k.startsWith('acme.')).length)
+    expect(contentTypes).toEqual(new Set()) // every update says Content-Type: application/msgpack
     expect(await reader.get(def.name, 'acme', 'nobody')).toBeUndefined()
     sub.unsubscribe()
     reader.close()
