@@ -70,6 +70,9 @@ describe('pipelines defined as JSON through the admin API', () => {
     await placeOrders(30)
     const created = await admin('create', definition)
     expect(created.body).toMatchObject({ name: 'big-orders', projection: 'acme--big-orders', version: 1 })
+    // The answer came once a processor had started the pipeline: a read right after it finds the projection.
+    const first = await read('c0')
+    expect(JSON.stringify(first.body['error'] ?? null)).not.toContain('no projection')
     await waitFor(async () => (await statusOf()).state === 'live' && (await statusOf()).lag === 0)
     for (const [c, v] of expectedFor(30)) expect(await stateOf(c)).toEqual(v)
     expect((await admin('list')).body['pipelines']).toMatchObject([{ name: 'big-orders', projection: 'acme--big-orders' }])

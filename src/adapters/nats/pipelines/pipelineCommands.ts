@@ -23,6 +23,22 @@ export interface PipelineCommands {
 export interface PipelineCommandOptions {
   /** Admits the tenant after the body validated (auth mode on NATS; the HTTP gateway admits before the route runs). */
   readonly admit?: (tenant: string) => Promise<E.Either<AppendError, unknown>>
+  /**
+   * How long `create` of a new pipeline waits for a processor to have started it (its projection's
+   * read-model pointer exists, so reads find it) before answering anyway (default 5,000 ms; 0 =
+   * answer once stored).
+   */
+  readonly startWaitMs?: number
+}
+
+/** Resolves once `projection` has a read-model pointer, or after `ms` (whichever is first); never rejects. */
+const untilStarted = async (control: ProjectionCatalog, projection: string, ms: number): Promise<void> => {
+  const deadline = performance.now() + ms
+  for (;;) {
+    const p = await control.pointer(projection).catch(() => undefined)
+    if (p !== undefined || performance.now() >= deadline) return
+    await new Promise((r) => setTimeout(r, 25))
+  }
 }
 
 /**
@@ -31,7 +47,9 @@ export interface PipelineCommandOptions {
  * `/v1/tenants/{tenant}/pipelines`, so both answer the same bodies and the same errors.
  *
  * - `create`: a definition → `{ name, projection, version, definition, status? }`; a name that
- *   exists is replaced, which needs a higher `version` if the definition changed;
+ *   exists is replaced, which needs a higher `version` if the definition changed. A new pipeline's
+ *   answer waits (up to `startWaitMs`) until a processor has started it, so a read right after
+ *   the answer finds its projection instead of `NOT_FOUND`;
  * - `list` → `{ pipelines: [{ name, projection, version, status? }] }`;
  * - `get` `{ name }` → `{ name, projection, version, definition, createdAt, status? }`;
  * - `delete` `{ name }` → `{ name, deleted: true }`;
@@ -67,6 +85,8 @@ export const createPipelineCommands = (nc: NatsConnection, catalog: PipelineCata
         }
         const stored: StoredPipeline = { tenant, name, definition: c.json, createdAt: before?.createdAt ?? new Date().toISOString() }
         await catalog.put(stored)
+        const waitMs = o.startWaitMs ?? 5_000
+        if (waitMs > 0) await untilStarted(control, runtimeName(tenant, name), waitMs)
         return E.right({ ...(await view(stored)), definition: c.json })
       }
       const p = await catalog.get(tenant, c.name)
