@@ -87,6 +87,8 @@ export const runChunkedFold = <S>(
   listener: FoldListener,
 ): ChunkedFold => {
   const chunkSize = options.chunk ?? 16_384
+  /** One topic update per commit and key (`'every'`), or per key per chunk written (`'latest'`). */
+  const everyChange = def.topic !== 'latest'
   const lingerMs = Math.max(0, options.lingerMs ?? 0)
   const cacheKeys = options.cacheKeys ?? 100_000
   const cache = new Map<string, Known<S>>()
@@ -160,7 +162,7 @@ export const runChunkedFold = <S>(
         chunk.base.set(k, base)
       }
       chunk.changed.set(k, entry)
-      chunk.updates.push({ tenant: commit.tenant, key: k.slice(commit.tenant.length + 1), state: entry.state, offset: m.offset })
+      if (everyChange) chunk.updates.push({ tenant: commit.tenant, key: k.slice(commit.tenant.length + 1), state: entry.state, offset: m.offset })
     }
     return undefined
   }
@@ -189,10 +191,20 @@ export const runChunkedFold = <S>(
     await Promise.all([...chunk.changed].map(([k, entry]) => write(chunk, k, entry)))
     const publishAfter = options.publishAfter?.() ?? 0
     let lastPublished = 0
-    for (const u of chunk.updates) {
-      if (u.offset <= publishAfter) continue
-      topic.publish({ projection: def.name, tenant: u.tenant, key: u.key, state: u.state, offset: u.offset })
-      lastPublished = u.offset
+    if (everyChange) {
+      for (const u of chunk.updates) {
+        if (u.offset <= publishAfter) continue
+        topic.publish({ projection: def.name, tenant: u.tenant, key: u.key, state: u.state, offset: u.offset })
+        lastPublished = u.offset
+      }
+    } else {
+      // The state each key was written with (a tenant id holds no dot: the key is what follows the first).
+      for (const [k, entry] of chunk.changed) {
+        if (entry.offset <= publishAfter) continue
+        const dot = k.indexOf('.')
+        topic.publish({ projection: def.name, tenant: k.slice(0, dot), key: k.slice(dot + 1), state: entry.state, offset: entry.offset })
+        lastPublished = Math.max(lastPublished, entry.offset)
+      }
     }
     if (lastPublished > 0) options.published?.(lastPublished)
     await last.ack() // acknowledges every commit of the chunk

@@ -121,6 +121,9 @@ export const eventFrequency: ProjectionDefinition<EventFrequencyState> = {
   name: 'event-frequency',
   version: 2,
   key: (e) => e.type,
+  // Its state is up to ~3.4 KB of counts (25 hours of minutes, 31 days of hours, the days): its
+  // topic carries the state of each write, not of every event (see ProjectionDefinition.topic).
+  topic: 'latest',
   initialState: { newest: '', minutes: {}, hours: {}, days: {} },
   fold: (s, e) => {
     const ms = e.timestamp instanceof Date ? e.timestamp.getTime() : Date.parse(String(e.timestamp))

@@ -38,6 +38,16 @@ export interface ProjectionDefinition<S> {
   readonly initialState: S
   /** Pure and total: `(state, event) → state`. */
   readonly fold: (state: S, event: ProjectedEvent) => S
+  /**
+   * What its topic carries (`allsource.projections.<tenant>.<name>.<key>`):
+   * - `'every'` (default): one update per commit and key it changed, with the state after that commit;
+   * - `'latest'`: one update per key per read-model write (a chunk: up to the live linger, 5 ms by
+   *   default, or up to 16,384 commits while catching up), with the state written. For large
+   *   states whose subscribers want the newest one (`event-frequency`'s counts, several KB): every
+   *   intermediate state would cost its whole size per event. Offsets still rise per key, and the
+   *   last update of a key is always its read-model entry.
+   */
+  readonly topic?: 'every' | 'latest'
 }
 
 const compiled = new WeakMap<Filter, Predicate>()

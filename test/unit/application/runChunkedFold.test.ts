@@ -116,6 +116,7 @@ const foldToEnd = async (
   topic: ReturnType<typeof topicLog>,
   checkpoints: number[],
   onAck: (offset: number) => void,
+  d: ProjectionDefinition<Positions> = def,
 ): Promise<{ poison?: number; failures: string[] }> => {
   const failures: string[] = []
   for (;;) {
@@ -129,7 +130,7 @@ const foldToEnd = async (
         failures.push(m)
       },
     }
-    const fold = runChunkedFold(def, store, memoryFeed(log, consumer, random, attempt.n < 8 ? s.ackFails : 0, onAck), topic, { chunk: s.chunk, cacheKeys: s.cacheKeys, lingerMs: s.lingerMs }, listener)
+    const fold = runChunkedFold(d, store, memoryFeed(log, consumer, random, attempt.n < 8 ? s.ackFails : 0, onAck), topic, { chunk: s.chunk, cacheKeys: s.cacheKeys, lingerMs: s.lingerMs }, listener)
     await fold.done
     attempt.n++
     if (poison !== undefined) return { poison, failures }
@@ -141,7 +142,7 @@ const foldToEnd = async (
   }
 }
 
-const run = async (s: Scenario, poisonAt?: number) => {
+const run = async (s: Scenario, poisonAt?: number, d: ProjectionDefinition<Positions> = def) => {
   const random = rng(s.seed)
   const log = new MemoryLog()
   s.commits.forEach((c, i) => i < s.preloaded && log.append(commitAt(c, i + 1, poisonAt)))
@@ -171,8 +172,8 @@ const run = async (s: Scenario, poisonAt?: number) => {
   }
   const rivalAttempt = { n: 0 }
   const [main] = await Promise.all([
-    foldToEnd(log, { ackFloor: 0 }, store, s, random, attempt, topic, checkpoints, onAck),
-    s.rival ? foldToEnd(log, { ackFloor: 0 }, store, s, random, rivalAttempt, topicLog(), rivalCheckpoints, onAck) : undefined,
+    foldToEnd(log, { ackFloor: 0 }, store, s, random, attempt, topic, checkpoints, onAck, d),
+    s.rival ? foldToEnd(log, { ackFloor: 0 }, store, s, random, rivalAttempt, topicLog(), rivalCheckpoints, onAck, d) : undefined,
     grow,
   ])
   expect(ackViolations).toEqual([])
@@ -184,6 +185,27 @@ const unmarked = (entries: ReadonlyMap<string, { state: Positions }>) =>
   new Map([...entries].map(([k, e]) => [k, e.state.filter((p) => p !== 'X')]))
 const marks = (entries: ReadonlyMap<string, { state: Positions }>) =>
   new Map([...entries].flatMap(([k, e]) => (e.state.includes('X') ? [[k, e.state.filter((p) => p === 'X').length] as const] : [])))
+
+/** One update per commit and key it changed (in the order the commit first changed them), with the state after that commit. */
+const everyChange = (s: Scenario): { key: string; state: Positions; offset: number }[] => {
+  const expected: { key: string; state: Positions; offset: number }[] = []
+  const running = new Map<string, Positions>()
+  const events = eventsOf(s.commits)
+  for (let offset = 1; offset <= s.commits.length; offset++) {
+    const mine = new Map<string, Positions>()
+    for (const e of events.filter((x) => x.offset === offset)) {
+      const key = def.key(e)
+      if (key === undefined || e.type === 'skip') continue
+      const k = `${e.tenant}.${key}`
+      mine.set(k, def.fold(mine.get(k) ?? running.get(k) ?? [], e))
+    }
+    for (const [key, state] of mine) {
+      running.set(key, state)
+      expected.push({ key, state, offset })
+    }
+  }
+  return expected
+}
 
 describe('runChunkedFold: the same read model as foldAll, whatever the chunks, cache, faults and other writers', () => {
   it('every key holds exactly its events in log order, its entry the position of its last one, and no write of another writer is lost', async () => {
@@ -210,24 +232,33 @@ describe('runChunkedFold: the same read model as foldAll, whatever the chunks, c
         const s = { ...s0, faults: {}, ackFails: 0, rival: false }
         const { topic, attempts } = await run(s)
         expect(attempts).toBe(1)
-        // One update per commit and key it changed (in the order the commit first changed them), with the state after that commit.
-        const expected: { key: string; state: Positions; offset: number }[] = []
-        const running = new Map<string, Positions>()
-        const events = eventsOf(s.commits)
-        for (let offset = 1; offset <= s.commits.length; offset++) {
-          const mine = new Map<string, Positions>()
-          for (const e of events.filter((x) => x.offset === offset)) {
-            const key = def.key(e)
-            if (key === undefined || e.type === 'skip') continue
-            const k = `${e.tenant}.${key}`
-            mine.set(k, def.fold(mine.get(k) ?? running.get(k) ?? [], e))
-          }
-          for (const [key, state] of mine) {
-            running.set(key, state)
-            expected.push({ key, state, offset })
-          }
+        expect(topic.updates.map((u) => ({ key: `${u.tenant}.${u.key}`, state: u.state, offset: u.offset }))).toEqual(everyChange(s))
+      }),
+      { numRuns: 150 },
+    )
+  }, 60_000)
+
+  it("with topic 'latest', each key's updates are states it was written with: offsets rise, the last is the read model, chunks of one publish every change", async () => {
+    const latest: ProjectionDefinition<Positions> = { ...def, topic: 'latest' }
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s0) => {
+        const s = { ...s0, faults: {}, ackFails: 0, rival: false }
+        const { topic, inner } = await run(s, undefined, latest)
+        const every = everyChange(s)
+        const stateAt = new Map(every.map((u) => [`${u.key}@${u.offset}`, u.state]))
+        const seen = new Map<string, { state: unknown; offset: number }>()
+        for (const u of topic.updates) {
+          const k = `${u.tenant}.${u.key}`
+          // The state after that commit (a state the key really had), and later than the key's last update.
+          expect(u.state).toEqual(stateAt.get(`${k}@${u.offset}`))
+          expect(u.offset).toBeGreaterThan(seen.get(k)?.offset ?? 0)
+          seen.set(k, u)
         }
-        expect(topic.updates.map((u) => ({ key: `${u.tenant}.${u.key}`, state: u.state, offset: u.offset }))).toEqual(expected)
+        const model = inner.entries()
+        expect(new Set(seen.keys())).toEqual(new Set(model.keys()))
+        for (const [k, e] of model) expect(seen.get(k)).toEqual({ state: e.state, offset: e.offset, tenant: k.split('.')[0], key: k.slice(k.indexOf('.') + 1), projection: def.name })
+        expect(topic.updates.length).toBeLessThanOrEqual(every.length)
+        if (s.chunk === 1 && s.lingerMs === 0) expect(topic.updates.length).toBe(every.length)
       }),
       { numRuns: 150 },
     )
