@@ -13,7 +13,20 @@ import { tenantConnectOptions } from '../../src/adapters/nats/auth/natsGrants.js
 
 describe('npm start (literally: build, then the compiled processor)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'allsource-e2e-'))
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  /** What this test started (the processor; it started the embedded server), stopped here whatever happened to the test, a timeout included. */
+  const started: { processor?: ReturnType<typeof spawnProcessor>; server?: number } = {}
+  afterAll(async () => {
+    const p = started.processor
+    if (p !== undefined && p.proc.exitCode === null && p.proc.signalCode === null) {
+      p.proc.kill('SIGTERM')
+      const gone = await Promise.race([p.exited().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))])
+      if (!gone) p.proc.kill('SIGKILL')
+    }
+    // The processor stops its embedded server on SIGTERM; one left behind (the processor killed) is stopped by its PID.
+    const server = started.server ?? Number(/embedded nats-server, pid (\d+)/.exec(p?.output() ?? '')?.[1] ?? 0)
+    if (server > 0 && alive(server)) process.kill(server, 'SIGTERM')
+    rmSync(dir, { recursive: true, force: true })
+  })
 
   it('starts the embedded nats-server with auth on when none answers, serves the README tour, and stops cleanly', async () => {
     const [probePort, port] = [await freePort(), await freePort()]
@@ -24,11 +37,13 @@ describe('npm start (literally: build, then the compiled processor)', () => {
       ALLSOURCE_DATA_DIR: dir,
       ALLSOURCE_HTTP_PORT: '0',
     }, { npmStart: true })
+    started.processor = p
     let pid = 0
     try {
       await p.ready(60_000)
       expect(p.output()).toMatch(/embedded nats-server, pid \d+/)
       pid = Number(/embedded nats-server, pid (\d+)/.exec(p.output())?.[1])
+      started.server = pid
 
       expect(p.output()).toMatch(/auth on: the operator key is in .*operator\.key \(mode 0600, created now\)/)
       const keyFile = join(dir, 'auth', 'operator.key')
@@ -83,5 +98,8 @@ describe('npm start (literally: build, then the compiled processor)', () => {
     for (let i = 0; i < 300 && !/allsource stopped|"msg":"stopped"/.test(p.output()); i++) await new Promise((r) => setTimeout(r, 100))
     expect(p.output()).toMatch(/allsource stopped|"msg":"stopped"/)
     expect(alive(pid)).toBe(false)
+    // Both stopped by themselves: nothing for afterAll to stop (their PIDs may be reused by now).
+    started.processor = undefined
+    started.server = undefined
   })
 })
