@@ -297,6 +297,15 @@ export const runOverload = async (o: { readonly seconds: number; readonly factor
     // What the processor said about its connection meanwhile (a slow consumer cut off by the server, reconnects).
     const connectionLines = processor.output().split('\n').filter((l) => /slow consumer|disconnect|reconnect|stale connection/i.test(l))
     console.log(`processor connection events: ${connectionLines.length}${connectionLines.length > 0 ? `, first: ${connectionLines.slice(0, 3).join(' | ').slice(0, 600)}` : ''}`)
+    // Its warnings (failures answered 5xx are logged at most once a second per endpoint), by their first words.
+    const warnings = processor.output().split('\n').filter((l) => /"level":"(warn|error)"/.test(l))
+    const kinds = new Map<string, number>()
+    for (const l of warnings) {
+      const msg = /"msg":"([^"]{0,90})/.exec(l)?.[1] ?? l.slice(0, 90)
+      const kind = msg.replace(/[0-9]+/g, 'N')
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
+    }
+    console.log(`processor warnings: ${warnings.length}${[...kinds].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, n]) => `\n  ${n} × ${k}`).join('')}`)
     // What the server said about its clients (why it cut one: slow consumer, write deadline); its last 16 KB of output.
     const serverLines = server.output().split('\n').filter((l) => /slow consumer|deadline|closed|stale/i.test(l))
     console.log(`nats-server client events: ${serverLines.length}${serverLines.length > 0 ? `, e.g.: ${serverLines.slice(0, 4).join(' | ').slice(0, 800)}` : ''}`)
