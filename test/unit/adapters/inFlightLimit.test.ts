@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createInFlightLimit, MIN_ADAPTIVE_IN_FLIGHT, overloadOf } from '../../../src/adapters/nats/service/inFlightLimit.js'
+import { createInFlightLimit, eventLoopBusy, MIN_ADAPTIVE_IN_FLIGHT, MIN_SATURATED_IN_FLIGHT, overloadOf } from '../../../src/adapters/nats/service/inFlightLimit.js'
 
 describe('in-flight cap', () => {
   it('hands out max slots, refuses the next and counts it, and takes one again after a release', () => {
@@ -60,5 +60,94 @@ describe('adaptive in-flight limit (maxQueueMs of work at the measured rate)', (
     expect(limit.refused).toBe(1)
     expect(overloadOf(limit, at())).toMatch(/^overloaded: refusing requests \(1200 in flight, limit 1200/)
     expect(overloadOf(limit, at() + 1_001)).toBeUndefined()
+  })
+})
+
+describe('saturation bound (event loop busy >= 97% of a window)', () => {
+  /** A limit on a hand-driven clock and a hand-set event loop utilisation. */
+  const driven = (max: number) => {
+    let t = 0
+    let busy = 0
+    const limit = createInFlightLimit({ max, maxQueueMs: 2_000, now: () => t, busy: () => busy })
+    return { limit, advance: (ms: number) => (t += ms), setBusy: (b: number) => (busy = b) }
+  }
+  /** Takes `n` slots and keeps them (requests in flight). */
+  const hold = (limit: ReturnType<typeof createInFlightLimit>, n: number) => {
+    let taken = 0
+    while (taken < n && limit.tryAcquire()) taken++
+    return taken
+  }
+  const releaseAll = (limit: ReturnType<typeof createInFlightLimit>) => {
+    while (limit.inFlight > 0) limit.release()
+  }
+
+  it('halves the limit from the most requests in flight in a saturated window, down to its floor, and says how busy the loop was', () => {
+    const { limit, advance, setBusy } = driven(5_000)
+    // 5000 completions in 0.5 s (10000/s): Little's law alone allows the cap.
+    for (let i = 0; i < 5_000; i++) if (limit.tryAcquire()) limit.release()
+    expect(hold(limit, 3_000)).toBe(3_000)
+    setBusy(0.99)
+    advance(500)
+    // The peak in flight was 3000: the ceiling is 1500 (below the adaptive floor of 1024 next time).
+    expect(limit.limit).toBe(1_500)
+    expect(limit.busy).toBe(0.99)
+    expect(hold(limit, 1)).toBe(0) // 3000 in flight > 1500: refused
+    releaseAll(limit)
+    const limits: number[] = []
+    for (let i = 0; i < 8; i++) {
+      hold(limit, 100_000)
+      advance(500)
+      limits.push(limit.limit)
+      releaseAll(limit)
+    }
+    expect(limits).toEqual([750, 375, 187, 128, 128, 128, 128, 128])
+    expect(limits.at(-1)).toBe(MIN_SATURATED_IN_FLIGHT)
+    expect(overloadOf(limit, 4_500)).toMatch(/, event loop 99% busy\)$/)
+  })
+
+  it('leaves the limit alone below the threshold, and raises the ceiling by a quarter a window once the loop has slack', () => {
+    const { limit, advance, setBusy } = driven(5_000)
+    for (let i = 0; i < 5_000; i++) if (limit.tryAcquire()) limit.release()
+    hold(limit, 400)
+    setBusy(0.96)
+    advance(500)
+    expect(limit.limit).toBe(5_000) // 96% busy is not saturated
+    setBusy(1)
+    advance(500)
+    expect(limit.limit).toBe(200) // half the peak in flight (400)
+    releaseAll(limit)
+    setBusy(0.5)
+    const limits: number[] = []
+    for (let i = 0; i < 4; i++) {
+      for (let k = 0; k < 5_000; k++) if (limit.tryAcquire()) limit.release()
+      advance(500)
+      limits.push(limit.limit)
+    }
+    expect(limits).toEqual([250, 313, 392, 490])
+  })
+
+  it('never lowers the limit of an idle processor (a stall is not saturation), nor without a busy reader', () => {
+    const { limit, advance } = driven(5_000)
+    hold(limit, 5_000)
+    for (let i = 0; i < 10; i++) advance(500)
+    // Nothing completed: the adaptive floor, not the saturation floor.
+    expect(limit.limit).toBe(MIN_ADAPTIVE_IN_FLIGHT)
+    let t = 0
+    const plain = createInFlightLimit({ max: 5_000, maxQueueMs: 2_000, now: () => t })
+    for (let i = 0; i < 5_000; i++) if (plain.tryAcquire()) plain.release()
+    t += 500
+    expect(plain.limit).toBe(5_000)
+    expect(plain.busy).toBeUndefined()
+  })
+
+  it('reads the real event loop: a busy loop is near 1, an idle one near 0', async () => {
+    const busy = eventLoopBusy()
+    const until = performance.now() + 100
+    while (performance.now() < until) {
+      // spin
+    }
+    expect(busy()).toBeGreaterThan(0.5)
+    await new Promise((r) => setTimeout(r, 200))
+    expect(busy()).toBeLessThan(0.5)
   })
 })
