@@ -63,7 +63,7 @@ describe('adaptive in-flight limit (maxQueueMs of work at the measured rate)', (
   })
 })
 
-describe('saturation bound (event loop busy >= 97% of a window)', () => {
+describe('saturation bound (event loop busy >= 97% of a window in which a request was refused)', () => {
   /** A limit on a hand-driven clock and a hand-set event loop utilisation. */
   const driven = (max: number) => {
     let t = 0
@@ -71,70 +71,78 @@ describe('saturation bound (event loop busy >= 97% of a window)', () => {
     const limit = createInFlightLimit({ max, maxQueueMs: 2_000, now: () => t, busy: () => busy })
     return { limit, advance: (ms: number) => (t += ms), setBusy: (b: number) => (busy = b) }
   }
-  /** Takes `n` slots and keeps them (requests in flight). */
-  const hold = (limit: ReturnType<typeof createInFlightLimit>, n: number) => {
+  type Limit = ReturnType<typeof createInFlightLimit>
+  /** Takes up to `n` slots and keeps them (requests in flight); one more than the limit allows is refused. */
+  const hold = (limit: Limit, n: number) => {
     let taken = 0
     while (taken < n && limit.tryAcquire()) taken++
     return taken
   }
-  const releaseAll = (limit: ReturnType<typeof createInFlightLimit>) => {
+  const releaseAll = (limit: Limit) => {
     while (limit.inFlight > 0) limit.release()
   }
-
-  it('halves the limit from the most requests in flight in a saturated window, down to its floor, and says how busy the loop was', () => {
-    const { limit, advance, setBusy } = driven(5_000)
-    // 5000 completions in 0.5 s (10000/s): Little's law alone allows the cap.
+  /** 5000 completions in 0.5 s (10000/s): Little's law alone allows a cap of 5000. */
+  const fast = (limit: Limit) => {
     for (let i = 0; i < 5_000; i++) if (limit.tryAcquire()) limit.release()
-    expect(hold(limit, 3_000)).toBe(3_000)
-    setBusy(0.99)
+  }
+
+  it('halves the limit from the most requests in flight in a saturated window with refusals, down to its floor, and says how busy the loop was', () => {
+    const { limit, advance, setBusy } = driven(5_000)
+    fast(limit)
     advance(500)
-    // The peak in flight was 3000: the ceiling is 1500 (below the adaptive floor of 1024 next time).
-    expect(limit.limit).toBe(1_500)
-    expect(limit.busy).toBe(0.99)
-    expect(hold(limit, 1)).toBe(0) // 3000 in flight > 1500: refused
-    releaseAll(limit)
+    expect(limit.limit).toBe(5_000)
+    setBusy(0.99)
     const limits: number[] = []
     for (let i = 0; i < 8; i++) {
-      hold(limit, 100_000)
+      hold(limit, 100_000) // up to the limit, and one refused
       advance(500)
       limits.push(limit.limit)
       releaseAll(limit)
     }
-    expect(limits).toEqual([750, 375, 187, 128, 128, 128, 128, 128])
+    expect(limits).toEqual([2_500, 1_250, 625, 312, 156, 128, 128, 128])
     expect(limits.at(-1)).toBe(MIN_SATURATED_IN_FLIGHT)
+    expect(limit.busy).toBe(0.99)
     expect(overloadOf(limit, 4_500)).toMatch(/, event loop 99% busy\)$/)
   })
 
-  it('leaves the limit alone below the threshold, and raises the ceiling by a quarter a window once the loop has slack', () => {
+  it('leaves the limit alone when the loop is below the threshold or nothing was refused, and raises the ceiling by a quarter a window after', () => {
     const { limit, advance, setBusy } = driven(5_000)
-    for (let i = 0; i < 5_000; i++) if (limit.tryAcquire()) limit.release()
-    hold(limit, 400)
+    fast(limit)
+    hold(limit, 100_000)
     setBusy(0.96)
     advance(500)
     expect(limit.limit).toBe(5_000) // 96% busy is not saturated
+    releaseAll(limit)
+    // Saturated by what it admitted (closed-loop clients at capacity), nothing refused: unchanged.
+    fast(limit)
+    hold(limit, 1_000)
     setBusy(1)
     advance(500)
-    expect(limit.limit).toBe(200) // half the peak in flight (400)
+    expect(limit.limit).toBe(5_000)
+    // Now offered more than the limit (the rest of its 5000 slots taken, one refused): halved from the peak.
+    hold(limit, 100_000)
+    advance(500)
+    expect(limit.limit).toBe(2_500)
     releaseAll(limit)
     setBusy(0.5)
     const limits: number[] = []
-    for (let i = 0; i < 4; i++) {
-      for (let k = 0; k < 5_000; k++) if (limit.tryAcquire()) limit.release()
+    for (let i = 0; i < 5; i++) {
+      fast(limit)
       advance(500)
       limits.push(limit.limit)
     }
-    expect(limits).toEqual([250, 313, 392, 490])
+    expect(limits).toEqual([3_125, 3_907, 4_884, 5_000, 5_000])
   })
 
   it('never lowers the limit of an idle processor (a stall is not saturation), nor without a busy reader', () => {
     const { limit, advance } = driven(5_000)
-    hold(limit, 5_000)
+    hold(limit, 100_000)
     for (let i = 0; i < 10; i++) advance(500)
     // Nothing completed: the adaptive floor, not the saturation floor.
     expect(limit.limit).toBe(MIN_ADAPTIVE_IN_FLIGHT)
     let t = 0
     const plain = createInFlightLimit({ max: 5_000, maxQueueMs: 2_000, now: () => t })
-    for (let i = 0; i < 5_000; i++) if (plain.tryAcquire()) plain.release()
+    fast(plain)
     t += 500
     expect(plain.limit).toBe(5_000)
     expect(plain.busy).toBeUndefined()

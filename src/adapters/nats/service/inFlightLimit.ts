@@ -12,7 +12,7 @@ export const MIN_ADAPTIVE_IN_FLIGHT = 1_024
 
 /**
  * A window in which the event loop was busy at least this fraction of the time counts as saturated
- * (see {@link InFlightLimitOptions.busy}).
+ * (see {@link InFlightLimit}).
  */
 export const SATURATED_BUSY = 0.97
 
@@ -38,15 +38,16 @@ const RATE_WINDOW_MS = 500
  * memory stays bounded by the limit.
  *
  * With `busy` (the processor passes its event loop utilisation), a second bound applies: a window
- * in which the event loop was busy {@link SATURATED_BUSY} of the time or more halves a ceiling on
- * the limit (from the most requests in flight in that window, never below
- * {@link MIN_SATURATED_IN_FLIGHT}); a window below it raises the ceiling by a quarter, back up to
- * `max`. A saturated loop means requests wait unread in the connection's socket buffer: the
- * processor cannot refuse them (or answer anything) until it reads them, and the server cuts a
- * connection whose buffer overflows. Admitting less leaves CPU for reading and refusing: fewer
- * commits complete, but every request is answered (OK or UNAVAILABLE) instead of timing out. A
- * stalled processor (a leader election: nothing completes) is idle, not saturated, so this never
- * lowers its limit.
+ * in which the event loop was busy {@link SATURATED_BUSY} of the time or more *and* a request was
+ * refused halves a ceiling on the limit (from the most requests in flight in that window, never
+ * below {@link MIN_SATURATED_IN_FLIGHT}); any other window raises the ceiling by a quarter, back
+ * up to `max`. Offered more than the limit with the loop saturated means requests wait unread in
+ * the connection's socket buffer: the processor cannot refuse them (or answer anything) until it
+ * reads them, and the server cuts a connection whose buffer overflows. Admitting less leaves CPU
+ * for reading and refusing: fewer commits complete, but every request is answered (OK or
+ * UNAVAILABLE) instead of timing out. A processor merely busy with what it admitted (closed-loop
+ * clients at capacity, nothing refused) keeps its limit, and a stalled one (a leader election:
+ * nothing completes) is idle, not saturated: this never lowers their limits.
  */
 export interface InFlightLimit {
   /** Takes a slot; false when the limit is reached (answer UNAVAILABLE). */
@@ -111,6 +112,7 @@ export const createInFlightLimit = (options: number | InFlightLimitOptions = {})
   // The saturation bound: halved in a window the event loop was saturated, raised by a quarter otherwise.
   let ceiling = max
   let peak = 0
+  let refusedInWindow = 0
   let busy: number | undefined
   /** Folds the completions of every window that has ended into the rate, and sets the limit from it. */
   const roll = (t: number): void => {
@@ -121,9 +123,10 @@ export const createInFlightLimit = (options: number | InFlightLimitOptions = {})
     completed = 0
     windowStart = t
     busy = o.busy?.()
-    if (busy !== undefined && busy >= SATURATED_BUSY) ceiling = Math.max(MIN_SATURATED_IN_FLIGHT, Math.floor(Math.min(ceiling, peak) / 2))
+    if (busy !== undefined && busy >= SATURATED_BUSY && refusedInWindow > 0) ceiling = Math.max(MIN_SATURATED_IN_FLIGHT, Math.floor(Math.min(ceiling, peak) / 2))
     else if (ceiling < max) ceiling = Math.min(max, Math.ceil(ceiling * 1.25))
     peak = inFlight
+    refusedInWindow = 0
     limit = Math.min(ceiling, max, Math.max(MIN_ADAPTIVE_IN_FLIGHT, Math.ceil((rate * maxQueueMs) / 1_000)))
   }
   return {
@@ -131,6 +134,7 @@ export const createInFlightLimit = (options: number | InFlightLimitOptions = {})
       roll(now())
       if (inFlight >= limit) {
         refused++
+        refusedInWindow++
         lastRefusedAt = now()
         return false
       }
