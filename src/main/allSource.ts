@@ -263,8 +263,8 @@ export interface AllSource {
   readonly supervisor: StreamSupervisor
   /** Appends the log refused since start because another writer (another instance) moved the stream on; each cost a reload. */
   conflicts(): number
-  /** Requests being served now, and the cap (`maxInFlight`). */
-  readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused' | 'limit' | 'ratePerSecond' | 'lastRefusedAt'>
+  /** Requests being served now, the cap (`maxInFlight`), the limit now and how busy the event loop was in the last window. */
+  readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused' | 'limit' | 'ratePerSecond' | 'lastRefusedAt' | 'busy'>
   /** Durable named subscriptions on the log: create, position, reset, open, remove. */
   readonly subscriptions: Subscriptions
   /** The processor's ephemeral log consumers: every read, query, replay and hydration holds one while it runs. */
