@@ -7,7 +7,7 @@
  * subscriber, checks the whole log after each fault and prints a summary table. Exit code 1 if any
  * check failed.
  *
- * `npm run chaos -- --overload [--seconds 60] [--factor 10] [--generators 2]`: the overload run instead
+ * `npm run chaos -- --overload [--seconds 60] [--factor 10] [--generators 2] [--pin]`: the overload run instead
  * (scripts/overload.ts).
  */
 import { FAULTS, type FaultName, type FaultResult, runChaos, summaryTable } from '../test/support/chaos/chaosRun.js'
@@ -27,7 +27,7 @@ const num = (name: string, fallback: number): number => {
 const main = async (): Promise<number> => {
   if (process.argv.includes('--overload')) {
     const { runOverload } = await import('./overload.js')
-    return runOverload({ seconds: num('seconds', 60), factor: num('factor', 10), generators: num('generators', 2) })
+    return runOverload({ seconds: num('seconds', 60), factor: num('factor', 10), generators: num('generators', 2), pin: process.argv.includes('--pin') })
   }
   const faults = (value('faults')?.split(',') ?? [...FAULTS]) as FaultName[]
   for (const f of faults) if (!(FAULTS as readonly string[]).includes(f)) throw new Error(`unknown fault "${f}"; one of ${FAULTS.join(', ')}`)

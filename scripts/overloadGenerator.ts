@@ -142,5 +142,6 @@ process.stdout.write(
     noResponders: latencies.noResponders.length,
     other: latencies.other.length,
     otherExample,
+    cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1_000),
   })}\n`,
 )

@@ -59,7 +59,18 @@ import type { ProcessorMetrics } from '../adapters/metrics/processorMetrics.js'
 import { ingestBacklog } from '../adapters/nats/ingest/ingestBacklog.js'
 
 export interface AllSourceOptions {
+  /** The connection the processor serves on (its endpoints, ingest, projections, reads of clients). */
   readonly nc: NatsConnection
+  /**
+   * The connection the event log writes and loads on (default `nc`): its JetStream publishes and
+   * their acks, duplicate lookups, stream and snapshot loads, and the read consumers shared with
+   * queries. `npm start` opens one of its own (src/main/start.ts), so that under a flood of
+   * requests the acks of appends already admitted do not queue behind the unread requests on the
+   * serving socket: an admitted append completes at the log's pace, whatever waits on `nc`
+   * (docs/reliability.md, "Overload"). Nothing else changes: the same account and stream, the same
+   * exactly-once by commitId. The caller owns it (opens, drains and closes it after `close()`).
+   */
+  readonly logConnection?: NatsConnection
   /** Domain modules by stream category; streams of other categories accept any valid event. */
   readonly modules?: readonly StreamModule[]
   /** Subject prefix. Default `allsource`. */
@@ -252,8 +263,8 @@ export interface AllSource {
   readonly supervisor: StreamSupervisor
   /** Appends the log refused since start because another writer (another instance) moved the stream on; each cost a reload. */
   conflicts(): number
-  /** Requests being served now, and the cap (`maxInFlight`). */
-  readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused' | 'limit' | 'ratePerSecond' | 'lastRefusedAt'>
+  /** Requests being served now, the cap (`maxInFlight`), the limit now and how busy the event loop was in the last window. */
+  readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused' | 'limit' | 'ratePerSecond' | 'lastRefusedAt' | 'busy'>
   /** Durable named subscriptions on the log: create, position, reset, open, remove. */
   readonly subscriptions: Subscriptions
   /** The processor's ephemeral log consumers: every read, query, replay and hydration holds one while it runs. */
@@ -297,11 +308,13 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     if (change._tag === 'Raised') o.info?.(describeReplicaChange(change))
     else (o.warn ?? console.warn)(describeReplicaChange(change))
   }
-  const consumers = createLogConsumers(o.nc, o.consumers)
+  // The log's writes and loads go over `logNc`; so do the reads sharing its consumer budget (queries).
+  const logNc = o.logConnection ?? o.nc
+  const consumers = createLogConsumers(logNc, o.consumers)
   const replayConsumers = createLogConsumers(o.nc, o.consumers)
   const tracing = o.tracing ?? noTracing
   const observer: AppendObserver | undefined = o.metrics
-  const log = createJetStreamEventLog(o.nc, {
+  const log = createJetStreamEventLog(logNc, {
     ...streamOptions,
     consumers,
     tracing,
@@ -309,10 +322,10 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     ...(o.appendDeadlineMs !== undefined ? { appendDeadlineMs: o.appendDeadlineMs } : {}),
     ...(o.commitLookup?.timeoutMs !== undefined ? { probeTimeoutMs: o.commitLookup.timeoutMs } : {}),
     ...(o.commitLookup?.concurrency !== undefined ? { maxConcurrentProbes: o.commitLookup.concurrency } : {}),
-  }, group ? new GroupingPublisher(o.nc, new PipelinedPublisher(o.nc, o.publishTimeoutMs ?? defaultEventLogOptions.publishTimeoutMs), grouping) : undefined)
+  }, group ? new GroupingPublisher(logNc, new PipelinedPublisher(logNc, o.publishTimeoutMs ?? defaultEventLogOptions.publishTimeoutMs), grouping) : undefined)
   const modules = moduleRegistry(o.modules ?? [])
   const snapshotEvery = o.snapshotEvery ?? 100
-  const snapshots = snapshotEvery > 0 ? await createKvSnapshotStore(o.nc, { replicas: streamOptions.replicas }) : undefined
+  const snapshots = snapshotEvery > 0 ? await createKvSnapshotStore(logNc, { replicas: streamOptions.replicas }) : undefined
   const logger = o.logger
   const warn = o.warn ?? (logger !== undefined ? (m: string) => logger.warn(m) : (m: string) => console.warn(m))
   // The stream actors append through this: it counts conflicts (another instance moved a stream on).

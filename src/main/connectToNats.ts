@@ -17,6 +17,12 @@ export interface NatsSession {
   readonly where: string
   /** Auth mode is on: the material the server was configured with, and the URL the callout connects to. */
   readonly auth: { readonly material: AuthMaterial; readonly url: string } | undefined
+  /**
+   * Opens another connection as the processor, to the server(s) `nc` was opened to, with the same
+   * options and credentials (auth mode: the processor's nkey) and the client name `name`: the
+   * event log's writes get one of their own (see `AllSourceOptions.logConnection`).
+   */
+  readonly connectAgain: (name: string) => Promise<NatsConnection>
 }
 
 /**
@@ -64,7 +70,8 @@ const connectExternal = async (config: Config, url: string, label: string, log: 
   }
   const withKey = async (): Promise<NatsSession> => {
     const material = loadOrCreateAuthMaterial(resolve(projectRoot(), config.dataDir))
-    const nc = await connect({ ...longLivedConnection(url), name: 'allsource', ...processorAuth(material) }).catch((e: unknown) =>
+    const options = { ...longLivedConnection(url), ...processorAuth(material) }
+    const nc = await connect({ ...options, name: 'allsource' }).catch((e: unknown) =>
       fail(isAuthError(e) ? new Error(`the server refused the processor's nkey; configure it with the block \`npm run cli -- auth server-config\` prints (${e instanceof Error ? e.message : String(e)})`) : e),
     )
     const version = nc.info?.version
@@ -72,7 +79,7 @@ const connectExternal = async (config: Config, url: string, label: string, log: 
       await nc.close()
       throw new Error(`auth mode needs nats-server >= 2.12.12 (2.12 line) or >= 2.14.3; ${label} runs ${version ?? 'an unknown version'}, which has known permission bypasses (docs/security.md)`)
     }
-    return { nc, server: undefined, where: `${url} (${label}, auth on)`, auth: { material, url } }
+    return { nc, server: undefined, where: `${url} (${label}, auth on)`, auth: { material, url }, connectAgain: (name) => connect({ ...options, name }) }
   }
   if (config.auth === 'on') {
     const anonymous = await tryConnect(url)
@@ -85,7 +92,7 @@ const connectExternal = async (config: Config, url: string, label: string, log: 
   try {
     const nc = await connect({ ...longLivedConnection(url), name: 'allsource' })
     if (config.auth === 'auto') log(`WARNING: ${label} has no auth configured: running OPEN (any client can act on every tenant). Set ALLSOURCE_AUTH=on with a configured server for tenant isolation (docs/security.md)`)
-    return { nc, server: undefined, where: `${url} (${label})`, auth: undefined }
+    return { nc, server: undefined, where: `${url} (${label})`, auth: undefined, connectAgain: (name) => connect({ ...longLivedConnection(url), name }) }
   } catch (e) {
     if (config.auth === 'auto' && isAuthError(e)) return withKey()
     return fail(e)
@@ -159,7 +166,8 @@ export const connectToNats = async (config: Config, log: (message: string) => vo
   try {
     // Our own server: if it dies for good, the processor exits after the client's usual 10 attempts
     // (the embedded server is not restarted behind its back).
-    const nc = await connect({ ...longLivedConnection(server.url), maxReconnectAttempts: 10, name: 'allsource', ...(material !== undefined ? processorAuth(material) : {}) })
+    const options = { ...longLivedConnection(server.url), maxReconnectAttempts: 10, ...(material !== undefined ? processorAuth(material) : {}) }
+    const nc = await connect({ ...options, name: 'allsource' })
     const version = nc.info?.version
     if (material !== undefined && !authSafeVersion(version)) {
       await nc.close()
@@ -170,6 +178,7 @@ export const connectToNats = async (config: Config, log: (message: string) => vo
       server,
       where: `${server.url} (embedded nats-server, pid ${server.pid}, store ${server.storeDir}${material !== undefined ? ', auth on' : ', auth OFF'})`,
       auth: material !== undefined ? { material, url: server.url } : undefined,
+      connectAgain: (name) => connect({ ...options, name }),
     }
   } catch (e) {
     await server.stop()

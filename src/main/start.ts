@@ -31,6 +31,10 @@ const main = async (): Promise<void> => {
   const { nc, server } = session
   log(`connected to ${session.where}; nats-server ${nc.info?.version ?? '?'}`)
   watchConnection(nc)
+  // The event log writes and loads on a connection of its own: under a flood of requests on `nc`,
+  // the acks of the appends already admitted do not wait behind the unread requests (docs/reliability.md, "Overload").
+  const logNc = await session.connectAgain('allsource-log')
+  watchConnection(logNc, 'log connection')
   // One registry for this processor; the HTTP gateway serves it on /metrics (and feeds it its request timings).
   const metrics = createProcessorMetrics()
   const traces = tracingFromEnv()
@@ -43,6 +47,7 @@ const main = async (): Promise<void> => {
     tracing: traces.tracing,
     ...(authPlane !== undefined ? { auth: authPlane.serviceAuth } : {}),
     nc,
+    logConnection: logNc,
     modules: registeredModules(config),
     prefix: config.prefix,
     replicas: config.replicas,
@@ -115,8 +120,8 @@ const main = async (): Promise<void> => {
       { name: `draining ${app.requests.inFlight} requests in flight`, deadlineMs: config.shutdownTimeoutMs, run: () => app.stopServing() },
       { name: 'closing ingest, projections and the log', deadlineMs: config.shutdownTimeoutMs + 2_000, run: () => app.close() },
       ...(authPlane !== undefined ? [{ name: 'stopping the auth callout', deadlineMs: config.shutdownTimeoutMs + 3_000, run: () => authPlane.stop() }] : []),
-      { name: 'draining the NATS connection', deadlineMs: config.shutdownTimeoutMs + 5_000, run: () => nc.drain() },
-      { name: 'closing the NATS connection', deadlineMs: config.shutdownTimeoutMs + 6_000, run: () => nc.close() },
+      { name: 'draining the NATS connections', deadlineMs: config.shutdownTimeoutMs + 5_000, run: () => Promise.all([nc.drain(), logNc.drain()]) },
+      { name: 'closing the NATS connections', deadlineMs: config.shutdownTimeoutMs + 6_000, run: () => Promise.all([nc.close(), logNc.close()]) },
       { name: 'flushing traces', deadlineMs: config.shutdownTimeoutMs + 8_000, run: () => traces.shutdown() },
       ...(server !== undefined ? [{ name: `stopping the embedded nats-server (pid ${server.pid})`, deadlineMs: config.shutdownTimeoutMs + 12_000, run: () => server.stop() }] : []),
     ],
@@ -134,28 +139,35 @@ const main = async (): Promise<void> => {
     log(`unhandled rejection: ${message}; exiting`)
     process.exit(1)
   })
-  nc.closed()
-    .then((err) => {
-      if (!shutdown.stopping) {
-        log(`NATS connection closed${err ? `: ${err.message}` : ''}; exiting`)
-        process.exit(1)
-      }
-    })
-    .catch(() => process.exit(1))
+  for (const [c, which] of [
+    [nc, 'NATS connection'],
+    [logNc, 'NATS log connection'],
+  ] as const) {
+    c.closed()
+      .then((err) => {
+        if (!shutdown.stopping) {
+          log(`${which} closed${err ? `: ${err.message}` : ''}; exiting`)
+          process.exit(1)
+        }
+      })
+      .catch(() => process.exit(1))
+  }
 }
 
 /**
- * Logs what happens to the NATS connection: a disconnect (the server may cut a processor that reads
- * too slowly), a reconnect, a stale connection, a client-side slow consumer (at most one line per 10 s).
+ * Logs what happens to a NATS connection: a disconnect (the server may cut a processor that reads
+ * too slowly), a reconnect, a stale connection, a client-side slow consumer (at most one line per
+ * 10 s). `which` names a connection other than the serving one in the line.
  */
-const watchConnection = (nc: NatsConnection): void => {
+const watchConnection = (nc: NatsConnection, which?: string): void => {
   let lastSlow = 0
+  const tag = which === undefined ? 'nats' : `nats (${which})`
   const watch = async (): Promise<void> => {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'staleConnection') log(`nats: ${s.type}${'server' in s ? ` (${String(s.server)})` : ''}`)
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'staleConnection') log(`${tag}: ${s.type}${'server' in s ? ` (${String(s.server)})` : ''}`)
       else if (s.type === 'slowConsumer' && Date.now() - lastSlow > 10_000) {
         lastSlow = Date.now()
-        log('nats: slow consumer (a subscription fell behind; messages dropped by the client)')
+        log(`${tag}: slow consumer (a subscription fell behind; messages dropped by the client)`)
       }
     }
   }

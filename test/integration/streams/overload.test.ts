@@ -1,8 +1,11 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node'
+import { connect, createInbox, headers, type NatsConnection } from '@nats-io/transport-node'
 import { describe, expect, it, onTestFinished } from 'vitest'
+import { decodeMsgpack, encodeMsgpack } from '../../../src/adapters/codec/msgpack.js'
+import { MIN_ADAPTIVE_IN_FLIGHT } from '../../../src/adapters/nats/service/inFlightLimit.js'
 import { startGateway } from '../../../src/main/http/startGateway.js'
+import { readWholeLog } from '../../support/eventLogReader.js'
 import { withProcessor } from '../../support/processorFixture.js'
 
 setFlagsFromString('--expose-gc')
@@ -104,5 +107,61 @@ describe('overload: ten times the in-flight cap', () => {
     await new Promise((r) => setTimeout(r, 1_100))
     expect(await ready()).toEqual({ status: 200 })
     await Promise.all(clients.map((c) => c.close()))
+  })
+})
+
+describe('overload: a flood that saturates the event loop (default limits, the log on its own connection as npm start runs it)', () => {
+  const fixture = withProcessor({ ownLogConnection: true })
+  // Far more than the processor answers while one 0.5 s window passes: the loop stays saturated for several.
+  const FLOOD = 150_000
+
+  it('lowers the in-flight limit below its adaptive floor while refusing with the loop saturated, answers every request, stores each OK once and no refused one, and raises the limit again after', async () => {
+    const { server, app } = fixture()
+    const flooder = await connect({ servers: server.url })
+    onTestFinished(() => flooder.close())
+    const inbox = createInbox()
+    const answers = new Map<string, 'ok' | 'refused' | string>()
+    flooder.subscribe(`${inbox}.*`, {
+      callback: (_e, m) => {
+        const commitId = `sat-${m.subject.slice(inbox.length + 1)}`
+        const code = m.headers?.get('Nats-Service-Error-Code') ?? ''
+        if (code === '') return void answers.set(commitId, 'ok')
+        const e = (decodeMsgpack(m.data) as { error: { code: string; message: string } }).error
+        answers.set(commitId, e.code === 'UNAVAILABLE' && /^overloaded: /.test(e.message) ? 'refused' : `${e.code}: ${e.message}`)
+      },
+    })
+    await flooder.flush()
+    // The 1000 streams loaded first (as the overload run does): an admitted append is then a publish and its ack.
+    for (let i = 0; i < 1_000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, k) => app.append('acme', `sat-${i + k}`, [{ type: 'warm', payload: {} }])))
+    let lowest = app.requests.limit
+    let busiest = 0
+    const sampler = setInterval(() => {
+      lowest = Math.min(lowest, app.requests.limit)
+      busiest = Math.max(busiest, app.requests.busy ?? 0)
+    }, 50)
+    onTestFinished(() => clearInterval(sampler))
+    // Open loop: all of it at once, valid appends to 1000 streams (each admitted one is written).
+    for (let i = 0; i < FLOOD; i++) {
+      flooder.publish(`allsource.append.acme.sat-${i % 1_000}`, encodeMsgpack({ events: [{ type: 'flooded', payload: { i } }], commitId: `sat-${i}` }), { reply: `${inbox}.${i}` })
+    }
+    while (answers.size < FLOOD) await new Promise((r) => setTimeout(r, 100))
+    clearInterval(sampler)
+    const kinds = new Map<string, number>()
+    for (const a of answers.values()) kinds.set(a, (kinds.get(a) ?? 0) + 1)
+    console.log(`saturating flood of ${FLOOD}: ${JSON.stringify(Object.fromEntries(kinds))}; lowest limit ${lowest}, busiest window ${Math.round(busiest * 100)}%`)
+    expect([...kinds.keys()].sort()).toEqual(['ok', 'refused'])
+    expect(busiest).toBeGreaterThanOrEqual(0.97)
+    // The saturation bound engaged: the Little's-law limit alone never goes below 1024.
+    expect(lowest).toBeLessThan(MIN_ADAPTIVE_IN_FLIGHT)
+
+    const stored = new Map<string, number>()
+    for (const c of await readWholeLog(flooder)) if (c.msgId.startsWith('sat-')) stored.set(c.msgId, (stored.get(c.msgId) ?? 0) + 1)
+    const ok = [...answers].filter(([, a]) => a === 'ok').map(([id]) => id)
+    expect(ok.filter((id) => stored.get(id) !== 1)).toEqual([])
+    expect([...stored.keys()].filter((id) => answers.get(id) !== 'ok')).toEqual([])
+
+    // With the flood gone the loop has slack: the ceiling grows back and the limit returns to at least its adaptive floor.
+    while (app.requests.limit < MIN_ADAPTIVE_IN_FLIGHT) await new Promise((r) => setTimeout(r, 250))
+    expect(app.requests.limit).toBeGreaterThanOrEqual(MIN_ADAPTIVE_IN_FLIGHT)
   })
 })

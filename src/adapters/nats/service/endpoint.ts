@@ -1,12 +1,13 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import { internal, unavailable, type AppendError } from '../../../application/streams/errors.js'
+import { internal, type AppendError } from '../../../application/streams/errors.js'
 import { badRequest, invalidId } from '../../../domain/streams/errors.js'
 import { toWireError, type WireError, type WireFailure } from './errorCodes.js'
 import { failureOf } from './failureOf.js'
-import { inFlightLimitOf, OVERLOAD_RETRY_AFTER_MS } from './inFlightLimit.js'
+import { inFlightLimitOf } from './inFlightLimit.js'
+import { createRefusalReplies } from './refusalReply.js'
 import { type EndpointStats, type MicroEndpoint, newEndpointStats } from './microDiscovery.js'
-import { decodeBody, formatOf, REQUEST_ID_HEADER, replyError, replyOk, type WireFormat } from './wireCodec.js'
+import { decodeBody, formatOf, REQUEST_ID_HEADER, replyEncodedError, replyError, replyOk, type WireFormat } from './wireCodec.js'
 import { subjects } from '../subjects.js'
 import { isRequestId, type Logger } from '../../../application/observability/ports.js'
 import { newRequestId } from '../../system/requestIds.js'
@@ -182,6 +183,7 @@ export const startEndpoint = (
   const tokensOf = o.route?.tokensOf ?? tokensAfterVerb
   const stats = newEndpointStats()
   const limit = inFlightLimitOf(nc)
+  const refusals = createRefusalReplies()
   let inFlight = 0
   let dropped = 0
   let idle: (() => void) | undefined
@@ -215,10 +217,17 @@ export const startEndpoint = (
     replyError(msg, format, wire, requestId)
   }
 
-  /** Past the processor's in-flight cap: UNAVAILABLE at once, before the body is even decoded (counted, not logged). */
+  /**
+   * Past the processor's in-flight cap: UNAVAILABLE at once, before the body is even decoded
+   * (counted, not logged), with a reply built once for the same figures (see `refusalReply.ts`).
+   */
   const refuse = (msg: Msg): void => {
     try {
-      fail(msg, formatOf(msg), unavailable(`overloaded: ${limit.inFlight} requests in flight (limit ${limit.limit}); retry later`, { retryAfterMs: OVERLOAD_RETRY_AFTER_MS }), requestIdOf(msg), false)
+      const format = formatOf(msg)
+      const r = refusals.of(format, limit.inFlight, limit.limit)
+      stats.num_errors++
+      stats.last_error = r.lastError
+      replyEncodedError(msg, format, r.error, r.body, requestIdOf(msg))
     } catch {
       // the connection closed under us: nothing left to answer on
     }

@@ -102,9 +102,16 @@ export const replyOk = (msg: Msg, format: WireFormat, body: unknown, requestId?:
 }
 
 /** Replies with `{ error }` and the NATS micro error headers (and the request's id when given). */
-export const replyError = (msg: Msg, format: WireFormat, error: WireError, requestId?: string): void => {
+export const replyError = (msg: Msg, format: WireFormat, error: WireError, requestId?: string): void =>
+  replyEncodedError(msg, format, error, encodeBody(format, { error }), requestId)
+
+/**
+ * {@link replyError} with the body already encoded (`{ error }` in `format`): a reply built once
+ * and sent many times (overload refusals, `refusalReply.ts`).
+ */
+export const replyEncodedError = (msg: Msg, format: WireFormat, error: WireError, body: Uint8Array, requestId?: string): void => {
   const h = replyHeaders(format, requestId) ?? new WireHeaders()
   h.append('Nats-Service-Error-Code', String(statusOf[error.code]))
   h.append('Nats-Service-Error', error.message.replace(/[\r\n]+/g, ' '))
-  msg.respond(encodeBody(format, { error }), { headers: h })
+  msg.respond(body, { headers: h })
 }
