@@ -6,9 +6,7 @@
  * holds a key, a token or the pepper; and a bounded fuzz of `audit.query` gets well-formed
  * replies and writes nothing for rejected input.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, headers, type NatsConnection, nuid } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
@@ -23,13 +21,12 @@ import { createKey } from '../../../src/application/auth/apiKeys.js'
 import { AuditEntry } from '../../../src/domain/security/audit.js'
 import type { TenantId } from '../../../src/domain/streams/ids.js'
 import { type IsoTimestamp, newTenant } from '../../../src/domain/tenants/tenant.js'
-import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
-import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane.js'
+import type { AllSource } from '../../../src/main/allSource.js'
+import type { AuthPlane } from '../../../src/main/auth/authPlane.js'
 import { operatorKeyFile } from '../../../src/main/auth/operatorKey.js'
-import { loadConfig } from '../../../src/main/config.js'
-import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
+import type { AuthTestServer } from '../../support/authServer.js'
 import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
-import { cleanUp } from '../../support/cleanUp.js'
+import { type AuthProcessor, startAuthProcessor } from '../../support/authProcessor.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const te = new TextEncoder()
@@ -39,6 +36,7 @@ let processorNc: NatsConnection
 let app: AllSource
 let plane: AuthPlane
 let dataDir: string
+let ap: AuthProcessor
 let operatorKey: string
 let operatorKeyId: string
 const logLines: string[] = []
@@ -88,13 +86,8 @@ const storedTexts = async (): Promise<string[]> => {
 }
 
 beforeAll(async () => {
-  server = await startAuthServer()
-  processorNc = await server.processor()
-  dataDir = await mkdtemp(join(tmpdir(), 'allsource-auditdata-'))
-  const config = { ...loadConfig({}), dataDir, prefix: 'allsource' }
-  plane = await startAuthPlane(processorNc, { material: server.material, url: server.url }, config, (line) => void logLines.push(line))
-  app = await createAllSource({ nc: processorNc, auth: plane.serviceAuth, snapshotEvery: 0, warn: (line) => void logLines.push(line) })
-  await app.serve()
+  ap = await startAuthProcessor({ dataDirPrefix: 'allsource-auditdata-', log: (line) => void logLines.push(line) })
+  ;({ server, processorNc, app, plane, dataDir } = ap)
   operatorKey = (await readFile(operatorKeyFile(dataDir), 'utf8')).trim()
   operatorKeyId = /^as_([0-9A-Za-z]{12})_/.exec(operatorKey)![1] as string
   secrets.push(operatorKey, server.material.pepper, server.material.issuerSeed, server.material.calloutSeed, server.material.processorSeed)
@@ -115,16 +108,7 @@ beforeAll(async () => {
   }
 }, 60_000)
 
-afterAll(() =>
-  cleanUp(
-    ...open.map((nc) => () => nc.close()),
-    () => app?.close(),
-    () => plane?.stop(),
-    () => processorNc?.close(),
-    () => server?.stop(),
-    () => (dataDir !== undefined ? rm(dataDir, { recursive: true, force: true }) : undefined),
-  ),
-)
+afterAll(() => ap?.stop(open))
 
 describe('the audit trail in auth mode', () => {
   let acmeAdmin: NatsConnection

@@ -3,9 +3,7 @@
  * connecting with an invitation token, and a bounded fuzz of them, against a real nats-server
  * with the real callout and processor.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node'
 import * as fc from 'fast-check'
@@ -15,17 +13,15 @@ import { decodeMsgpack, encodeMsgpack } from '../../../src/adapters/codec/msgpac
 import { invitationConnectOptions, tenantConnectOptions, tokenConnectOptions, userConnectOptions } from '../../../src/adapters/nats/auth/natsGrants.js'
 import { statusOf, type ErrorCode } from '../../../src/adapters/nats/service/errorCodes.js'
 import { systemClock } from '../../../src/adapters/system/systemClock.js'
-import { createKey } from '../../../src/application/auth/apiKeys.js'
 import { validateAuditQuery } from '../../../src/domain/security/auditQuery.js'
 import type { TenantId } from '../../../src/domain/streams/ids.js'
 import { newTenant, type IsoTimestamp, type QuotaOverrides } from '../../../src/domain/tenants/tenant.js'
-import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
-import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane.js'
-import { loadConfig } from '../../../src/main/config.js'
+import type { AllSource } from '../../../src/main/allSource.js'
+import type { AuthPlane } from '../../../src/main/auth/authPlane.js'
 import { operatorKeyFile } from '../../../src/main/auth/operatorKey.js'
-import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
+import type { AuthTestServer } from '../../support/authServer.js'
 import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
-import { cleanUp } from '../../support/cleanUp.js'
+import { type AuthProcessor, startAuthProcessor } from '../../support/authProcessor.js'
 
 const td = new TextDecoder()
 const PW = { ann: 'ann has a long password', gus: 'globex gus password 1', newbie: 'newbie chose this one' }
@@ -35,6 +31,7 @@ let processorNc: NatsConnection
 let app: AllSource
 let plane: AuthPlane
 let dataDir: string
+let ap: AuthProcessor
 const keys: Record<string, { keyId: string; key: string }> = {}
 const open: NatsConnection[] = []
 
@@ -67,41 +64,22 @@ let admin: NatsConnection
 let gAdmin: NatsConnection
 
 beforeAll(async () => {
-  server = await startAuthServer()
-  processorNc = await server.processor()
-  dataDir = await mkdtemp(join(tmpdir(), 'allsource-sessions-'))
-  const config = { ...loadConfig({}), dataDir, prefix: 'allsource' }
-  plane = await startAuthPlane(processorNc, { material: server.material, url: server.url }, config, () => undefined)
-  app = await createAllSource({ nc: processorNc, auth: plane.serviceAuth, snapshotEvery: 0, warn: () => undefined })
-  await app.serve()
+  ap = await startAuthProcessor({ dataDirPrefix: 'allsource-sessions-' })
+  ;({ server, processorNc, app, plane, dataDir } = ap)
   const now = new Date().toISOString() as IsoTimestamp
   for (const t of ['acme', 'globex']) await plane.tenants.create(newTenant(t as TenantId, now, { quotas: { connections: null } as QuotaOverrides }))()
-  const deps = { store: plane.keys, hasher: plane.hasher, clock: systemClock }
-  for (const [who, tenant, role] of [
+  Object.assign(keys, await ap.createKeys([
     ['acme-admin', 'acme', 'admin'],
     ['acme-service', 'acme', 'service'],
     ['globex-admin', 'globex', 'admin'],
-  ] as const) {
-    const created = await createKey(deps)(tenant as TenantId, { role })
-    if (E.isLeft(created)) throw new Error('key')
-    keys[who] = { keyId: created.right.keyId, key: created.right.key.reveal() }
-  }
+  ] as const))
   admin = await connectWith(tenantConnectOptions('acme', keys['acme-admin']!.key))
   gAdmin = await connectWith(tenantConnectOptions('globex', keys['globex-admin']!.key))
   ok(await call(admin, 'allsource.admin.acme.users.create', { username: 'ann', password: PW.ann, role: 'developer' }))
   ok(await call(gAdmin, 'allsource.admin.globex.users.create', { username: 'gus', password: PW.gus, role: 'developer' }))
 }, 60_000)
 
-afterAll(() =>
-  cleanUp(
-    ...open.map((nc) => () => nc.close()),
-    () => app?.close(),
-    () => plane?.stop(),
-    () => processorNc?.close(),
-    () => server?.stop(),
-    () => (dataDir !== undefined ? rm(dataDir, { recursive: true, force: true }) : undefined),
-  ),
-)
+afterAll(() => ap?.stop(open))
 
 describe('accepting an invitation over NATS', () => {
   it('the invitation token connects with a grant to accept-invite only; accepting sets the password once; audited as user.accept', async () => {

@@ -3,9 +3,6 @@
  * cross into another tenant (issue 11, "Bad input and attack"). Everything here is refused by
  * NATS or dropped by the processor, and nothing of the other tenant's data arrives.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { connect, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
@@ -15,18 +12,17 @@ import { createAllSourceClient } from '../../../src/adapters/nats/service/client
 import { encodeMsgpack } from '../../../src/adapters/codec/msgpack.js'
 import { subscribeProjectionTopic, type TopicChange } from '../../../src/adapters/nats/projections/topicSubscription.js'
 import { systemClock } from '../../../src/adapters/system/systemClock.js'
-import { createKey, revokeKey } from '../../../src/application/auth/apiKeys.js'
+import { revokeKey } from '../../../src/application/auth/apiKeys.js'
 import { changeTenant } from '../../../src/application/tenants/changeTenant.js'
 import type { ApiKeyId } from '../../../src/domain/security/apiKey.js'
 import type { TenantId } from '../../../src/domain/streams/ids.js'
 import { newTenant, suspend, activate, type IsoTimestamp, type QuotaOverrides } from '../../../src/domain/tenants/tenant.js'
-import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
-import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane.js'
-import { loadConfig } from '../../../src/main/config.js'
+import type { AllSource } from '../../../src/main/allSource.js'
+import type { AuthPlane } from '../../../src/main/auth/authPlane.js'
 import { eventCounter } from '../../../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../../../src/domain/projections/projection.js'
-import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
-import { cleanUp } from '../../support/cleanUp.js'
+import type { AuthTestServer } from '../../support/authServer.js'
+import { type AuthProcessor, startAuthProcessor } from '../../support/authProcessor.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const te = new TextEncoder()
@@ -36,6 +32,7 @@ let processorNc: NatsConnection
 let app: AllSource
 let plane: AuthPlane
 let dataDir: string
+let ap: AuthProcessor
 const keys: Record<string, { keyId: string; key: string }> = {}
 const open: NatsConnection[] = []
 
@@ -65,43 +62,24 @@ const globexEvents = async (): Promise<number> => {
 }
 
 beforeAll(async () => {
-  server = await startAuthServer()
-  processorNc = await server.processor()
-  dataDir = await mkdtemp(join(tmpdir(), 'allsource-authdata-'))
-  const config = { ...loadConfig({}), dataDir, prefix: 'allsource' }
-  plane = await startAuthPlane(processorNc, { material: server.material, url: server.url }, config, () => undefined)
-  app = await createAllSource({ nc: processorNc, auth: plane.serviceAuth, snapshotEvery: 0, warn: () => undefined })
-  await app.serve()
+  ap = await startAuthProcessor({ dataDirPrefix: 'allsource-authdata-' })
+  ;({ server, processorNc, app, plane, dataDir } = ap)
   await app.startProjections([eventCounter] as ProjectionDefinition<unknown>[])
   const now = new Date().toISOString() as IsoTimestamp
   // More connections than the free tier's 5 (the connections quota has its own test).
   for (const t of ['acme', 'globex']) await plane.tenants.create(newTenant(t as TenantId, now, { quotas: { connections: null } as QuotaOverrides }))()
-  const deps = { store: plane.keys, hasher: plane.hasher, clock: systemClock }
-  for (const [who, tenant, role] of [
+  Object.assign(keys, await ap.createKeys([
     ['acme-dev', 'acme', 'developer'],
     ['acme-reader', 'acme', 'reader'],
     ['acme-revoked', 'acme', 'developer'],
     ['globex-dev', 'globex', 'developer'],
-  ] as const) {
-    const created = await createKey(deps)(tenant as TenantId, { role })
-    if (E.isLeft(created)) throw new Error('key')
-    keys[who] = { keyId: created.right.keyId, key: created.right.key.reveal() }
-  }
-  await revokeKey(deps)('acme' as TenantId, keys['acme-revoked']!.keyId as ApiKeyId)
+  ] as const))
+  await revokeKey({ store: plane.keys, hasher: plane.hasher, clock: systemClock })('acme' as TenantId, keys['acme-revoked']!.keyId as ApiKeyId)
   const seed = await app.append('globex', 'secret-1', [{ type: 'globex.secret', payload: { plan: 'world domination' } }])
   if (E.isLeft(seed)) throw new Error(JSON.stringify(seed.left))
 }, 60_000)
 
-afterAll(() =>
-  cleanUp(
-    ...open.map((nc) => () => nc.close()),
-    () => app?.close(),
-    () => plane?.stop(),
-    () => processorNc?.close(),
-    () => server?.stop(),
-    () => (dataDir !== undefined ? rm(dataDir, { recursive: true, force: true }) : undefined),
-  ),
-)
+afterAll(() => ap?.stop(open))
 
 describe('a tenant connection', () => {
   it('appends, reads and queries its own tenant', async () => {

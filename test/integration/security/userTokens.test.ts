@@ -5,9 +5,7 @@
  * `allsource.admin.<tenant>.users.*` lifecycle, every refused credential, and a bounded fuzz of
  * the new endpoints.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, type Msg, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node'
 import * as fc from 'fast-check'
@@ -20,20 +18,18 @@ import { tenantConnectOptions, tokenConnectOptions, userConnectOptions } from '.
 import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { statusOf, type ErrorCode } from '../../../src/adapters/nats/service/errorCodes.js'
 import { systemClock } from '../../../src/adapters/system/systemClock.js'
-import { createKey } from '../../../src/application/auth/apiKeys.js'
 import { changeTenant } from '../../../src/application/tenants/changeTenant.js'
 import { newKeyRing } from '../../../src/domain/security/signingKeys.js'
 import type { Username } from '../../../src/domain/security/user.js'
 import type { TenantId } from '../../../src/domain/streams/ids.js'
 import { activate, newTenant, suspend, type IsoTimestamp, type QuotaOverrides } from '../../../src/domain/tenants/tenant.js'
-import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
-import { type AuthPlane, startAuthPlane } from '../../../src/main/auth/authPlane.js'
+import type { AllSource } from '../../../src/main/allSource.js'
+import type { AuthPlane } from '../../../src/main/auth/authPlane.js'
 import { operatorKeyFile } from '../../../src/main/auth/operatorKey.js'
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER } from '../../../src/main/auth/userPlane.js'
-import { loadConfig } from '../../../src/main/config.js'
-import { type AuthTestServer, startAuthServer } from '../../support/authServer.js'
+import type { AuthTestServer } from '../../support/authServer.js'
 import { fuzzRuns, fuzzSeed, fuzzTimeout } from '../../support/fuzzBudget.js'
-import { cleanUp } from '../../support/cleanUp.js'
+import { type AuthProcessor, startAuthProcessor } from '../../support/authProcessor.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const te = new TextEncoder()
@@ -46,6 +42,7 @@ let processorNc: NatsConnection
 let app: AllSource
 let plane: AuthPlane
 let dataDir: string
+let ap: AuthProcessor
 let operatorKey: string
 const keys: Record<string, { keyId: string; key: string }> = {}
 const open: NatsConnection[] = []
@@ -87,27 +84,17 @@ const connectionUsers = async (): Promise<string[]> => {
 let admin: NatsConnection
 
 beforeAll(async () => {
-  server = await startAuthServer()
-  processorNc = await server.processor()
-  dataDir = await mkdtemp(join(tmpdir(), 'allsource-userdata-'))
-  const config = { ...loadConfig({}), dataDir, prefix: 'allsource' }
-  plane = await startAuthPlane(processorNc, { material: server.material, url: server.url }, config, () => undefined)
+  ap = await startAuthProcessor({ dataDirPrefix: 'allsource-userdata-' })
+  ;({ server, processorNc, app, plane, dataDir } = ap)
   operatorKey = (await readFile(operatorKeyFile(dataDir), 'utf8')).trim()
-  app = await createAllSource({ nc: processorNc, auth: plane.serviceAuth, snapshotEvery: 0, warn: () => undefined })
-  await app.serve()
   const now = new Date().toISOString() as IsoTimestamp
   // More connections than the free tier's 5 (the connections quota has its own test).
   for (const t of ['acme', 'globex']) await plane.tenants.create(newTenant(t as TenantId, now, { quotas: { connections: null } as QuotaOverrides }))()
-  const deps = { store: plane.keys, hasher: plane.hasher, clock: systemClock }
-  for (const [who, tenant, role] of [
+  Object.assign(keys, await ap.createKeys([
     ['acme-admin', 'acme', 'admin'],
     ['acme-reader', 'acme', 'reader'],
     ['globex-admin', 'globex', 'admin'],
-  ] as const) {
-    const created = await createKey(deps)(tenant as TenantId, { role })
-    if (E.isLeft(created)) throw new Error('key')
-    keys[who] = { keyId: created.right.keyId, key: created.right.key.reveal() }
-  }
+  ] as const))
   admin = await connectWith(tenantConnectOptions('acme', keys['acme-admin']!.key))
   ok(await call(admin, 'allsource.admin.acme.users.create', { username: 'Ann.Lee', password: PW.ann, role: 'developer' }))
   ok(await call(admin, 'allsource.admin.acme.users.create', { username: 'bob', password: PW.bob, role: 'reader' }))
@@ -117,16 +104,7 @@ beforeAll(async () => {
   ok(await call(gAdmin, 'allsource.admin.globex.users.create', { username: 'ann.lee', password: 'globex ann password', role: 'reader' }))
 }, 60_000)
 
-afterAll(() =>
-  cleanUp(
-    ...open.map((nc) => () => nc.close()),
-    () => app?.close(),
-    () => plane?.stop(),
-    () => processorNc?.close(),
-    () => server?.stop(),
-    () => (dataDir !== undefined ? rm(dataDir, { recursive: true, force: true }) : undefined),
-  ),
-)
+afterAll(() => ap?.stop(open))
 
 describe('connecting as a user', () => {
   it('connects as <tenant>/<username> + password, is named <tenant>:u_<name>, and appends to its tenant only', async () => {
