@@ -246,6 +246,8 @@ export interface AllSource {
    * tenant's log, as `allsource.analytics.<tenant>.<kind>` does (docs/analytics.md).
    */
   analytics(tenant: string, kind: string, request?: unknown): Promise<E.Either<AppendError, AnalyticsReply>>
+  /** {@link analytics}, with how it was answered: `source` (`read-model` or `scan`) and, for a scan the read model could not spare, `fallback` (why). */
+  analyticsAnswer(tenant: string, kind: string, request?: unknown): Promise<E.Either<AppendError, AnalyticsAnswer>>
   /** Keeps the supplied-id index (`ALLSOURCE_SUPPLIED_IDS`: the event ids a lookup by time cannot find) in step with the log, off the write path. */
   startIdIndexer(): Promise<{ stop(): Promise<void> }>
   /** Starts folding projections into their read models (built-ins or your own definitions). */
@@ -485,6 +487,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
       return query(t.right, q.right)
     },
     analytics: async (tenant, kind, request) => Ei.map((a: AnalyticsAnswer) => a.reply)(await answerAnalyticsHere(tenant, kind, request)),
+    analyticsAnswer: (tenant, kind, request) => answerAnalyticsHere(tenant, kind, request),
     async startIdIndexer() {
       // Its own pool of one: the long-lived indexer never waits behind reads, nor they behind it.
       if (await legacyIndexPresent(o.nc)) {

@@ -6,6 +6,8 @@ import type { GatewayAuth } from './gatewayAuth.js'
 import { annotate } from './jsonSchema.js'
 import type { GatewayData } from './ports.js'
 import { answer, defineRoute } from './route.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { ANALYTICS_FALLBACK_HEADER, ANALYTICS_SOURCE_HEADER } from '../../application/analytics/runAnalytics.js'
 
 const IsoTime = annotate(new t.StringType(), { format: 'date-time' })
 const Where = annotate(t.unknown, { description: 'a filter: JSON ({"eq":["type","a"]}) or its text form ("type = \\"a\\"") — docs/querying.md' })
@@ -58,13 +60,20 @@ export const registerAnalyticsRoutes = (app: FastifyInstance, auth: GatewayAuth,
     method: 'POST',
     url: '/v1/tenants/:tenant/analytics/:kind',
     summary: 'Analytics over the tenant log',
-    description: `\`kind\`: ${analyticsKinds.join(', ')}. The body is the NATS request \`{ since?, until?, where?, … }\` with the kind's fields (docs/analytics.md); an empty body takes the defaults. An unknown kind is 404; a scope over the scan limit (1,000,000 events by default) is 413 TOO_LARGE.`,
+    description: `\`kind\`: ${analyticsKinds.join(', ')}. The body is the NATS request \`{ since?, until?, where?, … }\` with the kind's fields (docs/analytics.md); an empty body takes the defaults. An unknown kind is 404; a scope over the scan limit (1,000,000 events by default) is 413 TOO_LARGE. The reply header \`AllSource-Analytics-Source\` says which path answered (\`read-model\` or \`scan\`), and \`AllSource-Analytics-Fallback\` why a scan answered a shape the read model serves.`,
     tag: 'analytics',
     access: { kind: 'tenant', operation: 'query' },
     body: t.UnknownRecord,
     documentedBody: AnalyticsBody,
     bodyRequired: false,
     reply: AnalyticsReply,
-    run: async ({ params, body }) => answer(await data.analytics(params.tenant ?? '', params.kind ?? '', body ?? {})),
+    run: async ({ params, body, reply }) => {
+      const r = await data.analytics(params.tenant ?? '', params.kind ?? '', body ?? {})
+      if (E.isLeft(r)) return answer(r)
+      // The same headers as the NATS reply: which path answered, and why a scan when the read model could have.
+      if (r.right.source !== undefined) reply.header(ANALYTICS_SOURCE_HEADER, r.right.source)
+      if (r.right.fallback !== undefined) reply.header(ANALYTICS_FALLBACK_HEADER, r.right.fallback.replace(/[\r\n]+/g, ' '))
+      return answer(E.right(r.right.reply))
+    },
   })
 }

@@ -24,8 +24,11 @@ export interface GatewayData {
   streams(tenant: string, request: { readonly prefix?: string; readonly after?: string; readonly limit?: number }): Answer<{ readonly streams: readonly { readonly stream: string; readonly commits: number }[]; readonly next?: string }>
   /** A query (`{ id?, stream?, type?, since?, until?, fromOffset?, limit?, where? }`). */
   query(tenant: string, request: Readonly<Record<string, unknown>>): Answer<{ readonly events: readonly unknown[]; readonly nextOffset?: number }>
-  /** An analytics request `allsource.analytics.<tenant>.<kind>` (docs/analytics.md). */
-  analytics(tenant: string, kind: string, body: unknown): Answer<unknown>
+  /**
+   * An analytics request `allsource.analytics.<tenant>.<kind>` (docs/analytics.md): the reply, and
+   * how it was answered (`source`: `read-model` or `scan`; `fallback`: why a scan).
+   */
+  analytics(tenant: string, kind: string, body: unknown): Answer<{ readonly reply: unknown; readonly source?: string; readonly fallback?: string }>
   /** Every projection's status. */
   projections(): Answer<readonly unknown[]>
   /** One projection's status (`NOT_FOUND` for a projection that never ran). */

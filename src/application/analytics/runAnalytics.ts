@@ -34,6 +34,11 @@ export interface FrequencyReadModel {
 /** Which path answered a request: the built-in read model, or the bounded scan of the log. */
 export type AnalyticsSource = 'read-model' | 'scan'
 
+/** Reply header (NATS and HTTP): which path answered, `read-model` or `scan` (docs/analytics.md). */
+export const ANALYTICS_SOURCE_HEADER = 'AllSource-Analytics-Source'
+/** Reply header (NATS and HTTP) on a scan that the read model could not spare: why (docs/analytics.md). */
+export const ANALYTICS_FALLBACK_HEADER = 'AllSource-Analytics-Fallback'
+
 /** A reply and how it was computed (for the reply header `AllSource-Analytics-Source`, logs and tests). */
 export interface AnalyticsAnswer {
   readonly reply: AnalyticsReply

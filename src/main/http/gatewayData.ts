@@ -137,7 +137,7 @@ export const createGatewayData = (d: GatewayDataDeps): GatewayData => {
       }),
     read: (tenant, stream, request) => guarded(() => d.app.read(tenant, stream, request)),
     query: (tenant, request) => guarded(() => d.app.query(tenant, request)),
-    analytics: (tenant, kind, body) => guarded(() => d.app.analytics(tenant, kind, body)),
+    analytics: (tenant, kind, body) => guarded(() => d.app.analyticsAnswer(tenant, kind, body)),
     projections: () => guarded(async () => E.right(await d.reader.catalog.statuses())),
     projectionStatus: (name) =>
       guarded(async () => {

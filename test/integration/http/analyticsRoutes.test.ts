@@ -22,6 +22,13 @@ describe('POST /v1/tenants/{tenant}/analytics/{kind}: the NATS analytics request
     const r = await call(base, 'POST', '/v1/tenants/acme/analytics/funnel', { body })
     expect(r.status).toBe(200)
     expect(r.body).toEqual({ steps: [{ count: 2 }, { count: 1 }] })
+    // Which path answered, as the NATS reply's header says: a funnel is always a scan.
+    expect(r.headers.get('allsource-analytics-source')).toBe('scan')
+    const frequency = await call(base, 'POST', '/v1/tenants/acme/analytics/frequency', { body: { where: 'type = "cart"' } })
+    const answered = await f.app.analyticsAnswer('acme', 'frequency', { where: 'type = "cart"' })
+    if (E.isLeft(answered)) throw new Error(JSON.stringify(answered.left))
+    expect(frequency.headers.get('allsource-analytics-source')).toBe(answered.right.source)
+    expect(frequency.headers.get('allsource-analytics-fallback') ?? undefined).toBe(answered.right.fallback)
     expect(E.right(r.body)).toEqual(await f.app.analytics('acme', 'funnel', body))
     const summary = await call(base, 'POST', '/v1/tenants/acme/analytics/summary')
     expect(summary.body).toMatchObject({ types: [{ type: 'cart', count: 2 }, { type: 'checkout', count: 1 }], streams: [{ stream: 'o-1', count: 2 }, { stream: 'o-2', count: 1 }] })

@@ -1,14 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
-import type { AnswerAnalytics } from '../../../application/analytics/runAnalytics.js'
+import { ANALYTICS_FALLBACK_HEADER, ANALYTICS_SOURCE_HEADER, type AnswerAnalytics } from '../../../application/analytics/runAnalytics.js'
 import { validateTenant } from '../../../domain/streams/appendRequest.js'
 import { type Endpoint, type EndpointBase, startEndpoint } from '../service/endpoint.js'
 import { ReplyWithHeaders } from '../service/wireCodec.js'
 
-/** Reply header: which path answered, `read-model` or `scan` (docs/analytics.md). */
-export const ANALYTICS_SOURCE_HEADER = 'AllSource-Analytics-Source'
-/** Reply header on a scan that the read model could not spare: why (docs/analytics.md). */
-export const ANALYTICS_FALLBACK_HEADER = 'AllSource-Analytics-Fallback'
+export { ANALYTICS_FALLBACK_HEADER, ANALYTICS_SOURCE_HEADER }
 
 /**
  * `<prefix>.analytics.<tenant>.<kind>` (docs/analytics.md): the request `{ since?, until?, where?, … }`
