@@ -184,15 +184,22 @@ const environment = async (o: BenchOptions, R: number, N: number, S: number): Pr
  * of another scenario kept as it was, with its environment; this run's environment added as one
  * line naming the scenarios it produced.
  */
-const mergeWithPrevious = (jsonDir: string, rows: readonly Row[], env: Record<string, string>, label: string): { rows: Row[]; env: Record<string, string> } => {
+const mergeWithPrevious = (jsonDir: string, rows: readonly Row[], env: Record<string, string>, label: string, note: string): { rows: Row[]; env: Record<string, string> } => {
   const file = join(jsonDir, 'latest.json')
   if (!existsSync(file)) return { rows: [...rows], env }
   const prev = JSON.parse(readFileSync(file, 'utf8')) as { env: Record<string, string>; rows: Row[] }
   const mine = new Set(rows.map((r) => r.scenario))
   const { date, command, machine, node, 'nats-server': server } = env
+  // An earlier run of the same subset (its label may have said something else in brackets) is replaced, not kept beside this one.
+  // Of older runs of one subset, only the last is kept (it produced the rows still in the report).
+  const kind = (l: string): string => (l.includes(' rows (') ? (l.split(' (')[0] ?? l) : l)
+  const latest = new Map<string, readonly [string, string]>()
+  for (const [k, v] of Object.entries(prev.env)) latest.set(kind(k), [k, v])
+  latest.delete(kind(label))
+  const others = Object.fromEntries(latest.values())
   return {
     rows: [...prev.rows.filter((r) => !mine.has(r.scenario)), ...rows],
-    env: { ...prev.env, [label]: `${date ?? '?'}, \`${command ?? '?'}\`, ${machine ?? '?'}, node ${node ?? '?'}, nats-server ${server ?? '?'}` },
+    env: { ...others, [label]: `${date ?? '?'}, \`${command ?? '?'}\`, ${machine ?? '?'}, node ${node ?? '?'}, nats-server ${server ?? '?'}; ${note}` },
   }
 }
 
@@ -244,80 +251,41 @@ export const runBench = async (o: BenchOptions): Promise<Row[]> => {
     return r
   }
 
-  if (o.only === 'auth' || o.only === 'gateway') {
-    const mine = o.only === 'auth' ? await authRows(o, R, N, S, step) : await gatewayRows(o, R, N, S, step)
-    const label = o.only === 'auth' ? `auth rows (12, 13; ${R} rounds, fresh server per round)` : `gateway rows (14; ${R} rounds, fresh server per round)`
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), label)
-    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
-    return mine
+  // A subset (`BENCH_ONLY`): its rows merged into the previous full report, under a label saying how they were taken.
+  const subsets: Record<Subset, { readonly run: () => Promise<Row[]>; readonly label: string }> = {
+    core: { run: () => coreRows(o, R, N, S, step), label: `core rows (1–3; ${R} rounds, fresh server per round)` },
+    auth: { run: () => authRows(o, R, N, S, step), label: `auth rows (12, 13; ${R} rounds, fresh server per round)` },
+    gateway: { run: () => gatewayRows(o, R, N, S, step), label: `gateway rows (14; ${R} rounds, fresh server per round)` },
+    live: {
+      run: () => step('live WebSocket', () => liveRows(o.quick, R)),
+      label: `live rows (15; ${R} rounds, fresh server per round; ${['fastify', '@fastify/websocket', 'ws'].map((p) => `${p} ${versionOf(p)}`).join(', ')})`,
+    },
+    sequential: { run: () => step('sequential', () => sequentialRows(o.quick, R)), label: `sequential rows (16; ${R} rounds, fresh server per round)` },
+    analytics: { run: () => step('analytics', () => analyticsRows(o.quick, R, o.log)), label: `analytics rows (17; ${R} rounds on one log)` },
+    pipelines: {
+      run: () => step('pipelines', () => pipelineRows(o.quick, R, process.env.BENCH_EVENTS !== undefined ? Number(process.env.BENCH_EVENTS) : undefined)),
+      label: `pipeline rows (18; ${R} rounds, fresh server per round)`,
+    },
+    query: {
+      run: async () => {
+        const q = await step('filtered query', () => filteredQueryRounds(o.quick, R))
+        return [rate('7 replay raw', 'ordered consumer', q.raw), rate('19 filtered query', 'whole log, 10 % matching, events scanned', q.filtered, { baseline: '7 replay raw/ordered consumer', target: '≥ 0.7×' })]
+      },
+      label: `filtered query rows (19, with the raw ordered consumer of 7; ${R} rounds on one log)`,
+    },
+    idlookup: { run: () => step('id lookup', () => idLookupRows(o.quick, o.log)), label: 'id lookup rows (20; one fresh server, one fill)' },
+    features: { run: () => featuresRows(R, N, S, step), label: `features rows (21; ${R} rounds, fresh server per round)` },
+    processors: { run: () => step('processors', () => processorsRows(o.quick, R)), label: `processors rows (22; ${R} rounds, fresh server per round)` },
+    replicas: { run: () => step('replicas', () => replicasRows(o.quick, R)), label: `replicas rows (23; ${R} rounds, fresh 3-node cluster per round and replica count)` },
+    durable: { run: () => durableRows(o.quick, R, step), label: `durable rows (24; ${R} rounds, fresh sync_interval: always server per round and path)` },
   }
-
-  if (o.only === 'pipelines') {
-    const events = process.env.BENCH_EVENTS !== undefined ? Number(process.env.BENCH_EVENTS) : undefined
-    const mine = await step('pipelines', () => pipelineRows(o.quick, R, events))
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `pipeline rows (18; ${R} rounds, fresh server per round)`)
-    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
-    return mine
-  }
-
-  if (o.only === 'query') {
-    const q = await step('filtered query', () => filteredQueryRounds(o.quick, R))
-    const mine = [rate('7 replay raw', 'ordered consumer', q.raw), rate('19 filtered query', 'whole log, 10 % matching, events scanned', q.filtered, { baseline: '7 replay raw/ordered consumer', target: '≥ 0.7×' })]
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `filtered query rows (19, with the raw ordered consumer of 7; ${R} rounds on one log)`)
-    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
-    return mine
-  }
-
-  if (o.only === 'sequential') {
-    const mine = await step('sequential', () => sequentialRows(o.quick, R))
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `sequential rows (16; ${R} rounds, fresh server per round)`)
-    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
-    return mine
-  }
-
-  if (o.only === 'idlookup' || o.only === 'features') {
-    const mine = o.only === 'idlookup' ? await step('id lookup', () => idLookupRows(o.quick, o.log)) : await featuresRows(R, N, S, step)
-    const label = o.only === 'idlookup' ? 'id lookup rows (20; one fresh server, one fill)' : `features rows (21; ${R} rounds, fresh server per round)`
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), label)
-    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
-    return mine
-  }
-
-  if (o.only === 'processors' || o.only === 'replicas') {
-    const mine = o.only === 'processors' ? await step('processors', () => processorsRows(o.quick, R)) : await step('replicas', () => replicasRows(o.quick, R))
-    const label = o.only === 'processors' ? `processors rows (22; ${R} rounds, fresh server per round)` : `replicas rows (23; ${R} rounds, fresh 3-node cluster per round and replica count)`
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), label)
-    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
-    return mine
-  }
-
-  if (o.only === 'durable') {
+  if (o.only !== undefined) {
+    const subset = subsets[o.only]
     const load0 = loadavg()[0] ?? 0
-    const mine = await durableRows(o.quick, R, step)
+    const mine = await subset.run()
     // Figures taken while other work runs are indicative only: the label keeps the 1-minute load average at start and end.
     const load = `load average ${load0.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end`
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `durable rows (24; ${R} rounds, fresh sync_interval: always server per round and path; ${load})`)
-    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
-    return mine
-  }
-
-  if (o.only === 'analytics') {
-    const mine = await step('analytics', () => analyticsRows(o.quick, R, o.log))
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `analytics rows (17; ${R} rounds on one log)`)
-    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
-    return mine
-  }
-
-  if (o.only === 'core') {
-    const mine = await coreRows(o, R, N, S, step)
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `core rows (1–3; ${R} rounds, fresh server per round)`)
-    writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
-    return mine
-  }
-
-  if (o.only === 'live') {
-    const mine = await step('live WebSocket', () => liveRows(o.quick, R))
-    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), `live rows (15; ${R} rounds, fresh server per round; ${['fastify', '@fastify/websocket', 'ws'].map((p) => `${p} ${versionOf(p)}`).join(', ')})`)
+    const merged = mergeWithPrevious(o.jsonDir, mine, await environment(o, R, N, S), subset.label, load)
     writeReport(o.outDir, o.jsonDir, merged.rows, merged.env, METHOD)
     return mine
   }
