@@ -6,6 +6,9 @@ import * as E from 'fp-ts/lib/Either.js'
 import { PipelinedPublisher } from '../../src/adapters/nats/log/pipelinedPublisher.js'
 import { WireHeaders } from '../../src/adapters/nats/log/wireHeaders.js'
 import { createAllSource } from '../../src/main/allSource.js'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { entityState, eventCounter, eventFrequency } from '../../src/domain/projections/builtins.js'
+import type { ProjectionDefinition } from '../../src/domain/projections/projection.js'
 import { decodeMsgpack, encodeMsgpack } from '../../src/adapters/codec/msgpack.js'
 import { median, percentile, type Row } from '../report.js'
 import { type BenchServer, createEventStream, freshServer, payload, sampleCommitBytes } from './common.js'
@@ -27,6 +30,8 @@ export interface SequentialRound {
   readonly forwarder: SequentialFigures
   readonly library: SequentialFigures
   readonly service: SequentialFigures
+  /** The same service with what `npm start` runs beside it by default: ingest (idle), the supplied-id indexer, the three built-in projections. */
+  readonly serviceWithFeatures: SequentialFigures
 }
 
 const WARM_UP = 50
@@ -119,7 +124,14 @@ export const sequentialRound = async (b: BenchServer, n: number): Promise<Sequen
     })
     await app.serve()
     const service = await remote(b, n)
-    return { raw, echo, forwarder, library, service }
+    // Then as `npm start` runs it: the features folding the log beside the service (caught up first).
+    await app.startIngest()
+    await app.startIdIndexer()
+    const runners = await app.startProjections([entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[])
+    const end = (await (await jetstreamManager(b.nc)).streams.info('ALLSOURCE_EVENTS')).state.last_seq
+    await Promise.all(runners.map((p) => p.until((st) => st.checkpoint >= end, 120_000)))
+    const serviceWithFeatures = await remote(b, n)
+    return { raw, echo, forwarder, library, service, serviceWithFeatures }
   } finally {
     await app.close()
   }
@@ -144,6 +156,7 @@ export const sequentialRows = async (quick: boolean, R: number): Promise<Row[]> 
     ['16 sequential: forwarder', (r: SequentialRound) => r.forwarder],
     ['16 sequential: library', (r: SequentialRound) => r.library],
     ['16 sequential: NATS service', (r: SequentialRound) => r.service],
+    ['16 sequential: NATS service, npm start features on', (r: SequentialRound) => r.serviceWithFeatures],
   ] as const
   for (const [scenario, of] of ways) {
     const m = (f: (x: SequentialFigures) => number) => median(rs.map((r) => f(of(r))))
@@ -163,7 +176,7 @@ export const sequentialRows = async (quick: boolean, R: number): Promise<Row[]> 
 }
 
 export const SEQUENTIAL_METHOD = `- **16 sequential**: per round, on a fresh server, 5,000 sequential single-event appends to one
-  stream five ways, each after 50 unmeasured warm-up appends: raw (the commit's bytes published
+  stream six ways (the sixth last below), each after 50 unmeasured warm-up appends: raw (the commit's bytes published
   through \`PipelinedPublisher\` with \`Nats-Expected-Last-Subject-Sequence\`, in the bench
   process); echo (a subscriber in the bench process on the service's subjects that answers at
   once); forwarder (that subscriber publishing the commit's bytes as raw does before it answers:
@@ -172,5 +185,9 @@ export const SEQUENTIAL_METHOD = `- **16 sequential**: per round, on a fresh ser
   service are driven by \`bench/httpClient.ts nats-seq\` (\`createAllSourceClient(nc).append\`) in
   a client process. p50 and p99 of each append's latency; CPU µs per append of the bench process
   (with a client process: over its whole run including its start, so an upper bound); the
-  service's p50 minus raw's.
+  service's p50 minus raw's. Last, the same service again with what \`npm start\` runs beside it by
+  default (durable ingest, idle; the supplied-id indexer; the built-in projections entity-state,
+  event-counter and event-frequency), started once the other ways are done and caught up with the
+  log before the client runs (the log on the serving connection; \`npm start\` gives it one of its
+  own, which changed neither figure in a probe).
 `
