@@ -268,7 +268,9 @@ describe('refused access tokens', () => {
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>
     const admin = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url')
     await refused({ token: `${h}.${admin}.${sig}`, inboxPrefix: '_INBOX.acme.u_ann~lee' })
-    await refused({ token: `${h}.${p}.${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BB' : 'AA'}`, inboxPrefix: '_INBOX.acme.u_ann~lee' })
+    // One character well inside the signature (its last ones carry padding bits a decoder ignores).
+    const at = sig.length - 10
+    await refused({ token: `${h}.${p}.${sig.slice(0, at)}${sig[at] === 'A' ? 'B' : 'A'}${sig.slice(at + 1)}`, inboxPrefix: '_INBOX.acme.u_ann~lee' })
     // Another key ring (same issuer, audience and kid format): refused.
     const key = await createEd25519KeyGenerator().generate(new Date())
     const other = createJoseTokens({ keys: { current: async () => newKeyRing(key), reload: async () => newKeyRing(key) }, issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE })
