@@ -148,12 +148,12 @@ export const compilePipeline = (def: PipelineDefinition): CompiledPipeline => {
   const retain = reduce?.retain ?? 10
   const settled = new WeakMap<object, PipelineRecord | null>()
 
-  const recordOf = (e: ProjectedEvent): PipelineRecord | undefined => {
+  /** The event's record, none (skipped), or the enrichment it still needs (never, unless the adapter forgot to look it up). */
+  const recordOf = (e: ProjectedEvent): PipelineRecord | undefined | { readonly unsettled: string } => {
     const known = settled.get(e)
     if (known !== undefined) return known ?? undefined
     const step = runStages(stages, e)
-    // The adapter settles every event of a pipeline with lookups before folding it.
-    if (step._tag === 'Need') throw new Error(`defect: enrich from "${step.projection}" was not looked up before the fold`)
+    if (step._tag === 'Need') return { unsettled: step.projection }
     settled.set(e, step.record ?? null)
     return step.record
   }
@@ -180,6 +180,10 @@ export const compilePipeline = (def: PipelineDefinition): CompiledPipeline => {
       if (derived !== undefined && targets.has(e.stream)) return undefined
       const r = recordOf(e)
       if (r === undefined) return undefined
+      // The adapter settles every event of a pipeline with lookups before folding it. If it did not
+      // (a defect), a key that is not a projection key parks the fold on this commit as poison, with
+      // this sentence as its reason: nothing of it is written.
+      if ('unsettled' in r) return `defect: enrich from "${r.unsettled}" was not looked up before the fold`
       const group = groupOf(r)
       if (group === undefined) return undefined
       const key = r.route === undefined ? group : `${r.route}.${group}`
@@ -187,6 +191,7 @@ export const compilePipeline = (def: PipelineDefinition): CompiledPipeline => {
     },
     initialState: {},
     fold: (state, e) => {
+      // Only events `key` gave a projection key reach the fold: their record is settled.
       const r = recordOf(e) as PipelineRecord
       const group = groupOf(r) as string
       const emitted: Emission[] = []

@@ -3,7 +3,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { decodePipeline, type PipelineDefinition } from '../../../src/domain/pipelines/definition.js'
 import { compilePipeline, runStages, type PipelineState } from '../../../src/domain/pipelines/pipeline.js'
-import { foldAll, type ProjectedEvent } from '../../../src/domain/projections/projection.js'
+import { foldAll, isProjectionKey, type ProjectedEvent } from '../../../src/domain/projections/projection.js'
 import type { EventId, EventType, Version } from '../../../src/domain/streams/ids.js'
 
 const T0 = Date.parse('2026-12-01T00:00:00Z')
@@ -84,6 +84,13 @@ describe('stateless stages', () => {
     if (step._tag !== 'Need') return
     expect(step.resume({ name: 'Ada' })).toMatchObject({ _tag: 'Out', record: { payload: { c: 'c-1', name: 'Ada' } } })
     expect(step.resume(undefined)).toMatchObject({ _tag: 'Out', record: { payload: { c: 'c-1' } } })
+  })
+
+  it('an event folded without its lookup (a defect of the adapter) gets no projection key, so the fold parks on it as poison', () => {
+    const def = ok({ name: 'p', stages: [{ enrich: { projection: 'customers', key: 'payload.c', as: 'customer' } }], sink: { readModel: {} } })
+    const key = compilePipeline(def).projection.key(ev(1, { payload: { c: 'c-1' } }))
+    expect(key).toContain('enrich from "customers" was not looked up')
+    expect(isProjectionKey(key ?? '')).toBe(false)
   })
 })
 
