@@ -27,6 +27,19 @@ export interface Heartbeat {
 const beatValue = (partitions: number, serving: readonly number[]): string => JSON.stringify({ at: Date.now(), partitions, serving })
 
 /**
+ * Logs that a timer fired `late` ms after it was due, when that is more than `periodMs` (the event
+ * loop was busy or the process stopped), at most once per 10 s.
+ */
+export const lateTimerReporter = (what: string, periodMs: number, log: (message: string) => void): ((late: number, now: number) => void) => {
+  let lastLog = Number.NEGATIVE_INFINITY
+  return (late, now) => {
+    if (late <= periodMs || now - lastLog <= 10_000) return
+    lastLog = now
+    log(`${what} ${Math.round(late)} ms late (the event loop was busy or the process stopped)`)
+  }
+}
+
+/**
  * The heartbeat on this thread's event loop: a fixed-rate timer (a slow put does not hold up the
  * next; at most three in flight). A busy event loop makes it late: the member then fences itself
  * rather than be served twice. Resolves once the first put is acknowledged.
@@ -46,15 +59,11 @@ export const startMainThreadHeartbeat = async (kv: KV, key: string, beatMs: numb
   }
   await beat()
   let due = performance.now() + beatMs
-  let lastLateLog = Number.NEGATIVE_INFINITY
+  const reportLate = lateTimerReporter('routing: heartbeat timer', beatMs, log)
   let stopped = false
   const onTimer = (): void => {
     const now = performance.now()
-    const late = now - due
-    if (late > beatMs && now - lastLateLog > 10_000) {
-      lastLateLog = now
-      log(`routing: heartbeat timer ${Math.round(late)} ms late (the event loop was busy or the process stopped)`)
-    }
+    reportLate(now - due, now)
     if (inFlight.size < 3) {
       const p: Promise<void> = beat()
         .catch((e: unknown) => log(`routing: heartbeat failed: ${e instanceof Error ? e.message : String(e)}; retrying`))

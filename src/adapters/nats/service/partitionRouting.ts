@@ -7,7 +7,7 @@ import { abortableSleep } from '../../system/abortableSleep.js'
 import { LEASE_BUCKET } from '../ingest/leasedIngest.js'
 import { subjects } from '../subjects.js'
 import type { AttachedSubject, Endpoint } from './endpoint.js'
-import { type Heartbeat, type HeartbeatConnection, startMainThreadHeartbeat, startWorkerHeartbeat } from './heartbeat.js'
+import { type Heartbeat, type HeartbeatConnection, lateTimerReporter, startMainThreadHeartbeat, startWorkerHeartbeat } from './heartbeat.js'
 import type { WireFailure } from './errorCodes.js'
 
 /** KV keys of the routing membership in `ALLSOURCE_LEASES`: `routing.members.<member>`. */
@@ -151,7 +151,7 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
   let refused = 0
   /** Set by `stop()` once the heartbeat is deleted: the others take over at once, so no fence. */
   let leaving = false
-  let lastLateLog = Number.NEGATIVE_INFINITY
+  const reportLate = lateTimerReporter('routing: lease check', beatMs, log)
   let heartbeat: Heartbeat | undefined
 
   const moved = (partitions: ReadonlySet<number>): void => {
@@ -292,11 +292,7 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
   let due = performance.now() + beatMs / 2
   const onCheck = (): void => {
     const now = performance.now()
-    const late = now - due
-    if (late > beatMs && now - lastLateLog > 10_000) {
-      lastLateLog = now
-      log(`routing: lease check ${Math.round(late)} ms late (the event loop was busy or the process stopped)`)
-    }
+    reportLate(now - due, now)
     if (lapsed()) fence()
     else if (fenced && !stopping.signal.aborted) {
       fenced = false
