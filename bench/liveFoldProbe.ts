@@ -8,9 +8,10 @@
 // Prints this process's and nats-server's CPU µs per commit.
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream'
 import { createInbox } from '@nats-io/transport-node'
 import { createEventStream, freshServer, procCpuMicros, type BenchServer } from './scenarios/common.js'
+import { bareConsumer, type BareReader } from './scenarios/features.js'
 import { startProjection } from '../src/adapters/nats/projections/projectionRunner.js'
 import { entityState, eventCounter, eventFrequency } from '../src/domain/projections/builtins.js'
 import type { ProjectionDefinition } from '../src/domain/projections/projection.js'
@@ -25,27 +26,8 @@ const folds: Record<string, readonly ProjectionDefinition<unknown>[]> = {
   three: [entityState, eventCounter, eventFrequency] as ProjectionDefinition<unknown>[],
 }
 
-/** A reader of the log: how far it has read, and how to stop it. */
-interface Reader {
-  seen(): number
-  stop(): Promise<void>
-}
-
-const bare = async (b: BenchServer): Promise<Reader> => {
-  const messages = await (await jetstream(b.nc).consumers.get('ALLSOURCE_EVENTS', 'probe')).consume({ max_messages: 4_096, expires: 5_000 })
-  let seen = 0
-  const reading = (async () => {
-    let n = 0
-    for await (const m of messages) {
-      seen = m.seq
-      if (++n % 1_024 === 0 || m.info.pending === 0) m.ack()
-    }
-  })()
-  return { seen: () => seen, stop: async () => (messages.stop(), await reading) }
-}
-
 /** No-wait pulls (the server answers what is there, then "404 No Messages"), one every POLL_MS. */
-const polled = (b: BenchServer): Reader => {
+const polled = (b: BenchServer): BareReader => {
   const inbox = createInbox()
   let seen = 0
   let pending = 1
@@ -83,9 +65,9 @@ for (const set of (process.env.SETS ?? 'none,bare,polled,three').split(',')) {
   try {
     await createEventStream(b.nc)
     const jsm = await jetstreamManager(b.nc)
-    if (set === 'bare' || set === 'polled') await jsm.consumers.add('ALLSOURCE_EVENTS', { durable_name: 'probe', ack_policy: AckPolicy.All, max_ack_pending: 50_000, deliver_policy: DeliverPolicy.All })
+    if (set === 'polled') await jsm.consumers.add('ALLSOURCE_EVENTS', { durable_name: 'probe', ack_policy: AckPolicy.All, max_ack_pending: 50_000, deliver_policy: DeliverPolicy.All })
     const runners = await Promise.all((folds[set] ?? []).map((d) => startProjection(b.nc, d)))
-    const reader = set === 'bare' ? await bare(b) : set === 'polled' ? polled(b) : undefined
+    const reader = set === 'bare' ? await bareConsumer(b, 'probe') : set === 'polled' ? polled(b) : undefined
     await new Promise((r) => setTimeout(r, 300))
     const self0 = process.cpuUsage()
     const server0 = procCpuMicros(b.server.pid)

@@ -37,38 +37,51 @@ export const serviceWithFeatures = async (b: BenchServer, events: number, stream
   return { ...r, catchUpSeconds }
 }
 
+/** A log reader that only receives: how far it has read, and how to stop it. */
+export interface BareReader {
+  seen(): number
+  stop(): Promise<void>
+}
+
+// What the smallest topic update (`{ projection, tenant, key, state, offset }` of event-counter) weighs.
+const smallestUpdate = encodeMsgpack({ projection: 'event-counter', tenant: 'bench', key: 'bench.appended', state: { count: 1 }, offset: 1 })
+
 /**
- * The floor of any design that folds the log live in the processor's process: scenario 3b's
- * service plus one durable consumer on the log that receives every commit and acknowledges it in
- * chunks (ack policy all, one ack per 1,024 commits or when caught up), and does nothing else: no
- * decode, no fold, no read-model write, no topic publish. A built-in projection costs at least
- * this one delivery per commit, whether each has its own consumer or they share one.
+ * A durable consumer on the log (created here as `durable`) that receives every commit and
+ * acknowledges it in chunks (ack policy all, one ack per 1,024 commits or when caught up), and
+ * does nothing else (no decode); with `topics`, it also publishes that many small topic updates
+ * per commit (no subscriber).
  */
-export const serviceWithBareConsumer = async (b: BenchServer, events: number, streams: number, topics = 0): Promise<FeaturesResult> => {
-  const app = await createAllSource({ nc: b.nc })
-  await app.serve()
-  const jsm = await jetstreamManager(b.nc)
-  await jsm.consumers.add('ALLSOURCE_EVENTS', { durable_name: 'bench_floor', ack_policy: AckPolicy.All, max_ack_pending: 50_000, deliver_policy: DeliverPolicy.All })
-  const messages = await (await jetstream(b.nc).consumers.get('ALLSOURCE_EVENTS', 'bench_floor')).consume({ max_messages: 4_096, expires: 5_000 })
+export const bareConsumer = async (b: BenchServer, durable: string, topics = 0): Promise<BareReader> => {
+  await (await jetstreamManager(b.nc)).consumers.add('ALLSOURCE_EVENTS', { durable_name: durable, ack_policy: AckPolicy.All, max_ack_pending: 50_000, deliver_policy: DeliverPolicy.All })
+  const messages = await (await jetstream(b.nc).consumers.get('ALLSOURCE_EVENTS', durable)).consume({ max_messages: 4_096, expires: 5_000 })
   let seen = 0
-  let last = 0
-  // What the smallest topic update (`{ projection, tenant, key, state, offset }` of event-counter) weighs.
-  const update = encodeMsgpack({ projection: 'event-counter', tenant: 'bench', key: 'bench.appended', state: { count: 1 }, offset: 1 })
   const reading = (async () => {
     let n = 0
     for await (const m of messages) {
       seen = m.seq
-      for (let t = 0; t < topics; t++) b.nc.publish(`allsource.projections.bench.floor${t}.s${m.seq % 1_000}`, update, { headers: MSGPACK_HEADERS })
+      for (let t = 0; t < topics; t++) b.nc.publish(`allsource.projections.bench.floor${t}.s${m.seq % 1_000}`, smallestUpdate, { headers: MSGPACK_HEADERS })
       if (++n % 1_024 === 0 || m.info.pending === 0) m.ack()
     }
   })()
+  return { seen: () => seen, stop: async () => (messages.stop(), await reading) }
+}
+
+/**
+ * The floor of any design that folds the log live in the processor's process: scenario 3b's
+ * service plus a {@link bareConsumer}. A built-in projection costs at least this one delivery per
+ * commit, whether each has its own consumer or they share one.
+ */
+export const serviceWithBareConsumer = async (b: BenchServer, events: number, streams: number, topics = 0): Promise<FeaturesResult> => {
+  const app = await createAllSource({ nc: b.nc })
+  await app.serve()
+  const reader = await bareConsumer(b, 'bench_floor', topics)
   const r = await drive(b, events, streams)
   const t0 = performance.now()
-  last = (await jsm.streams.info('ALLSOURCE_EVENTS')).state.last_seq
-  while (seen < last) await new Promise((res) => setTimeout(res, 5))
+  const last = (await (await jetstreamManager(b.nc)).streams.info('ALLSOURCE_EVENTS')).state.last_seq
+  while (reader.seen() < last) await new Promise((res) => setTimeout(res, 5))
   const catchUpSeconds = (performance.now() - t0) / 1000
-  messages.stop()
-  await reading
+  await reader.stop()
   await app.close()
   return { ...r, catchUpSeconds }
 }
