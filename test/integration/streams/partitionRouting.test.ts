@@ -1,9 +1,14 @@
+import { spawn } from 'node:child_process'
+import { Kvm } from '@nats-io/kv'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AllSourceClient, createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import type { StreamService } from '../../../src/adapters/nats/service/streamService.js'
 import { decodeMsgpack, encodeMsgpack } from '../../../src/adapters/codec/msgpack.js'
+import { LEASE_BUCKET } from '../../../src/adapters/nats/ingest/leasedIngest.js'
+import { MEMBER_KEY_PREFIX } from '../../../src/adapters/nats/service/partitionRouting.js'
+import { thisProcess } from '../../../src/adapters/system/processIdentity.js'
 import { partitionOf } from '../../../src/domain/routing/partitions.js'
 import { type AllSource, createAllSource } from '../../../src/main/allSource.js'
 import { appendMappingConfig } from '../../../src/main/natsServer/natsServerConfig.js'
@@ -142,6 +147,35 @@ describe('several processors, appends routed by partition (the server maps allso
     const { acked, failures } = await load
     expect(failures).toEqual([])
     await expectSerialized(client, acked)
+  })
+
+  it('a member on this host whose process is gone counts as dead at once (a SIGKILLed processor restarted); one whose process lives counts until its heartbeat ages out', async () => {
+    const [a] = instances as [Instance]
+    const self = thisProcess()
+    expect(self).toBeDefined() // Linux: /proc names the boot and the pid namespace
+    const host = self?.host as string
+    const dead = spawn(process.execPath, ['-e', ''])
+    const deadPid = dead.pid as number
+    await new Promise((r) => dead.once('exit', r))
+    const living = spawn('sleep', ['30'])
+    const kv = await new Kvm(nc as NatsConnection).open(LEASE_BUCKET)
+    const seenMembers = new Set<string>()
+    try {
+      // Both keys are fresh and keep changing, as a live member's heartbeat does: only the process tells them apart.
+      for (let i = 0; i < 15; i++) {
+        for (const [member, pid] of [['ghost', deadPid], ['living', living.pid as number]] as const)
+          await kv.put(`${MEMBER_KEY_PREFIX}${member}`, JSON.stringify({ at: Date.now(), partitions: PARTITIONS, serving: [], process: { host, pid } }))
+        for (const m of a.service.routing?.members() ?? []) seenMembers.add(m)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(seenMembers.has('living')).toBe(true)
+      expect(seenMembers.has('ghost')).toBe(false)
+    } finally {
+      living.kill('SIGKILL')
+      await kv.delete(`${MEMBER_KEY_PREFIX}ghost`)
+      await kv.delete(`${MEMBER_KEY_PREFIX}living`)
+    }
+    await waitFor(() => servedBy(a)[0]?.length === PARTITIONS, 10_000, 'a serving every partition again')
   })
 })
 

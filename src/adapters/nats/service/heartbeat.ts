@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import type { KV } from '@nats-io/kv'
+import { thisProcess } from '../../system/processIdentity.js'
 import type { HeartbeatWorkerData } from './heartbeatWorker.js'
 
 /**
@@ -23,8 +24,11 @@ export interface Heartbeat {
   stop(): Promise<void>
 }
 
-/** The value a member puts: wall time (for a first sight only), its partition count, what it serves. */
-const beatValue = (partitions: number, serving: readonly number[]): string => JSON.stringify({ at: Date.now(), partitions, serving })
+/**
+ * The value a member puts: wall time (for a first sight only), its partition count, what it
+ * serves, and its process (so an instance on the same host can tell at once that it is gone).
+ */
+const beatValue = (partitions: number, serving: readonly number[]): string => JSON.stringify({ at: Date.now(), partitions, serving, process: thisProcess() })
 
 /**
  * Logs that a timer fired `late` ms after it was due, when that is more than `periodMs` (the event
@@ -103,7 +107,7 @@ export const startWorkerHeartbeat = async (conn: HeartbeatConnection, subject: s
   const shared = new SharedArrayBuffer(16)
   const renewed = new BigInt64Array(shared)
   const leaseNs = String(BigInt(leaseMs) * 1_000_000n)
-  const data: HeartbeatWorkerData = { servers: conn.servers, ...(conn.nkeySeed !== undefined ? { nkeySeed: conn.nkeySeed } : {}), name: 'allsource-heartbeat', subject, beatMs, partitions, renewed: shared, leaseNs }
+  const data: HeartbeatWorkerData = { servers: conn.servers, ...(conn.nkeySeed !== undefined ? { nkeySeed: conn.nkeySeed } : {}), name: 'allsource-heartbeat', subject, beatMs, partitions, process: thisProcess(), renewed: shared, leaseNs }
   // The build has the .js beside this file. Under tsx (development, tests) the source is TypeScript,
   // and a worker thread does not inherit tsx's loader: a one-line bootstrap registers it first.
   const worker = import.meta.url.endsWith('.ts')

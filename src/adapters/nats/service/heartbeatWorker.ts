@@ -14,6 +14,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node'
+import type { ProcessRef } from '../../system/processIdentity.js'
 
 /** What the main thread gives the worker. */
 export interface HeartbeatWorkerData {
@@ -25,6 +26,8 @@ export interface HeartbeatWorkerData {
   readonly subject: string
   readonly beatMs: number
   readonly partitions: number
+  /** This process (`processIdentity.ts`), announced in every beat; undefined where it cannot be named. */
+  readonly process: ProcessRef | undefined
   /**
    * `[0]`: `process.hrtime.bigint()` when the last acknowledged put was sent (0 before the first);
    * `[1]`: how many times the lease lapsed between two acknowledged puts (sent `leaseNs` or more apart).
@@ -60,7 +63,7 @@ const decoder = new TextDecoder()
 
 const beat = async (): Promise<void> => {
   const sent = process.hrtime.bigint()
-  const m = await nc.request(d.subject, JSON.stringify({ at: Date.now(), partitions: d.partitions, serving }), { timeout: Math.max(1_000, d.beatMs * 3) })
+  const m = await nc.request(d.subject, JSON.stringify({ at: Date.now(), partitions: d.partitions, serving, process: d.process }), { timeout: Math.max(1_000, d.beatMs * 3) })
   const ack = JSON.parse(decoder.decode(m.data)) as { seq?: number; error?: { description?: string } }
   if (ack.error !== undefined || typeof ack.seq !== 'number') throw new Error(`heartbeat not stored: ${ack.error?.description ?? decoder.decode(m.data)}`)
   const before = Atomics.load(renewed, 0)

@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import { unavailable } from '../../../application/streams/errors.js'
 import { partitionsOwnedBy } from '../../../domain/routing/partitions.js'
 import { abortableSleep } from '../../system/abortableSleep.js'
+import { asProcessRef, processGone, type ProcessRef } from '../../system/processIdentity.js'
 import { LEASE_BUCKET } from '../ingest/leasedIngest.js'
 import { subjects } from '../subjects.js'
 import type { AttachedSubject, Endpoint } from './endpoint.js'
@@ -64,13 +65,16 @@ export interface PartitionRouting {
 
 /**
  * A member's heartbeat value: the wall clock when written (a first sight of an old one counts as
- * dead), the partition count, and the partitions it served when it wrote it (a member rejoining
- * after a fence waits until no live member claims its partitions).
+ * dead), the partition count, the partitions it served when it wrote it (a member rejoining
+ * after a fence waits until no live member claims its partitions), and its process (a member on
+ * this host whose process is gone counts as dead at once).
  */
 interface Beat {
   readonly at: number
   readonly partitions: number
   readonly serving?: readonly number[]
+  /** The member's process (`processIdentity.ts`); absent from older members and where it cannot be named. */
+  readonly process?: ProcessRef
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e))
@@ -78,7 +82,9 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 const beatOf = (e: { json<T>(): T }): Beat | undefined => {
   try {
     const b = e.json<Beat>()
-    return typeof b === 'object' && b !== null && typeof b.at === 'number' && typeof b.partitions === 'number' ? b : undefined
+    if (typeof b !== 'object' || b === null || typeof b.at !== 'number' || typeof b.partitions !== 'number') return undefined
+    const process = asProcessRef(b.process)
+    return { at: b.at, partitions: b.partitions, ...(Array.isArray(b.serving) ? { serving: b.serving } : {}), ...(process !== undefined ? { process } : {}) }
   } catch {
     return undefined
   }
@@ -121,7 +127,9 @@ interface Subscribed {
  *   serve one stream meanwhile, and its appends stay serializable through the log's expected
  *   sequence (a conflict costs a reload);
  * - a member that dies without leaving keeps its partitions unserved until its heartbeat is
- *   `ttlMs` old: requests on them answer "no responders" until then;
+ *   `ttlMs` old: requests on them answer "no responders" until then; except that a member on
+ *   this host (same boot and pid namespace, `processIdentity.ts`) whose process is gone counts as
+ *   dead at the next read of the members (within `ttlMs / 3`), or at once when first seen;
  * - work a fenced instance had started before its lease lapsed (an append whose commit was already
  *   on its way to the log) completes; the log's expected sequence keeps it serializable.
  */
@@ -214,11 +222,16 @@ export const startPartitionRouting = async (nc: NatsConnection, endpoint: Endpoi
       const before = seen.get(member)
       const beatValue = beatOf(e)
       const serving = beatValue?.serving ?? []
+      // A member on this host whose process is gone (a SIGKILLed processor restarted) is dead now, not a TTL later.
+      const gone = member !== o.member && beatValue?.process !== undefined && processGone(beatValue.process)
+      const wasAlive = before === undefined ? beatValue !== undefined && Date.now() - beatValue.at < ttlMs : now - before.changedAt < ttlMs
+      if (gone && wasAlive) log(`routing: member ${member} was process ${beatValue?.process?.pid} on this host, which is gone: counted dead now`)
       if (before === undefined) {
-        const fresh = beatValue !== undefined && Date.now() - beatValue.at < ttlMs
         // An old heartbeat seen first counts as changed a whole TTL ago: dead until it changes.
-        seen.set(member, { revision: e.revision, changedAt: fresh ? now : now - ttlMs, serving })
+        seen.set(member, { revision: e.revision, changedAt: wasAlive && !gone ? now : now - ttlMs, serving })
         if (beatValue !== undefined && beatValue.partitions !== o.partitions) log(`routing: member ${member} uses ${beatValue.partitions} partitions, this instance ${o.partitions}; set ALLSOURCE_PARTITIONS alike everywhere`)
+      } else if (gone) {
+        seen.set(member, { revision: e.revision, changedAt: now - ttlMs, serving })
       } else if (before.revision !== e.revision) seen.set(member, { revision: e.revision, changedAt: now, serving })
     }
     for (const m of [...seen.keys()]) if (!present.has(m)) seen.delete(m)
