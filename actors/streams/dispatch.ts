@@ -21,6 +21,18 @@ export interface StreamIdentity {
   readonly stream: StreamId
   readonly module: StreamModule | undefined
   readonly deps: PrepareDeps
+  /** Writing queued commits as one run (`EventLog.appendRun`); undefined: one commit per write. */
+  readonly runs?: RunOptions | undefined
+}
+
+/**
+ * When queued commits of one stream go to the log as one run (docs/writing.md, "Grouped commits"):
+ * at least `min` (counting the first) and at most `max` commits that each follow from the one
+ * before; fewer go one by one.
+ */
+export interface RunOptions {
+  readonly min: number
+  readonly max: number
 }
 
 /**
@@ -44,6 +56,11 @@ export class Mailbox {
   /** The rejection of `current` while its commitId is probed for a duplicate. */
   rejection: AppendError | undefined = undefined
   conflicts = 0
+  /** Work written after `current` in the same run, in order, and its prepared commits (empty: a single write). */
+  readonly run: Work[] = []
+  readonly runPrepared: PreparedCommit[] = []
+  /** How many more writes go one by one: after a run the log did not store, each commit gets its own answer. */
+  singles = 0
 
   /** Nothing in flight and nothing queued. */
   get idle(): boolean {
@@ -56,6 +73,16 @@ export class Mailbox {
     this.prepared = undefined
     this.rejection = undefined
     this.conflicts = 0
+    this.run.length = 0
+    this.runPrepared.length = 0
+  }
+
+  /** After a run the log did not store: its later work goes back to the front of the queue, and all of it is written one by one. */
+  unrun(): void {
+    this.queue.unshift(...this.run)
+    this.singles = this.run.length + 1
+    this.run.length = 0
+    this.runPrepared.length = 0
   }
 }
 
@@ -123,6 +150,8 @@ export const serve = (id: StreamIdentity, box: Mailbox, retry: boolean): Next =>
       box.current = work
       box.prepared = p.right
       box.rejection = undefined
+      if (box.singles > 0) box.singles--
+      else if (id.runs !== undefined && box.queue.length + 1 >= id.runs.min) extendRun(id, id.runs.max, box, p.right, loaded)
       return 'write'
     }
     // Reload once before refusing: the refusal must hold against the log, not against a stale copy.
@@ -143,6 +172,53 @@ export const serve = (id: StreamIdentity, box: Mailbox, retry: boolean): Next =>
   }
   box.settle()
   return 'none'
+}
+
+/**
+ * Prepares the queued work that follows `first` into the run (`box.run`), each against the stream
+ * as the commits before it leave it, up to `max` commits in all. Stops at the first piece of work
+ * that would not simply be written (a rejection, a no-op, one to probe or reload for): it stays
+ * queued and is decided after the run settles, against the stream as it then stands. Pure but for
+ * the clock and ids `prepare` uses; no I/O.
+ */
+const extendRun = (id: StreamIdentity, max: number, box: Mailbox, first: PreparedCommit, loaded: LoadedStream): void => {
+  let version = first.commit.events[first.commit.events.length - 1]?.version ?? loaded.head.version
+  let state = first.nextState
+  while (box.run.length + 1 < max) {
+    const next = box.queue[0]
+    if (next === undefined) break
+    const p = prepareWork(id, next, { head: { version, lastOffset: loaded.head.lastOffset }, state })
+    if (E.isLeft(p) || p.right === undefined) break
+    box.queue.shift()
+    box.run.push(next)
+    box.runPrepared.push(p.right)
+    version = p.right.commit.events[p.right.commit.events.length - 1]?.version ?? version
+    state = p.right.nextState
+  }
+  if (box.run.length + 1 < (id.runs?.min ?? 2)) {
+    // Too short to be worth a run after all: back in the queue, decided again one by one.
+    box.queue.unshift(...box.run)
+    box.run.length = 0
+    box.runPrepared.length = 0
+  }
+}
+
+/**
+ * Settles a run stored at `offsets` (one per commit: `current`'s, then the run's): the head and
+ * state move on commit by commit and each piece of work is answered, in order. Returns the
+ * version before, for the snapshot schedule.
+ */
+export const settleRun = (box: Mailbox, offsets: readonly number[]): number => {
+  const before = box.loaded?.head.version ?? 0
+  const run = box.run.splice(0)
+  const prepared = box.runPrepared.splice(0)
+  settleAppended(box, offsets[0] as number)
+  for (let i = 0; i < run.length; i++) {
+    box.current = run[i]
+    box.prepared = prepared[i]
+    settleAppended(box, offsets[i + 1] as number)
+  }
+  return before
 }
 
 /**

@@ -5,11 +5,11 @@ import type { StreamId, TenantId } from '../../src/domain/streams/ids.js'
 import type { StreamModule } from '../../src/domain/streams/module.js'
 import { tooLarge } from '../../src/domain/streams/errors.js'
 import { type AppendError, internal, ModuleFailed, unavailable } from '../../src/application/streams/errors.js'
-import type { AppendOutcome, StoredCommit } from '../../src/application/streams/ports.js'
+import type { AppendOutcome, RunOutcome, StoredCommit } from '../../src/application/streams/ports.js'
 import { snapshotDue } from '../../src/application/streams/loadStream.js'
 import type { LoadedStream } from '../../src/application/streams/prepareCommit.js'
 import type { RequestContext } from '../../src/application/observability/ports.js'
-import { duplicateResult, Mailbox, type Next, serve, settleAppended, type StreamIdentity } from './dispatch.js'
+import { duplicateResult, Mailbox, type Next, serve, settleAppended, settleRun, type StreamIdentity } from './dispatch.js'
 import type { Work } from './work.js'
 
 export interface StreamActorInput extends StreamIdentity {
@@ -35,6 +35,8 @@ export interface EventSink {
 export interface StreamEffects {
   /** Appends `commit` after `expectedLastOffset` (with `meta` as its headers) and sends `to` `WRITTEN` or `WRITE_FAILED`. */
   write(commit: Commit, expectedLastOffset: number, meta: RequestContext, to: EventSink): void
+  /** Appends a run of commits as one atomic write (`EventLog.appendRun`) and sends `to` `WRITTEN_RUN` or `WRITE_FAILED`. */
+  writeRun(commits: readonly Commit[], expectedLastOffset: number, metas: readonly RequestContext[], to: EventSink): void
   /** Best effort: a lost snapshot only makes the next hydration fold a longer tail. */
   snapshot(input: StreamActorInput, s: SnapshotRequest): void
 }
@@ -55,6 +57,7 @@ export interface SnapshotRequest {
 export type StreamActorEvent =
   | { readonly type: 'WORK'; readonly work: Work }
   | { readonly type: 'WRITTEN'; readonly outcome: AppendOutcome }
+  | { readonly type: 'WRITTEN_RUN'; readonly outcome: RunOutcome }
   | { readonly type: 'WRITE_FAILED'; readonly error: unknown }
   | { readonly type: 'PROBE' }
   | { readonly type: 'RELOAD' }
@@ -74,7 +77,9 @@ const BUSY = 'stream is busy: its mailbox is full; retry with the same commitId'
 const act = (input: StreamActorInput, box: Mailbox, next: Next, self: EventSink): void => {
   if (next === 'write') {
     const current = box.current as Work
-    input.effects.write((box.prepared as { commit: Commit }).commit, box.loaded?.head.lastOffset ?? 0, current, self)
+    const commit = (box.prepared as { commit: Commit }).commit
+    if (box.run.length === 0) input.effects.write(commit, box.loaded?.head.lastOffset ?? 0, current, self)
+    else input.effects.writeRun([commit, ...box.runPrepared.map((p) => p.commit)], box.loaded?.head.lastOffset ?? 0, [current, ...box.run], self)
   } else if (next === 'probe') self.send({ type: 'PROBE' })
   else if (next === 'reload') self.send({ type: 'RELOAD' })
 }
@@ -125,6 +130,8 @@ const streamSetup = setup({
     retryConflict: ({ context, event }) =>
       event.type === 'WRITTEN' && event.outcome._tag === 'Conflict' && context.box.conflicts < context.input.maxConflictRetries,
     settledInPlace: ({ event }) => event.type === 'WRITTEN' && (event.outcome._tag === 'Appended' || event.outcome._tag === 'TooLarge'),
+    runAppended: ({ event }) => event.type === 'WRITTEN_RUN' && event.outcome._tag === 'Appended',
+    runNotStored: ({ event }) => event.type === 'WRITTEN_RUN' && event.outcome._tag === 'NotStored',
   },
   actions: {
     /** Work while loading, reloading or probing: queued (or refused when the mailbox is full). */
@@ -154,25 +161,45 @@ const streamSetup = setup({
       }
       act(input, box, serve(input, box, false), self)
     },
+    /** A stored run: each of its commits answered in order, and the next work served in the same step. */
+    settleRun: ({ context, event, self }) => {
+      if (event.type !== 'WRITTEN_RUN' || event.outcome._tag !== 'Appended') return
+      const { input, box } = context
+      const offsets = event.outcome.offsets
+      const before = settleRun(box, offsets)
+      const loaded = box.loaded
+      if (input.module !== undefined && loaded !== undefined && snapshotDue(before, loaded.head.version, input.snapshotEvery)) {
+        input.effects.snapshot(input, { version: loaded.head.version, offset: offsets[offsets.length - 1] as number, state: loaded.state })
+      }
+      act(input, box, serve(input, box, false), self)
+    },
+    /** A run the log did not store: reloaded, then its commits are written one by one (`current` first). */
+    unrun: ({ context }) => context.box.unrun(),
     loaded: ({ context, event }) => {
       context.box.loaded = (event as unknown as { output: LoadedStream }).output
     },
     serve: serveNow,
-    /** Answers the current work after an outcome that leaves the actor's state in doubt. */
+    /** Answers the current work (and the rest of its run) after an outcome that leaves the actor's state in doubt. */
     abandon: ({ context, event }) => {
       const box = context.box
       const work = box.current
       if (work === undefined) return
-      let result: E.Either<AppendError, never> | ReturnType<typeof duplicateResult>
-      if (event.type === 'WRITTEN' && event.outcome._tag === 'Duplicate') result = duplicateResult(context.input, event.outcome.original)
-      else if (event.type === 'WRITTEN' && event.outcome._tag === 'Unavailable') {
-        result = E.left(unavailable(event.outcome.message, { commitId: work.commitId }))
-      } else if (event.type === 'WRITTEN' && event.outcome._tag === 'Conflict') {
-        result = E.left(unavailable('stream is contended: other writers kept winning; retry', { commitId: work.commitId }))
-      } else if (event.type === 'WRITE_FAILED') result = E.left(internal(`append failed: ${String(event.error)}`))
-      else result = E.left(internal(`unexpected ${event.type} while appending`))
+      const run = box.run.splice(0)
       box.settle()
-      work.reply(result)
+      if (event.type === 'WRITTEN' && event.outcome._tag === 'Duplicate') {
+        work.reply(duplicateResult(context.input, event.outcome.original))
+        return
+      }
+      const failure = (w: Work): AppendError =>
+        (event.type === 'WRITTEN' || event.type === 'WRITTEN_RUN') && event.outcome._tag === 'Unavailable'
+          ? unavailable(event.outcome.message, { commitId: w.commitId })
+          : event.type === 'WRITTEN' && event.outcome._tag === 'Conflict'
+            ? unavailable('stream is contended: other writers kept winning; retry', { commitId: w.commitId })
+            : event.type === 'WRITE_FAILED'
+              ? internal(`append failed: ${String(event.error)}`)
+              : internal(`unexpected ${event.type} while appending`)
+      work.reply(E.left(failure(work)))
+      for (const w of run) w.reply(E.left(failure(w)))
     },
     countConflict: ({ context }) => {
       context.box.conflicts++
@@ -217,6 +244,11 @@ export const streamMachine = streamSetup.createMachine({
         WRITTEN: [
           { guard: 'settledInPlace', actions: 'settle' },
           { guard: 'retryConflict', target: 'reloading', actions: 'countConflict' },
+          { target: 'reloading', actions: 'abandon' },
+        ],
+        WRITTEN_RUN: [
+          { guard: 'runAppended', actions: 'settleRun' },
+          { guard: 'runNotStored', target: 'reloading', actions: 'unrun' },
           { target: 'reloading', actions: 'abandon' },
         ],
         WRITE_FAILED: { target: 'reloading', actions: 'abandon' },

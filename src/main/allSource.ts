@@ -35,7 +35,7 @@ import { type IngestProcessor, startIngestProcessor } from '../adapters/nats/ing
 import { startLeasedIngest } from '../adapters/nats/ingest/leasedIngest.js'
 import { stateAsOf, takeSnapshot } from '../application/snapshots/snapshots.js'
 import { createJetStreamEventLog, defaultEventLogOptions } from '../adapters/nats/log/jetStreamEventLog.js'
-import { GroupingPublisher } from '../adapters/nats/log/groupingPublisher.js'
+import { defaultGroupingOptions, GroupingPublisher } from '../adapters/nats/log/groupingPublisher.js'
 import { PipelinedPublisher } from '../adapters/nats/log/pipelinedPublisher.js'
 import { AllSourceError } from '../adapters/nats/service/client.js'
 import { toWireError } from '../adapters/nats/service/errorCodes.js'
@@ -112,6 +112,8 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     ...(o.maxResidentStreams !== undefined ? { maxResident: o.maxResidentStreams } : {}),
     ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
     ...(o.maxMailbox !== undefined ? { maxMailbox: o.maxMailbox } : {}),
+    // With grouping (durable mode), a busy stream's queued commits go as one run: one fsync for all of them.
+    ...(group ? { runs: { min: grouping?.minRun ?? defaultGroupingOptions.minRun, max: grouping?.maxBatch ?? defaultGroupingOptions.maxBatch } } : {}),
     tracing,
   })
   /** Partitions moved to or from this instance (routing): their idle stream actors passivate, so none serves from a stale head. */
@@ -190,6 +192,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     mailbox: () => supervisor.mailboxDepth(),
     requests: () => requests,
     conflicts: () => counted.conflicts(),
+    runs: () => counted.runs(),
     projections: () => [...projections.values()].map(({ runner }) => ({ name: runner.name, lag: runner.status().lag, folded: runner.folded() })),
     ingest: () => ingestBacklog(o.nc),
   })
@@ -204,6 +207,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     replayConsumers,
     requests,
     conflicts: () => counted.conflicts(),
+    runs: () => counted.runs(),
     subscriptions: createSubscriptions(o.nc, prefix, o.auth?.beforeSubscriptionCreate !== undefined ? { beforeCreate: o.auth.beforeSubscriptionCreate } : {}),
     append(tenant, stream, events, options = {}) {
       const { context, ...request } = options

@@ -1,4 +1,5 @@
 /** The public shape of an AllSource processor in this process: its options and its API, as `createAllSource` (allSource.ts) builds it. */
+import type { RunCounts } from './observedAppends.js'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type * as E from 'fp-ts/lib/Either.js'
 import type { StreamSupervisor } from '../../actors/streams/streamSupervisor.js'
@@ -238,6 +239,11 @@ export interface AllSource {
   readonly supervisor: StreamSupervisor
   /** Appends the log refused since start because another writer (another instance) moved the stream on; each cost a reload. */
   conflicts(): number
+  /**
+   * Runs written since start (with `groupCommits`: a busy stream's queued commits as one atomic
+   * batch): stored, not stored (each commit then written on its own), and commits stored in runs.
+   */
+  runs(): RunCounts
   /** Requests being served now, the cap (`maxInFlight`), the limit now and how busy the event loop was in the last window. */
   readonly requests: Pick<InFlightLimit, 'inFlight' | 'max' | 'refused' | 'limit' | 'ratePerSecond' | 'lastRefusedAt' | 'busy'>
   /** Durable named subscriptions on the log: create, position, reset, open, remove. */

@@ -103,6 +103,65 @@ describe('grouped commits (atomic batches)', () => {
     expect([a, b].filter((x) => x._tag === 'Rejected' && x.errCode === 10071)).toHaveLength(1)
   })
 
+  it('writes a run of one stream as one atomic batch: contiguous, in order, each commit under its own Nats-Msg-Id', async () => {
+    const r = ++run
+    const stream = `run${r}`
+    const first = await log.append(commitOf('g', stream, 0), 0)
+    if (first._tag !== 'Appended') throw new Error(first._tag)
+    const commits = Array.from({ length: 5 }, (_, k) => commitOf('g', stream, 1 + k))
+    const outcome = await log.appendRun?.(commits, first.offset, commits.map(() => undefined))
+    if (outcome?._tag !== 'Appended') throw new Error(JSON.stringify(outcome))
+    expect(outcome.offsets).toEqual(outcome.offsets.map((_, k) => (outcome.offsets[0] as number) + k))
+    const batchIds = new Set<string>()
+    for (const [k, offset] of outcome.offsets.entries()) {
+      const m = await stored(offset)
+      expect(m?.subject).toBe(`allsource.events.g.${stream}`)
+      expect(m?.header.get('Nats-Msg-Id')).toBe(commits[k]?.commitId)
+      expect(m?.header.get('Nats-Expected-Last-Subject-Sequence')).toBe(k === 0 ? String(first.offset) : '')
+      batchIds.add(m?.header.get('Nats-Batch-Id') ?? '')
+    }
+    expect(batchIds.size).toBe(1)
+    expect(await log.readHead('g' as never, stream as never)).toEqual({ version: 6, lastOffset: outcome.offsets[4] })
+  })
+
+  it('a run with a stale expected sequence, or a commitId already stored, stores nothing (NotStored)', async () => {
+    const r = ++run
+    const stream = `runx${r}`
+    const first = await log.append(commitOf('g', stream, 0), 0)
+    if (first._tag !== 'Appended') throw new Error(first._tag)
+    const stale = [commitOf('g', stream, 0), commitOf('g', stream, 1)]
+    expect(await log.appendRun?.(stale, 0, [undefined, undefined])).toMatchObject({ _tag: 'NotStored' })
+    const withStoredId = [commitOf('g', stream, 1), commitOf('g', stream, 2, 1, first._tag === 'Appended' ? (await stored(first.offset))?.header.get('Nats-Msg-Id') : '')]
+    expect(await log.appendRun?.(withStoredId, first.offset, [undefined, undefined])).toMatchObject({ _tag: 'NotStored' })
+    expect(await lastSeqOf(`allsource.events.g.${stream}`)).toBe(first.offset) // nothing of either run
+  })
+
+  it('a run whose ack is lost is sent again and settled by reading: every commit appended once, at its offset', async () => {
+    const real = new PipelinedPublisher(nc, 5_000)
+    let dropped = 0
+    const losing: Publisher = {
+      publish: async (s, d, h): Promise<PublishResult> => {
+        const res = await real.publish(s, d, h)
+        if (h?.get('Nats-Batch-Commit') === '1' && dropped === 0) {
+          dropped++
+          return { _tag: 'TimedOut' }
+        }
+        return res
+      },
+      close: () => real.close(),
+    }
+    const lossy = createJetStreamEventLog(nc, {}, losing)
+    const stream = `runlost${++run}`
+    const commits = Array.from({ length: 4 }, (_, k) => commitOf('g', stream, k))
+    const outcome = await lossy.appendRun?.(commits, 0, commits.map(() => undefined))
+    expect(dropped).toBe(1)
+    if (outcome?._tag !== 'Appended') throw new Error(JSON.stringify(outcome))
+    for (const [k, offset] of outcome.offsets.entries()) expect((await stored(offset))?.header.get('Nats-Msg-Id')).toBe(commits[k]?.commitId)
+    expect(await lastSeqOf(`allsource.events.g.${stream}`)).toBe(outcome.offsets[3])
+    await expect((await jsm()).streams.info('ALLSOURCE_EVENTS', { subjects_filter: `allsource.events.g.${stream}` }).then((i) => i.state.subjects?.[`allsource.events.g.${stream}`])).resolves.toBe(4)
+    lossy.close()
+  })
+
   it('answers every member "may be stored" when the batch ack is lost, and the log settles each as appended', async () => {
     // A publisher whose commit acks are dropped: the batch is stored, its ack never arrives.
     const real = new PipelinedPublisher(nc, 5_000)
@@ -185,5 +244,61 @@ describe('grouped commits through createAllSource', () => {
     }
     expect(batched).toBeGreaterThan(0) // the appends did go out in batches
     expect((await js.streams.info('ALLSOURCE_EVENTS')).state.messages).toBe(streams * 2 * rounds)
+  })
+
+  it('one busy stream: queued commits go out as runs; retries, numeric expectations and a second processor on the stream keep every version once', async () => {
+    const nc2 = await connect({ servers: server().url })
+    const other = await createAllSource({ nc: nc2, groupCommits: { minBatch: 2 } })
+    const stream = 'hot-1'
+    const acked = new Map<string, number>()
+    const refused: string[] = []
+    const failures: string[] = []
+    try {
+      await Promise.all(
+        Array.from({ length: 40 }, async (_, w) => {
+          // Most writers on this processor (its actor queues them into runs); a few on the other, which makes runs meet conflicts.
+          const a = w % 8 === 7 ? other : app
+          let seen = 0
+          for (let i = 0; i < 8; i++) {
+            const commitId = `h-${w}-${i}`
+            // Every third append expects the version this writer last saw: stale when others got in (then it must be refused, and not stored).
+            const expectedVersion = i % 3 === 2 ? seen : 'any'
+            const first = await a.append('g', stream, [{ type: 'probe', payload: { w, i } }], { expectedVersion, commitId })
+            if (E.isLeft(first)) {
+              if (first.left._tag === 'WrongExpectedVersion') refused.push(commitId)
+              else failures.push(`${commitId}: ${JSON.stringify(first.left)}`)
+              continue
+            }
+            seen = first.right.toVersion
+            acked.set(commitId, first.right.offset)
+            if (i % 4 === 0) {
+              // A client retry of a stored commit, queued among new ones: a duplicate, the first answer.
+              const again = await a.append('g', stream, [{ type: 'probe', payload: { w, i } }], { expectedVersion: 'any', commitId })
+              if (E.isLeft(again) || again.right.duplicate !== true || again.right.offset !== first.right.offset) failures.push(`retry of ${commitId}: ${JSON.stringify(again)}`)
+            }
+          }
+        }),
+      )
+    } finally {
+      await other.close()
+      await nc2.close()
+    }
+    expect(failures).toEqual([])
+    const page = await app.read('g', stream, { limit: 1_000 })
+    if (E.isLeft(page)) throw new Error(JSON.stringify(page.left))
+    expect(page.right.events.map((e) => e.version)).toEqual(Array.from({ length: acked.size }, (_, k) => k + 1)) // gapless, each acked commit once
+    const js = await jetstreamManager(nc)
+    const batches = new Map<string, number>()
+    for (const [commitId, offset] of acked) {
+      const m = await js.direct.getMessage('ALLSOURCE_EVENTS', { seq: offset })
+      expect(m?.header.get('Nats-Msg-Id')).toBe(commitId)
+      const batch = m?.header.get('Nats-Batch-Id') ?? ''
+      if (batch !== '') batches.set(batch, (batches.get(batch) ?? 0) + 1)
+    }
+    for (const commitId of refused) expect(acked.has(commitId)).toBe(false)
+    expect(app.runs().stored).toBeGreaterThan(0)
+    expect([...batches.values()].some((n) => n >= 2)).toBe(true) // runs: several commits of this one stream in one batch
+    const info = await js.streams.info('ALLSOURCE_EVENTS', { subjects_filter: `allsource.events.g.${stream}` })
+    expect(info.state.subjects?.[`allsource.events.g.${stream}`]).toBe(acked.size)
   })
 })

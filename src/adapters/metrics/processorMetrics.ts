@@ -13,6 +13,8 @@ export interface MetricSources {
   readonly projections?: () => readonly { readonly name: string; readonly lag: number; readonly folded: number }[]
   /** Appends the log refused because another writer moved the stream on (each costs the stream actor a reload), so far. */
   readonly conflicts?: () => number
+  /** Runs (queued commits of one stream written as one atomic batch, durable mode): stored, not stored (then written one by one), and commits stored in runs, so far. */
+  readonly runs?: () => { readonly stored: number; readonly notStored: number; readonly commits: number }
   /** Partition routing: partitions served now, members counted alive, self-fences and the requests they answered UNAVAILABLE, so far. */
   readonly routing?: () => { readonly served: number; readonly members: number; readonly fences: number; readonly refused: number }
   /** Ingest messages not yet appended and dead letters held (JetStream info; cached, see `ingestCacheMs`). */
@@ -146,6 +148,32 @@ export const createProcessorMetrics = (options: ProcessorMetricsOptions = {}): P
       const conflicts = sources.conflicts()
       if (conflicts > conflictsSeen) this.inc(conflicts - conflictsSeen)
       conflictsSeen = conflicts
+    },
+  })
+  const runsSeen = { stored: 0, notStored: 0, commits: 0 }
+  new Counter({
+    name: 'allsource_append_runs_total',
+    help: 'Runs of one stream\'s queued commits written as one atomic batch (ALLSOURCE_GROUP_COMMITS), by outcome; a run not stored is written one by one',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      if (sources.runs === undefined) return
+      const r = sources.runs()
+      if (r.stored > runsSeen.stored) this.inc({ outcome: 'stored' }, r.stored - runsSeen.stored)
+      if (r.notStored > runsSeen.notStored) this.inc({ outcome: 'not_stored' }, r.notStored - runsSeen.notStored)
+      runsSeen.stored = r.stored
+      runsSeen.notStored = r.notStored
+    },
+  })
+  new Counter({
+    name: 'allsource_append_run_commits_total',
+    help: 'Commits stored as part of a run (one atomic batch of one stream)',
+    registers: [registry],
+    collect() {
+      if (sources.runs === undefined) return
+      const commits = sources.runs().commits
+      if (commits > runsSeen.commits) this.inc(commits - runsSeen.commits)
+      runsSeen.commits = commits
     },
   })
   new Gauge({

@@ -30,6 +30,19 @@ export type AppendOutcome =
   /** The log did not answer in time or refused for a transient reason; retry with the same commitId. */
   | { readonly _tag: 'Unavailable'; readonly message: string }
 
+/** What {@link EventLog.appendRun} did with a run of commits of one stream. */
+export type RunOutcome =
+  /** Every commit stored, in order, at these offsets (one per commit). */
+  | { readonly _tag: 'Appended'; readonly offsets: readonly number[] }
+  /**
+   * Nothing was stored: another writer moved the stream on, a commitId is already in the log, the
+   * log is electing a leader, or a commit is too large for a run. Append them one by one instead;
+   * each then gets the answer it would have got on its own.
+   */
+  | { readonly _tag: 'NotStored'; readonly reason: string }
+  /** The log did not answer in time: all of the run or none of it may be stored; retry with the same commitIds. */
+  | { readonly _tag: 'Unavailable'; readonly message: string }
+
 /**
  * The event log port. One commit is one atomic append to one stream.
  *
@@ -56,6 +69,13 @@ export interface EventLog {
    * found without writing anything. Rejects when the log cannot tell (the commit may be stored).
    */
   findDuplicate(commit: Commit): Promise<StoredCommit | undefined>
+  /**
+   * Optional: appends several commits of one stream, in order, as one atomic write (all or none),
+   * the first after `expectedLastOffset`, each after the one before it, each under its own
+   * commitId, so that with an fsync per write a busy stream pays one fsync for the run instead of
+   * one per commit. `contexts[i]` is `commits[i]`'s metadata. A log without it writes commit by commit.
+   */
+  appendRun?(commits: readonly Commit[], expectedLastOffset: number, contexts: readonly (RequestContext | undefined)[]): Promise<RunOutcome>
 }
 
 /** Wall-clock time. */

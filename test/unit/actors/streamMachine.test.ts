@@ -77,6 +77,46 @@ describe('serve (the mailbox step)', () => {
     expect(box.conflicts).toBe(2)
   })
 
+  it('with runs on, takes the queued commits that follow from each other into one run, stopping at the first that would not be written', () => {
+    const runId: StreamIdentity = { ...id, runs: { min: 2, max: 3 } }
+    const [a, b, c, d] = [work({ expectedVersion: 3 }), work({ expectedVersion: 4 }), work({}), work({})]
+    const box = boxOf(at(3, 10), [a, b, c, d])
+    expect(serve(runId, box, false)).toBe('write')
+    expect(box.current).toBe(a)
+    expect(box.run).toEqual([b, c]) // max 3 in all
+    expect(box.runPrepared.map((p) => p.commit.events[0]?.version)).toEqual([5, 6])
+    expect(box.queue).toEqual([d])
+
+    // A stale expectation ends the run; it stays queued, to be decided against the stored head.
+    const [e, f, g] = [work({}), work({ expectedVersion: 1 }), work({})]
+    const box2 = boxOf(at(3, 10), [e, work({}), f, g])
+    expect(serve({ ...id, runs: { min: 2, max: 10 } }, box2, false)).toBe('write')
+    expect(box2.run).toHaveLength(1)
+    expect(box2.queue).toEqual([f, g])
+    expect(f.answers).toEqual([])
+  })
+
+  it('with runs on, writes one by one when fewer than `min` would make the run, and after a run the log did not store', () => {
+    const runId: StreamIdentity = { ...id, runs: { min: 3, max: 10 } }
+    const [a, b, c] = [work({}), work({}), work({ expectedVersion: 0 })]
+    const box = boxOf(at(3, 10), [a, b, c])
+    expect(serve(runId, box, false)).toBe('write')
+    expect(box.run).toEqual([]) // a and b only: too short
+    expect(box.queue).toEqual([b, c])
+
+    const [x, y, z] = [work({}), work({}), work({})]
+    const box2 = boxOf(at(0, 0), [x, y, z])
+    expect(serve({ ...id, runs: { min: 2, max: 10 } }, box2, false)).toBe('write')
+    expect(box2.run).toEqual([y, z])
+    box2.unrun()
+    expect(box2.queue).toEqual([y, z])
+    expect(box2.singles).toBe(3)
+    expect(serve({ ...id, runs: { min: 2, max: 10 } }, box2, true)).toBe('write')
+    expect(box2.current).toBe(x)
+    expect(box2.run).toEqual([])
+    expect(box2.singles).toBe(2)
+  })
+
   it('does nothing before the stream is loaded', () => {
     const box = boxOf(undefined, [work({})])
     expect(serve(id, box, false)).toBe('none')
@@ -85,11 +125,13 @@ describe('serve (the mailbox step)', () => {
 })
 
 /** A live stream actor with a log the test drives by hand: `load`/`findDuplicate` resolve when told, writes are recorded. */
-const harness = (maxMailbox = 2) => {
+const harness = (maxMailbox = 2, runs?: StreamIdentity['runs']) => {
   const loads: ((l: LoadedStream) => void)[] = []
   const writes: { commit: Commit; expectedLastOffset: number }[] = []
+  const runWrites: { commits: readonly Commit[]; expectedLastOffset: number }[] = []
   const effects: StreamEffects = {
     write: (commit, expectedLastOffset) => void writes.push({ commit, expectedLastOffset }),
+    writeRun: (commits, expectedLastOffset) => void runWrites.push({ commits, expectedLastOffset }),
     snapshot: () => undefined,
   }
   const machine = streamMachine.provide({
@@ -98,7 +140,7 @@ const harness = (maxMailbox = 2) => {
       findDuplicate: fromPromise<StoredCommit | undefined, { commit: Commit }>(async () => undefined),
     },
   })
-  const input: StreamActorInput = { ...id, maxMailbox, maxConflictRetries: 3, snapshotEvery: 0, effects }
+  const input: StreamActorInput = { ...id, ...(runs !== undefined ? { runs } : {}), maxMailbox, maxConflictRetries: 3, snapshotEvery: 0, effects }
   const actor = createActor(machine, { input }).start()
   const box = actor.getSnapshot().context.box
   const flush = () => new Promise((r) => setTimeout(r, 0))
@@ -106,7 +148,7 @@ const harness = (maxMailbox = 2) => {
     loads.shift()?.(l)
     await flush()
   }
-  return { actor, box, writes, load, input, flush }
+  return { actor, box, writes, runWrites, load, input, flush }
 }
 
 describe('stream actor', () => {
@@ -159,6 +201,50 @@ describe('stream actor', () => {
     expect(h.box.loaded?.head).toEqual({ version: 1, lastOffset: 42 })
     expect(first.answers).toHaveLength(1)
     expect(h.writes).toMatchObject([{ expectedLastOffset: 0 }, { expectedLastOffset: 42, commit: { events: [{ version: 2 }] } }])
+  })
+
+  it('writes queued commits as one run, answers each at its offset in order, and falls back to one by one when the run is not stored', async () => {
+    const h = harness(100, { min: 2, max: 50 })
+    await h.load(at(0, 0))
+    const first = work({})
+    h.actor.send({ type: 'WORK', work: first })
+    const queued = [work({}), work({ expectedVersion: 2 }), work({})]
+    for (const w of queued) h.actor.send({ type: 'WORK', work: w })
+    h.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Appended', offset: 7 } })
+    expect(h.runWrites).toMatchObject([{ expectedLastOffset: 7, commits: [{ events: [{ version: 2 }] }, { events: [{ version: 3 }] }, { events: [{ version: 4 }] }] }])
+    h.actor.send({ type: 'WRITTEN_RUN', outcome: { _tag: 'Appended', offsets: [8, 9, 11] } })
+    expect(queued.map((w) => w.answers)).toMatchObject([[{ right: { toVersion: 2, offset: 8 } }], [{ right: { toVersion: 3, offset: 9 } }], [{ right: { toVersion: 4, offset: 11 } }]])
+    expect(h.box.loaded?.head).toEqual({ version: 4, lastOffset: 11 })
+    expect(h.box.idle).toBe(true)
+
+    // Not stored (another writer got in): reloaded, then the same work one commit at a time, each with its own answer.
+    const w1 = work({})
+    h.actor.send({ type: 'WORK', work: w1 })
+    const more = [work({}), work({ expectedVersion: 6 })]
+    for (const w of more) h.actor.send({ type: 'WORK', work: w })
+    h.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Appended', offset: 12 } })
+    const nextRun = [work({}), work({})]
+    expect(h.runWrites).toHaveLength(2)
+    for (const w of nextRun) h.actor.send({ type: 'WORK', work: w })
+    h.actor.send({ type: 'WRITTEN_RUN', outcome: { _tag: 'NotStored', reason: 'wrong last sequence' } })
+    expect(h.actor.getSnapshot().value).toBe('reloading')
+    await h.load(at(6, 20)) // someone else wrote version 6
+    expect(h.writes.at(-1)).toMatchObject({ expectedLastOffset: 20, commit: { events: [{ version: 7 }] } })
+    h.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Appended', offset: 21 } })
+    // The numeric expectation (6) is now wrong against the log: refused, not written.
+    expect(more[1]?.answers).toMatchObject([{ _tag: 'Left', left: { _tag: 'WrongExpectedVersion' } }])
+    expect(more[0]?.answers).toMatchObject([{ right: { toVersion: 7, offset: 21 } }])
+    expect(h.runWrites).toHaveLength(2) // the rest of the fallback goes one by one
+
+    // Unavailable: every commit of the run answered UNAVAILABLE with its commitId.
+    const h2 = harness(100, { min: 2, max: 50 })
+    await h2.load(at(0, 0))
+    h2.actor.send({ type: 'WORK', work: work({}) })
+    const r = [work({}), work({})]
+    for (const w of r) h2.actor.send({ type: 'WORK', work: w })
+    h2.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Appended', offset: 1 } })
+    h2.actor.send({ type: 'WRITTEN_RUN', outcome: { _tag: 'Unavailable', message: 'no ack' } })
+    expect(r.map((w) => w.answers)).toMatchObject(r.map((w) => [{ _tag: 'Left', left: { _tag: 'Unavailable', details: { commitId: w.commitId } } }]))
   })
 
   it('reloads after a conflict and keeps the work; gives up after maxConflictRetries with UNAVAILABLE', async () => {

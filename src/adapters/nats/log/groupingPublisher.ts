@@ -13,13 +13,18 @@ export interface GroupingOptions {
    * this go out one by one (docs/performance.md, "Durable mode").
    */
   readonly minBatch: number
+  /**
+   * Fewest commits of one stream, queued behind each other in its actor, written as one run (one
+   * atomic batch, `EventLog.appendRun`); fewer go one by one. At most `maxBatch` in a run.
+   */
+  readonly minRun: number
 }
 
 /** 250: past it, one process's CPU is the limit (batches of 250 and of 1,000 measured alike). */
-export const defaultGroupingOptions: GroupingOptions = { maxBatch: 250, minBatch: 32 }
+export const defaultGroupingOptions: GroupingOptions = { maxBatch: 250, minBatch: 32, minRun: 2 }
 
 /** Room kept under `max_payload` for the batch headers a member gains. */
-const BATCH_HEADER_ROOM = 128
+export const BATCH_HEADER_ROOM = 128
 
 /**
  * Refusals of a batch that the server makes before it stores anything: its checks of each member
@@ -31,16 +36,55 @@ const BATCH_HEADER_ROOM = 128
  * commit): its members are answered `TimedOut`, i.e. "may be stored", which the event log settles
  * by re-publishing under the same `Nats-Msg-Id` and reading what is stored.
  */
-const NOTHING_STORED: ReadonlySet<number> = new Set([10071, 10164, 10201, 10174, 10175, 10176, 10177, 10179, 10199, 10200, 10210, 10008, 10118, 10163])
+export const NOTHING_STORED: ReadonlySet<number> = new Set([10071, 10164, 10201, 10174, 10175, 10176, 10177, 10179, 10199, 10200, 10210, 10008, 10118, 10163])
 
 /** What a member is answered when it may or may not be stored (a Publisher never rejects; this is for safety). */
 const MAYBE_STORED: PublishResult = { _tag: 'TimedOut' }
 
-interface Queued {
+/** One message of an atomic batch, with its own headers (`Nats-Msg-Id`, expectations). */
+export interface BatchMember {
   readonly subject: string
   readonly data: Uint8Array
   readonly headers: MsgHdrs | undefined
+}
+
+interface Queued extends BatchMember {
   readonly resolve: (r: PublishResult) => void
+}
+
+/** Batch ids unique to this process and generator: `<pid><random>-<n>`. */
+export const batchIds = (): (() => string) => {
+  const prefix = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 10)}`
+  let n = 0
+  return () => `${prefix}-${(++n).toString(36)}`
+}
+
+/**
+ * Publishes `members` as JetStream atomic batch `id` (nats-server ≥ 2.12, `allow_atomic` on the
+ * stream): each member keeps its headers and gains the batch's; all but the last go without a
+ * reply subject, the last carries `Nats-Batch-Commit` and goes through `publisher`, whose answer
+ * is the batch's (stored whole, ending at its sequence, with `batchCount`; or refused whole).
+ * Returns `undefined` when the connection refused a member: nothing reached the commit, so nothing
+ * of the batch can be stored (the server drops a batch that is never committed).
+ */
+export const publishAtomicBatch = (nc: NatsConnection, publisher: Publisher, id: string, members: readonly BatchMember[]): Promise<PublishResult> | undefined => {
+  const n = members.length
+  let commit: Promise<PublishResult> | undefined
+  try {
+    members.forEach((m, k) => {
+      const h = copyHeaders(m.headers)
+      h.append('Nats-Batch-Id', id)
+      h.append('Nats-Batch-Sequence', String(k + 1))
+      if (k < n - 1) nc.publish(m.subject, m.data, { headers: h })
+      else {
+        h.append('Nats-Batch-Commit', '1')
+        commit = publisher.publish(m.subject, m.data, h)
+      }
+    })
+  } catch {
+    return undefined
+  }
+  return commit
 }
 
 const copyHeaders = (h: MsgHdrs | undefined): WireHeaders => {
@@ -73,13 +117,13 @@ export class GroupingPublisher implements Publisher {
   private queue: Queued[] = []
   private scheduled = false
   private closed = false
-  private batchNo = 0
-  private readonly idPrefix = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 10)}`
+  private readonly nextBatchId = batchIds()
   private readonly o: GroupingOptions
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly inner: Publisher,
+    /** The publisher underneath, which sends each message as it comes (an atomic batch of one's own goes through it). */
+    readonly inner: Publisher,
     options: Partial<GroupingOptions> = {},
   ) {
     this.o = { ...defaultGroupingOptions, ...options }
@@ -134,27 +178,14 @@ export class GroupingPublisher implements Publisher {
   }
 
   private sendBatch(members: readonly Queued[]): void {
-    const id = `${this.idPrefix}-${(++this.batchNo).toString(36)}`
-    const n = members.length
-    let commit: Promise<PublishResult> | undefined
-    try {
-      members.forEach((m, k) => {
-        const h = copyHeaders(m.headers)
-        h.append('Nats-Batch-Id', id)
-        h.append('Nats-Batch-Sequence', String(k + 1))
-        if (k < n - 1) this.nc.publish(m.subject, m.data, { headers: h })
-        else {
-          h.append('Nats-Batch-Commit', '1')
-          commit = this.inner.publish(m.subject, m.data, h)
-        }
-      })
-    } catch {
+    const commit = publishAtomicBatch(this.nc, this.inner, this.nextBatchId(), members)
+    if (commit === undefined) {
       // The connection refused a member (closed, draining): nothing reached the commit, so nothing
       // of the batch can be stored (the server drops an uncommitted batch). One by one instead.
       for (const m of members) this.single(m)
       return
     }
-    ;(commit as Promise<PublishResult>).then(
+    commit.then(
       (r) => this.settle(members, r),
       () => this.settle(members, MAYBE_STORED),
     )

@@ -9,6 +9,8 @@ import { defaultEventStreamOptions, type EventStreamOptions } from './eventStrea
 import { PipelinedPublisher, type Publisher, type PublishResult } from './pipelinedPublisher.js'
 import { subjects } from '../subjects.js'
 import { WireHeaders } from './wireHeaders.js'
+import { createRunWriter } from './runWriter.js'
+import { GroupingPublisher } from './groupingPublisher.js'
 import { semaphore } from '../../system/semaphore.js'
 import { createLogConsumers, type LogConsumers } from '../reading/logConsumer.js'
 import { isRequestId, noTracing, type RequestContext, type Tracing } from '../../../application/observability/ports.js'
@@ -153,17 +155,18 @@ export const createJetStreamEventLog = (
     return stored(m)
   }
 
-  const commitHeaders = (commit: Commit, expectedLastOffset: number, requestId: string | undefined, traceparent: string | undefined): WireHeaders => {
+  /** `expectedLastOffset` undefined: no expectation (a commit after the first of a run). */
+  const commitHeaders = (commit: Commit, expectedLastOffset: number | undefined, requestId: string | undefined, traceparent: string | undefined): WireHeaders => {
     const first = commit.events[0]
     const last = commit.events[commit.events.length - 1]
     const h = WireHeaders.of(
       ['Nats-Msg-Id', commit.commitId],
-      ['Nats-Expected-Last-Subject-Sequence', String(expectedLastOffset)],
       ['AllSource-First-Version', String(first?.version ?? 0)],
       ['AllSource-Last-Version', String(last?.version ?? 0)],
       ['AllSource-Types', typesHeader(commit.events)],
       ['Content-Type', 'application/msgpack'],
     )
+    if (expectedLastOffset !== undefined) h.append('Nats-Expected-Last-Subject-Sequence', String(expectedLastOffset))
     // Validated where they entered (request ids) or made by the tracer; a header cannot break a commit.
     if (requestId !== undefined && isRequestId(requestId)) h.append(COMMIT_REQUEST_ID_HEADER, requestId)
     if (traceparent !== undefined && TRACEPARENT_TEXT.test(traceparent)) h.append(COMMIT_TRACEPARENT_HEADER, traceparent)
@@ -372,6 +375,19 @@ export const createJetStreamEventLog = (
     findDuplicate(commit: Commit): Promise<StoredCommit | undefined> {
       return lookup(commit.commitId, commit.tenant, commit.stream)
     },
+
+    appendRun: createRunWriter({
+      nc,
+      // A run is an atomic batch of its own: its commit message must not be grouped into another batch.
+      publisher: publisher instanceof GroupingPublisher ? publisher.inner : publisher,
+      subject: (commit) => subj.events(commit.tenant, commit.stream),
+      encode: encodeCommit,
+      headers: (commit, expectedLastOffset, context) => commitHeaders(commit, expectedLastOffset, context?.requestId, context?.traceparent),
+      maxPayload,
+      lookup: (commit) => lookup(commit.commitId, commit.tenant, commit.stream),
+      sameCommit,
+      deadlineMs: o.appendDeadlineMs,
+    }),
 
     async lastCommitId(tenant: string, stream: string): Promise<string | undefined> {
       const m = await lastOnLeader(subj.events(tenant, stream))
