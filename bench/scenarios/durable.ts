@@ -129,9 +129,9 @@ export const rawHotBatches = async (b: BenchServer, events: number, size: number
   return n / ((performance.now() - t0) / 1000)
 }
 
-/** The library on one hot stream: `writers` appends in flight to the same stream (`expectedVersion: "any"`). */
-export const libraryHot = async (b: BenchServer, events: number, writers: number): Promise<number> => {
-  const app = await createAllSource({ nc: b.nc })
+/** The library on one hot stream: `writers` appends in flight to the same stream (`expectedVersion: "any"`); `group`: ALLSOURCE_GROUP_COMMITS (runs). */
+export const libraryHot = async (b: BenchServer, events: number, writers: number, group = false): Promise<number> => {
+  const app = await createAllSource({ nc: b.nc, groupCommits: group })
   let n = 0
   const ms = await concurrently(writers, async () => {
     while (n < events) {
@@ -183,8 +183,10 @@ export const DURABLE_METHOD = `
   (one publish in flight, as that check allows); raw atomic batches of 10 commits of that one
   subject (only the first carries the expected sequence: the server refuses it on later
   messages of a subject already in the batch); the library with 50 appends in flight; the
-  service with 50 client loops on one stream (grouping does not apply: a stream has one commit
-  in flight). Ratios are against raw single publishes of the same layout.
+  service with 50 client loops on one stream; then the library and the service again with
+  grouped commits, where the stream actor writes the appends queued behind each other as runs
+  (one atomic batch of that stream when 10 or more are queued, \`minRun\`). Ratios are against
+  raw single publishes of the same layout.
 `
 
 const rate = (scenario: string, metric: string, xs: number[], extra: Partial<Row> = {}): Row => ({ scenario, metric, value: median(xs), unit: 'events/s', rounds: xs, ...extra })
@@ -226,5 +228,9 @@ export const durableRows = async (quick: boolean, R: number, step: <T>(name: str
   rows.push(rate('24 durable library, hot stream', 'throughput', await each('durable library hot', (b) => libraryHot(b, H, 50)), { baseline: hot }))
   const svcHot = await each('durable service hot', (b) => serviceDurable(b, H, 1, 50))
   rows.push(rate('24 durable service, hot stream', 'throughput', svcHot.map((r) => r.eventsPerSecond), { baseline: hot, target: '≥ 0.9×' }))
+  rows.push(rate('24 durable library, hot stream', 'grouped commits (runs)', await each('durable library hot, grouped', (b) => libraryHot(b, H, 50, true)), { baseline: hot }))
+  const svcHotRuns = await each('durable service hot, grouped', (b) => serviceDurable(b, H, 1, 50, true))
+  rows.push(rate('24 durable service, hot stream', 'grouped commits (runs)', svcHotRuns.map((r) => r.eventsPerSecond), { baseline: hot, target: '≥ 0.9×' }))
+  rows.push({ scenario: '24 durable service, hot stream', metric: 'cpu nats-server, grouped', value: median(svcHotRuns.map((r) => r.serverCpu)), unit: 'µs/append' })
   return rows
 }

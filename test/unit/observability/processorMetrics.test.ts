@@ -44,6 +44,20 @@ describe('processor metrics sampled on scrape', () => {
     expect(sampleValue(await m.text(), 'allsource_requests_refused_total')).toBe(6)
   })
 
+  it('counts runs by outcome and the commits stored in them from the running totals', async () => {
+    const m = createProcessorMetrics({ processMetrics: false })
+    let runs = { stored: 2, notStored: 1, commits: 30 }
+    m.watch({ runs: () => runs })
+    const text = await m.text()
+    expect(sampleValue(text, 'allsource_append_runs_total', { outcome: 'stored' })).toBe(2)
+    expect(sampleValue(text, 'allsource_append_runs_total', { outcome: 'not_stored' })).toBe(1)
+    expect(sampleValue(text, 'allsource_append_run_commits_total')).toBe(30)
+    runs = { stored: 5, notStored: 1, commits: 75 }
+    const later = await m.text()
+    expect(sampleValue(later, 'allsource_append_runs_total', { outcome: 'stored' })).toBe(5)
+    expect(sampleValue(later, 'allsource_append_run_commits_total')).toBe(75)
+  })
+
   it('exposes nothing for a source not watched (no made-up zero)', async () => {
     const m = createProcessorMetrics({ processMetrics: false })
     const text = await m.text()
