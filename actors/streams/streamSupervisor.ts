@@ -43,6 +43,13 @@ export interface StreamSupervisorOptions {
 
 type AppendReply = E.Either<AppendError, AppendResult>
 
+/** Runs written so far (`EventLog.appendRun`): stored, not stored (then written one by one), and commits stored in runs. */
+export interface RunCounts {
+  readonly stored: number
+  readonly notStored: number
+  readonly commits: number
+}
+
 /** How stale the least-recently-used order may be; far below any sensible idle timeout. */
 const LRU_GRANULARITY_MS = 1_000
 
@@ -130,7 +137,9 @@ export class StreamSupervisor {
   private readonly maxMailbox: number
   private readonly maxConflictRetries: number
   private readonly tracing: Tracing
-  private readonly runs: RunOptions | undefined
+  private readonly runOptions: RunOptions | undefined
+  /** Counted in the write callbacks, beside the actor's event: no extra step per append. */
+  private readonly counts = { conflicts: 0, runsStored: 0, runsNotStored: 0, runCommits: 0 }
   private readonly sweeper: NodeJS.Timeout
   private pending = 0
   private closing: Promise<void> | undefined
@@ -142,7 +151,7 @@ export class StreamSupervisor {
     this.maxMailbox = opts.maxMailbox ?? 1_000
     this.maxConflictRetries = opts.maxConflictRetries ?? 10
     this.tracing = opts.tracing ?? noTracing
-    this.runs = opts.runs !== undefined && opts.log.appendRun !== undefined && opts.runs.max > 1 ? { min: Math.max(2, opts.runs.min), max: opts.runs.max } : undefined
+    this.runOptions = opts.runs !== undefined && opts.log.appendRun !== undefined && opts.runs.max > 1 ? { min: Math.max(2, opts.runs.min), max: opts.runs.max } : undefined
     const log = opts.log
     const snapshots = opts.snapshots
     this.machine = streamMachine.provide({
@@ -154,7 +163,10 @@ export class StreamSupervisor {
     this.effects = {
       write: (commit, expectedLastOffset, meta, to) => {
         log.append(commit, expectedLastOffset, meta).then(
-          (outcome) => to.send({ type: 'WRITTEN', outcome }),
+          (outcome) => {
+            if (outcome._tag === 'Conflict') this.counts.conflicts++
+            to.send({ type: 'WRITTEN', outcome })
+          },
           (error: unknown) => to.send({ type: 'WRITE_FAILED', error }),
         )
       },
@@ -165,7 +177,13 @@ export class StreamSupervisor {
           return
         }
         appendRun.call(log, commits, expectedLastOffset, metas).then(
-          (outcome) => to.send({ type: 'WRITTEN_RUN', outcome }),
+          (outcome) => {
+            if (outcome._tag === 'Appended') {
+              this.counts.runsStored++
+              this.counts.runCommits += outcome.offsets.length
+            } else if (outcome._tag === 'NotStored') this.counts.runsNotStored++
+            to.send({ type: 'WRITTEN_RUN', outcome })
+          },
           (error: unknown) => to.send({ type: 'WRITE_FAILED', error }),
         )
       },
@@ -177,6 +195,16 @@ export class StreamSupervisor {
     }
     this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.floor(this.idleTimeoutMs / 2)))
     this.sweeper.unref()
+  }
+
+  /** Appends the log refused since start because another writer moved the stream on (each cost its actor a reload). */
+  get conflicts(): number {
+    return this.counts.conflicts
+  }
+
+  /** Runs written since start: stored, not stored (then written one by one), and commits stored in runs. */
+  runs(): RunCounts {
+    return { stored: this.counts.runsStored, notStored: this.counts.runsNotStored, commits: this.counts.runCommits }
   }
 
   /** Number of stream actors in memory now. */
@@ -286,7 +314,7 @@ export class StreamSupervisor {
         stream,
         module: this.opts.modules.get(categoryOf(stream)),
         deps: { clock: this.opts.clock, ids: this.opts.ids },
-        runs: this.runs,
+        runs: this.runOptions,
         maxMailbox: this.maxMailbox,
         maxConflictRetries: this.maxConflictRetries,
         snapshotEvery: this.opts.snapshots === undefined ? 0 : (this.opts.snapshotEvery ?? 100),

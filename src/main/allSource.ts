@@ -46,7 +46,7 @@ import { systemClock, uuidv7Ids } from '../adapters/system/systemClock.js'
 import { createLogConsumers } from '../adapters/nats/reading/logConsumer.js'
 import { defaultPrefix } from '../adapters/nats/subjects.js'
 import { type AppendObserver, noTracing } from '../application/observability/ports.js'
-import { countingConflicts, libraryAppend, observedAppender } from './observedAppends.js'
+import { libraryAppend, observedAppender } from './observedAppends.js'
 import { ingestBacklog } from '../adapters/nats/ingest/ingestBacklog.js'
 import type { AllSource, AllSourceOptions } from './allSourceApi.js'
 
@@ -100,10 +100,8 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   const snapshots = snapshotEvery > 0 ? await createKvSnapshotStore(logNc, { replicas: streamOptions.replicas }) : undefined
   const logger = o.logger
   const warn = o.warn ?? (logger !== undefined ? (m: string) => logger.warn(m) : (m: string) => console.warn(m))
-  // The stream actors append through this: it counts conflicts (another instance moved a stream on).
-  const counted = countingConflicts(log)
   const supervisor = new StreamSupervisor({
-    log: counted,
+    log,
     modules,
     ...(snapshots !== undefined ? { snapshots, snapshotEvery } : {}),
     onSnapshotError: (e) => warn(`snapshot not saved: ${e instanceof Error ? e.message : String(e)}`),
@@ -191,8 +189,8 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     resident: () => supervisor.resident,
     mailbox: () => supervisor.mailboxDepth(),
     requests: () => requests,
-    conflicts: () => counted.conflicts(),
-    runs: () => counted.runs(),
+    conflicts: () => supervisor.conflicts,
+    runs: () => supervisor.runs(),
     projections: () => [...projections.values()].map(({ runner }) => ({ name: runner.name, lag: runner.status().lag, folded: runner.folded() })),
     ingest: () => ingestBacklog(o.nc),
   })
@@ -206,8 +204,8 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     consumers,
     replayConsumers,
     requests,
-    conflicts: () => counted.conflicts(),
-    runs: () => counted.runs(),
+    conflicts: () => supervisor.conflicts,
+    runs: () => supervisor.runs(),
     subscriptions: createSubscriptions(o.nc, prefix, o.auth?.beforeSubscriptionCreate !== undefined ? { beforeCreate: o.auth.beforeSubscriptionCreate } : {}),
     append(tenant, stream, events, options = {}) {
       const { context, ...request } = options

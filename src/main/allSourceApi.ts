@@ -1,8 +1,7 @@
 /** The public shape of an AllSource processor in this process: its options and its API, as `createAllSource` (allSource.ts) builds it. */
-import type { RunCounts } from './observedAppends.js'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type * as E from 'fp-ts/lib/Either.js'
-import type { StreamSupervisor } from '../../actors/streams/streamSupervisor.js'
+import type { RunCounts, StreamSupervisor } from '../../actors/streams/streamSupervisor.js'
 import type { StreamModule } from '../domain/streams/module.js'
 import type { AppendResult } from '../application/streams/appendResult.js'
 import type { StreamPage } from '../application/reading/readStream.js'

@@ -7,7 +7,6 @@ import { newRequestId } from '../adapters/system/requestIds.js'
 import { type AppendObserver, isRequestId, type Logger, type RequestContext, type Tracing } from '../application/observability/ports.js'
 import type { AppendResult } from '../application/streams/appendResult.js'
 import type { Appender } from '../application/streams/appender.js'
-import type { AppendOutcome, EventLog, RunOutcome } from '../application/streams/ports.js'
 
 const ignore = (): void => undefined
 import type { AppendError } from '../application/streams/errors.js'
@@ -52,52 +51,3 @@ export const libraryAppend =
     if (ms >= SLOW_REQUEST_MS && logger?.debugEnabled === true) logger.debug(`slow append: ${Math.round(ms)} ms`, { requestId, tenant, stream, ms: Math.round(ms) })
     return r
   }
-
-/**
- * `log` with a count of the appends it answered `Conflict` (another writer, e.g. another processor
- * instance, moved the stream on; the stream actor reloads and retries): the conflict rate of
- * docs/operations.md, "Several processors".
- */
-export const countingConflicts = (log: EventLog): EventLog & { conflicts(): number; runs(): RunCounts } => {
-  let conflicts = 0
-  const runs = { stored: 0, notStored: 0, commits: 0 }
-  const count = (r: AppendOutcome): void => {
-    if (r._tag === 'Conflict') conflicts++
-  }
-  const countRun = (r: RunOutcome): void => {
-    if (r._tag === 'Appended') {
-      runs.stored++
-      runs.commits += r.offsets.length
-    } else if (r._tag === 'NotStored') runs.notStored++
-  }
-  const appendRun = log.appendRun
-  return {
-    readHead: (tenant, stream) => log.readHead(tenant, stream),
-    readStream: (tenant, stream, toOffset, fromOffset) => log.readStream(tenant, stream, toOffset, fromOffset),
-    findDuplicate: (commit) => log.findDuplicate(commit),
-    append: (commit, expectedLastOffset, context) => {
-      const r = log.append(commit, expectedLastOffset, context)
-      // Counted beside the caller's chain, not in it: no extra step on the append path.
-      r.then(count, ignore)
-      return r
-    },
-    ...(appendRun !== undefined
-      ? {
-          appendRun: (commits: Parameters<typeof appendRun>[0], expectedLastOffset: number, contexts: Parameters<typeof appendRun>[2]) => {
-            const r = appendRun.call(log, commits, expectedLastOffset, contexts)
-            r.then(countRun, ignore)
-            return r
-          },
-        }
-      : {}),
-    conflicts: () => conflicts,
-    runs: () => ({ ...runs }),
-  }
-}
-
-/** Runs written so far (`EventLog.appendRun`): stored, not stored (then written one by one), and commits stored in runs. */
-export interface RunCounts {
-  readonly stored: number
-  readonly notStored: number
-  readonly commits: number
-}
