@@ -250,6 +250,14 @@ describe('grouped commits through createAllSource', () => {
     const nc2 = await connect({ servers: server().url })
     const other = await createAllSource({ nc: nc2, groupCommits: { minBatch: 2 } })
     const stream = 'hot-1'
+    // Two processors racing on one stream (no routing here) may answer UNAVAILABLE "contended"; a client retries that with the same commitId.
+    const retrying = async <T extends E.Either<{ _tag: string }, unknown>>(append: () => Promise<T>): Promise<T> => {
+      for (let attempt = 0; ; attempt++) {
+        const r = await append()
+        if (E.isRight(r) || r.left._tag !== 'Unavailable' || attempt >= 50) return r
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20))
+      }
+    }
     const acked = new Map<string, number>()
     const refused: string[] = []
     const failures: string[] = []
@@ -263,7 +271,7 @@ describe('grouped commits through createAllSource', () => {
             const commitId = `h-${w}-${i}`
             // Every third append expects the version this writer last saw: stale when others got in (then it must be refused, and not stored).
             const expectedVersion = i % 3 === 2 ? seen : 'any'
-            const first = await a.append('g', stream, [{ type: 'probe', payload: { w, i } }], { expectedVersion, commitId })
+            const first = await retrying(() => a.append('g', stream, [{ type: 'probe', payload: { w, i } }], { expectedVersion, commitId }))
             if (E.isLeft(first)) {
               if (first.left._tag === 'WrongExpectedVersion') refused.push(commitId)
               else failures.push(`${commitId}: ${JSON.stringify(first.left)}`)
@@ -273,7 +281,7 @@ describe('grouped commits through createAllSource', () => {
             acked.set(commitId, first.right.offset)
             if (i % 4 === 0) {
               // A client retry of a stored commit, queued among new ones: a duplicate, the first answer.
-              const again = await a.append('g', stream, [{ type: 'probe', payload: { w, i } }], { expectedVersion: 'any', commitId })
+              const again = await retrying(() => a.append('g', stream, [{ type: 'probe', payload: { w, i } }], { expectedVersion: 'any', commitId }))
               if (E.isLeft(again) || again.right.duplicate !== true || again.right.offset !== first.right.offset) failures.push(`retry of ${commitId}: ${JSON.stringify(again)}`)
             }
           }

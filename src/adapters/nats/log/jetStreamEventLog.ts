@@ -1,5 +1,5 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream'
-import { nanos, type NatsConnection } from '@nats-io/transport-node'
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
 import type { Commit } from '../../../domain/streams/event.js'
 import type { StreamId, TenantId } from '../../../domain/streams/ids.js'
 import type { AppendOutcome, EventLog, StoredCommit, StreamHead } from '../../../application/streams/ports.js'
@@ -11,7 +11,7 @@ import { subjects } from '../subjects.js'
 import { WireHeaders } from './wireHeaders.js'
 import { createRunWriter } from './runWriter.js'
 import { GroupingPublisher } from './groupingPublisher.js'
-import { semaphore } from '../../system/semaphore.js'
+import { createCommitLookup, ProbeFailed } from './commitLookup.js'
 import { createLogConsumers, type LogConsumers } from '../reading/logConsumer.js'
 import { isRequestId, noTracing, type RequestContext, type Tracing } from '../../../application/observability/ports.js'
 
@@ -65,25 +65,6 @@ const TRANSIENT_REJECTIONS: ReadonlySet<number> = new Set([10008, 10118, 10163])
 /** Whether a JetStream refusal of a publish is worth repeating unchanged (see {@link TRANSIENT_REJECTIONS}). */
 export const isTransientRejection = (r: PublishResult): boolean =>
   r._tag === 'Rejected' && (TRANSIENT_REJECTIONS.has(r.errCode) || (r.errCode !== 0 && /temporarily unavailable|not available|offline/i.test(r.description)))
-/**
- * How far before `now - duplicate window` a lookup starts reading: covers a clock of this process
- * that runs ahead of the server's. Reading a little more of one stream costs little.
- */
-const WINDOW_SLACK_MS = 30_000
-/** Commits (headers only) one lookup asks the server for at a time. */
-const PROBE_BATCH = 1_024
-
-/** A commitId lookup could not finish (timeout, no leader, no quorum): the commit may be stored. */
-export class ProbeFailed extends Error {
-  constructor(
-    readonly commitId: string,
-    reason: string,
-  ) {
-    super(`could not check whether commitId "${commitId}" is already stored (${reason}); it may be: retry with the same commitId`)
-    this.name = 'ProbeFailed'
-  }
-}
-
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 /** True when `stored` is the very commit `mine` (same commitId, stream and first event id), not an older one. */
@@ -94,14 +75,7 @@ const sameCommit = (stored: Commit, mine: Commit): boolean =>
   stored.events.length === mine.events.length &&
   stored.events[0]?.id === mine.events[0]?.id
 
-/** Rejects with `why` once `deadline` passes, unless `p` settled first. */
-const before = <T>(p: Promise<T>, deadline: number, why: string): Promise<T> => {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(why)), Math.max(0, deadline - Date.now()))
-  })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
-}
+export { ProbeFailed }
 
 /** The JetStream implementation of {@link EventLog}: one message per commit on its stream's subject. */
 export interface JetStreamEventLog extends EventLog {
@@ -174,71 +148,7 @@ export const createJetStreamEventLog = (
   }
   const tracing = o.tracing ?? noTracing
 
-  const probes = semaphore(o.maxConcurrentProbes)
-
-  /**
-   * The commit stored under `commitId` on this stream inside the duplicate window, found by
-   * reading, never by publishing: first the stream's last commit (one direct get, the common case
-   * of a retry), then the `Nats-Msg-Id` headers of the stream's commits from `now - window - slack`
-   * up to that last one, through a short-lived headers-only consumer. Rejects with
-   * {@link ProbeFailed} when the server cannot answer within `probeTimeoutMs`.
-   */
-  const lookup = async (commitId: string, tenant: string, stream: string): Promise<StoredCommit | undefined> => {
-    const deadline = Date.now() + o.probeTimeoutMs
-    try {
-      const release = await probes.acquire(deadline - Date.now(), () => new Error('too many lookups in flight'))
-      // The turn is given back when the read ends, not when the caller gives up on it.
-      const read = scan(commitId, subj.events(tenant, stream), deadline).finally(release)
-      return await before(read, deadline, `no answer in ${o.probeTimeoutMs} ms`)
-    } catch (e) {
-      throw e instanceof ProbeFailed ? e : new ProbeFailed(commitId, messageOf(e))
-    }
-  }
-
-  const scan = async (commitId: string, subject: string, deadline: number): Promise<StoredCommit | undefined> => {
-    // From the stream's leader, not a direct get: on a replicated stream a direct get may be served
-    // by a replica that has not yet stored the commit, and "not stored" would turn a retry of a
-    // stored commit into a wrong 409 (seen in the chaos suite after a leader kill).
-    const last = await lastOnLeader(subject)
-    if (last === null) return undefined
-    if (last.header.get('Nats-Msg-Id') === commitId) return stored(last)
-    const from = Date.now() - o.duplicateWindowMs - WINDOW_SLACK_MS
-    if (last.time.getTime() < from) return undefined // the stream has no commit inside the window
-    const jsm = await jsmP
-    const info = await jsm.consumers.add(o.name, {
-      ack_policy: AckPolicy.None,
-      deliver_policy: DeliverPolicy.StartTime,
-      opt_start_time: new Date(from).toISOString(),
-      filter_subject: subject,
-      headers_only: true,
-      mem_storage: true,
-      num_replicas: 1,
-      // Removed below; should this process die first, the server drops it on its own.
-      inactive_threshold: nanos(Math.max(5_000, o.probeTimeoutMs * 2)),
-    })
-    try {
-      const consumer = await js.consumers.get(o.name, info.name)
-      for (;;) {
-        if (Date.now() > deadline) throw new Error('out of time')
-        const batch = await consumer.fetch({ max_messages: PROBE_BATCH, expires: Math.max(1_000, deadline - Date.now()) })
-        let seen = 0
-        for await (const m of batch) {
-          seen++
-          if (m.headers?.get('Nats-Msg-Id') === commitId) {
-            batch.stop()
-            return await commitAt(m.seq)
-          }
-          if (m.seq >= last.seq) {
-            batch.stop()
-            return undefined
-          }
-        }
-        if (seen === 0) throw new Error(`read of ${subject} stopped before offset ${last.seq}`)
-      }
-    } finally {
-      jsm.consumers.delete(o.name, info.name).catch(() => undefined)
-    }
-  }
+  const lookup = createCommitLookup({ jsm: jsmP, js, streamName: o.name, duplicateWindowMs: o.duplicateWindowMs, probeTimeoutMs: o.probeTimeoutMs, maxConcurrentProbes: o.maxConcurrentProbes, subjectOf: subj.events, lastOnLeader, commitAt, stored })
 
   /** Where a stored commit under `commit`'s commitId leaves `commit`: written (it is ours), or a duplicate of another. */
   const settledBy = (found: StoredCommit, commit: Commit, retried: boolean): AppendOutcome =>
