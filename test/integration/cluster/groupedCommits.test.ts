@@ -61,4 +61,30 @@ describe('grouped commits on a 3-node cluster (R3)', () => {
       expect(page.right.events.map((e) => e.version)).toEqual(Array.from({ length: 2 * rounds }, (_, k) => k + 1))
     }
   }, 120_000)
+
+  it('one busy stream on three replicas: its queued commits go out as runs, every version once, retries answered duplicate', async () => {
+    const a = app as AllSource
+    const acked = new Map<string, number>()
+    await Promise.all(
+      Array.from({ length: 30 }, async (_, w) => {
+        for (let i = 0; i < 4; i++) {
+          const commitId = `hot-${w}-${i}`
+          const first = await a.append('g', 'hot-r3', [{ type: 'probe', payload: { w, i } }], { commitId })
+          if (E.isLeft(first)) throw new Error(`${commitId}: ${JSON.stringify(first.left)}`)
+          acked.set(commitId, first.right.offset)
+          if (i === 0) {
+            const again = await a.append('g', 'hot-r3', [{ type: 'probe', payload: { w, i } }], { commitId })
+            if (E.isLeft(again)) throw new Error(`retry of ${commitId}: ${JSON.stringify(again.left)}`)
+            expect(again.right).toMatchObject({ duplicate: true, offset: first.right.offset })
+          }
+        }
+      }),
+    )
+    expect(a.runs().stored).toBeGreaterThan(0)
+    const page = await a.read('g', 'hot-r3', { limit: 1_000 })
+    if (E.isLeft(page)) throw new Error(JSON.stringify(page.left))
+    expect(page.right.events.map((e) => e.version)).toEqual(Array.from({ length: acked.size }, (_, k) => k + 1))
+    const jsm = await jetstreamManager(nc as NatsConnection)
+    for (const [commitId, offset] of acked) expect((await jsm.streams.getMessage('ALLSOURCE_EVENTS', { seq: offset }))?.header.get('Nats-Msg-Id')).toBe(commitId)
+  }, 120_000)
 })
