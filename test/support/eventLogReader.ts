@@ -6,6 +6,8 @@ export interface LoggedCommit {
   readonly offset: number
   readonly subject: string
   readonly msgId: string
+  /** `Nats-Batch-Id` when the commit was stored as part of an atomic batch (grouped commits, runs); '' otherwise. */
+  readonly batchId: string
   readonly body: {
     readonly commitId: string
     readonly tenant: string
@@ -49,6 +51,7 @@ export const readWholeLog = async (nc: NatsConnection, stream = 'ALLSOURCE_EVENT
       offset: m.seq,
       subject: m.subject,
       msgId: m.headers?.get('Nats-Msg-Id') ?? '',
+      batchId: m.headers?.get('Nats-Batch-Id') ?? '',
       body: decodeMsgpack(m.data) as LoggedCommit['body'],
     })
     if (m.seq >= last) break
