@@ -4,13 +4,13 @@ import type { AppendCommand } from '../../src/domain/streams/appendRequest.js'
 import type { CommitId, StreamId, TenantId } from '../../src/domain/streams/ids.js'
 import { categoryOf } from '../../src/domain/streams/ids.js'
 import type { ModuleRegistry } from '../../src/domain/streams/module.js'
-import type { AppendResult } from '../../src/application/streams/appendResult.js'
-import { type AppendError, internal, unavailable } from '../../src/application/streams/errors.js'
+import { internal, unavailable } from '../../src/application/streams/errors.js'
 import { loadStream } from '../../src/application/streams/loadStream.js'
 import type { Clock, EventLog, IdGenerator, SnapshotStore } from '../../src/application/streams/ports.js'
 import { type StreamEffects, streamMachine, takeWork } from './streamMachine.js'
 import type { Mailbox, RunOptions } from './dispatch.js'
 import type { Work } from './work.js'
+import { AppendJob, type AppendReply, ExecuteJob } from './jobs.js'
 import { noTracing, type RequestContext, type Tracing } from '../../src/application/observability/ports.js'
 
 export interface StreamSupervisorOptions {
@@ -41,8 +41,6 @@ export interface StreamSupervisorOptions {
   readonly runs?: RunOptions
 }
 
-type AppendReply = E.Either<AppendError, AppendResult>
-
 /** Runs written so far (`EventLog.appendRun`): stored, not stored (then written one by one), and commits stored in runs. */
 export interface RunCounts {
   readonly stored: number
@@ -62,59 +60,6 @@ interface Entry {
   movedAt: number
   /** Work sent to the actor and not answered yet: answered here if the actor dies. */
   readonly outstanding: Set<Work>
-}
-
-/**
- * One request's work as the actor sees it, answered exactly once (by the actor, or here if the
- * actor died). A class, so a request costs no closures: its `reply` is a method.
- */
-abstract class Job {
-  private answered = false
-  constructor(
-    private readonly resolve: (r: AppendReply) => void,
-    private readonly entry: Entry,
-    private readonly onAnswered: () => void,
-  ) {}
-
-  reply(r: AppendReply): void {
-    if (this.answered) return
-    this.answered = true
-    this.entry.outstanding.delete(this as unknown as Work)
-    this.resolve(r)
-    this.onAnswered()
-  }
-}
-
-class AppendJob extends Job {
-  readonly kind = 'append' as const
-  constructor(
-    resolve: (r: AppendReply) => void,
-    entry: Entry,
-    onAnswered: () => void,
-    readonly command: AppendCommand,
-    readonly commitId: CommitId,
-    readonly clientCommitId: boolean,
-    readonly requestId: string | undefined,
-    readonly traceparent: string | undefined,
-  ) {
-    super(resolve, entry, onAnswered)
-  }
-}
-
-class ExecuteJob extends Job {
-  readonly kind = 'execute' as const
-  constructor(
-    resolve: (r: AppendReply) => void,
-    entry: Entry,
-    onAnswered: () => void,
-    readonly tenant: TenantId,
-    readonly stream: StreamId,
-    readonly command: unknown,
-    readonly commitId: CommitId,
-    readonly clientCommitId: boolean,
-  ) {
-    super(resolve, entry, onAnswered)
-  }
 }
 
 /**
@@ -243,7 +188,7 @@ export class StreamSupervisor {
     const span = this.tracing.start('stream.actor', context?.traceparent, this.tracing.enabled ? { 'allsource.tenant': command.tenant, 'allsource.stream': command.stream, 'allsource.commit_id': commitId } : undefined)
     const requestId = context?.requestId
     const traceparent = span.traceparent
-    const answered = this.submit(command.tenant, command.stream, (resolve, entry) => new AppendJob(resolve, entry, this.answered, command, commitId, clientCommitId, requestId, traceparent))
+    const answered = this.submit(command.tenant, command.stream, (resolve, entry) => new AppendJob(resolve, entry.outstanding, this.answered, command, commitId, clientCommitId, requestId, traceparent))
     // Tracing off: no extra promise turn on the hot path.
     if (!this.tracing.enabled) return answered
     return answered.then((r) => {
@@ -258,7 +203,7 @@ export class StreamSupervisor {
    */
   execute(tenant: TenantId, stream: StreamId, command: unknown, commitId?: CommitId): Promise<AppendReply> {
     const id = commitId ?? this.opts.ids.commitId()
-    return this.submit(tenant, stream, (resolve, entry) => new ExecuteJob(resolve, entry, this.answered, tenant, stream, command, id, commitId !== undefined))
+    return this.submit(tenant, stream, (resolve, entry) => new ExecuteJob(resolve, entry.outstanding, this.answered, tenant, stream, command, id, commitId !== undefined))
   }
 
   /**
