@@ -129,9 +129,9 @@ export const rawHotBatches = async (b: BenchServer, events: number, size: number
   return n / ((performance.now() - t0) / 1000)
 }
 
-/** The library on one hot stream: `writers` appends in flight to the same stream (`expectedVersion: "any"`); `group`: ALLSOURCE_GROUP_COMMITS (runs). */
-export const libraryHot = async (b: BenchServer, events: number, writers: number, group = false): Promise<number> => {
-  const app = await createAllSource({ nc: b.nc, groupCommits: group })
+/** The library on one hot stream: `writers` appends in flight to the same stream (`expectedVersion: "any"`); `runs`: ALLSOURCE_RUNS (default on). */
+export const libraryHot = async (b: BenchServer, events: number, writers: number, runs = true): Promise<number> => {
+  const app = await createAllSource({ nc: b.nc, runs })
   let n = 0
   const ms = await concurrently(writers, async () => {
     while (n < events) {
@@ -158,9 +158,9 @@ export const libraryDurable = async (b: BenchServer, events: number, streams: nu
   return (per * streams) / (ms / 1000)
 }
 
-/** The service of 3b (processor here, client process) over `streams` streams, `writers` client loops per stream; `group`: ALLSOURCE_GROUP_COMMITS. */
-export const serviceDurable = async (b: BenchServer, events: number, streams: number, writers = 1, group = false): Promise<ServiceResult> => {
-  const app = await createAllSource({ nc: b.nc, groupCommits: group })
+/** The service of 3b (processor here, client process) over `streams` streams, `writers` client loops per stream; `group`: ALLSOURCE_GROUP_COMMITS; `runs`: ALLSOURCE_RUNS (default on). */
+export const serviceDurable = async (b: BenchServer, events: number, streams: number, writers = 1, group = false, runs = true): Promise<ServiceResult> => {
+  const app = await createAllSource({ nc: b.nc, groupCommits: group, runs })
   await app.serve()
   const r = await drive(b, events, streams, undefined, writers)
   await app.close()
@@ -183,10 +183,11 @@ export const DURABLE_METHOD = `
   (one publish in flight, as that check allows); raw atomic batches of 10 commits of that one
   subject (only the first carries the expected sequence: the server refuses it on later
   messages of a subject already in the batch); the library with 50 appends in flight; the
-  service with 50 client loops on one stream; then the library and the service again with
-  grouped commits, where the stream actor writes the appends queued behind each other as runs
-  (one atomic batch of that stream when 10 or more are queued, \`minRun\`). Ratios are against
-  raw single publishes of the same layout.
+  service with 50 client loops on one stream; both with runs (the default: the stream actor writes
+  the appends queued behind each other as one atomic batch of that stream when 10 or more are
+  queued) and without (\`runs: false\`, one commit per write). Then the same hot-stream paths
+  against a fresh server with the default sync (no fsync per write), R rounds each. Ratios are
+  against raw single publishes of the same layout and sync.
 `
 
 const rate = (scenario: string, metric: string, xs: number[], extra: Partial<Row> = {}): Row => ({ scenario, metric, value: median(xs), unit: 'events/s', rounds: xs, ...extra })
@@ -196,19 +197,23 @@ export const durableRows = async (quick: boolean, R: number, step: <T>(name: str
   const S = quick ? 50 : 1_000
   const N = quick ? 1_000 : 10_000
   const H = quick ? 300 : 3_000
-  const each = async <T>(name: string, fn: (b: BenchServer) => Promise<T>): Promise<T[]> =>
-    step(name, async () => {
-      const out: T[] = []
-      for (let i = 0; i < R; i++) {
-        const b = await freshServer(true)
-        try {
-          out.push(await fn(b))
-        } finally {
-          await b.stop()
+  /** R rounds of `fn`, each on a fresh server (`syncAlways`: `sync_interval: always`). */
+  const eachOn =
+    (syncAlways: boolean) =>
+    async <T>(name: string, fn: (b: BenchServer) => Promise<T>): Promise<T[]> =>
+      step(name, async () => {
+        const out: T[] = []
+        for (let i = 0; i < R; i++) {
+          const b = await freshServer(syncAlways)
+          try {
+            out.push(await fn(b))
+          } finally {
+            await b.stop()
+          }
         }
-      }
-      return out
-    })
+        return out
+      })
+  const each = eachOn(true)
   const raw = '24 durable raw, 1,000 streams/single publishes'
   const hot = '24 durable raw, hot stream/single publishes'
   const rows: Row[] = []
@@ -226,11 +231,21 @@ export const durableRows = async (quick: boolean, R: number, step: <T>(name: str
   rows.push(rate('24 durable raw, hot stream', 'single publishes', await each('durable raw hot', (b) => rawHot(b, H))))
   rows.push(rate('24 durable raw, hot stream', 'atomic batches of 10', await each('durable raw hot batches', (b) => rawHotBatches(b, H, 10)), { baseline: hot }))
   rows.push(rate('24 durable library, hot stream', 'throughput', await each('durable library hot', (b) => libraryHot(b, H, 50)), { baseline: hot }))
+  rows.push(rate('24 durable library, hot stream', 'without runs', await each('durable library hot, no runs', (b) => libraryHot(b, H, 50, false)), { baseline: hot }))
   const svcHot = await each('durable service hot', (b) => serviceDurable(b, H, 1, 50))
   rows.push(rate('24 durable service, hot stream', 'throughput', svcHot.map((r) => r.eventsPerSecond), { baseline: hot, target: '≥ 0.9×' }))
-  rows.push(rate('24 durable library, hot stream', 'grouped commits (runs)', await each('durable library hot, grouped', (b) => libraryHot(b, H, 50, true)), { baseline: hot }))
-  const svcHotRuns = await each('durable service hot, grouped', (b) => serviceDurable(b, H, 1, 50, true))
-  rows.push(rate('24 durable service, hot stream', 'grouped commits (runs)', svcHotRuns.map((r) => r.eventsPerSecond), { baseline: hot, target: '≥ 0.9×' }))
-  rows.push({ scenario: '24 durable service, hot stream', metric: 'cpu nats-server, grouped', value: median(svcHotRuns.map((r) => r.serverCpu)), unit: 'µs/append' })
+  rows.push({ scenario: '24 durable service, hot stream', metric: 'cpu nats-server', value: median(svcHot.map((r) => r.serverCpu)), unit: 'µs/append' })
+  const svcHotSingles = await each('durable service hot, no runs', (b) => serviceDurable(b, H, 1, 50, false, false))
+  rows.push(rate('24 durable service, hot stream', 'without runs', svcHotSingles.map((r) => r.eventsPerSecond), { baseline: hot }))
+  // The same hot stream against a server with the default sync (no fsync per write): runs pay there too.
+  const eachDefault = eachOn(false)
+  const hotDefault = '24 default sync, hot stream: raw/single publishes'
+  rows.push(rate('24 default sync, hot stream: raw', 'single publishes', await eachDefault('default-sync raw hot', (b) => rawHot(b, H))))
+  rows.push(rate('24 default sync, hot stream: library', 'throughput', await eachDefault('default-sync library hot', (b) => libraryHot(b, H, 50)), { baseline: hotDefault }))
+  rows.push(rate('24 default sync, hot stream: library', 'without runs', await eachDefault('default-sync library hot, no runs', (b) => libraryHot(b, H, 50, false)), { baseline: hotDefault }))
+  const svcDefault = await eachDefault('default-sync service hot', (b) => serviceDurable(b, H, 1, 50))
+  rows.push(rate('24 default sync, hot stream: service', 'throughput', svcDefault.map((r) => r.eventsPerSecond), { baseline: hotDefault }))
+  const svcDefaultSingles = await eachDefault('default-sync service hot, no runs', (b) => serviceDurable(b, H, 1, 50, false, false))
+  rows.push(rate('24 default sync, hot stream: service', 'without runs', svcDefaultSingles.map((r) => r.eventsPerSecond), { baseline: hotDefault }))
   return rows
 }

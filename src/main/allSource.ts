@@ -66,8 +66,15 @@ const guardedAppend =
 export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> => {
   const prefix = o.prefix ?? defaultPrefix
   const grouping = o.groupCommits === undefined || o.groupCommits === false ? undefined : o.groupCommits === true ? {} : o.groupCommits
-  const group = grouping !== undefined && supportsAtomicBatches(o.nc)
+  const atomic = supportsAtomicBatches(o.nc)
+  const group = grouping !== undefined && atomic
   if (grouping !== undefined && !group) (o.warn ?? console.warn)(`nats-server ${o.nc.info?.version ?? '?'} has no atomic batch publish (2.12+): commits are not grouped`)
+  // Runs (on unless `runs: false`, where the server has atomic batches): a busy stream's queued commits as one batch.
+  const runOptions = o.runs === false || !atomic ? undefined : o.runs === true || o.runs === undefined ? {} : o.runs
+  const runs =
+    runOptions === undefined
+      ? undefined
+      : { min: runOptions.min ?? grouping?.minRun ?? defaultGroupingOptions.minRun, max: runOptions.max ?? grouping?.maxBatch ?? defaultGroupingOptions.maxBatch }
   const streamOptions = {
     name: EVENT_STREAM,
     prefix,
@@ -75,7 +82,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     replicas: o.replicas ?? 1,
   }
   const jsm = await jetstreamManager(o.nc)
-  await ensureEventStream(o.nc, jsm, { ...streamOptions, allowAtomic: group }, o.warn)
+  await ensureEventStream(o.nc, jsm, { ...streamOptions, allowAtomic: group || runs !== undefined }, o.warn)
   for (const change of await raiseReplicas(jsm, streamOptions.replicas)) {
     if (change._tag === 'Raised') o.info?.(describeReplicaChange(change))
     else (o.warn ?? console.warn)(describeReplicaChange(change))
@@ -110,8 +117,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
     ...(o.maxResidentStreams !== undefined ? { maxResident: o.maxResidentStreams } : {}),
     ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
     ...(o.maxMailbox !== undefined ? { maxMailbox: o.maxMailbox } : {}),
-    // With grouping (durable mode), a busy stream's queued commits go as one run: one fsync for all of them.
-    ...(group ? { runs: { min: grouping?.minRun ?? defaultGroupingOptions.minRun, max: grouping?.maxBatch ?? defaultGroupingOptions.maxBatch } } : {}),
+    ...(runs !== undefined ? { runs } : {}),
     tracing,
   })
   /** Partitions moved to or from this instance (routing): their idle stream actors passivate, so none serves from a stale head. */

@@ -97,6 +97,15 @@ export interface AllSourceOptions {
    * concurrency and exactly-once by commitId are unchanged (docs/writing.md, "Grouped commits").
    */
   readonly groupCommits?: boolean | Partial<GroupingOptions>
+  /**
+   * Runs (`ALLSOURCE_RUNS`; default on): when `min` (10) or more appends are queued behind each
+   * other in one stream's actor, they go to the log as one JetStream atomic batch of that stream
+   * (at most `max`, 250), each decided against the state the ones before it leave; a run the log
+   * refuses is written again one commit at a time, so every append gets the answer it would have
+   * had alone (docs/writing.md, "Runs"). Needs nats-server >= 2.12 (older: off) and sets
+   * `allow_atomic` on `ALLSOURCE_EVENTS`. `false`: one commit per write.
+   */
+  readonly runs?: boolean | { readonly min?: number; readonly max?: number }
   /** Snapshot module streams every this many events into KV `ALLSOURCE_SNAPSHOTS` (default 100; 0 = never). */
   readonly snapshotEvery?: number
   /** The processor's budget of ephemeral log consumers (cap, wait for a slot, inactivity threshold, bytes per pull). */

@@ -24,6 +24,8 @@ export interface Config {
   readonly appendDeadlineMs: number
   /** `ALLSOURCE_GROUP_COMMITS=1` (default off): group commits of different streams into atomic batches (docs/writing.md). */
   readonly groupCommits: boolean
+  /** `ALLSOURCE_RUNS` (default on; `0` = off): a busy stream's queued commits go to the log as one atomic batch (docs/writing.md, "Runs"). */
+  readonly runs: boolean
   readonly maxEventsPerCommit: number
   readonly maxResidentStreams: number
   readonly idleTimeoutMs: number
@@ -124,6 +126,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     duplicateWindowMs: int(env, 'ALLSOURCE_DUPLICATE_WINDOW_MS', 120_000, 1_000),
     appendDeadlineMs: int(env, 'ALLSOURCE_APPEND_DEADLINE_MS', 10_000, 0),
     groupCommits: env.ALLSOURCE_GROUP_COMMITS === '1' || env.ALLSOURCE_GROUP_COMMITS === 'true',
+    runs: env.ALLSOURCE_RUNS !== '0' && env.ALLSOURCE_RUNS !== 'false',
     maxEventsPerCommit: int(env, 'ALLSOURCE_MAX_EVENTS_PER_COMMIT', 1_000, 1),
     maxResidentStreams: int(env, 'ALLSOURCE_MAX_RESIDENT_STREAMS', 10_000, 1),
     idleTimeoutMs: int(env, 'ALLSOURCE_IDLE_TIMEOUT_MS', 60_000, 10),

@@ -54,6 +54,7 @@ const main = async (): Promise<void> => {
     duplicateWindowMs: config.duplicateWindowMs,
     appendDeadlineMs: config.appendDeadlineMs,
     ...(config.groupCommits ? { groupCommits: true } : {}),
+    ...(config.runs ? {} : { runs: false }),
     maxEventsPerCommit: config.maxEventsPerCommit,
     maxResidentStreams: config.maxResidentStreams,
     maxInFlight: config.maxInFlight,

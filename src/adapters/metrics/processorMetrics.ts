@@ -13,7 +13,7 @@ export interface MetricSources {
   readonly projections?: () => readonly { readonly name: string; readonly lag: number; readonly folded: number }[]
   /** Appends the log refused because another writer moved the stream on (each costs the stream actor a reload), so far. */
   readonly conflicts?: () => number
-  /** Runs (queued commits of one stream written as one atomic batch, durable mode): stored, not stored (then written one by one), and commits stored in runs, so far. */
+  /** Runs (queued commits of one stream written as one atomic batch, `ALLSOURCE_RUNS`): stored, not stored (then written one by one), and commits stored in runs, so far. */
   readonly runs?: () => { readonly stored: number; readonly notStored: number; readonly commits: number }
   /** Partition routing: partitions served now, members counted alive, self-fences and the requests they answered UNAVAILABLE, so far. */
   readonly routing?: () => { readonly served: number; readonly members: number; readonly fences: number; readonly refused: number }
@@ -153,7 +153,7 @@ export const createProcessorMetrics = (options: ProcessorMetricsOptions = {}): P
   const runsSeen = { stored: 0, notStored: 0, commits: 0 }
   new Counter({
     name: 'allsource_append_runs_total',
-    help: 'Runs of one stream\'s queued commits written as one atomic batch (ALLSOURCE_GROUP_COMMITS), by outcome; a run not stored is written one by one',
+    help: 'Runs of one stream\'s queued commits written as one atomic batch (ALLSOURCE_RUNS), by outcome; a run not stored is written one by one',
     labelNames: ['outcome'],
     registers: [registry],
     collect() {
