@@ -216,7 +216,7 @@ const streamSetup = setup({
           ? internal(`stream could not be loaded: ${cause.message}`)
           : unavailable(`stream could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { retryAfterMs })
       const box = context.box
-      const waiting = box.current === undefined ? box.queue.splice(0) : [box.current, ...box.queue.splice(0)]
+      const waiting = box.current === undefined ? box.queue.splice(0) : [box.current, ...box.run.splice(0), ...box.queue.splice(0)]
       box.settle()
       for (const w of waiting) w.reply(E.left(err))
     },
