@@ -146,6 +146,26 @@ describe('request ids and traces: from the request through the stream actor into
     expect(append?.parentSpanContext?.spanId).toBe('b'.repeat(16))
   })
 
+  it('a run (appends queued on one stream): each commit keeps its own request id and trace, with a jetstream.publish span of its own', async () => {
+    const c = nc as NatsConnection
+    const a = app as AllSource
+    const before = a.runs().stored
+    const traceIds = Array.from({ length: 30 }, (_, i) => i.toString(16).padStart(32, 'c'))
+    const results = await Promise.all(
+      traceIds.map((traceId, i) => a.append('acme', 'order-run', [{ type: 'order.placed', payload: { i } }], { context: { requestId: `req-run-${i}`, traceparent: `00-${traceId}-${'d'.repeat(16)}-01` } })),
+    )
+    expect(a.runs().stored).toBeGreaterThan(before)
+    for (const [i, r] of results.entries()) {
+      if (r._tag === 'Left') throw new Error(JSON.stringify(r.left))
+      const stored = await storedCommit(c, r.right.offset)
+      expect(stored.requestId).toBe(`req-run-${i}`)
+      const publish = exporter.getFinishedSpans().find((s) => s.name === 'jetstream.publish' && s.spanContext().traceId === traceIds[i])
+      expect(publish).toBeDefined()
+      // The commit stores its own publish span's context.
+      expect(stored.traceparent).toBe(`00-${traceIds[i]}-${publish?.spanContext().spanId}-01`)
+    }
+  })
+
   it('an ingest message\'s request id and traceparent headers reach its commit', async () => {
     const c = nc as NatsConnection
     await ensureIngestStreams(await jetstreamManager(c))

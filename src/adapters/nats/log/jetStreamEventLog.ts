@@ -225,6 +225,20 @@ export const createJetStreamEventLog = (
     }
   }
 
+  const writeRun = createRunWriter({
+    nc,
+    // A run is an atomic batch of its own: its commit message must not be grouped into another batch.
+    publisher: publisher instanceof GroupingPublisher ? publisher.inner : publisher,
+    subject: (commit) => subj.events(commit.tenant, commit.stream),
+    encode: encodeCommit,
+    headers: (commit, expectedLastOffset, context) => commitHeaders(commit, expectedLastOffset, context?.requestId, context?.traceparent),
+    maxPayload,
+    lookup: (commit) => lookup(commit.commitId, commit.tenant, commit.stream),
+    sameCommit,
+    deadlineMs: o.appendDeadlineMs,
+  })
+
+
   return {
     async readHead(tenant: TenantId, stream: StreamId): Promise<StreamHead> {
       const m = await lastOnLeader(subj.events(tenant, stream))
@@ -286,22 +300,31 @@ export const createJetStreamEventLog = (
       return lookup(commit.commitId, commit.tenant, commit.stream)
     },
 
-    appendRun: createRunWriter({
-      nc,
-      // A run is an atomic batch of its own: its commit message must not be grouped into another batch.
-      publisher: publisher instanceof GroupingPublisher ? publisher.inner : publisher,
-      subject: (commit) => subj.events(commit.tenant, commit.stream),
-      encode: encodeCommit,
-      headers: (commit, expectedLastOffset, context) => commitHeaders(commit, expectedLastOffset, context?.requestId, context?.traceparent),
-      maxPayload,
-      lookup: (commit) => lookup(commit.commitId, commit.tenant, commit.stream),
-      sameCommit,
-      deadlineMs: o.appendDeadlineMs,
-    }),
-
     async lastCommitId(tenant: string, stream: string): Promise<string | undefined> {
       const m = await lastOnLeader(subj.events(tenant, stream))
       return m === null ? undefined : m.header.get('Nats-Msg-Id')
+    },
+
+    appendRun: (commits, expectedLastOffset, contexts) => {
+      if (!tracing.enabled) return writeRun(commits, expectedLastOffset, contexts)
+      // One `jetstream.publish` span per commit (each a child of its own append's span), ended when the run settles.
+      const spans = commits.map((c, i) =>
+        tracing.start('jetstream.publish', contexts[i]?.traceparent, { 'messaging.system': 'nats', 'messaging.destination.name': subj.events(c.tenant, c.stream), 'allsource.commit_id': c.commitId, 'allsource.run_size': commits.length }),
+      )
+      const traced = contexts.map((c, i) => {
+        const traceparent = spans[i]?.traceparent
+        return { ...(c?.requestId !== undefined ? { requestId: c.requestId } : {}), ...(traceparent !== undefined ? { traceparent } : {}) }
+      })
+      return writeRun(commits, expectedLastOffset, traced).then(
+        (r) => {
+          for (const span of spans) span.end(r._tag === 'Appended' ? undefined : r._tag)
+          return r
+        },
+        (e: unknown) => {
+          for (const span of spans) span.end(messageOf(e))
+          throw e
+        },
+      )
     },
 
     close: () => publisher.close(),
