@@ -61,6 +61,8 @@ export class Mailbox {
   readonly runPrepared: PreparedCommit[] = []
   /** How many more writes go one by one: after a run the log did not store, each commit gets its own answer. */
   singles = 0
+  /** Whether `current`'s commitId was looked up after its conflicts (once per piece of work). */
+  checkedAfterConflicts = false
 
   /** Nothing in flight and nothing queued. */
   get idle(): boolean {
@@ -73,6 +75,7 @@ export class Mailbox {
     this.prepared = undefined
     this.rejection = undefined
     this.conflicts = 0
+    this.checkedAfterConflicts = false
     this.run.length = 0
     this.runPrepared.length = 0
   }

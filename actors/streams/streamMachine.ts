@@ -129,6 +129,18 @@ const streamSetup = setup({
     isIdle: ({ context }) => context.box.idle,
     retryConflict: ({ context, event }) =>
       event.type === 'WRITTEN' && event.outcome._tag === 'Conflict' && context.box.conflicts < context.input.maxConflictRetries,
+    /**
+     * A client's commitId that met a second conflict: it may be a retry of a commit already stored
+     * (nats-server checks the expected sequence before its dedupe, so a busy stream can refuse the
+     * retry again and again); look it up once before retrying further.
+     */
+    checkAfterConflicts: ({ context, event }) =>
+      event.type === 'WRITTEN' &&
+      event.outcome._tag === 'Conflict' &&
+      context.box.current?.clientCommitId === true &&
+      !context.box.checkedAfterConflicts &&
+      context.box.conflicts >= 1 &&
+      context.box.conflicts < context.input.maxConflictRetries,
     settledInPlace: ({ event }) => event.type === 'WRITTEN' && (event.outcome._tag === 'Appended' || event.outcome._tag === 'TooLarge'),
     runAppended: ({ event }) => event.type === 'WRITTEN_RUN' && event.outcome._tag === 'Appended',
     runNotStored: ({ event }) => event.type === 'WRITTEN_RUN' && event.outcome._tag === 'NotStored',
@@ -243,6 +255,7 @@ export const streamMachine = streamSetup.createMachine({
         WORK: { actions: 'take' },
         WRITTEN: [
           { guard: 'settledInPlace', actions: 'settle' },
+          { guard: 'checkAfterConflicts', target: 'checkingRetry', actions: 'countConflict' },
           { guard: 'retryConflict', target: 'reloading', actions: 'countConflict' },
           { target: 'reloading', actions: 'abandon' },
         ],
@@ -291,6 +304,38 @@ export const streamMachine = streamSetup.createMachine({
             'serve',
           ],
         },
+      },
+    },
+    /** After conflicts, a client's commitId looked up: stored (ours, or another stream's) is the answer; else retried. */
+    checkingRetry: {
+      entry: ({ context }) => {
+        context.box.checkedAfterConflicts = true
+      },
+      invoke: {
+        id: 'checkRetry',
+        src: 'findDuplicate',
+        input: ({ context }) => ({
+          commit: { commitId: context.box.current?.commitId as Commit['commitId'], tenant: context.input.tenant, stream: context.input.stream, events: [] },
+        }),
+        onDone: [
+          {
+            guard: ({ event }) => event.output !== undefined,
+            target: 'ready',
+            actions: [
+              ({ context, event }) => {
+                const box = context.box
+                const work = box.current
+                box.settle()
+                if (event.output !== undefined) work?.reply(duplicateResult(context.input, event.output))
+              },
+              'serve',
+            ],
+          },
+          // Not stored: decided again against the reloaded stream, as after any conflict.
+          { target: 'reloading' },
+        ],
+        // The lookup could not tell: retried as after any conflict (the write's own checks keep it exactly once).
+        onError: { target: 'reloading' },
       },
     },
     reloading: {

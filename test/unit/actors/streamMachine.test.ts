@@ -125,7 +125,7 @@ describe('serve (the mailbox step)', () => {
 })
 
 /** A live stream actor with a log the test drives by hand: `load`/`findDuplicate` resolve when told, writes are recorded. */
-const harness = (maxMailbox = 2, runs?: StreamIdentity['runs']) => {
+const harness = (maxMailbox = 2, runs?: StreamIdentity['runs'], stored: () => StoredCommit | undefined = () => undefined) => {
   const loads: ((l: LoadedStream) => void)[] = []
   const writes: { commit: Commit; expectedLastOffset: number }[] = []
   const runWrites: { commits: readonly Commit[]; expectedLastOffset: number }[] = []
@@ -137,7 +137,7 @@ const harness = (maxMailbox = 2, runs?: StreamIdentity['runs']) => {
   const machine = streamMachine.provide({
     actors: {
       load: fromPromise(() => new Promise<LoadedStream>((resolve) => loads.push(resolve))),
-      findDuplicate: fromPromise<StoredCommit | undefined, { commit: Commit }>(async () => undefined),
+      findDuplicate: fromPromise<StoredCommit | undefined, { commit: Commit }>(async () => stored()),
     },
   })
   const input: StreamActorInput = { ...id, ...(runs !== undefined ? { runs } : {}), maxMailbox, maxConflictRetries: 3, snapshotEvery: 0, effects }
@@ -264,6 +264,54 @@ describe('stream actor', () => {
     expect(h.actor.getSnapshot().value).toBe('reloading')
     expect(h.box.current).toBeUndefined()
     expect(w.answers).toMatchObject([{ _tag: 'Left', left: { _tag: 'Unavailable' } }])
+  })
+
+  it('a client commitId that meets a second conflict is looked up once: stored, it is answered duplicate; not stored, retried as before', async () => {
+    // Stored: the first result, duplicate, no more writes.
+    let found: StoredCommit | undefined
+    const h = harness(2, undefined, () => found)
+    await h.load(at(3, 30))
+    const retry = work({}, 'client-retry', true)
+    h.actor.send({ type: 'WORK', work: retry })
+    h.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Conflict' } })
+    expect(h.actor.getSnapshot().value).toBe('reloading') // a first conflict: reload and write again
+    await h.load(at(5, 50))
+    found = { offset: 31, commit: { commitId: 'client-retry' as CommitId, tenant: 'acme' as TenantId, stream: 's-1' as StreamId, events: [{ id: 'e-x' as EventId, type: 'a' as never, version: 4 as never, timestamp: new Date(0), payload: 1 }] } }
+    h.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Conflict' } })
+    expect(h.actor.getSnapshot().value).toBe('checkingRetry')
+    await h.flush()
+    expect(retry.answers).toMatchObject([{ _tag: 'Right', right: { duplicate: true, offset: 31, fromVersion: 4, toVersion: 4 } }])
+    expect(h.actor.getSnapshot().value).toBe('ready')
+    expect(h.writes).toHaveLength(2)
+
+    // Not stored: reloaded and written again; looked up only once per piece of work.
+    const h2 = harness(2, undefined, () => undefined)
+    await h2.load(at(0, 0))
+    const w = work({}, 'client-new', true)
+    h2.actor.send({ type: 'WORK', work: w })
+    h2.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Conflict' } })
+    await h2.load(at(1, 1))
+    h2.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Conflict' } })
+    expect(h2.actor.getSnapshot().value).toBe('checkingRetry')
+    await h2.flush()
+    expect(h2.actor.getSnapshot().value).toBe('reloading')
+    await h2.load(at(2, 2))
+    expect(h2.writes.at(-1)).toMatchObject({ expectedLastOffset: 2, commit: { events: [{ version: 3 }] } })
+    h2.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Conflict' } })
+    expect(h2.actor.getSnapshot().value).toBe('reloading') // not looked up a second time
+    await h2.load(at(3, 3))
+    h2.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Appended', offset: 4 } })
+    expect(w.answers).toMatchObject([{ _tag: 'Right', right: { toVersion: 4, offset: 4 } }])
+
+    // A server-made commitId is never looked up (it cannot have been stored before).
+    const h3 = harness(2, undefined, () => found)
+    await h3.load(at(0, 0))
+    h3.actor.send({ type: 'WORK', work: work({}) })
+    for (let i = 1; i <= 2; i++) {
+      h3.actor.send({ type: 'WRITTEN', outcome: { _tag: 'Conflict' } })
+      expect(h3.actor.getSnapshot().value).toBe('reloading')
+      await h3.load(at(i, i))
+    }
   })
 
   it('a client commitId with a stale expectedVersion is probed, and answered with the rejection when nothing is stored', async () => {
