@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { hotStream, library, naive, rawLimit } from './scenarios/append.js'
-import { type BenchServer, freshServer } from './scenarios/common.js'
+import { freshServer, rounds } from './scenarios/common.js'
 import { hydration } from './scenarios/hydration.js'
 import { filteredQueryRate, filteredQueryRounds, queryLatencies, replayLibrary, replayRaw, writeLog } from './scenarios/replay.js'
 import { ingest } from './scenarios/ingest.js'
@@ -60,20 +60,6 @@ const built = async (file: string): Promise<string> => {
 
 const versionOf = (pkg: string): string =>
   (JSON.parse(readFileSync(resolve(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version
-
-/** Runs `fn` on a fresh server per round; returns each round's result. */
-const rounds = async <T>(n: number, fn: (b: BenchServer) => Promise<T>, syncAlways = false): Promise<T[]> => {
-  const out: T[] = []
-  for (let i = 0; i < n; i++) {
-    const b = await freshServer(syncAlways)
-    try {
-      out.push(await fn(b))
-    } finally {
-      await b.stop()
-    }
-  }
-  return out
-}
 
 const rate = (scenario: string, metric: string, xs: number[], extra: Partial<Row> = {}): Row => ({
   scenario,

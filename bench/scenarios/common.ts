@@ -72,3 +72,17 @@ export const concurrently = async (streams: number, loop: (s: number) => Promise
   await Promise.all(Array.from({ length: streams }, (_, s) => loop(s)))
   return performance.now() - t0
 }
+
+/** Runs `fn` on a fresh server per round (`syncAlways`: `sync_interval: always`); returns each round's result. */
+export const rounds = async <T>(n: number, fn: (b: BenchServer) => Promise<T>, syncAlways = false): Promise<T[]> => {
+  const out: T[] = []
+  for (let i = 0; i < n; i++) {
+    const b = await freshServer(syncAlways)
+    try {
+      out.push(await fn(b))
+    } finally {
+      await b.stop()
+    }
+  }
+  return out
+}

@@ -4,7 +4,7 @@ import { PipelinedPublisher, type PublishResult } from '../../src/adapters/nats/
 import { WireHeaders } from '../../src/adapters/nats/log/wireHeaders.js'
 import { createAllSource } from '../../src/main/allSource.js'
 import { type Row, median } from '../report.js'
-import { concurrently, createEventStream, type BenchServer, freshServer, payload, sampleCommitBytes } from './common.js'
+import { concurrently, createEventStream, type BenchServer, payload, rounds, sampleCommitBytes } from './common.js'
 import { rawLimit } from './append.js'
 import { drive, type ServiceResult } from './service.js'
 
@@ -200,19 +200,8 @@ export const durableRows = async (quick: boolean, R: number, step: <T>(name: str
   /** R rounds of `fn`, each on a fresh server (`syncAlways`: `sync_interval: always`). */
   const eachOn =
     (syncAlways: boolean) =>
-    async <T>(name: string, fn: (b: BenchServer) => Promise<T>): Promise<T[]> =>
-      step(name, async () => {
-        const out: T[] = []
-        for (let i = 0; i < R; i++) {
-          const b = await freshServer(syncAlways)
-          try {
-            out.push(await fn(b))
-          } finally {
-            await b.stop()
-          }
-        }
-        return out
-      })
+    <T>(name: string, fn: (b: BenchServer) => Promise<T>): Promise<T[]> =>
+      step(name, () => rounds(R, fn, syncAlways))
   const each = eachOn(true)
   const raw = '24 durable raw, 1,000 streams/single publishes'
   const hot = '24 durable raw, hot stream/single publishes'
