@@ -71,6 +71,24 @@ const loadInput = ({ context }: { context: Context }): LoadInput => ({
   module: context.input.module,
 })
 
+/**
+ * What work is answered when its write ended in doubt: the log's own "unavailable" (retry with the
+ * same commitId), contention that outlasted the retries, or a defect.
+ */
+const abandonedAs = (event: StreamActorEvent, w: Work): AppendError =>
+  (event.type === 'WRITTEN' || event.type === 'WRITTEN_RUN') && event.outcome._tag === 'Unavailable'
+    ? unavailable(event.outcome.message, { commitId: w.commitId })
+    : event.type === 'WRITTEN' && event.outcome._tag === 'Conflict'
+      ? unavailable('stream is contended: other writers kept winning; retry', { commitId: w.commitId })
+      : event.type === 'WRITE_FAILED'
+        ? internal(`append failed: ${String(event.error)}`)
+        : internal(`unexpected ${event.type} while appending`)
+
+/** What `findDuplicate` looks up: the current work's commitId on this stream. */
+const probeInput = ({ context }: { context: Context }): { commit: Commit } => ({
+  commit: { commitId: context.box.current?.commitId as Commit['commitId'], tenant: context.input.tenant, stream: context.input.stream, events: [] },
+})
+
 const BUSY = 'stream is busy: its mailbox is full; retry with the same commitId'
 
 /** Does what {@link serve} left to do: start the write of the prepared commit, go probing, or reload. */
@@ -202,16 +220,8 @@ const streamSetup = setup({
         work.reply(duplicateResult(context.input, event.outcome.original))
         return
       }
-      const failure = (w: Work): AppendError =>
-        (event.type === 'WRITTEN' || event.type === 'WRITTEN_RUN') && event.outcome._tag === 'Unavailable'
-          ? unavailable(event.outcome.message, { commitId: w.commitId })
-          : event.type === 'WRITTEN' && event.outcome._tag === 'Conflict'
-            ? unavailable('stream is contended: other writers kept winning; retry', { commitId: w.commitId })
-            : event.type === 'WRITE_FAILED'
-              ? internal(`append failed: ${String(event.error)}`)
-              : internal(`unexpected ${event.type} while appending`)
-      work.reply(E.left(failure(work)))
-      for (const w of run) w.reply(E.left(failure(w)))
+      work.reply(E.left(abandonedAs(event, work)))
+      for (const w of run) w.reply(E.left(abandonedAs(event, w)))
     },
     countConflict: ({ context }) => {
       context.box.conflicts++
@@ -274,9 +284,7 @@ export const streamMachine = streamSetup.createMachine({
       invoke: {
         id: 'probe',
         src: 'findDuplicate',
-        input: ({ context }) => ({
-          commit: { commitId: context.box.current?.commitId as Commit['commitId'], tenant: context.input.tenant, stream: context.input.stream, events: [] },
-        }),
+        input: probeInput,
         onDone: {
           target: 'ready',
           actions: [
@@ -314,9 +322,7 @@ export const streamMachine = streamSetup.createMachine({
       invoke: {
         id: 'checkRetry',
         src: 'findDuplicate',
-        input: ({ context }) => ({
-          commit: { commitId: context.box.current?.commitId as Commit['commitId'], tenant: context.input.tenant, stream: context.input.stream, events: [] },
-        }),
+        input: probeInput,
         onDone: [
           {
             guard: ({ event }) => event.output !== undefined,

@@ -27,3 +27,19 @@ export const stopClusterParts = (parts: {
     () => parts.cluster()?.stop(),
     () => rmSync(parts.dir, { recursive: true, force: true }),
   )
+
+/**
+ * The environment of a processor a cluster test starts: auth off, three replicas, no ingest,
+ * projections, id index or HTTP (what the test does not look at), its own data dir; `extra` on top.
+ */
+export const clusterProcessorEnv = (natsUrl: string, dir: string, extra: Record<string, string> = {}): Record<string, string> => ({
+  NATS_URL: natsUrl,
+  ALLSOURCE_AUTH: 'off',
+  ALLSOURCE_REPLICAS: '3',
+  ALLSOURCE_INGEST: '0',
+  ALLSOURCE_PROJECTIONS: '0',
+  ALLSOURCE_ID_INDEX: '0',
+  ALLSOURCE_HTTP_PORT: '0',
+  ALLSOURCE_DATA_DIR: dir,
+  ...extra,
+})

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { localNatsServerPath } from '../../../src/main/natsServer/findNatsServer.js'
 import { freePort } from '../../../src/main/natsServer/launchNatsServer.js'
 import { serversOf } from '../../../src/main/natsConnection.js'
-import { stopClusterParts } from '../../support/clusterParts.js'
+import { clusterProcessorEnv, stopClusterParts } from '../../support/clusterParts.js'
 import { type NatsTopology, startCluster } from '../../support/natsTopologies.js'
 import { type ProcessorProcess, spawnProcessor } from '../../support/processor.js'
 
@@ -54,16 +54,7 @@ describe('npm start joins an existing cluster given several URLs', () => {
     const dead = `nats://127.0.0.1:${await freePort()}`
     // Only n0 and a dead URL are given (a client that took one URL would take the last, the dead
     // one); after n0 dies, the processor must find n1/n2 by itself, from the cluster's gossip.
-    processor = spawnProcessor({
-      NATS_URL: `${n0.url},${dead}`,
-      ALLSOURCE_AUTH: 'off',
-      ALLSOURCE_REPLICAS: '3',
-      ALLSOURCE_INGEST: '0',
-      ALLSOURCE_PROJECTIONS: '0',
-      ALLSOURCE_ID_INDEX: '0',
-      ALLSOURCE_HTTP_PORT: '0',
-      ALLSOURCE_DATA_DIR: dir,
-    })
+    processor = spawnProcessor(clusterProcessorEnv(`${n0.url},${dead}`, dir))
     await processor.ready(60_000)
 
     client = await connect({ servers: [n1.url, n2.url] })

@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type AllSourceError, createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { localNatsServerPath } from '../../../src/main/natsServer/findNatsServer.js'
-import { stopClusterParts } from '../../support/clusterParts.js'
+import { clusterProcessorEnv, stopClusterParts } from '../../support/clusterParts.js'
 import { readWholeLog } from '../../support/eventLogReader.js'
 import { type NatsTopology, startCluster } from '../../support/natsTopologies.js'
 import { type ProcessorProcess, spawnProcessor } from '../../support/processor.js'
@@ -36,16 +36,7 @@ describe('appends while the ALLSOURCE_EVENTS leader is killed (3-node cluster, R
 
   it('loses no acked append, stores none twice, keeps versions gapless, and never answers a stored commit WRONG_EXPECTED_VERSION', async () => {
     cluster = await startCluster('election', localNatsServerPath())
-    processor = spawnProcessor({
-      NATS_URL: cluster.urls.join(','),
-      ALLSOURCE_AUTH: 'off',
-      ALLSOURCE_REPLICAS: '3',
-      ALLSOURCE_INGEST: '0',
-      ALLSOURCE_PROJECTIONS: '0',
-      ALLSOURCE_ID_INDEX: '0',
-      ALLSOURCE_HTTP_PORT: '0',
-      ALLSOURCE_DATA_DIR: dir,
-    })
+    processor = spawnProcessor(clusterProcessorEnv(cluster.urls.join(','), dir))
     await processor.ready(60_000)
     client = await connect({ servers: [...cluster.urls] })
     // 5 s (the client default is 10 s), below the processor's 10 s append deadline: some requests

@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createAllSourceClient } from '../../../src/adapters/nats/service/client.js'
 import { localNatsServerPath } from '../../../src/main/natsServer/findNatsServer.js'
-import { stopClusterParts } from '../../support/clusterParts.js'
+import { clusterProcessorEnv, stopClusterParts } from '../../support/clusterParts.js'
 import { readWholeLog } from '../../support/eventLogReader.js'
 import { type NatsTopology, startCluster } from '../../support/natsTopologies.js'
 import { type ProcessorProcess, spawnProcessor } from '../../support/processor.js'
@@ -31,17 +31,7 @@ describe('runs of one busy stream while the stream leader is killed (3-node clus
 
   it('loses no acked append, stores none twice, keeps versions gapless, answers retries duplicate at the stored offset', async () => {
     cluster = await startCluster('runs-election', localNatsServerPath(), 3, { extraConfig: 'jetstream { sync_interval: always }' })
-    processor = spawnProcessor({
-      NATS_URL: cluster.urls.join(','),
-      ALLSOURCE_AUTH: 'off',
-      ALLSOURCE_REPLICAS: '3',
-      ALLSOURCE_GROUP_COMMITS: '1',
-      ALLSOURCE_INGEST: '0',
-      ALLSOURCE_PROJECTIONS: '0',
-      ALLSOURCE_ID_INDEX: '0',
-      ALLSOURCE_HTTP_PORT: '0',
-      ALLSOURCE_DATA_DIR: dir,
-    })
+    processor = spawnProcessor(clusterProcessorEnv(cluster.urls.join(','), dir, { ALLSOURCE_GROUP_COMMITS: '1' }))
     await processor.ready(60_000)
     client = await connect({ servers: [...cluster.urls] })
     const allsource = createAllSourceClient(client, { timeoutMs: 5_000 })
