@@ -35,8 +35,8 @@ export interface StreamSupervisorOptions {
   readonly tracing?: Tracing
   /**
    * Write queued commits of one stream as one run (one atomic write) when the log can
-   * (`EventLog.appendRun`): worth it when the log fsyncs every write (docs/writing.md, "Grouped
-   * commits"). Default: off, one commit per write.
+   * (`EventLog.appendRun`; docs/writing.md, "Runs: a busy stream"). Default here: off, one commit
+   * per write; `createAllSource` turns it on where the server has atomic batches.
    */
   readonly runs?: RunOptions
 }

@@ -35,7 +35,8 @@ import { type IngestProcessor, startIngestProcessor } from '../adapters/nats/ing
 import { startLeasedIngest } from '../adapters/nats/ingest/leasedIngest.js'
 import { stateAsOf, takeSnapshot } from '../application/snapshots/snapshots.js'
 import { createJetStreamEventLog, defaultEventLogOptions } from '../adapters/nats/log/jetStreamEventLog.js'
-import { defaultGroupingOptions, GroupingPublisher } from '../adapters/nats/log/groupingPublisher.js'
+import { GroupingPublisher } from '../adapters/nats/log/groupingPublisher.js'
+import { defaultRunOptions } from '../adapters/nats/log/runWriter.js'
 import { PipelinedPublisher } from '../adapters/nats/log/pipelinedPublisher.js'
 import { AllSourceError } from '../adapters/nats/service/client.js'
 import { toWireError } from '../adapters/nats/service/errorCodes.js'
@@ -71,10 +72,7 @@ export const createAllSource = async (o: AllSourceOptions): Promise<AllSource> =
   if (grouping !== undefined && !group) (o.warn ?? console.warn)(`nats-server ${o.nc.info?.version ?? '?'} has no atomic batch publish (2.12+): commits are not grouped`)
   // Runs (on unless `runs: false`, where the server has atomic batches): a busy stream's queued commits as one batch.
   const runOptions = o.runs === false || !atomic ? undefined : o.runs === true || o.runs === undefined ? {} : o.runs
-  const runs =
-    runOptions === undefined
-      ? undefined
-      : { min: runOptions.min ?? grouping?.minRun ?? defaultGroupingOptions.minRun, max: runOptions.max ?? grouping?.maxBatch ?? defaultGroupingOptions.maxBatch }
+  const runs = runOptions === undefined ? undefined : { min: runOptions.min ?? defaultRunOptions.min, max: runOptions.max ?? defaultRunOptions.max }
   const streamOptions = {
     name: EVENT_STREAM,
     prefix,

@@ -13,18 +13,10 @@ export interface GroupingOptions {
    * this go out one by one (docs/performance.md, "Durable mode").
    */
   readonly minBatch: number
-  /**
-   * Fewest commits of one stream, queued behind each other in its actor, written as one run (one
-   * atomic batch, `EventLog.appendRun`); fewer go one by one. At most `maxBatch` in a run. 10:
-   * measured on one replica with `sync_interval: always`, a batch's staging costs about as much
-   * as 7 to 8 single commits of one stream (which go one at a time), so runs of 7 were slower
-   * than single commits and runs of 15 1.7–2× faster (docs/performance.md, "Runs").
-   */
-  readonly minRun: number
 }
 
 /** 250: past it, one process's CPU is the limit (batches of 250 and of 1,000 measured alike). */
-export const defaultGroupingOptions: GroupingOptions = { maxBatch: 250, minBatch: 32, minRun: 10 }
+export const defaultGroupingOptions: GroupingOptions = { maxBatch: 250, minBatch: 32 }
 
 /** Room kept under `max_payload` for the batch headers a member gains. */
 export const BATCH_HEADER_ROOM = 128

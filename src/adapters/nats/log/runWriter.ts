@@ -6,6 +6,15 @@ import { BATCH_HEADER_ROOM, type BatchMember, batchIds, NOTHING_STORED, publishA
 import type { Publisher, PublishResult } from './pipelinedPublisher.js'
 import type { WireHeaders } from './wireHeaders.js'
 
+/**
+ * When a stream's queued commits go as a run: at least `min` (10) and at most `max` (250, what one
+ * process's CPU handles per batch; nats-server's own limit is 1,000). Measured on one replica with
+ * `sync_interval: always`: a batch's staging costs about as much as 7 to 8 single commits of one
+ * stream (which go one at a time), so runs of 7 were slower than single commits and runs of 15
+ * 1.7-2× faster (docs/performance.md, "Runs").
+ */
+export const defaultRunOptions = { min: 10, max: 250 } as const
+
 /** What writing a run needs of the event log it belongs to (jetStreamEventLog.ts). */
 export interface RunWriterDeps {
   readonly nc: NatsConnection
